@@ -1,0 +1,127 @@
+//! Pure validation of a parsed policy: ranges, orderings and formats.
+//!
+//! Returns every issue at once, each naming the dotted key path, so a user fixes a
+//! file in one pass. Never does I/O; [`super::Policy::from_toml`] adds line numbers.
+
+use super::{Policy, PolicyIssue, SCHEMA_VERSION, parse_offset};
+
+/// Every rule `policy` breaks; empty when it is valid.
+pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
+    let mut v = Issues(Vec::new());
+    if policy.version != SCHEMA_VERSION {
+        v.push(
+            "version",
+            format!(
+                "unsupported policy version {} (this build reads version {SCHEMA_VERSION})",
+                policy.version
+            ),
+        );
+    }
+    if policy.name.trim().is_empty() {
+        v.push("name", "must not be empty".to_owned());
+    }
+
+    let r = &policy.resolution;
+    if r.min_short_side > r.min_long_side {
+        v.push(
+            "resolution.min_short_side",
+            format!(
+                "must not exceed min_long_side ({} > {})",
+                r.min_short_side, r.min_long_side
+            ),
+        );
+    }
+
+    v.non_negative("blur.min_sharpness", policy.blur.min_sharpness);
+
+    let e = &policy.exposure;
+    v.in_range("exposure.min_mean_luma", e.min_mean_luma, 0.0, 255.0);
+    v.in_range("exposure.max_mean_luma", e.max_mean_luma, 0.0, 255.0);
+    if e.min_mean_luma >= e.max_mean_luma {
+        v.push(
+            "exposure.min_mean_luma",
+            format!(
+                "must be below max_mean_luma ({} >= {})",
+                e.min_mean_luma, e.max_mean_luma
+            ),
+        );
+    }
+    v.fraction("exposure.max_shadows_clipped", e.max_shadows_clipped);
+    v.fraction("exposure.max_highlights_clipped", e.max_highlights_clipped);
+
+    v.in_range("contrast.min_std_luma", policy.contrast.min_std_luma, 0.0, 127.5);
+
+    let g = &policy.glare;
+    v.fraction("glare.max_fraction", g.max_fraction);
+    v.fraction("glare.min_region_fraction", g.min_region_fraction);
+
+    let c = &policy.capture_time;
+    v.positive("capture_time.max_age_hours", c.max_age_hours);
+    v.non_negative("capture_time.max_future_minutes", c.max_future_minutes);
+    if parse_offset(&c.assume_utc_offset).is_none() {
+        v.push(
+            "capture_time.assume_utc_offset",
+            format!(
+                "must look like +HH:MM or -HH:MM, got {:?}",
+                c.assume_utc_offset
+            ),
+        );
+    }
+
+    if let Some(fence) = &policy.gps.geofence {
+        v.in_range("gps.geofence.lat", fence.lat, -90.0, 90.0);
+        v.in_range("gps.geofence.lon", fence.lon, -180.0, 180.0);
+        v.positive("gps.geofence.radius_m", fence.radius_m);
+    }
+
+    for (i, s) in policy.edits.software.iter().enumerate() {
+        if s.trim().is_empty() {
+            v.push("edits.software", format!("entry {} is empty", i + 1));
+        }
+    }
+
+    if policy.duplicate.max_distance > 64 {
+        v.push(
+            "duplicate.max_distance",
+            format!(
+                "must be 0 to 64 (bits of the hash), got {}",
+                policy.duplicate.max_distance
+            ),
+        );
+    }
+    v.0
+}
+
+struct Issues(Vec<PolicyIssue>);
+
+impl Issues {
+    fn push(&mut self, field: &str, message: String) {
+        self.0.push(PolicyIssue {
+            field: field.to_owned(),
+            message,
+            location: None,
+        });
+    }
+
+    fn in_range(&mut self, field: &str, value: f64, min: f64, max: f64) {
+        if !(value.is_finite() && (min..=max).contains(&value)) {
+            self.push(field, format!("must be between {min} and {max}, got {value}"));
+        }
+    }
+
+    fn fraction(&mut self, field: &str, value: f64) {
+        self.in_range(field, value, 0.0, 1.0);
+    }
+
+    fn non_negative(&mut self, field: &str, value: f64) {
+        if !(value.is_finite() && value >= 0.0) {
+            self.push(field, format!("must be zero or more, got {value}"));
+        }
+    }
+
+    fn positive(&mut self, field: &str, value: f64) {
+        if !(value.is_finite() && value > 0.0) {
+            self.push(field, format!("must be above zero, got {value}"));
+        }
+    }
+}
