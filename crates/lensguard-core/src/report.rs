@@ -351,8 +351,13 @@ pub struct Measurements {
     pub decode_scale: u8,
     /// EXIF orientation tag (1 to 8) that was applied; 1 when absent.
     pub orientation: u16,
-    /// Sharpness: variance of the Laplacian on the analysis image. Higher is sharper.
+    /// Sharpness score: the Laplacian's variance on the analysis image divided by
+    /// the luma variance (plus 25), times 100. Higher is sharper; independent of
+    /// resolution and exposure. Sharp photos score 20 to 100, blurred ones under 3.
     pub sharpness: f64,
+    /// The raw variance of the Laplacian on the analysis image (the classic figure,
+    /// which also grows with contrast).
+    pub laplacian_variance: f64,
     /// Luma histogram figures.
     pub exposure: Exposure,
     /// RMS contrast: standard deviation of luma, 0 to 127.5.

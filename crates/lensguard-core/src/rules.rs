@@ -169,7 +169,7 @@ fn blur(m: &Measurements, p: &Policy) -> Judgement {
         r.action,
         ReasonCode::Blurry,
         format!(
-            "sharpness {:.1} is below the minimum of {:.1}",
+            "sharpness {:.2} is below the minimum of {:.2}",
             m.sharpness, r.min_sharpness
         ),
     )

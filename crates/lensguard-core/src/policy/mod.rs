@@ -119,14 +119,15 @@ impl Default for ResolutionRule {
     }
 }
 
-/// `[blur]`: sharpness as the variance of the Laplacian on the analysis image.
+/// `[blur]`: the sharpness score (contrast-normalised variance of the Laplacian on
+/// the analysis image; see `docs/policy.md`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BlurRule {
     /// What a miss costs. Default `retry`.
     pub action: Action,
-    /// Minimum sharpness. Default 100. Sharp phone photos score several hundred;
-    /// visibly blurred ones score under 50.
+    /// Minimum sharpness score. Default 5. Sharp photos score 20 to 100; visibly
+    /// blurred ones score under 3.
     pub min_sharpness: f64,
 }
 
@@ -134,7 +135,7 @@ impl Default for BlurRule {
     fn default() -> Self {
         Self {
             action: Action::Retry,
-            min_sharpness: 100.0,
+            min_sharpness: 5.0,
         }
     }
 }
@@ -192,11 +193,9 @@ impl Default for ContrastRule {
 pub struct GlareRule {
     /// What a miss costs. Default `retry`.
     pub action: Action,
-    /// Maximum fraction of the image covered by glare regions. Default 0.03.
+    /// Maximum fraction of the image covered by saturated regions (each region at
+    /// least 0.1% of the image). Default 0.03.
     pub max_fraction: f64,
-    /// Smallest region that counts, as a fraction of the image. Default 0.001
-    /// (about 200 pixels of a 512x384 analysis image).
-    pub min_region_fraction: f64,
 }
 
 impl Default for GlareRule {
@@ -204,7 +203,6 @@ impl Default for GlareRule {
         Self {
             action: Action::Retry,
             max_fraction: 0.03,
-            min_region_fraction: 0.001,
         }
     }
 }
@@ -294,7 +292,7 @@ impl Geofence {
     }
 }
 
-/// `[edits]`: EXIF `Software`/`ProcessingSoftware` naming an image editor.
+/// `[edits]`: the EXIF `Software` tag naming an image editor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EditsRule {

@@ -53,7 +53,6 @@ pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
 
     let g = &policy.glare;
     v.fraction("glare.max_fraction", g.max_fraction);
-    v.fraction("glare.min_region_fraction", g.min_region_fraction);
 
     let c = &policy.capture_time;
     v.positive("capture_time.max_age_hours", c.max_age_hours);

@@ -16,7 +16,8 @@ fn good() -> Measurements {
         analysis_height: 378,
         decode_scale: 8,
         orientation: 1,
-        sharpness: 400.0,
+        sharpness: 40.0,
+        laplacian_variance: 400.0,
         exposure: Exposure {
             mean_luma: 120.0,
             shadows_clipped: 0.01,
@@ -63,11 +64,11 @@ fn verdict_rule_fail_beats_retry_beats_pass() {
 
 #[test]
 fn blurry_photo_is_retry_blurry() {
-    let r = judge(Measurements { sharpness: 12.0, ..good() }, &Policy::default(), NOW);
+    let r = judge(Measurements { sharpness: 1.2, ..good() }, &Policy::default(), NOW);
     assert_eq!(r.verdict, Verdict::Retry);
     assert_eq!(codes(&r), [ReasonCode::Blurry]);
     assert_eq!(r.reasons[0].check, CheckId::Blur);
-    assert!(r.reasons[0].message.contains("12.0"), "{}", r.reasons[0].message);
+    assert!(r.reasons[0].message.contains("1.20"), "{}", r.reasons[0].message);
 }
 
 #[test]

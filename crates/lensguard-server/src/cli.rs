@@ -1,0 +1,118 @@
+//! Command-line definitions: every flag and its help text.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// lensguard checks photos at the edge: quality, re-use and metadata, with a
+/// verdict and reasons for each.
+#[derive(Debug, Parser)]
+#[command(name = "lensguard", version, about, long_about = None)]
+#[command(after_help = "Examples:\n  \
+    lensguard check samples/                 judge every photo in a folder\n  \
+    lensguard check --json --dedupe photos/  JSON Lines, flag re-submitted photos\n  \
+    lensguard policy show > policy.toml      start a policy from the default\n  \
+    lensguard policy check policy.toml       validate a policy file")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Judge photos: pass, retry, fail, or error for unreadable input.
+    ///
+    /// Each PATH is a file or a folder; folders are searched recursively for
+    /// .jpg, .jpeg, .png and .webp files (hidden entries are skipped). Files
+    /// named on the command line are always inspected, whatever their name.
+    ///
+    /// Exit status: 0 if every photo passes, 1 if any gets retry, fail or error,
+    /// 2 on a usage or setup error (unknown flag, missing path, invalid policy).
+    #[command(after_help = "Reason codes and the JSON schema: docs/schema.md")]
+    Check(CheckArgs),
+    /// Show or validate policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Measure the single-thread time per photo (decode and every check).
+    ///
+    /// Reads each file once, runs warm-up rounds, then times each round on one
+    /// thread and prints the median. `scripts/bench` runs this beside the OpenCV
+    /// reference and the libjpeg-turbo floor on the same photos.
+    Bench(BenchArgs),
+}
+
+/// Options shared by everything that judges photos.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Policy file (TOML). Without it, the built-in proof-of-delivery policy.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+/// `lensguard check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Photos or folders to inspect.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Print one JSON object per photo (JSON Lines, schema lensguard.inspection.v1).
+    #[arg(long)]
+    pub json: bool,
+    /// Flag photos whose perceptual hash lies within the duplicate distance of an
+    /// earlier photo in this batch (in the order the paths are listed).
+    #[arg(long)]
+    pub dedupe: bool,
+    /// Largest hash distance (0-64) that counts as a duplicate; overrides the
+    /// policy's `duplicate.max_distance`.
+    #[arg(long, value_name = "BITS", value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub dedupe_distance: Option<u32>,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Judge capture times against this instant (RFC 3339) instead of the clock,
+    /// for reproducible runs: --now 2026-11-21T12:00:00Z.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Largest accepted file, in bytes (default 52428800).
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_bytes: Option<u64>,
+    /// Largest accepted image, in pixels (default 100000000).
+    #[arg(long, value_name = "PIXELS")]
+    pub max_pixels: Option<u64>,
+}
+
+/// `lensguard policy ...`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the effective policy as TOML, every key spelled out.
+    Show(PolicyArgs),
+    /// Validate a policy file; errors name the line, column and key.
+    Check {
+        /// The policy file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+}
+
+/// `lensguard bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// JPEG, PNG or WebP files to time.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Timed rounds per file.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: u32,
+    /// Untimed warm-up rounds per file.
+    #[arg(long, default_value_t = 3)]
+    pub warmup: u32,
+    /// Print one JSON object per file instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}

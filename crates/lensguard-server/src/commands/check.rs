@@ -1,0 +1,142 @@
+//! `lensguard check`: inspect files in parallel, stream results in input order.
+//!
+//! Files are processed in chunks: each chunk is inspected on the worker pool, then
+//! its results are de-duplicated and printed in input order before the next chunk
+//! starts, so output streams, memory stays bounded, and "earlier" in `--dedupe`
+//! means earlier on the command line.
+
+use crate::cli::CheckArgs;
+use crate::inputs::{self, ReadError};
+use crate::output::{self, Tally};
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use lensguard_core::report::{InspectionReport, ReasonCode};
+use lensguard_core::{HashIndex, Limits, Policy, rules};
+use rayon::prelude::*;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const CHUNK: usize = 64;
+
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let policy = super::load_policy(&args.policy)?;
+    let now = parse_now(args.now.as_deref())?;
+    let limits = Limits {
+        max_file_bytes: args.max_file_bytes.unwrap_or(Limits::default().max_file_bytes),
+        max_pixels: args.max_pixels.unwrap_or(Limits::default().max_pixels),
+        ..Limits::default()
+    };
+    let files = inputs::collect(&args.paths)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.map_or(0, usize::from))
+        .build()
+        .context("cannot start worker threads")?;
+
+    let progress = progress_bar(files.len() as u64, args.quiet);
+    let max_distance = args
+        .dedupe_distance
+        .unwrap_or(policy.duplicate.max_distance);
+    let mut index: HashIndex<String> = HashIndex::new();
+    let mut tally = Tally::default();
+    let stdout = std::io::stdout();
+    for chunk in files.chunks(CHUNK) {
+        let reports: Vec<(PathBuf, InspectionReport)> = pool.install(|| {
+            chunk
+                .par_iter()
+                .map(|path| {
+                    let report = inspect_file(path, &policy, &limits, now);
+                    progress.inc(1);
+                    (path.clone(), report)
+                })
+                .collect()
+        });
+        let mut out = stdout.lock();
+        for (path, mut report) in reports {
+            let shown = path.display().to_string();
+            if args.dedupe {
+                dedupe(&mut report, &mut index, &shown, max_distance, &policy);
+            }
+            tally.add(report.verdict);
+            progress.suspend(|| -> std::io::Result<()> {
+                if args.json {
+                    output::json_line(&mut out, &shown, &report)
+                } else {
+                    output::human(&mut out, &shown, &report)
+                }
+            })?;
+        }
+        out.flush()?;
+    }
+    progress.finish_and_clear();
+    if !args.quiet {
+        let line = tally.summary();
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            writeln!(stdout.lock(), "\n{line}")?;
+        }
+    }
+    Ok(if tally.all_pass() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn dedupe(
+    report: &mut InspectionReport,
+    index: &mut HashIndex<String>,
+    id: &str,
+    max_distance: u32,
+    policy: &Policy,
+) {
+    let Some(hash) = report.measurements.as_ref().map(|m| m.phash) else {
+        return;
+    };
+    let found = index.nearest(hash, max_distance);
+    rules::apply_duplicate(report, found, policy);
+    index.insert(id.to_owned(), hash);
+}
+
+fn inspect_file(
+    path: &std::path::Path,
+    policy: &Policy,
+    limits: &Limits,
+    now: time::OffsetDateTime,
+) -> InspectionReport {
+    match inputs::read_limited(path, limits.max_file_bytes) {
+        Ok(bytes) => lensguard_vision::inspect(&bytes, policy, limits, now),
+        Err(ReadError::TooLarge(e)) => {
+            InspectionReport::error(e.reason_code(), e.to_string(), policy.reference())
+        }
+        Err(ReadError::Io(e)) => InspectionReport::error(
+            ReasonCode::Unreadable,
+            format!("cannot read the file: {e}"),
+            policy.reference(),
+        ),
+    }
+}
+
+fn parse_now(now: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
+    match now {
+        None => Ok(time::OffsetDateTime::now_utc()),
+        Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .with_context(|| format!("--now {s:?} is not an RFC 3339 time (2026-11-21T12:00:00Z)")),
+    }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal, with --quiet,
+/// or for a single file.
+fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
+    if quiet || total < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} photos ({per_sec}, eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}

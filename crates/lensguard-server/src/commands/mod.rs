@@ -1,0 +1,29 @@
+//! One module per subcommand; [`run`] dispatches.
+
+mod bench;
+mod check;
+mod policy;
+
+use crate::cli::{Cli, Command, PolicyArgs};
+use anyhow::Context;
+use lensguard_core::Policy;
+use std::process::ExitCode;
+
+/// Runs the parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Policy(cmd) => policy::run(cmd),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// The policy named by `--policy`, or the built-in default.
+pub fn load_policy(args: &PolicyArgs) -> anyhow::Result<Policy> {
+    let Some(path) = &args.policy else {
+        return Ok(Policy::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read policy {}", path.display()))?;
+    Policy::from_toml(&text).map_err(|e| policy::located(path, &e))
+}

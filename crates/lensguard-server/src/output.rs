@@ -1,0 +1,113 @@
+//! Printing reports: JSON Lines (`--json`) and the human-readable form.
+
+use lensguard_core::Verdict;
+use lensguard_core::report::{InspectionReport, Status};
+use serde::Serialize;
+use std::io::Write;
+
+/// A `--json` line: the report with the path it came from.
+#[derive(Serialize)]
+struct Line<'a> {
+    path: &'a str,
+    #[serde(flatten)]
+    report: &'a InspectionReport,
+}
+
+/// Writes one JSON object and a newline.
+pub fn json_line(out: &mut impl Write, path: &str, report: &InspectionReport) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, &Line { path, report })?;
+    out.write_all(b"\n")
+}
+
+/// Writes the verdict, the reasons and the measured values for people.
+pub fn human(out: &mut impl Write, path: &str, r: &InspectionReport) -> std::io::Result<()> {
+    writeln!(out, "{:<6} {path}", r.verdict.as_str().to_uppercase())?;
+    for reason in &r.reasons {
+        let status = match reason.status {
+            Status::Warn => "warn",
+            Status::Retry => "retry",
+            Status::Fail => "fail",
+            Status::Pass | Status::Skipped => "",
+        };
+        writeln!(
+            out,
+            "       - {}/{} ({status}): {}",
+            reason.check, reason.code, reason.message
+        )?;
+    }
+    if let Some(d) = &r.duplicate_of {
+        writeln!(out, "       duplicate of {} (distance {})", d.id, d.distance)?;
+    }
+    if let Some(m) = &r.measurements {
+        writeln!(
+            out,
+            "       {}x{} {:?} | sharpness {:.1} | luma {:.0} (shadows {:.1}%, highlights {:.1}%) | contrast {:.1} | glare {:.1}% | phash {}",
+            m.width,
+            m.height,
+            format!("{:?}", m.format).to_lowercase(),
+            m.sharpness,
+            m.exposure.mean_luma,
+            m.exposure.shadows_clipped * 100.0,
+            m.exposure.highlights_clipped * 100.0,
+            m.contrast,
+            m.glare.fraction * 100.0,
+            m.phash
+        )?;
+        let mut meta = Vec::new();
+        if let Some(t) = &m.capture_time {
+            meta.push(format!("captured {t}"));
+        }
+        if let Some(g) = &m.gps {
+            meta.push(format!("gps {:.5},{:.5}", g.lat, g.lon));
+        }
+        if let Some(s) = &m.software {
+            meta.push(format!("software {s:?}"));
+        }
+        if let Some(c) = &m.camera {
+            meta.push(format!("camera {c:?}"));
+        }
+        if !meta.is_empty() {
+            writeln!(out, "       {}", meta.join(" | "))?;
+        }
+    }
+    Ok(())
+}
+
+/// Verdict counts for the summary line and the exit code.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pass: usize,
+    retry: usize,
+    fail: usize,
+    error: usize,
+}
+
+impl Tally {
+    /// Counts one verdict.
+    pub fn add(&mut self, v: Verdict) {
+        match v {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Retry => self.retry += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Error => self.error += 1,
+        }
+    }
+
+    /// Whether every photo passed (true for an empty batch).
+    pub fn all_pass(&self) -> bool {
+        self.retry + self.fail + self.error == 0
+    }
+
+    /// `13 photos: 4 pass, 6 retry, 2 fail, 1 error`.
+    pub fn summary(&self) -> String {
+        let total = self.pass + self.retry + self.fail + self.error;
+        format!(
+            "{total} photo{}: {} pass, {} retry, {} fail, {} error",
+            if total == 1 { "" } else { "s" },
+            self.pass,
+            self.retry,
+            self.fail,
+            self.error
+        )
+    }
+}

@@ -1,0 +1,108 @@
+//! JPEG decoding at a reduced DCT scale, straight to greyscale, with libjpeg-turbo
+//! (as vendored by `mozjpeg-sys`, built with only the C compiler).
+//!
+//! The header is read first and the declared size checked against the limits;
+//! only then does decompression start. The scale is the largest of 1/8, 1/4, 1/2
+//! and 1/1 that keeps the long side at or above 90% of the analysis size, so a
+//! 12-megapixel photo decodes at 1/8 (about 500 x 380) and only its DC
+//! coefficients go through the inverse DCT. Greyscale output skips the chroma
+//! IDCT and colour conversion entirely.
+
+use super::jpeg_errors::{JpegFault, strict_error_mgr};
+use super::{Stored, check_dimensions, parse_exif};
+use crate::Error;
+use crate::frame::LumaFrame;
+use lensguard_core::Limits;
+use mozjpeg::{ColorSpace, Decompress, Marker};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// APP1 is where EXIF lives; no other marker is kept.
+const EXIF_MARKERS: &[Marker] = &[Marker::APP(1)];
+const EXIF_HEADER: &[u8] = b"Exif\0\0";
+
+pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<Stored, Error> {
+    match catch_unwind(AssertUnwindSafe(|| decode_inner(bytes, limits))) {
+        Ok(result) => result,
+        Err(payload) => Err(fault_to_error(payload)),
+    }
+}
+
+fn fault_to_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    match payload.downcast::<JpegFault>() {
+        Ok(fault) if fault.is_truncation() => Error::Truncated(fault.message),
+        Ok(fault) => Error::Corrupt(fault.message),
+        Err(other) => {
+            let text = other
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| other.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "decoder stopped".to_owned());
+            Error::Corrupt(text)
+        }
+    }
+}
+
+/// The DCT scale denominator for a long side of `long` pixels.
+pub(crate) fn scale_for(long: u32, target: u32) -> u8 {
+    let floor = u64::from(target) * 9 / 10;
+    for denom in [8u32, 4, 2] {
+        if u64::from(long.div_ceil(denom)) >= floor {
+            return denom as u8;
+        }
+    }
+    1
+}
+
+fn decode_inner(bytes: &[u8], limits: &Limits) -> Result<Stored, Error> {
+    let io = |e: std::io::Error| Error::Corrupt(e.to_string());
+    let mut d = Decompress::builder()
+        .with_err(strict_error_mgr())
+        .with_markers(EXIF_MARKERS)
+        .from_mem(bytes)
+        .map_err(io)?;
+    let (width, height) = (d.width() as u32, d.height() as u32);
+    check_dimensions(width, height, limits)?;
+
+    let exif_raw = d
+        .markers()
+        .find(|m| m.data.starts_with(EXIF_HEADER))
+        .map(|m| m.data[EXIF_HEADER.len()..].to_vec());
+    let exif = parse_exif(exif_raw, limits)?;
+
+    let scale = scale_for(width.max(height), limits.analysis_long_side);
+    d.scale(8 / scale);
+    let source_space = d.color_space();
+    if matches!(source_space, ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK) {
+        return Err(Error::UnsupportedFormat(
+            "CMYK JPEGs are not supported".to_owned(),
+        ));
+    }
+    let mut started = d.grayscale().map_err(io)?;
+    let (w, h) = (started.width() as u32, started.height() as u32);
+    let pixels: Vec<u8> = started.read_scanlines().map_err(io)?;
+    started.finish().map_err(io)?;
+    let frame = LumaFrame::new(w, h, pixels)
+        .ok_or_else(|| Error::Truncated("fewer scanlines than declared".to_owned()))?;
+    Ok(Stored {
+        frame,
+        width,
+        height,
+        scale,
+        exif,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_keeps_long_side_near_the_analysis_size() {
+        assert_eq!(scale_for(4032, 512), 8);
+        assert_eq!(scale_for(1920, 512), 4);
+        assert_eq!(scale_for(1280, 512), 2);
+        assert_eq!(scale_for(640, 512), 1);
+        assert_eq!(scale_for(300, 512), 1);
+        assert_eq!(scale_for(3000, 512), 4);
+    }
+}

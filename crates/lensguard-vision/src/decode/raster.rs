@@ -1,0 +1,60 @@
+//! PNG and WebP decoding through the `image` crate, header first.
+//!
+//! The decoder is built (which reads only the header), its declared size is checked
+//! against lensguard's limits, its EXIF block is taken, and only then are pixels
+//! decoded. `image`'s own allocation limit is set as a second guard; its width and
+//! height limits are left open so lensguard's check names the broken limit.
+
+use super::{Stored, check_dimensions, parse_exif};
+use crate::Error;
+use crate::frame::LumaFrame;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat as Codec, ImageReader};
+use lensguard_core::Limits;
+use lensguard_core::report::ImageFormat;
+use std::io::Cursor;
+
+pub(super) fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Stored, Error> {
+    let codec = match format {
+        ImageFormat::Png => Codec::Png,
+        _ => Codec::WebP,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), codec);
+    let mut guard = image::Limits::default();
+    // RGBA16 is the widest buffer a PNG decode allocates: 8 bytes a pixel.
+    guard.max_alloc = Some(limits.max_pixels.saturating_mul(8));
+    reader.limits(guard);
+    let mut decoder = reader.into_decoder().map_err(map_error)?;
+    let (width, height) = decoder.dimensions();
+    check_dimensions(width, height, limits)?;
+    let exif = parse_exif(decoder.exif_metadata().unwrap_or(None), limits)?;
+    let luma = DynamicImage::from_decoder(decoder)
+        .map_err(map_error)?
+        .into_luma8();
+    let frame = LumaFrame::new(width, height, luma.into_raw())
+        .ok_or_else(|| Error::Corrupt("decoded size differs from the header".to_owned()))?;
+    Ok(Stored {
+        frame,
+        width,
+        height,
+        scale: 1,
+        exif,
+    })
+}
+
+fn map_error(e: ImageError) -> Error {
+    match e {
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::Truncated(io.to_string())
+        }
+        ImageError::Limits(l) => Error::Corrupt(format!("over the decoder's limits: {l}")),
+        ImageError::Unsupported(u) => Error::UnsupportedFormat(u.to_string()),
+        other => {
+            let text = other.to_string();
+            if text.to_lowercase().contains("eof") || text.contains("end of") {
+                Error::Truncated(text)
+            } else {
+                Error::Corrupt(text)
+            }
+        }
+    }
+}
