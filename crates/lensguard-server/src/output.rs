@@ -44,7 +44,7 @@ pub fn human(out: &mut impl Write, path: &str, r: &InspectionReport) -> std::io:
             "       {}x{} {:?} | sharpness {:.1} | luma {:.0} (shadows {:.1}%, highlights {:.1}%) | contrast {:.1} | glare {:.1}% | phash {}",
             m.width,
             m.height,
-            format!("{:?}", m.format).to_lowercase(),
+            m.format.as_str(),
             m.sharpness,
             m.exposure.mean_luma,
             m.exposure.shadows_clipped * 100.0,
