@@ -41,7 +41,7 @@ pub fn human(out: &mut impl Write, path: &str, r: &InspectionReport) -> std::io:
     if let Some(m) = &r.measurements {
         writeln!(
             out,
-            "       {}x{} {:?} | sharpness {:.1} | luma {:.0} (shadows {:.1}%, highlights {:.1}%) | contrast {:.1} | glare {:.1}% | phash {}",
+            "       {}x{} {} | sharpness {:.1} | luma {:.0} (shadows {:.1}%, highlights {:.1}%) | contrast {:.1} | glare {:.1}% | phash {}",
             m.width,
             m.height,
             m.format.as_str(),
