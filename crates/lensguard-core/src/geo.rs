@@ -40,8 +40,14 @@ mod tests {
 
     #[test]
     fn london_to_paris_is_about_344_km() {
-        let london = GeoPoint { lat: 51.5074, lon: -0.1278 };
-        let paris = GeoPoint { lat: 48.8566, lon: 2.3522 };
+        let london = GeoPoint {
+            lat: 51.5074,
+            lon: -0.1278,
+        };
+        let paris = GeoPoint {
+            lat: 48.8566,
+            lon: 2.3522,
+        };
         let d = london.distance_m(&paris);
         assert!((d - 343_500.0).abs() < 1_500.0, "{d}");
         assert!(london.distance_m(&london) < 1e-6);

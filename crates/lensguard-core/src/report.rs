@@ -21,7 +21,9 @@ use std::fmt;
 pub const SCHEMA_ID: &str = "lensguard.inspection.v1";
 
 /// The outcome for a photo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Every check passed (warnings allowed).
@@ -53,7 +55,9 @@ impl fmt::Display for Verdict {
 }
 
 /// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Not evaluated: switched off in the policy, or not required and absent.
@@ -69,7 +73,9 @@ pub enum Status {
 }
 
 /// Which check produced a result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckId {
     /// Reading and decoding the file (only ever in `error` verdicts).
@@ -330,7 +336,8 @@ impl CaptureTime {
                 offset: Some(t.offset()),
             });
         }
-        let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+        let fmt =
+            time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
         time::PrimitiveDateTime::parse(s, &fmt)
             .ok()
             .map(|local| CaptureTime {
@@ -462,7 +469,11 @@ mod tests {
 
     #[test]
     fn capture_time_round_trips_with_and_without_offset() {
-        for s in ["2026-11-22T14:03:00+01:00", "2026-11-22T14:03:00", "2020-01-02T03:04:05-05:30"] {
+        for s in [
+            "2026-11-22T14:03:00+01:00",
+            "2026-11-22T14:03:00",
+            "2020-01-02T03:04:05-05:30",
+        ] {
             let t = CaptureTime::parse_iso(s).expect(s);
             assert_eq!(t.to_string(), s);
         }
@@ -471,7 +482,11 @@ mod tests {
 
     #[test]
     fn reason_codes_serialise_as_their_stable_names() {
-        for code in [ReasonCode::Blurry, ReasonCode::TooManyPixels, ReasonCode::CaptureTimeInFuture] {
+        for code in [
+            ReasonCode::Blurry,
+            ReasonCode::TooManyPixels,
+            ReasonCode::CaptureTimeInFuture,
+        ] {
             let json = serde_json::to_string(&code).expect("serialise");
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }

@@ -323,7 +323,11 @@ fn edits(m: &Measurements, p: &Policy) -> Judgement {
         return Judgement::pass(CheckId::Edits);
     };
     let lower = software.to_lowercase();
-    match r.software.iter().find(|s| lower.contains(&s.to_lowercase())) {
+    match r
+        .software
+        .iter()
+        .find(|s| lower.contains(&s.to_lowercase()))
+    {
         None => Judgement::pass(CheckId::Edits),
         Some(hit) => Judgement::miss(
             CheckId::Edits,

@@ -1,12 +1,15 @@
 //! The committed JSON Schema of the inspection report must match the code.
 //! Regenerate with `LENSGUARD_BLESS=1 cargo test -p lensguard-core --test schema`.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
 use lensguard_core::InspectionReport;
 use std::path::PathBuf;
 
 #[test]
 fn committed_inspection_schema_matches_the_code() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema/inspection.v1.schema.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/schema/inspection.v1.schema.json");
     let schema = schemars::schema_for!(InspectionReport);
     let mut text = serde_json::to_string_pretty(&schema).expect("schema serialises");
     text.push('\n');

@@ -14,7 +14,11 @@ struct Line<'a> {
 }
 
 /// Writes one JSON object and a newline.
-pub fn json_line(out: &mut impl Write, path: &str, report: &InspectionReport) -> std::io::Result<()> {
+pub fn json_line(
+    out: &mut impl Write,
+    path: &str,
+    report: &InspectionReport,
+) -> std::io::Result<()> {
     serde_json::to_writer(&mut *out, &Line { path, report })?;
     out.write_all(b"\n")
 }
@@ -36,7 +40,11 @@ pub fn human(out: &mut impl Write, path: &str, r: &InspectionReport) -> std::io:
         )?;
     }
     if let Some(d) = &r.duplicate_of {
-        writeln!(out, "       duplicate of {} (distance {})", d.id, d.distance)?;
+        writeln!(
+            out,
+            "       duplicate of {} (distance {})",
+            d.id, d.distance
+        )?;
     }
     if let Some(m) = &r.measurements {
         writeln!(

@@ -1,6 +1,8 @@
 //! The `lensguard` binary end to end: verdicts, reason codes, JSON Lines, dedupe,
 //! bad input, policies and exit codes.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
 use lensguard_core::InspectionReport;
 use lensguard_core::report::{ReasonCode, Verdict};
 use lensguard_testkit::{bad_input_dir, fixtures::SAMPLE_NOW, samples_dir};
@@ -28,9 +30,14 @@ fn check_json(args: &[&str]) -> (Output, BTreeMap<String, InspectionReport>) {
     for line in text(&out.stdout).lines() {
         let value: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
         let path = value["path"].as_str().expect("path").to_owned();
-        let report: InspectionReport = serde_json::from_value(value).expect("line matches the v1 schema");
+        let report: InspectionReport =
+            serde_json::from_value(value).expect("line matches the v1 schema");
         assert_eq!(report.schema, "lensguard.inspection.v1");
-        let name = Path::new(&path).file_name().expect("name").to_string_lossy().into_owned();
+        let name = Path::new(&path)
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         reports.insert(name, report);
     }
     (out, reports)
@@ -57,7 +64,11 @@ fn sample_folder_gets_the_right_verdicts_and_reasons() {
         ("foggy.jpg", V::Retry, &[C::LowContrast]),
         ("glare.jpg", V::Retry, &[C::Glare]),
         ("low-resolution.jpg", V::Fail, &[C::LowResolution]),
-        ("overexposed.jpg", V::Retry, &[C::Overexposed, C::LowContrast, C::Glare]),
+        (
+            "overexposed.jpg",
+            V::Retry,
+            &[C::Overexposed, C::LowContrast, C::Glare],
+        ),
         ("progressive.jpg", V::Pass, &[]),
         ("rotated.jpg", V::Pass, &[]),
         ("sharp.jpg", V::Pass, &[]),
@@ -68,24 +79,41 @@ fn sample_folder_gets_the_right_verdicts_and_reasons() {
     assert_eq!(reports.len(), expected.len(), "{:?}", reports.keys());
     for (name, verdict, reasons) in expected {
         let r = &reports[*name];
-        assert_eq!((r.verdict, codes(r).as_slice()), (*verdict, *reasons), "{name}");
+        assert_eq!(
+            (r.verdict, codes(r).as_slice()),
+            (*verdict, *reasons),
+            "{name}"
+        );
     }
-    let dup = reports["sharp_resubmitted.jpg"].duplicate_of.as_ref().expect("duplicate_of");
+    let dup = reports["sharp_resubmitted.jpg"]
+        .duplicate_of
+        .as_ref()
+        .expect("duplicate_of");
     assert!(dup.id.ends_with("sharp.jpg"), "{}", dup.id);
 }
 
 #[test]
 fn without_dedupe_a_resubmitted_photo_passes() {
     let path = samples_dir().join("sharp_resubmitted.jpg");
-    let (out, reports) = check_json(&[&samples_dir().join("sharp.jpg").display().to_string(), &path.display().to_string()]);
+    let (out, reports) = check_json(&[
+        &samples_dir().join("sharp.jpg").display().to_string(),
+        &path.display().to_string(),
+    ]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(reports.values().all(|r| r.verdict == Verdict::Pass && r.duplicate_of.is_none()));
+    assert!(
+        reports
+            .values()
+            .all(|r| r.verdict == Verdict::Pass && r.duplicate_of.is_none())
+    );
 }
 
 #[test]
 fn dedupe_distance_zero_still_catches_an_identical_hash_and_order_decides() {
     let sharp = samples_dir().join("sharp.jpg").display().to_string();
-    let again = samples_dir().join("sharp_resubmitted.jpg").display().to_string();
+    let again = samples_dir()
+        .join("sharp_resubmitted.jpg")
+        .display()
+        .to_string();
     // Listed the other way round, the resubmitted photo is the earlier one.
     let (_, reports) = check_json(&["--dedupe", "--dedupe-distance", "0", &again, &sharp]);
     assert_eq!(reports["sharp_resubmitted.jpg"].verdict, Verdict::Pass);
@@ -110,10 +138,16 @@ fn every_bad_input_gets_an_error_verdict_and_the_batch_goes_on() {
         assert!(r.measurements.is_none(), "{name}");
         assert_eq!(r.reasons.len(), 1, "{name}");
     }
-    assert_eq!(codes(&reports["bomb-65535x65535.png"]), [ReasonCode::DimensionsTooLarge]);
+    assert_eq!(
+        codes(&reports["bomb-65535x65535.png"]),
+        [ReasonCode::DimensionsTooLarge]
+    );
     assert_eq!(codes(&reports["truncated.jpg"]), [ReasonCode::Truncated]);
     assert_eq!(codes(&reports["zero-bytes.jpg"]), [ReasonCode::EmptyFile]);
-    assert_eq!(codes(&reports["not-an-image.jpg"]), [ReasonCode::UnsupportedFormat]);
+    assert_eq!(
+        codes(&reports["not-an-image.jpg"]),
+        [ReasonCode::UnsupportedFormat]
+    );
 }
 
 #[test]
@@ -131,10 +165,19 @@ fn human_output_names_verdict_reason_and_measurements() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("RETRY "), "{stdout}");
-    assert!(stdout.contains("blur/blurry (retry): sharpness"), "{stdout}");
+    assert!(
+        stdout.contains("blur/blurry (retry): sharpness"),
+        "{stdout}"
+    );
     assert!(stdout.contains("1024x768 jpeg"), "{stdout}");
-    assert!(stdout.contains("captured 2026-11-20T09:30:00+00:00"), "{stdout}");
-    assert!(stdout.contains("1 photo: 0 pass, 1 retry, 0 fail, 0 error"), "{stdout}");
+    assert!(
+        stdout.contains("captured 2026-11-20T09:30:00+00:00"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("1 photo: 0 pass, 1 retry, 0 fail, 0 error"),
+        "{stdout}"
+    );
     // stderr is not a terminal here: no progress bar.
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
@@ -144,7 +187,10 @@ fn a_passing_batch_exits_zero() {
     let sharp = samples_dir().join("sharp.jpg").display().to_string();
     let out = lensguard(&["check", "--quiet", "--now", SAMPLE_NOW, &sharp]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
-    assert!(!text(&out.stdout).contains("photo:"), "--quiet hides the summary");
+    assert!(
+        !text(&out.stdout).contains("photo:"),
+        "--quiet hides the summary"
+    );
 }
 
 #[test]
@@ -156,11 +202,23 @@ fn stale_capture_time_is_a_warning_by_default_and_a_retry_under_a_strict_policy(
 
     let dir = tempfile::tempdir().expect("tempdir");
     let policy = dir.path().join("strict.toml");
-    std::fs::write(&policy, "version = 1\nname = \"strict\"\n[capture_time]\naction = \"retry\"\nmax_age_hours = 48\n").expect("write");
+    std::fs::write(
+        &policy,
+        "version = 1\nname = \"strict\"\n[capture_time]\naction = \"retry\"\nmax_age_hours = 48\n",
+    )
+    .expect("write");
     let (out, reports) = check_json(&["--policy", &policy.display().to_string(), &sharp]);
     assert_eq!(out.status.code(), Some(0), "fresh at SAMPLE_NOW");
     assert_eq!(reports["sharp.jpg"].policy.name, "strict");
-    let out = lensguard(&["check", "--json", "--now", "2026-11-25T00:00:00Z", "--policy", &policy.display().to_string(), &sharp]);
+    let out = lensguard(&[
+        "check",
+        "--json",
+        "--now",
+        "2026-11-25T00:00:00Z",
+        "--policy",
+        &policy.display().to_string(),
+        &sharp,
+    ]);
     assert_eq!(out.status.code(), Some(1));
 }
 
@@ -168,18 +226,38 @@ fn stale_capture_time_is_a_warning_by_default_and_a_retry_under_a_strict_policy(
 fn usage_and_setup_errors_exit_two() {
     let out = lensguard(&["check", "/nonexistent/photo.jpg"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("cannot read /nonexistent/photo.jpg"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot read /nonexistent/photo.jpg"),
+        "{}",
+        text(&out.stderr)
+    );
     assert_eq!(lensguard(&["check"]).status.code(), Some(2));
-    assert_eq!(lensguard(&["check", "--frobnicate", "x"]).status.code(), Some(2));
-    assert_eq!(lensguard(&["check", "--now", "yesterday", &samples()]).status.code(), Some(2));
+    assert_eq!(
+        lensguard(&["check", "--frobnicate", "x"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        lensguard(&["check", "--now", "yesterday", &samples()])
+            .status
+            .code(),
+        Some(2)
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let policy = dir.path().join("bad.toml");
     std::fs::write(&policy, "version = 1\n[exposure]\nmin_mean_luma = 300.0\n").expect("write");
-    let out = lensguard(&["check", "--policy", &policy.display().to_string(), &samples()]);
+    let out = lensguard(&[
+        "check",
+        "--policy",
+        &policy.display().to_string(),
+        &samples(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("bad.toml:3:1: exposure.min_mean_luma: must be between 0 and 255"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:3:1: exposure.min_mean_luma: must be between 0 and 255"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -187,7 +265,11 @@ fn usage_and_setup_errors_exit_two() {
 fn policy_check_names_file_line_and_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let good = dir.path().join("good.toml");
-    std::fs::write(&good, "version = 1\nname = \"line-3\"\n[blur]\nmin_sharpness = 8.0\n").expect("write");
+    std::fs::write(
+        &good,
+        "version = 1\nname = \"line-3\"\n[blur]\nmin_sharpness = 8.0\n",
+    )
+    .expect("write");
     let out = lensguard(&["policy", "check", &good.display().to_string()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("ok (policy \"line-3\", revision 1)"));
@@ -197,7 +279,10 @@ fn policy_check_names_file_line_and_key() {
     let out = lensguard(&["policy", "check", &typo.display().to_string()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("typo.toml:4:1:") && stderr.contains("max_fractoin"), "{stderr}");
+    assert!(
+        stderr.contains("typo.toml:4:1:") && stderr.contains("max_fractoin"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -206,11 +291,19 @@ fn policy_show_prints_a_policy_that_checks_clean() {
     assert_eq!(out.status.code(), Some(0));
     let shown = text(&out.stdout);
     assert!(shown.contains("name = \"proof-of-delivery\""), "{shown}");
-    assert!(shown.contains("[blur]") && shown.contains("[duplicate]"), "{shown}");
+    assert!(
+        shown.contains("[blur]") && shown.contains("[duplicate]"),
+        "{shown}"
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("shown.toml");
     std::fs::write(&file, &shown).expect("write");
-    assert_eq!(lensguard(&["policy", "check", &file.display().to_string()]).status.code(), Some(0));
+    assert_eq!(
+        lensguard(&["policy", "check", &file.display().to_string()])
+            .status
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
@@ -224,4 +317,14 @@ fn help_teaches_the_commands() {
     for word in ["--json", "--dedupe", "--policy", "Exit status"] {
         assert!(check.contains(word), "{check}");
     }
+}
+
+#[test]
+fn docs_show_the_default_policy_exactly() {
+    let doc = std::fs::read_to_string(lensguard_testkit::workspace_root().join("docs/policy.md")).expect("docs/policy.md");
+    let marker = "<!-- default-policy:start -->\n```toml\n";
+    let start = doc.find(marker).expect("start marker") + marker.len();
+    let end = doc.find("```\n<!-- default-policy:end -->").expect("end marker");
+    let shown = text(&lensguard(&["policy", "show"]).stdout);
+    assert_eq!(&doc[start..end], shown, "docs/policy.md is out of date: paste `lensguard policy show` into it");
 }

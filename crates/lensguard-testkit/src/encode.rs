@@ -47,16 +47,28 @@ pub fn jpeg(img: &Rgb, opts: &JpegOptions) -> Vec<u8> {
 pub fn png(img: &Rgb) -> Vec<u8> {
     let mut out = Vec::new();
     let enc = image::codecs::png::PngEncoder::new(&mut out);
-    image::ImageEncoder::write_image(enc, &img.data, img.width, img.height, image::ExtendedColorType::Rgb8)
-        .map(|()| out)
-        .unwrap_or_default()
+    image::ImageEncoder::write_image(
+        enc,
+        &img.data,
+        img.width,
+        img.height,
+        image::ExtendedColorType::Rgb8,
+    )
+    .map(|()| out)
+    .unwrap_or_default()
 }
 
 /// Encodes `img` as a lossless WebP.
 pub fn webp(img: &Rgb) -> Vec<u8> {
     let mut out = Vec::new();
     let enc = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
-    image::ImageEncoder::write_image(enc, &img.data, img.width, img.height, image::ExtendedColorType::Rgb8)
-        .map(|()| out)
-        .unwrap_or_default()
+    image::ImageEncoder::write_image(
+        enc,
+        &img.data,
+        img.width,
+        img.height,
+        image::ExtendedColorType::Rgb8,
+    )
+    .map(|()| out)
+    .unwrap_or_default()
 }

@@ -35,9 +35,18 @@ fn dms(value: f64) -> Value {
     let min = ((v - deg) * 60.0).trunc();
     let sec = ((v - deg) * 60.0 - min) * 60.0;
     Value::Rational(vec![
-        Rational { num: deg as u32, denom: 1 },
-        Rational { num: min as u32, denom: 1 },
-        Rational { num: (sec * 10_000.0).round() as u32, denom: 10_000 },
+        Rational {
+            num: deg as u32,
+            denom: 1,
+        },
+        Rational {
+            num: min as u32,
+            denom: 1,
+        },
+        Rational {
+            num: (sec * 10_000.0).round() as u32,
+            denom: 10_000,
+        },
     ])
 }
 
@@ -64,10 +73,24 @@ pub fn build(spec: &ExifSpec) -> Vec<u8> {
         fields.push(ascii(Tag(Context::Exif, 0x9011), o));
     }
     if let Some((lat, lon)) = spec.gps {
-        fields.push(ascii(Tag::GPSLatitudeRef, if lat < 0.0 { "S" } else { "N" }));
-        fields.push(Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: dms(lat) });
-        fields.push(ascii(Tag::GPSLongitudeRef, if lon < 0.0 { "W" } else { "E" }));
-        fields.push(Field { tag: Tag::GPSLongitude, ifd_num: In::PRIMARY, value: dms(lon) });
+        fields.push(ascii(
+            Tag::GPSLatitudeRef,
+            if lat < 0.0 { "S" } else { "N" },
+        ));
+        fields.push(Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: dms(lat),
+        });
+        fields.push(ascii(
+            Tag::GPSLongitudeRef,
+            if lon < 0.0 { "W" } else { "E" },
+        ));
+        fields.push(Field {
+            tag: Tag::GPSLongitude,
+            ifd_num: In::PRIMARY,
+            value: dms(lon),
+        });
     }
     let mut writer = Writer::new();
     for f in &fields {

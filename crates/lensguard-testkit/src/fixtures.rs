@@ -52,7 +52,10 @@ fn jpeg(img: &Rgb, quality: u8, spec: ExifSpec) -> Vec<u8> {
 pub fn samples() -> Vec<Fixture> {
     let sharp = scene::doorstep(W, H, 1);
     let mut out = vec![
-        Fixture { name: "sharp.jpg", bytes: jpeg(&sharp, 88, exif()) },
+        Fixture {
+            name: "sharp.jpg",
+            bytes: jpeg(&sharp, 88, exif()),
+        },
         Fixture {
             // The same delivery photographed again later, re-encoded and resized:
             // the classic re-submission that --dedupe catches.
@@ -63,7 +66,11 @@ pub fn samples() -> Vec<Fixture> {
             name: "progressive.jpg",
             bytes: encode::jpeg(
                 &scene::doorstep(W, H, 2),
-                &JpegOptions { quality: 85, progressive: true, exif: Some(exif()) },
+                &JpegOptions {
+                    quality: 85,
+                    progressive: true,
+                    exif: Some(exif()),
+                },
             ),
         },
         Fixture {
@@ -72,35 +79,70 @@ pub fn samples() -> Vec<Fixture> {
             bytes: jpeg(
                 &scene::rotated_ccw(&scene::doorstep(W, H, 3)),
                 88,
-                ExifSpec { orientation: Some(6), ..exif() },
+                ExifSpec {
+                    orientation: Some(6),
+                    ..exif()
+                },
             ),
         },
-        Fixture { name: "blurred.jpg", bytes: jpeg(&scene::blurred(&scene::doorstep(W, H, 4), 5), 88, exif()) },
-        Fixture { name: "dark.jpg", bytes: jpeg(&scene::exposed(&scene::doorstep(W, H, 5), 0.12, 0.0), 88, exif()) },
         Fixture {
-            name: "overexposed.jpg",
-            bytes: jpeg(&scene::exposed(&scene::doorstep(W, H, 6), 1.8, 90.0), 88, exif()),
+            name: "blurred.jpg",
+            bytes: jpeg(&scene::blurred(&scene::doorstep(W, H, 4), 5), 88, exif()),
         },
         Fixture {
-            name: "glare.jpg",
+            name: "dark.jpg",
             bytes: jpeg(
-                &scene::with_glare(&scene::doorstep(W, H, 7), &[(0.45, 0.42, 0.09), (0.7, 0.3, 0.05)]),
+                &scene::exposed(&scene::doorstep(W, H, 5), 0.12, 0.0),
                 88,
                 exif(),
             ),
         },
-        Fixture { name: "foggy.jpg", bytes: jpeg(&scene::foggy(&scene::doorstep(W, H, 8), 0.1), 88, exif()) },
-        Fixture { name: "low-resolution.jpg", bytes: jpeg(&scene::doorstep(400, 300, 9), 88, exif()) },
+        Fixture {
+            name: "overexposed.jpg",
+            bytes: jpeg(
+                &scene::exposed(&scene::doorstep(W, H, 6), 1.8, 90.0),
+                88,
+                exif(),
+            ),
+        },
+        Fixture {
+            name: "glare.jpg",
+            bytes: jpeg(
+                &scene::with_glare(
+                    &scene::doorstep(W, H, 7),
+                    &[(0.45, 0.42, 0.09), (0.7, 0.3, 0.05)],
+                ),
+                88,
+                exif(),
+            ),
+        },
+        Fixture {
+            name: "foggy.jpg",
+            bytes: jpeg(&scene::foggy(&scene::doorstep(W, H, 8), 0.1), 88, exif()),
+        },
+        Fixture {
+            name: "low-resolution.jpg",
+            bytes: jpeg(&scene::doorstep(400, 300, 9), 88, exif()),
+        },
         Fixture {
             name: "edited.jpg",
             bytes: jpeg(
                 &scene::doorstep(W, H, 10),
                 88,
-                ExifSpec { software: Some("Adobe Photoshop 25.1 (Windows)".to_owned()), ..exif() },
+                ExifSpec {
+                    software: Some("Adobe Photoshop 25.1 (Windows)".to_owned()),
+                    ..exif()
+                },
             ),
         },
-        Fixture { name: "sharp.png", bytes: encode::png(&scene::doorstep(640, 480, 11)) },
-        Fixture { name: "sharp.webp", bytes: encode::webp(&scene::doorstep(640, 480, 12)) },
+        Fixture {
+            name: "sharp.png",
+            bytes: encode::png(&scene::doorstep(640, 480, 11)),
+        },
+        Fixture {
+            name: "sharp.webp",
+            bytes: encode::webp(&scene::doorstep(640, 480, 12)),
+        },
     ];
     out.sort_by_key(|f| f.name);
     out
@@ -153,13 +195,22 @@ fn with_sof_size(mut jpeg: Vec<u8>, width: u16, height: u16) -> Vec<u8> {
 pub fn bad_inputs() -> Vec<Fixture> {
     let small = scene::doorstep(320, 240, 21);
     let baseline = jpeg(&small, 85, ExifSpec::default());
-    let progressive = encode::jpeg(&small, &JpegOptions { quality: 85, progressive: true, exif: None });
+    let progressive = encode::jpeg(
+        &small,
+        &JpegOptions {
+            quality: 85,
+            progressive: true,
+            exif: None,
+        },
+    );
     let cut = |b: &[u8], keep: usize| b[..b.len() * keep / 100].to_vec();
     let mut corrupt = baseline.clone();
     // Overwrite the middle of the entropy-coded scan with a restart marker the
     // file never declared: the decoder meets a marker where data should be.
     let mid = corrupt.len() / 2;
-    corrupt[mid..mid + 16].copy_from_slice(&[0xFF, 0xD3, 0xFF, 0xD5, 0, 0, 0, 0, 0xFF, 0xD7, 1, 2, 3, 4, 5, 6]);
+    corrupt[mid..mid + 16].copy_from_slice(&[
+        0xFF, 0xD3, 0xFF, 0xD5, 0, 0, 0, 0, 0xFF, 0xD7, 1, 2, 3, 4, 5, 6,
+    ]);
     let mut random = b"RIFF\x20\x00\x00\x00WEBPVP8 ".to_vec();
     let mut rng = scene::SplitMix(99);
     random.extend((0..64).map(|_| rng.next_u64() as u8));
@@ -169,20 +220,62 @@ pub fn bad_inputs() -> Vec<Fixture> {
     let n = bad_crc.len();
     bad_crc[n / 2] ^= 0x55;
     let mut out = vec![
-        Fixture { name: "zero-bytes.jpg", bytes: Vec::new() },
-        Fixture { name: "not-an-image.jpg", bytes: b"This is a delivery note, not a photo.\n".to_vec() },
-        Fixture { name: "truncated.jpg", bytes: cut(&baseline, 60) },
-        Fixture { name: "truncated-progressive.jpg", bytes: cut(&progressive, 60) },
-        Fixture { name: "truncated-header.jpg", bytes: baseline[..40.min(baseline.len())].to_vec() },
-        Fixture { name: "corrupt-scan.jpg", bytes: corrupt },
-        Fixture { name: "huge-dimensions.jpg", bytes: with_sof_size(baseline.clone(), 65_000, 65_000) },
-        Fixture { name: "bomb-65535x65535.png", bytes: png_bomb(65_535, 65_535) },
-        Fixture { name: "bomb-19000x19000.png", bytes: png_bomb(19_000, 19_000) },
-        Fixture { name: "header-only.png", bytes: header_only },
-        Fixture { name: "zero-width.png", bytes: png_bomb(0, 64) },
-        Fixture { name: "bad-checksum.png", bytes: bad_crc },
-        Fixture { name: "random-bytes.webp", bytes: random },
-        Fixture { name: "truncated.webp", bytes: cut(&encode::webp(&small), 50) },
+        Fixture {
+            name: "zero-bytes.jpg",
+            bytes: Vec::new(),
+        },
+        Fixture {
+            name: "not-an-image.jpg",
+            bytes: b"This is a delivery note, not a photo.\n".to_vec(),
+        },
+        Fixture {
+            name: "truncated.jpg",
+            bytes: cut(&baseline, 60),
+        },
+        Fixture {
+            name: "truncated-progressive.jpg",
+            bytes: cut(&progressive, 60),
+        },
+        Fixture {
+            name: "truncated-header.jpg",
+            bytes: baseline[..40.min(baseline.len())].to_vec(),
+        },
+        Fixture {
+            name: "corrupt-scan.jpg",
+            bytes: corrupt,
+        },
+        Fixture {
+            name: "huge-dimensions.jpg",
+            bytes: with_sof_size(baseline.clone(), 65_000, 65_000),
+        },
+        Fixture {
+            name: "bomb-65535x65535.png",
+            bytes: png_bomb(65_535, 65_535),
+        },
+        Fixture {
+            name: "bomb-19000x19000.png",
+            bytes: png_bomb(19_000, 19_000),
+        },
+        Fixture {
+            name: "header-only.png",
+            bytes: header_only,
+        },
+        Fixture {
+            name: "zero-width.png",
+            bytes: png_bomb(0, 64),
+        },
+        Fixture {
+            name: "bad-checksum.png",
+            bytes: bad_crc,
+        },
+        Fixture {
+            name: "random-bytes.webp",
+            bytes: random,
+        },
+        Fixture {
+            name: "truncated.webp",
+            bytes: cut(&encode::webp(&small), 50),
+        },
     ];
     out.sort_by_key(|f| f.name);
     out

@@ -82,7 +82,12 @@ pub fn doorstep(width: u32, height: u32, seed: u64) -> Rgb {
     let box_w = w * 0.34;
     let box_y0 = horizon - h * 0.12;
     let box_h = h * 0.38;
-    let label = (box_x0 + box_w * 0.12, box_y0 + box_h * 0.2, box_w * 0.45, box_h * 0.32);
+    let label = (
+        box_x0 + box_w * 0.12,
+        box_y0 + box_h * 0.2,
+        box_w * 0.45,
+        box_h * 0.32,
+    );
     let door = (w * 0.06, w * 0.2);
     let mut data = Vec::with_capacity(width as usize * height as usize * 3);
     for yi in 0..height {
@@ -93,7 +98,11 @@ pub fn doorstep(width: u32, height: u32, seed: u64) -> Rgb {
                 // Wall, with a door frame on the left.
                 if (door.0..door.1).contains(&x) {
                     let frame = (x - door.0) < w * 0.015 || (door.1 - x) < w * 0.015;
-                    if frame { [235.0, 235.0, 228.0] } else { [92.0, 58.0, 40.0] }
+                    if frame {
+                        [235.0, 235.0, 228.0]
+                    } else {
+                        [92.0, 58.0, 40.0]
+                    }
                 } else {
                     [168.0, 172.0, 160.0]
                 }
@@ -101,9 +110,14 @@ pub fn doorstep(width: u32, height: u32, seed: u64) -> Rgb {
                 // Tiled floor: grout lines every 1/10 of the width.
                 let tile = w / 10.0;
                 let grout = (x % tile) < 2.5 || ((y - horizon) % (tile * 0.6)) < 2.5;
-                if grout { [70.0, 68.0, 64.0] } else { [150.0, 118.0, 92.0] }
+                if grout {
+                    [70.0, 68.0, 64.0]
+                } else {
+                    [150.0, 118.0, 92.0]
+                }
             };
-            let in_box = (box_x0..box_x0 + box_w).contains(&x) && (box_y0..box_y0 + box_h).contains(&y);
+            let in_box =
+                (box_x0..box_x0 + box_w).contains(&x) && (box_y0..box_y0 + box_h).contains(&y);
             if in_box {
                 rgb = [176.0, 130.0, 82.0];
                 let tape = (x - (box_x0 + box_w * 0.7)).abs() < box_w * 0.05;
@@ -117,7 +131,11 @@ pub fn doorstep(width: u32, height: u32, seed: u64) -> Rgb {
                     let row = ((y - ly) / (lh / 6.0)) as u32;
                     let in_line = ((y - ly) % (lh / 6.0)) > lh / 6.0 * 0.35;
                     let glyph = ((x - lx) / 4.0) as u32;
-                    if row >= 1 && in_line && (glyph * 7 + row * 3) % 5 != 0 && (x - lx) < lw * 0.9 {
+                    if row >= 1
+                        && in_line
+                        && !(glyph * 7 + row * 3).is_multiple_of(5)
+                        && (x - lx) < lw * 0.9
+                    {
                         rgb = [24.0, 24.0, 28.0];
                     }
                 }
@@ -201,7 +219,11 @@ pub fn with_glare(img: &Rgb, spots: &[(f32, f32, f32)]) -> Rgb {
             for &(cx, cy, r) in spots {
                 let (dx, dy) = (x as f32 - cx * w, y as f32 - cy * w);
                 let d = (dx * dx + dy * dy).sqrt() / (r * w);
-                boost = boost.max(if d < 1.0 { 1.0 } else { (2.0 - d).max(0.0) * 0.7 });
+                boost = boost.max(if d < 1.0 {
+                    1.0
+                } else {
+                    (2.0 - d).max(0.0) * 0.7
+                });
             }
             if boost > 0.0 {
                 let i = ((y * img.width + x) * 3) as usize;

@@ -2,6 +2,8 @@
 //! code makes, so anyone can rebuild them and review how each was made.
 //! Rebuild with `cargo run -p lensguard-testkit --bin make-fixtures`.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
 use lensguard_testkit::{bad_input_dir, fixtures, samples_dir};
 use std::path::Path;
 

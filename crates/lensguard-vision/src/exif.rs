@@ -48,7 +48,10 @@ impl ExifInfo {
             field(Tag::GPSLongitudeRef),
         );
         let software = field(Tag::Software).and_then(ascii);
-        let camera = match (field(Tag::Make).and_then(ascii), field(Tag::Model).and_then(ascii)) {
+        let camera = match (
+            field(Tag::Make).and_then(ascii),
+            field(Tag::Model).and_then(ascii),
+        ) {
             (Some(make), Some(model)) if model.starts_with(&make) => Some(model),
             (Some(make), Some(model)) => Some(format!("{make} {model}")),
             (make, model) => make.or(model),
@@ -133,7 +136,10 @@ mod tests {
 
     #[test]
     fn garbage_exif_yields_no_fields() {
-        assert_eq!(ExifInfo::from_tiff(b"not tiff at all".to_vec()), ExifInfo::default());
+        assert_eq!(
+            ExifInfo::from_tiff(b"not tiff at all".to_vec()),
+            ExifInfo::default()
+        );
         assert_eq!(ExifInfo::from_tiff(Vec::new()), ExifInfo::default());
     }
 }

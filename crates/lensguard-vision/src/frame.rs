@@ -15,7 +15,11 @@ pub struct LumaFrame {
 
 impl fmt::Debug for LumaFrame {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LumaFrame({}x{}, pixels hidden)", self.width, self.height)
+        write!(
+            f,
+            "LumaFrame({}x{}, pixels hidden)",
+            self.width, self.height
+        )
     }
 }
 

@@ -1,8 +1,8 @@
 //! Bytes in, report out: decoding, measuring and judging one photo.
 
+use crate::Error;
 use crate::checks::{contrast, exposure, glare, histogram::Histogram, phash, sharpness};
 use crate::decode::decode;
-use crate::Error;
 use lensguard_core::report::{InspectionReport, Measurements};
 use lensguard_core::{Limits, Policy, rules};
 

@@ -3,6 +3,8 @@
 //! number of live bytes while each fixture is inspected. This file holds a single
 //! test so no other test's allocations mix into the count.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
 use lensguard_core::{Limits, Policy, Verdict};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,7 +39,11 @@ fn bombs_are_refused_before_allocating_their_pixels() {
     let dir = lensguard_testkit::bad_input_dir();
     let now = time::OffsetDateTime::UNIX_EPOCH;
     let policy = Policy::default();
-    for name in ["bomb-65535x65535.png", "bomb-19000x19000.png", "huge-dimensions.jpg"] {
+    for name in [
+        "bomb-65535x65535.png",
+        "bomb-19000x19000.png",
+        "huge-dimensions.jpg",
+    ] {
         let bytes = std::fs::read(dir.join(name)).expect("fixture");
         let before = LIVE.load(Ordering::SeqCst);
         PEAK.store(before, Ordering::SeqCst);

@@ -2,6 +2,8 @@
 //! re-encoded at another JPEG quality stays a near-duplicate of itself.
 //! Failing cases that proptest finds are kept in `tests/properties.proptest-regressions`.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
 use lensguard_core::{Limits, Policy};
 use lensguard_testkit::encode::{self, JpegOptions};
 use lensguard_testkit::scene;
@@ -9,11 +11,21 @@ use proptest::prelude::*;
 use std::sync::OnceLock;
 
 fn limits() -> Limits {
-    Limits { max_width: 4096, max_height: 4096, max_pixels: 4_000_000, ..Limits::default() }
+    Limits {
+        max_width: 4096,
+        max_height: 4096,
+        max_pixels: 4_000_000,
+        ..Limits::default()
+    }
 }
 
 fn inspect(bytes: &[u8]) -> lensguard_core::InspectionReport {
-    lensguard_vision::inspect(bytes, &Policy::default(), &limits(), time::OffsetDateTime::UNIX_EPOCH)
+    lensguard_vision::inspect(
+        bytes,
+        &Policy::default(),
+        &limits(),
+        time::OffsetDateTime::UNIX_EPOCH,
+    )
 }
 
 /// Small valid files of every format to mutate.
@@ -22,8 +34,21 @@ fn seeds() -> &'static [Vec<u8>] {
     SEEDS.get_or_init(|| {
         let img = scene::doorstep(96, 64, 11);
         vec![
-            encode::jpeg(&img, &JpegOptions { quality: 80, ..JpegOptions::default() }),
-            encode::jpeg(&img, &JpegOptions { quality: 80, progressive: true, exif: None }),
+            encode::jpeg(
+                &img,
+                &JpegOptions {
+                    quality: 80,
+                    ..JpegOptions::default()
+                },
+            ),
+            encode::jpeg(
+                &img,
+                &JpegOptions {
+                    quality: 80,
+                    progressive: true,
+                    exif: None,
+                },
+            ),
             encode::png(&img),
             encode::webp(&img),
         ]

@@ -108,7 +108,10 @@ max_distance = 65
     }
     assert_eq!(issues.len(), 7, "{found:?}");
     let text = Error::PolicyInvalid(issues).to_string();
-    assert!(text.contains("5:1: exposure.min_mean_luma: must be below max_mean_luma"), "{text}");
+    assert!(
+        text.contains("5:1: exposure.min_mean_luma: must be below max_mean_luma"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -49,7 +49,12 @@ pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
     v.fraction("exposure.max_shadows_clipped", e.max_shadows_clipped);
     v.fraction("exposure.max_highlights_clipped", e.max_highlights_clipped);
 
-    v.in_range("contrast.min_std_luma", policy.contrast.min_std_luma, 0.0, 127.5);
+    v.in_range(
+        "contrast.min_std_luma",
+        policy.contrast.min_std_luma,
+        0.0,
+        127.5,
+    );
 
     let g = &policy.glare;
     v.fraction("glare.max_fraction", g.max_fraction);
@@ -104,7 +109,10 @@ impl Issues {
 
     fn in_range(&mut self, field: &str, value: f64, min: f64, max: f64) {
         if !(value.is_finite() && (min..=max).contains(&value)) {
-            self.push(field, format!("must be between {min} and {max}, got {value}"));
+            self.push(
+                field,
+                format!("must be between {min} and {max}, got {value}"),
+            );
         }
     }
 

@@ -56,64 +56,131 @@ fn good_photo_passes_every_check() {
 
 #[test]
 fn verdict_rule_fail_beats_retry_beats_pass() {
-    assert_eq!(decide([Status::Pass, Status::Warn, Status::Skipped]), Verdict::Pass);
+    assert_eq!(
+        decide([Status::Pass, Status::Warn, Status::Skipped]),
+        Verdict::Pass
+    );
     assert_eq!(decide([Status::Retry, Status::Pass]), Verdict::Retry);
-    assert_eq!(decide([Status::Retry, Status::Fail, Status::Pass]), Verdict::Fail);
+    assert_eq!(
+        decide([Status::Retry, Status::Fail, Status::Pass]),
+        Verdict::Fail
+    );
     assert_eq!(decide([]), Verdict::Pass);
 }
 
 #[test]
 fn blurry_photo_is_retry_blurry() {
-    let r = judge(Measurements { sharpness: 1.2, ..good() }, &Policy::default(), NOW);
+    let r = judge(
+        Measurements {
+            sharpness: 1.2,
+            ..good()
+        },
+        &Policy::default(),
+        NOW,
+    );
     assert_eq!(r.verdict, Verdict::Retry);
     assert_eq!(codes(&r), [ReasonCode::Blurry]);
     assert_eq!(r.reasons[0].check, CheckId::Blur);
-    assert!(r.reasons[0].message.contains("1.20"), "{}", r.reasons[0].message);
+    assert!(
+        r.reasons[0].message.contains("1.20"),
+        "{}",
+        r.reasons[0].message
+    );
 }
 
 #[test]
 fn dark_and_bright_photos_are_exposure_findings() {
     let dark = Measurements {
-        exposure: Exposure { mean_luma: 20.0, shadows_clipped: 0.6, highlights_clipped: 0.0 },
+        exposure: Exposure {
+            mean_luma: 20.0,
+            shadows_clipped: 0.6,
+            highlights_clipped: 0.0,
+        },
         ..good()
     };
-    assert_eq!(codes(&judge(dark, &Policy::default(), NOW)), [ReasonCode::Underexposed]);
+    assert_eq!(
+        codes(&judge(dark, &Policy::default(), NOW)),
+        [ReasonCode::Underexposed]
+    );
     let bright = Measurements {
-        exposure: Exposure { mean_luma: 240.0, shadows_clipped: 0.0, highlights_clipped: 0.5 },
+        exposure: Exposure {
+            mean_luma: 240.0,
+            shadows_clipped: 0.0,
+            highlights_clipped: 0.5,
+        },
         ..good()
     };
-    assert_eq!(codes(&judge(bright, &Policy::default(), NOW)), [ReasonCode::Overexposed]);
+    assert_eq!(
+        codes(&judge(bright, &Policy::default(), NOW)),
+        [ReasonCode::Overexposed]
+    );
 }
 
 #[test]
 fn actions_map_to_statuses_and_off_skips() {
     let mut policy = Policy::default();
-    let blurry = Measurements { sharpness: 1.0, ..good() };
+    let blurry = Measurements {
+        sharpness: 1.0,
+        ..good()
+    };
     policy.blur.action = Action::Fail;
     assert_eq!(judge(blurry.clone(), &policy, NOW).verdict, Verdict::Fail);
     policy.blur.action = Action::Warn;
     let r = judge(blurry.clone(), &policy, NOW);
-    assert_eq!((r.verdict, codes(&r)), (Verdict::Pass, vec![ReasonCode::Blurry]));
+    assert_eq!(
+        (r.verdict, codes(&r)),
+        (Verdict::Pass, vec![ReasonCode::Blurry])
+    );
     policy.blur.action = Action::Off;
     let r = judge(blurry, &policy, NOW);
     assert_eq!(r.verdict, Verdict::Pass);
-    assert!(r.checks.iter().any(|c| c.check == CheckId::Blur && c.status == Status::Skipped));
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.check == CheckId::Blur && c.status == Status::Skipped)
+    );
 }
 
 #[test]
 fn low_resolution_fails_in_either_orientation() {
     for (w, h) in [(470, 800), (800, 400), (600, 630)] {
-        let r = judge(Measurements { width: w, height: h, ..good() }, &Policy::default(), NOW);
-        assert_eq!((r.verdict, codes(&r)), (Verdict::Fail, vec![ReasonCode::LowResolution]));
+        let r = judge(
+            Measurements {
+                width: w,
+                height: h,
+                ..good()
+            },
+            &Policy::default(),
+            NOW,
+        );
+        assert_eq!(
+            (r.verdict, codes(&r)),
+            (Verdict::Fail, vec![ReasonCode::LowResolution])
+        );
     }
-    let r = judge(Measurements { width: 480, height: 640, ..good() }, &Policy::default(), NOW);
+    let r = judge(
+        Measurements {
+            width: 480,
+            height: 640,
+            ..good()
+        },
+        &Policy::default(),
+        NOW,
+    );
     assert_eq!(r.verdict, Verdict::Pass);
 }
 
 #[test]
 fn glare_and_contrast_thresholds() {
     let r = judge(
-        Measurements { glare: Glare { fraction: 0.2, regions: 2 }, contrast: 5.0, ..good() },
+        Measurements {
+            glare: Glare {
+                fraction: 0.2,
+                regions: 2,
+            },
+            contrast: 5.0,
+            ..good()
+        },
         &Policy::default(),
         NOW,
     );
@@ -124,16 +191,31 @@ fn glare_and_contrast_thresholds() {
 fn capture_time_missing_stale_future_and_offsets() {
     let mut policy = Policy::default();
     policy.capture_time.action = Action::Retry;
-    let missing = Measurements { capture_time: None, ..good() };
-    assert_eq!(codes(&judge(missing.clone(), &policy, NOW)), [ReasonCode::CaptureTimeMissing]);
+    let missing = Measurements {
+        capture_time: None,
+        ..good()
+    };
+    assert_eq!(
+        codes(&judge(missing.clone(), &policy, NOW)),
+        [ReasonCode::CaptureTimeMissing]
+    );
     policy.capture_time.require = false;
     assert!(codes(&judge(missing, &policy, NOW)).is_empty());
 
-    let at = |local, offset| Measurements { capture_time: Some(CaptureTime { local, offset }), ..good() };
+    let at = |local, offset| Measurements {
+        capture_time: Some(CaptureTime { local, offset }),
+        ..good()
+    };
     let stale = at(datetime!(2026-11-19 12:00), None);
-    assert_eq!(codes(&judge(stale, &policy, NOW)), [ReasonCode::CaptureTimeStale]);
+    assert_eq!(
+        codes(&judge(stale, &policy, NOW)),
+        [ReasonCode::CaptureTimeStale]
+    );
     let future = at(datetime!(2026-11-23 13:00), None);
-    assert_eq!(codes(&judge(future, &policy, NOW)), [ReasonCode::CaptureTimeInFuture]);
+    assert_eq!(
+        codes(&judge(future, &policy, NOW)),
+        [ReasonCode::CaptureTimeInFuture]
+    );
     // 13:00 at +01:00 is 12:00 UTC: not in the future.
     let offset = at(datetime!(2026-11-23 13:00), Some(time::macros::offset!(+1)));
     assert!(codes(&judge(offset, &policy, NOW)).is_empty());
@@ -149,39 +231,72 @@ fn gps_geofence_and_required_position() {
     policy.gps = crate::policy::GpsRule {
         action: Action::Fail,
         require: true,
-        geofence: Some(Geofence { lat: 51.5, lon: -0.12, radius_m: 1000.0 }),
+        geofence: Some(Geofence {
+            lat: 51.5,
+            lon: -0.12,
+            radius_m: 1000.0,
+        }),
     };
     assert!(codes(&judge(good(), &policy, NOW)).is_empty());
-    let far = Measurements { gps: Some(GeoPoint { lat: 48.85, lon: 2.35 }), ..good() };
+    let far = Measurements {
+        gps: Some(GeoPoint {
+            lat: 48.85,
+            lon: 2.35,
+        }),
+        ..good()
+    };
     let r = judge(far, &policy, NOW);
-    assert_eq!((r.verdict, codes(&r)), (Verdict::Fail, vec![ReasonCode::OutsideGeofence]));
-    let none = Measurements { gps: None, ..good() };
+    assert_eq!(
+        (r.verdict, codes(&r)),
+        (Verdict::Fail, vec![ReasonCode::OutsideGeofence])
+    );
+    let none = Measurements {
+        gps: None,
+        ..good()
+    };
     assert_eq!(codes(&judge(none, &policy, NOW)), [ReasonCode::GpsMissing]);
 }
 
 #[test]
 fn editor_software_fails_case_insensitively() {
     let r = judge(
-        Measurements { software: Some("Adobe PHOTOSHOP 25.0 (Windows)".into()), ..good() },
+        Measurements {
+            software: Some("Adobe PHOTOSHOP 25.0 (Windows)".into()),
+            ..good()
+        },
         &Policy::default(),
         NOW,
     );
-    assert_eq!((r.verdict, codes(&r)), (Verdict::Fail, vec![ReasonCode::EditedSoftware]));
+    assert_eq!(
+        (r.verdict, codes(&r)),
+        (Verdict::Fail, vec![ReasonCode::EditedSoftware])
+    );
 }
 
 #[test]
 fn duplicates_are_recorded_under_the_policy_action() {
     let policy = Policy::default();
     let mut r = judge(good(), &policy, NOW);
-    let found = HashMatch { id: "a.jpg".to_owned(), hash: PerceptualHash(1), distance: 3 };
+    let found = HashMatch {
+        id: "a.jpg".to_owned(),
+        hash: PerceptualHash(1),
+        distance: 3,
+    };
     apply_duplicate(&mut r, Some(found), &policy);
-    assert_eq!((r.verdict, codes(&r)), (Verdict::Fail, vec![ReasonCode::Duplicate]));
+    assert_eq!(
+        (r.verdict, codes(&r)),
+        (Verdict::Fail, vec![ReasonCode::Duplicate])
+    );
     assert_eq!(r.duplicate_of.as_ref().map(|d| d.distance), Some(3));
 
     let mut r = judge(good(), &policy, NOW);
     apply_duplicate(&mut r, None, &policy);
     assert_eq!(r.verdict, Verdict::Pass);
-    assert!(r.checks.iter().any(|c| c.check == CheckId::Duplicate && c.status == Status::Pass));
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.check == CheckId::Duplicate && c.status == Status::Pass)
+    );
 }
 
 #[test]

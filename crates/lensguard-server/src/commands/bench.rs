@@ -28,10 +28,15 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let now = time::OffsetDateTime::now_utc();
     let mut out = std::io::stdout().lock();
     if !args.json {
-        writeln!(out, "{:<40} {:>11} {:>6} {:>10} {:>8} {:>8}", "file", "size", "scale", "median ms", "p10", "p90")?;
+        writeln!(
+            out,
+            "{:<40} {:>11} {:>6} {:>10} {:>8} {:>8}",
+            "file", "size", "scale", "median ms", "p10", "p90"
+        )?;
     }
     for path in &args.files {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         for _ in 0..args.warmup {
             std::hint::black_box(lensguard_vision::inspect(&bytes, &policy, &limits, now));
         }
@@ -39,7 +44,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         let mut last = None;
         for _ in 0..args.rounds {
             let start = Instant::now();
-            let report = std::hint::black_box(lensguard_vision::inspect(&bytes, &policy, &limits, now));
+            let report =
+                std::hint::black_box(lensguard_vision::inspect(&bytes, &policy, &limits, now));
             times.push(start.elapsed().as_secs_f64() * 1000.0);
             last = Some(report);
         }

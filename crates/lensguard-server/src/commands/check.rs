@@ -23,7 +23,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let policy = super::load_policy(&args.policy)?;
     let now = parse_now(args.now.as_deref())?;
     let limits = Limits {
-        max_file_bytes: args.max_file_bytes.unwrap_or(Limits::default().max_file_bytes),
+        max_file_bytes: args
+            .max_file_bytes
+            .unwrap_or(Limits::default().max_file_bytes),
         max_pixels: args.max_pixels.unwrap_or(Limits::default().max_pixels),
         ..Limits::default()
     };

@@ -29,13 +29,19 @@ mod tests {
     #[test]
     fn black_frame_is_all_clipped_shadow() {
         let e = measure(&flat(0));
-        assert_eq!((e.mean_luma, e.shadows_clipped, e.highlights_clipped), (0.0, 1.0, 0.0));
+        assert_eq!(
+            (e.mean_luma, e.shadows_clipped, e.highlights_clipped),
+            (0.0, 1.0, 0.0)
+        );
     }
 
     #[test]
     fn white_frame_is_all_clipped_highlight() {
         let e = measure(&flat(255));
-        assert_eq!((e.mean_luma, e.shadows_clipped, e.highlights_clipped), (255.0, 0.0, 1.0));
+        assert_eq!(
+            (e.mean_luma, e.shadows_clipped, e.highlights_clipped),
+            (255.0, 0.0, 1.0)
+        );
     }
 
     #[test]

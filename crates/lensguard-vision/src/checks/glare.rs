@@ -53,7 +53,11 @@ pub fn measure(frame: &LumaFrame) -> Glare {
         }
     }
     Glare {
-        fraction: if total == 0 { 0.0 } else { covered as f64 / total as f64 },
+        fraction: if total == 0 {
+            0.0
+        } else {
+            covered as f64 / total as f64
+        },
         regions,
     }
 }
@@ -66,7 +70,11 @@ mod tests {
     fn a_clipped_highlight_blob_is_glare() {
         // A 40x40 saturated square on a mid-grey 200x100 frame: 8% of the frame.
         let f = LumaFrame::from_fn(200, 100, |x, y| {
-            if (50..90).contains(&x) && (30..70).contains(&y) { 255 } else { 120 }
+            if (50..90).contains(&x) && (30..70).contains(&y) {
+                255
+            } else {
+                120
+            }
         })
         .expect("frame");
         let g = measure(&f);
@@ -76,9 +84,19 @@ mod tests {
 
     #[test]
     fn scattered_bright_pixels_are_not_glare() {
-        let f = LumaFrame::from_fn(200, 100, |x, y| if (x + y) % 2 == 0 { 255 } else { 100 })
-            .expect("frame");
-        assert_eq!(measure(&f), Glare { fraction: 0.0, regions: 0 });
+        let f = LumaFrame::from_fn(
+            200,
+            100,
+            |x, y| if (x + y).is_multiple_of(2) { 255 } else { 100 },
+        )
+        .expect("frame");
+        assert_eq!(
+            measure(&f),
+            Glare {
+                fraction: 0.0,
+                regions: 0
+            }
+        );
     }
 
     #[test]

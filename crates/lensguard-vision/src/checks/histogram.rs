@@ -42,7 +42,12 @@ impl Histogram {
         if self.total == 0 {
             return 0.0;
         }
-        let sum: u64 = self.bins.iter().enumerate().map(|(v, &n)| v as u64 * n).sum();
+        let sum: u64 = self
+            .bins
+            .iter()
+            .enumerate()
+            .map(|(v, &n)| v as u64 * n)
+            .sum();
         sum as f64 / self.total as f64
     }
 

@@ -38,7 +38,11 @@ pub fn measure(frame: &LumaFrame) -> PerceptualHash {
     for (y, out) in rows.iter_mut().enumerate() {
         let line = &px[y * N..(y + 1) * N];
         for (k, o) in out.iter_mut().enumerate() {
-            *o = line.iter().zip(&cos[k]).map(|(&p, c)| f64::from(p) * c).sum();
+            *o = line
+                .iter()
+                .zip(&cos[k])
+                .map(|(&p, c)| f64::from(p) * c)
+                .sum();
         }
     }
     // Then columns, for the LOW lowest vertical frequencies.

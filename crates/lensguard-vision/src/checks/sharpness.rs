@@ -39,7 +39,9 @@ pub fn laplacian_variance(frame: &LumaFrame) -> f64 {
         let mut row_sum = 0i32;
         let mut row_sq = 0i64;
         for x in 1..w - 1 {
-            let lap = i32::from(up[x]) + i32::from(down[x]) + i32::from(row[x - 1])
+            let lap = i32::from(up[x])
+                + i32::from(down[x])
+                + i32::from(row[x - 1])
                 + i32::from(row[x + 1])
                 - 4 * i32::from(row[x]);
             row_sum += lap;
@@ -58,14 +60,22 @@ mod tests {
     use super::*;
 
     fn checkerboard(cell: u32) -> LumaFrame {
-        LumaFrame::from_fn(256, 192, |x, y| if (x / cell + y / cell) % 2 == 0 { 30 } else { 220 })
-            .expect("frame")
+        LumaFrame::from_fn(256, 192, |x, y| {
+            if (x / cell + y / cell).is_multiple_of(2) {
+                30
+            } else {
+                220
+            }
+        })
+        .expect("frame")
     }
 
     /// A separable box blur of the given radius.
     fn box_blur(f: &LumaFrame, r: i64) -> LumaFrame {
         let (w, h) = (i64::from(f.width()), i64::from(f.height()));
-        let at = |x: i64, y: i64| i64::from(f.pixels()[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize]);
+        let at = |x: i64, y: i64| {
+            i64::from(f.pixels()[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize])
+        };
         LumaFrame::from_fn(f.width(), f.height(), |x, y| {
             let (x, y) = (i64::from(x), i64::from(y));
             let mut s = 0;
@@ -98,8 +108,14 @@ mod tests {
     fn normalised_score_ignores_contrast_but_not_blur() {
         let sharp = checkerboard(8);
         // The same checkerboard at a fifth of the contrast (a dark photo).
-        let dim = LumaFrame::from_fn(256, 192, |x, y| if (x / 8 + y / 8) % 2 == 0 { 6 } else { 44 })
-            .expect("frame");
+        let dim = LumaFrame::from_fn(256, 192, |x, y| {
+            if (x / 8 + y / 8).is_multiple_of(2) {
+                6
+            } else {
+                44
+            }
+        })
+        .expect("frame");
         let score = |f: &LumaFrame| {
             let h = crate::checks::histogram::Histogram::of(f);
             normalised(laplacian_variance(f), crate::checks::contrast::measure(&h))

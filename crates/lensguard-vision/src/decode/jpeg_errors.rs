@@ -17,8 +17,10 @@ use std::os::raw::c_int;
 const MESSAGE_LENGTH: usize = 80;
 
 /// `format_message` with the buffer it writes into declared mutable.
-type FormatMessage =
-    unsafe extern "C-unwind" fn(cinfo: &mut ffi::jpeg_common_struct, buffer: &mut [u8; MESSAGE_LENGTH]);
+type FormatMessage = unsafe extern "C-unwind" fn(
+    cinfo: &mut ffi::jpeg_common_struct,
+    buffer: &mut [u8; MESSAGE_LENGTH],
+);
 
 /// Why libjpeg stopped, carried as the unwind payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +56,10 @@ fn fault(cinfo: &mut ffi::jpeg_common_struct) -> JpegFault {
     // SAFETY: libjpeg calls these callbacks with `err` pointing at the error manager
     // installed by `strict_error_mgr`, which lives as long as the decompressor.
     let Some(err) = (unsafe { cinfo.err.as_ref() }) else {
-        return JpegFault { code: -1, message: "unknown libjpeg error".to_owned() };
+        return JpegFault {
+            code: -1,
+            message: "unknown libjpeg error".to_owned(),
+        };
     };
     let code = err.msg_code;
     let mut buffer = [0u8; MESSAGE_LENGTH];
@@ -69,7 +74,10 @@ fn fault(cinfo: &mut ffi::jpeg_common_struct) -> JpegFault {
         }
     }
     let text = buffer.split(|&b| b == 0).next().unwrap_or_default();
-    JpegFault { code, message: String::from_utf8_lossy(text).into_owned() }
+    JpegFault {
+        code,
+        message: String::from_utf8_lossy(text).into_owned(),
+    }
 }
 
 extern "C-unwind" fn on_fatal(cinfo: &mut ffi::jpeg_common_struct) {

@@ -68,17 +68,16 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
             limit: limits.max_file_bytes,
         });
     }
-    let format = sniff(bytes).ok_or_else(|| {
-        Error::UnsupportedFormat("not a JPEG, PNG or WebP image".to_owned())
-    })?;
+    let format = sniff(bytes)
+        .ok_or_else(|| Error::UnsupportedFormat("not a JPEG, PNG or WebP image".to_owned()))?;
     let stored = match format {
         ImageFormat::Jpeg => jpeg::decode(bytes, limits)?,
         ImageFormat::Png | ImageFormat::Webp => raster::decode(bytes, format, limits)?,
     };
     let orientation = stored.exif.orientation.unwrap_or(1);
-    let frame = crate::resize::to_long_side(stored.frame, limits.analysis_long_side)
-        .oriented(orientation);
-    let (width, height) = if orientation >= 5 && orientation <= 8 {
+    let frame =
+        crate::resize::to_long_side(stored.frame, limits.analysis_long_side).oriented(orientation);
+    let (width, height) = if (5..=8).contains(&orientation) {
         (stored.height, stored.width)
     } else {
         (stored.width, stored.height)
@@ -89,7 +88,11 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
         width,
         height,
         decode_scale: stored.scale,
-        orientation: if (1..=8).contains(&orientation) { orientation } else { 1 },
+        orientation: if (1..=8).contains(&orientation) {
+            orientation
+        } else {
+            1
+        },
         exif: stored.exif,
     })
 }

@@ -1,0 +1,45 @@
+//! Paths that the project's documents name must exist: a moved or deleted file
+//! fails this test until the document is updated.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+use lensguard_testkit::workspace_root;
+
+/// Backticked or linked tokens that look like repository paths.
+fn named_paths(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            out.push(part.to_owned());
+        }
+    }
+    for link in text.split("](").skip(1) {
+        if let Some(end) = link.find(')') {
+            out.push(link[..end].to_owned());
+        }
+    }
+    let prefixes = ["crates/", "docs/", "scripts/", "fuzz/", "samples/", ".ci/"];
+    out.into_iter()
+        .map(|p| p.trim().trim_end_matches(['.', ',']).to_owned())
+        .filter(|p| !p.contains(' ') && !p.contains("://") && !p.starts_with('#'))
+        .filter(|p| prefixes.iter().any(|pre| p.starts_with(pre)) || p.ends_with(".md"))
+        .collect()
+}
+
+#[test]
+fn every_path_named_in_the_documents_exists() {
+    let root = workspace_root();
+    for doc in ["ARCHITECTURE.md", "README.md", "docs/policy.md", "docs/schema.md", "docs/benchmarks.md", "docs/third-party.md"] {
+        let text = std::fs::read_to_string(root.join(doc)).expect(doc);
+        let paths = named_paths(&text);
+        assert!(!paths.is_empty() || doc != "ARCHITECTURE.md", "no paths found in {doc}");
+        for p in paths {
+            let base = if doc.starts_with("docs/") && !p.starts_with("docs/") && !p.contains('/') {
+                root.join("docs")
+            } else {
+                root.clone()
+            };
+            assert!(base.join(&p).exists() || root.join(&p).exists(), "{doc} names {p}, which does not exist");
+        }
+    }
+}
