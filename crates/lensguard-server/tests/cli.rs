@@ -321,10 +321,17 @@ fn help_teaches_the_commands() {
 
 #[test]
 fn docs_show_the_default_policy_exactly() {
-    let doc = std::fs::read_to_string(lensguard_testkit::workspace_root().join("docs/policy.md")).expect("docs/policy.md");
+    let doc = std::fs::read_to_string(lensguard_testkit::workspace_root().join("docs/policy.md"))
+        .expect("docs/policy.md");
     let marker = "<!-- default-policy:start -->\n```toml\n";
     let start = doc.find(marker).expect("start marker") + marker.len();
-    let end = doc.find("```\n<!-- default-policy:end -->").expect("end marker");
+    let end = doc
+        .find("```\n<!-- default-policy:end -->")
+        .expect("end marker");
     let shown = text(&lensguard(&["policy", "show"]).stdout);
-    assert_eq!(&doc[start..end], shown, "docs/policy.md is out of date: paste `lensguard policy show` into it");
+    assert_eq!(
+        &doc[start..end],
+        shown,
+        "docs/policy.md is out of date: paste `lensguard policy show` into it"
+    );
 }

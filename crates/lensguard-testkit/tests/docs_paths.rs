@@ -29,17 +29,30 @@ fn named_paths(text: &str) -> Vec<String> {
 #[test]
 fn every_path_named_in_the_documents_exists() {
     let root = workspace_root();
-    for doc in ["ARCHITECTURE.md", "README.md", "docs/policy.md", "docs/schema.md", "docs/benchmarks.md", "docs/third-party.md"] {
+    for doc in [
+        "ARCHITECTURE.md",
+        "README.md",
+        "docs/policy.md",
+        "docs/schema.md",
+        "docs/benchmarks.md",
+        "docs/third-party.md",
+    ] {
         let text = std::fs::read_to_string(root.join(doc)).expect(doc);
         let paths = named_paths(&text);
-        assert!(!paths.is_empty() || doc != "ARCHITECTURE.md", "no paths found in {doc}");
+        assert!(
+            !paths.is_empty() || doc != "ARCHITECTURE.md",
+            "no paths found in {doc}"
+        );
         for p in paths {
             let base = if doc.starts_with("docs/") && !p.starts_with("docs/") && !p.contains('/') {
                 root.join("docs")
             } else {
                 root.clone()
             };
-            assert!(base.join(&p).exists() || root.join(&p).exists(), "{doc} names {p}, which does not exist");
+            assert!(
+                base.join(&p).exists() || root.join(&p).exists(),
+                "{doc} names {p}, which does not exist"
+            );
         }
     }
 }
