@@ -136,7 +136,7 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} photos ({per_sec}, eta {eta})",
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} photos (eta {eta})",
     ) {
         bar.set_style(style);
     }
