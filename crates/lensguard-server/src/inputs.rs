@@ -8,32 +8,64 @@ use std::path::{Path, PathBuf};
 
 const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "webp"];
 
-/// Expands files and folders into files, in a stable order: arguments in the
-/// order given, folder contents sorted by path. A missing path is a usage error.
-pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
+/// One thing to inspect: a file, or a folder entry that could not be listed
+/// (reported as an `unreadable` photo rather than stopping the batch).
+pub enum Input {
+    /// A file to read and inspect.
+    File(PathBuf),
+    /// A path found while walking a folder that could not be read.
+    Unlistable(PathBuf, String),
+}
+
+impl Input {
+    /// The path to show in output.
+    pub fn path(&self) -> &Path {
+        match self {
+            Input::File(p) | Input::Unlistable(p, _) => p,
+        }
+    }
+}
+
+/// Expands files and folders into inputs, in a stable order: arguments in the
+/// order given, folder contents sorted by path. Symbolic links are followed
+/// (walkdir detects loops). A missing path, or no photo at all, is a usage error.
+pub fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<Input>> {
+    let mut inputs = Vec::new();
     for path in paths {
         let meta =
             std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
         if meta.is_file() {
-            files.push(path.clone());
+            inputs.push(Input::File(path.clone()));
         } else if meta.is_dir() {
             let walker = walkdir::WalkDir::new(path)
-                .follow_links(false)
+                .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
                 .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
             for entry in walker {
-                let entry = entry.with_context(|| format!("cannot list {}", path.display()))?;
-                if entry.file_type().is_file() && has_image_extension(entry.path()) {
-                    files.push(entry.into_path());
+                match entry {
+                    Ok(e) if e.file_type().is_file() && has_image_extension(e.path()) => {
+                        inputs.push(Input::File(e.into_path()));
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        let at = e.path().unwrap_or(path).to_path_buf();
+                        inputs.push(Input::Unlistable(at, e.to_string()));
+                    }
                 }
             }
         } else {
             bail!("{} is neither a file nor a folder", path.display());
         }
     }
-    Ok(files)
+    if inputs.is_empty() {
+        let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        bail!(
+            "no photos found in {} (folders are searched for .jpg, .jpeg, .png and .webp files)",
+            named.join(", ")
+        );
+    }
+    Ok(inputs)
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {

@@ -11,10 +11,20 @@ mod output;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Whether output stopped because the reader went away (`lensguard check | head`);
+/// that ends the run quietly instead of printing an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::from(2),
         Err(e) => {
             eprintln!("lensguard: {e:#}");
             ExitCode::from(2)

@@ -262,6 +262,35 @@ fn usage_and_setup_errors_exit_two() {
 }
 
 #[test]
+fn a_folder_without_photos_is_a_usage_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("notes.txt"), "not a photo").expect("write");
+    let out = lensguard(&["check", &dir.path().display().to_string()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no photos found"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_photos_are_inspected_and_a_symlink_loop_is_reported_not_fatal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::os::unix::fs::symlink(
+        samples_dir().join("sharp.jpg"),
+        dir.path().join("linked.jpg"),
+    )
+    .expect("link");
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).expect("loop");
+    let (out, reports) = check_json(&[&dir.path().display().to_string()]);
+    assert_eq!(reports["linked.jpg"].verdict, Verdict::Pass);
+    assert_eq!(codes(&reports["loop"]), [ReasonCode::Unreadable]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn policy_check_names_file_line_and_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let good = dir.path().join("good.toml");

@@ -6,7 +6,7 @@
 //! means earlier on the command line.
 
 use crate::cli::CheckArgs;
-use crate::inputs::{self, ReadError};
+use crate::inputs::{self, Input, ReadError};
 use crate::output::{self, Tally};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,7 +14,7 @@ use lensguard_core::report::{InspectionReport, ReasonCode};
 use lensguard_core::{HashIndex, Limits, Policy, rules};
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
 const CHUNK: usize = 64;
@@ -29,27 +29,34 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         max_pixels: args.max_pixels.unwrap_or(Limits::default().max_pixels),
         ..Limits::default()
     };
-    let files = inputs::collect(&args.paths)?;
+    let inputs = inputs::collect(&args.paths)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.map_or(0, usize::from))
         .build()
         .context("cannot start worker threads")?;
 
-    let progress = progress_bar(files.len() as u64, args.quiet);
+    let progress = progress_bar(inputs.len() as u64, args.quiet);
     let max_distance = args
         .dedupe_distance
         .unwrap_or(policy.duplicate.max_distance);
     let mut index: HashIndex<String> = HashIndex::new();
     let mut tally = Tally::default();
     let stdout = std::io::stdout();
-    for chunk in files.chunks(CHUNK) {
-        let reports: Vec<(PathBuf, InspectionReport)> = pool.install(|| {
+    for chunk in inputs.chunks(CHUNK) {
+        let reports: Vec<(&Path, InspectionReport)> = pool.install(|| {
             chunk
                 .par_iter()
-                .map(|path| {
-                    let report = inspect_file(path, &policy, &limits, now);
+                .map(|input| {
+                    let report = match input {
+                        Input::File(path) => inspect_file(path, &policy, &limits, now),
+                        Input::Unlistable(_, why) => InspectionReport::error(
+                            ReasonCode::Unreadable,
+                            format!("cannot list this entry: {why}"),
+                            policy.reference(),
+                        ),
+                    };
                     progress.inc(1);
-                    (path.clone(), report)
+                    (input.path(), report)
                 })
                 .collect()
         });
@@ -102,7 +109,7 @@ fn dedupe(
 }
 
 fn inspect_file(
-    path: &std::path::Path,
+    path: &Path,
     policy: &Policy,
     limits: &Limits,
     now: time::OffsetDateTime,
