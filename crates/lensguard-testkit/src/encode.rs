@@ -2,6 +2,10 @@
 
 use crate::exif_block::{ExifSpec, build};
 use crate::scene::Rgb;
+use image::ExtendedColorType::Rgb8 as RGB8;
+use image::ImageEncoder;
+use image::codecs::png::PngEncoder;
+use image::codecs::webp::WebPEncoder;
 use mozjpeg::{ColorSpace, Compress, Marker};
 
 /// JPEG options.
@@ -46,29 +50,14 @@ pub fn jpeg(img: &Rgb, opts: &JpegOptions) -> Vec<u8> {
 /// Encodes `img` as an 8-bit RGB PNG.
 pub fn png(img: &Rgb) -> Vec<u8> {
     let mut out = Vec::new();
-    let enc = image::codecs::png::PngEncoder::new(&mut out);
-    image::ImageEncoder::write_image(
-        enc,
-        &img.data,
-        img.width,
-        img.height,
-        image::ExtendedColorType::Rgb8,
-    )
-    .map(|()| out)
-    .unwrap_or_default()
+    let written = PngEncoder::new(&mut out).write_image(&img.data, img.width, img.height, RGB8);
+    if written.is_ok() { out } else { Vec::new() }
 }
 
 /// Encodes `img` as a lossless WebP.
 pub fn webp(img: &Rgb) -> Vec<u8> {
     let mut out = Vec::new();
-    let enc = image::codecs::webp::WebPEncoder::new_lossless(&mut out);
-    image::ImageEncoder::write_image(
-        enc,
-        &img.data,
-        img.width,
-        img.height,
-        image::ExtendedColorType::Rgb8,
-    )
-    .map(|()| out)
-    .unwrap_or_default()
+    let written =
+        WebPEncoder::new_lossless(&mut out).write_image(&img.data, img.width, img.height, RGB8);
+    if written.is_ok() { out } else { Vec::new() }
 }

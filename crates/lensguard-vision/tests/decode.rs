@@ -149,40 +149,53 @@ fn every_bad_input_fixture_gets_its_reason_code() {
 
 #[test]
 fn limits_are_enforced_from_the_header() {
-    let jpeg = sample("sharp.jpg");
-    let tight = Limits {
-        max_width: 1000,
-        ..Limits::default()
-    };
-    assert_eq!(
-        measure(&jpeg, &tight).expect_err("too wide").reason_code(),
-        ReasonCode::DimensionsTooLarge
-    );
-    let few = Limits {
-        max_pixels: 500_000,
-        ..Limits::default()
-    };
-    assert_eq!(
-        measure(&jpeg, &few).expect_err("too many").reason_code(),
-        ReasonCode::TooManyPixels
-    );
-    let small = Limits {
-        max_file_bytes: 1000,
-        ..Limits::default()
-    };
-    assert_eq!(
-        measure(&jpeg, &small).expect_err("too big").reason_code(),
-        ReasonCode::FileTooLarge
-    );
-    let png = sample("sharp.png");
-    let few = Limits {
-        max_pixels: 100_000,
-        ..Limits::default()
-    };
-    assert_eq!(
-        measure(&png, &few).expect_err("too many").reason_code(),
-        ReasonCode::TooManyPixels
-    );
+    let d = Limits::default();
+    let cases = [
+        (
+            "sharp.jpg",
+            Limits {
+                max_width: 1000,
+                ..d
+            },
+            ReasonCode::DimensionsTooLarge,
+        ),
+        (
+            "sharp.jpg",
+            Limits {
+                max_pixels: 500_000,
+                ..d
+            },
+            ReasonCode::TooManyPixels,
+        ),
+        (
+            "sharp.jpg",
+            Limits {
+                max_file_bytes: 1000,
+                ..d
+            },
+            ReasonCode::FileTooLarge,
+        ),
+        (
+            "sharp.png",
+            Limits {
+                max_pixels: 100_000,
+                ..d
+            },
+            ReasonCode::TooManyPixels,
+        ),
+        (
+            "sharp.webp",
+            Limits {
+                max_height: 400,
+                ..d
+            },
+            ReasonCode::DimensionsTooLarge,
+        ),
+    ];
+    for (name, limits, code) in cases {
+        let err = measure(&sample(name), &limits).expect_err(name);
+        assert_eq!(err.reason_code(), code, "{name} under {limits:?}");
+    }
 }
 
 #[test]
