@@ -1,0 +1,90 @@
+//! One audit event: who did what to what, when, from where, and how it ended.
+
+use serde::{Deserialize, Serialize};
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The action happened.
+    Success,
+    /// The action was attempted and failed (bad password, invalid input).
+    Failure,
+    /// The actor was not allowed to do it.
+    Denied,
+}
+
+/// An audit event. Secrets never go in here; values that identify people but must
+/// not be stored in clear (a username typed at a failed login) are HMAC'd first
+/// with [`crate::audit::Pseudonymizer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// When it happened (UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: time::OffsetDateTime,
+    /// Who: `user:ID`, `key:ID`, `system` or `anonymous`.
+    pub actor: String,
+    /// Where from (client IP), when there is a client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<String>,
+    /// The request that caused it, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// What: a dotted name such as `auth.login` or `keys.rotate`.
+    pub action: String,
+    /// To what, when it acted on something.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why, when a reason was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl AuditEvent {
+    /// A successful action by `actor` at `time`.
+    pub fn new(time: time::OffsetDateTime, actor: impl Into<String>, action: impl Into<String>) -> Self {
+        AuditEvent {
+            time,
+            actor: actor.into(),
+            source_ip: None,
+            request_id: None,
+            action: action.into(),
+            target: None,
+            outcome: Outcome::Success,
+            reason: None,
+        }
+    }
+
+    /// Sets the target.
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    /// Sets the outcome and reason.
+    pub fn outcome(mut self, outcome: Outcome, reason: Option<String>) -> Self {
+        self.outcome = outcome;
+        self.reason = reason;
+        self
+    }
+}
+
+/// The JSON object a log line carries: the sequence number, then the event.
+#[derive(Serialize)]
+pub(crate) struct EntryBody<'a> {
+    pub(crate) seq: u64,
+    #[serde(flatten)]
+    pub(crate) event: &'a AuditEvent,
+}
+
+/// A parsed entry body (for export and verification).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ParsedEntry {
+    /// Position in the log, from 0.
+    pub seq: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: AuditEvent,
+}

@@ -1,0 +1,393 @@
+//! [`AuditLog`]: durable, group-committed appends with signed checkpoints.
+//!
+//! One writer thread owns the files. [`AuditLog::append`] queues an event and
+//! waits; the writer takes every queued event, writes their lines, calls
+//! `fdatasync` once, then answers them all (group commit). It signs a checkpoint
+//! every `checkpoint_every` entries, after `checkpoint_interval` with unsigned
+//! entries, and when the log is closed.
+
+use super::checkpoint::{Checkpoint, Signer};
+use super::event::{AuditEvent, EntryBody};
+use super::files;
+use super::merkle::{Hash, Levels, leaf_hash};
+use super::verify::{chain_next, scan};
+use crate::Error;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Tuning for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// Sign a checkpoint after this many new entries. Default 1000.
+    pub checkpoint_every: u64,
+    /// Sign a checkpoint when entries have waited this long unsigned. Default 60 s.
+    pub checkpoint_interval: Duration,
+    /// Most entries one sync may cover. Default 4096.
+    pub max_batch: usize,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            checkpoint_every: 1000,
+            checkpoint_interval: Duration::from_secs(60),
+            max_batch: 4096,
+        }
+    }
+}
+
+/// What an acknowledged append returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The entry's sequence number.
+    pub seq: u64,
+    /// Its chain hash.
+    pub chain: Hash,
+}
+
+enum Request {
+    Append(AuditEvent, SyncSender<Result<Receipt, String>>),
+    Checkpoint(SyncSender<Result<Checkpoint, String>>),
+}
+
+/// What readers see: the tree and the checkpoints, updated after each sync.
+struct Shared {
+    levels: Levels,
+    checkpoints: Vec<Checkpoint>,
+}
+
+/// An open audit log. Appends from any thread; dropping it signs a final
+/// checkpoint and waits for the writer.
+pub struct AuditLog {
+    dir: PathBuf,
+    tx: Option<Sender<Request>>,
+    worker: Option<JoinHandle<()>>,
+    shared: Arc<RwLock<Shared>>,
+    public_key: Vec<u8>,
+    _lock: File,
+}
+
+impl std::fmt::Debug for AuditLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AuditLog({})", self.dir.display())
+    }
+}
+
+fn io_string(context: &str) -> impl Fn(std::io::Error) -> String + '_ {
+    move |e| format!("{context}: {e}")
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log in `dir`: takes the writer lock, verifies every
+    /// entry and checkpoint, discards a torn final append, and starts the writer.
+    /// A log that does not verify is refused with the first bad entry named.
+    pub fn open(dir: &Path, options: AuditOptions) -> Result<AuditLog, Error> {
+        std::fs::create_dir_all(dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(files::LOCK))
+            .map_err(Error::io("cannot open the audit lock"))?;
+        if lock.try_lock().is_err() {
+            return Err(Error::Locked(dir.display().to_string()));
+        }
+        let signer = Signer::load_or_create(&dir.join(files::SIGNING_KEY))?;
+        let s = scan(dir, Some(signer.public_key()))?;
+        let log = open_append(&dir.join(files::LOG), s.log_len, s.torn_log_bytes)?;
+        let cps = open_append(&dir.join(files::CHECKPOINTS), s.checkpoints_len, s.torn_checkpoint_bytes)?;
+        let shared = Arc::new(RwLock::new(Shared {
+            levels: s.levels,
+            checkpoints: s.checkpoints,
+        }));
+        let (tx, rx) = mpsc::channel();
+        let public_key = signer.public_key().to_vec();
+        let writer = Writer {
+            log,
+            cps,
+            signer,
+            chain: s.chain,
+            shared: Arc::clone(&shared),
+            options,
+            poisoned: None,
+        };
+        let worker = std::thread::Builder::new()
+            .name("audit-writer".to_owned())
+            .spawn(move || writer.run(rx))
+            .map_err(Error::io("cannot start the audit writer"))?;
+        Ok(AuditLog {
+            dir: dir.to_path_buf(),
+            tx: Some(tx),
+            worker: Some(worker),
+            shared,
+            public_key,
+            _lock: lock,
+        })
+    }
+
+    /// Appends `event`; returns once it is on disk. An error means it is *not*
+    /// recorded, and the caller must not perform the action it describes.
+    pub fn append(&self, event: AuditEvent) -> Result<Receipt, Error> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Request::Append(event, reply))?;
+        answer.recv().map_err(|_| Error::Poisoned)?.map_err(fail)
+    }
+
+    /// Signs a checkpoint over everything appended so far.
+    pub fn checkpoint(&self) -> Result<Checkpoint, Error> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Request::Checkpoint(reply))?;
+        answer.recv().map_err(|_| Error::Poisoned)?.map_err(fail)
+    }
+
+    fn send(&self, r: Request) -> Result<(), Error> {
+        self.tx.as_ref().ok_or(Error::Poisoned)?.send(r).map_err(|_| Error::Poisoned)
+    }
+
+    /// Number of acknowledged entries.
+    pub fn len(&self) -> u64 {
+        self.read().levels.len()
+    }
+
+    /// Whether the log has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Merkle root of the first `size` entries.
+    pub fn root(&self, size: u64) -> Option<Hash> {
+        self.read().levels.root(size)
+    }
+
+    /// Inclusion proof of entry `seq` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, seq: u64, size: u64) -> Option<Vec<Hash>> {
+        self.read().levels.inclusion_proof(seq, size)
+    }
+
+    /// Consistency proof between tree sizes `old` and `new`.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Option<Vec<Hash>> {
+        self.read().levels.consistency_proof(old, new)
+    }
+
+    /// The signed checkpoints so far.
+    pub fn checkpoints(&self) -> Vec<Checkpoint> {
+        self.read().checkpoints.clone()
+    }
+
+    /// The 32-byte Ed25519 public key that signs checkpoints.
+    pub fn public_key(&self) -> &[u8] {
+        &self.public_key
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Shared> {
+        // A writer that panicked mid-update left the tree as of its last sync,
+        // which is still consistent with the disk; reading it is safe.
+        self.shared.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn fail(message: String) -> Error {
+    Error::Io {
+        context: "audit append failed".to_owned(),
+        source: std::io::Error::other(message),
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// Opens `path` for appending after cutting a torn tail of `torn` bytes.
+fn open_append(path: &Path, valid_len: u64, torn: u64) -> Result<File, Error> {
+    let ctx = || format!("cannot open {}", path.display());
+    let f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(Error::io(ctx()))?;
+    if torn > 0 {
+        f.set_len(valid_len).map_err(Error::io(ctx()))?;
+        f.sync_data().map_err(Error::io(ctx()))?;
+    }
+    Ok(f)
+}
+
+struct Writer {
+    log: File,
+    cps: File,
+    signer: Signer,
+    chain: Hash,
+    shared: Arc<RwLock<Shared>>,
+    options: AuditOptions,
+    poisoned: Option<String>,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Request>) {
+        let mut unsigned_since: Option<Instant> = None;
+        loop {
+            let first = match rx.recv_timeout(self.options.checkpoint_interval) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) => {
+                    if unsigned_since.is_some() && self.sign().is_ok() {
+                        unsigned_since = None;
+                    }
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.options.max_batch {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            self.commit(batch, &mut unsigned_since);
+        }
+        if self.poisoned.is_none() && self.unsigned() > 0 {
+            let _ = self.sign();
+        }
+    }
+
+    fn unsigned(&self) -> u64 {
+        let s = self.read();
+        s.levels.len() - s.checkpoints.last().map_or(0, |c| c.size)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Shared> {
+        self.shared.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn commit(&mut self, batch: Vec<Request>, unsigned_since: &mut Option<Instant>) {
+        let mut appends = Vec::new();
+        let mut checkpoint_requests = Vec::new();
+        for r in batch {
+            match r {
+                Request::Append(e, reply) => appends.push((e, reply)),
+                Request::Checkpoint(reply) => checkpoint_requests.push(reply),
+            }
+        }
+        if let Some(why) = &self.poisoned {
+            for (_, reply) in appends {
+                let _ = reply.send(Err(why.clone()));
+            }
+            for reply in checkpoint_requests {
+                let _ = reply.send(Err(why.clone()));
+            }
+            return;
+        }
+        let start = self.read().levels.len();
+        let mut buf = Vec::with_capacity(appends.len() * 256);
+        let mut leaves = Vec::with_capacity(appends.len());
+        let mut chain = self.chain;
+        let mut receipts = Vec::with_capacity(appends.len());
+        for (i, (event, _)) in appends.iter().enumerate() {
+            let seq = start + i as u64;
+            let body = match serde_json::to_vec(&EntryBody { seq, event }) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.poison(format!("cannot serialise an audit event: {e}"));
+                    return self.commit(restore(appends, checkpoint_requests), unsigned_since);
+                }
+            };
+            let leaf = leaf_hash(&body);
+            chain = chain_next(&chain, &leaf);
+            buf.extend_from_slice(hex::encode(chain).as_bytes());
+            buf.push(b' ');
+            buf.extend_from_slice(&body);
+            buf.push(b'\n');
+            leaves.push(leaf);
+            receipts.push(Receipt { seq, chain });
+        }
+        if !appends.is_empty() {
+            let written = self
+                .log
+                .write_all(&buf)
+                .and_then(|()| self.log.sync_data())
+                .map_err(io_string("cannot write the audit log"));
+            if let Err(why) = written {
+                self.poison(why);
+                return self.commit(restore(appends, checkpoint_requests), unsigned_since);
+            }
+            self.chain = chain;
+            {
+                let mut s = self.shared.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                for l in leaves {
+                    s.levels.push(l);
+                }
+            }
+            for ((_, reply), receipt) in appends.into_iter().zip(receipts) {
+                let _ = reply.send(Ok(receipt));
+            }
+            unsigned_since.get_or_insert_with(Instant::now);
+        }
+        let due = self.unsigned() >= self.options.checkpoint_every
+            || unsigned_since.is_some_and(|t| t.elapsed() >= self.options.checkpoint_interval);
+        if due || !checkpoint_requests.is_empty() {
+            let signed = self.sign();
+            if signed.is_ok() {
+                *unsigned_since = None;
+            }
+            for reply in checkpoint_requests {
+                let _ = reply.send(signed.clone());
+            }
+        }
+    }
+
+    fn poison(&mut self, why: String) {
+        self.poisoned = Some(why);
+    }
+
+    /// Signs and durably records a checkpoint over everything acknowledged.
+    fn sign(&mut self) -> Result<Checkpoint, String> {
+        if let Some(why) = &self.poisoned {
+            return Err(why.clone());
+        }
+        let (size, root) = {
+            let s = self.read();
+            let size = s.levels.len();
+            (size, s.levels.root(size).unwrap_or_else(super::merkle::empty_root))
+        };
+        let cp = self.signer.sign(size, &root, time::OffsetDateTime::now_utc());
+        let mut line = serde_json::to_vec(&cp).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        let written = self
+            .cps
+            .write_all(&line)
+            .and_then(|()| self.cps.sync_data())
+            .map_err(io_string("cannot write an audit checkpoint"));
+        if let Err(why) = written {
+            self.poison(why.clone());
+            return Err(why);
+        }
+        self.shared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .checkpoints
+            .push(cp.clone());
+        Ok(cp)
+    }
+}
+
+/// Puts a batch back together so a poisoned writer can answer every request.
+fn restore(
+    appends: Vec<(AuditEvent, SyncSender<Result<Receipt, String>>)>,
+    checkpoints: Vec<SyncSender<Result<Checkpoint, String>>>,
+) -> Vec<Request> {
+    appends
+        .into_iter()
+        .map(|(e, r)| Request::Append(e, r))
+        .chain(checkpoints.into_iter().map(Request::Checkpoint))
+        .collect()
+}

@@ -1,0 +1,326 @@
+//! Offline verification of an audit folder or an exported file.
+//!
+//! Every check names the first bad entry it finds: a sequence number out of place
+//! (deleted, inserted, reordered entries), a chain hash that does not match its
+//! entry (modified entries), a checkpoint whose signature fails or whose root the
+//! entries no longer produce (a rewritten chain), or a log shorter than a signed
+//! checkpoint (truncation). A final line without its newline is an unacknowledged,
+//! torn append: reported, not an error (opening the log discards it).
+
+use super::checkpoint::Checkpoint;
+use super::event::ParsedEntry;
+use super::files;
+use super::merkle::{Hash, Levels, leaf_hash, verify_inclusion};
+use crate::Error;
+use aws_lc_rs::digest::{Context, SHA256};
+use serde::Deserialize;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// The first problem verification found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct Finding {
+    /// The first bad entry, when the problem is one entry.
+    pub entry: Option<u64>,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl Finding {
+    fn at(entry: u64, problem: impl Into<String>) -> Self {
+        Finding { entry: Some(entry), problem: problem.into() }
+    }
+
+    fn log(problem: impl Into<String>) -> Self {
+        Finding { entry: None, problem: problem.into() }
+    }
+
+    fn describe(&self) -> String {
+        match self.entry {
+            Some(i) => format!("audit log does not verify at entry {i}: {}", self.problem),
+            None => format!("audit log does not verify: {}", self.problem),
+        }
+    }
+}
+
+/// What a successful verification saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Entries checked.
+    pub entries: u64,
+    /// Checkpoints whose signature and root were checked.
+    pub checkpoints: usize,
+    /// Merkle root over all entries, hex (empty tree: the empty root).
+    pub root: String,
+    /// Key id of the checkpoint signatures (empty when there are none).
+    pub key_id: String,
+    /// Entries after the last checkpoint (not yet covered by a signature).
+    pub unsigned_entries: u64,
+    /// Bytes of a torn final append that opening the log will discard.
+    pub torn_tail_bytes: u64,
+}
+
+/// The chain hash after an entry with leaf hash `leaf`.
+pub(crate) fn chain_next(prev: &Hash, leaf: &Hash) -> Hash {
+    let mut c = Context::new(&SHA256);
+    c.update(prev);
+    c.update(leaf);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(c.finish().as_ref());
+    out
+}
+
+fn parse_hash(s: &[u8]) -> Option<Hash> {
+    let v = hex::decode(s).ok()?;
+    v.try_into().ok()
+}
+
+/// The state of a folder after a scan: what `AuditLog::open` resumes from.
+pub(crate) struct Scan {
+    pub(crate) levels: Levels,
+    pub(crate) chain: Hash,
+    pub(crate) checkpoints: Vec<Checkpoint>,
+    /// Length of the log file up to the end of its last complete line.
+    pub(crate) log_len: u64,
+    pub(crate) torn_log_bytes: u64,
+    pub(crate) checkpoints_len: u64,
+    pub(crate) torn_checkpoint_bytes: u64,
+    pub(crate) key_id: String,
+}
+
+/// Reads complete lines; returns them with the byte length they cover and the
+/// number of trailing bytes that form no complete line.
+fn lines(path: &Path) -> Result<(Vec<Vec<u8>>, u64, u64), Error> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0, 0)),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
+    };
+    // Read no further than the length at open: a file that grows meanwhile (or a
+    // device that never ends) cannot make the scan run away.
+    let len = file
+        .metadata()
+        .map_err(Error::io(format!("cannot read {}", path.display())))?
+        .len();
+    let mut reader = BufReader::new(file.take(len));
+    let (mut out, mut complete, mut torn) = (Vec::new(), 0u64, 0u64);
+    loop {
+        let mut line = Vec::new();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(Error::io(format!("cannot read {}", path.display())))?;
+        if n == 0 {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            complete += n as u64;
+            line.pop();
+            out.push(line);
+        } else {
+            torn = n as u64;
+        }
+    }
+    Ok((out, complete, torn))
+}
+
+/// Checks one log line as entry `i` after chain hash `prev`; returns its leaf and
+/// chain hash.
+fn check_entry(i: u64, line: &[u8], prev: &Hash) -> Result<(Hash, Hash), Finding> {
+    if line.len() < 66 || line[64] != b' ' {
+        return Err(Finding::at(i, "the line is not `<hash> <entry>`"));
+    }
+    let stored = parse_hash(&line[..64]).ok_or_else(|| Finding::at(i, "the stored hash is not hex"))?;
+    let json = &line[65..];
+    let entry: ParsedEntry = serde_json::from_slice(json)
+        .map_err(|e| Finding::at(i, format!("the entry is not a valid event ({e})")))?;
+    if entry.seq != i {
+        return Err(Finding::at(
+            i,
+            format!("found sequence number {} here: entries were deleted, inserted or reordered", entry.seq),
+        ));
+    }
+    let leaf = leaf_hash(json);
+    let chain = chain_next(prev, &leaf);
+    if chain != stored {
+        return Err(Finding::at(i, "the stored hash does not match the entry: it or an earlier entry was modified"));
+    }
+    Ok((leaf, chain))
+}
+
+/// Checks checkpoint signatures and order before the entries are read.
+fn check_checkpoints(cps: &[Checkpoint], public_key: &[u8]) -> Result<(), Finding> {
+    let mut last = 0;
+    for (k, cp) in cps.iter().enumerate() {
+        if !cp.verify(public_key) {
+            return Err(Finding::log(format!("checkpoint {k} (size {}) has an invalid signature", cp.size)));
+        }
+        if cp.size < last {
+            return Err(Finding::log(format!("checkpoint {k} signs {} entries, fewer than the one before it", cp.size)));
+        }
+        last = cp.size;
+    }
+    Ok(())
+}
+
+/// Scans an audit folder: every entry, every checkpoint. `public_key` pins the
+/// signing key; without it the folder's own `signing.key` is used.
+pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error> {
+    let key = match public_key {
+        Some(k) => Some(k.to_vec()),
+        None if dir.join(files::SIGNING_KEY).exists() => {
+            Some(super::Signer::load_or_create(&dir.join(files::SIGNING_KEY))?.public_key().to_vec())
+        }
+        None => None,
+    };
+    let (cp_lines, checkpoints_len, torn_checkpoint_bytes) = lines(&dir.join(files::CHECKPOINTS))?;
+    let mut checkpoints = Vec::with_capacity(cp_lines.len());
+    for (k, line) in cp_lines.iter().enumerate() {
+        let cp: Checkpoint = serde_json::from_slice(line)
+            .map_err(|e| Finding::log(format!("checkpoint {k} is malformed ({e})")))?;
+        checkpoints.push(cp);
+    }
+    if !checkpoints.is_empty() {
+        let Some(key) = &key else {
+            return Err(Finding::log("checkpoints exist but the signing key is missing").into());
+        };
+        check_checkpoints(&checkpoints, key)?;
+    }
+    let (log_lines, log_len, torn_log_bytes) = lines(&dir.join(files::LOG))?;
+    let mut levels = Levels::new();
+    let mut chain = [0u8; 32];
+    let mut next_cp = 0;
+    let mut matched = 0u64;
+    for (i, line) in log_lines.iter().enumerate() {
+        let i = i as u64;
+        let (leaf, c) = check_entry(i, line, &chain)?;
+        levels.push(leaf);
+        chain = c;
+        while let Some(cp) = checkpoints.get(next_cp).filter(|cp| cp.size == levels.len()) {
+            if levels.root(cp.size).map(hex::encode).as_deref() != Some(cp.root.as_str()) {
+                return Err(Finding::log(format!(
+                    "checkpoint {next_cp} signed {} entries with a root the log no longer gives: \
+                     an entry between {matched} and {} was rewritten together with the hashes after it",
+                    cp.size,
+                    cp.size - 1
+                ))
+                .into());
+            }
+            matched = cp.size;
+            next_cp += 1;
+        }
+    }
+    if let Some(cp) = checkpoints.iter().find(|cp| cp.size > levels.len()) {
+        return Err(Finding::at(
+            levels.len(),
+            format!("the log ends here but a checkpoint signed {} entries: entries were removed from the end", cp.size),
+        )
+        .into());
+    }
+    Ok(Scan {
+        levels,
+        chain,
+        checkpoints,
+        log_len,
+        torn_log_bytes,
+        checkpoints_len,
+        torn_checkpoint_bytes,
+        key_id: key.as_deref().map(super::key_id).unwrap_or_default(),
+    })
+}
+
+fn summary(levels: &Levels, checkpoints: usize, signed: u64, key_id: String, torn: u64) -> Summary {
+    Summary {
+        entries: levels.len(),
+        checkpoints,
+        root: hex::encode(levels.root(levels.len()).unwrap_or_else(super::merkle::empty_root)),
+        key_id,
+        unsigned_entries: levels.len().saturating_sub(signed),
+        torn_tail_bytes: torn,
+    }
+}
+
+/// Verifies an audit folder offline. `public_key` (32 bytes) pins the signing key.
+pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Summary, Error> {
+    let s = scan(dir, public_key)?;
+    let signed = s.checkpoints.last().map_or(0, |c| c.size);
+    Ok(summary(&s.levels, s.checkpoints.len(), signed, s.key_id, s.torn_log_bytes))
+}
+
+/// One line of an export (`lensguard-audit-export/v1`).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(crate) enum ExportLine {
+    Header { format: String, public_key: String },
+    Checkpoint(Checkpoint),
+    Entry { seq: u64, prev: String, hash: String, entry: String, proof: Vec<String> },
+}
+
+/// Verifies an exported file offline: the header's key (or the pinned one) signs the
+/// checkpoint; every entry's chain link holds and its inclusion proof leads to the
+/// checkpoint's root.
+pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Summary, Error> {
+    let mut key: Option<Vec<u8>> = public_key.map(<[u8]>::to_vec);
+    let mut checkpoint: Option<(Checkpoint, Hash)> = None;
+    let mut last: Option<(u64, Hash)> = None;
+    let mut entries = 0u64;
+    for (n, line) in BufReader::new(reader).lines().enumerate() {
+        let line = line.map_err(Error::io("cannot read the export"))?;
+        let parsed: ExportLine = serde_json::from_str(&line)
+            .map_err(|e| Finding::log(format!("line {} of the export is malformed ({e})", n + 1)))?;
+        match parsed {
+            ExportLine::Header { format, public_key: pk } => {
+                if format != "lensguard-audit-export/v1" {
+                    return Err(Finding::log(format!("unknown export format {format:?}")).into());
+                }
+                let pk = hex::decode(pk).map_err(|_| Finding::log("the header's public key is not hex"))?;
+                match &key {
+                    Some(pinned) if *pinned != pk => {
+                        return Err(Finding::log("the export is signed by a different key than the one given").into());
+                    }
+                    _ => key = Some(pk),
+                }
+            }
+            ExportLine::Checkpoint(cp) => {
+                let k = key.as_deref().ok_or_else(|| Finding::log("checkpoint before the header"))?;
+                check_checkpoints(std::slice::from_ref(&cp), k)?;
+                let root = cp.root_hash().ok_or_else(|| Finding::log("the checkpoint root is not hex"))?;
+                checkpoint = Some((cp, root));
+            }
+            ExportLine::Entry { seq, prev, hash, entry, proof } => {
+                let (cp, root) = checkpoint.as_ref().ok_or_else(|| Finding::log("entry before the checkpoint"))?;
+                let prev = parse_hash(prev.as_bytes()).ok_or_else(|| Finding::at(seq, "prev is not a hash"))?;
+                let stored = parse_hash(hash.as_bytes()).ok_or_else(|| Finding::at(seq, "hash is not a hash"))?;
+                if let Some((last_seq, last_hash)) = last {
+                    if seq <= last_seq {
+                        return Err(Finding::at(seq, "entries are out of order or repeated").into());
+                    }
+                    if seq == last_seq + 1 && prev != last_hash {
+                        return Err(Finding::at(seq, "prev does not match the previous entry's hash").into());
+                    }
+                }
+                let mut line = hex::encode(stored).into_bytes();
+                line.push(b' ');
+                line.extend_from_slice(entry.as_bytes());
+                let (leaf, _) = check_entry(seq, &line, &prev)?;
+                let proof: Option<Vec<Hash>> = proof.iter().map(|p| parse_hash(p.as_bytes())).collect();
+                let proof = proof.ok_or_else(|| Finding::at(seq, "the proof is not hex"))?;
+                if verify_inclusion(&leaf, seq, cp.size, &proof, root).is_err() {
+                    return Err(Finding::at(seq, "the inclusion proof does not lead to the checkpoint's root").into());
+                }
+                let _ = leaf;
+                last = Some((seq, stored));
+                entries += 1;
+            }
+        }
+    }
+    let (cp, _) = checkpoint.ok_or_else(|| Finding::log("the export has no checkpoint"))?;
+    Ok(Summary {
+        entries,
+        checkpoints: 1,
+        root: cp.root.clone(),
+        key_id: cp.key_id.clone(),
+        unsigned_entries: 0,
+        torn_tail_bytes: 0,
+    })
+}

@@ -1,0 +1,35 @@
+//! The one error type of `lensguard-store`.
+
+/// Errors from durable storage.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The operating system refused a read, write or sync.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Another process holds the audit log open for writing.
+    #[error("the audit log in {0} is in use by another lensguard process")]
+    Locked(String),
+    /// An earlier write failed, so the log refuses further appends until reopened
+    /// (its tail on disk is unknown; reopening recovers it).
+    #[error("the audit log stopped accepting entries after a failed write")]
+    Poisoned,
+    /// The log on disk does not verify; see the message for the first bad entry.
+    #[error("{0}")]
+    Tampered(#[from] crate::audit::verify::Finding),
+    /// A key file or proof request is malformed.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let context = context.into();
+        move |source| Error::Io { context, source }
+    }
+}
