@@ -34,6 +34,9 @@ pub enum Command {
     /// Show or validate policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Verify or export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Measure the single-thread time per photo (decode and every check).
     ///
     /// Reads each file once, runs warm-up rounds, then times each round on one
@@ -98,6 +101,70 @@ pub enum PolicyCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+}
+
+/// Where lensguard keeps its state.
+#[derive(Debug, Args)]
+pub struct DataDirArgs {
+    /// The data directory (its audit log is in DIR/audit).
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "LENSGUARD_DATA_DIR",
+        default_value = "lensguard-data"
+    )]
+    pub data_dir: PathBuf,
+}
+
+/// `lensguard audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the audit log offline: hash chain, Merkle tree and signed checkpoints.
+    ///
+    /// Reads the data directory's log, or an exported file with --export (so anyone
+    /// can verify without the service). Names the first bad entry. Exit status: 0
+    /// verified, 1 tampered, 2 unreadable.
+    Verify {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Verify this export (from `lensguard audit export --format jsonl`) instead.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
+        /// The Ed25519 public key (64 hex digits) the checkpoints must be signed
+        /// with, obtained out of band; without it the log's own key is trusted.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
+    },
+    /// Write the audit log (entries covered by the latest signed checkpoint).
+    ///
+    /// `jsonl` carries everything offline verification needs (each entry with its
+    /// chain hashes and an inclusion proof against the signed checkpoint); `csv` is
+    /// one row per entry for spreadsheets and SIEM imports.
+    Export {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormatArg,
+        /// Only entries at or after this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Only entries before this time (RFC 3339).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Audit export formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormatArg {
+    /// JSON Lines that verify offline.
+    Jsonl,
+    /// Comma-separated values.
+    Csv,
 }
 
 /// `lensguard bench`.

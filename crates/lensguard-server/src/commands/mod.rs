@@ -1,5 +1,6 @@
 //! One module per subcommand; [`run`] dispatches.
 
+mod audit;
 mod bench;
 mod check;
 mod policy;
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
         Command::Bench(args) => bench::run(args),
     }
 }

@@ -70,7 +70,11 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Signer(key {}, private part **redacted**)", key_id(self.public_key()))
+        write!(
+            f,
+            "Signer(key {}, private part **redacted**)",
+            key_id(self.public_key())
+        )
     }
 }
 
@@ -82,9 +86,11 @@ impl Signer {
                 .map_err(|_| Error::Invalid("cannot generate an Ed25519 key".to_owned()))?;
             write_private(path, doc.as_ref())?;
         }
-        let bytes = std::fs::read(path).map_err(Error::io(format!("cannot read {}", path.display())))?;
-        let pair = Ed25519KeyPair::from_pkcs8(&bytes)
-            .map_err(|_| Error::Invalid(format!("{} is not an Ed25519 PKCS#8 key", path.display())))?;
+        let bytes =
+            std::fs::read(path).map_err(Error::io(format!("cannot read {}", path.display())))?;
+        let pair = Ed25519KeyPair::from_pkcs8(&bytes).map_err(|_| {
+            Error::Invalid(format!("{} is not an Ed25519 PKCS#8 key", path.display()))
+        })?;
         Ok(Signer { pair })
     }
 
@@ -135,9 +141,18 @@ mod tests {
         assert!(cp.verify(signer.public_key()));
         assert!(!cp.verify(other.public_key()));
         for tampered in [
-            Checkpoint { size: 6, ..cp.clone() },
-            Checkpoint { root: hex::encode([8u8; 32]), ..cp.clone() },
-            Checkpoint { time: t + time::Duration::SECOND, ..cp.clone() },
+            Checkpoint {
+                size: 6,
+                ..cp.clone()
+            },
+            Checkpoint {
+                root: hex::encode([8u8; 32]),
+                ..cp.clone()
+            },
+            Checkpoint {
+                time: t + time::Duration::SECOND,
+                ..cp.clone()
+            },
         ] {
             assert!(!tampered.verify(signer.public_key()));
         }
@@ -145,7 +160,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("k")).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(dir.path().join("k"))
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
     }

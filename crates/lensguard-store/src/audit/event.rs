@@ -44,7 +44,11 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// A successful action by `actor` at `time`.
-    pub fn new(time: time::OffsetDateTime, actor: impl Into<String>, action: impl Into<String>) -> Self {
+    pub fn new(
+        time: time::OffsetDateTime,
+        actor: impl Into<String>,
+        action: impl Into<String>,
+    ) -> Self {
         AuditEvent {
             time,
             actor: actor.into(),

@@ -52,9 +52,13 @@ pub fn export(
 ) -> Result<ExportSummary, Error> {
     let s = scan(dir, None)?;
     let Some(cp) = s.checkpoints.last().cloned() else {
-        return Err(Error::Invalid("the audit log has no signed checkpoint yet".to_owned()));
+        return Err(Error::Invalid(
+            "the audit log has no signed checkpoint yet".to_owned(),
+        ));
     };
-    let public_key = super::Signer::load_or_create(&dir.join(files::SIGNING_KEY))?.public_key().to_vec();
+    let public_key = super::Signer::load_or_create(&dir.join(files::SIGNING_KEY))?
+        .public_key()
+        .to_vec();
     let w = |e| Error::io("cannot write the export")(e);
     match format {
         ExportFormat::Jsonl => {
@@ -65,10 +69,15 @@ pub fn export(
             writeln!(out, "{line}").map_err(w)?;
         }
         ExportFormat::Csv => {
-            writeln!(out, "seq,time,actor,source_ip,request_id,action,target,outcome,reason,hash").map_err(w)?;
+            writeln!(
+                out,
+                "seq,time,actor,source_ip,request_id,action,target,outcome,reason,hash"
+            )
+            .map_err(w)?;
         }
     }
-    let file = std::fs::File::open(dir.join(files::LOG)).map_err(Error::io("cannot read the audit log"))?;
+    let file = std::fs::File::open(dir.join(files::LOG))
+        .map_err(Error::io("cannot read the audit log"))?;
     let mut prev = [0u8; 32];
     let mut written = 0u64;
     for (seq, line) in BufReader::new(file).split(b'\n').enumerate() {
@@ -77,9 +86,14 @@ pub fn export(
             break;
         }
         let line = line.map_err(Error::io("cannot read the audit log"))?;
-        let (hash, body) = (String::from_utf8_lossy(&line[..64]).into_owned(), &line[65..]);
-        let entry: ParsedEntry = serde_json::from_slice(body).map_err(|e| Error::Invalid(e.to_string()))?;
-        let in_range = from.is_none_or(|f| entry.event.time >= f) && to.is_none_or(|t| entry.event.time < t);
+        let (hash, body) = (
+            String::from_utf8_lossy(&line[..64]).into_owned(),
+            &line[65..],
+        );
+        let entry: ParsedEntry =
+            serde_json::from_slice(body).map_err(|e| Error::Invalid(e.to_string()))?;
+        let in_range =
+            from.is_none_or(|f| entry.event.time >= f) && to.is_none_or(|t| entry.event.time < t);
         if in_range {
             match format {
                 ExportFormat::Jsonl => {
@@ -96,8 +110,14 @@ pub fn export(
                 }
                 ExportFormat::Csv => {
                     let e = &entry.event;
-                    let t = e.time.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-                    let outcome = serde_json::to_value(e.outcome).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+                    let t = e
+                        .time
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default();
+                    let outcome = serde_json::to_value(e.outcome)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
                     let fields = [
                         seq.to_string(),
                         t,
@@ -116,7 +136,10 @@ pub fn export(
             }
             written += 1;
         }
-        prev = hex::decode(&hash).ok().and_then(|v| v.try_into().ok()).unwrap_or([0u8; 32]);
+        prev = hex::decode(&hash)
+            .ok()
+            .and_then(|v| v.try_into().ok())
+            .unwrap_or([0u8; 32]);
     }
     Ok(ExportSummary {
         entries: written,

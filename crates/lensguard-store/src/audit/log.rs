@@ -87,7 +87,8 @@ impl AuditLog {
     /// entry and checkpoint, discards a torn final append, and starts the writer.
     /// A log that does not verify is refused with the first bad entry named.
     pub fn open(dir: &Path, options: AuditOptions) -> Result<AuditLog, Error> {
-        std::fs::create_dir_all(dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(Error::io(format!("cannot create {}", dir.display())))?;
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -100,7 +101,11 @@ impl AuditLog {
         let signer = Signer::load_or_create(&dir.join(files::SIGNING_KEY))?;
         let s = scan(dir, Some(signer.public_key()))?;
         let log = open_append(&dir.join(files::LOG), s.log_len, s.torn_log_bytes)?;
-        let cps = open_append(&dir.join(files::CHECKPOINTS), s.checkpoints_len, s.torn_checkpoint_bytes)?;
+        let cps = open_append(
+            &dir.join(files::CHECKPOINTS),
+            s.checkpoints_len,
+            s.torn_checkpoint_bytes,
+        )?;
         let shared = Arc::new(RwLock::new(Shared {
             levels: s.levels,
             checkpoints: s.checkpoints,
@@ -146,7 +151,11 @@ impl AuditLog {
     }
 
     fn send(&self, r: Request) -> Result<(), Error> {
-        self.tx.as_ref().ok_or(Error::Poisoned)?.send(r).map_err(|_| Error::Poisoned)
+        self.tx
+            .as_ref()
+            .ok_or(Error::Poisoned)?
+            .send(r)
+            .map_err(|_| Error::Poisoned)
     }
 
     /// Number of acknowledged entries.
@@ -187,7 +196,9 @@ impl AuditLog {
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Shared> {
         // A writer that panicked mid-update left the tree as of its last sync,
         // which is still consistent with the disk; reading it is safe.
-        self.shared.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -266,7 +277,9 @@ impl Writer {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Shared> {
-        self.shared.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.shared
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn commit(&mut self, batch: Vec<Request>, unsigned_since: &mut Option<Instant>) {
@@ -322,7 +335,10 @@ impl Writer {
             }
             self.chain = chain;
             {
-                let mut s = self.shared.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut s = self
+                    .shared
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 for l in leaves {
                     s.levels.push(l);
                 }
@@ -357,9 +373,16 @@ impl Writer {
         let (size, root) = {
             let s = self.read();
             let size = s.levels.len();
-            (size, s.levels.root(size).unwrap_or_else(super::merkle::empty_root))
+            (
+                size,
+                s.levels
+                    .root(size)
+                    .unwrap_or_else(super::merkle::empty_root),
+            )
         };
-        let cp = self.signer.sign(size, &root, time::OffsetDateTime::now_utc());
+        let cp = self
+            .signer
+            .sign(size, &root, time::OffsetDateTime::now_utc());
         let mut line = serde_json::to_vec(&cp).map_err(|e| e.to_string())?;
         line.push(b'\n');
         let written = self

@@ -74,7 +74,9 @@ fn split(n: usize) -> usize {
 
 /// `MTH(D[n])` over leaf hashes.
 pub fn root(leaves: &[Hash]) -> Hash {
-    Levels::from_leaves(leaves).root(leaves.len() as u64).unwrap_or_else(empty_root)
+    Levels::from_leaves(leaves)
+        .root(leaves.len() as u64)
+        .unwrap_or_else(empty_root)
 }
 
 /// `PATH(index, D[n])`: the audit path of leaf `index` (`None` if out of range).
@@ -125,7 +127,10 @@ impl Levels {
 
     /// The leaf hash at `index`.
     pub fn leaf(&self, index: u64) -> Option<Hash> {
-        self.levels.first()?.get(usize::try_from(index).ok()?).copied()
+        self.levels
+            .first()?
+            .get(usize::try_from(index).ok()?)
+            .copied()
     }
 
     /// Appends a leaf hash.
@@ -138,7 +143,7 @@ impl Levels {
             }
             let level = &mut self.levels[k];
             level.push(node);
-            if level.len() % 2 == 1 {
+            if !level.len().is_multiple_of(2) {
                 break;
             }
             node = node_hash(&level[level.len() - 2], &level[level.len() - 1]);
@@ -149,7 +154,7 @@ impl Levels {
     /// Root of leaves `a..b`, where `a..b` is a subtree the RFC 6962 recursion visits.
     fn subtree(&self, a: u64, b: u64) -> Hash {
         let n = b - a;
-        if n.is_power_of_two() && a % n == 0 {
+        if n.is_power_of_two() && a.is_multiple_of(n) {
             let k = n.trailing_zeros() as usize;
             return self.levels[k][(a >> k) as usize];
         }
@@ -249,7 +254,11 @@ pub fn verify_inclusion(
     if snode != 0 {
         return Err(ProofError::WrongLength);
     }
-    if &r == root { Ok(()) } else { Err(ProofError::Mismatch) }
+    if &r == root {
+        Ok(())
+    } else {
+        Err(ProofError::Mismatch)
+    }
 }
 
 /// RFC 9162 2.1.4.2: does `proof` show the tree of `old_size` leaves with root
@@ -267,13 +276,21 @@ pub fn verify_consistency(
         return Err(ProofError::OutOfRange);
     }
     if old_size == 0 {
-        return if proof.is_empty() { Ok(()) } else { Err(ProofError::WrongLength) };
+        return if proof.is_empty() {
+            Ok(())
+        } else {
+            Err(ProofError::WrongLength)
+        };
     }
     if old_size == new_size {
         if !proof.is_empty() {
             return Err(ProofError::WrongLength);
         }
-        return if old_root == new_root { Ok(()) } else { Err(ProofError::Mismatch) };
+        return if old_root == new_root {
+            Ok(())
+        } else {
+            Err(ProofError::Mismatch)
+        };
     }
     let mut path: Vec<Hash> = Vec::with_capacity(proof.len() + 1);
     if old_size.is_power_of_two() {
@@ -309,7 +326,11 @@ pub fn verify_consistency(
     if snode != 0 {
         return Err(ProofError::WrongLength);
     }
-    if &fr == old_root && &sr == new_root { Ok(()) } else { Err(ProofError::Mismatch) }
+    if &fr == old_root && &sr == new_root {
+        Ok(())
+    } else {
+        Err(ProofError::Mismatch)
+    }
 }
 
 /// The roots of the perfect subtrees of a growing tree, largest first: enough to

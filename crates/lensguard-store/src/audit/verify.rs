@@ -29,11 +29,17 @@ pub struct Finding {
 
 impl Finding {
     fn at(entry: u64, problem: impl Into<String>) -> Self {
-        Finding { entry: Some(entry), problem: problem.into() }
+        Finding {
+            entry: Some(entry),
+            problem: problem.into(),
+        }
     }
 
     fn log(problem: impl Into<String>) -> Self {
-        Finding { entry: None, problem: problem.into() }
+        Finding {
+            entry: None,
+            problem: problem.into(),
+        }
     }
 
     fn describe(&self) -> String {
@@ -130,20 +136,27 @@ fn check_entry(i: u64, line: &[u8], prev: &Hash) -> Result<(Hash, Hash), Finding
     if line.len() < 66 || line[64] != b' ' {
         return Err(Finding::at(i, "the line is not `<hash> <entry>`"));
     }
-    let stored = parse_hash(&line[..64]).ok_or_else(|| Finding::at(i, "the stored hash is not hex"))?;
+    let stored =
+        parse_hash(&line[..64]).ok_or_else(|| Finding::at(i, "the stored hash is not hex"))?;
     let json = &line[65..];
     let entry: ParsedEntry = serde_json::from_slice(json)
         .map_err(|e| Finding::at(i, format!("the entry is not a valid event ({e})")))?;
     if entry.seq != i {
         return Err(Finding::at(
             i,
-            format!("found sequence number {} here: entries were deleted, inserted or reordered", entry.seq),
+            format!(
+                "found sequence number {} here: entries were deleted, inserted or reordered",
+                entry.seq
+            ),
         ));
     }
     let leaf = leaf_hash(json);
     let chain = chain_next(prev, &leaf);
     if chain != stored {
-        return Err(Finding::at(i, "the stored hash does not match the entry: it or an earlier entry was modified"));
+        return Err(Finding::at(
+            i,
+            "the stored hash does not match the entry: it or an earlier entry was modified",
+        ));
     }
     Ok((leaf, chain))
 }
@@ -153,10 +166,16 @@ fn check_checkpoints(cps: &[Checkpoint], public_key: &[u8]) -> Result<(), Findin
     let mut last = 0;
     for (k, cp) in cps.iter().enumerate() {
         if !cp.verify(public_key) {
-            return Err(Finding::log(format!("checkpoint {k} (size {}) has an invalid signature", cp.size)));
+            return Err(Finding::log(format!(
+                "checkpoint {k} (size {}) has an invalid signature",
+                cp.size
+            )));
         }
         if cp.size < last {
-            return Err(Finding::log(format!("checkpoint {k} signs {} entries, fewer than the one before it", cp.size)));
+            return Err(Finding::log(format!(
+                "checkpoint {k} signs {} entries, fewer than the one before it",
+                cp.size
+            )));
         }
         last = cp.size;
     }
@@ -168,9 +187,11 @@ fn check_checkpoints(cps: &[Checkpoint], public_key: &[u8]) -> Result<(), Findin
 pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error> {
     let key = match public_key {
         Some(k) => Some(k.to_vec()),
-        None if dir.join(files::SIGNING_KEY).exists() => {
-            Some(super::Signer::load_or_create(&dir.join(files::SIGNING_KEY))?.public_key().to_vec())
-        }
+        None if dir.join(files::SIGNING_KEY).exists() => Some(
+            super::Signer::load_or_create(&dir.join(files::SIGNING_KEY))?
+                .public_key()
+                .to_vec(),
+        ),
         None => None,
     };
     let (cp_lines, checkpoints_len, torn_checkpoint_bytes) = lines(&dir.join(files::CHECKPOINTS))?;
@@ -196,7 +217,10 @@ pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error>
         let (leaf, c) = check_entry(i, line, &chain)?;
         levels.push(leaf);
         chain = c;
-        while let Some(cp) = checkpoints.get(next_cp).filter(|cp| cp.size == levels.len()) {
+        while let Some(cp) = checkpoints
+            .get(next_cp)
+            .filter(|cp| cp.size == levels.len())
+        {
             if levels.root(cp.size).map(hex::encode).as_deref() != Some(cp.root.as_str()) {
                 return Err(Finding::log(format!(
                     "checkpoint {next_cp} signed {} entries with a root the log no longer gives: \
@@ -233,7 +257,11 @@ fn summary(levels: &Levels, checkpoints: usize, signed: u64, key_id: String, tor
     Summary {
         entries: levels.len(),
         checkpoints,
-        root: hex::encode(levels.root(levels.len()).unwrap_or_else(super::merkle::empty_root)),
+        root: hex::encode(
+            levels
+                .root(levels.len())
+                .unwrap_or_else(super::merkle::empty_root),
+        ),
         key_id,
         unsigned_entries: levels.len().saturating_sub(signed),
         torn_tail_bytes: torn,
@@ -244,16 +272,31 @@ fn summary(levels: &Levels, checkpoints: usize, signed: u64, key_id: String, tor
 pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Summary, Error> {
     let s = scan(dir, public_key)?;
     let signed = s.checkpoints.last().map_or(0, |c| c.size);
-    Ok(summary(&s.levels, s.checkpoints.len(), signed, s.key_id, s.torn_log_bytes))
+    Ok(summary(
+        &s.levels,
+        s.checkpoints.len(),
+        signed,
+        s.key_id,
+        s.torn_log_bytes,
+    ))
 }
 
 /// One line of an export (`lensguard-audit-export/v1`).
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ExportLine {
-    Header { format: String, public_key: String },
+    Header {
+        format: String,
+        public_key: String,
+    },
     Checkpoint(Checkpoint),
-    Entry { seq: u64, prev: String, hash: String, entry: String, proof: Vec<String> },
+    Entry {
+        seq: u64,
+        prev: String,
+        hash: String,
+        entry: String,
+        proof: Vec<String>,
+    },
 }
 
 /// Verifies an exported file offline: the header's key (or the pinned one) signs the
@@ -266,47 +309,78 @@ pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Sum
     let mut entries = 0u64;
     for (n, line) in BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(Error::io("cannot read the export"))?;
-        let parsed: ExportLine = serde_json::from_str(&line)
-            .map_err(|e| Finding::log(format!("line {} of the export is malformed ({e})", n + 1)))?;
+        let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| {
+            Finding::log(format!("line {} of the export is malformed ({e})", n + 1))
+        })?;
         match parsed {
-            ExportLine::Header { format, public_key: pk } => {
+            ExportLine::Header {
+                format,
+                public_key: pk,
+            } => {
                 if format != "lensguard-audit-export/v1" {
                     return Err(Finding::log(format!("unknown export format {format:?}")).into());
                 }
-                let pk = hex::decode(pk).map_err(|_| Finding::log("the header's public key is not hex"))?;
+                let pk = hex::decode(pk)
+                    .map_err(|_| Finding::log("the header's public key is not hex"))?;
                 match &key {
                     Some(pinned) if *pinned != pk => {
-                        return Err(Finding::log("the export is signed by a different key than the one given").into());
+                        return Err(Finding::log(
+                            "the export is signed by a different key than the one given",
+                        )
+                        .into());
                     }
                     _ => key = Some(pk),
                 }
             }
             ExportLine::Checkpoint(cp) => {
-                let k = key.as_deref().ok_or_else(|| Finding::log("checkpoint before the header"))?;
+                let k = key
+                    .as_deref()
+                    .ok_or_else(|| Finding::log("checkpoint before the header"))?;
                 check_checkpoints(std::slice::from_ref(&cp), k)?;
-                let root = cp.root_hash().ok_or_else(|| Finding::log("the checkpoint root is not hex"))?;
+                let root = cp
+                    .root_hash()
+                    .ok_or_else(|| Finding::log("the checkpoint root is not hex"))?;
                 checkpoint = Some((cp, root));
             }
-            ExportLine::Entry { seq, prev, hash, entry, proof } => {
-                let (cp, root) = checkpoint.as_ref().ok_or_else(|| Finding::log("entry before the checkpoint"))?;
-                let prev = parse_hash(prev.as_bytes()).ok_or_else(|| Finding::at(seq, "prev is not a hash"))?;
-                let stored = parse_hash(hash.as_bytes()).ok_or_else(|| Finding::at(seq, "hash is not a hash"))?;
+            ExportLine::Entry {
+                seq,
+                prev,
+                hash,
+                entry,
+                proof,
+            } => {
+                let (cp, root) = checkpoint
+                    .as_ref()
+                    .ok_or_else(|| Finding::log("entry before the checkpoint"))?;
+                let prev = parse_hash(prev.as_bytes())
+                    .ok_or_else(|| Finding::at(seq, "prev is not a hash"))?;
+                let stored = parse_hash(hash.as_bytes())
+                    .ok_or_else(|| Finding::at(seq, "hash is not a hash"))?;
                 if let Some((last_seq, last_hash)) = last {
                     if seq <= last_seq {
                         return Err(Finding::at(seq, "entries are out of order or repeated").into());
                     }
                     if seq == last_seq + 1 && prev != last_hash {
-                        return Err(Finding::at(seq, "prev does not match the previous entry's hash").into());
+                        return Err(Finding::at(
+                            seq,
+                            "prev does not match the previous entry's hash",
+                        )
+                        .into());
                     }
                 }
                 let mut line = hex::encode(stored).into_bytes();
                 line.push(b' ');
                 line.extend_from_slice(entry.as_bytes());
                 let (leaf, _) = check_entry(seq, &line, &prev)?;
-                let proof: Option<Vec<Hash>> = proof.iter().map(|p| parse_hash(p.as_bytes())).collect();
+                let proof: Option<Vec<Hash>> =
+                    proof.iter().map(|p| parse_hash(p.as_bytes())).collect();
                 let proof = proof.ok_or_else(|| Finding::at(seq, "the proof is not hex"))?;
                 if verify_inclusion(&leaf, seq, cp.size, &proof, root).is_err() {
-                    return Err(Finding::at(seq, "the inclusion proof does not lead to the checkpoint's root").into());
+                    return Err(Finding::at(
+                        seq,
+                        "the inclusion proof does not lead to the checkpoint's root",
+                    )
+                    .into());
                 }
                 let _ = leaf;
                 last = Some((seq, stored));

@@ -50,20 +50,33 @@ fn rfc6962_known_answer_roots() {
         "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
     ];
     let l = leaves(&inputs);
-    assert_eq!(hex::encode(empty_root()), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_eq!(
+        hex::encode(empty_root()),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
     let mut frontier = Frontier::new();
     for (n, want) in expected.iter().enumerate() {
         frontier.push(l[n]);
         assert_eq!(hex::encode(root(&l[..=n])), *want, "size {}", n + 1);
-        assert_eq!(hex::encode(frontier.root()), *want, "frontier size {}", n + 1);
+        assert_eq!(
+            hex::encode(frontier.root()),
+            *want,
+            "frontier size {}",
+            n + 1
+        );
     }
 }
 
 #[test]
 fn rfc6962_known_answer_proofs() {
     let inputs: Vec<Vec<u8>> = vec![
-        vec![], vec![0x00], vec![0x10], vec![0x20, 0x21], vec![0x30, 0x31],
-        vec![0x40, 0x41, 0x42, 0x43], vec![0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
+        vec![],
+        vec![0x00],
+        vec![0x10],
+        vec![0x20, 0x21],
+        vec![0x30, 0x31],
+        vec![0x40, 0x41, 0x42, 0x43],
+        vec![0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
         (0x60..=0x6f).collect(),
     ];
     let l = leaves(&inputs);

@@ -1,0 +1,153 @@
+//! `lensguard audit verify` and `lensguard audit export` end to end.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn lensguard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A data directory whose audit log holds `n` entries, all signed.
+fn data_dir(n: u64) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = AuditLog::open(
+        &dir.path().join("audit"),
+        AuditOptions {
+            checkpoint_every: 10,
+            ..AuditOptions::default()
+        },
+    )
+    .expect("open");
+    for i in 0..n {
+        let t = time::macros::datetime!(2026-11-23 10:00 UTC) + time::Duration::minutes(i as i64);
+        log.append(AuditEvent::new(t, "user:7", "users.create").target(format!("user:{i}")))
+            .expect("append");
+    }
+    dir
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn verify_reports_ok_then_names_the_tampered_entry() {
+    let dir = data_dir(25);
+    let out = lensguard(&["audit", "verify", "--data-dir", &path(dir.path())]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("ok: 25 entries, 3 signed checkpoints, root "),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let log = dir.path().join("audit/log.jsonl");
+    let content = std::fs::read_to_string(&log).expect("log");
+    std::fs::write(&log, content.replace("user:17\"", "user:71\"")).expect("tamper");
+    let out = lensguard(&["audit", "verify", "--data-dir", &path(dir.path())]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("at entry 17"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() {
+    let dir = data_dir(12);
+    let file = dir.path().join("export.jsonl");
+    let out = lensguard(&[
+        "audit",
+        "export",
+        "--data-dir",
+        &path(dir.path()),
+        "--format",
+        "jsonl",
+        "-o",
+        &path(&file),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("exported 12 entries"));
+
+    let copy = tempfile::tempdir().expect("tempdir");
+    let moved = copy.path().join("export.jsonl");
+    std::fs::copy(&file, &moved).expect("copy");
+    drop(dir);
+    let out = lensguard(&["audit", "verify", "--export", &path(&moved)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("ok: 12 entries, 1 signed checkpoint"));
+
+    let wrong = "00".repeat(32);
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--export",
+        &path(&moved),
+        "--public-key",
+        &wrong,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("different key"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn csv_export_with_a_time_range() {
+    let dir = data_dir(30);
+    let out = lensguard(&[
+        "audit",
+        "export",
+        "--data-dir",
+        &path(dir.path()),
+        "--format",
+        "csv",
+        "--from",
+        "2026-11-23T10:05:00Z",
+        "--to",
+        "2026-11-23T10:10:00Z",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let rows: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(
+        rows[1].starts_with("5,2026-11-23T10:05:00Z,user:7,,,users.create,user:5,success,,"),
+        "{}",
+        rows[1]
+    );
+}
+
+#[test]
+fn a_missing_log_or_bad_key_is_a_usage_error() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let out = lensguard(&["audit", "verify", "--data-dir", &path(empty.path())]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no audit log"),
+        "{}",
+        text(&out.stderr)
+    );
+    let dir = data_dir(1);
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        &path(dir.path()),
+        "--public-key",
+        "abc",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+}
