@@ -3,6 +3,7 @@
 //! This crate owns what every other crate agrees on:
 //!
 //! - [`limits::Limits`]: every untrusted size, with documented defaults;
+//! - [`config`]: the service configuration and its pure validation;
 //! - [`report`]: the versioned inspection report (`lensguard.inspection.v1`), the
 //!   schema that `lensguard check --json` prints and the HTTP API returns;
 //! - [`policy`]: the TOML policy model, its pure validation, and the built-in
@@ -15,6 +16,7 @@
 //! Invariant: nothing here reads files, opens sockets, reads the clock or starts a
 //! runtime; callers pass `now` and bytes in.
 
+pub mod config;
 pub mod error;
 pub mod geo;
 pub mod limits;

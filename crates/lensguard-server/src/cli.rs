@@ -34,6 +34,15 @@ pub enum Command {
     /// Show or validate policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Run the HTTPS gateway service.
+    ///
+    /// With no configuration it listens on https://127.0.0.1:8443 with a
+    /// self-signed certificate generated on first start, and keeps its state in
+    /// ./lensguard-data. Settings come from flags, then LENSGUARD_* environment
+    /// variables (LENSGUARD_LISTEN, LENSGUARD_DATA_DIR, LENSGUARD_TLS_CERT_FILE,
+    /// LENSGUARD_TLS_KEY_FILE, LENSGUARD_TLS_CLIENT_CA_FILE), then --config FILE.
+    /// SIGINT or SIGTERM drains in-flight requests, then stops.
+    Serve(ServeArgs),
     /// Verify or export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -101,6 +110,20 @@ pub enum PolicyCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+}
+
+/// `lensguard serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); see docs/service.md.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data directory (default lensguard-data).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address and port to listen on (default 127.0.0.1:8443; port 0 picks one).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
 }
 
 /// Where lensguard keeps its state.

@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod inputs;
 mod output;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -4,7 +4,12 @@
 //!
 //!   cargo bench -p lensguard-store --bench audit
 //!   AUDIT_BENCH_ENTRIES=200000 cargo bench -p lensguard-store --bench audit
-#![allow(clippy::print_stdout, clippy::expect_used, clippy::unwrap_used, missing_docs)]
+#![allow(
+    clippy::print_stdout,
+    clippy::expect_used,
+    clippy::unwrap_used,
+    missing_docs
+)]
 
 use aws_lc_rs::digest::{SHA256, digest};
 use lensguard_store::audit::merkle::{Levels, leaf_hash};
@@ -18,15 +23,23 @@ fn event(i: u64) -> AuditEvent {
     AuditEvent {
         source_ip: Some("203.0.113.7".to_owned()),
         request_id: Some(format!("req-{i:016x}")),
-        ..AuditEvent::new(time::OffsetDateTime::now_utc(), "key:0f3a9c", "inspections.submit")
-            .target(format!("inspection:{i}"))
-            .outcome(Outcome::Success, None)
+        ..AuditEvent::new(
+            time::OffsetDateTime::now_utc(),
+            "key:0f3a9c",
+            "inspections.submit",
+        )
+        .target(format!("inspection:{i}"))
+        .outcome(Outcome::Success, None)
     }
 }
 
 /// Reference: one writer, one fdatasync per appended line.
 fn fsync_per_append(dir: &Path, n: u64) -> f64 {
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("reference")).expect("open");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("reference"))
+        .expect("open");
     let line = serde_json::to_vec(&event(0)).expect("json");
     let start = Instant::now();
     for _ in 0..n {
@@ -65,14 +78,22 @@ fn build_large_log(dir: &Path, n: u64) {
     let now = time::OffsetDateTime::now_utc();
     for seq in 0..n {
         let mut body = serde_json::to_value(event(seq)).expect("json");
-        body.as_object_mut().expect("object").insert("seq".to_owned(), seq.into());
+        body.as_object_mut()
+            .expect("object")
+            .insert("seq".to_owned(), seq.into());
         let bytes = serde_json::to_vec(&body).expect("json");
         let leaf = leaf_hash(&bytes);
         let mut both = chain.to_vec();
         both.extend_from_slice(&leaf);
         chain.copy_from_slice(digest(&SHA256, &both).as_ref());
         levels.push(leaf);
-        writeln!(log, "{} {}", hex::encode(chain), String::from_utf8_lossy(&bytes)).expect("write");
+        writeln!(
+            log,
+            "{} {}",
+            hex::encode(chain),
+            String::from_utf8_lossy(&bytes)
+        )
+        .expect("write");
         if (seq + 1) % 1000 == 0 || seq + 1 == n {
             let cp = signer.sign(seq + 1, &levels.root(seq + 1).expect("root"), now);
             writeln!(cps, "{}", serde_json::to_string(&cp).expect("json")).expect("write");
@@ -83,8 +104,15 @@ fn build_large_log(dir: &Path, n: u64) {
 }
 
 fn main() {
-    let root = tempfile::tempdir_in(std::env::var_os("AUDIT_BENCH_DIR").map_or_else(std::env::temp_dir, std::path::PathBuf::from)).expect("tempdir");
-    println!("audit log benchmark (disk under {})\n", root.path().display());
+    let root = tempfile::tempdir_in(
+        std::env::var_os("AUDIT_BENCH_DIR")
+            .map_or_else(std::env::temp_dir, std::path::PathBuf::from),
+    )
+    .expect("tempdir");
+    println!(
+        "audit log benchmark (disk under {})\n",
+        root.path().display()
+    );
 
     let reference = fsync_per_append(root.path(), 500);
     println!("reference: one fdatasync per append, 1 writer       {reference:>10.0} appends/s");
@@ -98,12 +126,19 @@ fn main() {
         );
     }
 
-    let n: u64 = std::env::var("AUDIT_BENCH_ENTRIES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = std::env::var("AUDIT_BENCH_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let dir = root.path().join("large");
     let start = Instant::now();
     build_large_log(&dir, n);
     let size = std::fs::metadata(dir.join(files::LOG)).expect("meta").len();
-    println!("\nbuilt a {n}-entry log ({:.0} MB) in {:.1} s", size as f64 / 1e6, start.elapsed().as_secs_f64());
+    println!(
+        "\nbuilt a {n}-entry log ({:.0} MB) in {:.1} s",
+        size as f64 / 1e6,
+        start.elapsed().as_secs_f64()
+    );
     let start = Instant::now();
     let summary = verify_dir(&dir, None).expect("verifies");
     let secs = start.elapsed().as_secs_f64();

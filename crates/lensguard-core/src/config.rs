@@ -1,0 +1,229 @@
+//! Service configuration: the raw TOML file, and its pure validation.
+//!
+//! Raw values come from a TOML file, `LENSGUARD_*` environment variables and
+//! command-line flags (merged by the binary, flags first); [`ServerConfig::validate`]
+//! turns them into a [`ServerConfig`] without any I/O, naming every problem.
+//! Safe defaults need no file at all. Options that weaken security carry
+//! `dangerous_` in their name and are listed by [`ServerConfig::dangerous`].
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The minimum HSTS `max-age`: one year, as browsers' preload lists require.
+pub const MIN_HSTS_MAX_AGE: u64 = 31_536_000;
+
+/// The configuration file, as written. Every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfigFile {
+    /// Address and port to listen on. Default `127.0.0.1:8443`.
+    pub listen: Option<String>,
+    /// The data directory. Default `lensguard-data`.
+    pub data_dir: Option<PathBuf>,
+    /// `[tls]`.
+    #[serde(default)]
+    pub tls: TlsSection,
+    /// `[http]`.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Turns off the `Strict-Transport-Security` header. For tests of the
+    /// security gate only; logged at start.
+    #[serde(default)]
+    pub dangerous_disable_hsts: bool,
+}
+
+/// `[tls]`: certificate files; without them a self-signed certificate for
+/// `localhost` is generated on first start and kept in the data directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM certificate chain.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key.
+    pub key_file: Option<PathBuf>,
+    /// PEM CA certificates; when set, API clients must present a certificate
+    /// signed by one of them (mutual TLS).
+    pub client_ca_file: Option<PathBuf>,
+}
+
+/// `[http]`: protocol limits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// HSTS `max-age` in seconds. Default and minimum 31536000 (one year).
+    pub hsts_max_age_secs: Option<u64>,
+    /// Time a client has to send its request headers. Default 10 s, 1 to 120.
+    pub header_read_timeout_secs: Option<u64>,
+    /// Time in-flight requests get to finish on shutdown. Default 30 s, 0 to 600.
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+/// Where the TLS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// Generated on first start for localhost, 127.0.0.1 and ::1.
+    SelfSigned,
+    /// Operator-provided PEM files.
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
+}
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Server certificate.
+    pub tls: TlsSource,
+    /// CA for client certificates, when mutual TLS is required.
+    pub client_ca: Option<PathBuf>,
+    /// HSTS `max-age`; `None` only with `dangerous_disable_hsts`.
+    pub hsts_max_age: Option<u64>,
+    /// Header read timeout.
+    pub header_read_timeout: Duration,
+    /// Shutdown grace period.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// Validates a merged raw configuration; every problem is listed as
+    /// `key: message`.
+    pub fn validate(raw: &ServerConfigFile) -> Result<ServerConfig, Vec<String>> {
+        let mut problems = Vec::new();
+        let listen = raw.listen.as_deref().unwrap_or("127.0.0.1:8443");
+        let listen = listen.parse::<SocketAddr>().unwrap_or_else(|_| {
+            problems.push(format!(
+                "listen: {listen:?} is not an address:port such as 127.0.0.1:8443"
+            ));
+            SocketAddr::from(([127, 0, 0, 1], 8443))
+        });
+        let tls = match (&raw.tls.cert_file, &raw.tls.key_file) {
+            (None, None) => TlsSource::SelfSigned,
+            (Some(cert), Some(key)) => TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            _ => {
+                problems.push("tls: cert_file and key_file go together".to_owned());
+                TlsSource::SelfSigned
+            }
+        };
+        let hsts = raw.http.hsts_max_age_secs.unwrap_or(MIN_HSTS_MAX_AGE);
+        if hsts < MIN_HSTS_MAX_AGE {
+            problems.push(format!(
+                "http.hsts_max_age_secs: must be at least {MIN_HSTS_MAX_AGE} (one year), got {hsts}"
+            ));
+        }
+        let header = raw.http.header_read_timeout_secs.unwrap_or(10);
+        if !(1..=120).contains(&header) {
+            problems.push(format!(
+                "http.header_read_timeout_secs: must be 1 to 120, got {header}"
+            ));
+        }
+        let grace = raw.http.shutdown_grace_secs.unwrap_or(30);
+        if grace > 600 {
+            problems.push(format!(
+                "http.shutdown_grace_secs: must be 0 to 600, got {grace}"
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(ServerConfig {
+            listen,
+            data_dir: raw
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("lensguard-data")),
+            tls,
+            client_ca: raw.tls.client_ca_file.clone(),
+            hsts_max_age: (!raw.dangerous_disable_hsts).then_some(hsts),
+            header_read_timeout: Duration::from_secs(header),
+            shutdown_grace: Duration::from_secs(grace),
+        })
+    }
+
+    /// The names of the dangerous options in force (logged and audited at start).
+    pub fn dangerous(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.hsts_max_age.is_none() {
+            out.push("dangerous_disable_hsts");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_gives_safe_defaults() {
+        let c = ServerConfig::validate(&ServerConfigFile::default()).expect("valid");
+        assert_eq!(c.listen, SocketAddr::from(([127, 0, 0, 1], 8443)));
+        assert_eq!(c.tls, TlsSource::SelfSigned);
+        assert_eq!(c.hsts_max_age, Some(MIN_HSTS_MAX_AGE));
+        assert!(c.dangerous().is_empty());
+    }
+
+    #[test]
+    fn every_problem_is_named() {
+        let raw = ServerConfigFile {
+            listen: Some("localhost".into()),
+            tls: TlsSection {
+                cert_file: Some("c.pem".into()),
+                ..TlsSection::default()
+            },
+            http: HttpSection {
+                hsts_max_age_secs: Some(3600),
+                header_read_timeout_secs: Some(0),
+                shutdown_grace_secs: Some(601),
+            },
+            ..ServerConfigFile::default()
+        };
+        let problems = ServerConfig::validate(&raw).expect_err("invalid");
+        assert_eq!(problems.len(), 5, "{problems:?}");
+        for key in [
+            "listen",
+            "tls",
+            "hsts_max_age_secs",
+            "header_read_timeout_secs",
+            "shutdown_grace_secs",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(key)),
+                "{key}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn disabling_hsts_is_dangerous_and_says_so() {
+        let raw = ServerConfigFile {
+            dangerous_disable_hsts: true,
+            ..ServerConfigFile::default()
+        };
+        let c = ServerConfig::validate(&raw).expect("valid");
+        assert_eq!(c.hsts_max_age, None);
+        assert_eq!(c.dangerous(), ["dangerous_disable_hsts"]);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<ServerConfigFile>("[tls]\ncert = \"x\"\n").is_err());
+        assert!(
+            toml::from_str::<ServerConfigFile>(
+                "listen = \"0.0.0.0:443\"\n[http]\nhsts_max_age_secs = 63072000\n"
+            )
+            .is_ok()
+        );
+    }
+}

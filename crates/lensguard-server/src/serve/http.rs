@@ -1,0 +1,101 @@
+//! The HTTP surface: routes, security headers on every response, JSON errors.
+//!
+//! Every response, errors included, carries `Strict-Transport-Security` (unless
+//! the dangerous option turned it off), `X-Content-Type-Options: nosniff`,
+//! `Cache-Control: no-store`, `Referrer-Policy: no-referrer` and the request's
+//! `X-Request-Id`. Errors are JSON `{code, message, request_id}`. The only route
+//! without authentication is `GET /healthz`, which answers `ok` and nothing else.
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Serialize;
+
+/// The id of one request, echoed in `X-Request-Id` and in error bodies.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Builds the router. `hsts_max_age` is `None` only under `dangerous_disable_hsts`.
+pub fn router(hsts_max_age: Option<u64>) -> Router {
+    let hsts = hsts_max_age
+        .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
+    Router::new()
+        .route("/healthz", get(health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            security_headers(hsts.clone(), req, next)
+        }))
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// A JSON error body.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    /// Stable machine code.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// The request's id, for support.
+    pub request_id: String,
+}
+
+/// A JSON error response.
+pub fn error(
+    status: StatusCode,
+    code: &'static str,
+    message: impl Into<String>,
+    id: &RequestId,
+) -> Response {
+    (
+        status,
+        Json(ErrorBody {
+            code,
+            message: message.into(),
+            request_id: id.0.clone(),
+        }),
+    )
+        .into_response()
+}
+
+async fn not_found(Extension(id): Extension<RequestId>) -> Response {
+    error(StatusCode::NOT_FOUND, "not_found", "no such resource", &id)
+}
+
+async fn method_not_allowed(Extension(id): Extension<RequestId>) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this method is not allowed here",
+        &id,
+    )
+}
+
+async fn security_headers(hsts: Option<HeaderValue>, mut req: Request, next: Next) -> Response {
+    let id = RequestId(uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(id.clone());
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if let Some(v) = hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&id.0) {
+        h.insert(HeaderName::from_static("x-request-id"), v);
+    }
+    res
+}

@@ -1,0 +1,142 @@
+//! `lensguard serve`: the HTTPS gateway service.
+//!
+//! Start-up order, each step refusing to go on if it fails: configuration, data
+//! directory (mode 0700), TLS, the audit log, then a `service.start` audit event
+//! carrying the effective security settings (fail closed: a service that cannot
+//! audit does not start), then the listener. SIGINT or SIGTERM drains in-flight
+//! requests for the grace period, then records `service.stop`.
+
+mod http;
+mod settings;
+mod tls;
+
+use crate::cli::ServeArgs;
+use anyhow::Context;
+use lensguard_core::config::ServerConfig;
+use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
+use std::io::Write;
+use std::process::ExitCode;
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let cfg = settings::resolve(&args)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(cfg))
+}
+
+fn prepare_data_dir(cfg: &ServerConfig) -> anyhow::Result<()> {
+    let dir = &cfg.data_dir;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
+    let dangerous = cfg.dangerous();
+    format!(
+        "tls=1.3 preferred, 1.2 minimum; suites=AEAD only; certificate={} sha256={}; client-certificates={}; hsts={}; header-read-timeout={}s; dangerous={}",
+        tls.source,
+        tls.fingerprint,
+        if cfg.client_ca.is_some() {
+            "required"
+        } else {
+            "off"
+        },
+        cfg.hsts_max_age
+            .map_or("off".to_owned(), |a| format!("max-age={a}")),
+        cfg.header_read_timeout.as_secs(),
+        if dangerous.is_empty() {
+            "none".to_owned()
+        } else {
+            dangerous.join(",")
+        }
+    )
+}
+
+async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
+    prepare_data_dir(&cfg)?;
+    let tls = tls::load(&cfg)?;
+    for option in cfg.dangerous() {
+        eprintln!("lensguard: WARNING: dangerous option in force: {option}");
+    }
+    let audit = AuditLog::open(&cfg.data_dir.join("audit"), AuditOptions::default())
+        .context("cannot open the audit log; refusing to start")?;
+    let summary = security_summary(&cfg, &tls);
+    let start = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.start")
+        .target(format!("https://{}", cfg.listen))
+        .outcome(
+            lensguard_store::audit::Outcome::Success,
+            Some(summary.clone()),
+        );
+    audit
+        .append(start)
+        .context("cannot write the audit log; refusing to start")?;
+
+    let handle = axum_server::Handle::new();
+    let mut server = axum_server::bind_rustls(
+        cfg.listen,
+        axum_server::tls_rustls::RustlsConfig::from_config(tls.config),
+    )
+    .handle(handle.clone())
+    .first_request_timeout(cfg.header_read_timeout);
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(cfg.header_read_timeout);
+    let app = http::router(cfg.hsts_max_age);
+    let serving = tokio::spawn(server.serve(app.into_make_service()));
+    let Some(addr) = handle.listening().await else {
+        let why = match serving.await {
+            Ok(Err(e)) => e.to_string(),
+            _ => "the listener stopped".to_owned(),
+        };
+        anyhow::bail!("cannot listen on {}: {why}", cfg.listen);
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "lensguard listening on https://{addr}")?;
+        writeln!(out, "security: {summary}")?;
+        out.flush()?;
+    }
+    shutdown_signal().await;
+    eprintln!(
+        "lensguard: shutting down, draining requests for up to {} s",
+        cfg.shutdown_grace.as_secs()
+    );
+    handle.graceful_shutdown(Some(cfg.shutdown_grace));
+    let served = serving.await;
+    let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
+        .target(format!("https://{addr}"));
+    audit
+        .append(stop)
+        .context("cannot write the audit log at shutdown")?;
+    drop(audit);
+    match served {
+        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Err(e)) => Err(anyhow::anyhow!("the server failed: {e}")),
+        Err(e) => Err(anyhow::anyhow!("the server task failed: {e}")),
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,232 @@
+//! `lensguard serve` end to end: TLS with its own certificate, security headers on
+//! every response, JSON errors, audited start and stop, fail-closed audit,
+//! slow-client timeout, configuration errors.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Server, request};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+#[test]
+fn health_probe_answers_ok_with_security_headers_and_reveals_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]);
+    let r = request(&server, "GET", "/healthz");
+    assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    assert_eq!(
+        r.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000; includeSubDomains")
+    );
+    assert_eq!(
+        r.header("x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(r.header("cache-control").as_deref(), Some("no-store"));
+    assert!(r.header("server").is_none(), "no product banner");
+    assert!(r.header("x-request-id").is_some());
+}
+
+#[test]
+fn errors_are_json_with_a_request_id_and_carry_hsts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[]);
+    for (method, path, status, code) in [
+        ("GET", "/v1/nothing-here", 404, "not_found"),
+        ("POST", "/healthz", 405, "method_not_allowed"),
+    ] {
+        let r = request(&server, method, path);
+        assert_eq!(r.status, status, "{method} {path}");
+        let body: serde_json::Value = serde_json::from_str(&r.body).expect("JSON error body");
+        assert_eq!(body["code"], code);
+        assert_eq!(
+            body["request_id"].as_str(),
+            r.header("x-request-id").as_deref()
+        );
+        assert!(
+            r.header("strict-transport-security").is_some(),
+            "HSTS on errors too"
+        );
+    }
+}
+
+#[test]
+fn start_and_stop_are_audited_and_the_certificate_is_reused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let first = Server::start(dir.path(), &[]);
+    let security = first.stdout_rest.join("\n");
+    assert!(
+        security.contains("suites=AEAD only") && security.contains("hsts=max-age=31536000"),
+        "{security}"
+    );
+    let cert = std::fs::read(dir.path().join("tls/cert.pem")).expect("cert");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| {
+            std::fs::metadata(dir.path().join(p))
+                .expect("meta")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode("tls/key.pem"), 0o600);
+        assert_eq!(
+            std::fs::metadata(dir.path())
+                .expect("meta")
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
+    }
+    let (status, stderr) = first.stop();
+    assert!(status.success(), "{stderr}");
+    let second = Server::start(dir.path(), &[]);
+    assert_eq!(
+        std::fs::read(dir.path().join("tls/cert.pem")).expect("cert"),
+        cert,
+        "certificate kept"
+    );
+    drop(second);
+
+    let log = std::fs::read_to_string(dir.path().join("audit/log.jsonl")).expect("audit log");
+    let actions: Vec<String> = log
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(&l[65..]).expect("entry")["action"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "service.start",
+            "service.stop",
+            "service.start",
+            "service.stop"
+        ]
+    );
+    assert!(log.contains("dangerous=none"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("verify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_service_that_cannot_audit_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("audit")).expect("dir");
+    // Every write to /dev/full fails with ENOSPC, like a full disk.
+    std::os::unix::fs::symlink("/dev/full", dir.path().join("audit/log.jsonl")).expect("symlink");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refusing to start"), "{stderr}");
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("listening"),
+        "it must never listen"
+    );
+}
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("lensguard.toml");
+    std::fs::write(&config, "[http]\nheader_read_timeout_secs = 1\n").expect("write");
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().expect("utf8")],
+    );
+    let tcp = std::net::TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+    let conn = rustls::ClientConnection::new(
+        common::client_config(&server.data_dir),
+        rustls_pki_types::ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("client");
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        .expect("partial headers");
+    tls.sock
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let start = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = tls.read(&mut buf).unwrap_or(0);
+    let waited = start.elapsed();
+    let answer = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(waited < Duration::from_secs(5), "cut off after {waited:?}");
+}
+
+#[test]
+fn invalid_configuration_is_refused_with_every_problem_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.toml");
+    std::fs::write(
+        &config,
+        "listen = \"everywhere\"\n[http]\nhsts_max_age_secs = 60\n",
+    )
+    .expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("listen:")
+            && stderr.contains("hsts_max_age_secs: must be at least 31536000"),
+        "{stderr}"
+    );
+
+    std::fs::write(&config, "[tls]\ncertificate = \"x.pem\"\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad.toml:2"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn dangerous_options_are_announced_and_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("unsafe.toml");
+    std::fs::write(&config, "dangerous_disable_hsts = true\n").expect("write");
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().expect("utf8")],
+    );
+    let r = request(&server, "GET", "/healthz");
+    assert!(r.header("strict-transport-security").is_none());
+    let (_, stderr) = server.stop();
+    assert!(
+        stderr.contains("WARNING: dangerous option in force: dangerous_disable_hsts"),
+        "{stderr}"
+    );
+    let log = std::fs::read_to_string(dir.path().join("data/audit/log.jsonl")).expect("log");
+    assert!(log.contains("dangerous=dangerous_disable_hsts"));
+}
