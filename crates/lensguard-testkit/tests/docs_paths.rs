@@ -36,6 +36,7 @@ fn every_path_named_in_the_documents_exists() {
         "docs/schema.md",
         "docs/benchmarks.md",
         "docs/third-party.md",
+        "docs/service.md",
     ] {
         let text = std::fs::read_to_string(root.join(doc)).expect(doc);
         let paths = named_paths(&text);
