@@ -4,6 +4,8 @@
 //!
 //! - [`limits::Limits`]: every untrusted size, with documented defaults;
 //! - [`config`]: the service configuration and its pure validation;
+//! - [`access`]: scopes, roles, and the `Granted<S>` capability that proves a
+//!   permission was checked; [`Sensitive`] for secrets that refuse to leak;
 //! - [`report`]: the versioned inspection report (`lensguard.inspection.v1`), the
 //!   schema that `lensguard check --json` prints and the HTTP API returns;
 //! - [`policy`]: the TOML policy model, its pure validation, and the built-in
@@ -16,6 +18,7 @@
 //! Invariant: nothing here reads files, opens sockets, reads the clock or starts a
 //! runtime; callers pass `now` and bytes in.
 
+pub mod access;
 pub mod config;
 pub mod error;
 pub mod geo;
@@ -24,9 +27,11 @@ pub mod phash;
 pub mod policy;
 pub mod report;
 pub mod rules;
+pub mod sensitive;
 
 pub use error::Error;
 pub use limits::Limits;
 pub use phash::{HashIndex, PerceptualHash};
 pub use policy::Policy;
 pub use report::{InspectionReport, Verdict};
+pub use sensitive::Sensitive;

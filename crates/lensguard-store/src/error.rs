@@ -22,6 +22,9 @@ pub enum Error {
     /// The log on disk does not verify; see the message for the first bad entry.
     #[error("{0}")]
     Tampered(#[from] crate::audit::verify::Finding),
+    /// The database refused a query.
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
     /// A key file or proof request is malformed.
     #[error("{0}")]
     Invalid(String),

@@ -1,0 +1,253 @@
+//! Roles, scopes and the capability that proves a permission was checked.
+//!
+//! A handler that needs a permission takes a [`Granted<S>`] argument, where `S`
+//! is a scope marker from [`needs`]. The only way to make one is [`authorize`],
+//! so a privileged handler cannot be reached without the check, and the check
+//! lives in one place. Roles are fixed sets of scopes (see [`Role::scopes`] and
+//! `docs/access.md`); API keys carry scopes directly.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+/// A permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Submit photos for inspection.
+    #[serde(rename = "inspections:write")]
+    InspectionsWrite,
+    /// Read inspection results.
+    #[serde(rename = "inspections:read")]
+    InspectionsRead,
+    /// Read the audit log and its proofs.
+    #[serde(rename = "audit:read")]
+    AuditRead,
+    /// Create, rotate and revoke API keys.
+    #[serde(rename = "keys:manage")]
+    KeysManage,
+    /// Create users and change roles.
+    #[serde(rename = "users:manage")]
+    UsersManage,
+    /// Change the policy.
+    #[serde(rename = "policy:manage")]
+    PolicyManage,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 6] = [
+        Scope::InspectionsWrite,
+        Scope::InspectionsRead,
+        Scope::AuditRead,
+        Scope::KeysManage,
+        Scope::UsersManage,
+        Scope::PolicyManage,
+    ];
+
+    /// The scope's name, e.g. `inspections:write`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::InspectionsWrite => "inspections:write",
+            Scope::InspectionsRead => "inspections:read",
+            Scope::AuditRead => "audit:read",
+            Scope::KeysManage => "keys:manage",
+            Scope::UsersManage => "users:manage",
+            Scope::PolicyManage => "policy:manage",
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A scope name that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown scope {0:?} (known: inspections:write, inspections:read, audit:read, keys:manage, users:manage, policy:manage)"
+)]
+pub struct UnknownScope(pub String);
+
+impl FromStr for Scope {
+    type Err = UnknownScope;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Scope::ALL
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| UnknownScope(s.to_owned()))
+    }
+}
+
+/// A user's role: a fixed set of scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including other owners.
+    Owner,
+    /// Everything but making owners (enforced where roles change).
+    Admin,
+    /// Integrations: submit and read inspections, manage API keys.
+    Developer,
+    /// Read inspections and the audit log.
+    Viewer,
+    /// Devices and people at the edge: submit and read inspections.
+    Operator,
+}
+
+impl Role {
+    /// The scopes this role holds.
+    pub fn scopes(self) -> &'static [Scope] {
+        use Scope::*;
+        match self {
+            Role::Owner | Role::Admin => &Scope::ALL,
+            Role::Developer => &[InspectionsWrite, InspectionsRead, KeysManage],
+            Role::Viewer => &[InspectionsRead, AuditRead],
+            Role::Operator => &[InspectionsWrite, InspectionsRead],
+        }
+    }
+}
+
+/// Who is acting.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A user, by id.
+    User(String),
+    /// An API key, by id (never its secret).
+    Key(String),
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::User(id) => write!(f, "user:{id}"),
+            Actor::Key(id) => write!(f, "key:{id}"),
+        }
+    }
+}
+
+/// An authenticated actor and what it may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Who.
+    pub actor: Actor,
+    /// Its scopes.
+    pub scopes: BTreeSet<Scope>,
+}
+
+/// Scope markers for [`Granted`].
+pub mod needs {
+    use super::Scope;
+
+    /// A type that names one scope.
+    pub trait Needs: Send + Sync + 'static {
+        /// The scope.
+        const SCOPE: Scope;
+    }
+
+    macro_rules! marker {
+        ($($name:ident),*) => {$(
+            #[doc = concat!("Requires `Scope::", stringify!($name), "`.")]
+            #[derive(Debug)]
+            pub struct $name;
+            impl Needs for $name {
+                const SCOPE: Scope = Scope::$name;
+            }
+        )*};
+    }
+    marker!(
+        InspectionsWrite,
+        InspectionsRead,
+        AuditRead,
+        KeysManage,
+        UsersManage,
+        PolicyManage
+    );
+}
+
+/// Proof that `principal` holds the scope `S`. Only [`authorize`] makes one.
+#[derive(Debug)]
+pub struct Granted<S: needs::Needs> {
+    principal: Principal,
+    _scope: PhantomData<S>,
+}
+
+impl<S: needs::Needs> Granted<S> {
+    /// Who was granted.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+/// The principal lacks the scope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{actor} lacks the scope {needed}")]
+pub struct Denied {
+    /// Who asked.
+    pub actor: Actor,
+    /// What was needed.
+    pub needed: Scope,
+}
+
+/// The one permission check: `Granted<S>` if `principal` holds `S`'s scope.
+pub fn authorize<S: needs::Needs>(principal: Principal) -> Result<Granted<S>, Denied> {
+    if principal.scopes.contains(&S::SCOPE) {
+        Ok(Granted {
+            principal,
+            _scope: PhantomData,
+        })
+    } else {
+        Err(Denied {
+            actor: principal.actor,
+            needed: S::SCOPE,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(scopes: &[Scope]) -> Principal {
+        Principal {
+            actor: Actor::Key("k1".into()),
+            scopes: scopes.iter().copied().collect(),
+        }
+    }
+
+    #[test]
+    fn authorize_grants_exactly_the_held_scope() {
+        assert!(authorize::<needs::InspectionsWrite>(key(&[Scope::InspectionsWrite])).is_ok());
+        let denied = authorize::<needs::InspectionsRead>(key(&[Scope::InspectionsWrite]))
+            .expect_err("denied");
+        assert_eq!(
+            denied.to_string(),
+            "key:k1 lacks the scope inspections:read"
+        );
+    }
+
+    #[test]
+    fn scope_names_round_trip_and_unknown_names_are_refused() {
+        for s in Scope::ALL {
+            assert_eq!(s.as_str().parse::<Scope>(), Ok(s));
+            assert_eq!(serde_json::to_string(&s).expect("json"), format!("\"{s}\""));
+        }
+        assert!("inspections:delete".parse::<Scope>().is_err());
+    }
+
+    #[test]
+    fn role_matrix_is_as_documented() {
+        use Scope::*;
+        assert_eq!(Role::Owner.scopes().len(), 6);
+        assert_eq!(Role::Admin.scopes().len(), 6);
+        assert_eq!(
+            Role::Developer.scopes(),
+            [InspectionsWrite, InspectionsRead, KeysManage]
+        );
+        assert_eq!(Role::Viewer.scopes(), [InspectionsRead, AuditRead]);
+        assert_eq!(Role::Operator.scopes(), [InspectionsWrite, InspectionsRead]);
+    }
+}

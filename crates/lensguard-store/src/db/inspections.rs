@@ -1,0 +1,88 @@
+//! Stored inspection results (metadata only, never pixels), with idempotency.
+
+use super::{Db, unix};
+use crate::Error;
+use sqlx::Row;
+
+/// An inspection as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInspection {
+    /// Its id.
+    pub id: String,
+    /// Who submitted it (`key:ID` or `user:ID`).
+    pub actor: String,
+    /// Seconds since the epoch.
+    pub created_at: i64,
+    /// The report, as JSON (`lensguard.inspection.v1`).
+    pub report: String,
+}
+
+fn row_to_inspection(row: &sqlx::sqlite::SqliteRow) -> Result<StoredInspection, Error> {
+    Ok(StoredInspection {
+        id: row.try_get("id")?,
+        actor: row.try_get("actor")?,
+        created_at: row.try_get("created_at")?,
+        report: row.try_get("report")?,
+    })
+}
+
+impl Db {
+    /// Stores an inspection. With an idempotency key already used by `actor`, stores
+    /// nothing and returns the original instead (`Err(original)`).
+    pub async fn insert_inspection(
+        &self,
+        id: &str,
+        actor: &str,
+        idempotency_key: Option<&str>,
+        verdict: &str,
+        report: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<Result<(), StoredInspection>, Error> {
+        let inserted = sqlx::query(
+            "INSERT INTO inspections (id, created_at, actor, idempotency_key, verdict, report)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(unix(now))
+        .bind(actor)
+        .bind(idempotency_key)
+        .bind(verdict)
+        .bind(report)
+        .execute(self.pool())
+        .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(Ok(()));
+        }
+        match idempotency_key {
+            Some(k) => match self.find_idempotent(actor, k).await? {
+                Some(original) => Ok(Err(original)),
+                None => Err(Error::Invalid("inspection id collision".to_owned())),
+            },
+            None => Err(Error::Invalid("inspection id collision".to_owned())),
+        }
+    }
+
+    /// The inspection `actor` stored under `idempotency_key`, if any.
+    pub async fn find_idempotent(
+        &self,
+        actor: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<StoredInspection>, Error> {
+        let row = sqlx::query("SELECT * FROM inspections WHERE actor = ? AND idempotency_key = ?")
+            .bind(actor)
+            .bind(idempotency_key)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(row_to_inspection).transpose()
+    }
+
+    /// One inspection by id.
+    pub async fn get_inspection(&self, id: &str) -> Result<Option<StoredInspection>, Error> {
+        let row = sqlx::query("SELECT * FROM inspections WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.as_ref().map(row_to_inspection).transpose()
+    }
+}

@@ -1,0 +1,93 @@
+//! The embedded database (SQLite in `<data dir>/lensguard.db`).
+//!
+//! Opened in WAL mode with `synchronous = FULL`, so a committed transaction is on
+//! disk before the call returns (anything acknowledged to a client is durable
+//! first). The schema is created on open and versioned with `PRAGMA user_version`.
+//! Queries are checked at run time (no live database needed to build).
+
+mod inspections;
+mod keys;
+
+pub use inspections::StoredInspection;
+pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
+
+use crate::Error;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::Path;
+use std::time::Duration;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    allowed_cidrs TEXT NOT NULL,
+    secret_hash BLOB NOT NULL,
+    previous_hash BLOB,
+    previous_valid_until INTEGER,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS inspections (
+    id TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    idempotency_key TEXT,
+    verdict TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS inspections_idempotency ON inspections (actor, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS inspections_created ON inspections (created_at, id);
+";
+
+/// The database.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (or creates) `path`, creating the schema if needed.
+    pub async fn open(path: &Path) -> Result<Db, Error> {
+        let opts = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&pool)
+            .await?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::Invalid(format!(
+                "{} was written by a newer lensguard (schema {version}, this build knows {SCHEMA_VERSION})",
+                path.display()
+            )));
+        }
+        sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+            .execute(&pool)
+            .await?;
+        Ok(Db { pool })
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix(t: time::OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
