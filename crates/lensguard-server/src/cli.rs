@@ -43,6 +43,9 @@ pub enum Command {
     /// LENSGUARD_TLS_KEY_FILE, LENSGUARD_TLS_CLIENT_CA_FILE), then --config FILE.
     /// SIGINT or SIGTERM drains in-flight requests, then stops.
     Serve(ServeArgs),
+    /// Manage API keys in a data directory (while the service is stopped).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Verify or export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -178,6 +181,52 @@ pub enum AuditCommand {
         /// Write here instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+}
+
+/// `lensguard keys ...`. Every change is recorded in the audit log first.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret token, once. Store it safely.
+    Create {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// A name for people (which device or integration uses it).
+        #[arg(long)]
+        name: String,
+        /// A scope the key holds; repeat for more (inspections:write,
+        /// inspections:read, audit:read, keys:manage, users:manage, policy:manage).
+        #[arg(long = "scope", required = true, value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// A client network the key may be used from (CIDR); repeat for more.
+        /// Without it, any address.
+        #[arg(long = "allow-cidr", value_name = "CIDR")]
+        allowed_cidrs: Vec<String>,
+        /// Days until the key stops working (default: never).
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
+    /// Issue a new secret; the old one keeps working for the overlap window.
+    Rotate {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// The key's id.
+        id: String,
+        /// Hours the old secret keeps working.
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: u32,
+    },
+    /// Revoke a key at once (its current and previous secrets).
+    Revoke {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// The key's id.
+        id: String,
     },
 }
 

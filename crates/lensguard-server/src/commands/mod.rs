@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod check;
+mod keys;
 mod policy;
 
 use crate::cli::{Cli, Command, PolicyArgs};
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Serve(args) => crate::serve::run(args),
+        Command::Keys(cmd) => keys::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Bench(args) => bench::run(args),
     }

@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
 
@@ -19,11 +19,14 @@ use serde::Serialize;
 pub struct RequestId(pub String);
 
 /// Builds the router. `hsts_max_age` is `None` only under `dangerous_disable_hsts`.
-pub fn router(hsts_max_age: Option<u64>) -> Router {
+pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Router {
     let hsts = hsts_max_age
         .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
     Router::new()
         .route("/healthz", get(health))
+        .route("/v1/inspections", post(super::inspections::submit))
+        .route("/v1/inspections/{id}", get(super::inspections::get))
+        .with_state(state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(move |req, next| {

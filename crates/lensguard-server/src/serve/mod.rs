@@ -6,8 +6,11 @@
 //! audit does not start), then the listener. SIGINT or SIGTERM drains in-flight
 //! requests for the grace period, then records `service.stop`.
 
+mod auth;
 mod http;
+mod inspections;
 mod settings;
+mod state;
 mod tls;
 
 use crate::cli::ServeArgs;
@@ -66,8 +69,13 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     for option in cfg.dangerous() {
         eprintln!("lensguard: WARNING: dangerous option in force: {option}");
     }
-    let audit = AuditLog::open(&cfg.data_dir.join("audit"), AuditOptions::default())
-        .context("cannot open the audit log; refusing to start")?;
+    let audit = std::sync::Arc::new(
+        AuditLog::open(&cfg.data_dir.join("audit"), AuditOptions::default())
+            .context("cannot open the audit log; refusing to start")?,
+    );
+    let db = lensguard_store::db::Db::open(&cfg.data_dir.join("lensguard.db"))
+        .await
+        .context("cannot open the database")?;
     let summary = security_summary(&cfg, &tls);
     let start = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.start")
         .target(format!("https://{}", cfg.listen))
@@ -91,8 +99,16 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(cfg.header_read_timeout);
-    let app = http::router(cfg.hsts_max_age);
-    let serving = tokio::spawn(server.serve(app.into_make_service()));
+    let state = state::AppState {
+        db,
+        audit: std::sync::Arc::clone(&audit),
+        policy: std::sync::Arc::new(lensguard_core::Policy::default()),
+        limits: lensguard_core::Limits::default(),
+    };
+    let app = http::router(state, cfg.hsts_max_age);
+    let serving = tokio::spawn(
+        server.serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>()),
+    );
     let Some(addr) = handle.listening().await else {
         let why = match serving.await {
             Ok(Err(e)) => e.to_string(),
@@ -118,7 +134,6 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     audit
         .append(stop)
         .context("cannot write the audit log at shutdown")?;
-    drop(audit);
     match served {
         Ok(Ok(())) => Ok(ExitCode::SUCCESS),
         Ok(Err(e)) => Err(anyhow::anyhow!("the server failed: {e}")),

@@ -3,7 +3,7 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)] // each test file uses a part
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
@@ -131,6 +131,17 @@ impl Reply {
 
 /// `method path` over HTTPS to `localhost:port`, verifying the certificate.
 pub fn request(server: &Server, method: &str, path: &str) -> Reply {
+    send(server, method, path, &[], Vec::new())
+}
+
+/// `method path` with extra headers and a body.
+pub fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Reply {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -148,20 +159,68 @@ pub fn request(server: &Server, method: &str, path: &str) -> Reply {
                 .await
                 .expect("http handshake");
         tokio::spawn(conn);
-        let req = hyper::Request::builder()
+        let mut req = hyper::Request::builder()
             .method(method)
             .uri(path)
-            .header("host", "localhost")
-            .body(Empty::<Bytes>::new())
-            .expect("request");
+            .header("host", "localhost");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).expect("request");
         let res = sender.send_request(req).await.expect("response");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        let body = res.into_body().collect().await.expect("body").to_bytes();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         Reply {
             status,
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
         }
     })
+}
+
+/// Runs `lensguard keys create` on a data directory and returns the token.
+pub fn create_key(data_dir: &Path, scopes: &[&str], extra: &[&str]) -> String {
+    let mut args = vec!["keys", "create", "--name", "test client"];
+    for s in scopes {
+        args.extend(["--scope", s]);
+    }
+    args.extend_from_slice(extra);
+    let out = Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(&args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .output()
+        .expect("keys create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once, store it safely): "))
+        .expect("token")
+        .to_owned()
+}
+
+/// The audit log's actions with their outcomes, in order.
+pub fn audit_actions(data_dir: &Path) -> Vec<(String, String)> {
+    std::fs::read_to_string(data_dir.join("audit/log.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(&l[65..]).expect("entry");
+            (
+                v["action"].as_str().unwrap_or("").to_owned(),
+                v["outcome"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
 }

@@ -1,0 +1,176 @@
+//! `lensguard keys`: API keys in a data directory, each change audited first.
+//!
+//! The audit log admits one writer, so these commands refuse to run while the
+//! service holds the data directory (manage keys through the API then).
+
+use crate::cli::KeysCommand;
+use anyhow::{Context, bail};
+use lensguard_core::access::Scope;
+use lensguard_store::Error as StoreError;
+use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions, Outcome};
+use lensguard_store::db::{Db, NewKey};
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+struct Local {
+    db: Db,
+    audit: AuditLog,
+}
+
+async fn open(data_dir: &Path) -> anyhow::Result<Local> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let audit = match AuditLog::open(&data_dir.join("audit"), AuditOptions::default()) {
+        Ok(a) => a,
+        Err(StoreError::Locked(_)) => bail!(
+            "the service is running on {}; stop it, or manage keys through the API",
+            data_dir.display()
+        ),
+        Err(e) => return Err(e).context("cannot open the audit log"),
+    };
+    let db = Db::open(&data_dir.join("lensguard.db"))
+        .await
+        .context("cannot open the database")?;
+    Ok(Local { db, audit })
+}
+
+fn record(
+    audit: &AuditLog,
+    action: &str,
+    target: &str,
+    reason: Option<String>,
+) -> anyhow::Result<()> {
+    let event = AuditEvent::new(time::OffsetDateTime::now_utc(), "system:cli", action)
+        .target(target)
+        .outcome(Outcome::Success, reason);
+    audit
+        .append(event)
+        .context("cannot write the audit log; nothing was changed")?;
+    Ok(())
+}
+
+pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(cmd))
+}
+
+async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        KeysCommand::Create {
+            data,
+            name,
+            scopes,
+            allowed_cidrs,
+            expires_in_days,
+        } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| s.parse::<Scope>())
+                .collect::<Result<Vec<_>, _>>()?;
+            let allowed_cidrs = allowed_cidrs
+                .iter()
+                .map(|c| {
+                    c.parse()
+                        .with_context(|| format!("{c:?} is not a network such as 10.0.0.0/8"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let new = NewKey {
+                name,
+                scopes,
+                allowed_cidrs,
+                expires_at: expires_in_days.map(|d| now + time::Duration::days(i64::from(d))),
+            };
+            let local = open(&data.data_dir).await?;
+            let scopes_text: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
+            record(
+                &local.audit,
+                "keys.create",
+                &format!("name:{}", new.name),
+                Some(format!("scopes {}", scopes_text.join(" "))),
+            )?;
+            let issued = local.db.create_key(&new, now).await?;
+            writeln!(
+                out,
+                "created key {} ({})",
+                issued.id,
+                scopes_text.join(", ")
+            )?;
+            writeln!(
+                out,
+                "token (shown once, store it safely): {}",
+                issued.token.expose()
+            )?;
+        }
+        KeysCommand::List { data } => {
+            let local = open(&data.data_dir).await?;
+            for k in local.db.list_keys().await? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else if k.expires_at.is_some_and(|e| e <= now.unix_timestamp()) {
+                    "expired"
+                } else {
+                    "active"
+                };
+                let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
+                let cidrs: Vec<String> = k.allowed_cidrs.iter().map(ToString::to_string).collect();
+                writeln!(
+                    out,
+                    "{}  {:<8} {:<24} scopes={} networks={}",
+                    k.id,
+                    state,
+                    k.name,
+                    scopes.join(","),
+                    if cidrs.is_empty() {
+                        "any".to_owned()
+                    } else {
+                        cidrs.join(",")
+                    }
+                )?;
+            }
+        }
+        KeysCommand::Rotate {
+            data,
+            id,
+            overlap_hours,
+        } => {
+            let local = open(&data.data_dir).await?;
+            record(
+                &local.audit,
+                "keys.rotate",
+                &format!("key:{id}"),
+                Some(format!("overlap {overlap_hours} h")),
+            )?;
+            let Some(issued) = local
+                .db
+                .rotate_key(&id, time::Duration::hours(i64::from(overlap_hours)), now)
+                .await?
+            else {
+                bail!("no active key {id}");
+            };
+            writeln!(
+                out,
+                "rotated key {}; the old secret works for {overlap_hours} more hours",
+                issued.id
+            )?;
+            writeln!(
+                out,
+                "token (shown once, store it safely): {}",
+                issued.token.expose()
+            )?;
+        }
+        KeysCommand::Revoke { data, id } => {
+            let local = open(&data.data_dir).await?;
+            record(&local.audit, "keys.revoke", &format!("key:{id}"), None)?;
+            if !local.db.revoke_key(&id, now).await? {
+                bail!("no active key {id}");
+            }
+            writeln!(out, "revoked key {id}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,181 @@
+//! Authentication and authorization as an extractor: a handler that takes
+//! `Auth<S>` runs only for a caller holding scope `S`.
+//!
+//! Credentials: `Authorization: Bearer lg_<id>_<secret>`. Missing, unknown,
+//! revoked or expired credentials answer 401; a valid key without the scope, or
+//! used from outside its network allowlist, answers 403. Every refusal is audited
+//! first; if the audit log cannot take it, the answer is 503 instead (fail closed).
+//! The client address is the TCP peer (forwarded headers are not trusted).
+
+use super::http::{RequestId, error};
+use super::state::AppState;
+use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::Response;
+use lensguard_core::access::{Granted, authorize, needs::Needs};
+use lensguard_store::audit::{AuditEvent, Outcome};
+use lensguard_store::db::KeyCheck;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Who is calling, and proof they hold `S`.
+pub struct Auth<S: Needs> {
+    /// The capability.
+    pub granted: Granted<S>,
+    /// The request's context, for audit events.
+    pub ctx: RequestCtx,
+}
+
+/// Request facts every audit event carries.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    /// The request id.
+    pub request_id: String,
+    /// The client address.
+    pub ip: IpAddr,
+}
+
+impl RequestCtx {
+    /// An audit event for this request.
+    pub fn event(&self, actor: impl Into<String>, action: &str) -> AuditEvent {
+        AuditEvent {
+            source_ip: Some(self.ip.to_string()),
+            request_id: Some(self.request_id.clone()),
+            ..AuditEvent::new(time::OffsetDateTime::now_utc(), actor, action)
+        }
+    }
+}
+
+fn context(parts: &Parts) -> RequestCtx {
+    RequestCtx {
+        request_id: parts
+            .extensions
+            .get::<RequestId>()
+            .map(|r| r.0.clone())
+            .unwrap_or_default(),
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ctx = context(parts);
+        let rid = RequestId(ctx.request_id.clone());
+        let action = format!("auth.{}", S::SCOPE);
+        let refuse = |status: StatusCode,
+                      code: &'static str,
+                      message: String,
+                      actor: String,
+                      outcome: Outcome| {
+            let event = ctx
+                .event(actor, &action)
+                .outcome(outcome, Some(message.clone()));
+            let rid = rid.clone();
+            async move {
+                match state.audit(event).await {
+                    Ok(()) => error(status, code, message, &rid),
+                    Err(_) => error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "audit_unavailable",
+                        "the audit log cannot record this request",
+                        &rid,
+                    ),
+                }
+            }
+        };
+        let Some(token) = bearer(parts) else {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "missing credentials (Authorization: Bearer <API key>)".into(),
+                "anonymous".into(),
+                Outcome::Failure,
+            )
+            .await);
+        };
+        let check = state
+            .db
+            .authenticate_key(token, ctx.ip, time::OffsetDateTime::now_utc())
+            .await;
+        let principal = match check {
+            Ok(KeyCheck::Valid(p)) => p,
+            Ok(KeyCheck::Invalid) => {
+                return Err(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "invalid credentials".into(),
+                    "anonymous".into(),
+                    Outcome::Failure,
+                )
+                .await);
+            }
+            Ok(KeyCheck::Revoked(id)) => {
+                return Err(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "this API key was revoked".into(),
+                    format!("key:{id}"),
+                    Outcome::Failure,
+                )
+                .await);
+            }
+            Ok(KeyCheck::Expired(id)) => {
+                return Err(refuse(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "this API key has expired".into(),
+                    format!("key:{id}"),
+                    Outcome::Failure,
+                )
+                .await);
+            }
+            Ok(KeyCheck::NetworkNotAllowed(id)) => {
+                return Err(refuse(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!("this API key may not be used from {}", ctx.ip),
+                    format!("key:{id}"),
+                    Outcome::Denied,
+                )
+                .await);
+            }
+            Err(_) => {
+                return Err(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "credentials cannot be checked right now",
+                    &rid,
+                ));
+            }
+        };
+        match authorize::<S>(principal) {
+            Ok(granted) => Ok(Auth { granted, ctx }),
+            Err(denied) => {
+                let actor = denied.actor.to_string();
+                Err(refuse(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    format!("this API key lacks the scope {}", denied.needed),
+                    actor,
+                    Outcome::Denied,
+                )
+                .await)
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! `POST /v1/inspections` and `GET /v1/inspections/{id}`.
+//!
+//! A submission is the photo as the raw body (`image/jpeg`, `image/png` or
+//! `image/webp`), read while streaming up to `Limits::max_file_bytes` (413 past
+//! it). The verdict uses the same schema as `lensguard check --json`, plus an `id`.
+//! An undecodable photo answers 422 with its reason code. With an
+//! `Idempotency-Key` header, a repeat by the same caller returns the original
+//! result and runs no second inspection. The submission is audited before it is
+//! stored; if the audit log cannot take it, nothing is stored and the answer is
+//! 503. Only the report (metadata) is stored, never the photo.
+
+use super::auth::Auth;
+use super::http::{RequestId, error};
+use super::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
+use lensguard_core::InspectionReport;
+use lensguard_core::access::needs::{InspectionsRead, InspectionsWrite};
+use lensguard_core::report::Verdict;
+use lensguard_store::audit::Outcome;
+use serde::Serialize;
+
+const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
+
+#[derive(Serialize)]
+struct WithId<'a> {
+    id: &'a str,
+    #[serde(flatten)]
+    report: &'a InspectionReport,
+}
+
+fn json(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The `Idempotency-Key` header, if any; `Err` when it is malformed.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ()> {
+    let Some(v) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    match v.to_str() {
+        Ok(s) if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(s.to_owned()))
+        }
+        _ => Err(()),
+    }
+}
+
+/// `POST /v1/inspections`.
+pub async fn submit(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsWrite>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let actor = auth.granted.principal().actor.to_string();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !IMAGE_TYPES.contains(&media.as_str()) {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the photo as image/jpeg, image/png or image/webp",
+            &rid,
+        );
+    }
+    let Ok(key) = idempotency_key(&headers) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_idempotency_key",
+            "Idempotency-Key must be 1 to 128 visible ASCII characters",
+            &rid,
+        );
+    };
+    if let Some(k) = &key {
+        match state.db.find_idempotent(&actor, k).await {
+            Ok(Some(original)) => return replayed(original.report),
+            Ok(None) => {}
+            Err(_) => {
+                return error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is unavailable",
+                    &rid,
+                );
+            }
+        }
+    }
+    let limit = usize::try_from(state.limits.max_file_bytes).unwrap_or(usize::MAX);
+    let bytes = match Limited::new(body, limit).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the photo is larger than {limit} bytes"),
+                &rid,
+            );
+        }
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "the request body could not be read",
+                &rid,
+            );
+        }
+    };
+    let (policy, limits) = (state.policy.clone(), state.limits);
+    let now = time::OffsetDateTime::now_utc();
+    let report = match tokio::task::spawn_blocking(move || {
+        lensguard_vision::inspect(&bytes, &policy, &limits, now)
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the inspection failed",
+                &rid,
+            );
+        }
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let event = auth
+        .ctx
+        .event(actor.clone(), "inspections.submit")
+        .target(format!("inspection:{id}"));
+    if report.verdict == Verdict::Error {
+        let code = report
+            .reasons
+            .first()
+            .map_or("corrupt".to_owned(), |r| r.code.to_string());
+        let message = report
+            .reasons
+            .first()
+            .map_or(String::new(), |r| r.message.clone());
+        let event = event.outcome(Outcome::Failure, Some(format!("undecodable: {code}")));
+        if state.audit(event).await.is_err() {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the audit log cannot record this request",
+                &rid,
+            );
+        }
+        let body = serde_json::json!({"code": "unprocessable_image", "reason": code, "message": message, "request_id": rid.0});
+        return json(StatusCode::UNPROCESSABLE_ENTITY, body.to_string());
+    }
+    let event = event.outcome(
+        Outcome::Success,
+        Some(format!("verdict {}", report.verdict)),
+    );
+    if state.audit(event).await.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "the audit log cannot record this request",
+            &rid,
+        );
+    }
+    let body = match serde_json::to_string(&WithId {
+        id: &id,
+        report: &report,
+    }) {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the report could not be encoded",
+                &rid,
+            );
+        }
+    };
+    match state
+        .db
+        .insert_inspection(
+            &id,
+            &actor,
+            key.as_deref(),
+            report.verdict.as_str(),
+            &body,
+            now,
+        )
+        .await
+    {
+        Ok(Ok(())) => json(StatusCode::CREATED, body),
+        Ok(Err(original)) => replayed(original.report),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the result could not be stored",
+            &rid,
+        ),
+    }
+}
+
+fn replayed(report: String) -> Response {
+    let mut r = json(StatusCode::OK, report);
+    r.headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    r
+}
+
+/// `GET /v1/inspections/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsRead>,
+    Path(id): Path<String>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    match state.db.get_inspection(&id).await {
+        Ok(Some(found)) => json(StatusCode::OK, found.report),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such inspection",
+            &rid,
+        ),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database is unavailable",
+            &rid,
+        ),
+    }
+}

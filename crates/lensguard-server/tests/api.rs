@@ -1,0 +1,268 @@
+//! The photo API end to end: submit and read inspections with API keys, scopes,
+//! idempotency, limits and error codes, every refusal audited.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Server, audit_actions, create_key, send};
+use lensguard_testkit::{bad_input_dir, samples_dir};
+
+fn photo(name: &str) -> Vec<u8> {
+    std::fs::read(samples_dir().join(name)).expect("sample")
+}
+
+fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+#[test]
+fn a_photo_is_inspected_stored_and_read_back_with_the_cli_schema_plus_an_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = create_key(dir.path(), &["inspections:write"], &[]);
+    let reader = create_key(dir.path(), &["inspections:read"], &[]);
+    let server = Server::start(dir.path(), &[]);
+
+    let auth = bearer(&writer);
+    let r = send(
+        &server,
+        "POST",
+        "/v1/inspections",
+        &[("authorization", &auth), ("content-type", "image/jpeg")],
+        photo("blurred.jpg"),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(body["schema"], "lensguard.inspection.v1");
+    assert_eq!(body["verdict"], "retry");
+    assert_eq!(body["reasons"][0]["code"], "blurry");
+    let id = body["id"].as_str().expect("id").to_owned();
+    // The same schema as `lensguard check --json` (plus id): it parses as a report.
+    let _: lensguard_core::InspectionReport =
+        serde_json::from_value(body.clone()).expect("v1 report");
+
+    let auth_r = bearer(&reader);
+    let got = send(
+        &server,
+        "GET",
+        &format!("/v1/inspections/{id}"),
+        &[("authorization", &auth_r)],
+        vec![],
+    );
+    assert_eq!(got.status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&got.body).expect("json"),
+        body
+    );
+    let missing = send(
+        &server,
+        "GET",
+        "/v1/inspections/nope",
+        &[("authorization", &auth_r)],
+        vec![],
+    );
+    assert_eq!(missing.status, 404);
+    drop(server);
+    assert!(audit_actions(dir.path()).contains(&("inspections.submit".into(), "success".into())));
+}
+
+#[test]
+fn missing_or_wrong_credentials_get_401_and_a_missing_scope_403_all_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = create_key(dir.path(), &["inspections:write"], &[]);
+    let server = Server::start(dir.path(), &[]);
+    let jpeg = [("content-type", "image/jpeg")];
+    let none = send(
+        &server,
+        "POST",
+        "/v1/inspections",
+        &jpeg,
+        photo("sharp.jpg"),
+    );
+    assert_eq!(none.status, 401, "{}", none.body);
+    let wrong = send(
+        &server,
+        "POST",
+        "/v1/inspections",
+        &[("authorization", "Bearer lg_000000000000_nope"), jpeg[0]],
+        photo("sharp.jpg"),
+    );
+    assert_eq!(wrong.status, 401);
+    let auth = bearer(&writer);
+    let denied = send(
+        &server,
+        "GET",
+        "/v1/inspections/x",
+        &[("authorization", &auth)],
+        vec![],
+    );
+    assert_eq!(denied.status, 403);
+    let body: serde_json::Value = serde_json::from_str(&denied.body).expect("json");
+    assert_eq!(body["code"], "forbidden");
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("inspections:read")
+    );
+    drop(server);
+    let actions = audit_actions(dir.path());
+    let count = |a: &str, o: &str| actions.iter().filter(|(x, y)| x == a && y == o).count();
+    assert_eq!(count("auth.inspections:write", "failure"), 2, "{actions:?}");
+    assert_eq!(count("auth.inspections:read", "denied"), 1, "{actions:?}");
+    assert!(
+        !std::fs::read_to_string(dir.path().join("audit/log.jsonl"))
+            .expect("log")
+            .contains(&writer),
+        "no secret in the audit log"
+    );
+}
+
+#[test]
+fn an_idempotency_key_returns_the_original_without_a_second_inspection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = create_key(dir.path(), &["inspections:write"], &[]);
+    let server = Server::start(dir.path(), &[]);
+    let auth = bearer(&writer);
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("content-type", "image/jpeg"),
+        ("idempotency-key", "delivery-4711"),
+    ];
+    let first = send(
+        &server,
+        "POST",
+        "/v1/inspections",
+        &headers,
+        photo("sharp.jpg"),
+    );
+    let second = send(
+        &server,
+        "POST",
+        "/v1/inspections",
+        &headers,
+        photo("dark.jpg"),
+    );
+    assert_eq!((first.status, second.status), (201, 200));
+    assert_eq!(first.body, second.body);
+    assert_eq!(
+        second.header("idempotent-replayed").as_deref(),
+        Some("true")
+    );
+    drop(server);
+    let submits = audit_actions(dir.path())
+        .iter()
+        .filter(|(a, _)| a == "inspections.submit")
+        .count();
+    assert_eq!(submits, 1);
+}
+
+#[test]
+fn wrong_type_bad_photo_and_oversized_body_get_415_422_and_413() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = create_key(dir.path(), &["inspections:write"], &[]);
+    let server = Server::start(dir.path(), &[]);
+    let auth = bearer(&writer);
+    let post = |ct: &str, body: Vec<u8>| {
+        send(
+            &server,
+            "POST",
+            "/v1/inspections",
+            &[("authorization", &auth), ("content-type", ct)],
+            body,
+        )
+    };
+
+    let r = post("text/plain", b"hello".to_vec());
+    assert_eq!(r.status, 415);
+    let truncated = std::fs::read(bad_input_dir().join("truncated.jpg")).expect("fixture");
+    let r = post("image/jpeg", truncated);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(
+        (body["code"].as_str(), body["reason"].as_str()),
+        (Some("unprocessable_image"), Some("truncated"))
+    );
+    let bomb = std::fs::read(bad_input_dir().join("bomb-65535x65535.png")).expect("fixture");
+    assert_eq!(post("image/png", bomb).status, 422);
+    let r = post("image/jpeg", vec![0u8; 50 * 1024 * 1024 + 1]);
+    assert_eq!(r.status, 413, "{}", r.body);
+    assert!(r.header("strict-transport-security").is_some());
+}
+
+#[test]
+fn revoked_rotated_and_network_restricted_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kept = create_key(dir.path(), &["inspections:write"], &[]);
+    let elsewhere = create_key(
+        dir.path(),
+        &["inspections:write"],
+        &["--allow-cidr", "10.0.0.0/8"],
+    );
+    let id = kept.split('_').nth(1).expect("id").to_owned();
+    let lg = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .expect("run")
+    };
+    let rotated = lg(&["keys", "rotate", &id, "--overlap-hours", "1"]);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let new_token = String::from_utf8_lossy(&rotated.stdout)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("token (shown once, store it safely): ")
+                .map(str::to_owned)
+        })
+        .expect("token");
+
+    let server = Server::start(dir.path(), &[]);
+    let post = |token: &str| {
+        let auth = bearer(token);
+        send(
+            &server,
+            "POST",
+            "/v1/inspections",
+            &[("authorization", &auth), ("content-type", "image/jpeg")],
+            photo("sharp.jpg"),
+        )
+        .status
+    };
+    assert_eq!(post(&kept), 201, "the old secret works within the overlap");
+    assert_eq!(post(&new_token), 201);
+    assert_eq!(post(&elsewhere), 403, "127.0.0.1 is outside 10.0.0.0/8");
+    // Key management needs the data directory to itself.
+    let busy = lg(&["keys", "revoke", &id]);
+    assert_eq!(busy.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("the service is running"));
+    drop(server);
+
+    assert!(lg(&["keys", "revoke", &id]).status.success());
+    let server = Server::start(dir.path(), &[]);
+    let post = |token: &str| {
+        let auth = bearer(token);
+        send(
+            &server,
+            "POST",
+            "/v1/inspections",
+            &[("authorization", &auth), ("content-type", "image/jpeg")],
+            photo("sharp.jpg"),
+        )
+        .status
+    };
+    assert_eq!(
+        (post(&kept), post(&new_token)),
+        (401, 401),
+        "revocation ends both secrets at once"
+    );
+    drop(server);
+    let listed = String::from_utf8_lossy(&lg(&["keys", "list"]).stdout).into_owned();
+    assert!(listed.contains(&format!("{id}  revoked")), "{listed}");
+    assert!(!listed.contains(&new_token), "list never shows secrets");
+}
