@@ -37,6 +37,7 @@ fn every_path_named_in_the_documents_exists() {
         "docs/benchmarks.md",
         "docs/third-party.md",
         "docs/service.md",
+        "docs/access.md",
     ] {
         let text = std::fs::read_to_string(root.join(doc)).expect(doc);
         let paths = named_paths(&text);

@@ -24,7 +24,17 @@ pub struct Server {
 impl Server {
     /// Starts the service with `--listen 127.0.0.1:0 --data-dir DIR` plus `extra`.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        Self::start_via(
+            Command::new(env!("CARGO_BIN_EXE_lensguard")),
+            data_dir,
+            extra,
+        )
+    }
+
+    /// Like [`Server::start`], through a prepared command (a wrapper that then
+    /// runs the binary with the arguments appended).
+    pub fn start_via(mut command: Command, data_dir: &Path, extra: &[&str]) -> Server {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
@@ -48,6 +58,11 @@ impl Server {
             data_dir: data_dir.to_path_buf(),
             stdout_rest,
         }
+    }
+
+    /// The service's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     /// The port the service bound.

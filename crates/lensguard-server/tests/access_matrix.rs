@@ -1,0 +1,121 @@
+//! The access matrix, generated: every route x every scope (and no credentials),
+//! asserting exactly the documented rule: the route's scope succeeds, no
+//! credentials gives 401, any other scope 403, and every refusal is audited.
+//! A route added to the service without a row here fails `every_route_is_listed`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Server, audit_actions, create_key, send};
+use lensguard_core::access::Scope;
+
+/// Method, path, the scope it needs (`None`: public), and a body.
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    scope: Option<Scope>,
+}
+
+const ROUTES: &[Route] = &[
+    Route {
+        method: "GET",
+        path: "/healthz",
+        scope: None,
+    },
+    Route {
+        method: "POST",
+        path: "/v1/inspections",
+        scope: Some(Scope::InspectionsWrite),
+    },
+    Route {
+        method: "GET",
+        path: "/v1/inspections/{id}",
+        scope: Some(Scope::InspectionsRead),
+    },
+];
+
+#[test]
+fn every_route_is_listed() {
+    let source = include_str!("../src/serve/http.rs");
+    let routed = source.matches(".route(\"").count();
+    assert_eq!(
+        routed,
+        ROUTES.len(),
+        "a route was added or removed: update ROUTES and docs/access.md"
+    );
+    for r in ROUTES {
+        assert!(
+            source.contains(&format!(".route(\"{}\"", r.path)),
+            "{} is not routed",
+            r.path
+        );
+    }
+}
+
+#[test]
+fn every_route_times_every_scope_gets_exactly_the_documented_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tokens: Vec<(Scope, String)> = Scope::ALL
+        .iter()
+        .map(|s| (*s, create_key(dir.path(), &[s.as_str()], &[])))
+        .collect();
+    let server = Server::start(dir.path(), &[]);
+    let photo = std::fs::read(lensguard_testkit::samples_dir().join("sharp.jpg")).expect("sample");
+    let mut expected_refusals = 0;
+    for route in ROUTES {
+        let path = route
+            .path
+            .replace("{id}", "00000000-0000-0000-0000-000000000000");
+        let body = if route.method == "POST" {
+            photo.clone()
+        } else {
+            Vec::new()
+        };
+        let call = |auth: Option<&str>| {
+            let mut headers = vec![("content-type", "image/jpeg")];
+            if let Some(a) = auth {
+                headers.push(("authorization", a));
+            }
+            send(&server, route.method, &path, &headers, body.clone()).status
+        };
+        let anonymous = call(None);
+        match route.scope {
+            None => assert_eq!(anonymous, 200, "{} {}", route.method, route.path),
+            Some(_) => {
+                assert_eq!(
+                    anonymous, 401,
+                    "{} {} without credentials",
+                    route.method, route.path
+                );
+                expected_refusals += 1;
+            }
+        }
+        for (scope, token) in &tokens {
+            let status = call(Some(&format!("Bearer {token}")));
+            let allowed = route.scope.is_none_or(|needed| needed == *scope);
+            if allowed {
+                assert!(
+                    status != 401 && status != 403,
+                    "{} {} with {scope}: {status}",
+                    route.method,
+                    route.path
+                );
+            } else {
+                assert_eq!(status, 403, "{} {} with {scope}", route.method, route.path);
+                expected_refusals += 1;
+            }
+        }
+    }
+    drop(server);
+    let refusals = audit_actions(dir.path())
+        .iter()
+        .filter(|(action, outcome)| {
+            action.starts_with("auth.") && (outcome == "failure" || outcome == "denied")
+        })
+        .count();
+    assert_eq!(
+        refusals, expected_refusals,
+        "every refusal is audited, once"
+    );
+}
