@@ -24,7 +24,10 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
         .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
     Router::new()
         .route("/healthz", get(health))
-        .route("/v1/inspections", post(super::inspections::submit))
+        .route(
+            "/v1/inspections",
+            post(super::inspections::submit).get(super::inspections::list),
+        )
         .route("/v1/inspections/{id}", get(super::inspections::get))
         .with_state(state)
         .fallback(not_found)

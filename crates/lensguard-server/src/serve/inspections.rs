@@ -1,4 +1,4 @@
-//! `POST /v1/inspections` and `GET /v1/inspections/{id}`.
+//! `POST /v1/inspections`, `GET /v1/inspections` and `GET /v1/inspections/{id}`.
 //!
 //! A submission is the photo as the raw body (`image/jpeg`, `image/png` or
 //! `image/webp`), read while streaming up to `Limits::max_file_bytes` (413 past
@@ -247,4 +247,106 @@ pub async fn get(
             &rid,
         ),
     }
+}
+
+/// Query parameters of `GET /v1/inspections`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    from: Option<String>,
+    to: Option<String>,
+    verdict: Option<String>,
+    actor: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn parse_time(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+fn encode_cursor(created_at: i64, id: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (t, id) = text.split_once(':')?;
+    Some((t.parse().ok()?, id.to_owned()))
+}
+
+/// `GET /v1/inspections`: newest first, filtered by time range (`from`, `to`,
+/// RFC 3339), `verdict` and `actor`, `limit` 1 to 200 (default 50), continued with
+/// the `next_cursor` of the previous page.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsRead>,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "bad_request", m.to_owned(), &rid);
+    let Ok(axum::extract::Query(q)) = query else {
+        return bad(
+            "unknown or malformed query parameter (from, to, verdict, actor, limit, cursor)",
+        );
+    };
+    let mut filter = lensguard_store::db::InspectionFilter::default();
+    if let Some(f) = &q.from {
+        let Some(t) = parse_time(f) else {
+            return bad("from must be an RFC 3339 time");
+        };
+        filter.from = Some(t);
+    }
+    if let Some(t) = &q.to {
+        let Some(t) = parse_time(t) else {
+            return bad("to must be an RFC 3339 time");
+        };
+        filter.to = Some(t);
+    }
+    if let Some(v) = &q.verdict {
+        if !["pass", "retry", "fail"].contains(&v.as_str()) {
+            return bad("verdict must be pass, retry or fail");
+        }
+        filter.verdict = Some(v.clone());
+    }
+    filter.actor = q.actor.clone();
+    if let Some(c) = &q.cursor {
+        let Some(after) = decode_cursor(c) else {
+            return bad("cursor is not one this service issued");
+        };
+        filter.after = Some(after);
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return bad("limit must be 1 to 200");
+    }
+    let found = match state.db.list_inspections(&filter, limit).await {
+        Ok(f) => f,
+        Err(_) => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the database is unavailable",
+                &rid,
+            );
+        }
+    };
+    let next = (found.len() == limit as usize)
+        .then(|| found.last().map(|l| encode_cursor(l.created_at, &l.id)))
+        .flatten();
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .filter_map(|i| serde_json::from_str(&i.report).ok())
+        .collect();
+    json(
+        StatusCode::OK,
+        serde_json::json!({"items": items, "next_cursor": next}).to_string(),
+    )
 }

@@ -86,3 +86,52 @@ impl Db {
         row.as_ref().map(row_to_inspection).transpose()
     }
 }
+
+/// Filters for [`Db::list_inspections`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InspectionFilter {
+    /// Only at or after this time (seconds since the epoch).
+    pub from: Option<i64>,
+    /// Only before this time (seconds since the epoch).
+    pub to: Option<i64>,
+    /// Only this verdict (`pass`, `retry`, `fail`).
+    pub verdict: Option<String>,
+    /// Only this submitter (`key:ID`).
+    pub actor: Option<String>,
+    /// Continue after this `(created_at, id)`, from a previous page.
+    pub after: Option<(i64, String)>,
+}
+
+impl Db {
+    /// Newest first, at most `limit`, matching `filter`.
+    pub async fn list_inspections(
+        &self,
+        filter: &InspectionFilter,
+        limit: u32,
+    ) -> Result<Vec<StoredInspection>, Error> {
+        let (after_t, after_id) = match &filter.after {
+            Some((t, id)) => (Some(*t), Some(id.as_str())),
+            None => (None, None),
+        };
+        let rows = sqlx::query(
+            "SELECT * FROM inspections
+             WHERE (?1 IS NULL OR created_at >= ?1)
+               AND (?2 IS NULL OR created_at < ?2)
+               AND (?3 IS NULL OR verdict = ?3)
+               AND (?4 IS NULL OR actor = ?4)
+               AND (?5 IS NULL OR (created_at, id) < (?5, ?6))
+             ORDER BY created_at DESC, id DESC
+             LIMIT ?7",
+        )
+        .bind(filter.from)
+        .bind(filter.to)
+        .bind(filter.verdict.as_deref())
+        .bind(filter.actor.as_deref())
+        .bind(after_t)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(row_to_inspection).collect()
+    }
+}

@@ -8,7 +8,7 @@
 mod inspections;
 mod keys;
 
-pub use inspections::StoredInspection;
+pub use inspections::{InspectionFilter, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 
 use crate::Error;
