@@ -142,10 +142,17 @@ pub struct Principal {
 pub mod needs {
     use super::Scope;
 
-    /// A type that names one scope.
+    /// A type that names one scope, or (for [`Authenticated`]) none.
     pub trait Needs: Send + Sync + 'static {
-        /// The scope.
-        const SCOPE: Scope;
+        /// The scope; `None` means any authenticated principal.
+        const SCOPE: Option<Scope>;
+    }
+
+    /// Any valid credential, whatever its scopes (for reading the API description).
+    #[derive(Debug)]
+    pub struct Authenticated;
+    impl Needs for Authenticated {
+        const SCOPE: Option<Scope> = None;
     }
 
     macro_rules! marker {
@@ -154,7 +161,7 @@ pub mod needs {
             #[derive(Debug)]
             pub struct $name;
             impl Needs for $name {
-                const SCOPE: Scope = Scope::$name;
+                const SCOPE: Option<Scope> = Some(Scope::$name);
             }
         )*};
     }
@@ -194,16 +201,15 @@ pub struct Denied {
 
 /// The one permission check: `Granted<S>` if `principal` holds `S`'s scope.
 pub fn authorize<S: needs::Needs>(principal: Principal) -> Result<Granted<S>, Denied> {
-    if principal.scopes.contains(&S::SCOPE) {
-        Ok(Granted {
+    match S::SCOPE {
+        Some(needed) if !principal.scopes.contains(&needed) => Err(Denied {
+            actor: principal.actor,
+            needed,
+        }),
+        _ => Ok(Granted {
             principal,
             _scope: PhantomData,
-        })
-    } else {
-        Err(Denied {
-            actor: principal.actor,
-            needed: S::SCOPE,
-        })
+        }),
     }
 }
 
@@ -227,6 +233,11 @@ mod tests {
             denied.to_string(),
             "key:k1 lacks the scope inspections:read"
         );
+    }
+
+    #[test]
+    fn authenticated_needs_no_particular_scope() {
+        assert!(authorize::<needs::Authenticated>(key(&[Scope::AuditRead])).is_ok());
     }
 
     #[test]

@@ -10,33 +10,49 @@ mod common;
 use common::{Server, audit_actions, create_key, send};
 use lensguard_core::access::Scope;
 
-/// Method, path, the scope it needs (`None`: public), and a body.
+/// What a route needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Nothing: public.
+    Public,
+    /// Any valid credential.
+    Authenticated,
+    /// This scope.
+    Scope(Scope),
+}
+
+/// Method, path, and what it needs.
 struct Route {
     method: &'static str,
     path: &'static str,
-    scope: Option<Scope>,
+    need: Need,
 }
 
 const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/healthz",
-        scope: None,
+        need: Need::Public,
+    },
+    Route {
+        method: "GET",
+        path: "/v1/openapi.json",
+        need: Need::Authenticated,
     },
     Route {
         method: "POST",
         path: "/v1/inspections",
-        scope: Some(Scope::InspectionsWrite),
+        need: Need::Scope(Scope::InspectionsWrite),
     },
     Route {
         method: "GET",
         path: "/v1/inspections",
-        scope: Some(Scope::InspectionsRead),
+        need: Need::Scope(Scope::InspectionsRead),
     },
     Route {
         method: "GET",
         path: "/v1/inspections/{id}",
-        scope: Some(Scope::InspectionsRead),
+        need: Need::Scope(Scope::InspectionsRead),
     },
 ];
 
@@ -112,9 +128,9 @@ fn every_route_times_every_scope_gets_exactly_the_documented_answer() {
             send(&server, route.method, &path, &headers, body.clone()).status
         };
         let anonymous = call(None);
-        match route.scope {
-            None => assert_eq!(anonymous, 200, "{} {}", route.method, route.path),
-            Some(_) => {
+        match route.need {
+            Need::Public => assert_eq!(anonymous, 200, "{} {}", route.method, route.path),
+            Need::Authenticated | Need::Scope(_) => {
                 assert_eq!(
                     anonymous, 401,
                     "{} {} without credentials",
@@ -125,7 +141,10 @@ fn every_route_times_every_scope_gets_exactly_the_documented_answer() {
         }
         for (scope, token) in &tokens {
             let status = call(Some(&format!("Bearer {token}")));
-            let allowed = route.scope.is_none_or(|needed| needed == *scope);
+            let allowed = match route.need {
+                Need::Public | Need::Authenticated => true,
+                Need::Scope(needed) => needed == *scope,
+            };
             if allowed {
                 assert!(
                     status != 401 && status != 403,

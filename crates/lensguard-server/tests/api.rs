@@ -363,3 +363,31 @@ fn inspections_are_listed_newest_first_with_filters_and_cursor_pages() {
     let (_, none) = get("?from=2099-01-01T00:00:00Z");
     assert_eq!(none["items"].as_array().expect("items").len(), 0);
 }
+
+#[test]
+fn the_served_openapi_document_is_the_committed_one_and_needs_a_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let any = create_key(dir.path(), &["audit:read"], &[]);
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        common::request(&server, "GET", "/v1/openapi.json").status,
+        401
+    );
+    let auth = bearer(&any);
+    let r = send(
+        &server,
+        "GET",
+        "/v1/openapi.json",
+        &[("authorization", &auth)],
+        vec![],
+    );
+    assert_eq!(r.status, 200);
+    let served: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lensguard_testkit::workspace_root().join("docs/openapi.json"))
+            .expect("docs/openapi.json"),
+    )
+    .expect("json");
+    assert_eq!(served, committed);
+    assert_eq!(served["openapi"], "3.1.0");
+}

@@ -76,7 +76,7 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let ctx = context(parts);
         let rid = RequestId(ctx.request_id.clone());
-        let action = format!("auth.{}", S::SCOPE);
+        let action = format!("auth.{}", S::SCOPE.map_or("any", |s| s.as_str()));
         let refuse = |status: StatusCode,
                       code: &'static str,
                       message: String,

@@ -24,6 +24,7 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
         .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
     Router::new()
         .route("/healthz", get(health))
+        .route("/v1/openapi.json", get(openapi))
         .route(
             "/v1/inspections",
             post(super::inspections::submit).get(super::inspections::list),
@@ -41,8 +42,14 @@ async fn health() -> &'static str {
     "ok"
 }
 
+async fn openapi(
+    _auth: super::auth::Auth<lensguard_core::access::needs::Authenticated>,
+) -> Json<serde_json::Value> {
+    Json(super::openapi::document())
+}
+
 /// A JSON error body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ErrorBody {
     /// Stable machine code.
     pub code: &'static str,

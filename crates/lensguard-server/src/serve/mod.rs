@@ -9,6 +9,7 @@
 mod auth;
 mod http;
 mod inspections;
+mod openapi;
 mod settings;
 mod state;
 mod tls;

@@ -1,0 +1,210 @@
+//! The OpenAPI 3.1 description of the service, generated from the code.
+//!
+//! Schemas come from the Rust types (`schemars`, JSON Schema 2020-12, which is
+//! OpenAPI 3.1's dialect); paths are written out below, and a test holds them to the router's routes. The document is served at
+//! `GET /v1/openapi.json` (any valid API key) and committed as `docs/openapi.json`;
+//! a test fails when the committed copy drifts. Regenerate with
+//! `LENSGUARD_BLESS=1 cargo test -p lensguard-server openapi`.
+
+use super::http::ErrorBody;
+use lensguard_core::InspectionReport;
+use schemars::generate::SchemaSettings;
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
+}
+
+fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
+    responses.insert(
+        "401".into(),
+        error_response("Missing, invalid, revoked or expired credentials."),
+    );
+    responses.insert(
+        "403".into(),
+        error_response("The key lacks the scope, or is used from outside its networks."),
+    );
+    responses.insert(
+        "503".into(),
+        error_response("The audit log or database cannot take the request; nothing was changed."),
+    );
+    Value::Object(responses)
+}
+
+fn map(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    let mut generator = settings.into_generator();
+    let report = generator.subschema_for::<InspectionReport>();
+    generator.subschema_for::<ErrorBody>();
+    let mut schemas = generator.take_definitions(true);
+    schemas.insert(
+        "Inspection".into(),
+        json!({"description": "An inspection report (the schema `lensguard check --json` prints) with its id.",
+               "allOf": [report.to_value(), {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}}}]}),
+    );
+    schemas.insert(
+        "InspectionPage".into(),
+        json!({"type": "object", "required": ["items", "next_cursor"], "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Inspection"}},
+            "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for the next page; null on the last."}}}),
+    );
+    schemas.insert(
+        "UnprocessableImage".into(),
+        json!({"type": "object", "required": ["code", "reason", "message", "request_id"], "properties": {
+            "code": {"const": "unprocessable_image"},
+            "reason": {"type": "string", "description": "The reason code (`truncated`, `corrupt`, `too_many_pixels`, ...)."},
+            "message": {"type": "string"}, "request_id": {"type": "string"}}}),
+    );
+    let inspection = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Inspection"}}}});
+    let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lensguard",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Privacy-first visual AI gateway: submit a photo, get a verdict (pass, retry, fail) with reasons.",
+            "license": {"name": "Apache-2.0 OR MIT", "identifier": "Apache-2.0 OR MIT"}
+        },
+        "servers": [{"url": "https://localhost:8443"}],
+        "security": [{"apiKey": []}],
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, `lg_<id>_<secret>`."}},
+            "schemas": schemas
+        },
+        "paths": {
+            "/healthz": {"get": {
+                "operationId": "health", "summary": "Health probe; reveals nothing.", "security": [],
+                "responses": {"200": {"description": "Up.", "content": {"text/plain": {"schema": {"const": "ok"}}}}}
+            }},
+            "/v1/openapi.json": {"get": {
+                "operationId": "openapi", "summary": "This document.",
+                "responses": refusals(map(json!({"200": {"description": "The OpenAPI document.", "content": {"application/json": {"schema": {"type": "object"}}}}})))
+            }},
+            "/v1/inspections": {
+                "post": {
+                    "operationId": "submitInspection",
+                    "summary": "Inspect a photo (the raw image as the body). Needs inspections:write.",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false,
+                                    "description": "A repeat with the same key returns the original result.",
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": 128}}],
+                    "requestBody": {"required": true, "content": {
+                        "image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}},
+                        "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
+                        "image/webp": {"schema": {"type": "string", "contentMediaType": "image/webp"}}}},
+                    "responses": refusals(map(json!({
+                        "201": {"description": "Inspected and recorded.", "content": inspection["content"]},
+                        "200": {"description": "A repeated Idempotency-Key: the original result.", "content": inspection["content"]},
+                        "400": error_response("A malformed Idempotency-Key or body."),
+                        "413": error_response("The photo is larger than the limit."),
+                        "415": error_response("Not image/jpeg, image/png or image/webp."),
+                        "422": {"description": "The photo cannot be decoded.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnprocessableImage"}}}}
+                    })))
+                },
+                "get": {
+                    "operationId": "listInspections",
+                    "summary": "Inspections, newest first. Needs inspections:read.",
+                    "parameters": [
+                        query("from", "At or after this time (RFC 3339).", json!({"type": "string", "format": "date-time"})),
+                        query("to", "Before this time (RFC 3339).", json!({"type": "string", "format": "date-time"})),
+                        query("verdict", "Only this verdict.", json!({"enum": ["pass", "retry", "fail"]})),
+                        query("actor", "Only this submitter, `key:ID`.", json!({"type": "string"})),
+                        query("limit", "Page size.", json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
+                        query("cursor", "`next_cursor` of the previous page.", json!({"type": "string"}))
+                    ],
+                    "responses": refusals(map(json!({
+                        "200": {"description": "A page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InspectionPage"}}}},
+                        "400": error_response("An unknown or malformed query parameter.")
+                    })))
+                }
+            },
+            "/v1/inspections/{id}": {"get": {
+                "operationId": "getInspection",
+                "summary": "One inspection. Needs inspections:read.",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": refusals(map(json!({
+                    "200": {"description": "The inspection.", "content": inspection["content"]},
+                    "404": error_response("No such inspection.")
+                })))
+            }}
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route: method, path, and what it needs (documented in `docs/access.md`).
+    const ROUTES: &[(&str, &str, &str)] = &[
+        ("get", "/healthz", "public"),
+        ("get", "/v1/openapi.json", "authenticated"),
+        ("post", "/v1/inspections", "inspections:write"),
+        ("get", "/v1/inspections", "inspections:read"),
+        ("get", "/v1/inspections/{id}", "inspections:read"),
+    ];
+
+    #[test]
+    fn committed_openapi_document_matches_the_code() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+        let mut text = serde_json::to_string_pretty(&document()).expect("json");
+        text.push('\n');
+        if std::env::var_os("LENSGUARD_BLESS").is_some() {
+            std::fs::write(&path, &text).expect("write");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "docs/openapi.json is out of date: LENSGUARD_BLESS=1 cargo test -p lensguard-server openapi"
+        );
+    }
+
+    #[test]
+    fn every_schema_reference_resolves() {
+        let doc = document();
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        let mut count = 0;
+        for part in text.split("\"$ref\":\"").skip(1) {
+            let target = part.split('"').next().unwrap_or("");
+            let name = target
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{target}"));
+            assert!(schemas.contains_key(name), "{target} does not resolve");
+            count += 1;
+        }
+        assert!(count > 10);
+    }
+
+    #[test]
+    fn every_route_is_described_and_every_description_is_routed() {
+        let doc = document();
+        let paths = doc["paths"].as_object().expect("paths");
+        let described: usize = paths
+            .values()
+            .map(|p| p.as_object().map_or(0, |m| m.len()))
+            .sum();
+        assert_eq!(described, ROUTES.len());
+        for (method, path, _) in ROUTES {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is not described"
+            );
+        }
+        let source = include_str!("http.rs");
+        for (_, path, _) in ROUTES {
+            assert!(
+                source.contains(&format!("\"{path}\"")),
+                "{path} is described but not routed"
+            );
+        }
+    }
+}
