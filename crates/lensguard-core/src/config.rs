@@ -58,6 +58,10 @@ pub struct HttpSection {
     pub header_read_timeout_secs: Option<u64>,
     /// Time in-flight requests get to finish on shutdown. Default 30 s, 0 to 600.
     pub shutdown_grace_secs: Option<u64>,
+    /// Sustained requests per second per API key. Default 50, 1 to 100000.
+    pub rate_limit_per_second: Option<u32>,
+    /// Requests per API key allowed in a burst above the rate. Default 100, 1 to 100000.
+    pub rate_limit_burst: Option<u32>,
 }
 
 /// Where the TLS certificate comes from.
@@ -91,6 +95,8 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     /// Shutdown grace period.
     pub shutdown_grace: Duration,
+    /// Per-key rate: sustained requests per second, and burst.
+    pub rate_limit: (u32, u32),
 }
 
 impl ServerConfig {
@@ -134,6 +140,13 @@ impl ServerConfig {
                 "http.shutdown_grace_secs: must be 0 to 600, got {grace}"
             ));
         }
+        let rate = raw.http.rate_limit_per_second.unwrap_or(50);
+        let burst = raw.http.rate_limit_burst.unwrap_or(100);
+        for (key, v) in [("rate_limit_per_second", rate), ("rate_limit_burst", burst)] {
+            if !(1..=100_000).contains(&v) {
+                problems.push(format!("http.{key}: must be 1 to 100000, got {v}"));
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -148,6 +161,7 @@ impl ServerConfig {
             hsts_max_age: (!raw.dangerous_disable_hsts).then_some(hsts),
             header_read_timeout: Duration::from_secs(header),
             shutdown_grace: Duration::from_secs(grace),
+            rate_limit: (rate, burst),
         })
     }
 
@@ -186,17 +200,20 @@ mod tests {
                 hsts_max_age_secs: Some(3600),
                 header_read_timeout_secs: Some(0),
                 shutdown_grace_secs: Some(601),
+                rate_limit_per_second: Some(0),
+                rate_limit_burst: None,
             },
             ..ServerConfigFile::default()
         };
         let problems = ServerConfig::validate(&raw).expect_err("invalid");
-        assert_eq!(problems.len(), 5, "{problems:?}");
+        assert_eq!(problems.len(), 6, "{problems:?}");
         for key in [
             "listen",
             "tls",
             "hsts_max_age_secs",
             "header_read_timeout_secs",
             "shutdown_grace_secs",
+            "rate_limit_per_second",
         ] {
             assert!(
                 problems.iter().any(|p| p.contains(key)),

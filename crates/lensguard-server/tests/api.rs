@@ -391,3 +391,45 @@ fn the_served_openapi_document_is_the_committed_one_and_needs_a_key() {
     assert_eq!(served, committed);
     assert_eq!(served["openapi"], "3.1.0");
 }
+
+#[test]
+fn each_key_is_rate_limited_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let busy = create_key(&dir.path().join("data"), &["inspections:read"], &[]);
+    let calm = create_key(&dir.path().join("data"), &["inspections:read"], &[]);
+    let config = dir.path().join("lensguard.toml");
+    std::fs::write(
+        &config,
+        "[http]\nrate_limit_per_second = 1\nrate_limit_burst = 2\n",
+    )
+    .expect("write");
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().expect("utf8")],
+    );
+    let get = |token: &str| {
+        let auth = bearer(token);
+        send(
+            &server,
+            "GET",
+            "/v1/inspections",
+            &[("authorization", &auth)],
+            vec![],
+        )
+    };
+    let statuses: Vec<u16> = (0..4).map(|_| get(&busy).status).collect();
+    assert_eq!(&statuses[..2], [200, 200]);
+    let limited = get(&busy);
+    assert_eq!(limited.status, 429, "{statuses:?}");
+    let retry: u64 = limited
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&retry), "{retry}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&limited.body).expect("json")["code"],
+        "rate_limited"
+    );
+    assert_eq!(get(&calm).status, 200, "another key has its own budget");
+}

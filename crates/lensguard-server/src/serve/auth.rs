@@ -6,6 +6,9 @@
 //! used from outside its network allowlist, answers 403. Every refusal is audited
 //! first; if the audit log cannot take it, the answer is 503 instead (fail closed).
 //! The client address is the TCP peer (forwarded headers are not trusted).
+//! Each key gets a token bucket (`http.rate_limit_per_second`, `rate_limit_burst`);
+//! past it the answer is 429 with `Retry-After`, before the scope check (rate-limit
+//! refusals are not written to the audit log, so a flood cannot flood it).
 
 use super::http::{RequestId, error};
 use super::state::AppState;
@@ -163,6 +166,22 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
                 ));
             }
         };
+        if let Err(not_until) = state.rate.check_key(&principal.actor.to_string()) {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests for this API key",
+                &rid,
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.max(1).to_string()) {
+                r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+            return Err(r);
+        }
         match authorize::<S>(principal) {
             Ok(granted) => Ok(Auth { granted, ctx }),
             Err(denied) => {

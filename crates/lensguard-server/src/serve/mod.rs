@@ -105,6 +105,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         audit: std::sync::Arc::clone(&audit),
         policy: std::sync::Arc::new(lensguard_core::Policy::default()),
         limits: lensguard_core::Limits::default(),
+        rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
     };
     let app = http::router(state, cfg.hsts_max_age);
     let serving = tokio::spawn(

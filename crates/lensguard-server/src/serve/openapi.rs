@@ -25,6 +25,10 @@ fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
         error_response("The key lacks the scope, or is used from outside its networks."),
     );
     responses.insert(
+        "429".into(),
+        error_response("Too many requests for this API key; see Retry-After."),
+    );
+    responses.insert(
         "503".into(),
         error_response("The audit log or database cannot take the request; nothing was changed."),
     );

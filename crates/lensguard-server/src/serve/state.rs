@@ -16,6 +16,18 @@ pub struct AppState {
     pub policy: Arc<Policy>,
     /// Limits on untrusted sizes.
     pub limits: Limits,
+    /// Requests per API key (token bucket per actor).
+    pub rate: Arc<KeyedLimiter>,
+}
+
+/// A rate limiter keyed by actor (`key:ID`).
+pub type KeyedLimiter = governor::DefaultKeyedRateLimiter<String>;
+
+/// A limiter allowing `per_second` sustained and `burst` at once, per key.
+pub fn limiter(per_second: u32, burst: u32) -> KeyedLimiter {
+    let rate = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst = std::num::NonZeroU32::new(burst).unwrap_or(std::num::NonZeroU32::MIN);
+    governor::RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
 }
 
 impl AppState {
