@@ -182,7 +182,10 @@ pub fn send(
             req = req.header(*k, *v);
         }
         let req = req.body(Full::new(Bytes::from(body))).expect("request");
-        let res = sender.send_request(req).await.expect("response");
+        let res = sender
+            .send_request(req)
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: no response ({e:?})"));
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let body = res
