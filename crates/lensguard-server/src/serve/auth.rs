@@ -10,7 +10,7 @@
 //! past it the answer is 429 with `Retry-After`, before the scope check (rate-limit
 //! refusals are not written to the audit log, so a flood cannot flood it).
 
-use super::http::{RequestId, error};
+use super::http::{RequestId, audit_unavailable, error};
 use super::state::AppState;
 use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
@@ -92,12 +92,7 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
             async move {
                 match state.audit(event).await {
                     Ok(()) => error(status, code, message, &rid),
-                    Err(_) => error(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "audit_unavailable",
-                        "the audit log cannot record this request",
-                        &rid,
-                    ),
+                    Err(_) => audit_unavailable(&rid),
                 }
             }
         };

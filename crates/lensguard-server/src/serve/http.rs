@@ -77,6 +77,26 @@ pub fn error(
         .into_response()
 }
 
+/// 503: the database cannot answer.
+pub fn db_unavailable(id: &RequestId) -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "the database is unavailable",
+        id,
+    )
+}
+
+/// 503: the audit log cannot record the request, so nothing was done.
+pub fn audit_unavailable(id: &RequestId) -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "audit_unavailable",
+        "the audit log cannot record this request",
+        id,
+    )
+}
+
 async fn not_found(Extension(id): Extension<RequestId>) -> Response {
     error(StatusCode::NOT_FOUND, "not_found", "no such resource", &id)
 }

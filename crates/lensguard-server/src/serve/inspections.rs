@@ -10,7 +10,7 @@
 //! 503. Only the report (metadata) is stored, never the photo.
 
 use super::auth::Auth;
-use super::http::{RequestId, error};
+use super::http::{RequestId, audit_unavailable, db_unavailable, error};
 use super::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -97,12 +97,7 @@ pub async fn submit(
             Ok(Some(original)) => return replayed(original.report),
             Ok(None) => {}
             Err(_) => {
-                return error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the database is unavailable",
-                    &rid,
-                );
+                return db_unavailable(&rid);
             }
         }
     }
@@ -159,12 +154,7 @@ pub async fn submit(
             .map_or(String::new(), |r| r.message.clone());
         let event = event.outcome(Outcome::Failure, Some(format!("undecodable: {code}")));
         if state.audit(event).await.is_err() {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "audit_unavailable",
-                "the audit log cannot record this request",
-                &rid,
-            );
+            return audit_unavailable(&rid);
         }
         let body = serde_json::json!({"code": "unprocessable_image", "reason": code, "message": message, "request_id": rid.0});
         return json(StatusCode::UNPROCESSABLE_ENTITY, body.to_string());
@@ -174,12 +164,7 @@ pub async fn submit(
         Some(format!("verdict {}", report.verdict)),
     );
     if state.audit(event).await.is_err() {
-        return error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit_unavailable",
-            "the audit log cannot record this request",
-            &rid,
-        );
+        return audit_unavailable(&rid);
     }
     let body = match serde_json::to_string(&WithId {
         id: &id,
@@ -240,12 +225,7 @@ pub async fn get(
             "no such inspection",
             &rid,
         ),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the database is unavailable",
-            &rid,
-        ),
+        Err(_) => db_unavailable(&rid),
     }
 }
 
@@ -330,12 +310,7 @@ pub async fn list(
     let found = match state.db.list_inspections(&filter, limit).await {
         Ok(f) => f,
         Err(_) => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the database is unavailable",
-                &rid,
-            );
+            return db_unavailable(&rid);
         }
     };
     let next = (found.len() == limit as usize)

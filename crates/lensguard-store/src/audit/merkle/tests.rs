@@ -24,12 +24,9 @@ fn flat(p: &[Hash]) -> Vec<u8> {
     p.iter().flatten().copied().collect()
 }
 
-/// Known answers from RFC 6962's reference test vectors (the eight-leaf tree of
-/// certificate-transparency's merkle_tree_test.cc): leaves "", 0x00, 0x10,
-/// 0x2021, 0x3031, 0x40414243, 0x5051525354555657, 0x606162...6f.
-#[test]
-fn rfc6962_known_answer_roots() {
-    let inputs: Vec<Vec<u8>> = vec![
+/// The eight leaves of the RFC 6962 reference test vectors.
+fn rfc6962_leaves() -> Vec<Vec<u8>> {
+    vec![
         vec![],
         vec![0x00],
         vec![0x10],
@@ -38,7 +35,15 @@ fn rfc6962_known_answer_roots() {
         vec![0x40, 0x41, 0x42, 0x43],
         vec![0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
         (0x60..=0x6f).collect(),
-    ];
+    ]
+}
+
+/// Known answers from RFC 6962's reference test vectors (the eight-leaf tree of
+/// certificate-transparency's merkle_tree_test.cc): leaves "", 0x00, 0x10,
+/// 0x2021, 0x3031, 0x40414243, 0x5051525354555657, 0x606162...6f.
+#[test]
+fn rfc6962_known_answer_roots() {
+    let inputs = rfc6962_leaves();
     let expected = [
         "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
         "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -69,16 +74,7 @@ fn rfc6962_known_answer_roots() {
 
 #[test]
 fn rfc6962_known_answer_proofs() {
-    let inputs: Vec<Vec<u8>> = vec![
-        vec![],
-        vec![0x00],
-        vec![0x10],
-        vec![0x20, 0x21],
-        vec![0x30, 0x31],
-        vec![0x40, 0x41, 0x42, 0x43],
-        vec![0x50, 0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57],
-        (0x60..=0x6f).collect(),
-    ];
+    let inputs = rfc6962_leaves();
     let l = leaves(&inputs);
     // Inclusion of leaf 5 in the tree of 8 (merkle_tree_test.cc, path for leaf 6 of 8).
     let p = inclusion_proof(&l, 5).expect("in range");
