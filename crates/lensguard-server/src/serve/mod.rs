@@ -1,7 +1,7 @@
 //! `lensguard serve`: the HTTPS gateway service.
 //!
 //! Start-up order, each step refusing to go on if it fails: configuration, data
-//! directory (mode 0700), TLS, the audit log, then a `service.start` audit event
+//! directory (mode 0700), TLS, the audit log, the database, then a `service.start` audit event
 //! carrying the effective security settings (fail closed: a service that cannot
 //! audit does not start), then the listener. SIGINT or SIGTERM drains in-flight
 //! requests for the grace period, then records `service.stop`.
