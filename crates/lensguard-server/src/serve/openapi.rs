@@ -99,7 +99,7 @@ pub fn document() -> Value {
                     "summary": "Inspect a photo (the raw image as the body). Needs inspections:write.",
                     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false,
                                     "description": "A repeat with the same key returns the original result.",
-                                    "schema": {"type": "string", "minLength": 1, "maxLength": 128}}],
+                                    "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}}],
                     "requestBody": {"required": true, "content": {
                         "image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}},
                         "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
@@ -122,7 +122,7 @@ pub fn document() -> Value {
                         query("verdict", "Only this verdict.", json!({"enum": ["pass", "retry", "fail"]})),
                         query("actor", "Only this submitter, `key:ID`.", json!({"type": "string"})),
                         query("limit", "Page size.", json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
-                        query("cursor", "`next_cursor` of the previous page.", json!({"type": "string"}))
+                        query("cursor", "`next_cursor` of the previous page.", json!({"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}))
                     ],
                     "responses": refusals(map(json!({
                         "200": {"description": "A page.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InspectionPage"}}}},

@@ -1,0 +1,176 @@
+//! API robustness: schemathesis generates requests from the committed OpenAPI
+//! document and checks the running service's answers: no 5xx, no status code the
+//! document does not list, no response that breaks its schema (headers and content
+//! types included). Then again with no key and with a wrong key: every documented
+//! operation must answer 401 (methods the document does not list get 405).
+//!
+//! schemathesis (pinned in `scripts/test-requirements.txt`) is installed by
+//! `scripts/install-test-deps` into `~/.cache/lensguard/test-venv`. Under `CI=true`
+//! a missing schemathesis fails the test; elsewhere it is skipped loudly.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{Server, create_key};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance";
+
+fn schemathesis() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from)?;
+    let bin = home.join(".cache/lensguard/test-venv/bin/schemathesis");
+    if bin.exists() {
+        return Some(bin);
+    }
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "schemathesis is not installed; scripts/install-test-deps installs it"
+    );
+    eprintln!("\n*** SKIPPING schemathesis: run scripts/install-test-deps ***\n");
+    None
+}
+
+/// Runs schemathesis against `server` with optional extra header; returns its
+/// exit status, its output and the recorded interactions (HAR).
+fn run(
+    bin: &Path,
+    server: &Server,
+    header: Option<&str>,
+    examples: &str,
+    har: &Path,
+) -> (bool, String, serde_json::Value) {
+    let spec = lensguard_testkit::workspace_root().join("docs/openapi.json");
+    let mut cmd = Command::new(bin);
+    cmd.arg("run")
+        .arg(&spec)
+        .args(["--url", &format!("https://localhost:{}", server.port())])
+        .arg("--tls-verify")
+        .arg(server.data_dir.join("tls/cert.pem"))
+        .args([
+            "-n",
+            examples,
+            "--seed",
+            "20261123",
+            "--checks",
+            CHECKS,
+            "--no-color",
+        ])
+        .args(["--report", "har", "--report-har-path"])
+        .arg(har)
+        .env("SCHEMATHESIS_TELEMETRY", "false");
+    if let Some(h) = header {
+        cmd.args(["-H", h]);
+    }
+    let out = cmd.output().expect("run schemathesis");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let har = std::fs::read_to_string(har)
+        .map(|t| serde_json::from_str(&t).expect("HAR"))
+        .unwrap_or_default();
+    (out.status.success(), text, har)
+}
+
+/// `(method, path, status)` of every recorded request.
+fn interactions(har: &serde_json::Value) -> Vec<(String, String, u64)> {
+    har["log"]["entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .map(|e| {
+                    let url = e["request"]["url"].as_str().unwrap_or("");
+                    let path = url
+                        .split("://")
+                        .nth(1)
+                        .and_then(|r| r.find('/').map(|i| &r[i..]))
+                        .unwrap_or("");
+                    let path = path.split('?').next().unwrap_or("").to_owned();
+                    (
+                        e["request"]["method"].as_str().unwrap_or("").to_owned(),
+                        path,
+                        e["response"]["status"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether the OpenAPI document lists this method for this concrete path.
+fn documented(method: &str, path: &str) -> bool {
+    let m = method.to_ascii_uppercase();
+    match path {
+        "/healthz" | "/v1/openapi.json" => m == "GET",
+        "/v1/inspections" => m == "GET" || m == "POST",
+        p if p.starts_with("/v1/inspections/") && !p[16..].contains('/') => m == "GET",
+        _ => false,
+    }
+}
+
+#[test]
+fn generated_requests_get_documented_answers_and_without_a_valid_key_only_401() {
+    let Some(bin) = schemathesis() else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = create_key(
+        &dir.path().join("data"),
+        &["inspections:write", "inspections:read"],
+        &[],
+    );
+    let server = Server::start(&dir.path().join("data"), &[]);
+
+    let (ok, text, har) = run(
+        &bin,
+        &server,
+        Some(&format!("Authorization: Bearer {token}")),
+        "50",
+        &dir.path().join("valid.har"),
+    );
+    assert!(ok, "schemathesis found problems with a valid key:\n{text}");
+    let calls = interactions(&har);
+    assert!(
+        calls.len() > 100,
+        "too few requests were made: {}",
+        calls.len()
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|(m, p, s)| m == "POST" && p == "/v1/inspections" && *s == 422),
+        "submissions reached the engine"
+    );
+
+    for (name, header) in [
+        ("no key", None),
+        (
+            "wrong key",
+            Some("Authorization: Bearer lg_000000000000_wrongsecret"),
+        ),
+    ] {
+        let (ok, text, har) = run(
+            &bin,
+            &server,
+            header,
+            "20",
+            &dir.path().join(format!("{name}.har")),
+        );
+        assert!(ok, "schemathesis found problems with {name}:\n{text}");
+        let calls = interactions(&har);
+        assert!(!calls.is_empty(), "{name}: no requests recorded");
+        for (method, path, status) in calls {
+            let expected = if !documented(&method, &path) {
+                405
+            } else if path == "/healthz" {
+                200
+            } else {
+                401
+            };
+            assert_eq!(status, expected, "{name}: {method} {path}");
+        }
+    }
+}
