@@ -44,6 +44,8 @@ fn run(
 ) -> (bool, String, serde_json::Value) {
     let spec = lensguard_testkit::workspace_root().join("docs/openapi.json");
     let mut cmd = Command::new(bin);
+    // Its cache goes into the working directory: keep it out of the source tree.
+    cmd.current_dir(har.parent().unwrap_or(Path::new(".")));
     cmd.arg("run")
         .arg(&spec)
         .args(["--url", &format!("https://localhost:{}", server.port())])
