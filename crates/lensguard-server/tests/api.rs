@@ -272,6 +272,20 @@ fn revoked_rotated_and_network_restricted_keys() {
     let listed = String::from_utf8_lossy(&lg(&["keys", "list"]).stdout).into_owned();
     assert!(listed.contains(&format!("{id}  revoked")), "{listed}");
     assert!(!listed.contains(&new_token), "list never shows secrets");
+
+    // Revoking again, or an unknown key, changes nothing and is recorded as a
+    // failed attempt, never as a success.
+    for bad in [id.as_str(), "000000000000"] {
+        let out = lg(&["keys", "revoke", bad]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("no active key"));
+    }
+    let revokes: Vec<String> = audit_actions(dir.path())
+        .into_iter()
+        .filter(|(a, _)| a == "keys.revoke")
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(revokes, ["success", "failure", "failure"]);
 }
 
 #[test]
@@ -404,15 +418,9 @@ fn each_key_is_rate_limited_with_retry_after() {
     let dir = tempfile::tempdir().expect("tempdir");
     let busy = create_key(&dir.path().join("data"), &["inspections:read"], &[]);
     let calm = create_key(&dir.path().join("data"), &["inspections:read"], &[]);
-    let config = dir.path().join("lensguard.toml");
-    std::fs::write(
-        &config,
-        "[http]\nrate_limit_per_second = 1\nrate_limit_burst = 2\n",
-    )
-    .expect("write");
-    let server = Server::start(
+    let server = Server::start_with_config(
         &dir.path().join("data"),
-        &["--config", config.to_str().expect("utf8")],
+        "[http]\nrate_limit_per_second = 1\nrate_limit_burst = 2\n",
     );
     let get = |token: &str| {
         let auth = bearer(token);

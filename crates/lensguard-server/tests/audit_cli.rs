@@ -2,20 +2,12 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
+mod common;
+
+use common::{lensguard, text};
+
 use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn lensguard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lensguard"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 /// A data directory whose audit log holds `n` entries, all signed.
 fn data_dir(n: u64) -> tempfile::TempDir {

@@ -3,23 +3,16 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
+mod common;
+
+use common::{lensguard, text};
+use std::process::Output;
+
 use lensguard_core::InspectionReport;
 use lensguard_core::report::{ReasonCode, Verdict};
 use lensguard_testkit::{bad_input_dir, fixtures::SAMPLE_NOW, samples_dir};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn lensguard(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lensguard"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// Runs `check --json` and returns each photo's report keyed by file name.
 fn check_json(args: &[&str]) -> (Output, BTreeMap<String, InspectionReport>) {

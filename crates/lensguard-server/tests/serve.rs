@@ -148,11 +148,9 @@ fn a_service_that_cannot_audit_refuses_to_start() {
 #[test]
 fn a_client_that_never_finishes_its_headers_is_cut_off() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("lensguard.toml");
-    std::fs::write(&config, "[http]\nheader_read_timeout_secs = 1\n").expect("write");
-    let server = Server::start(
+    let server = Server::start_with_config(
         &dir.path().join("data"),
-        &["--config", config.to_str().expect("utf8")],
+        "[http]\nheader_read_timeout_secs = 1\n",
     );
     let tcp = std::net::TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
     let conn = rustls::ClientConnection::new(
@@ -214,12 +212,8 @@ fn invalid_configuration_is_refused_with_every_problem_named() {
 #[test]
 fn dangerous_options_are_announced_and_audited() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("unsafe.toml");
-    std::fs::write(&config, "dangerous_disable_hsts = true\n").expect("write");
-    let server = Server::start(
-        &dir.path().join("data"),
-        &["--config", config.to_str().expect("utf8")],
-    );
+    let server =
+        Server::start_with_config(&dir.path().join("data"), "dangerous_disable_hsts = true\n");
     let r = request(&server, "GET", "/healthz");
     assert!(r.header("strict-transport-security").is_none());
     let (_, stderr) = server.stop();

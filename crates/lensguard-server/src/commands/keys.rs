@@ -39,15 +39,48 @@ fn record(
     audit: &AuditLog,
     action: &str,
     target: &str,
+    outcome: Outcome,
     reason: Option<String>,
 ) -> anyhow::Result<()> {
     let event = AuditEvent::new(time::OffsetDateTime::now_utc(), "system:cli", action)
         .target(target)
-        .outcome(Outcome::Success, reason);
+        .outcome(outcome, reason);
     audit
         .append(event)
         .context("cannot write the audit log; nothing was changed")?;
     Ok(())
+}
+
+/// Refuses (and records the refused attempt) unless `id` is an active key.
+async fn require_active(local: &Local, action: &str, id: &str) -> anyhow::Result<()> {
+    let active = local
+        .db
+        .get_key(id)
+        .await?
+        .is_some_and(|k| k.revoked_at.is_none());
+    if !active {
+        let target = format!("key:{id}");
+        record(
+            &local.audit,
+            action,
+            &target,
+            Outcome::Failure,
+            Some("no active key".to_owned()),
+        )?;
+        bail!("no active key {id}");
+    }
+    Ok(())
+}
+
+fn print_token(
+    out: &mut impl Write,
+    token: &lensguard_core::Sensitive<String>,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "token (shown once, store it safely): {}",
+        token.expose()
+    )
 }
 
 pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
@@ -91,6 +124,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 &local.audit,
                 "keys.create",
                 &format!("name:{}", new.name),
+                Outcome::Success,
                 Some(format!("scopes {}", scopes_text.join(" "))),
             )?;
             let issued = local.db.create_key(&new, now).await?;
@@ -100,11 +134,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 issued.id,
                 scopes_text.join(", ")
             )?;
-            writeln!(
-                out,
-                "token (shown once, store it safely): {}",
-                issued.token.expose()
-            )?;
+            print_token(&mut out, &issued.token)?;
         }
         KeysCommand::List { data } => {
             let local = open(&data.data_dir).await?;
@@ -139,10 +169,12 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             overlap_hours,
         } => {
             let local = open(&data.data_dir).await?;
+            require_active(&local, "keys.rotate", &id).await?;
             record(
                 &local.audit,
                 "keys.rotate",
                 &format!("key:{id}"),
+                Outcome::Success,
                 Some(format!("overlap {overlap_hours} h")),
             )?;
             let Some(issued) = local
@@ -157,15 +189,18 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 "rotated key {}; the old secret works for {overlap_hours} more hours",
                 issued.id
             )?;
-            writeln!(
-                out,
-                "token (shown once, store it safely): {}",
-                issued.token.expose()
-            )?;
+            print_token(&mut out, &issued.token)?;
         }
         KeysCommand::Revoke { data, id } => {
             let local = open(&data.data_dir).await?;
-            record(&local.audit, "keys.revoke", &format!("key:{id}"), None)?;
+            require_active(&local, "keys.revoke", &id).await?;
+            record(
+                &local.audit,
+                "keys.revoke",
+                &format!("key:{id}"),
+                Outcome::Success,
+                None,
+            )?;
             if !local.db.revoke_key(&id, now).await? {
                 bail!("no active key {id}");
             }

@@ -80,77 +80,43 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
         let ctx = context(parts);
         let rid = RequestId(ctx.request_id.clone());
         let action = format!("auth.{}", S::SCOPE.map_or("any", |s| s.as_str()));
-        let refuse = |status: StatusCode,
-                      code: &'static str,
-                      message: String,
-                      actor: String,
-                      outcome: Outcome| {
+        // Every refusal goes through here: audited first, 503 if it cannot be.
+        let refuse = |r: Refusal| {
+            let outcome = r.outcome();
             let event = ctx
-                .event(actor, &action)
-                .outcome(outcome, Some(message.clone()));
+                .event(r.actor.clone(), &action)
+                .outcome(outcome, Some(r.message.clone()));
             let rid = rid.clone();
             async move {
                 match state.audit(event).await {
-                    Ok(()) => error(status, code, message, &rid),
+                    Ok(()) => error(r.status, r.code(), r.message, &rid),
                     Err(_) => audit_unavailable(&rid),
                 }
             }
         };
         let Some(token) = bearer(parts) else {
-            return Err(refuse(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "missing credentials (Authorization: Bearer <API key>)".into(),
-                "anonymous".into(),
-                Outcome::Failure,
-            )
-            .await);
+            let missing = "missing credentials (Authorization: Bearer <API key>)";
+            return Err(refuse(Refusal::unauthenticated(missing, "anonymous")).await);
         };
-        let check = state
-            .db
-            .authenticate_key(token, ctx.ip, time::OffsetDateTime::now_utc())
-            .await;
-        let principal = match check {
+        let now = time::OffsetDateTime::now_utc();
+        let principal = match state.db.authenticate_key(token, ctx.ip, now).await {
             Ok(KeyCheck::Valid(p)) => p,
             Ok(KeyCheck::Invalid) => {
-                return Err(refuse(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "invalid credentials".into(),
-                    "anonymous".into(),
-                    Outcome::Failure,
-                )
-                .await);
+                return Err(
+                    refuse(Refusal::unauthenticated("invalid credentials", "anonymous")).await,
+                );
             }
             Ok(KeyCheck::Revoked(id)) => {
-                return Err(refuse(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "this API key was revoked".into(),
-                    format!("key:{id}"),
-                    Outcome::Failure,
-                )
-                .await);
+                let r = Refusal::unauthenticated("this API key was revoked", &format!("key:{id}"));
+                return Err(refuse(r).await);
             }
             Ok(KeyCheck::Expired(id)) => {
-                return Err(refuse(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthenticated",
-                    "this API key has expired".into(),
-                    format!("key:{id}"),
-                    Outcome::Failure,
-                )
-                .await);
+                let r = Refusal::unauthenticated("this API key has expired", &format!("key:{id}"));
+                return Err(refuse(r).await);
             }
             Ok(KeyCheck::NetworkNotAllowed(id)) => {
-                return Err(refuse(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("this API key may not be used from {}", ctx.ip),
-                    format!("key:{id}"),
-                    Outcome::Denied,
-                )
-                .await);
+                let message = format!("this API key may not be used from {}", ctx.ip);
+                return Err(refuse(Refusal::forbidden(message, format!("key:{id}"))).await);
             }
             Err(_) => {
                 return Err(error(
@@ -180,16 +146,51 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
         match authorize::<S>(principal) {
             Ok(granted) => Ok(Auth { granted, ctx }),
             Err(denied) => {
-                let actor = denied.actor.to_string();
-                Err(refuse(
-                    StatusCode::FORBIDDEN,
-                    "forbidden",
-                    format!("this API key lacks the scope {}", denied.needed),
-                    actor,
-                    Outcome::Denied,
-                )
-                .await)
+                let message = format!("this API key lacks the scope {}", denied.needed);
+                Err(refuse(Refusal::forbidden(message, denied.actor.to_string())).await)
             }
+        }
+    }
+}
+
+/// Why a request is refused: 401 (who are you?) or 403 (not you, not this).
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    actor: String,
+}
+
+impl Refusal {
+    fn unauthenticated(message: &str, actor: &str) -> Self {
+        Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            message: message.to_owned(),
+            actor: actor.to_owned(),
+        }
+    }
+
+    fn forbidden(message: String, actor: String) -> Self {
+        Refusal {
+            status: StatusCode::FORBIDDEN,
+            message,
+            actor,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        if self.status == StatusCode::UNAUTHORIZED {
+            "unauthenticated"
+        } else {
+            "forbidden"
+        }
+    }
+
+    /// Failed authentication is a `failure`; a known caller refused is `denied`.
+    fn outcome(&self) -> Outcome {
+        if self.status == StatusCode::UNAUTHORIZED {
+            Outcome::Failure
+        } else {
+            Outcome::Denied
         }
     }
 }

@@ -13,6 +13,19 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Runs the `lensguard` binary to completion.
+pub fn lensguard(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 /// A running `lensguard serve`, stopped (SIGTERM, by its PID) when dropped.
 pub struct Server {
     child: Option<Child>,
@@ -29,6 +42,14 @@ impl Server {
             data_dir,
             extra,
         )
+    }
+
+    /// Starts the service with a configuration file holding `config` (TOML),
+    /// written beside the data directory.
+    pub fn start_with_config(data_dir: &Path, config: &str) -> Server {
+        let file = data_dir.with_extension("toml");
+        std::fs::write(&file, config).expect("write the configuration");
+        Self::start(data_dir, &["--config", file.to_str().expect("utf8 path")])
     }
 
     /// Like [`Server::start`], through a prepared command (a wrapper that then
