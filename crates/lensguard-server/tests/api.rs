@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Server, audit_actions, create_key, send};
+use common::{Server, audit_actions, create_key, get_with, send};
 use lensguard_testkit::{bad_input_dir, samples_dir};
 
 /// The body of requests that are refused before it is read. The service answers
@@ -46,26 +46,13 @@ fn a_photo_is_inspected_stored_and_read_back_with_the_cli_schema_plus_an_id() {
     let _: lensguard_core::InspectionReport =
         serde_json::from_value(body.clone()).expect("v1 report");
 
-    let auth_r = bearer(&reader);
-    let got = send(
-        &server,
-        "GET",
-        &format!("/v1/inspections/{id}"),
-        &[("authorization", &auth_r)],
-        vec![],
-    );
+    let got = get_with(&server, &format!("/v1/inspections/{id}"), &reader);
     assert_eq!(got.status, 200);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&got.body).expect("json"),
         body
     );
-    let missing = send(
-        &server,
-        "GET",
-        "/v1/inspections/nope",
-        &[("authorization", &auth_r)],
-        vec![],
-    );
+    let missing = get_with(&server, "/v1/inspections/nope", &reader);
     assert_eq!(missing.status, 404);
     drop(server);
     assert!(audit_actions(dir.path()).contains(&("inspections.submit".into(), "success".into())));
@@ -87,14 +74,7 @@ fn missing_or_wrong_credentials_get_401_and_a_missing_scope_403_all_audited() {
         SMALL.to_vec(),
     );
     assert_eq!(wrong.status, 401);
-    let auth = bearer(&writer);
-    let denied = send(
-        &server,
-        "GET",
-        "/v1/inspections/x",
-        &[("authorization", &auth)],
-        vec![],
-    );
+    let denied = get_with(&server, "/v1/inspections/x", &writer);
     assert_eq!(denied.status, 403);
     let body: serde_json::Value = serde_json::from_str(&denied.body).expect("json");
     assert_eq!(body["code"], "forbidden");
@@ -318,13 +298,7 @@ fn inspections_are_listed_newest_first_with_filters_and_cursor_pages() {
         );
     }
     let get = |q: &str| {
-        let r = send(
-            &server,
-            "GET",
-            &format!("/v1/inspections{q}"),
-            &[("authorization", &auth)],
-            vec![],
-        );
+        let r = get_with(&server, &format!("/v1/inspections{q}"), &token);
         (
             r.status,
             serde_json::from_str::<serde_json::Value>(&r.body).unwrap_or_default(),
@@ -394,14 +368,7 @@ fn the_served_openapi_document_is_the_committed_one_and_needs_a_key() {
         common::request(&server, "GET", "/v1/openapi.json").status,
         401
     );
-    let auth = bearer(&any);
-    let r = send(
-        &server,
-        "GET",
-        "/v1/openapi.json",
-        &[("authorization", &auth)],
-        vec![],
-    );
+    let r = get_with(&server, "/v1/openapi.json", &any);
     assert_eq!(r.status, 200);
     let served: serde_json::Value = serde_json::from_str(&r.body).expect("json");
     let committed: serde_json::Value = serde_json::from_str(
@@ -422,16 +389,7 @@ fn each_key_is_rate_limited_with_retry_after() {
         &dir.path().join("data"),
         "[http]\nrate_limit_per_second = 1\nrate_limit_burst = 2\n",
     );
-    let get = |token: &str| {
-        let auth = bearer(token);
-        send(
-            &server,
-            "GET",
-            "/v1/inspections",
-            &[("authorization", &auth)],
-            vec![],
-        )
-    };
+    let get = |token: &str| get_with(&server, "/v1/inspections", token);
     let statuses: Vec<u16> = (0..4).map(|_| get(&busy).status).collect();
     assert_eq!(&statuses[..2], [200, 200]);
     let limited = get(&busy);

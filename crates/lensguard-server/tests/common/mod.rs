@@ -223,6 +223,12 @@ pub fn send(
     })
 }
 
+/// `GET path` with `Authorization: Bearer token`.
+pub fn get_with(server: &Server, path: &str, token: &str) -> Reply {
+    let auth = format!("Bearer {token}");
+    send(server, "GET", path, &[("authorization", &auth)], Vec::new())
+}
+
 /// Runs `lensguard keys create` on a data directory and returns the token.
 pub fn create_key(data_dir: &Path, scopes: &[&str], extra: &[&str]) -> String {
     let mut args = vec!["keys", "create", "--name", "test client"];
