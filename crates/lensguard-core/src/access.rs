@@ -99,6 +99,26 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, most powerful first.
+    pub const ALL: [Role; 5] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Developer,
+        Role::Viewer,
+        Role::Operator,
+    ];
+
+    /// The role's name, e.g. `owner`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Developer => "developer",
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+        }
+    }
+
     /// The scopes this role holds.
     pub fn scopes(self) -> &'static [Scope] {
         use Scope::*;
@@ -108,6 +128,27 @@ impl Role {
             Role::Viewer => &[InspectionsRead, AuditRead],
             Role::Operator => &[InspectionsWrite, InspectionsRead],
         }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?} (known: owner, admin, developer, viewer, operator)")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
     }
 }
 
@@ -136,6 +177,8 @@ pub struct Principal {
     pub actor: Actor,
     /// Its scopes.
     pub scopes: BTreeSet<Scope>,
+    /// The user's role (`None` for API keys, which hold scopes, not roles).
+    pub role: Option<Role>,
 }
 
 /// Scope markers for [`Granted`].
@@ -221,6 +264,7 @@ mod tests {
         Principal {
             actor: Actor::Key("k1".into()),
             scopes: scopes.iter().copied().collect(),
+            role: None,
         }
     }
 

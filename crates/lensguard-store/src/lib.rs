@@ -13,5 +13,6 @@
 pub mod audit;
 pub mod db;
 mod error;
+pub mod secrets;
 
 pub use error::Error;

@@ -39,6 +39,7 @@ pub mod merkle;
 mod pseudonym;
 pub mod verify;
 
+pub(crate) use checkpoint::write_private;
 pub use checkpoint::{Checkpoint, Signer, key_id};
 pub use event::{AuditEvent, Outcome, ParsedEntry};
 pub use export::{ExportFormat, ExportSummary, export};

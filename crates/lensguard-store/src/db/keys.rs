@@ -9,9 +9,9 @@
 
 use super::{Db, unix};
 use crate::Error;
+use crate::secrets::random_bytes;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, digest};
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ipnet::IpNet;
@@ -81,15 +81,7 @@ pub enum KeyCheck {
     NetworkNotAllowed(String),
 }
 
-fn random_bytes(n: usize) -> Result<Vec<u8>, Error> {
-    let mut b = vec![0u8; n];
-    SystemRandom::new()
-        .fill(&mut b)
-        .map_err(|_| Error::Invalid("the system random generator failed".to_owned()))?;
-    Ok(b)
-}
-
-fn hash(secret: &str) -> Vec<u8> {
+pub(super) fn hash(secret: &str) -> Vec<u8> {
     digest(&SHA256, secret.as_bytes()).as_ref().to_vec()
 }
 
@@ -225,6 +217,7 @@ impl Db {
         Ok(KeyCheck::Valid(Principal {
             actor: Actor::Key(key.id),
             scopes: key.scopes.into_iter().collect(),
+            role: None,
         }))
     }
 

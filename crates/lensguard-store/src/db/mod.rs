@@ -3,13 +3,22 @@
 //! Opened in WAL mode with `synchronous = FULL`, so a committed transaction is on
 //! disk before the call returns (anything acknowledged to a client is durable
 //! first). The schema is created on open and versioned with `PRAGMA user_version`.
-//! Queries are checked at run time (no live database needed to build).
+//! Queries are checked at run time (no live database needed to build). Schema 2
+//! added users, sessions and the owner bootstrap; every statement is
+//! `IF NOT EXISTS`, so opening a schema-1 file upgrades it in place.
 
 mod inspections;
 mod keys;
+mod sessions;
+mod users;
 
 pub use inspections::{InspectionFilter, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
+pub use sessions::{BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX};
+pub use users::{
+    LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, NewUser, TotpEnrolment, User, check_password,
+    check_username,
+};
 
 use crate::Error;
 use sqlx::sqlite::{
@@ -18,7 +27,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -44,6 +53,29 @@ CREATE TABLE IF NOT EXISTS inspections (
 CREATE UNIQUE INDEX IF NOT EXISTS inspections_idempotency ON inspections (actor, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS inspections_created ON inspections (created_at, id);
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    totp_secret BLOB NOT NULL,
+    totp_last_step INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    disabled_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users (id),
+    secret_hash BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS bootstrap (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token_hash BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
 ";
 
 /// The database.

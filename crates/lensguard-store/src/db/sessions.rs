@@ -1,0 +1,218 @@
+//! Sessions for users, and the one-time token that creates the first owner.
+//!
+//! A session exists only after a password and a TOTP code were both checked
+//! ([`Db::check_login`]), so every session is TOTP-verified: there is no
+//! password-only session for an owner or admin (or anyone) to act through.
+//! Tokens are `lgs_<id>_<secret>` (the id is public, only SHA-256 of the secret is
+//! stored, like API keys), expire after a fixed lifetime, and end at once on
+//! logout or when the user is disabled. A session's scopes are its user's role,
+//! looked up on every request, so a role change applies at once.
+//!
+//! The bootstrap token (`lgb_<secret>`) exists only while no active owner does;
+//! each service start replaces it (so only the newest printed token works), it
+//! expires after [`BOOTSTRAP_TTL`], and using it deletes it in the same
+//! transaction that creates the owner.
+
+use super::keys::hash;
+use super::users::{NewUser, TotpEnrolment, User, insert_user, row_to_user};
+use super::{Db, KeyCheck, unix};
+use crate::Error;
+use crate::secrets::{InstallationSecrets, random_bytes};
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use lensguard_core::Sensitive;
+use lensguard_core::access::{Actor, Principal, Role};
+use sqlx::Row;
+
+/// Every session token starts with this.
+pub const SESSION_PREFIX: &str = "lgs_";
+/// The bootstrap token starts with this.
+pub const BOOTSTRAP_PREFIX: &str = "lgb_";
+/// How long a bootstrap token works.
+pub const BOOTSTRAP_TTL: time::Duration = time::Duration::hours(24);
+
+/// A new session: the only time its token exists in clear.
+#[derive(Debug)]
+pub struct IssuedSession {
+    /// Public id.
+    pub id: String,
+    /// `lgs_<id>_<secret>`.
+    pub token: Sensitive<String>,
+    /// When it ends, seconds since the epoch.
+    pub expires_at: i64,
+}
+
+fn secret() -> Result<String, Error> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes(32)?))
+}
+
+fn parse(token: &str) -> Option<(&str, &str)> {
+    let rest = token.strip_prefix(SESSION_PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty())
+        .then_some((id, secret))
+}
+
+impl Db {
+    /// Opens a session for `user` (whose login was just checked) for `lifetime`.
+    pub async fn open_session(
+        &self,
+        user: &User,
+        lifetime: time::Duration,
+        now: time::OffsetDateTime,
+    ) -> Result<IssuedSession, Error> {
+        let id = hex::encode(random_bytes(6)?);
+        let secret = secret()?;
+        let expires_at = unix(now + lifetime);
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&user.id)
+        .bind(hash(&secret))
+        .bind(unix(now))
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(IssuedSession {
+            token: Sensitive::new(format!("{SESSION_PREFIX}{id}_{secret}")),
+            id,
+            expires_at,
+        })
+    }
+
+    /// Checks a session token at `now`.
+    pub async fn authenticate_session(
+        &self,
+        token: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<KeyCheck, Error> {
+        let Some((id, secret)) = parse(token) else {
+            return Ok(KeyCheck::Invalid);
+        };
+        let row = sqlx::query(
+            "SELECT s.secret_hash, s.expires_at, s.revoked_at, u.* FROM sessions s
+             JOIN users u ON u.id = s.user_id WHERE s.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(KeyCheck::Invalid);
+        };
+        let stored: Vec<u8> = row.try_get("secret_hash")?;
+        if verify_slices_are_equal(&hash(secret), &stored).is_err() {
+            return Ok(KeyCheck::Invalid);
+        }
+        let user = row_to_user(&row)?;
+        let revoked: Option<i64> = row.try_get("revoked_at")?;
+        if revoked.is_some() || user.disabled_at.is_some() {
+            return Ok(KeyCheck::Revoked(format!("session {id}")));
+        }
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if unix(now) >= expires_at {
+            return Ok(KeyCheck::Expired(format!("session {id}")));
+        }
+        Ok(KeyCheck::Valid(Principal {
+            actor: Actor::User(user.id),
+            scopes: user.role.scopes().iter().copied().collect(),
+            role: Some(user.role),
+        }))
+    }
+
+    /// Ends a session at once; false if it was not open.
+    pub async fn close_session(
+        &self,
+        token: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let Some((id, _)) = parse(token) else {
+            return Ok(false);
+        };
+        let done =
+            sqlx::query("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(unix(now))
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Whether an active owner exists.
+    pub async fn has_owner(&self) -> Result<bool, Error> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// A new bootstrap token (replacing any earlier one) when no active owner
+    /// exists; `None` once one does.
+    pub async fn begin_bootstrap(
+        &self,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<Sensitive<String>>, Error> {
+        if self.has_owner().await? {
+            sqlx::query("DELETE FROM bootstrap")
+                .execute(self.pool())
+                .await?;
+            return Ok(None);
+        }
+        let secret = secret()?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO bootstrap (id, token_hash, created_at) VALUES (1, ?, ?)",
+        )
+        .bind(hash(&secret))
+        .bind(unix(now))
+        .execute(self.pool())
+        .await?;
+        Ok(Some(Sensitive::new(format!("{BOOTSTRAP_PREFIX}{secret}"))))
+    }
+
+    /// Creates the first owner with the bootstrap token, spending it. `Ok(None)`
+    /// for a wrong, expired or spent token, or when an owner already exists.
+    pub async fn complete_bootstrap(
+        &self,
+        token: &str,
+        username: String,
+        password: Sensitive<String>,
+        secrets: &InstallationSecrets,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<TotpEnrolment>, Error> {
+        let Some(secret) = token.strip_prefix(BOOTSTRAP_PREFIX) else {
+            return Ok(None);
+        };
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query("SELECT token_hash, created_at FROM bootstrap WHERE id = 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = row.try_get("token_hash")?;
+        let created: i64 = row.try_get("created_at")?;
+        let owners: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let fresh = unix(now) < created + BOOTSTRAP_TTL.whole_seconds();
+        if verify_slices_are_equal(&hash(secret), &stored).is_err() || !fresh || owners > 0 {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM bootstrap")
+            .execute(&mut *tx)
+            .await?;
+        let new = NewUser {
+            username,
+            role: Role::Owner,
+            password,
+        };
+        let enrolment = insert_user(&mut tx, new, secrets, now).await?;
+        tx.commit().await?;
+        Ok(Some(enrolment))
+    }
+}
