@@ -28,6 +28,9 @@ pub struct ServerConfigFile {
     /// `[http]`.
     #[serde(default)]
     pub http: HttpSection,
+    /// `[auth]`.
+    #[serde(default)]
+    pub auth: AuthSection,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -62,6 +65,24 @@ pub struct HttpSection {
     pub rate_limit_per_second: Option<u32>,
     /// Requests per API key allowed in a burst above the rate. Default 100, 1 to 100000.
     pub rate_limit_burst: Option<u32>,
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` is believed. Default none:
+    /// the TCP peer is the client.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `[auth]`: sessions, key rotation and login throttling.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// Lifetime of a user session in hours. Default 12, 1 to 168.
+    pub session_hours: Option<u32>,
+    /// How long a rotated API key's old secret keeps working, in hours.
+    /// Default 24, 0 to 720.
+    pub key_rotation_overlap_hours: Option<u32>,
+    /// Login attempts per minute for one user name from one client address
+    /// (and ten times that from one address for all names). Default 5, 1 to 1000.
+    pub login_attempts_per_minute: Option<u32>,
 }
 
 /// Where the TLS certificate comes from.
@@ -97,6 +118,14 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Per-key rate: sustained requests per second, and burst.
     pub rate_limit: (u32, u32),
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// User session lifetime.
+    pub session_lifetime: Duration,
+    /// Default overlap for API key rotation.
+    pub key_rotation_overlap: Duration,
+    /// Login attempts per minute per (name, client address).
+    pub login_attempts_per_minute: u32,
 }
 
 impl ServerConfig {
@@ -147,6 +176,47 @@ impl ServerConfig {
                 problems.push(format!("http.{key}: must be 1 to 100000, got {v}"));
             }
         }
+        let trusted_proxies = raw
+            .http
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| {
+                let net = p.parse::<ipnet::IpNet>().ok().or_else(|| {
+                    p.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from)
+                });
+                if net.is_none() {
+                    problems.push(format!(
+                        "http.trusted_proxies: {p:?} is not an address or network such as 10.0.0.0/8"
+                    ));
+                }
+                net
+            })
+            .collect();
+        let mut ranged =
+            |key: &str, v: Option<u32>, default: u32, range: std::ops::RangeInclusive<u32>| {
+                let v = v.unwrap_or(default);
+                if !range.contains(&v) {
+                    problems.push(format!(
+                        "auth.{key}: must be {} to {}, got {v}",
+                        range.start(),
+                        range.end()
+                    ));
+                }
+                v
+            };
+        let session_hours = ranged("session_hours", raw.auth.session_hours, 12, 1..=168);
+        let overlap_hours = ranged(
+            "key_rotation_overlap_hours",
+            raw.auth.key_rotation_overlap_hours,
+            24,
+            0..=720,
+        );
+        let login_rate = ranged(
+            "login_attempts_per_minute",
+            raw.auth.login_attempts_per_minute,
+            5,
+            1..=1000,
+        );
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -162,6 +232,10 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(header),
             shutdown_grace: Duration::from_secs(grace),
             rate_limit: (rate, burst),
+            trusted_proxies,
+            session_lifetime: Duration::from_secs(u64::from(session_hours) * 3600),
+            key_rotation_overlap: Duration::from_secs(u64::from(overlap_hours) * 3600),
+            login_attempts_per_minute: login_rate,
         })
     }
 
@@ -202,11 +276,16 @@ mod tests {
                 shutdown_grace_secs: Some(601),
                 rate_limit_per_second: Some(0),
                 rate_limit_burst: None,
+                trusted_proxies: vec!["10.0.0.0/8".into(), "proxy.example".into()],
+            },
+            auth: AuthSection {
+                session_hours: Some(0),
+                ..AuthSection::default()
             },
             ..ServerConfigFile::default()
         };
         let problems = ServerConfig::validate(&raw).expect_err("invalid");
-        assert_eq!(problems.len(), 6, "{problems:?}");
+        assert_eq!(problems.len(), 8, "{problems:?}");
         for key in [
             "listen",
             "tls",
@@ -214,6 +293,8 @@ mod tests {
             "header_read_timeout_secs",
             "shutdown_grace_secs",
             "rate_limit_per_second",
+            "trusted_proxies: \"proxy.example\"",
+            "session_hours",
         ] {
             assert!(
                 problems.iter().any(|p| p.contains(key)),

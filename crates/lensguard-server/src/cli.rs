@@ -46,7 +46,11 @@ pub enum Command {
     /// Manage API keys in a data directory (while the service is stopped).
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// Verify or export the tamper-evident audit log.
+    /// Manage users (password + TOTP, a role each) in a data directory (while the
+    /// service is stopped; use the API while it runs).
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Verify or export the tamper-evident audit log, or prove entries in it.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Measure the single-thread time per photo (decode and every check).
@@ -254,4 +258,69 @@ pub struct BenchArgs {
     /// Print one JSON object per file instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where a new password comes from (never from a flag: flags show in `ps`).
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct PasswordSource {
+    /// Read the password from this file (first line).
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Read the password from standard input (first line).
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// `lensguard users`.
+#[derive(Debug, Subcommand)]
+#[command(after_help = "Roles and what they may do: docs/access.md\n\n\
+    Examples:\n  \
+    lensguard users create --username ana --role operator --password-file pw.txt\n  \
+    lensguard users set-role ana viewer\n  \
+    lensguard users disable ana")]
+pub enum UsersCommand {
+    /// Create a user and print their TOTP secret (once) for an authenticator app.
+    Create {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Login name: 1-64 of a-z 0-9 . _ - @.
+        #[arg(long)]
+        username: String,
+        /// owner, admin, developer, viewer or operator.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// List users.
+    List {
+        #[command(flatten)]
+        data: DataDirArgs,
+    },
+    /// Change a user's role (takes effect on their open sessions at once).
+    SetRole {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Login name or id.
+        user: String,
+        /// The new role.
+        role: String,
+    },
+    /// Set a new password.
+    SetPassword {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Login name or id.
+        user: String,
+        #[command(flatten)]
+        password: PasswordSource,
+    },
+    /// Disable a user and end their sessions at once.
+    Disable {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Login name or id.
+        user: String,
+    },
 }

@@ -56,7 +56,7 @@ fn errors_are_json_with_a_request_id_and_carry_hsts() {
 fn start_and_stop_are_audited_and_the_certificate_is_reused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let first = Server::start(dir.path(), &[]);
-    let security = first.stdout_rest.join("\n");
+    let security = first.wait_for_line("security: ");
     assert!(
         security.contains("suites=AEAD only") && security.contains("hsts=max-age=31536000"),
         "{security}"

@@ -1,55 +1,14 @@
-//! `lensguard keys`: API keys in a data directory, each change audited first.
-//!
-//! The audit log admits one writer, so these commands refuse to run while the
-//! service holds the data directory (manage keys through the API then).
+//! `lensguard keys`: API keys in a data directory, each change audited first
+//! (see [`super::local`]; through the API while the service runs).
 
+use super::local::{Local, open};
 use crate::cli::KeysCommand;
 use anyhow::{Context, bail};
 use lensguard_core::access::Scope;
-use lensguard_store::Error as StoreError;
-use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions, Outcome};
-use lensguard_store::db::{Db, NewKey};
+use lensguard_store::audit::Outcome;
+use lensguard_store::db::NewKey;
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
-
-struct Local {
-    db: Db,
-    audit: AuditLog,
-}
-
-async fn open(data_dir: &Path) -> anyhow::Result<Local> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let audit = match AuditLog::open(&data_dir.join("audit"), AuditOptions::default()) {
-        Ok(a) => a,
-        Err(StoreError::Locked(_)) => bail!(
-            "the service is running on {}; stop it, or manage keys through the API",
-            data_dir.display()
-        ),
-        Err(e) => return Err(e).context("cannot open the audit log"),
-    };
-    let db = Db::open(&data_dir.join("lensguard.db"))
-        .await
-        .context("cannot open the database")?;
-    Ok(Local { db, audit })
-}
-
-fn record(
-    audit: &AuditLog,
-    action: &str,
-    target: &str,
-    outcome: Outcome,
-    reason: Option<String>,
-) -> anyhow::Result<()> {
-    let event = AuditEvent::new(time::OffsetDateTime::now_utc(), "system:cli", action)
-        .target(target)
-        .outcome(outcome, reason);
-    audit
-        .append(event)
-        .context("cannot write the audit log; nothing was changed")?;
-    Ok(())
-}
 
 /// Refuses (and records the refused attempt) unless `id` is an active key.
 async fn require_active(local: &Local, action: &str, id: &str) -> anyhow::Result<()> {
@@ -60,8 +19,7 @@ async fn require_active(local: &Local, action: &str, id: &str) -> anyhow::Result
         .is_some_and(|k| k.revoked_at.is_none());
     if !active {
         let target = format!("key:{id}");
-        record(
-            &local.audit,
+        local.record(
             action,
             &target,
             Outcome::Failure,
@@ -84,10 +42,7 @@ fn print_token(
 }
 
 pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(run_async(cmd))
+    super::local::block_on(run_async(cmd))?
 }
 
 async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
@@ -120,8 +75,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             };
             let local = open(&data.data_dir).await?;
             let scopes_text: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
-            record(
-                &local.audit,
+            local.record(
                 "keys.create",
                 &format!("name:{}", new.name),
                 Outcome::Success,
@@ -170,8 +124,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         } => {
             let local = open(&data.data_dir).await?;
             require_active(&local, "keys.rotate", &id).await?;
-            record(
-                &local.audit,
+            local.record(
                 "keys.rotate",
                 &format!("key:{id}"),
                 Outcome::Success,
@@ -194,13 +147,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
         KeysCommand::Revoke { data, id } => {
             let local = open(&data.data_dir).await?;
             require_active(&local, "keys.revoke", &id).await?;
-            record(
-                &local.audit,
-                "keys.revoke",
-                &format!("key:{id}"),
-                Outcome::Success,
-                None,
-            )?;
+            local.record("keys.revoke", &format!("key:{id}"), Outcome::Success, None)?;
             if !local.db.revoke_key(&id, now).await? {
                 bail!("no active key {id}");
             }

@@ -4,7 +4,9 @@ mod audit;
 mod bench;
 mod check;
 mod keys;
+mod local;
 mod policy;
+mod users;
 
 use crate::cli::{Cli, Command, PolicyArgs};
 use anyhow::Context;
@@ -18,6 +20,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Serve(args) => crate::serve::run(args),
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Users(cmd) => users::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
         Command::Bench(args) => bench::run(args),
     }

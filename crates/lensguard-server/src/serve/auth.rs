@@ -1,16 +1,18 @@
 //! Authentication and authorization as an extractor: a handler that takes
 //! `Auth<S>` runs only for a caller holding scope `S`.
 //!
-//! Credentials: `Authorization: Bearer lg_<id>_<secret>`. Missing, unknown,
-//! revoked or expired credentials answer 401; a valid key without the scope, or
-//! used from outside its network allowlist, answers 403. Every refusal is audited
-//! first; if the audit log cannot take it, the answer is 503 instead (fail closed).
-//! The client address is the TCP peer (forwarded headers are not trusted).
-//! Each key gets a token bucket (`http.rate_limit_per_second`, `rate_limit_burst`);
+//! Credentials: `Authorization: Bearer` with an API key (`lg_<id>_<secret>`) or a
+//! user session (`lgs_<id>_<secret>`, whose scopes are the user's role). Missing,
+//! unknown, revoked or expired credentials answer 401; valid credentials without
+//! the scope, or a key used from outside its network allowlist, answer 403. Every
+//! refusal is audited first; if the audit log cannot take it, the answer is 503
+//! instead (fail closed). The client address is the TCP peer, or, when the peer is
+//! a configured trusted proxy, the nearest untrusted `X-Forwarded-For` hop.
+//! Each credential gets a token bucket (`http.rate_limit_per_second`, `rate_limit_burst`);
 //! past it the answer is 429 with `Retry-After`, before the scope check (rate-limit
 //! refusals are not written to the audit log, so a flood cannot flood it).
 
-use super::http::{RequestId, audit_unavailable, error};
+use super::http::{RequestId, audit_unavailable, error, too_many_requests};
 use super::state::AppState;
 use axum::extract::ConnectInfo;
 use axum::http::StatusCode;
@@ -18,7 +20,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use lensguard_core::access::{Granted, authorize, needs::Needs};
 use lensguard_store::audit::{AuditEvent, Outcome};
-use lensguard_store::db::KeyCheck;
+use lensguard_store::db::{KeyCheck, SESSION_PREFIX};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 /// Who is calling, and proof they hold `S`.
@@ -49,21 +51,51 @@ impl RequestCtx {
     }
 }
 
-fn context(parts: &Parts) -> RequestCtx {
+/// The client's address: the TCP peer, unless the peer is a trusted proxy, in
+/// which case the right-most `X-Forwarded-For` address that is not itself a
+/// trusted proxy (addresses to its left could be written by anyone).
+fn client_ip(parts: &Parts, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut hops: Vec<IpAddr> = Vec::new();
+    for value in parts.headers.get_all("x-forwarded-for") {
+        let Ok(text) = value.to_str() else {
+            return peer;
+        };
+        for item in text.split(',') {
+            match item.trim().parse::<IpAddr>() {
+                Ok(ip) => hops.push(ip),
+                // A malformed list is not evidence of anything: use the peer.
+                Err(_) => return peer,
+            }
+        }
+    }
+    hops.into_iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
+}
+
+/// The request's id and client address.
+pub fn context(parts: &Parts, state: &AppState) -> RequestCtx {
     RequestCtx {
         request_id: parts
             .extensions
             .get::<RequestId>()
             .map(|r| r.0.clone())
             .unwrap_or_default(),
-        ip: parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ip: client_ip(parts, &state.trusted_proxies),
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The bearer token, if the request has one.
+pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?
@@ -73,11 +105,23 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Public routes take this to get the request's context.
+impl axum::extract::FromRequestParts<AppState> for RequestCtx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(context(parts, state))
+    }
+}
+
 impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let ctx = context(parts);
+        let ctx = context(parts, state);
         let rid = RequestId(ctx.request_id.clone());
         let action = format!("auth.{}", S::SCOPE.map_or("any", |s| s.as_str()));
         // Every refusal goes through here: audited first, 503 if it cannot be.
@@ -95,11 +139,22 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
             }
         };
         let Some(token) = bearer(parts) else {
-            let missing = "missing credentials (Authorization: Bearer <API key>)";
+            let missing = "missing credentials (Authorization: Bearer <API key or session token>)";
             return Err(refuse(Refusal::unauthenticated(missing, "anonymous")).await);
         };
         let now = time::OffsetDateTime::now_utc();
-        let principal = match state.db.authenticate_key(token, ctx.ip, now).await {
+        let session = token.starts_with(SESSION_PREFIX);
+        let (kind, label) = if session {
+            ("session", "session")
+        } else {
+            ("API key", "key")
+        };
+        let checked = if session {
+            state.db.authenticate_session(token, now).await
+        } else {
+            state.db.authenticate_key(token, ctx.ip, now).await
+        };
+        let principal = match checked {
             Ok(KeyCheck::Valid(p)) => p,
             Ok(KeyCheck::Invalid) => {
                 return Err(
@@ -107,11 +162,13 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
                 );
             }
             Ok(KeyCheck::Revoked(id)) => {
-                let r = Refusal::unauthenticated("this API key was revoked", &format!("key:{id}"));
+                let message = format!("this {kind} was revoked");
+                let r = Refusal::unauthenticated(&message, &format!("{label}:{id}"));
                 return Err(refuse(r).await);
             }
             Ok(KeyCheck::Expired(id)) => {
-                let r = Refusal::unauthenticated("this API key has expired", &format!("key:{id}"));
+                let message = format!("this {kind} has expired");
+                let r = Refusal::unauthenticated(&message, &format!("{label}:{id}"));
                 return Err(refuse(r).await);
             }
             Ok(KeyCheck::NetworkNotAllowed(id)) => {
@@ -132,21 +189,13 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
                 &governor::clock::DefaultClock::default(),
             ));
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut r = error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests for this API key",
-                &rid,
-            );
-            if let Ok(v) = axum::http::HeaderValue::from_str(&seconds.max(1).to_string()) {
-                r.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
-            }
-            return Err(r);
+            let message = format!("too many requests for this {kind}");
+            return Err(too_many_requests(&message, seconds, &rid));
         }
         match authorize::<S>(principal) {
             Ok(granted) => Ok(Auth { granted, ctx }),
             Err(denied) => {
-                let message = format!("this API key lacks the scope {}", denied.needed);
+                let message = format!("this {kind} lacks the scope {}", denied.needed);
                 Err(refuse(Refusal::forbidden(message, denied.actor.to_string())).await)
             }
         }

@@ -3,14 +3,17 @@
 //! Every response, errors included, carries `Strict-Transport-Security` (unless
 //! the dangerous option turned it off), `X-Content-Type-Options: nosniff`,
 //! `Cache-Control: no-store`, `Referrer-Policy: no-referrer` and the request's
-//! `X-Request-Id`. Errors are JSON `{code, message, request_id}`. The only route
-//! without authentication is `GET /healthz`, which answers `ok` and nothing else.
+//! `X-Request-Id`. Errors are JSON `{code, message, request_id}`. Routes without
+//! credentials: `GET /healthz` (answers `ok`, nothing else), and the two that
+//! create credentials, `POST /v1/sessions` (login) and `POST /v1/bootstrap`
+//! (the first owner, with the one-time token), both throttled per address.
 
+use super::identity;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Json, Router};
 use serde::Serialize;
 
@@ -30,6 +33,32 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
             post(super::inspections::submit).get(super::inspections::list),
         )
         .route("/v1/inspections/{id}", get(super::inspections::get))
+        .route("/v1/bootstrap", post(identity::sessions::bootstrap))
+        .route("/v1/sessions", post(identity::sessions::login))
+        .route("/v1/sessions/current", delete(identity::sessions::logout))
+        .route(
+            "/v1/users",
+            get(identity::users::list).post(identity::users::create),
+        )
+        .route(
+            "/v1/users/{id}",
+            patch(identity::users::change).delete(identity::users::disable),
+        )
+        .route(
+            "/v1/keys",
+            get(identity::keys::list).post(identity::keys::create),
+        )
+        .route("/v1/keys/{id}", delete(identity::keys::revoke))
+        .route("/v1/keys/{id}/rotate", post(identity::keys::rotate))
+        .route("/v1/audit/checkpoint", get(super::audit_api::head))
+        .route(
+            "/v1/audit/proofs/inclusion",
+            get(super::audit_api::inclusion),
+        )
+        .route(
+            "/v1/audit/proofs/consistency",
+            get(super::audit_api::consistency),
+        )
         .with_state(state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -95,6 +124,59 @@ pub fn audit_unavailable(id: &RequestId) -> Response {
         "the audit log cannot record this request",
         id,
     )
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1).
+pub fn too_many_requests(message: &str, retry_after_secs: u64, id: &RequestId) -> Response {
+    let mut r = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        message.to_owned(),
+        id,
+    );
+    if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
+/// Reads a JSON body of at most 64 KiB into `T`; a JSON 400 (or 413) otherwise.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    body: axum::body::Body,
+    id: &RequestId,
+) -> Result<T, Response> {
+    use http_body_util::BodyExt;
+    const MAX: usize = 64 * 1024;
+    let bytes = match http_body_util::Limited::new(body, MAX).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            return Err(error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("a JSON body has at most {MAX} bytes"),
+                id,
+            ));
+        }
+        Err(_) => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                "the request body could not be read",
+                id,
+            ));
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("the body is not the JSON this operation takes: {e}"),
+            id,
+        )
+    })
 }
 
 async fn not_found(Extension(id): Extension<RequestId>) -> Response {

@@ -6,8 +6,11 @@
 //! audit does not start), then the listener. SIGINT or SIGTERM drains in-flight
 //! requests for the grace period, then records `service.stop`.
 
+mod audit_api;
 mod auth;
+mod bootstrap;
 mod http;
+mod identity;
 mod inspections;
 mod openapi;
 mod settings;
@@ -77,6 +80,10 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     let db = lensguard_store::db::Db::open(&cfg.data_dir.join("lensguard.db"))
         .await
         .context("cannot open the database")?;
+    let secrets = std::sync::Arc::new(
+        lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)
+            .context("cannot load the installation key")?,
+    );
     let summary = security_summary(&cfg, &tls);
     let start = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.start")
         .target(format!("https://{}", cfg.listen))
@@ -101,8 +108,14 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(cfg.header_read_timeout);
     let state = state::AppState {
-        db,
+        db: db.clone(),
         audit: std::sync::Arc::clone(&audit),
+        secrets,
+        data_dir: std::sync::Arc::new(cfg.data_dir.clone()),
+        logins: std::sync::Arc::new(state::LoginLimits::new(cfg.login_attempts_per_minute)),
+        trusted_proxies: std::sync::Arc::new(cfg.trusted_proxies.clone()),
+        session_lifetime: cfg.session_lifetime,
+        key_rotation_overlap: cfg.key_rotation_overlap,
         policy: std::sync::Arc::new(lensguard_core::Policy::default()),
         limits: lensguard_core::Limits::default(),
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
@@ -124,6 +137,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         writeln!(out, "security: {summary}")?;
         out.flush()?;
     }
+    bootstrap::offer(&db, &audit, &cfg.data_dir).await?;
     shutdown_signal().await;
     eprintln!(
         "lensguard: shutting down, draining requests for up to {} s",

@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)] // each test file uses a part
 
+pub mod identity;
+
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use rustls_pki_types::pem::PemObject;
@@ -31,7 +33,7 @@ pub struct Server {
     child: Option<Child>,
     pub addr: String,
     pub data_dir: PathBuf,
-    pub stdout_rest: Vec<String>,
+    pub stdout_rest: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -72,12 +74,38 @@ impl Server {
             panic!("the service did not start ({status}): {first}\n{err}");
         };
         let addr = addr.to_owned();
-        let stdout_rest = lines.next().and_then(Result::ok).into_iter().collect();
+        // Keep reading standard output so the service never writes into a closed
+        // or full pipe; lines after the first are kept for `stdout_lines`.
+        let rest = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&rest);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().expect("lines").push(line);
+            }
+        });
         Server {
             child: Some(child),
             addr,
             data_dir: data_dir.to_path_buf(),
-            stdout_rest,
+            stdout_rest: rest,
+        }
+    }
+
+    /// Waits up to 10 s for a standard output line starting with `prefix`.
+    pub fn wait_for_line(&self, prefix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(l) = self
+                .stdout_rest
+                .lock()
+                .expect("lines")
+                .iter()
+                .find(|l| l.starts_with(prefix))
+            {
+                return l.clone();
+            }
+            assert!(Instant::now() < deadline, "no line starting {prefix:?}");
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

@@ -173,6 +173,11 @@ impl AuditLog {
         self.read().levels.root(size)
     }
 
+    /// The leaf hash of entry `seq`.
+    pub fn leaf(&self, seq: u64) -> Option<Hash> {
+        self.read().levels.leaf(seq)
+    }
+
     /// Inclusion proof of entry `seq` in the tree of `size` entries.
     pub fn inclusion_proof(&self, seq: u64, size: u64) -> Option<Vec<Hash>> {
         self.read().levels.inclusion_proof(seq, size)

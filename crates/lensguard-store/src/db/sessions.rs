@@ -108,11 +108,11 @@ impl Db {
         let user = row_to_user(&row)?;
         let revoked: Option<i64> = row.try_get("revoked_at")?;
         if revoked.is_some() || user.disabled_at.is_some() {
-            return Ok(KeyCheck::Revoked(format!("session {id}")));
+            return Ok(KeyCheck::Revoked(id.to_owned()));
         }
         let expires_at: i64 = row.try_get("expires_at")?;
         if unix(now) >= expires_at {
-            return Ok(KeyCheck::Expired(format!("session {id}")));
+            return Ok(KeyCheck::Expired(id.to_owned()));
         }
         Ok(KeyCheck::Valid(Principal {
             actor: Actor::User(user.id),
@@ -172,6 +172,17 @@ impl Db {
         Ok(Some(Sensitive::new(format!("{BOOTSTRAP_PREFIX}{secret}"))))
     }
 
+    /// Whether `token` would create the first owner now (checked again, atomically,
+    /// by [`Db::complete_bootstrap`]).
+    pub async fn bootstrap_token_valid(
+        &self,
+        token: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let mut conn = self.pool().acquire().await?;
+        bootstrap_valid(&mut conn, token, now).await
+    }
+
     /// Creates the first owner with the bootstrap token, spending it. `Ok(None)`
     /// for a wrong, expired or spent token, or when an owner already exists.
     pub async fn complete_bootstrap(
@@ -182,25 +193,8 @@ impl Db {
         secrets: &InstallationSecrets,
         now: time::OffsetDateTime,
     ) -> Result<Option<TotpEnrolment>, Error> {
-        let Some(secret) = token.strip_prefix(BOOTSTRAP_PREFIX) else {
-            return Ok(None);
-        };
         let mut tx = self.pool().begin().await?;
-        let row = sqlx::query("SELECT token_hash, created_at FROM bootstrap WHERE id = 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let stored: Vec<u8> = row.try_get("token_hash")?;
-        let created: i64 = row.try_get("created_at")?;
-        let owners: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let fresh = unix(now) < created + BOOTSTRAP_TTL.whole_seconds();
-        if verify_slices_are_equal(&hash(secret), &stored).is_err() || !fresh || owners > 0 {
+        if !bootstrap_valid(&mut tx, token, now).await? {
             return Ok(None);
         }
         sqlx::query("DELETE FROM bootstrap")
@@ -215,4 +209,30 @@ impl Db {
         tx.commit().await?;
         Ok(Some(enrolment))
     }
+}
+
+/// The token matches the pending one, is fresh, and no active owner exists.
+async fn bootstrap_valid(
+    conn: &mut sqlx::SqliteConnection,
+    token: &str,
+    now: time::OffsetDateTime,
+) -> Result<bool, Error> {
+    let Some(secret) = token.strip_prefix(BOOTSTRAP_PREFIX) else {
+        return Ok(false);
+    };
+    let row = sqlx::query("SELECT token_hash, created_at FROM bootstrap WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else {
+        return Ok(false);
+    };
+    let stored: Vec<u8> = row.try_get("token_hash")?;
+    let created: i64 = row.try_get("created_at")?;
+    let owners: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let fresh = unix(now) < created + BOOTSTRAP_TTL.whole_seconds();
+    Ok(verify_slices_are_equal(&hash(secret), &stored).is_ok() && fresh && owners == 0)
 }

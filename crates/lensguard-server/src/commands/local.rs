@@ -1,0 +1,77 @@
+//! Working on a data directory directly (the service stopped): the database, the
+//! audit log and the installation key, with each change audited first.
+//!
+//! The audit log admits one writer, so these commands refuse to run while the
+//! service holds the data directory (use the API then).
+
+use anyhow::{Context, bail};
+use lensguard_store::Error as StoreError;
+use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions, Outcome};
+use lensguard_store::db::Db;
+use lensguard_store::secrets::InstallationSecrets;
+use std::path::Path;
+
+/// An opened data directory.
+pub struct Local {
+    /// The database.
+    pub db: Db,
+    /// The audit log (held for writing).
+    pub audit: AuditLog,
+    /// The installation key.
+    pub secrets: InstallationSecrets,
+}
+
+/// Opens `data_dir`, creating it when new.
+pub async fn open(data_dir: &Path) -> anyhow::Result<Local> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", data_dir.display()))?;
+    }
+    let audit = match AuditLog::open(&data_dir.join("audit"), AuditOptions::default()) {
+        Ok(a) => a,
+        Err(StoreError::Locked(_)) => bail!(
+            "the service is running on {}; stop it, or make this change through the API",
+            data_dir.display()
+        ),
+        Err(e) => return Err(e).context("cannot open the audit log"),
+    };
+    let db = Db::open(&data_dir.join("lensguard.db"))
+        .await
+        .context("cannot open the database")?;
+    let secrets = InstallationSecrets::load_or_create(data_dir)
+        .context("cannot load the installation key")?;
+    Ok(Local { db, audit, secrets })
+}
+
+impl Local {
+    /// Appends an event by the local operator (`system:cli`); an error means the
+    /// change must not be made.
+    pub fn record(
+        &self,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        reason: Option<String>,
+    ) -> anyhow::Result<()> {
+        let event = AuditEvent::new(time::OffsetDateTime::now_utc(), "system:cli", action)
+            .target(target)
+            .outcome(outcome, reason);
+        self.audit
+            .append(event)
+            .context("cannot write the audit log; nothing was changed")?;
+        Ok(())
+    }
+}
+
+/// Runs `f` on a single-threaded runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(rt.block_on(f))
+}

@@ -1,0 +1,193 @@
+//! `lensguard users`: users in a data directory, each change audited first (see
+//! [`super::local`]; through the API while the service runs).
+//!
+//! Passwords come from a file or standard input, never from a flag (flags are
+//! visible to every local user in the process list).
+
+use super::local::{Local, open};
+use crate::cli::{PasswordSource, UsersCommand};
+use anyhow::{Context, bail};
+use lensguard_core::Sensitive;
+use lensguard_core::access::Role;
+use lensguard_store::audit::Outcome;
+use lensguard_store::db::{NewUser, User};
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+fn read_password(source: &PasswordSource) -> anyhow::Result<Sensitive<String>> {
+    let mut line = String::new();
+    match &source.password_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            line = text.lines().next().unwrap_or("").to_owned();
+        }
+        None => {
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("cannot read the password from standard input")?;
+        }
+    }
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    lensguard_store::db::check_password(&password)?;
+    Ok(Sensitive::new(password))
+}
+
+fn role(name: &str) -> anyhow::Result<Role> {
+    Ok(name.parse::<Role>()?)
+}
+
+/// Finds an active user by name or id; records the refused attempt otherwise.
+async fn find(local: &Local, action: &str, who: &str) -> anyhow::Result<User> {
+    let found = match local.db.find_user(who).await? {
+        Some(u) => Some(u),
+        None => local.db.get_user(who).await?,
+    };
+    match found {
+        Some(u) if u.disabled_at.is_none() => Ok(u),
+        _ => {
+            local.record(
+                action,
+                &format!("user:{who}"),
+                Outcome::Failure,
+                Some("no active user".to_owned()),
+            )?;
+            bail!("no active user {who}")
+        }
+    }
+}
+
+/// Refuses to leave no active owner.
+async fn keep_an_owner(local: &Local, user: &User, action: &str) -> anyhow::Result<()> {
+    if user.role != Role::Owner {
+        return Ok(());
+    }
+    let owners = local
+        .db
+        .list_users()
+        .await?
+        .iter()
+        .filter(|u| u.role == Role::Owner && u.disabled_at.is_none())
+        .count();
+    if owners > 1 {
+        return Ok(());
+    }
+    let target = format!("user:{}", user.id);
+    let why = "the last owner must stay an active owner".to_owned();
+    local.record(action, &target, Outcome::Failure, Some(why.clone()))?;
+    bail!("{why}")
+}
+
+pub fn run(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
+    super::local::block_on(run_async(cmd))?
+}
+
+async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        UsersCommand::Create {
+            data,
+            username,
+            role: role_name,
+            password,
+        } => {
+            let role = role(&role_name)?;
+            lensguard_store::db::check_username(&username)?;
+            let password = read_password(&password)?;
+            let local = open(&data.data_dir).await?;
+            if local.db.find_user(&username).await?.is_some() {
+                bail!("a user named {username} already exists");
+            }
+            let target = format!("username:{username}");
+            local.record(
+                "users.create",
+                &target,
+                Outcome::Success,
+                Some(format!("role {role}")),
+            )?;
+            let new = NewUser {
+                username,
+                role,
+                password,
+            };
+            let e = local.db.create_user(new, &local.secrets, now).await?;
+            writeln!(
+                out,
+                "created user {} ({}), id {}",
+                e.user.username, e.user.role, e.user.id
+            )?;
+            writeln!(
+                out,
+                "TOTP secret (shown once; add it to an authenticator app): {}",
+                e.secret_base32.expose()
+            )?;
+            writeln!(out, "otpauth URI: {}", e.otpauth_uri.expose())?;
+        }
+        UsersCommand::List { data } => {
+            let local = open(&data.data_dir).await?;
+            for u in local.db.list_users().await? {
+                let state = if u.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                writeln!(
+                    out,
+                    "{}  {:<8} {:<10} {}",
+                    u.id,
+                    state,
+                    u.role.as_str(),
+                    u.username
+                )?;
+            }
+        }
+        UsersCommand::SetRole {
+            data,
+            user,
+            role: role_name,
+        } => {
+            let role = role(&role_name)?;
+            let local = open(&data.data_dir).await?;
+            let found = find(&local, "users.role", &user).await?;
+            if role != Role::Owner {
+                keep_an_owner(&local, &found, "users.role").await?;
+            }
+            let target = format!("user:{}", found.id);
+            let reason = Some(format!("{} -> {role}", found.role));
+            local.record("users.role", &target, Outcome::Success, reason)?;
+            if !local.db.set_role(&found.id, role).await? {
+                bail!("no active user {user}");
+            }
+            writeln!(out, "{} is now {role}", found.username)?;
+        }
+        UsersCommand::SetPassword {
+            data,
+            user,
+            password,
+        } => {
+            let password = read_password(&password)?;
+            let local = open(&data.data_dir).await?;
+            let found = find(&local, "users.password", &user).await?;
+            let target = format!("user:{}", found.id);
+            local.record("users.password", &target, Outcome::Success, None)?;
+            if !local.db.set_password(&found.id, password).await? {
+                bail!("no active user {user}");
+            }
+            writeln!(out, "new password set for {}", found.username)?;
+        }
+        UsersCommand::Disable { data, user } => {
+            let local = open(&data.data_dir).await?;
+            let found = find(&local, "users.disable", &user).await?;
+            keep_an_owner(&local, &found, "users.disable").await?;
+            let target = format!("user:{}", found.id);
+            local.record("users.disable", &target, Outcome::Success, None)?;
+            if !local.db.disable_user(&found.id, now).await? {
+                bail!("no active user {user}");
+            }
+            writeln!(out, "disabled {}; their sessions ended", found.username)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,213 @@
+//! The audit log's proofs over the API (`audit:read`):
+//! `GET /v1/audit/checkpoint`, `GET /v1/audit/proofs/inclusion` and
+//! `GET /v1/audit/proofs/consistency`.
+//!
+//! A client keeps the newest signed checkpoint it has seen; later it asks for a
+//! consistency proof from that size to a newer checkpoint's size and checks it
+//! (RFC 9162 section 2.1.4.2), so the log cannot rewrite its past without the
+//! client noticing. An inclusion proof shows one entry (by its leaf hash, which
+//! the client computes from the entry's bytes in an export) is in the tree.
+//! Hashes are hex; `lensguard audit proof` prints the same answers offline.
+
+use super::auth::Auth;
+use super::http::{RequestId, error};
+use super::state::AppState;
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lensguard_core::access::needs::AuditRead;
+use lensguard_store::audit::{Checkpoint, key_id};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The log's state and its newest signed checkpoint.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AuditHead {
+    /// Entries in the log now.
+    pub size: u64,
+    /// Merkle root over them, hex.
+    pub root: String,
+    /// Ed25519 public key that signs checkpoints, hex.
+    pub public_key: String,
+    /// Its key id.
+    pub key_id: String,
+    /// The newest signed checkpoint (`null` before the first).
+    pub checkpoint: Option<CheckpointView>,
+}
+
+/// A signed checkpoint, as written in `checkpoints.jsonl`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckpointView {
+    /// Entries covered.
+    pub size: u64,
+    /// Merkle root, hex.
+    pub root: String,
+    /// Signing time (RFC 3339).
+    pub time: String,
+    /// Signing key id.
+    pub key_id: String,
+    /// Ed25519 signature over `lensguard-audit-checkpoint/v1\n<size>\n<root>\n<time>\n`, base64.
+    pub signature: String,
+}
+
+impl From<&Checkpoint> for CheckpointView {
+    fn from(c: &Checkpoint) -> Self {
+        CheckpointView {
+            size: c.size,
+            root: c.root.clone(),
+            time: c
+                .time
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            key_id: c.key_id.clone(),
+            signature: c.signature.clone(),
+        }
+    }
+}
+
+/// Query of the inclusion proof.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+/// An inclusion proof.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InclusionProof {
+    /// Entry index (0-based; the entry's `seq`).
+    pub index: u64,
+    /// Tree size the proof is for.
+    pub size: u64,
+    /// The entry's leaf hash, hex.
+    pub leaf_hash: String,
+    /// Root of the tree of `size` entries, hex.
+    pub root: String,
+    /// Audit path, leaf to root, hex.
+    pub path: Vec<String>,
+}
+
+/// Query of the consistency proof.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// A consistency proof.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ConsistencyProof {
+    /// Older tree size.
+    pub from: u64,
+    /// Newer tree size.
+    pub to: u64,
+    /// Root of the older tree, hex.
+    pub from_root: String,
+    /// Root of the newer tree, hex.
+    pub to_root: String,
+    /// The proof, hex.
+    pub path: Vec<String>,
+}
+
+fn hexes(v: Vec<[u8; 32]>) -> Vec<String> {
+    v.iter().map(hex::encode).collect()
+}
+
+fn bad(rid: &RequestId, message: String) -> Response {
+    error(StatusCode::BAD_REQUEST, "bad_request", message, rid)
+}
+
+/// `GET /v1/audit/checkpoint`.
+pub async fn head(State(state): State<AppState>, _auth: Auth<AuditRead>) -> Response {
+    let log = &state.audit;
+    let size = log.len();
+    Json(AuditHead {
+        size,
+        root: log.root(size).map(hex::encode).unwrap_or_default(),
+        public_key: hex::encode(log.public_key()),
+        key_id: key_id(log.public_key()),
+        checkpoint: log.checkpoints().last().map(CheckpointView::from),
+    })
+    .into_response()
+}
+
+/// `GET /v1/audit/proofs/inclusion?index=N[&size=M]` (size defaults to the log's).
+pub async fn inclusion(
+    State(state): State<AppState>,
+    auth: Auth<AuditRead>,
+    query: Result<Query<InclusionQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let Ok(Query(q)) = query else {
+        return bad(&rid, "give index (and optionally size) as integers".into());
+    };
+    let log = &state.audit;
+    let size = q.size.unwrap_or_else(|| log.len());
+    if size > log.len() || q.index >= size {
+        return bad(
+            &rid,
+            format!(
+                "need index < size <= {} (the log's size), got index {} size {size}",
+                log.len(),
+                q.index
+            ),
+        );
+    }
+    match (
+        log.leaf(q.index),
+        log.root(size),
+        log.inclusion_proof(q.index, size),
+    ) {
+        (Some(leaf), Some(root), Some(path)) => Json(InclusionProof {
+            index: q.index,
+            size,
+            leaf_hash: hex::encode(leaf),
+            root: hex::encode(root),
+            path: hexes(path),
+        })
+        .into_response(),
+        _ => bad(&rid, "no such entry".into()),
+    }
+}
+
+/// `GET /v1/audit/proofs/consistency?from=A[&to=B]` (to defaults to the log's size).
+pub async fn consistency(
+    State(state): State<AppState>,
+    auth: Auth<AuditRead>,
+    query: Result<Query<ConsistencyQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let Ok(Query(q)) = query else {
+        return bad(&rid, "give from (and optionally to) as integers".into());
+    };
+    let log = &state.audit;
+    let to = q.to.unwrap_or_else(|| log.len());
+    if to > log.len() || q.from == 0 || q.from > to {
+        return bad(
+            &rid,
+            format!(
+                "need 0 < from <= to <= {} (the log's size), got from {} to {to}",
+                log.len(),
+                q.from
+            ),
+        );
+    }
+    match (
+        log.root(q.from),
+        log.root(to),
+        log.consistency_proof(q.from, to),
+    ) {
+        (Some(a), Some(b), Some(path)) => Json(ConsistencyProof {
+            from: q.from,
+            to,
+            from_root: hex::encode(a),
+            to_root: hex::encode(b),
+            path: hexes(path),
+        })
+        .into_response(),
+        _ => bad(&rid, "no proof for those sizes".into()),
+    }
+}

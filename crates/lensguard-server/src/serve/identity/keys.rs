@@ -1,0 +1,342 @@
+//! `GET /v1/keys`, `POST /v1/keys`, `POST /v1/keys/{id}/rotate` and
+//! `DELETE /v1/keys/{id}` (revoke), all needing `keys:manage`, and only for keys
+//! whose scopes the caller holds itself.
+
+use super::super::auth::Auth;
+use super::super::http::{db_unavailable, error, read_json};
+use super::super::state::AppState;
+use super::{beyond, record, refuse, rfc3339, rid};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lensguard_core::access::Scope;
+use lensguard_core::access::needs::KeysManage;
+use lensguard_store::audit::Outcome;
+use lensguard_store::db::{ApiKey, NewKey};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// An API key (no secret).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct KeyView {
+    /// Public id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Scopes.
+    pub scopes: Vec<Scope>,
+    /// Client networks it may be used from (empty: any).
+    pub allowed_cidrs: Vec<String>,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Expiry (RFC 3339), if any.
+    pub expires_at: Option<String>,
+    /// Until when the previous secret still works after a rotation.
+    pub previous_valid_until: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub state: &'static str,
+}
+
+impl From<&ApiKey> for KeyView {
+    fn from(k: &ApiKey) -> Self {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        KeyView {
+            id: k.id.clone(),
+            name: k.name.clone(),
+            scopes: k.scopes.clone(),
+            allowed_cidrs: k.allowed_cidrs.iter().map(ToString::to_string).collect(),
+            created_at: rfc3339(k.created_at),
+            expires_at: k.expires_at.map(rfc3339),
+            previous_valid_until: k.previous_valid_until.filter(|&t| t > now).map(rfc3339),
+            state: if k.revoked_at.is_some() {
+                "revoked"
+            } else if k.expires_at.is_some_and(|e| e <= now) {
+                "expired"
+            } else {
+                "active"
+            },
+        }
+    }
+}
+
+/// A key with its secret: the only time the secret is shown.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct IssuedKeyView {
+    /// The key.
+    pub key: KeyView,
+    /// `lg_<id>_<secret>`: send as `Authorization: Bearer`. Shown once.
+    pub token: String,
+}
+
+/// `POST /v1/keys` body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    /// A name for people.
+    pub name: String,
+    /// Scopes (at least one; only scopes the caller holds).
+    pub scopes: Vec<Scope>,
+    /// Client networks (CIDR) it may be used from; empty or absent: any.
+    #[serde(default)]
+    pub allowed_cidrs: Vec<String>,
+    /// Days until it stops working; absent: never.
+    pub expires_in_days: Option<u32>,
+}
+
+/// `POST /v1/keys/{id}/rotate` body (optional).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// Hours the old secret keeps working; default from the configuration (24).
+    pub overlap_hours: Option<u32>,
+}
+
+/// `GET /v1/keys`.
+pub async fn list(State(state): State<AppState>, auth: Auth<KeysManage>) -> Response {
+    match state.db.list_keys().await {
+        Ok(keys) => Json(keys.iter().map(KeyView::from).collect::<Vec<_>>()).into_response(),
+        Err(_) => db_unavailable(&rid(&auth.ctx)),
+    }
+}
+
+fn bad(auth: &Auth<KeysManage>, message: String) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        message,
+        &rid(&auth.ctx),
+    )
+}
+
+/// `POST /v1/keys`.
+pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body: Body) -> Response {
+    let ctx = &auth.ctx;
+    let principal = auth.granted.principal();
+    let req: CreateKey = match read_json(body, &rid(ctx)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let target = format!("name:{}", req.name.trim());
+    let missing = beyond(principal, &req.scopes);
+    if !missing.is_empty() {
+        let why = format!("these credentials cannot grant {}", missing.join(", "));
+        return refuse(
+            &state,
+            ctx,
+            principal,
+            "keys.create",
+            &target,
+            StatusCode::FORBIDDEN,
+            why,
+        )
+        .await;
+    }
+    if req.scopes.is_empty() || req.name.trim().is_empty() || req.name.len() > 200 {
+        return bad(
+            &auth,
+            "a key needs a name (up to 200 bytes) and at least one scope".into(),
+        );
+    }
+    let mut allowed_cidrs = Vec::new();
+    for c in &req.allowed_cidrs {
+        match c.parse() {
+            Ok(net) => allowed_cidrs.push(net),
+            Err(_) => return bad(&auth, format!("{c:?} is not a network such as 10.0.0.0/8")),
+        }
+    }
+    let now = time::OffsetDateTime::now_utc();
+    if req.expires_in_days.is_some_and(|d| d == 0 || d > 3650) {
+        return bad(&auth, "expires_in_days must be 1 to 3650".into());
+    }
+    let new = NewKey {
+        name: req.name,
+        scopes: req.scopes,
+        allowed_cidrs,
+        expires_at: req
+            .expires_in_days
+            .map(|d| now + time::Duration::days(i64::from(d))),
+    };
+    let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
+    let actor = principal.actor.to_string();
+    let reason = Some(format!("scopes {}", scopes.join(" ")));
+    if let Err(r) = record(
+        &state,
+        ctx,
+        &actor,
+        "keys.create",
+        &target,
+        Outcome::Success,
+        reason,
+    )
+    .await
+    {
+        return r;
+    }
+    let issued = match state.db.create_key(&new, now).await {
+        Ok(i) => i,
+        Err(_) => return db_unavailable(&rid(ctx)),
+    };
+    issued_answer(&state, &auth, &issued, StatusCode::CREATED).await
+}
+
+async fn issued_answer(
+    state: &AppState,
+    auth: &Auth<KeysManage>,
+    issued: &lensguard_store::db::IssuedKey,
+    status: StatusCode,
+) -> Response {
+    match state.db.get_key(&issued.id).await {
+        Ok(Some(key)) => (
+            status,
+            Json(IssuedKeyView {
+                key: KeyView::from(&key),
+                token: issued.token.expose().clone(),
+            }),
+        )
+            .into_response(),
+        _ => db_unavailable(&rid(&auth.ctx)),
+    }
+}
+
+/// Loads an active key the caller may act on, or the answer to give.
+async fn managed_key(
+    state: &AppState,
+    auth: &Auth<KeysManage>,
+    id: &str,
+    action: &str,
+) -> Result<ApiKey, Response> {
+    let key = match state.db.get_key(id).await {
+        Ok(Some(k)) if k.revoked_at.is_none() => k,
+        Ok(_) => {
+            return Err(error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such active key",
+                &rid(&auth.ctx),
+            ));
+        }
+        Err(_) => return Err(db_unavailable(&rid(&auth.ctx))),
+    };
+    let principal = auth.granted.principal();
+    let missing = beyond(principal, &key.scopes);
+    if missing.is_empty() {
+        return Ok(key);
+    }
+    let why = format!(
+        "the key holds scopes these credentials lack: {}",
+        missing.join(", ")
+    );
+    let target = format!("key:{id}");
+    Err(refuse(
+        state,
+        &auth.ctx,
+        principal,
+        action,
+        &target,
+        StatusCode::FORBIDDEN,
+        why,
+    )
+    .await)
+}
+
+/// `POST /v1/keys/{id}/rotate`: a new secret; the old one keeps working for the
+/// overlap window.
+pub async fn rotate(
+    State(state): State<AppState>,
+    auth: Auth<KeysManage>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    let ctx = &auth.ctx;
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return bad(&auth, "the body could not be read".into()),
+    };
+    let req: RotateKey = if bytes.iter().all(u8::is_ascii_whitespace) {
+        RotateKey::default()
+    } else {
+        match read_json(Body::from(bytes), &rid(ctx)).await {
+            Ok(r) => r,
+            Err(r) => return r,
+        }
+    };
+    let default_hours = u32::try_from(state.key_rotation_overlap.as_secs() / 3600).unwrap_or(24);
+    let hours = req.overlap_hours.unwrap_or(default_hours);
+    if hours > 720 {
+        return bad(&auth, "overlap_hours must be 0 to 720".into());
+    }
+    if let Err(r) = managed_key(&state, &auth, &id, "keys.rotate").await {
+        return r;
+    }
+    let actor = auth.granted.principal().actor.to_string();
+    let target = format!("key:{id}");
+    let reason = Some(format!("overlap {hours} h"));
+    if let Err(r) = record(
+        &state,
+        ctx,
+        &actor,
+        "keys.rotate",
+        &target,
+        Outcome::Success,
+        reason,
+    )
+    .await
+    {
+        return r;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let overlap = time::Duration::hours(i64::from(hours));
+    match state.db.rotate_key(&id, overlap, now).await {
+        Ok(Some(issued)) => issued_answer(&state, &auth, &issued, StatusCode::OK).await,
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such active key",
+            &rid(ctx),
+        ),
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}
+
+/// `DELETE /v1/keys/{id}`: revokes the key (current and previous secrets) at once.
+pub async fn revoke(
+    State(state): State<AppState>,
+    auth: Auth<KeysManage>,
+    Path(id): Path<String>,
+) -> Response {
+    let ctx = &auth.ctx;
+    if let Err(r) = managed_key(&state, &auth, &id, "keys.revoke").await {
+        return r;
+    }
+    let actor = auth.granted.principal().actor.to_string();
+    let target = format!("key:{id}");
+    if let Err(r) = record(
+        &state,
+        ctx,
+        &actor,
+        "keys.revoke",
+        &target,
+        Outcome::Success,
+        None,
+    )
+    .await
+    {
+        return r;
+    }
+    match state
+        .db
+        .revoke_key(&id, time::OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such active key",
+            &rid(ctx),
+        ),
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}

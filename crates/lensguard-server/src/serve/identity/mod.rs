@@ -1,0 +1,120 @@
+//! Identity over the API: the owner bootstrap, logins and sessions, users, and
+//! API keys.
+//!
+//! Rules that hold for every handler here:
+//! - No escalation: a caller can only hand out (create, rotate, assign) what it
+//!   holds itself. A new key's scopes, a rotated or revoked key's scopes, and a
+//!   role given to a user must all be within the caller's own scopes; the owner
+//!   role is given, changed or taken away only by an owner's session. The last
+//!   active owner cannot be demoted or disabled.
+//! - Audit first: each change is written to the audit log before it is made; if
+//!   the log cannot take it, the answer is 503 and nothing changes. Refusals are
+//!   audited too (`denied` for a known caller, `failure` for bad credentials).
+//! - Secrets (key tokens, session tokens, TOTP secrets) appear once, in the
+//!   answer that creates them, and never in the audit log.
+
+pub mod keys;
+pub mod sessions;
+pub mod users;
+
+use super::auth::RequestCtx;
+use super::http::{RequestId, audit_unavailable, error};
+use super::state::AppState;
+use axum::http::StatusCode;
+use axum::response::Response;
+use lensguard_core::access::{Principal, Scope};
+use lensguard_store::audit::Outcome;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// Seconds since the epoch as RFC 3339.
+pub fn rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// A new user's second factor, shown once.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TotpView {
+    /// The TOTP secret in base32 (RFC 6238: SHA-1, 6 digits, 30 s).
+    pub secret: String,
+    /// `otpauth://` URI for an authenticator app's QR code.
+    pub otpauth_uri: String,
+}
+
+/// Audits `action` on `target` by the caller with `outcome`; `Err` is the 503
+/// to answer when the log cannot take it.
+pub async fn record(
+    state: &AppState,
+    ctx: &RequestCtx,
+    actor: &str,
+    action: &str,
+    target: &str,
+    outcome: Outcome,
+    reason: Option<String>,
+) -> Result<(), Response> {
+    let event = ctx
+        .event(actor.to_owned(), action)
+        .target(target.to_owned())
+        .outcome(outcome, reason);
+    state
+        .audit(event)
+        .await
+        .map_err(|_| audit_unavailable(&rid(ctx)))
+}
+
+/// The request id of `ctx`.
+pub fn rid(ctx: &RequestCtx) -> RequestId {
+    RequestId(ctx.request_id.clone())
+}
+
+/// Audits a refusal of a known caller and answers `status` (403 or 409).
+pub async fn refuse(
+    state: &AppState,
+    ctx: &RequestCtx,
+    principal: &Principal,
+    action: &str,
+    target: &str,
+    status: StatusCode,
+    message: String,
+) -> Response {
+    let actor = principal.actor.to_string();
+    let outcome = if status == StatusCode::FORBIDDEN {
+        Outcome::Denied
+    } else {
+        Outcome::Failure
+    };
+    if let Err(r) = record(
+        state,
+        ctx,
+        &actor,
+        action,
+        target,
+        outcome,
+        Some(message.clone()),
+    )
+    .await
+    {
+        return r;
+    }
+    let code = if status == StatusCode::FORBIDDEN {
+        "forbidden"
+    } else {
+        "conflict"
+    };
+    error(status, code, message, &rid(ctx))
+}
+
+/// The scopes in `wanted` that `principal` does not hold.
+pub fn beyond(principal: &Principal, wanted: &[Scope]) -> Vec<&'static str> {
+    wanted
+        .iter()
+        .filter(|s| !principal.scopes.contains(s))
+        .map(|s| s.as_str())
+        .collect()
+}

@@ -1,0 +1,305 @@
+//! `POST /v1/bootstrap` (the first owner), `POST /v1/sessions` (log in) and
+//! `DELETE /v1/sessions/current` (log out).
+//!
+//! Logins need the password and a TOTP code together, so every session is
+//! TOTP-verified. All refusals say only "invalid credentials" to the client; the
+//! audit log records which factor failed, under the user's id when the name is
+//! known and under an HMAC pseudonym of the typed name when it is not (it could
+//! be a password typed into the wrong field). Attempts are throttled per (name,
+//! client address) and per address, never per account, so nobody can lock a
+//! user out by failing on purpose.
+
+use super::super::auth::{Auth, RequestCtx, bearer};
+use super::super::http::{db_unavailable, error, read_json, too_many_requests};
+use super::super::state::AppState;
+use super::users::UserView;
+use super::{TotpView, record, rfc3339, rid};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use lensguard_core::Sensitive;
+use lensguard_core::access::needs::Authenticated;
+use lensguard_store::audit::Outcome;
+use lensguard_store::db::SESSION_PREFIX;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// `POST /v1/sessions` body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// The current 6-digit TOTP code.
+    pub totp: String,
+}
+
+/// A new session.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SessionView {
+    /// `lgs_<id>_<secret>`: send as `Authorization: Bearer`. Shown once.
+    pub token: String,
+    /// When it stops working (RFC 3339).
+    pub expires_at: String,
+    /// Who logged in.
+    pub user: UserView,
+}
+
+/// `POST /v1/bootstrap` body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bootstrap {
+    /// The one-time token `lensguard serve` printed at start (`lgb_...`).
+    pub token: String,
+    /// The owner's login name.
+    pub username: String,
+    /// The owner's password (at least 12 characters).
+    pub password: String,
+}
+
+/// A created user and their second factor.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Enrolled {
+    /// The user.
+    pub user: UserView,
+    /// Their TOTP secret, shown once: add it to an authenticator app.
+    pub totp: TotpView,
+}
+
+impl From<lensguard_store::db::TotpEnrolment> for Enrolled {
+    fn from(e: lensguard_store::db::TotpEnrolment) -> Self {
+        Enrolled {
+            user: UserView::from(&e.user),
+            totp: TotpView {
+                secret: e.secret_base32.expose().clone(),
+                otpauth_uri: e.otpauth_uri.expose().clone(),
+            },
+        }
+    }
+}
+
+fn invalid(ctx: &RequestCtx, message: &str) -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        message.to_owned(),
+        &rid(ctx),
+    )
+}
+
+/// `POST /v1/sessions`.
+pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -> Response {
+    let login: Login = match read_json(body, &rid(&ctx)).await {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    if let Err(wait) = state.logins.check(&login.username, ctx.ip) {
+        return too_many_requests(
+            "too many login attempts from this address",
+            wait,
+            &rid(&ctx),
+        );
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let checked = state
+        .db
+        .check_login(
+            &login.username,
+            Sensitive::new(login.password),
+            &login.totp,
+            &state.secrets,
+            now,
+        )
+        .await;
+    let user = match checked {
+        Ok(Ok(user)) => user,
+        Ok(Err(refusal)) => {
+            let (actor, target) = match refusal.user_id() {
+                Some(id) => (format!("user:{id}"), format!("user:{id}")),
+                None => (
+                    "anonymous".to_owned(),
+                    format!(
+                        "username:{}",
+                        state.secrets.pseudonyms().pseudonym(&login.username)
+                    ),
+                ),
+            };
+            let reason = Some(refusal.reason().to_owned());
+            if let Err(r) = record(
+                &state,
+                &ctx,
+                &actor,
+                "auth.login",
+                &target,
+                Outcome::Failure,
+                reason,
+            )
+            .await
+            {
+                return r;
+            }
+            return invalid(&ctx, "invalid credentials");
+        }
+        Err(_) => return db_unavailable(&rid(&ctx)),
+    };
+    let actor = format!("user:{}", user.id);
+    if let Err(r) = record(
+        &state,
+        &ctx,
+        &actor,
+        "auth.login",
+        &actor,
+        Outcome::Success,
+        Some(format!("role {}", user.role)),
+    )
+    .await
+    {
+        return r;
+    }
+    let lifetime = time::Duration::try_from(state.session_lifetime).unwrap_or(time::Duration::HOUR);
+    match state.db.open_session(&user, lifetime, now).await {
+        Ok(session) => (
+            StatusCode::CREATED,
+            Json(SessionView {
+                token: session.token.expose().clone(),
+                expires_at: rfc3339(session.expires_at),
+                user: UserView::from(&user),
+            }),
+        )
+            .into_response(),
+        Err(_) => db_unavailable(&rid(&ctx)),
+    }
+}
+
+/// The bearer token of the request (for logout).
+pub struct Token(pub Option<String>);
+
+impl axum::extract::FromRequestParts<AppState> for Token {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Token(bearer(parts).map(str::to_owned)))
+    }
+}
+
+/// `DELETE /v1/sessions/current`: ends the calling session. API keys are revoked
+/// instead (`DELETE /v1/keys/{id}`), so a key calling this gets 409.
+pub async fn logout(
+    State(state): State<AppState>,
+    auth: Auth<Authenticated>,
+    Token(token): Token,
+) -> Response {
+    let ctx = &auth.ctx;
+    let token = token.unwrap_or_default();
+    if !token.starts_with(SESSION_PREFIX) {
+        return error(
+            StatusCode::CONFLICT,
+            "not_a_session",
+            "these credentials are an API key, not a session; revoke keys with DELETE /v1/keys/{id}",
+            &rid(ctx),
+        );
+    }
+    let actor = auth.granted.principal().actor.to_string();
+    if let Err(r) = record(
+        &state,
+        ctx,
+        &actor,
+        "auth.logout",
+        &actor,
+        Outcome::Success,
+        None,
+    )
+    .await
+    {
+        return r;
+    }
+    match state
+        .db
+        .close_session(&token, time::OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}
+
+/// `POST /v1/bootstrap`: creates the first owner with the one-time token.
+pub async fn bootstrap(State(state): State<AppState>, ctx: RequestCtx, body: Body) -> Response {
+    let req: Bootstrap = match read_json(body, &rid(&ctx)).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    if let Err(wait) = state.logins.check("\u{0}bootstrap", ctx.ip) {
+        return too_many_requests(
+            "too many bootstrap attempts from this address",
+            wait,
+            &rid(&ctx),
+        );
+    }
+    if let Err(e) = lensguard_store::db::check_username(&req.username)
+        .and_then(|()| lensguard_store::db::check_password(&req.password))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            e.to_string(),
+            &rid(&ctx),
+        );
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let valid = match state.db.bootstrap_token_valid(&req.token, now).await {
+        Ok(v) => v,
+        Err(_) => return db_unavailable(&rid(&ctx)),
+    };
+    let target = format!("username:{}", req.username);
+    let (outcome, reason) = if valid {
+        (Outcome::Success, Some("first owner".to_owned()))
+    } else {
+        (
+            Outcome::Failure,
+            Some("wrong, expired or spent bootstrap token".to_owned()),
+        )
+    };
+    if let Err(r) = record(
+        &state,
+        &ctx,
+        "anonymous",
+        "users.bootstrap",
+        &target,
+        outcome,
+        reason,
+    )
+    .await
+    {
+        return r;
+    }
+    if !valid {
+        return invalid(&ctx, "invalid, expired or already used bootstrap token");
+    }
+    match state
+        .db
+        .complete_bootstrap(
+            &req.token,
+            req.username,
+            Sensitive::new(req.password),
+            &state.secrets,
+            now,
+        )
+        .await
+    {
+        Ok(Some(enrolment)) => {
+            super::super::bootstrap::forget(&state.data_dir);
+            (StatusCode::CREATED, Json(Enrolled::from(enrolment))).into_response()
+        }
+        Ok(None) => invalid(&ctx, "invalid, expired or already used bootstrap token"),
+        Err(lensguard_store::Error::Invalid(m)) => {
+            error(StatusCode::BAD_REQUEST, "bad_request", m, &rid(&ctx))
+        }
+        Err(_) => db_unavailable(&rid(&ctx)),
+    }
+}

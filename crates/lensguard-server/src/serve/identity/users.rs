@@ -1,0 +1,358 @@
+//! `GET /v1/users`, `POST /v1/users`, `PATCH /v1/users/{id}` (role) and
+//! `DELETE /v1/users/{id}` (disable), all needing `users:manage`.
+
+use super::super::auth::Auth;
+use super::super::http::{db_unavailable, error, read_json};
+use super::super::state::AppState;
+use super::sessions::Enrolled;
+use super::{beyond, record, refuse, rfc3339, rid};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use lensguard_core::Sensitive;
+use lensguard_core::access::needs::UsersManage;
+use lensguard_core::access::{Principal, Role};
+use lensguard_store::audit::Outcome;
+use lensguard_store::db::{NewUser, User};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A user (no secrets).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UserView {
+    /// Id.
+    pub id: String,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Created (RFC 3339).
+    pub created_at: String,
+    /// Disabled users cannot log in.
+    pub disabled: bool,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            id: u.id.clone(),
+            username: u.username.clone(),
+            role: u.role,
+            created_at: rfc3339(u.created_at),
+            disabled: u.disabled_at.is_some(),
+        }
+    }
+}
+
+/// `POST /v1/users` body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// Login name: 1-64 of `a-z 0-9 . _ - @`.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Initial password, at least 12 characters.
+    pub password: String,
+}
+
+/// `PATCH /v1/users/{id}` body.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeUser {
+    /// The new role.
+    pub role: Role,
+}
+
+/// Why `principal` may not give or take away `role`, if it may not.
+fn may_not_assign(principal: &Principal, role: Role) -> Option<String> {
+    if role == Role::Owner && principal.role != Some(Role::Owner) {
+        return Some("only an owner's session can give or take away the owner role".to_owned());
+    }
+    let missing = beyond(principal, role.scopes());
+    (!missing.is_empty()).then(|| {
+        format!(
+            "the role {role} holds scopes these credentials lack: {}",
+            missing.join(", ")
+        )
+    })
+}
+
+/// `GET /v1/users`.
+pub async fn list(State(state): State<AppState>, auth: Auth<UsersManage>) -> Response {
+    match state.db.list_users().await {
+        Ok(users) => Json(users.iter().map(UserView::from).collect::<Vec<_>>()).into_response(),
+        Err(_) => db_unavailable(&rid(&auth.ctx)),
+    }
+}
+
+/// `POST /v1/users`: returns the user and their TOTP secret (shown once).
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth<UsersManage>,
+    body: Body,
+) -> Response {
+    let ctx = &auth.ctx;
+    let principal = auth.granted.principal();
+    let req: CreateUser = match read_json(body, &rid(ctx)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let target = format!("username:{}", req.username);
+    if let Some(why) = may_not_assign(principal, req.role) {
+        return refuse(
+            &state,
+            ctx,
+            principal,
+            "users.create",
+            &target,
+            StatusCode::FORBIDDEN,
+            why,
+        )
+        .await;
+    }
+    if let Err(e) = lensguard_store::db::check_username(&req.username)
+        .and_then(|()| lensguard_store::db::check_password(&req.password))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            e.to_string(),
+            &rid(ctx),
+        );
+    }
+    match state.db.find_user(&req.username).await {
+        Ok(Some(_)) => {
+            let why = format!("a user named {} already exists", req.username);
+            return refuse(
+                &state,
+                ctx,
+                principal,
+                "users.create",
+                &target,
+                StatusCode::CONFLICT,
+                why,
+            )
+            .await;
+        }
+        Ok(None) => {}
+        Err(_) => return db_unavailable(&rid(ctx)),
+    }
+    let actor = principal.actor.to_string();
+    let reason = Some(format!("role {}", req.role));
+    if let Err(r) = record(
+        &state,
+        ctx,
+        &actor,
+        "users.create",
+        &target,
+        Outcome::Success,
+        reason,
+    )
+    .await
+    {
+        return r;
+    }
+    let new = NewUser {
+        username: req.username,
+        role: req.role,
+        password: Sensitive::new(req.password),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    match state.db.create_user(new, &state.secrets, now).await {
+        Ok(e) => (StatusCode::CREATED, Json(Enrolled::from(e))).into_response(),
+        Err(lensguard_store::Error::Invalid(m)) => {
+            error(StatusCode::CONFLICT, "conflict", m, &rid(ctx))
+        }
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}
+
+/// Loads an active user, or the answer to give when there is none.
+async fn active_user(
+    state: &AppState,
+    auth: &Auth<UsersManage>,
+    id: &str,
+) -> Result<User, Response> {
+    match state.db.get_user(id).await {
+        Ok(Some(u)) if u.disabled_at.is_none() => Ok(u),
+        Ok(_) => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such active user",
+            &rid(&auth.ctx),
+        )),
+        Err(_) => Err(db_unavailable(&rid(&auth.ctx))),
+    }
+}
+
+/// Refuses to leave the installation without an active owner.
+async fn keeps_an_owner(state: &AppState, user: &User) -> Result<bool, lensguard_store::Error> {
+    if user.role != Role::Owner {
+        return Ok(true);
+    }
+    let owners = state
+        .db
+        .list_users()
+        .await?
+        .iter()
+        .filter(|u| u.role == Role::Owner && u.disabled_at.is_none())
+        .count();
+    Ok(owners > 1)
+}
+
+/// `PATCH /v1/users/{id}`: changes the role.
+pub async fn change(
+    State(state): State<AppState>,
+    auth: Auth<UsersManage>,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    let ctx = &auth.ctx;
+    let principal = auth.granted.principal();
+    let req: ChangeUser = match read_json(body, &rid(ctx)).await {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    let user = match active_user(&state, &auth, &id).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let target = format!("user:{id}");
+    if let Some(why) =
+        may_not_assign(principal, user.role).or_else(|| may_not_assign(principal, req.role))
+    {
+        return refuse(
+            &state,
+            ctx,
+            principal,
+            "users.role",
+            &target,
+            StatusCode::FORBIDDEN,
+            why,
+        )
+        .await;
+    }
+    if req.role != Role::Owner {
+        match keeps_an_owner(&state, &user).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let why = "the last owner cannot stop being an owner".to_owned();
+                return refuse(
+                    &state,
+                    ctx,
+                    principal,
+                    "users.role",
+                    &target,
+                    StatusCode::CONFLICT,
+                    why,
+                )
+                .await;
+            }
+            Err(_) => return db_unavailable(&rid(ctx)),
+        }
+    }
+    let actor = principal.actor.to_string();
+    let reason = Some(format!("{} -> {}", user.role, req.role));
+    if let Err(r) = record(
+        &state,
+        ctx,
+        &actor,
+        "users.role",
+        &target,
+        Outcome::Success,
+        reason,
+    )
+    .await
+    {
+        return r;
+    }
+    match state.db.set_role(&id, req.role).await {
+        Ok(true) => Json(UserView::from(&User {
+            role: req.role,
+            ..user
+        }))
+        .into_response(),
+        Ok(false) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such active user",
+            &rid(ctx),
+        ),
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}
+
+/// `DELETE /v1/users/{id}`: disables the user and ends their sessions.
+pub async fn disable(
+    State(state): State<AppState>,
+    auth: Auth<UsersManage>,
+    Path(id): Path<String>,
+) -> Response {
+    let ctx = &auth.ctx;
+    let principal = auth.granted.principal();
+    let user = match active_user(&state, &auth, &id).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let target = format!("user:{id}");
+    if let Some(why) = may_not_assign(principal, user.role) {
+        return refuse(
+            &state,
+            ctx,
+            principal,
+            "users.disable",
+            &target,
+            StatusCode::FORBIDDEN,
+            why,
+        )
+        .await;
+    }
+    match keeps_an_owner(&state, &user).await {
+        Ok(true) => {}
+        Ok(false) => {
+            let why = "the last owner cannot be disabled".to_owned();
+            return refuse(
+                &state,
+                ctx,
+                principal,
+                "users.disable",
+                &target,
+                StatusCode::CONFLICT,
+                why,
+            )
+            .await;
+        }
+        Err(_) => return db_unavailable(&rid(ctx)),
+    }
+    let actor = principal.actor.to_string();
+    if let Err(r) = record(
+        &state,
+        ctx,
+        &actor,
+        "users.disable",
+        &target,
+        Outcome::Success,
+        None,
+    )
+    .await
+    {
+        return r;
+    }
+    match state
+        .db
+        .disable_user(&id, time::OffsetDateTime::now_utc())
+        .await
+    {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such active user",
+            &rid(ctx),
+        ),
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}
