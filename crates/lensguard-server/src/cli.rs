@@ -186,6 +186,35 @@ pub enum AuditCommand {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Print an inclusion proof (--index) or a consistency proof (--from) as JSON.
+    ///
+    /// Reads the data directory without stopping the service; the answer is the
+    /// same JSON as GET /v1/audit/proofs/inclusion and /consistency, checked
+    /// against the roots before it is printed.
+    #[command(after_help = "Examples:\n  \
+        lensguard audit prove --index 42             entry 42 is in the log\n  \
+        lensguard audit prove --from 1000 --to 2000   the log of 1000 is a prefix of the log of 2000")]
+    Prove {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// Prove this entry (its seq) is in the tree.
+        #[arg(
+            long,
+            value_name = "N",
+            conflicts_with = "from",
+            required_unless_present = "from"
+        )]
+        index: Option<u64>,
+        /// Tree size for --index; default all entries.
+        #[arg(long, value_name = "N", requires = "index")]
+        size: Option<u64>,
+        /// Prove the tree of this many entries is a prefix of the tree of --to.
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// Newer tree size for --from; default all entries.
+        #[arg(long, value_name = "N", requires = "from")]
+        to: Option<u64>,
+    },
 }
 
 /// `lensguard keys ...`. Every change is recorded in the audit log first.

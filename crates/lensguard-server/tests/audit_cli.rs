@@ -143,3 +143,81 @@ fn a_missing_log_or_bad_key_is_a_usage_error() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn audit_prove_prints_proofs_that_verify_and_refuses_impossible_ones() {
+    use lensguard_store::audit::merkle::{Hash, verify_consistency, verify_inclusion};
+    let dir = data_dir(37);
+    let d = dir.path().to_str().expect("utf8");
+    let hash = |v: &serde_json::Value| -> Hash {
+        hex::decode(v.as_str().expect("hex"))
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes")
+    };
+    let path = |v: &serde_json::Value| -> Vec<Hash> {
+        v.as_array().expect("path").iter().map(hash).collect()
+    };
+    let out = lensguard(&[
+        "audit",
+        "prove",
+        "--index",
+        "5",
+        "--size",
+        "30",
+        "--data-dir",
+        d,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (p["index"].as_u64(), p["size"].as_u64()),
+        (Some(5), Some(30))
+    );
+    verify_inclusion(
+        &hash(&p["leaf_hash"]),
+        5,
+        30,
+        &path(&p["path"]),
+        &hash(&p["root"]),
+    )
+    .expect("verifies");
+
+    let out = lensguard(&["audit", "prove", "--from", "10", "--data-dir", d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let c: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(c["to"].as_u64(), Some(37));
+    verify_consistency(
+        10,
+        37,
+        &hash(&c["from_root"]),
+        &hash(&c["to_root"]),
+        &path(&c["path"]),
+    )
+    .expect("verifies");
+    // The newest signed checkpoint's root is the root the proof leads to.
+    let checkpoints =
+        std::fs::read_to_string(dir.path().join("audit/checkpoints.jsonl")).expect("checkpoints");
+    let last: serde_json::Value =
+        serde_json::from_str(checkpoints.lines().last().expect("one")).expect("json");
+    assert_eq!(last["size"].as_u64(), Some(37));
+    assert_eq!(last["root"], c["to_root"]);
+
+    for bad in [
+        vec!["--index", "37"],
+        vec!["--index", "3", "--size", "99"],
+        vec!["--from", "0"],
+        vec!["--from", "20", "--to", "10"],
+    ] {
+        let mut args = vec!["audit", "prove"];
+        args.extend(bad.iter().copied());
+        args.extend(["--data-dir", d]);
+        let out = lensguard(&args);
+        assert!(!out.status.success(), "{bad:?}");
+        assert!(
+            text(&out.stderr).contains("need"),
+            "{bad:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}

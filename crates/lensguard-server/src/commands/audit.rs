@@ -1,4 +1,4 @@
-//! `lensguard audit verify` and `lensguard audit export`.
+//! `lensguard audit verify`, `lensguard audit export` and `lensguard audit prove`.
 
 use crate::cli::{AuditCommand, ExportFormatArg};
 use anyhow::{Context, bail};
@@ -39,6 +39,28 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        AuditCommand::Prove {
+            data,
+            index,
+            size,
+            from,
+            to,
+        } => {
+            use crate::serve::audit_api::{ConsistencyProof, InclusionProof};
+            use lensguard_store::audit::proofs::{AuditTree, consistency, inclusion};
+            let tree = AuditTree::read(&audit_dir(&data.data_dir)?)?;
+            let json = match (index, from) {
+                (Some(i), _) => serde_json::to_string_pretty(&InclusionProof::from(&inclusion(
+                    &tree, i, size,
+                )?))?,
+                (None, Some(f)) => serde_json::to_string_pretty(&ConsistencyProof::from(
+                    &consistency(&tree, f, to)?,
+                ))?,
+                (None, None) => bail!("give --index N or --from N"),
+            };
+            writeln!(std::io::stdout().lock(), "{json}")?;
+            Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Export {
             data,

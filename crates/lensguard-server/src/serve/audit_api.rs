@@ -17,6 +17,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lensguard_core::access::needs::AuditRead;
+use lensguard_store::audit::proofs::{self, Consistency, Inclusion};
 use lensguard_store::audit::{Checkpoint, key_id};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -112,8 +113,32 @@ pub struct ConsistencyProof {
     pub path: Vec<String>,
 }
 
-fn hexes(v: Vec<[u8; 32]>) -> Vec<String> {
+fn hexes(v: &[[u8; 32]]) -> Vec<String> {
     v.iter().map(hex::encode).collect()
+}
+
+impl From<&Inclusion> for InclusionProof {
+    fn from(p: &Inclusion) -> Self {
+        InclusionProof {
+            index: p.index,
+            size: p.size,
+            leaf_hash: hex::encode(p.leaf),
+            root: hex::encode(p.root),
+            path: hexes(&p.path),
+        }
+    }
+}
+
+impl From<&Consistency> for ConsistencyProof {
+    fn from(p: &Consistency) -> Self {
+        ConsistencyProof {
+            from: p.from,
+            to: p.to,
+            from_root: hex::encode(p.from_root),
+            to_root: hex::encode(p.to_root),
+            path: hexes(&p.path),
+        }
+    }
 }
 
 fn bad(rid: &RequestId, message: String) -> Response {
@@ -144,32 +169,9 @@ pub async fn inclusion(
     let Ok(Query(q)) = query else {
         return bad(&rid, "give index (and optionally size) as integers".into());
     };
-    let log = &state.audit;
-    let size = q.size.unwrap_or_else(|| log.len());
-    if size > log.len() || q.index >= size {
-        return bad(
-            &rid,
-            format!(
-                "need index < size <= {} (the log's size), got index {} size {size}",
-                log.len(),
-                q.index
-            ),
-        );
-    }
-    match (
-        log.leaf(q.index),
-        log.root(size),
-        log.inclusion_proof(q.index, size),
-    ) {
-        (Some(leaf), Some(root), Some(path)) => Json(InclusionProof {
-            index: q.index,
-            size,
-            leaf_hash: hex::encode(leaf),
-            root: hex::encode(root),
-            path: hexes(path),
-        })
-        .into_response(),
-        _ => bad(&rid, "no such entry".into()),
+    match proofs::inclusion(state.audit.as_ref(), q.index, q.size) {
+        Ok(p) => Json(InclusionProof::from(&p)).into_response(),
+        Err(e) => bad(&rid, e.to_string()),
     }
 }
 
@@ -183,31 +185,8 @@ pub async fn consistency(
     let Ok(Query(q)) = query else {
         return bad(&rid, "give from (and optionally to) as integers".into());
     };
-    let log = &state.audit;
-    let to = q.to.unwrap_or_else(|| log.len());
-    if to > log.len() || q.from == 0 || q.from > to {
-        return bad(
-            &rid,
-            format!(
-                "need 0 < from <= to <= {} (the log's size), got from {} to {to}",
-                log.len(),
-                q.from
-            ),
-        );
-    }
-    match (
-        log.root(q.from),
-        log.root(to),
-        log.consistency_proof(q.from, to),
-    ) {
-        (Some(a), Some(b), Some(path)) => Json(ConsistencyProof {
-            from: q.from,
-            to,
-            from_root: hex::encode(a),
-            to_root: hex::encode(b),
-            path: hexes(path),
-        })
-        .into_response(),
-        _ => bad(&rid, "no proof for those sizes".into()),
+    match proofs::consistency(state.audit.as_ref(), q.from, q.to) {
+        Ok(p) => Json(ConsistencyProof::from(&p)).into_response(),
+        Err(e) => bad(&rid, e.to_string()),
     }
 }

@@ -6,7 +6,7 @@
 //! audit does not start), then the listener. SIGINT or SIGTERM drains in-flight
 //! requests for the grace period, then records `service.stop`.
 
-mod audit_api;
+pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
 mod http;

@@ -36,6 +36,7 @@ mod event;
 mod export;
 mod log;
 pub mod merkle;
+pub mod proofs;
 mod pseudonym;
 pub mod verify;
 

@@ -102,8 +102,10 @@ pub async fn refuse(
     {
         return r;
     }
+    // A distinct code from the scope check's `forbidden`: the caller may use the
+    // route, but not to hand out more than it holds.
     let code = if status == StatusCode::FORBIDDEN {
-        "forbidden"
+        "beyond_caller_access"
     } else {
         "conflict"
     };

@@ -6,27 +6,29 @@
 //! a test fails when the committed copy drifts. Regenerate with
 //! `LENSGUARD_BLESS=1 cargo test -p lensguard-server openapi`.
 
+mod identity;
+
 use super::http::ErrorBody;
 use lensguard_core::InspectionReport;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 
-fn error_response(description: &str) -> Value {
+pub(super) fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
 }
 
-fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
+pub(super) fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
     responses.insert(
         "401".into(),
         error_response("Missing, invalid, revoked or expired credentials."),
     );
     responses.insert(
         "403".into(),
-        error_response("The key lacks the scope, or is used from outside its networks."),
+        error_response("The credentials lack the scope (`forbidden`), the key is used from outside its networks, or the request would hand out more than the caller holds (`beyond_caller_access`)."),
     );
     responses.insert(
         "429".into(),
-        error_response("Too many requests for this API key; see Retry-After."),
+        error_response("Too many requests for these credentials; see Retry-After."),
     );
     responses.insert(
         "503".into(),
@@ -35,7 +37,7 @@ fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
     Value::Object(responses)
 }
 
-fn map(v: Value) -> serde_json::Map<String, Value> {
+pub(super) fn map(v: Value) -> serde_json::Map<String, Value> {
     match v {
         Value::Object(m) => m,
         _ => serde_json::Map::new(),
@@ -49,6 +51,7 @@ pub fn document() -> Value {
     let mut generator = settings.into_generator();
     let report = generator.subschema_for::<InspectionReport>();
     generator.subschema_for::<ErrorBody>();
+    identity::register(&mut generator);
     let mut schemas = generator.take_definitions(true);
     schemas.insert(
         "Inspection".into(),
@@ -70,7 +73,7 @@ pub fn document() -> Value {
     );
     let inspection = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Inspection"}}}});
     let query = |name: &str, description: &str, schema: Value| json!({"name": name, "in": "query", "required": false, "description": description, "schema": schema});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "lensguard",
@@ -81,7 +84,7 @@ pub fn document() -> Value {
         "servers": [{"url": "https://localhost:8443"}],
         "security": [{"apiKey": []}],
         "components": {
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, `lg_<id>_<secret>`."}},
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key, `lg_<id>_<secret>`, or a user's session token, `lgs_<id>_<secret>` (from `POST /v1/sessions`)."}},
             "schemas": schemas
         },
         "paths": {
@@ -140,7 +143,11 @@ pub fn document() -> Value {
                 })))
             }}
         }
-    })
+    });
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.extend(identity::paths());
+    }
+    doc
 }
 
 #[cfg(test)]
@@ -154,6 +161,20 @@ mod tests {
         ("post", "/v1/inspections", "inspections:write"),
         ("get", "/v1/inspections", "inspections:read"),
         ("get", "/v1/inspections/{id}", "inspections:read"),
+        ("post", "/v1/bootstrap", "public"),
+        ("post", "/v1/sessions", "public"),
+        ("delete", "/v1/sessions/current", "authenticated"),
+        ("get", "/v1/users", "users:manage"),
+        ("post", "/v1/users", "users:manage"),
+        ("patch", "/v1/users/{id}", "users:manage"),
+        ("delete", "/v1/users/{id}", "users:manage"),
+        ("get", "/v1/keys", "keys:manage"),
+        ("post", "/v1/keys", "keys:manage"),
+        ("post", "/v1/keys/{id}/rotate", "keys:manage"),
+        ("delete", "/v1/keys/{id}", "keys:manage"),
+        ("get", "/v1/audit/checkpoint", "audit:read"),
+        ("get", "/v1/audit/proofs/inclusion", "audit:read"),
+        ("get", "/v1/audit/proofs/consistency", "audit:read"),
     ];
 
     #[test]
@@ -203,7 +224,7 @@ mod tests {
                 "{method} {path} is not described"
             );
         }
-        let source = include_str!("http.rs");
+        let source = include_str!("../http.rs");
         for (_, path, _) in ROUTES {
             assert!(
                 source.contains(&format!("\"{path}\"")),
