@@ -106,8 +106,10 @@ fn start_and_stop_are_audited_and_the_certificate_is_reused() {
         actions,
         [
             "service.start",
+            "users.bootstrap_token",
             "service.stop",
             "service.start",
+            "users.bootstrap_token",
             "service.stop"
         ]
     );

@@ -3,7 +3,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
 use lensguard_core::access::{Actor, Scope};
-use lensguard_store::db::{Db, KeyCheck, NewKey};
+use lensguard_store::db::{Db, InspectionFilter, KeyCheck, NewInspection, NewKey};
 use std::net::IpAddr;
 use time::macros::datetime;
 
@@ -217,17 +217,28 @@ async fn keys_need_a_name_and_a_scope() {
     );
 }
 
+fn new<'a>(id: &'a str, actor: &'a str, verdict: &'a str, report: &'a str) -> NewInspection<'a> {
+    NewInspection {
+        id,
+        actor,
+        idempotency_key: Some("k-1"),
+        device_id: Some("cam-7"),
+        verdict,
+        report,
+    }
+}
+
 #[tokio::test]
 async fn a_repeated_idempotency_key_returns_the_original() {
     let (_d, db) = db().await;
     assert_eq!(
-        db.insert_inspection("a", "key:1", Some("k-1"), "pass", "{\"n\":1}", NOW)
+        db.insert_inspection(&new("a", "key:1", "pass", "{\"n\":1}"), NOW)
             .await
             .expect("insert"),
         Ok(())
     );
     let original = db
-        .insert_inspection("b", "key:1", Some("k-1"), "retry", "{\"n\":2}", NOW)
+        .insert_inspection(&new("b", "key:1", "retry", "{\"n\":2}"), NOW)
         .await
         .expect("insert")
         .expect_err("duplicate");
@@ -237,12 +248,27 @@ async fn a_repeated_idempotency_key_returns_the_original() {
     );
     // Another actor may use the same idempotency key.
     assert_eq!(
-        db.insert_inspection("c", "key:2", Some("k-1"), "pass", "{}", NOW)
+        db.insert_inspection(&new("c", "key:2", "pass", "{}"), NOW)
             .await
             .expect("insert"),
         Ok(())
     );
     assert!(db.get_inspection("b").await.expect("get").is_none());
+    let by_device = |device: &str| InspectionFilter {
+        device: Some(device.to_owned()),
+        ..InspectionFilter::default()
+    };
+    let found = db
+        .list_inspections(&by_device("cam-7"), 10)
+        .await
+        .expect("list");
+    assert_eq!(found.len(), 2);
+    assert!(
+        db.list_inspections(&by_device("cam-8"), 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     assert_eq!(
         db.get_inspection("c").await.expect("get").map(|i| i.actor),
         Some("key:2".to_owned())

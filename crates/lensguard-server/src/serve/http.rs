@@ -25,12 +25,18 @@ pub struct RequestId(pub String);
 pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Router {
     let hsts = hsts_max_age
         .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
+    // A multipart submission: the photo plus a little metadata and framing.
+    let body_limit = usize::try_from(state.limits.max_file_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(64 * 1024);
     Router::new()
         .route("/healthz", get(health))
         .route("/v1/openapi.json", get(openapi))
         .route(
             "/v1/inspections",
-            post(super::inspections::submit).get(super::inspections::list),
+            post(super::inspections::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+                .get(super::inspections::list),
         )
         .route("/v1/inspections/{id}", get(super::inspections::get))
         .route("/v1/bootstrap", post(identity::sessions::bootstrap))

@@ -1,35 +1,38 @@
 //! `POST /v1/inspections`, `GET /v1/inspections` and `GET /v1/inspections/{id}`.
 //!
 //! A submission is the photo as the raw body (`image/jpeg`, `image/png` or
-//! `image/webp`), read while streaming up to `Limits::max_file_bytes` (413 past
-//! it). The verdict uses the same schema as `lensguard check --json`, plus an `id`.
+//! `image/webp`) or `multipart/form-data` with metadata ([`super::submission`]),
+//! read while streaming up to `Limits::max_file_bytes` (413 past it). The
+//! verdict uses the same schema as `lensguard check --json`, plus an `id` and,
+//! when metadata was sent, a `submission` object echoing it.
 //! An undecodable photo answers 422 with its reason code. With an
 //! `Idempotency-Key` header, a repeat by the same caller returns the original
 //! result and runs no second inspection. The submission is audited before it is
 //! stored; if the audit log cannot take it, nothing is stored and the answer is
-//! 503. Only the report (metadata) is stored, never the photo.
+//! 503. Only the report (metadata) is stored, never the photo. Reads (one
+//! inspection, or a page of them) are audited too, before the answer.
 
 use super::auth::Auth;
 use super::http::{RequestId, audit_unavailable, db_unavailable, error};
 use super::state::AppState;
-use axum::body::Body;
+use super::submission::{self, Submission, SubmissionMeta};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use lensguard_core::InspectionReport;
 use lensguard_core::access::needs::{InspectionsRead, InspectionsWrite};
 use lensguard_core::report::Verdict;
 use lensguard_store::audit::Outcome;
+use lensguard_store::db::NewInspection;
 use serde::Serialize;
-
-const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 
 #[derive(Serialize)]
 struct WithId<'a> {
     id: &'a str,
     #[serde(flatten)]
     report: &'a InspectionReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    submission: Option<&'a SubmissionMeta>,
 }
 
 fn json(status: StatusCode, body: String) -> Response {
@@ -61,30 +64,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ()> {
 pub async fn submit(
     State(state): State<AppState>,
     auth: Auth<InspectionsWrite>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
     let actor = auth.granted.principal().actor.to_string();
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if !IMAGE_TYPES.contains(&media.as_str()) {
-        return error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the photo as image/jpeg, image/png or image/webp",
-            &rid,
-        );
-    }
-    let Ok(key) = idempotency_key(&headers) else {
+    let Ok(key) = idempotency_key(request.headers()) else {
         return error(
             StatusCode::BAD_REQUEST,
             "bad_idempotency_key",
@@ -102,24 +86,9 @@ pub async fn submit(
         }
     }
     let limit = usize::try_from(state.limits.max_file_bytes).unwrap_or(usize::MAX);
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the photo is larger than {limit} bytes"),
-                &rid,
-            );
-        }
-        Err(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "bad_body",
-                "the request body could not be read",
-                &rid,
-            );
-        }
+    let Submission { photo: bytes, meta } = match submission::read(request, limit, &rid).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let (policy, limits) = (state.policy.clone(), state.limits);
     let now = time::OffsetDateTime::now_utc();
@@ -139,6 +108,10 @@ pub async fn submit(
         }
     };
     let id = uuid::Uuid::new_v4().to_string();
+    let device = meta
+        .device_id
+        .as_deref()
+        .map_or(String::new(), |d| format!("; device {d}"));
     let event = auth
         .ctx
         .event(actor.clone(), "inspections.submit")
@@ -152,7 +125,10 @@ pub async fn submit(
             .reasons
             .first()
             .map_or(String::new(), |r| r.message.clone());
-        let event = event.outcome(Outcome::Failure, Some(format!("undecodable: {code}")));
+        let event = event.outcome(
+            Outcome::Failure,
+            Some(format!("undecodable: {code}{device}")),
+        );
         if state.audit(event).await.is_err() {
             return audit_unavailable(&rid);
         }
@@ -161,7 +137,7 @@ pub async fn submit(
     }
     let event = event.outcome(
         Outcome::Success,
-        Some(format!("verdict {}", report.verdict)),
+        Some(format!("verdict {}{device}", report.verdict)),
     );
     if state.audit(event).await.is_err() {
         return audit_unavailable(&rid);
@@ -169,6 +145,7 @@ pub async fn submit(
     let body = match serde_json::to_string(&WithId {
         id: &id,
         report: &report,
+        submission: (!meta.is_empty()).then_some(&meta),
     }) {
         Ok(b) => b,
         Err(_) => {
@@ -183,11 +160,14 @@ pub async fn submit(
     match state
         .db
         .insert_inspection(
-            &id,
-            &actor,
-            key.as_deref(),
-            report.verdict.as_str(),
-            &body,
+            &NewInspection {
+                id: &id,
+                actor: &actor,
+                idempotency_key: key.as_deref(),
+                device_id: meta.device_id.as_deref(),
+                verdict: report.verdict.as_str(),
+                report: &body,
+            },
             now,
         )
         .await
@@ -218,7 +198,17 @@ pub async fn get(
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
     match state.db.get_inspection(&id).await {
-        Ok(Some(found)) => json(StatusCode::OK, found.report),
+        Ok(Some(found)) => {
+            // Reading evidence is audited; no record, no answer.
+            let event = auth
+                .ctx
+                .event(auth.granted.principal().actor.to_string(), "inspections.read")
+                .target(format!("inspection:{id}"));
+            if state.audit(event).await.is_err() {
+                return audit_unavailable(&rid);
+            }
+            json(StatusCode::OK, found.report)
+        }
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "not_found",
@@ -237,6 +227,7 @@ pub struct ListQuery {
     to: Option<String>,
     verdict: Option<String>,
     actor: Option<String>,
+    device: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -263,7 +254,7 @@ fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
 }
 
 /// `GET /v1/inspections`: newest first, filtered by time range (`from`, `to`,
-/// RFC 3339), `verdict` and `actor`, `limit` 1 to 200 (default 50), continued with
+/// RFC 3339), `verdict`, `actor` and `device`, `limit` 1 to 200 (default 50), continued with
 /// the `next_cursor` of the previous page.
 pub async fn list(
     State(state): State<AppState>,
@@ -274,7 +265,7 @@ pub async fn list(
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, "bad_request", m.to_owned(), &rid);
     let Ok(axum::extract::Query(q)) = query else {
         return bad(
-            "unknown or malformed query parameter (from, to, verdict, actor, limit, cursor)",
+            "unknown or malformed query parameter (from, to, verdict, actor, device, limit, cursor)",
         );
     };
     let mut filter = lensguard_store::db::InspectionFilter::default();
@@ -297,6 +288,7 @@ pub async fn list(
         filter.verdict = Some(v.clone());
     }
     filter.actor = q.actor.clone();
+    filter.device = q.device.clone();
     if let Some(c) = &q.cursor {
         let Some(after) = decode_cursor(c) else {
             return bad("cursor is not one this service issued");
@@ -313,6 +305,13 @@ pub async fn list(
             return db_unavailable(&rid);
         }
     };
+    let event = auth
+        .ctx
+        .event(auth.granted.principal().actor.to_string(), "inspections.list")
+        .outcome(Outcome::Success, Some(format!("{} results", found.len())));
+    if state.audit(event).await.is_err() {
+        return audit_unavailable(&rid);
+    }
     let next = (found.len() == limit as usize)
         .then(|| found.last().map(|l| encode_cursor(l.created_at, &l.id)))
         .flatten();

@@ -15,6 +15,7 @@ mod inspections;
 mod openapi;
 mod settings;
 mod state;
+mod submission;
 mod tls;
 
 use crate::cli::ServeArgs;
@@ -68,6 +69,7 @@ fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
 }
 
 async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
+    let stop_requested = shutdown_signal()?;
     prepare_data_dir(&cfg)?;
     let tls = tls::load(&cfg)?;
     for option in cfg.dangerous() {
@@ -138,7 +140,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     bootstrap::offer(&db, &audit, &cfg.data_dir).await?;
-    shutdown_signal().await;
+    stop_requested.await;
     eprintln!(
         "lensguard: shutting down, draining requests for up to {} s",
         cfg.shutdown_grace.as_secs()
@@ -157,17 +159,24 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn shutdown_signal() {
+/// SIGINT or SIGTERM, registered when made: a signal that arrives while the
+/// service is still starting is kept, not lost to the default action (which
+/// would end the process without its `service.stop` entry).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        Ok(async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = int.recv() => {}
                 _ = term.recv() => {}
             }
-            return;
-        }
+        })
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }

@@ -26,29 +26,44 @@ fn row_to_inspection(row: &sqlx::sqlite::SqliteRow) -> Result<StoredInspection, 
     })
 }
 
+/// An inspection to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewInspection<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// Who submitted it.
+    pub actor: &'a str,
+    /// The submitter's `Idempotency-Key`, if any.
+    pub idempotency_key: Option<&'a str>,
+    /// The submitting device, if the submission named one (for filtering).
+    pub device_id: Option<&'a str>,
+    /// `pass`, `retry` or `fail`.
+    pub verdict: &'a str,
+    /// The report as JSON.
+    pub report: &'a str,
+}
+
 impl Db {
     /// Stores an inspection. With an idempotency key already used by `actor`, stores
     /// nothing and returns the original instead (`Err(original)`).
     pub async fn insert_inspection(
         &self,
-        id: &str,
-        actor: &str,
-        idempotency_key: Option<&str>,
-        verdict: &str,
-        report: &str,
+        new: &NewInspection<'_>,
         now: time::OffsetDateTime,
     ) -> Result<Result<(), StoredInspection>, Error> {
+        let (id, actor, idempotency_key) = (new.id, new.actor, new.idempotency_key);
         let inserted = sqlx::query(
-            "INSERT INTO inspections (id, created_at, actor, idempotency_key, verdict, report)
-             VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO inspections (id, created_at, actor, idempotency_key, verdict, report, device_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(unix(now))
         .bind(actor)
         .bind(idempotency_key)
-        .bind(verdict)
-        .bind(report)
+        .bind(new.verdict)
+        .bind(new.report)
+        .bind(new.device_id)
         .execute(self.pool())
         .await?;
         if inserted.rows_affected() == 1 {
@@ -98,6 +113,8 @@ pub struct InspectionFilter {
     pub verdict: Option<String>,
     /// Only this submitter (`key:ID`).
     pub actor: Option<String>,
+    /// Only this device.
+    pub device: Option<String>,
     /// Continue after this `(created_at, id)`, from a previous page.
     pub after: Option<(i64, String)>,
 }
@@ -120,6 +137,7 @@ impl Db {
                AND (?3 IS NULL OR verdict = ?3)
                AND (?4 IS NULL OR actor = ?4)
                AND (?5 IS NULL OR (created_at, id) < (?5, ?6))
+               AND (?8 IS NULL OR device_id = ?8)
              ORDER BY created_at DESC, id DESC
              LIMIT ?7",
         )
@@ -130,6 +148,7 @@ impl Db {
         .bind(after_t)
         .bind(after_id)
         .bind(i64::from(limit))
+        .bind(filter.device.as_deref())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(row_to_inspection).collect()

@@ -4,15 +4,16 @@
 //! disk before the call returns (anything acknowledged to a client is durable
 //! first). The schema is created on open and versioned with `PRAGMA user_version`.
 //! Queries are checked at run time (no live database needed to build). Schema 2
-//! added users, sessions and the owner bootstrap; every statement is
-//! `IF NOT EXISTS`, so opening a schema-1 file upgrades it in place.
+//! added users, sessions and the owner bootstrap, schema 3 the inspections'
+//! device id; opening an older file upgrades it in place (`IF NOT EXISTS`, and
+//! an `ALTER TABLE` when the column is missing).
 
 mod inspections;
 mod keys;
 mod sessions;
 mod users;
 
-pub use inspections::{InspectionFilter, StoredInspection};
+pub use inspections::{InspectionFilter, NewInspection, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 pub use sessions::{BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX};
 pub use users::{
@@ -27,7 +28,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -48,7 +49,8 @@ CREATE TABLE IF NOT EXISTS inspections (
     actor TEXT NOT NULL,
     idempotency_key TEXT,
     verdict TEXT NOT NULL,
-    report TEXT NOT NULL
+    report TEXT NOT NULL,
+    device_id TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS inspections_idempotency ON inspections (actor, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
@@ -108,6 +110,22 @@ impl Db {
             )));
         }
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        // Schema 3 added inspections.device_id; a schema-1 or -2 file gets it here.
+        let has_device: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info('inspections') WHERE name = 'device_id'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        if has_device == 0 {
+            sqlx::raw_sql("ALTER TABLE inspections ADD COLUMN device_id TEXT")
+                .execute(&pool)
+                .await?;
+        }
+        sqlx::raw_sql(
+            "CREATE INDEX IF NOT EXISTS inspections_device ON inspections (device_id, created_at)",
+        )
+        .execute(&pool)
+        .await?;
         sqlx::raw_sql(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .execute(&pool)
             .await?;

@@ -52,11 +52,14 @@ pub fn document() -> Value {
     let report = generator.subschema_for::<InspectionReport>();
     generator.subschema_for::<ErrorBody>();
     identity::register(&mut generator);
+    generator.subschema_for::<super::submission::SubmissionMeta>();
     let mut schemas = generator.take_definitions(true);
     schemas.insert(
         "Inspection".into(),
         json!({"description": "An inspection report (the schema `lensguard check --json` prints) with its id.",
-               "allOf": [report.to_value(), {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "format": "uuid"}}}]}),
+               "allOf": [report.to_value(), {"type": "object", "required": ["id"], "properties": {
+                   "id": {"type": "string", "format": "uuid"},
+                   "submission": {"$ref": "#/components/schemas/SubmissionMeta", "description": "The metadata of a multipart submission, when any was sent."}}}]}),
     );
     schemas.insert(
         "InspectionPage".into(),
@@ -99,20 +102,25 @@ pub fn document() -> Value {
             "/v1/inspections": {
                 "post": {
                     "operationId": "submitInspection",
-                    "summary": "Inspect a photo (the raw image as the body). Needs inspections:write.",
+                    "summary": "Inspect a photo (the raw image as the body, or multipart with metadata). Needs inspections:write.",
                     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false,
                                     "description": "A repeat with the same key returns the original result.",
                                     "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}}],
                     "requestBody": {"required": true, "content": {
                         "image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}},
                         "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
-                        "image/webp": {"schema": {"type": "string", "contentMediaType": "image/webp"}}}},
+                        "image/webp": {"schema": {"type": "string", "contentMediaType": "image/webp"}},
+                        "multipart/form-data": {"schema": {"type": "object", "required": ["photo"], "properties": {
+                            "photo": {"type": "string", "contentMediaType": "image/jpeg", "description": "The photo; its part's Content-Type is image/jpeg, image/png or image/webp."},
+                            "device_id": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"},
+                            "external_reference": {"type": "string", "minLength": 1, "maxLength": 256},
+                            "location": {"type": "string", "description": "`latitude,longitude` in decimal degrees.", "examples": ["52.52,13.405"]}}}}}},
                     "responses": refusals(map(json!({
                         "201": {"description": "Inspected and recorded.", "content": inspection["content"]},
                         "200": {"description": "A repeated Idempotency-Key: the original result.", "content": inspection["content"]},
-                        "400": error_response("A malformed Idempotency-Key or body."),
+                        "400": error_response("A malformed Idempotency-Key, body or multipart field."),
                         "413": error_response("The photo is larger than the limit."),
-                        "415": error_response("Not image/jpeg, image/png or image/webp."),
+                        "415": error_response("Not image/jpeg, image/png, image/webp or multipart/form-data with such a photo."),
                         "422": {"description": "The photo cannot be decoded.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnprocessableImage"}}}}
                     })))
                 },
@@ -123,7 +131,8 @@ pub fn document() -> Value {
                         query("from", "At or after this time (RFC 3339).", json!({"type": "string", "format": "date-time"})),
                         query("to", "Before this time (RFC 3339).", json!({"type": "string", "format": "date-time"})),
                         query("verdict", "Only this verdict.", json!({"enum": ["pass", "retry", "fail"]})),
-                        query("actor", "Only this submitter, `key:ID`.", json!({"type": "string"})),
+                        query("actor", "Only this submitter, `key:ID` or `user:ID`.", json!({"type": "string"})),
+                        query("device", "Only this device (`device_id` of a multipart submission).", json!({"type": "string"})),
                         query("limit", "Page size.", json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
                         query("cursor", "`next_cursor` of the previous page.", json!({"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}))
                     ],
