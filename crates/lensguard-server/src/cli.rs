@@ -287,6 +287,13 @@ pub struct BenchArgs {
     /// Print one JSON object per file instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Throughput instead of latency: this many threads inspect each file over
+    /// and over for --seconds, and the photos per second are printed.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+    /// Seconds per file in throughput mode.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub seconds: u32,
 }
 
 /// Where a new password comes from (never from a flag: flags show in `ps`).

@@ -46,6 +46,26 @@ fn every_path_named_in_the_documents_exists() {
             "no paths found in {doc}"
         );
         for p in paths {
+            // A link to a heading: the file must exist, and so must the heading.
+            let (p, anchor) = match p.split_once('#') {
+                Some((file, anchor)) => (file.to_owned(), Some(anchor.to_owned())),
+                None => (p, None),
+            };
+            if let Some(anchor) = anchor {
+                let target = std::fs::read_to_string(root.join(&p)).unwrap_or_default();
+                let found = target.lines().any(|l| {
+                    l.starts_with('#')
+                        && l.trim_start_matches('#')
+                            .trim()
+                            .to_lowercase()
+                            .replace(' ', "-")
+                            == anchor
+                });
+                assert!(
+                    found,
+                    "{doc} links to {p}#{anchor}, a heading that does not exist"
+                );
+            }
             let base = if doc.starts_with("docs/") && !p.starts_with("docs/") && !p.contains('/') {
                 root.join("docs")
             } else {

@@ -1,4 +1,6 @@
-//! `lensguard bench`: single-thread time per photo, decode plus every check.
+//! `lensguard bench`: single-thread time per photo, decode plus every check, or
+//! (`--threads N`) photos per second with N threads, the in-process reference
+//! for the service benchmark (`scripts/bench-service`).
 
 use crate::cli::BenchArgs;
 use anyhow::Context;
@@ -22,7 +24,53 @@ struct Figures<'a> {
     p90_ms: f64,
 }
 
+/// Photos per second with `threads` threads inspecting `bytes` for `seconds`.
+fn throughput(bytes: &[u8], threads: u16, seconds: u32) -> f64 {
+    let policy = Policy::default();
+    let limits = Limits::default();
+    let now = time::OffsetDateTime::now_utc();
+    let start = Instant::now();
+    let deadline = start + std::time::Duration::from_secs(u64::from(seconds));
+    let done: u64 = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut n = 0_u64;
+                    while Instant::now() < deadline {
+                        std::hint::black_box(lensguard_vision::inspect(
+                            bytes, &policy, &limits, now,
+                        ));
+                        n += 1;
+                    }
+                    n
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap_or(0)).sum()
+    });
+    done as f64 / start.elapsed().as_secs_f64()
+}
+
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some(threads) = args.threads {
+        let mut out = std::io::stdout().lock();
+        for path in &args.files {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let per_second = throughput(&bytes, threads, args.seconds);
+            if args.json {
+                let v = serde_json::json!({"file": path.display().to_string(), "threads": threads, "seconds": args.seconds, "photos_per_second": per_second});
+                writeln!(out, "{v}")?;
+            } else {
+                writeln!(
+                    out,
+                    "{}: {per_second:.1} photos/s with {threads} threads",
+                    path.display()
+                )?;
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let policy = Policy::default();
     let limits = Limits::default();
     let now = time::OffsetDateTime::now_utc();

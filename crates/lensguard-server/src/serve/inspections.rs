@@ -202,7 +202,10 @@ pub async fn get(
             // Reading evidence is audited; no record, no answer.
             let event = auth
                 .ctx
-                .event(auth.granted.principal().actor.to_string(), "inspections.read")
+                .event(
+                    auth.granted.principal().actor.to_string(),
+                    "inspections.read",
+                )
                 .target(format!("inspection:{id}"));
             if state.audit(event).await.is_err() {
                 return audit_unavailable(&rid);
@@ -307,7 +310,10 @@ pub async fn list(
     };
     let event = auth
         .ctx
-        .event(auth.granted.principal().actor.to_string(), "inspections.list")
+        .event(
+            auth.granted.principal().actor.to_string(),
+            "inspections.list",
+        )
         .outcome(Outcome::Success, Some(format!("{} results", found.len())));
     if state.audit(event).await.is_err() {
         return audit_unavailable(&rid);
