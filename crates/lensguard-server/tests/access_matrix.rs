@@ -73,6 +73,8 @@ const ROUTES: &[Route] = &[
         Need::Scope(Scope::KeysManage),
     ),
     r("DELETE", "/v1/keys/{id}", Need::Scope(Scope::KeysManage)),
+    r("GET", "/v1/policy", Need::Scope(Scope::PolicyManage)),
+    r("PUT", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("GET", "/v1/audit/checkpoint", Need::Scope(Scope::AuditRead)),
     r(
         "GET",
@@ -281,13 +283,18 @@ fn every_route_times_every_scope_and_role_gets_exactly_the_documented_answer() {
                 ("POST", "/v1/users") => serde_json::json!({"username": format!("made{counter}"), "role": "viewer", "password": PASSWORD}).to_string().into_bytes(),
                 ("PATCH", _) => br#"{"role": "viewer"}"#.to_vec(),
                 ("POST", "/v1/keys") => serde_json::json!({"name": "made", "scopes": scopes}).to_string().into_bytes(),
+                // Each accepted change must raise the revision; the counter only grows.
+                ("PUT", "/v1/policy") => lensguard_core::Policy::default()
+                    .to_toml()
+                    .replace("revision = 1", &format!("revision = {}", counter + 1))
+                    .into_bytes(),
                 ("POST", "/v1/inspections") => b"not read".to_vec(),
                 _ => Vec::new(),
             };
-            let content_type = if route.path == "/v1/inspections" {
-                "image/jpeg"
-            } else {
-                "application/json"
+            let content_type = match route.path {
+                "/v1/inspections" => "image/jpeg",
+                "/v1/policy" => "application/toml",
+                _ => "application/json",
             };
             let mut headers = vec![("content-type", content_type)];
             let auth = caller.map(|c| format!("Bearer {}", keys[&c]));

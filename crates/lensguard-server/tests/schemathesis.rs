@@ -35,12 +35,27 @@ fn schemathesis() -> Option<PathBuf> {
 
 /// Runs schemathesis against `server` with optional extra header; returns its
 /// exit status, its output and the recorded interactions (HAR).
+/// Operations that can end the caller's own credentials: with the list of keys
+/// in hand, the stateful phase could revoke or rotate the very key it tests with,
+/// and every later request would get 401. They run on their own, where no other
+/// operation can hand them a real key id.
+const SELF_ENDING: &[&str] = &["revokeKey", "rotateKey"];
+
+/// Which operations a run covers.
+#[derive(Clone, Copy)]
+enum Scope {
+    All,
+    AllButSelfEnding,
+    OnlySelfEnding,
+}
+
 fn run(
     bin: &Path,
     server: &Server,
     header: Option<&str>,
     examples: &str,
     har: &Path,
+    scope: Scope,
 ) -> (bool, String, serde_json::Value) {
     let spec = lensguard_testkit::workspace_root().join("docs/openapi.json");
     let mut cmd = Command::new(bin);
@@ -65,6 +80,17 @@ fn run(
         .env("SCHEMATHESIS_TELEMETRY", "false");
     if let Some(h) = header {
         cmd.args(["-H", h]);
+    }
+    for id in SELF_ENDING {
+        match scope {
+            Scope::All => {}
+            Scope::AllButSelfEnding => {
+                cmd.args(["--exclude-operation-id", id]);
+            }
+            Scope::OnlySelfEnding => {
+                cmd.args(["--include-operation-id", id]);
+            }
+        }
     }
     let out = cmd.output().expect("run schemathesis");
     let text = format!(
@@ -128,6 +154,40 @@ fn documented(method: &str, path: &str) -> bool {
         })
 }
 
+/// Whether the request carried credentials. Reports mask the header's value, so
+/// this is its presence; the runs that use it send only the one key.
+fn carries(entry: &serde_json::Value) -> bool {
+    entry["request"]["headers"].as_array().is_some_and(|h| {
+        h.iter().any(|h| {
+            h["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case("authorization"))
+        })
+    })
+}
+
+/// How many requests carried credentials.
+fn authorized(har: &serde_json::Value) -> usize {
+    har["log"]["entries"]
+        .as_array()
+        .map_or(0, |e| e.iter().filter(|e| carries(e)).count())
+}
+
+/// `(method, path)` of requests that carried credentials and got 401.
+fn refused_with(har: &serde_json::Value) -> Vec<(String, String)> {
+    let entries = har["log"]["entries"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let calls = interactions(har);
+    entries
+        .iter()
+        .zip(calls)
+        .filter(|(e, (_, _, status))| *status == 401 && carries(e))
+        .map(|(_, (m, p, _))| (m, p))
+        .collect()
+}
+
 /// The two public operations that create credentials.
 fn creates_credentials(method: &str, path: &str) -> bool {
     method.eq_ignore_ascii_case("POST") && (path == "/v1/sessions" || path == "/v1/bootstrap")
@@ -157,9 +217,25 @@ fn generated_requests_get_documented_answers_and_without_a_valid_key_only_401() 
         Some(&format!("Authorization: Bearer {token}")),
         "50",
         &dir.path().join("valid.har"),
+        Scope::AllButSelfEnding,
     );
     assert!(ok, "schemathesis found problems with a valid key:\n{text}");
     let calls = interactions(&har);
+    // schemathesis also probes each operation without credentials (401 is right
+    // there); with the key, nothing but a login may answer 401.
+    let with_key = authorized(&har);
+    assert!(
+        with_key > 100,
+        "too few requests carried the key: {with_key}"
+    );
+    let refused: Vec<_> = refused_with(&har)
+        .into_iter()
+        .filter(|(m, p)| !creates_credentials(m, p))
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "the valid key stopped working: {refused:?}"
+    );
     assert!(
         calls.len() > 100,
         "too few requests were made: {}",
@@ -170,6 +246,18 @@ fn generated_requests_get_documented_answers_and_without_a_valid_key_only_401() 
             .iter()
             .any(|(m, p, s)| m == "POST" && p == "/v1/inspections" && *s == 422),
         "submissions reached the engine"
+    );
+    let (ok, text, _) = run(
+        &bin,
+        &server,
+        Some(&format!("Authorization: Bearer {token}")),
+        "50",
+        &dir.path().join("self-ending.har"),
+        Scope::OnlySelfEnding,
+    );
+    assert!(
+        ok,
+        "schemathesis found problems with rotate and revoke:\n{text}"
     );
 
     for (name, header) in [
@@ -185,6 +273,7 @@ fn generated_requests_get_documented_answers_and_without_a_valid_key_only_401() 
             header,
             "20",
             &dir.path().join(format!("{name}.har")),
+            Scope::All,
         );
         assert!(ok, "schemathesis found problems with {name}:\n{text}");
         let calls = interactions(&har);

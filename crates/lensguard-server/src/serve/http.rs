@@ -56,6 +56,10 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
         )
         .route("/v1/keys/{id}", delete(identity::keys::revoke))
         .route("/v1/keys/{id}/rotate", post(identity::keys::rotate))
+        .route(
+            "/v1/policy",
+            get(super::policy_api::get).put(super::policy_api::put),
+        )
         .route("/v1/audit/checkpoint", get(super::audit_api::head))
         .route(
             "/v1/audit/proofs/inclusion",

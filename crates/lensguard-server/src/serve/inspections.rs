@@ -90,7 +90,7 @@ pub async fn submit(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let (policy, limits) = (state.policy.clone(), state.limits);
+    let (policy, limits) = (state.policy(), state.limits);
     let now = time::OffsetDateTime::now_utc();
     let report = match tokio::task::spawn_blocking(move || {
         lensguard_vision::inspect(&bytes, &policy, &limits, now)

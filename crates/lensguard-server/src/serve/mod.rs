@@ -13,6 +13,7 @@ mod http;
 mod identity;
 mod inspections;
 mod openapi;
+mod policy_api;
 mod settings;
 mod state;
 mod submission;
@@ -82,6 +83,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     let db = lensguard_store::db::Db::open(&cfg.data_dir.join("lensguard.db"))
         .await
         .context("cannot open the database")?;
+    let policy = policy_api::load(&cfg.data_dir)?;
     let secrets = std::sync::Arc::new(
         lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)
             .context("cannot load the installation key")?,
@@ -118,7 +120,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         trusted_proxies: std::sync::Arc::new(cfg.trusted_proxies.clone()),
         session_lifetime: cfg.session_lifetime,
         key_rotation_overlap: cfg.key_rotation_overlap,
-        policy: std::sync::Arc::new(lensguard_core::Policy::default()),
+        policy: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(policy))),
         limits: lensguard_core::Limits::default(),
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
     };

@@ -19,8 +19,8 @@ pub struct AppState {
     pub secrets: Arc<InstallationSecrets>,
     /// The data directory.
     pub data_dir: Arc<std::path::PathBuf>,
-    /// The policy photos are judged by.
-    pub policy: Arc<Policy>,
+    /// The policy photos are judged by (replaced by `PUT /v1/policy`).
+    pub policy: Arc<std::sync::RwLock<Arc<Policy>>>,
     /// Limits on untrusted sizes.
     pub limits: Limits,
     /// Requests per credential (token bucket per actor).
@@ -86,6 +86,24 @@ impl LoginLimits {
 }
 
 impl AppState {
+    /// The policy in force.
+    pub fn policy(&self) -> Arc<Policy> {
+        // A writer cannot panic while holding the lock (it only swaps an Arc).
+        match self.policy.read() {
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Puts `policy` in force for the next submission.
+    pub fn set_policy(&self, policy: Policy) {
+        let mut slot = match self.policy.write() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(policy);
+    }
+
     /// Appends an audit event without blocking the async runtime. `Err` means the
     /// event is not recorded and the caller must refuse what it was about to do.
     pub async fn audit(&self, event: AuditEvent) -> Result<(), String> {

@@ -1,5 +1,5 @@
-//! The OpenAPI paths of identity (bootstrap, sessions, users, keys) and the audit
-//! log's proofs, with their schemas.
+//! The OpenAPI paths of identity (bootstrap, sessions, users, keys), the policy
+//! and the audit log's proofs, with their schemas.
 
 use super::super::audit_api::{AuditHead, ConsistencyProof, InclusionProof};
 use super::super::identity::keys::{CreateKey, IssuedKeyView, KeyView, RotateKey};
@@ -24,6 +24,7 @@ pub fn register(generator: &mut schemars::SchemaGenerator) {
     generator.subschema_for::<AuditHead>();
     generator.subschema_for::<InclusionProof>();
     generator.subschema_for::<ConsistencyProof>();
+    generator.subschema_for::<super::super::policy_api::PolicyChanged>();
 }
 
 fn body(schema: &str) -> Value {
@@ -164,6 +165,24 @@ pub fn paths() -> Map<String, Value> {
                 "400": bad_body, "404": error_response("No such active key."), "413": too_large
             })))
         }},
+        "/v1/policy": {
+            "get": {
+                "operationId": "getPolicy",
+                "summary": "The policy in force, as TOML. Needs policy:manage.",
+                "responses": refusals(map(json!({"200": {"description": "The policy (see docs/policy.md).", "content": {"application/toml": {"schema": {"type": "string"}}}}})))
+            },
+            "put": {
+                "operationId": "putPolicy",
+                "summary": "Replace the policy (TOML; its revision must go up). Needs policy:manage.",
+                "requestBody": {"required": true, "content": {"text/plain": {"schema": {"type": "string", "description": "The policy as TOML (docs/policy.md)."}}}},
+                "responses": refusals(map(json!({
+                    "200": answer("In force for the next submission.", "PolicyChanged"),
+                    "400": error_response("Not a valid policy; the message names line, column and key."),
+                    "409": error_response("The revision is not above the policy in force."),
+                    "413": error_response("The policy is larger than 256 KiB.")
+                })))
+            }
+        },
         "/v1/audit/checkpoint": {"get": {
             "operationId": "auditHead",
             "summary": "The audit log's size, root, public key and newest signed checkpoint. Needs audit:read.",

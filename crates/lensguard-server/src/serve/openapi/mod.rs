@@ -181,6 +181,8 @@ mod tests {
         ("post", "/v1/keys", "keys:manage"),
         ("post", "/v1/keys/{id}/rotate", "keys:manage"),
         ("delete", "/v1/keys/{id}", "keys:manage"),
+        ("get", "/v1/policy", "policy:manage"),
+        ("put", "/v1/policy", "policy:manage"),
         ("get", "/v1/audit/checkpoint", "audit:read"),
         ("get", "/v1/audit/proofs/inclusion", "audit:read"),
         ("get", "/v1/audit/proofs/consistency", "audit:read"),
