@@ -107,11 +107,10 @@ impl AppState {
     /// Appends an audit event without blocking the async runtime. `Err` means the
     /// event is not recorded and the caller must refuse what it was about to do.
     pub async fn audit(&self, event: AuditEvent) -> Result<(), String> {
-        let log = Arc::clone(&self.audit);
-        match tokio::task::spawn_blocking(move || log.append(event)).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(e) => Err(e.to_string()),
-        }
+        self.audit
+            .append_async(event)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }

@@ -51,8 +51,29 @@ pub struct Receipt {
 }
 
 enum Request {
-    Append(AuditEvent, SyncSender<Result<Receipt, String>>),
+    Append(AuditEvent, Reply),
     Checkpoint(SyncSender<Result<Checkpoint, String>>),
+}
+
+/// Where an append's answer goes: a blocked thread, or an awaiting task (which
+/// then needs no thread of its own while the writer syncs).
+enum Reply {
+    Blocking(SyncSender<Result<Receipt, String>>),
+    Async(tokio::sync::oneshot::Sender<Result<Receipt, String>>),
+}
+
+impl Reply {
+    fn send(self, answer: Result<Receipt, String>) {
+        // A caller that stopped waiting has nothing left to be told.
+        match self {
+            Reply::Blocking(tx) => {
+                let _ = tx.send(answer);
+            }
+            Reply::Async(tx) => {
+                let _ = tx.send(answer);
+            }
+        }
+    }
 }
 
 /// What readers see: the tree and the checkpoints, updated after each sync.
@@ -139,8 +160,16 @@ impl AuditLog {
     /// recorded, and the caller must not perform the action it describes.
     pub fn append(&self, event: AuditEvent) -> Result<Receipt, Error> {
         let (reply, answer) = mpsc::sync_channel(1);
-        self.send(Request::Append(event, reply))?;
+        self.send(Request::Append(event, Reply::Blocking(reply)))?;
         answer.recv().map_err(|_| Error::Poisoned)?.map_err(fail)
+    }
+
+    /// Like [`AuditLog::append`], for async callers: the task waits, no thread
+    /// blocks. The entry is durable when this resolves to `Ok`.
+    pub async fn append_async(&self, event: AuditEvent) -> Result<Receipt, Error> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.send(Request::Append(event, Reply::Async(reply)))?;
+        answer.await.map_err(|_| Error::Poisoned)?.map_err(fail)
     }
 
     /// Signs a checkpoint over everything appended so far.
@@ -298,7 +327,7 @@ impl Writer {
         }
         if let Some(why) = &self.poisoned {
             for (_, reply) in appends {
-                let _ = reply.send(Err(why.clone()));
+                reply.send(Err(why.clone()));
             }
             for reply in checkpoint_requests {
                 let _ = reply.send(Err(why.clone()));
@@ -349,7 +378,7 @@ impl Writer {
                 }
             }
             for ((_, reply), receipt) in appends.into_iter().zip(receipts) {
-                let _ = reply.send(Ok(receipt));
+                reply.send(Ok(receipt));
             }
             unsigned_since.get_or_insert_with(Instant::now);
         }
@@ -410,7 +439,7 @@ impl Writer {
 
 /// Puts a batch back together so a poisoned writer can answer every request.
 fn restore(
-    appends: Vec<(AuditEvent, SyncSender<Result<Receipt, String>>)>,
+    appends: Vec<(AuditEvent, Reply)>,
     checkpoints: Vec<SyncSender<Result<Checkpoint, String>>>,
 ) -> Vec<Request> {
     appends
