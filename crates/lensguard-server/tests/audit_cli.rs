@@ -146,18 +146,10 @@ fn a_missing_log_or_bad_key_is_a_usage_error() {
 
 #[test]
 fn audit_prove_prints_proofs_that_verify_and_refuses_impossible_ones() {
-    use lensguard_store::audit::merkle::{Hash, verify_consistency, verify_inclusion};
+    use common::{hex_hash as hash, hex_path as path};
+    use lensguard_store::audit::merkle::{verify_consistency, verify_inclusion};
     let dir = data_dir(37);
     let d = dir.path().to_str().expect("utf8");
-    let hash = |v: &serde_json::Value| -> Hash {
-        hex::decode(v.as_str().expect("hex"))
-            .expect("hex")
-            .try_into()
-            .expect("32 bytes")
-    };
-    let path = |v: &serde_json::Value| -> Vec<Hash> {
-        v.as_array().expect("path").iter().map(hash).collect()
-    };
     let out = lensguard(&[
         "audit",
         "prove",

@@ -454,7 +454,8 @@ fn forwarded_addresses_count_only_from_trusted_proxies() {
 
 #[test]
 fn audit_proofs_over_the_api_verify() {
-    use lensguard_store::audit::merkle::{Hash, verify_consistency, verify_inclusion};
+    use common::{hex_hash as hash, hex_path as path};
+    use lensguard_store::audit::merkle::{verify_consistency, verify_inclusion};
     let dir = tempfile::tempdir().expect("tempdir");
     let reader = create_key(dir.path(), &["audit:read"], &[]);
     let server = Server::start(dir.path(), &[]);
@@ -464,15 +465,6 @@ fn audit_proofs_over_the_api_verify() {
     let head = json(&get_with(&server, "/v1/audit/checkpoint", &reader));
     let size = head["size"].as_u64().expect("size");
     assert!(size >= 6, "{head}");
-    let hash = |v: &serde_json::Value| -> Hash {
-        hex::decode(v.as_str().expect("hex"))
-            .expect("hex")
-            .try_into()
-            .expect("32 bytes")
-    };
-    let path = |v: &serde_json::Value| -> Vec<Hash> {
-        v.as_array().expect("path").iter().map(hash).collect()
-    };
     for index in [0, 3, size - 1] {
         let p = json(&get_with(
             &server,

@@ -63,14 +63,7 @@ async fn keep_an_owner(local: &Local, user: &User, action: &str) -> anyhow::Resu
     if user.role != Role::Owner {
         return Ok(());
     }
-    let owners = local
-        .db
-        .list_users()
-        .await?
-        .iter()
-        .filter(|u| u.role == Role::Owner && u.disabled_at.is_none())
-        .count();
-    if owners > 1 {
+    if local.db.active_owners().await? > 1 {
         return Ok(());
     }
     let target = format!("user:{}", user.id);

@@ -297,3 +297,16 @@ pub fn audit_actions(data_dir: &Path) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// A 32-byte hash from its hex JSON string.
+pub fn hex_hash(v: &serde_json::Value) -> [u8; 32] {
+    hex::decode(v.as_str().expect("hex"))
+        .expect("hex")
+        .try_into()
+        .expect("32 bytes")
+}
+
+/// A proof's hashes from a JSON array of hex strings.
+pub fn hex_path(v: &serde_json::Value) -> Vec<[u8; 32]> {
+    v.as_array().expect("path").iter().map(hex_hash).collect()
+}

@@ -139,14 +139,18 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Whether an active owner exists.
-    pub async fn has_owner(&self) -> Result<bool, Error> {
-        let n: i64 = sqlx::query_scalar(
+    /// How many active owners exist.
+    pub async fn active_owners(&self) -> Result<i64, Error> {
+        Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM users WHERE role = 'owner' AND disabled_at IS NULL",
         )
         .fetch_one(self.pool())
-        .await?;
-        Ok(n > 0)
+        .await?)
+    }
+
+    /// Whether an active owner exists.
+    pub async fn has_owner(&self) -> Result<bool, Error> {
+        Ok(self.active_owners().await? > 0)
     }
 
     /// A new bootstrap token (replacing any earlier one) when no active owner

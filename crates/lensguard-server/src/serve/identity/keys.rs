@@ -5,7 +5,7 @@
 use super::super::auth::Auth;
 use super::super::http::{db_unavailable, error, read_json};
 use super::super::state::AppState;
-use super::{beyond, record, refuse, rfc3339, rid};
+use super::{Act, beyond, rfc3339, rid};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -113,25 +113,21 @@ fn bad(auth: &Auth<KeysManage>, message: String) -> Response {
 /// `POST /v1/keys`.
 pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body: Body) -> Response {
     let ctx = &auth.ctx;
-    let principal = auth.granted.principal();
     let req: CreateKey = match read_json(body, &rid(ctx)).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let target = format!("name:{}", req.name.trim());
-    let missing = beyond(principal, &req.scopes);
+    let act = Act {
+        state: &state,
+        ctx,
+        principal: auth.granted.principal(),
+        action: "keys.create",
+        target: format!("name:{}", req.name.trim()),
+    };
+    let missing = beyond(act.principal, &req.scopes);
     if !missing.is_empty() {
         let why = format!("these credentials cannot grant {}", missing.join(", "));
-        return refuse(
-            &state,
-            ctx,
-            principal,
-            "keys.create",
-            &target,
-            StatusCode::FORBIDDEN,
-            why,
-        )
-        .await;
+        return act.refuse(StatusCode::FORBIDDEN, why).await;
     }
     if req.scopes.is_empty() || req.name.trim().is_empty() || req.name.len() > 200 {
         return bad(
@@ -159,19 +155,8 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
             .map(|d| now + time::Duration::days(i64::from(d))),
     };
     let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
-    let actor = principal.actor.to_string();
     let reason = Some(format!("scopes {}", scopes.join(" ")));
-    if let Err(r) = record(
-        &state,
-        ctx,
-        &actor,
-        "keys.create",
-        &target,
-        Outcome::Success,
-        reason,
-    )
-    .await
-    {
+    if let Err(r) = act.audit(Outcome::Success, reason).await {
         return r;
     }
     let issued = match state.db.create_key(&new, now).await {
@@ -200,27 +185,22 @@ async fn issued_answer(
     }
 }
 
-/// Loads an active key the caller may act on, or the answer to give.
-async fn managed_key(
-    state: &AppState,
-    auth: &Auth<KeysManage>,
-    id: &str,
-    action: &str,
-) -> Result<ApiKey, Response> {
-    let key = match state.db.get_key(id).await {
+/// Loads the active key `id` if the caller holds all its scopes; otherwise the
+/// answer to give (404, or 403 audited as `act`).
+async fn managed_key(act: &Act<'_>, id: &str) -> Result<ApiKey, Response> {
+    let key = match act.state.db.get_key(id).await {
         Ok(Some(k)) if k.revoked_at.is_none() => k,
         Ok(_) => {
             return Err(error(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 "no such active key",
-                &rid(&auth.ctx),
+                &rid(act.ctx),
             ));
         }
-        Err(_) => return Err(db_unavailable(&rid(&auth.ctx))),
+        Err(_) => return Err(db_unavailable(&rid(act.ctx))),
     };
-    let principal = auth.granted.principal();
-    let missing = beyond(principal, &key.scopes);
+    let missing = beyond(act.principal, &key.scopes);
     if missing.is_empty() {
         return Ok(key);
     }
@@ -228,17 +208,7 @@ async fn managed_key(
         "the key holds scopes these credentials lack: {}",
         missing.join(", ")
     );
-    let target = format!("key:{id}");
-    Err(refuse(
-        state,
-        &auth.ctx,
-        principal,
-        action,
-        &target,
-        StatusCode::FORBIDDEN,
-        why,
-    )
-    .await)
+    Err(act.refuse(StatusCode::FORBIDDEN, why).await)
 }
 
 /// `POST /v1/keys/{id}/rotate`: a new secret; the old one keeps working for the
@@ -267,22 +237,19 @@ pub async fn rotate(
     if hours > 720 {
         return bad(&auth, "overlap_hours must be 0 to 720".into());
     }
-    if let Err(r) = managed_key(&state, &auth, &id, "keys.rotate").await {
+    let act = Act {
+        state: &state,
+        ctx,
+        principal: auth.granted.principal(),
+        action: "keys.rotate",
+        target: format!("key:{id}"),
+    };
+    if let Err(r) = managed_key(&act, &id).await {
         return r;
     }
-    let actor = auth.granted.principal().actor.to_string();
-    let target = format!("key:{id}");
-    let reason = Some(format!("overlap {hours} h"));
-    if let Err(r) = record(
-        &state,
-        ctx,
-        &actor,
-        "keys.rotate",
-        &target,
-        Outcome::Success,
-        reason,
-    )
-    .await
+    if let Err(r) = act
+        .audit(Outcome::Success, Some(format!("overlap {hours} h")))
+        .await
     {
         return r;
     }
@@ -306,37 +273,24 @@ pub async fn revoke(
     auth: Auth<KeysManage>,
     Path(id): Path<String>,
 ) -> Response {
-    let ctx = &auth.ctx;
-    if let Err(r) = managed_key(&state, &auth, &id, "keys.revoke").await {
+    let act = Act {
+        state: &state,
+        ctx: &auth.ctx,
+        principal: auth.granted.principal(),
+        action: "keys.revoke",
+        target: format!("key:{id}"),
+    };
+    if let Err(r) = managed_key(&act, &id).await {
         return r;
     }
-    let actor = auth.granted.principal().actor.to_string();
-    let target = format!("key:{id}");
-    if let Err(r) = record(
-        &state,
-        ctx,
-        &actor,
-        "keys.revoke",
-        &target,
-        Outcome::Success,
-        None,
+    if let Err(r) = act.audit(Outcome::Success, None).await {
+        return r;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let done = StatusCode::NO_CONTENT.into_response();
+    act.applied(
+        state.db.revoke_key(&id, now).await,
+        done,
+        "no such active key",
     )
-    .await
-    {
-        return r;
-    }
-    match state
-        .db
-        .revoke_key(&id, time::OffsetDateTime::now_utc())
-        .await
-    {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such active key",
-            &rid(ctx),
-        ),
-        Err(_) => db_unavailable(&rid(ctx)),
-    }
 }

@@ -73,43 +73,70 @@ pub fn rid(ctx: &RequestCtx) -> RequestId {
     RequestId(ctx.request_id.clone())
 }
 
-/// Audits a refusal of a known caller and answers `status` (403 or 409).
-pub async fn refuse(
-    state: &AppState,
-    ctx: &RequestCtx,
-    principal: &Principal,
-    action: &str,
-    target: &str,
-    status: StatusCode,
-    message: String,
-) -> Response {
-    let actor = principal.actor.to_string();
-    let outcome = if status == StatusCode::FORBIDDEN {
-        Outcome::Denied
-    } else {
-        Outcome::Failure
-    };
-    if let Err(r) = record(
-        state,
-        ctx,
-        &actor,
-        action,
-        target,
-        outcome,
-        Some(message.clone()),
-    )
-    .await
-    {
-        return r;
+/// One privileged action by a known caller on one target: what every audit
+/// event and refusal of it carries.
+pub struct Act<'a> {
+    /// Shared state.
+    pub state: &'a AppState,
+    /// The request.
+    pub ctx: &'a RequestCtx,
+    /// The caller.
+    pub principal: &'a Principal,
+    /// The audit action, e.g. `keys.revoke`.
+    pub action: &'static str,
+    /// The audit target, e.g. `key:ID`.
+    pub target: String,
+}
+
+impl Act<'_> {
+    /// Audits the refusal and answers `status` (403 or 409).
+    pub async fn refuse(&self, status: StatusCode, message: String) -> Response {
+        let outcome = if status == StatusCode::FORBIDDEN {
+            Outcome::Denied
+        } else {
+            Outcome::Failure
+        };
+        if let Err(r) = self.audit(outcome, Some(message.clone())).await {
+            return r;
+        }
+        // A distinct code from the scope check's `forbidden`: the caller may use
+        // the route, but not to hand out more than it holds.
+        let code = if status == StatusCode::FORBIDDEN {
+            "beyond_caller_access"
+        } else {
+            "conflict"
+        };
+        error(status, code, message, &rid(self.ctx))
     }
-    // A distinct code from the scope check's `forbidden`: the caller may use the
-    // route, but not to hand out more than it holds.
-    let code = if status == StatusCode::FORBIDDEN {
-        "beyond_caller_access"
-    } else {
-        "conflict"
-    };
-    error(status, code, message, &rid(ctx))
+
+    /// Audits the action; `Err` is the 503 to answer when the log cannot take it.
+    pub async fn audit(&self, outcome: Outcome, reason: Option<String>) -> Result<(), Response> {
+        let actor = self.principal.actor.to_string();
+        record(
+            self.state,
+            self.ctx,
+            &actor,
+            self.action,
+            &self.target,
+            outcome,
+            reason,
+        )
+        .await
+    }
+
+    /// The answer to a change that reports whether its target existed.
+    pub fn applied(
+        &self,
+        result: Result<bool, lensguard_store::Error>,
+        done: Response,
+        missing: &'static str,
+    ) -> Response {
+        match result {
+            Ok(true) => done,
+            Ok(false) => error(StatusCode::NOT_FOUND, "not_found", missing, &rid(self.ctx)),
+            Err(_) => super::http::db_unavailable(&rid(self.ctx)),
+        }
+    }
 }
 
 /// The scopes in `wanted` that `principal` does not hold.

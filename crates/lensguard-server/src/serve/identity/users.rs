@@ -2,10 +2,11 @@
 //! `DELETE /v1/users/{id}` (disable), all needing `users:manage`.
 
 use super::super::auth::Auth;
+use super::super::auth::RequestCtx;
 use super::super::http::{db_unavailable, error, read_json};
 use super::super::state::AppState;
 use super::sessions::Enrolled;
-use super::{beyond, record, refuse, rfc3339, rid};
+use super::{Act, beyond, rfc3339, rid};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -95,23 +96,19 @@ pub async fn create(
     body: Body,
 ) -> Response {
     let ctx = &auth.ctx;
-    let principal = auth.granted.principal();
     let req: CreateUser = match read_json(body, &rid(ctx)).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let target = format!("username:{}", req.username);
-    if let Some(why) = may_not_assign(principal, req.role) {
-        return refuse(
-            &state,
-            ctx,
-            principal,
-            "users.create",
-            &target,
-            StatusCode::FORBIDDEN,
-            why,
-        )
-        .await;
+    let act = Act {
+        state: &state,
+        ctx,
+        principal: auth.granted.principal(),
+        action: "users.create",
+        target: format!("username:{}", req.username),
+    };
+    if let Some(why) = may_not_assign(act.principal, req.role) {
+        return act.refuse(StatusCode::FORBIDDEN, why).await;
     }
     if let Err(e) = lensguard_store::db::check_username(&req.username)
         .and_then(|()| lensguard_store::db::check_password(&req.password))
@@ -126,33 +123,13 @@ pub async fn create(
     match state.db.find_user(&req.username).await {
         Ok(Some(_)) => {
             let why = format!("a user named {} already exists", req.username);
-            return refuse(
-                &state,
-                ctx,
-                principal,
-                "users.create",
-                &target,
-                StatusCode::CONFLICT,
-                why,
-            )
-            .await;
+            return act.refuse(StatusCode::CONFLICT, why).await;
         }
         Ok(None) => {}
         Err(_) => return db_unavailable(&rid(ctx)),
     }
-    let actor = principal.actor.to_string();
     let reason = Some(format!("role {}", req.role));
-    if let Err(r) = record(
-        &state,
-        ctx,
-        &actor,
-        "users.create",
-        &target,
-        Outcome::Success,
-        reason,
-    )
-    .await
-    {
+    if let Err(r) = act.audit(Outcome::Success, reason).await {
         return r;
     }
     let new = NewUser {
@@ -171,36 +148,29 @@ pub async fn create(
 }
 
 /// Loads an active user, or the answer to give when there is none.
-async fn active_user(
-    state: &AppState,
-    auth: &Auth<UsersManage>,
-    id: &str,
-) -> Result<User, Response> {
+async fn active_user(state: &AppState, ctx: &RequestCtx, id: &str) -> Result<User, Response> {
     match state.db.get_user(id).await {
         Ok(Some(u)) if u.disabled_at.is_none() => Ok(u),
         Ok(_) => Err(error(
             StatusCode::NOT_FOUND,
             "not_found",
             "no such active user",
-            &rid(&auth.ctx),
+            &rid(ctx),
         )),
-        Err(_) => Err(db_unavailable(&rid(&auth.ctx))),
+        Err(_) => Err(db_unavailable(&rid(ctx))),
     }
 }
 
-/// Refuses to leave the installation without an active owner.
-async fn keeps_an_owner(state: &AppState, user: &User) -> Result<bool, lensguard_store::Error> {
+/// Refuses (409, audited) to leave the installation without an active owner.
+async fn keep_an_owner(act: &Act<'_>, user: &User, why: &str) -> Result<(), Response> {
     if user.role != Role::Owner {
-        return Ok(true);
+        return Ok(());
     }
-    let owners = state
-        .db
-        .list_users()
-        .await?
-        .iter()
-        .filter(|u| u.role == Role::Owner && u.disabled_at.is_none())
-        .count();
-    Ok(owners > 1)
+    match act.state.db.active_owners().await {
+        Ok(n) if n > 1 => Ok(()),
+        Ok(_) => Err(act.refuse(StatusCode::CONFLICT, why.to_owned()).await),
+        Err(_) => Err(db_unavailable(&rid(act.ctx))),
+    }
 }
 
 /// `PATCH /v1/users/{id}`: changes the role.
@@ -211,78 +181,46 @@ pub async fn change(
     body: Body,
 ) -> Response {
     let ctx = &auth.ctx;
-    let principal = auth.granted.principal();
     let req: ChangeUser = match read_json(body, &rid(ctx)).await {
         Ok(r) => r,
         Err(r) => return r,
     };
-    let user = match active_user(&state, &auth, &id).await {
+    let user = match active_user(&state, ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let target = format!("user:{id}");
+    let act = Act {
+        state: &state,
+        ctx,
+        principal: auth.granted.principal(),
+        action: "users.role",
+        target: format!("user:{id}"),
+    };
     if let Some(why) =
-        may_not_assign(principal, user.role).or_else(|| may_not_assign(principal, req.role))
+        may_not_assign(act.principal, user.role).or_else(|| may_not_assign(act.principal, req.role))
     {
-        return refuse(
-            &state,
-            ctx,
-            principal,
-            "users.role",
-            &target,
-            StatusCode::FORBIDDEN,
-            why,
-        )
-        .await;
+        return act.refuse(StatusCode::FORBIDDEN, why).await;
     }
     if req.role != Role::Owner {
-        match keeps_an_owner(&state, &user).await {
-            Ok(true) => {}
-            Ok(false) => {
-                let why = "the last owner cannot stop being an owner".to_owned();
-                return refuse(
-                    &state,
-                    ctx,
-                    principal,
-                    "users.role",
-                    &target,
-                    StatusCode::CONFLICT,
-                    why,
-                )
-                .await;
-            }
-            Err(_) => return db_unavailable(&rid(ctx)),
+        let why = "the last owner cannot stop being an owner";
+        if let Err(r) = keep_an_owner(&act, &user, why).await {
+            return r;
         }
     }
-    let actor = principal.actor.to_string();
     let reason = Some(format!("{} -> {}", user.role, req.role));
-    if let Err(r) = record(
-        &state,
-        ctx,
-        &actor,
-        "users.role",
-        &target,
-        Outcome::Success,
-        reason,
-    )
-    .await
-    {
+    if let Err(r) = act.audit(Outcome::Success, reason).await {
         return r;
     }
-    match state.db.set_role(&id, req.role).await {
-        Ok(true) => Json(UserView::from(&User {
-            role: req.role,
-            ..user
-        }))
-        .into_response(),
-        Ok(false) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such active user",
-            &rid(ctx),
-        ),
-        Err(_) => db_unavailable(&rid(ctx)),
-    }
+    let done = Json(UserView::from(&User {
+        role: req.role,
+        ..user
+    }))
+    .into_response();
+    act.applied(
+        state.db.set_role(&id, req.role).await,
+        done,
+        "no such active user",
+    )
 }
 
 /// `DELETE /v1/users/{id}`: disables the user and ends their sessions.
@@ -292,67 +230,31 @@ pub async fn disable(
     Path(id): Path<String>,
 ) -> Response {
     let ctx = &auth.ctx;
-    let principal = auth.granted.principal();
-    let user = match active_user(&state, &auth, &id).await {
+    let user = match active_user(&state, ctx, &id).await {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let target = format!("user:{id}");
-    if let Some(why) = may_not_assign(principal, user.role) {
-        return refuse(
-            &state,
-            ctx,
-            principal,
-            "users.disable",
-            &target,
-            StatusCode::FORBIDDEN,
-            why,
-        )
-        .await;
-    }
-    match keeps_an_owner(&state, &user).await {
-        Ok(true) => {}
-        Ok(false) => {
-            let why = "the last owner cannot be disabled".to_owned();
-            return refuse(
-                &state,
-                ctx,
-                principal,
-                "users.disable",
-                &target,
-                StatusCode::CONFLICT,
-                why,
-            )
-            .await;
-        }
-        Err(_) => return db_unavailable(&rid(ctx)),
-    }
-    let actor = principal.actor.to_string();
-    if let Err(r) = record(
-        &state,
+    let act = Act {
+        state: &state,
         ctx,
-        &actor,
-        "users.disable",
-        &target,
-        Outcome::Success,
-        None,
-    )
-    .await
-    {
+        principal: auth.granted.principal(),
+        action: "users.disable",
+        target: format!("user:{id}"),
+    };
+    if let Some(why) = may_not_assign(act.principal, user.role) {
+        return act.refuse(StatusCode::FORBIDDEN, why).await;
+    }
+    if let Err(r) = keep_an_owner(&act, &user, "the last owner cannot be disabled").await {
         return r;
     }
-    match state
-        .db
-        .disable_user(&id, time::OffsetDateTime::now_utc())
-        .await
-    {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such active user",
-            &rid(ctx),
-        ),
-        Err(_) => db_unavailable(&rid(ctx)),
+    if let Err(r) = act.audit(Outcome::Success, None).await {
+        return r;
     }
+    let now = time::OffsetDateTime::now_utc();
+    let done = StatusCode::NO_CONTENT.into_response();
+    act.applied(
+        state.db.disable_user(&id, now).await,
+        done,
+        "no such active user",
+    )
 }
