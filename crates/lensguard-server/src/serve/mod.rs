@@ -124,6 +124,16 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         limits: lensguard_core::Limits::default(),
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
     };
+    let janitor = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                state.forget_idle_limits();
+            }
+        })
+    };
     let app = http::router(state, cfg.hsts_max_age);
     let serving = tokio::spawn(
         server.serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>()),
@@ -149,6 +159,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     );
     handle.graceful_shutdown(Some(cfg.shutdown_grace));
     let served = serving.await;
+    janitor.abort();
     let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
         .target(format!("https://{addr}"));
     audit

@@ -79,6 +79,12 @@ impl LoginLimits {
             (w.as_secs() + u64::from(w.subsec_nanos() > 0)).max(1)
         };
         self.per_address.check_key(&ip.to_string()).map_err(wait)?;
+        // Names are at most 64 bytes; a longer one cannot log in, and must not
+        // make the limiter's memory grow with whatever was typed.
+        let name = name
+            .char_indices()
+            .nth(64)
+            .map_or(name, |(i, _)| &name[..i]);
         self.per_name
             .check_key(&format!("{name}\u{0}{ip}"))
             .map_err(wait)
@@ -86,6 +92,15 @@ impl LoginLimits {
 }
 
 impl AppState {
+    /// Forgets limiter entries whose buckets are full again, so the limiters'
+    /// memory follows current traffic rather than every caller ever seen.
+    pub fn forget_idle_limits(&self) {
+        for limiter in [&*self.rate, &self.logins.per_name, &self.logins.per_address] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
     /// The policy in force.
     pub fn policy(&self) -> Arc<Policy> {
         // A writer cannot panic while holding the lock (it only swaps an Arc).

@@ -112,6 +112,25 @@ pub async fn read(request: Request, limit: usize, rid: &RequestId) -> Result<Sub
     let mut multipart = Multipart::from_request(request, &())
         .await
         .map_err(|e| bad(format!("malformed multipart body: {e}"), rid))?;
+    match fields(&mut multipart, limit, rid).await {
+        Ok(submission) => Ok(submission),
+        Err(refusal) => {
+            // Read what the client is still sending (within the route's body
+            // limit) so it gets this answer rather than a reset connection.
+            while let Ok(Some(mut field)) = multipart.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+            Err(refusal)
+        }
+    }
+}
+
+/// Reads the parts: the photo and the metadata fields.
+async fn fields(
+    multipart: &mut Multipart,
+    limit: usize,
+    rid: &RequestId,
+) -> Result<Submission, Response> {
     let mut photo = None;
     let mut meta = SubmissionMeta::default();
     let mut seen = std::collections::BTreeSet::new();

@@ -62,7 +62,8 @@ impl From<&ApiKey> for KeyView {
 }
 
 /// A key with its secret: the only time the secret is shown.
-#[derive(Debug, Serialize, JsonSchema)]
+// No `Debug`: it holds a secret shown once.
+#[derive(Serialize, JsonSchema)]
 pub struct IssuedKeyView {
     /// The key.
     pub key: KeyView,

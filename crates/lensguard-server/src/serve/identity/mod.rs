@@ -39,7 +39,8 @@ pub fn rfc3339(unix: i64) -> String {
 }
 
 /// A new user's second factor, shown once.
-#[derive(Debug, Serialize, JsonSchema)]
+// No `Debug`: it holds a secret shown once.
+#[derive(Serialize, JsonSchema)]
 pub struct TotpView {
     /// The TOTP secret in base32 (RFC 6238: SHA-1, 6 digits, 30 s).
     pub secret: String,

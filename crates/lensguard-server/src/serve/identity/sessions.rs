@@ -28,7 +28,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `POST /v1/sessions` body.
-#[derive(Debug, Deserialize, JsonSchema)]
+// No `Debug`: it holds a password or token, which must never be printed.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     /// Login name.
@@ -40,7 +41,8 @@ pub struct Login {
 }
 
 /// A new session.
-#[derive(Debug, Serialize, JsonSchema)]
+// No `Debug`: it holds a secret shown once.
+#[derive(Serialize, JsonSchema)]
 pub struct SessionView {
     /// `lgs_<id>_<secret>`: send as `Authorization: Bearer`. Shown once.
     pub token: String,
@@ -51,7 +53,8 @@ pub struct SessionView {
 }
 
 /// `POST /v1/bootstrap` body.
-#[derive(Debug, Deserialize, JsonSchema)]
+// No `Debug`: it holds a password or token, which must never be printed.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bootstrap {
     /// The one-time token `lensguard serve` printed at start (`lgb_...`).
@@ -63,7 +66,8 @@ pub struct Bootstrap {
 }
 
 /// A created user and their second factor.
-#[derive(Debug, Serialize, JsonSchema)]
+// No `Debug`: it holds a secret shown once.
+#[derive(Serialize, JsonSchema)]
 pub struct Enrolled {
     /// The user.
     pub user: UserView,

@@ -48,7 +48,8 @@ impl From<&User> for UserView {
 }
 
 /// `POST /v1/users` body.
-#[derive(Debug, Deserialize, JsonSchema)]
+// No `Debug`: it holds a password or token, which must never be printed.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login name: 1-64 of `a-z 0-9 . _ - @`.
