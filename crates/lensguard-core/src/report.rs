@@ -98,6 +98,10 @@ pub enum CheckId {
     Edits,
     /// Near-duplicate of an earlier photo (perceptual hash).
     Duplicate,
+    /// Faces found by the face detector, against the policy's expectation.
+    Faces,
+    /// Printed text found by the text detector, against the policy's expectation.
+    Text,
 }
 
 impl CheckId {
@@ -114,6 +118,8 @@ impl CheckId {
             CheckId::Gps => "gps",
             CheckId::Edits => "edits",
             CheckId::Duplicate => "duplicate",
+            CheckId::Faces => "faces",
+            CheckId::Text => "text",
         }
     }
 }
@@ -147,6 +153,9 @@ pub enum ReasonCode {
     ExifTooLarge,
     /// The file could not be read.
     Unreadable,
+    /// A model the check needs is missing, not the pinned file, or failed; the
+    /// check fails closed.
+    ModelUnavailable,
     /// The image is smaller than the policy's minimum resolution.
     LowResolution,
     /// The image is blurred (sharpness below the policy's minimum).
@@ -173,6 +182,18 @@ pub enum ReasonCode {
     EditedSoftware,
     /// The photo is a near-duplicate of an earlier one.
     Duplicate,
+    /// A face was found where the policy forbids one.
+    FacePresent,
+    /// No face was found where the policy requires one.
+    FaceMissing,
+    /// Printed text was found where the policy forbids it.
+    TextPresent,
+    /// No printed text was found where the policy requires it.
+    TextMissing,
+    /// Detection did not finish within the policy's deadline.
+    DeadlineExceeded,
+    /// The redacted derivative could not be made.
+    RedactionFailed,
 }
 
 impl ReasonCode {
@@ -188,6 +209,7 @@ impl ReasonCode {
             ReasonCode::TooManyPixels => "too_many_pixels",
             ReasonCode::ExifTooLarge => "exif_too_large",
             ReasonCode::Unreadable => "unreadable",
+            ReasonCode::ModelUnavailable => "model_unavailable",
             ReasonCode::LowResolution => "low_resolution",
             ReasonCode::Blurry => "blurry",
             ReasonCode::Underexposed => "underexposed",
@@ -201,6 +223,12 @@ impl ReasonCode {
             ReasonCode::OutsideGeofence => "outside_geofence",
             ReasonCode::EditedSoftware => "edited_software",
             ReasonCode::Duplicate => "duplicate",
+            ReasonCode::FacePresent => "face_present",
+            ReasonCode::FaceMissing => "face_missing",
+            ReasonCode::TextPresent => "text_present",
+            ReasonCode::TextMissing => "text_missing",
+            ReasonCode::DeadlineExceeded => "deadline_exceeded",
+            ReasonCode::RedactionFailed => "redaction_failed",
         }
     }
 }
@@ -431,6 +459,91 @@ pub struct InspectionReport {
     pub duplicate_of: Option<DuplicateOf>,
     /// The policy that judged the photo.
     pub policy: PolicyRef,
+    /// Faces and text found, when the detectors ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detections: Option<Detections>,
+    /// Whether a redacted derivative was made, when one was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<RedactionOutcome>,
+}
+
+/// A region a detector found, in full-size upright image pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Region {
+    /// Left edge.
+    pub x: u32,
+    /// Top edge.
+    pub y: u32,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// Detector confidence, 0 to 1.
+    pub score: f32,
+}
+
+/// What the detectors found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Detections {
+    /// Faces, best score first.
+    pub faces: Vec<Region>,
+    /// Printed-text regions.
+    pub text: Vec<Region>,
+    /// Long side, in pixels, the photo was scaled to for detection.
+    pub scale: u32,
+    /// Tiles searched besides the whole photo (0 without tiling).
+    pub tiles: u32,
+}
+
+/// Whether a derivative was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RedactionStatus {
+    /// Faces and text were hidden and a derivative made.
+    Redacted,
+    /// No derivative was made, and no pixels may leave (the reason says why).
+    Withheld,
+}
+
+/// The redaction step's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RedactionOutcome {
+    /// Made or withheld.
+    pub status: RedactionStatus,
+    /// Why it was withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ReasonCode>,
+    /// Human-readable detail for a withheld derivative.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Faces hidden.
+    pub faces: u32,
+    /// Text regions hidden.
+    pub text: u32,
+}
+
+impl RedactionOutcome {
+    /// A derivative was made with these regions hidden.
+    pub fn redacted(faces: usize, text: usize) -> Self {
+        RedactionOutcome {
+            status: RedactionStatus::Redacted,
+            code: None,
+            message: None,
+            faces: faces as u32,
+            text: text as u32,
+        }
+    }
+
+    /// No derivative, for this reason.
+    pub fn withheld(code: ReasonCode, message: impl Into<String>) -> Self {
+        RedactionOutcome {
+            status: RedactionStatus::Withheld,
+            code: Some(code),
+            message: Some(message.into()),
+            faces: 0,
+            text: 0,
+        }
+    }
 }
 
 impl InspectionReport {
@@ -454,6 +567,8 @@ impl InspectionReport {
             measurements: None,
             duplicate_of: None,
             policy,
+            detections: None,
+            redaction: None,
         }
     }
 

@@ -6,6 +6,10 @@
 //! [`decide`] then applies the verdict rule: any `fail` gives fail, else any
 //! `retry` gives retry, else pass (`warn` and `skipped` do not change the verdict).
 
+mod vision;
+
+pub use vision::{Unavailable, apply_detections};
+
 use crate::phash::HashMatch;
 use crate::policy::{Action, Policy};
 use crate::report::{
@@ -83,6 +87,8 @@ pub fn judge(m: Measurements, policy: &Policy, now: time::OffsetDateTime) -> Ins
         measurements: Some(m),
         duplicate_of: None,
         policy: policy.reference(),
+        detections: None,
+        redaction: None,
     };
     for j in judgements {
         push(&mut report, j);

@@ -7,9 +7,12 @@
 //!   EXIF block built by [`exif_block`].
 //! - [`fixtures`] builds the malformed files named after what they are
 //!   (`truncated.jpg`, `bomb-65535x65535.png`, ...) and the sample photo set.
+//! - [`fetched`] finds the model files and test photos `scripts/fetch-models`
+//!   fetched from registry packages.
 
 pub mod encode;
 pub mod exif_block;
+pub mod fetched;
 pub mod fixtures;
 pub mod scene;
 

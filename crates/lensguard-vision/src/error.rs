@@ -49,6 +49,43 @@ pub enum Error {
         /// Pixel limit.
         max_pixels: u64,
     },
+    /// A model file is not the one its card names (wrong, truncated or altered).
+    #[error("the {model} model file has SHA-256 {actual}, not the pinned {expected}")]
+    ModelMismatch {
+        /// The model.
+        model: &'static str,
+        /// The pinned hash.
+        expected: &'static str,
+        /// The file's hash.
+        actual: String,
+    },
+    /// A model could not be planned or run.
+    #[error("the {model} model cannot run: {reason}")]
+    ModelInvalid {
+        /// The model.
+        model: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A model the step needs was not loaded (its file is missing or unreadable).
+    #[error("the {model} model is not loaded: {reason}")]
+    ModelMissing {
+        /// The model.
+        model: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// Detection took longer than the policy allows.
+    #[error("detection took {elapsed_ms} ms, past the deadline of {deadline_ms} ms")]
+    DeadlineExceeded {
+        /// Time spent.
+        elapsed_ms: u64,
+        /// The policy's deadline.
+        deadline_ms: u64,
+    },
+    /// The redacted derivative could not be encoded.
+    #[error("the redacted image could not be encoded: {0}")]
+    Encode(String),
     /// The EXIF block is larger than `Limits::max_exif_bytes`.
     #[error("the EXIF block is {size} bytes, above the limit of {limit} bytes")]
     ExifTooLarge {
@@ -71,6 +108,11 @@ impl Error {
             Error::DimensionsTooLarge { .. } => ReasonCode::DimensionsTooLarge,
             Error::TooManyPixels { .. } => ReasonCode::TooManyPixels,
             Error::ExifTooLarge { .. } => ReasonCode::ExifTooLarge,
+            Error::ModelMismatch { .. }
+            | Error::ModelInvalid { .. }
+            | Error::ModelMissing { .. } => ReasonCode::ModelUnavailable,
+            Error::DeadlineExceeded { .. } => ReasonCode::DeadlineExceeded,
+            Error::Encode(_) => ReasonCode::RedactionFailed,
         }
     }
 }

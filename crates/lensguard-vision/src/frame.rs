@@ -64,33 +64,47 @@ impl LumaFrame {
     /// Applies an EXIF orientation (1 to 8) so the frame is upright; values outside
     /// 2 to 8 leave it as it is.
     pub fn oriented(self, orientation: u16) -> LumaFrame {
-        if !(2..=8).contains(&orientation) {
-            return self;
-        }
-        let (w, h) = (self.width as usize, self.height as usize);
-        let swap = orientation >= 5;
-        let (nw, nh) = if swap { (h, w) } else { (w, h) };
-        let mut out = Vec::with_capacity(w * h);
-        for y in 0..nh {
-            for x in 0..nw {
-                let (sx, sy) = match orientation {
-                    2 => (w - 1 - x, y),
-                    3 => (w - 1 - x, h - 1 - y),
-                    4 => (x, h - 1 - y),
-                    5 => (y, x),
-                    6 => (y, h - 1 - x),
-                    7 => (w - 1 - y, h - 1 - x),
-                    _ => (w - 1 - y, x),
-                };
-                out.push(self.pixels[sy * w + sx]);
-            }
-        }
+        let (width, height, pixels) = orient(self.width, self.height, 1, self.pixels, orientation);
         LumaFrame {
-            width: nw as u32,
-            height: nh as u32,
-            pixels: out,
+            width,
+            height,
+            pixels,
         }
     }
+}
+
+/// Turns row-major pixels of `bpp` bytes each upright for an EXIF orientation
+/// (1 to 8; other values leave them as they are). Returns the new size too.
+pub(crate) fn orient(
+    width: u32,
+    height: u32,
+    bpp: usize,
+    pixels: Vec<u8>,
+    orientation: u16,
+) -> (u32, u32, Vec<u8>) {
+    if !(2..=8).contains(&orientation) {
+        return (width, height, pixels);
+    }
+    let (w, h) = (width as usize, height as usize);
+    let swap = orientation >= 5;
+    let (nw, nh) = if swap { (h, w) } else { (w, h) };
+    let mut out = Vec::with_capacity(pixels.len());
+    for y in 0..nh {
+        for x in 0..nw {
+            let (sx, sy) = match orientation {
+                2 => (w - 1 - x, y),
+                3 => (w - 1 - x, h - 1 - y),
+                4 => (x, h - 1 - y),
+                5 => (y, x),
+                6 => (y, h - 1 - x),
+                7 => (w - 1 - y, h - 1 - x),
+                _ => (w - 1 - y, x),
+            };
+            let at = (sy * w + sx) * bpp;
+            out.extend_from_slice(&pixels[at..at + bpp]);
+        }
+    }
+    (nw as u32, nh as u32, out)
 }
 
 #[cfg(test)]

@@ -19,13 +19,20 @@
 
 pub mod checks;
 pub mod decode;
+#[cfg(feature = "models")]
+pub mod derive;
 mod error;
 pub mod exif;
 pub mod frame;
 pub mod fuzz;
 mod inspect;
+#[cfg(feature = "models")]
+pub mod models;
+pub mod redact;
 mod resize;
+mod rgb;
 
 pub use error::Error;
 pub use frame::LumaFrame;
 pub use inspect::{inspect, measure};
+pub use rgb::RgbFrame;

@@ -11,6 +11,7 @@
 
 mod locate;
 mod validate;
+mod vision;
 
 use crate::geo::GeoPoint;
 use crate::report::{PolicyRef, Status};
@@ -18,6 +19,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub use validate::validate;
+pub use vision::{
+    DetectionSettings, Expect, FacesRule, PixelCategory, RedactStyle, RedactionSettings, TextRule,
+    Tiling,
+};
 
 /// The policy schema version this build understands.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -87,6 +92,18 @@ pub struct Policy {
     /// Near-duplicate detection (`--dedupe` in the CLI).
     #[serde(default)]
     pub duplicate: DuplicateRule,
+    /// Faces (CenterFace).
+    #[serde(default)]
+    pub faces: FacesRule,
+    /// Printed text (PP-OCRv4 detection).
+    #[serde(default)]
+    pub text: TextRule,
+    /// Detection scale, tiling and deadline.
+    #[serde(default)]
+    pub detection: DetectionSettings,
+    /// How faces and text are hidden in derivatives.
+    #[serde(default)]
+    pub redaction: RedactionSettings,
 }
 
 fn default_name() -> String {
@@ -359,6 +376,10 @@ impl Default for Policy {
             gps: GpsRule::default(),
             edits: EditsRule::default(),
             duplicate: DuplicateRule::default(),
+            faces: FacesRule::default(),
+            text: TextRule::default(),
+            detection: DetectionSettings::default(),
+            redaction: RedactionSettings::default(),
         }
     }
 }

@@ -35,7 +35,7 @@ fn unknown_key_is_refused_with_its_line() {
 #[test]
 fn unknown_section_is_refused() {
     assert!(matches!(
-        Policy::from_toml("version = 1\n[faces]\naction = \"fail\"\n"),
+        Policy::from_toml("version = 1\n[licence_plates]\naction = \"fail\"\n"),
         Err(Error::PolicySyntax { line: 2, .. })
     ));
 }
@@ -140,4 +140,27 @@ fn offsets_parse() {
         -330
     );
     assert!(parse_offset("05:00").is_none());
+}
+
+#[test]
+fn vision_sections_parse_and_out_of_range_values_are_located() {
+    let p = Policy::from_toml(
+        "version = 1\n[faces]\nexpect = \"forbid\"\nmin_height_fraction = 0.1\n\
+         [text]\nexpect = \"require\"\n[detection]\nscale = 480\ntiling = \"off\"\n\
+         [redaction]\nfaces = \"pixelate\"\n",
+    )
+    .expect("valid");
+    assert_eq!(p.faces.expect, Expect::Forbid);
+    assert_eq!(p.text.expect, Expect::Require);
+    assert_eq!((p.detection.scale, p.detection.tiling), (480, Tiling::Off));
+    assert_eq!(p.redaction.faces, RedactStyle::Pixelate);
+    assert_eq!(p.redaction.text, RedactStyle::Fill, "default kept");
+
+    let err =
+        Policy::from_toml("version = 1\n[detection]\nscale = 9000\n[redaction]\nmargin = 2.0\n")
+            .expect_err("invalid");
+    let text = err.to_string();
+    assert!(text.contains("3:1: detection.scale"), "{text}");
+    assert!(text.contains("5:1: redaction.margin"), "{text}");
+    assert!(Policy::from_toml("version = 1\n[redaction]\nfaces = \"none\"\n").is_err());
 }

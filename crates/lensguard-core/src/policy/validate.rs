@@ -93,6 +93,41 @@ pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
             ),
         );
     }
+
+    v.fraction("faces.threshold", f64::from(policy.faces.threshold));
+    v.fraction(
+        "faces.min_height_fraction",
+        policy.faces.min_height_fraction,
+    );
+    v.fraction("text.threshold", f64::from(policy.text.threshold));
+    let d = &policy.detection;
+    v.in_range("detection.scale", f64::from(d.scale), 32.0, 4096.0);
+    v.in_range(
+        "detection.max_tiles_per_side",
+        f64::from(d.max_tiles_per_side),
+        2.0,
+        4.0,
+    );
+    v.in_range(
+        "detection.deadline_ms",
+        d.deadline_ms as f64,
+        1.0,
+        600_000.0,
+    );
+    let r = &policy.redaction;
+    if r.categories.is_empty() {
+        v.push(
+            "redaction.categories",
+            "must name at least one of \"faces\", \"text\"".to_owned(),
+        );
+    }
+    v.fraction("redaction.margin", f64::from(r.margin));
+    v.in_range(
+        "redaction.jpeg_quality",
+        f64::from(r.jpeg_quality),
+        50.0,
+        95.0,
+    );
     v.0
 }
 

@@ -307,3 +307,76 @@ fn error_reports_ignore_duplicates() {
     assert_eq!(r.verdict, Verdict::Error);
     assert_eq!(r.checks.len(), 1);
 }
+
+fn region(height: u32, score: f32) -> crate::report::Region {
+    crate::report::Region {
+        x: 10,
+        y: 10,
+        width: height,
+        height,
+        score,
+    }
+}
+
+#[test]
+fn faces_and_text_are_judged_against_the_expectation() {
+    use crate::policy::Expect;
+    let mut policy = Policy::default();
+    let none: &[crate::report::Region] = &[];
+    // Ignored by default: the checks are skipped and the verdict untouched.
+    let mut r = judge(good(), &policy, NOW);
+    apply_detections(&mut r, Ok(&[region(500, 0.9)]), Ok(none), &policy);
+    assert_eq!(r.verdict, Verdict::Pass);
+    assert!(
+        r.checks
+            .iter()
+            .any(|c| c.check == CheckId::Faces && c.status == Status::Skipped)
+    );
+
+    // Forbid a face in focus: a small face does not count, a large one does.
+    policy.faces.expect = Expect::Forbid;
+    policy.faces.min_height_fraction = 0.1; // 302 px of 3024
+    let mut r = judge(good(), &policy, NOW);
+    apply_detections(&mut r, Ok(&[region(100, 0.9)]), Ok(none), &policy);
+    assert_eq!(r.verdict, Verdict::Pass);
+    let mut r = judge(good(), &policy, NOW);
+    apply_detections(
+        &mut r,
+        Ok(&[region(400, 0.9), region(400, 0.3)]),
+        Ok(none),
+        &policy,
+    );
+    assert_eq!(
+        (r.verdict, codes(&r)),
+        (Verdict::Retry, vec![ReasonCode::FacePresent])
+    );
+    assert!(
+        r.reasons[0].message.starts_with("1 face(s)"),
+        "{:?}",
+        r.reasons
+    );
+
+    // Require a label: none found is a miss; an unavailable model fails closed.
+    policy.faces.expect = Expect::Ignore;
+    policy.text.expect = Expect::Require;
+    policy.text.action = Action::Fail;
+    let mut r = judge(good(), &policy, NOW);
+    apply_detections(&mut r, Ok(none), Ok(none), &policy);
+    assert_eq!(
+        (r.verdict, codes(&r)),
+        (Verdict::Fail, vec![ReasonCode::TextMissing])
+    );
+    let gone = Unavailable {
+        code: ReasonCode::ModelUnavailable,
+        message: "models/ch_PP-OCRv4_det_infer.onnx is missing".to_owned(),
+    };
+    let mut r = judge(good(), &policy, NOW);
+    apply_detections(&mut r, Ok(none), Err(&gone), &policy);
+    assert_eq!(
+        (r.verdict, codes(&r)),
+        (Verdict::Fail, vec![ReasonCode::ModelUnavailable])
+    );
+    let mut r = judge(good(), &policy, NOW);
+    apply_detections(&mut r, Ok(none), Ok(&[region(40, 0.8)]), &policy);
+    assert_eq!(r.verdict, Verdict::Pass);
+}

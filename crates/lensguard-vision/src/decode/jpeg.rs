@@ -11,6 +11,8 @@
 use super::jpeg_errors::{JpegFault, strict_error_mgr};
 use super::{Stored, check_dimensions, parse_exif};
 use crate::Error;
+use crate::RgbFrame;
+use crate::exif::ExifInfo;
 use crate::frame::LumaFrame;
 use lensguard_core::Limits;
 use mozjpeg::{ColorSpace, Decompress, Marker};
@@ -21,7 +23,17 @@ const EXIF_MARKERS: &[Marker] = &[Marker::APP(1)];
 const EXIF_HEADER: &[u8] = b"Exif\0\0";
 
 pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<Stored, Error> {
-    match catch_unwind(AssertUnwindSafe(|| decode_inner(bytes, limits))) {
+    guarded(|| decode_inner(bytes, limits))
+}
+
+/// The whole image in colour at full size, as stored (not yet upright).
+pub(super) fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<(RgbFrame, ExifInfo), Error> {
+    guarded(|| decode_rgb_inner(bytes, limits))
+}
+
+/// Runs a libjpeg call, turning its error-manager unwinds into errors.
+fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => Err(fault_to_error(payload)),
     }
@@ -53,30 +65,51 @@ pub(crate) fn scale_for(long: u32, target: u32) -> u8 {
     1
 }
 
-fn decode_inner(bytes: &[u8], limits: &Limits) -> Result<Stored, Error> {
-    let io = |e: std::io::Error| Error::Corrupt(e.to_string());
-    let mut d = Decompress::builder()
+fn io(e: std::io::Error) -> Error {
+    Error::Corrupt(e.to_string())
+}
+
+/// A JPEG whose header passed: the decompressor, declared size and EXIF.
+type Opened<'a> = (Decompress<&'a [u8]>, u32, u32, ExifInfo);
+
+/// Reads the header, checks the declared size and the EXIF block, and refuses
+/// CMYK; nothing is decompressed yet.
+fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Opened<'a>, Error> {
+    let d = Decompress::builder()
         .with_err(strict_error_mgr())
         .with_markers(EXIF_MARKERS)
         .from_mem(bytes)
         .map_err(io)?;
     let (width, height) = (d.width() as u32, d.height() as u32);
     check_dimensions(width, height, limits)?;
-
     let exif_raw = d
         .markers()
         .find(|m| m.data.starts_with(EXIF_HEADER))
         .map(|m| m.data[EXIF_HEADER.len()..].to_vec());
     let exif = parse_exif(exif_raw, limits)?;
-
-    let scale = scale_for(width.max(height), limits.analysis_long_side);
-    d.scale(8 / scale);
-    let source_space = d.color_space();
-    if matches!(source_space, ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK) {
+    if matches!(d.color_space(), ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK) {
         return Err(Error::UnsupportedFormat(
             "CMYK JPEGs are not supported".to_owned(),
         ));
     }
+    Ok((d, width, height, exif))
+}
+
+fn decode_rgb_inner(bytes: &[u8], limits: &Limits) -> Result<(RgbFrame, ExifInfo), Error> {
+    let (d, _, _, exif) = open(bytes, limits)?;
+    let mut started = d.rgb().map_err(io)?;
+    let (w, h) = (started.width() as u32, started.height() as u32);
+    let pixels: Vec<u8> = started.read_scanlines().map_err(io)?;
+    started.finish().map_err(io)?;
+    let frame = RgbFrame::new(w, h, pixels)
+        .ok_or_else(|| Error::Truncated("fewer scanlines than declared".to_owned()))?;
+    Ok((frame, exif))
+}
+
+fn decode_inner(bytes: &[u8], limits: &Limits) -> Result<Stored, Error> {
+    let (mut d, width, height, exif) = open(bytes, limits)?;
+    let scale = scale_for(width.max(height), limits.analysis_long_side);
+    d.scale(8 / scale);
     let mut started = d.grayscale().map_err(io)?;
     let (w, h) = (started.width() as u32, started.height() as u32);
     let pixels: Vec<u8> = started.read_scanlines().map_err(io)?;

@@ -18,6 +18,7 @@ mod jpeg_errors;
 mod raster;
 
 use crate::Error;
+use crate::RgbFrame;
 use crate::exif::ExifInfo;
 use crate::frame::LumaFrame;
 use lensguard_core::Limits;
@@ -56,8 +57,33 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
-/// Decodes `bytes` into an upright analysis image within `limits`.
-pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
+/// A photo decoded whole, in colour, upright: what detection and redaction
+/// work on. The EXIF block is read for orientation only and not carried on.
+#[derive(Debug)]
+pub struct DecodedRgb {
+    /// Full-size upright pixels.
+    pub frame: RgbFrame,
+    /// Container format.
+    pub format: ImageFormat,
+}
+
+/// Decodes `bytes` whole, in colour, upright, within `limits` (the same checks,
+/// in the same order, as [`decode`]; the pixel buffer is 3 bytes a pixel of a
+/// size the limits allow).
+pub fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<DecodedRgb, Error> {
+    let format = admit(bytes, limits)?;
+    let (frame, exif) = match format {
+        ImageFormat::Jpeg => jpeg::decode_rgb(bytes, limits)?,
+        ImageFormat::Png | ImageFormat::Webp => raster::decode_rgb(bytes, format, limits)?,
+    };
+    Ok(DecodedRgb {
+        frame: frame.oriented(exif.orientation.unwrap_or(1)),
+        format,
+    })
+}
+
+/// Steps 1 of the module docs: not empty, not too large, a supported format.
+fn admit(bytes: &[u8], limits: &Limits) -> Result<ImageFormat, Error> {
     if bytes.is_empty() {
         return Err(Error::Empty);
     }
@@ -68,8 +94,12 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
             limit: limits.max_file_bytes,
         });
     }
-    let format = sniff(bytes)
-        .ok_or_else(|| Error::UnsupportedFormat("not a JPEG, PNG or WebP image".to_owned()))?;
+    sniff(bytes).ok_or_else(|| Error::UnsupportedFormat("not a JPEG, PNG or WebP image".to_owned()))
+}
+
+/// Decodes `bytes` into an upright analysis image within `limits`.
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
+    let format = admit(bytes, limits)?;
     let stored = match format {
         ImageFormat::Jpeg => jpeg::decode(bytes, limits)?,
         ImageFormat::Png | ImageFormat::Webp => raster::decode(bytes, format, limits)?,

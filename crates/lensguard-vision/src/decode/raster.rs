@@ -7,6 +7,8 @@
 
 use super::{Stored, check_dimensions, parse_exif};
 use crate::Error;
+use crate::RgbFrame;
+use crate::exif::ExifInfo;
 use crate::frame::LumaFrame;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat as Codec, ImageReader};
 use lensguard_core::Limits;
@@ -14,6 +16,36 @@ use lensguard_core::report::ImageFormat;
 use std::io::Cursor;
 
 pub(super) fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Result<Stored, Error> {
+    let (image, width, height, exif) = open(bytes, format, limits)?;
+    let frame = LumaFrame::new(width, height, image.into_luma8().into_raw())
+        .ok_or_else(|| Error::Corrupt("decoded size differs from the header".to_owned()))?;
+    Ok(Stored {
+        frame,
+        width,
+        height,
+        scale: 1,
+        exif,
+    })
+}
+
+/// The whole image in colour (alpha dropped), as stored.
+pub(super) fn decode_rgb(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(RgbFrame, ExifInfo), Error> {
+    let (image, width, height, exif) = open(bytes, format, limits)?;
+    let frame = RgbFrame::new(width, height, image.into_rgb8().into_raw())
+        .ok_or_else(|| Error::Corrupt("decoded size differs from the header".to_owned()))?;
+    Ok((frame, exif))
+}
+
+/// Header first, limits checked, then the pixels.
+fn open(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(DynamicImage, u32, u32, ExifInfo), Error> {
     let codec = match format {
         ImageFormat::Png => Codec::Png,
         _ => Codec::WebP,
@@ -27,18 +59,8 @@ pub(super) fn decode(bytes: &[u8], format: ImageFormat, limits: &Limits) -> Resu
     let (width, height) = decoder.dimensions();
     check_dimensions(width, height, limits)?;
     let exif = parse_exif(decoder.exif_metadata().unwrap_or(None), limits)?;
-    let luma = DynamicImage::from_decoder(decoder)
-        .map_err(map_error)?
-        .into_luma8();
-    let frame = LumaFrame::new(width, height, luma.into_raw())
-        .ok_or_else(|| Error::Corrupt("decoded size differs from the header".to_owned()))?;
-    Ok(Stored {
-        frame,
-        width,
-        height,
-        scale: 1,
-        exif,
-    })
+    let image = DynamicImage::from_decoder(decoder).map_err(map_error)?;
+    Ok((image, width, height, exif))
 }
 
 fn map_error(e: ImageError) -> Error {

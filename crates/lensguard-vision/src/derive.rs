@@ -1,0 +1,229 @@
+//! Bytes in, findings and a redacted derivative out: the one pipeline the CLI
+//! (`lensguard redact`) and the service share.
+//!
+//! Fail closed: a derivative is made only when every detector the policy's
+//! `[redaction] categories` name is loaded and ran within the deadline; any
+//! other outcome is [`Derivative::Withheld`] with the reason, and no pixels
+//! come out. The only pixels that do come out are a [`RedactedJpeg`].
+
+use crate::decode::decode_rgb;
+use crate::models::{Detection, FaceDetector, TextDetector, nms, tiles};
+use crate::redact::{Rect, RedactedJpeg, redact};
+use crate::{Error, RgbFrame};
+use lensguard_core::Limits;
+use lensguard_core::policy::{PixelCategory, Policy, Tiling};
+use lensguard_core::report::{Detections, ReasonCode, Region};
+use lensguard_core::rules::Unavailable;
+use std::time::Instant;
+
+/// The detectors, each loaded or with the reason it is not.
+#[derive(Debug)]
+pub struct Detectors {
+    /// CenterFace.
+    pub faces: Result<FaceDetector, Error>,
+    /// PP-OCRv4 detection.
+    pub text: Result<TextDetector, Error>,
+}
+
+/// What the detectors found on one photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Findings {
+    /// Faces, or why there is no answer.
+    pub faces: Result<Vec<Region>, Unavailable>,
+    /// Text regions, or why there is no answer.
+    pub text: Result<Vec<Region>, Unavailable>,
+    /// Detection scale used.
+    pub scale: u32,
+    /// Tiles searched besides the whole photo.
+    pub tiles: u32,
+}
+
+impl Findings {
+    /// The regions found, for the report (an unavailable detector gives none).
+    pub fn detections(&self) -> Detections {
+        Detections {
+            faces: self.faces.clone().unwrap_or_default(),
+            text: self.text.clone().unwrap_or_default(),
+            scale: self.scale,
+            tiles: self.tiles,
+        }
+    }
+}
+
+/// The derivative, or why there is none.
+#[derive(Debug)]
+pub enum Derivative {
+    /// Faces and text hidden, no metadata.
+    Redacted {
+        /// The JPEG.
+        jpeg: RedactedJpeg,
+        /// Faces hidden.
+        faces: usize,
+        /// Text regions hidden.
+        text: usize,
+    },
+    /// No pixels may leave.
+    Withheld {
+        /// Why.
+        code: ReasonCode,
+        /// Detail.
+        message: String,
+    },
+}
+
+/// One photo through decode, detection and redaction.
+#[derive(Debug)]
+pub struct Derived {
+    /// Full-size upright width.
+    pub width: u32,
+    /// Full-size upright height.
+    pub height: u32,
+    /// What was found.
+    pub findings: Findings,
+    /// The derivative, or why there is none.
+    pub derivative: Derivative,
+}
+
+/// Decodes `bytes` whole within `limits`, runs the detectors as `policy` says
+/// and, when every needed detector answered in time, redacts and encodes.
+/// Errors only when the photo cannot be decoded.
+pub fn derive(
+    bytes: &[u8],
+    limits: &Limits,
+    detectors: &Detectors,
+    policy: &Policy,
+) -> Result<Derived, Error> {
+    let frame = decode_rgb(bytes, limits)?.frame;
+    Ok(derive_frame(frame, detectors, policy))
+}
+
+/// [`derive`] for a frame already decoded.
+pub fn derive_frame(frame: RgbFrame, detectors: &Detectors, policy: &Policy) -> Derived {
+    let started = Instant::now();
+    let findings = find(&frame, detectors, policy, started);
+    let (width, height) = (frame.width(), frame.height());
+    let derivative = redact_found(frame, &findings, policy);
+    Derived {
+        width,
+        height,
+        findings,
+        derivative,
+    }
+}
+
+/// Runs the detectors on `frame` (whole, then tiles), within the deadline.
+pub fn find(
+    frame: &RgbFrame,
+    detectors: &Detectors,
+    policy: &Policy,
+    started: Instant,
+) -> Findings {
+    let d = &policy.detection;
+    let tiles = match d.tiling {
+        Tiling::Off => Vec::new(),
+        Tiling::Auto => tiles::tiles(frame.width(), frame.height(), d.scale, d.max_tiles_per_side),
+    };
+    let deadline = |e: Result<Vec<Detection>, Error>| -> Result<Vec<Detection>, Error> {
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        if elapsed_ms > d.deadline_ms {
+            return Err(Error::DeadlineExceeded {
+                elapsed_ms,
+                deadline_ms: d.deadline_ms,
+            });
+        }
+        e
+    };
+    let run = |detect: &dyn Fn(&RgbFrame) -> Result<Vec<Detection>, Error>| {
+        let mut all = deadline(detect(frame))?;
+        for t in &tiles {
+            let Some(crop) = frame.crop(t.x, t.y, t.width, t.height) else {
+                continue;
+            };
+            for mut found in deadline(detect(&crop))? {
+                found.x += t.x as f32;
+                found.y += t.y as f32;
+                all.push(found);
+            }
+        }
+        Ok(nms::suppress(all, 0.3))
+    };
+    let faces = match &detectors.faces {
+        Ok(det) => run(&|f| det.detect(f, d.scale, policy.faces.threshold)),
+        Err(e) => Err(e.clone()),
+    };
+    let text = match &detectors.text {
+        Ok(det) => run(&|f| det.detect(f, d.scale, policy.text.threshold)),
+        Err(e) => Err(e.clone()),
+    };
+    Findings {
+        faces: faces.map(|v| regions(&v)).map_err(|e| unavailable(&e)),
+        text: text.map(|v| regions(&v)).map_err(|e| unavailable(&e)),
+        scale: d.scale,
+        tiles: tiles.len() as u32,
+    }
+}
+
+fn unavailable(e: &Error) -> Unavailable {
+    Unavailable {
+        code: e.reason_code(),
+        message: e.to_string(),
+    }
+}
+
+fn regions(found: &[Detection]) -> Vec<Region> {
+    found
+        .iter()
+        .map(|d| Region {
+            x: d.x.max(0.0) as u32,
+            y: d.y.max(0.0) as u32,
+            width: d.width.max(0.0).ceil() as u32,
+            height: d.height.max(0.0).ceil() as u32,
+            score: d.score,
+        })
+        .collect()
+}
+
+/// Hides what was found in `frame`, or says why it may not leave.
+pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> Derivative {
+    let r = &policy.redaction;
+    let mut hide = Vec::new();
+    let mut counts = [0usize; 2];
+    for (i, (category, found, style)) in [
+        (PixelCategory::Faces, &findings.faces, r.faces),
+        (PixelCategory::Text, &findings.text, r.text),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if !r.hides(category) {
+            continue;
+        }
+        let found = match found {
+            Ok(found) => found,
+            Err(why) => {
+                return Derivative::Withheld {
+                    code: why.code,
+                    message: why.message.clone(),
+                };
+            }
+        };
+        for g in found {
+            let b = (g.x as f32, g.y as f32, g.width as f32, g.height as f32);
+            if let Some(rect) = Rect::around(b, r.margin, frame.width(), frame.height()) {
+                hide.push((rect, style));
+                counts[i] += 1;
+            }
+        }
+    }
+    match redact(frame, &hide).encode_jpeg(r.jpeg_quality) {
+        Ok(jpeg) => Derivative::Redacted {
+            jpeg,
+            faces: counts[0],
+            text: counts[1],
+        },
+        Err(e) => Derivative::Withheld {
+            code: e.reason_code(),
+            message: e.to_string(),
+        },
+    }
+}
