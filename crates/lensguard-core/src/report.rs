@@ -482,13 +482,15 @@ pub struct Region {
     pub score: f32,
 }
 
-/// What the detectors found.
+/// What the detectors found; a detector the policy did not need is absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Detections {
     /// Faces, best score first.
-    pub faces: Vec<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faces: Option<Vec<Region>>,
     /// Printed-text regions.
-    pub text: Vec<Region>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Vec<Region>>,
     /// Long side, in pixels, the photo was scaled to for detection.
     pub scale: u32,
     /// Tiles searched besides the whole photo (0 without tiling).

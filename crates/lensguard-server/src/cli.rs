@@ -31,6 +31,30 @@ pub enum Command {
     /// 2 on a usage or setup error (unknown flag, missing path, invalid policy).
     #[command(after_help = "Reason codes and the JSON schema: docs/schema.md")]
     Check(CheckArgs),
+    /// Hide faces and printed text: write a redacted copy of each photo to DIR.
+    ///
+    /// Each PATH is a file or a folder (searched like `check`). Faces
+    /// (CenterFace) and text such as names and addresses on labels (PP-OCRv4
+    /// detection) are found at the policy's detection scale and hidden in the
+    /// policy's style (default: faces blurred, text filled), with a margin.
+    /// Copies are JPEGs with no metadata at all (no EXIF, so no GPS), named like
+    /// the input (`a.jpg` -> `DIR/a.jpg`, `b.png` -> `DIR/b.png.jpg`); folders
+    /// keep their layout under DIR. Originals are never changed.
+    ///
+    /// Fails closed: when a model the policy needs is missing or not the pinned
+    /// file, or detection passes the policy's deadline, no copy is written for
+    /// that photo and the reason is printed.
+    ///
+    /// Exit status: 0 if every photo was redacted, 1 if any was withheld or
+    /// could not be read, 2 on a usage or setup error.
+    #[command(after_help = "Examples:
+          lensguard redact photos/ --out redacted/            faces and text, defaults
+          lensguard redact a.jpg --out out/ --only faces --style pixelate
+          lensguard redact photos/ --out out/ --json          one JSON object per photo
+
+        Models: scripts/fetch-models puts them in ~/.cache/lensguard/models (or
+        --models DIR / LENSGUARD_MODELS); docs/models/ has their cards.")]
+    Redact(RedactArgs),
     /// Show or validate policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -77,6 +101,9 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[command(flatten)]
     pub policy: PolicyArgs,
+    /// Used only when the policy's `faces` or `text` check is not `ignore`.
+    #[command(flatten)]
+    pub models: ModelsArgs,
     /// Print one JSON object per photo (JSON Lines, schema lensguard.inspection.v1).
     #[arg(long)]
     pub json: bool,
@@ -104,6 +131,73 @@ pub struct CheckArgs {
     /// Largest accepted image, in pixels (default 100000000).
     #[arg(long, value_name = "PIXELS")]
     pub max_pixels: Option<u64>,
+}
+
+/// Where the model files are.
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// Folder with centerface.onnx and ch_PP-OCRv4_det_infer.onnx (default
+    /// $LENSGUARD_MODELS, else ~/.cache/lensguard/models).
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
+}
+
+/// What to hide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnlyArg {
+    /// Faces only (no text model needed).
+    Faces,
+    /// Printed text only (no face model needed).
+    Text,
+}
+
+/// How to hide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StyleArg {
+    /// Smoothed block means.
+    Blur,
+    /// A mosaic of block means.
+    Pixelate,
+    /// Solid black.
+    Fill,
+}
+
+/// `lensguard redact`.
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// Photos or folders to redact.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Folder for the redacted copies (created if missing).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub models: ModelsArgs,
+    /// Hide only this category (overrides the policy's `redaction.categories`).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub only: Option<OnlyArg>,
+    /// Style for every hidden region (overrides the policy's per-category styles).
+    #[arg(long, value_enum, value_name = "STYLE")]
+    pub style: Option<StyleArg>,
+    /// Long side, in pixels, photos are scaled to for detection (32-4096;
+    /// overrides `detection.scale`, default 640).
+    #[arg(long, value_name = "PIXELS", value_parser = clap::value_parser!(u32).range(32..=4096))]
+    pub scale: Option<u32>,
+    /// Also search tiles of large photos for small faces: auto or off
+    /// (overrides `detection.tiling`).
+    #[arg(long, value_name = "MODE", value_parser = ["auto", "off"])]
+    pub tiling: Option<String>,
+    /// Print one JSON object per photo.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar and no summary line.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, short, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// `lensguard policy ...`.

@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod detection;
 mod inputs;
 mod output;
 mod serve;

@@ -78,6 +78,21 @@ pub fn human(out: &mut impl Write, path: &str, r: &InspectionReport) -> std::io:
             writeln!(out, "       {}", meta.join(" | "))?;
         }
     }
+    if let Some(d) = &r.detections {
+        let mut found = Vec::new();
+        if let Some(f) = &d.faces {
+            found.push(format!("{} face(s)", f.len()));
+        }
+        if let Some(t) = &d.text {
+            found.push(format!("{} text region(s)", t.len()));
+        }
+        writeln!(
+            out,
+            "       {} at detection scale {}",
+            found.join(", "),
+            d.scale
+        )?;
+    }
     Ok(())
 }
 
@@ -118,4 +133,21 @@ impl Tally {
             self.error
         )
     }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal, with --quiet,
+/// or for a single file.
+pub fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    use std::io::IsTerminal;
+    if quiet || total < 2 || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} photos (eta {eta})",
+    ) {
+        bar.set_style(style);
+    }
+    bar
 }

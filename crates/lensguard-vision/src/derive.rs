@@ -11,7 +11,7 @@ use crate::models::{Detection, FaceDetector, TextDetector, nms, tiles};
 use crate::redact::{Rect, RedactedJpeg, redact};
 use crate::{Error, RgbFrame};
 use lensguard_core::Limits;
-use lensguard_core::policy::{PixelCategory, Policy, Tiling};
+use lensguard_core::policy::{Expect, PixelCategory, Policy, Tiling};
 use lensguard_core::report::{Detections, ReasonCode, Region};
 use lensguard_core::rules::Unavailable;
 use std::time::Instant;
@@ -25,13 +25,17 @@ pub struct Detectors {
     pub text: Result<TextDetector, Error>,
 }
 
+/// One detector's answer: `None` when the policy did not need it (neither
+/// hidden nor checked), else the regions or why there are none.
+pub type Answer = Option<Result<Vec<Region>, Unavailable>>;
+
 /// What the detectors found on one photo.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Findings {
-    /// Faces, or why there is no answer.
-    pub faces: Result<Vec<Region>, Unavailable>,
-    /// Text regions, or why there is no answer.
-    pub text: Result<Vec<Region>, Unavailable>,
+    /// Faces.
+    pub faces: Answer,
+    /// Text regions.
+    pub text: Answer,
     /// Detection scale used.
     pub scale: u32,
     /// Tiles searched besides the whole photo.
@@ -39,11 +43,12 @@ pub struct Findings {
 }
 
 impl Findings {
-    /// The regions found, for the report (an unavailable detector gives none).
+    /// The regions found, for the report (a detector that did not run or
+    /// answer is absent).
     pub fn detections(&self) -> Detections {
         Detections {
-            faces: self.faces.clone().unwrap_or_default(),
-            text: self.text.clone().unwrap_or_default(),
+            faces: self.faces.clone().and_then(Result::ok),
+            text: self.text.clone().and_then(Result::ok),
             scale: self.scale,
             tiles: self.tiles,
         }
@@ -147,20 +152,34 @@ pub fn find(
         }
         Ok(nms::suppress(all, 0.3))
     };
+    let answer = |result: Result<Vec<Detection>, Error>| {
+        Some(result.map(|v| regions(&v)).map_err(|e| unavailable(&e)))
+    };
     let faces = match &detectors.faces {
-        Ok(det) => run(&|f| det.detect(f, d.scale, policy.faces.threshold)),
-        Err(e) => Err(e.clone()),
+        _ if !needed(policy, PixelCategory::Faces) => None,
+        Ok(det) => answer(run(&|f| det.detect(f, d.scale, policy.faces.threshold))),
+        Err(e) => answer(Err(e.clone())),
     };
     let text = match &detectors.text {
-        Ok(det) => run(&|f| det.detect(f, d.scale, policy.text.threshold)),
-        Err(e) => Err(e.clone()),
+        _ if !needed(policy, PixelCategory::Text) => None,
+        Ok(det) => answer(run(&|f| det.detect(f, d.scale, policy.text.threshold))),
+        Err(e) => answer(Err(e.clone())),
     };
     Findings {
-        faces: faces.map(|v| regions(&v)).map_err(|e| unavailable(&e)),
-        text: text.map(|v| regions(&v)).map_err(|e| unavailable(&e)),
+        faces,
+        text,
         scale: d.scale,
         tiles: tiles.len() as u32,
     }
+}
+
+/// Whether the policy hides or checks `category`.
+pub fn needed(policy: &Policy, category: PixelCategory) -> bool {
+    let expect = match category {
+        PixelCategory::Faces => policy.faces.expect,
+        PixelCategory::Text => policy.text.expect,
+    };
+    policy.redaction.hides(category) || expect != Expect::Ignore
 }
 
 fn unavailable(e: &Error) -> Unavailable {
@@ -199,8 +218,14 @@ pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> De
             continue;
         }
         let found = match found {
-            Ok(found) => found,
-            Err(why) => {
+            Some(Ok(found)) => found,
+            None => {
+                return Derivative::Withheld {
+                    code: ReasonCode::ModelUnavailable,
+                    message: format!("{category:?} detection did not run"),
+                };
+            }
+            Some(Err(why)) => {
                 return Derivative::Withheld {
                     code: why.code,
                     message: why.message.clone(),

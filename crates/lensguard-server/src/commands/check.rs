@@ -6,14 +6,15 @@
 //! means earlier on the command line.
 
 use crate::cli::CheckArgs;
+use crate::detection;
 use crate::inputs::{self, Input, ReadError};
 use crate::output::{self, Tally};
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use lensguard_core::report::{InspectionReport, ReasonCode};
 use lensguard_core::{HashIndex, Limits, Policy, rules};
+use lensguard_vision::derive::Detectors;
 use rayon::prelude::*;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -30,12 +31,24 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let inputs = inputs::collect(&args.paths)?;
+    let detectors = detection::checks_need_detection(&policy).then(|| {
+        let dir = args
+            .models
+            .models
+            .clone()
+            .unwrap_or_else(detection::default_models_dir);
+        let d = detection::load(&dir);
+        for problem in detection::problems(&d) {
+            eprintln!("lensguard: warning: {problem}");
+        }
+        d
+    });
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.map_or(0, usize::from))
         .build()
         .context("cannot start worker threads")?;
 
-    let progress = progress_bar(inputs.len() as u64, args.quiet);
+    let progress = output::progress_bar(inputs.len() as u64, args.quiet);
     let max_distance = args
         .dedupe_distance
         .unwrap_or(policy.duplicate.max_distance);
@@ -48,7 +61,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
                 .par_iter()
                 .map(|input| {
                     let report = match input {
-                        Input::File(path) => inspect_file(path, &policy, &limits, now),
+                        Input::File(path) => {
+                            inspect_file(path, &policy, &limits, now, detectors.as_ref())
+                        }
                         Input::Unlistable(_, why) => InspectionReport::error(
                             ReasonCode::Unreadable,
                             format!("cannot list this entry: {why}"),
@@ -113,9 +128,13 @@ fn inspect_file(
     policy: &Policy,
     limits: &Limits,
     now: time::OffsetDateTime,
+    detectors: Option<&Detectors>,
 ) -> InspectionReport {
     match inputs::read_limited(path, limits.max_file_bytes) {
-        Ok(bytes) => lensguard_vision::inspect(&bytes, policy, limits, now),
+        Ok(bytes) => match detectors {
+            Some(d) => detection::inspect(&bytes, policy, limits, now, d, false).report,
+            None => lensguard_vision::inspect(&bytes, policy, limits, now),
+        },
         Err(ReadError::TooLarge(e)) => {
             InspectionReport::error(e.reason_code(), e.to_string(), policy.reference())
         }
@@ -133,19 +152,4 @@ fn parse_now(now: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
         Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .with_context(|| format!("--now {s:?} is not an RFC 3339 time (2026-11-21T12:00:00Z)")),
     }
-}
-
-/// A progress bar on stderr, hidden when stderr is not a terminal, with --quiet,
-/// or for a single file.
-fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
-    if quiet || total < 2 || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} photos (eta {eta})",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }

@@ -6,6 +6,7 @@ mod check;
 mod keys;
 mod local;
 mod policy;
+mod redact;
 mod users;
 
 use crate::cli::{Cli, Command, PolicyArgs};
@@ -17,6 +18,7 @@ use std::process::ExitCode;
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check::run(args),
+        Command::Redact(args) => redact::run(args),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Serve(args) => crate::serve::run(args),
         Command::Keys(cmd) => keys::run(cmd),

@@ -1,0 +1,155 @@
+//! The detectors for `check`, `redact` and `serve`: loaded once from a models
+//! directory (what `scripts/fetch-models` fills), each file verified against
+//! its pinned SHA-256. A file that is missing, unreadable or not the pinned one
+//! leaves that detector unloaded with the reason, and everything that needs it
+//! fails closed.
+
+use crate::inputs::{ReadError, read_limited};
+use lensguard_core::InspectionReport;
+use lensguard_core::policy::{Expect, Policy};
+use lensguard_core::report::Region;
+use lensguard_core::rules;
+use lensguard_core::rules::Unavailable;
+use lensguard_vision::Error;
+use lensguard_vision::derive::{Answer, Detectors, Findings};
+use lensguard_vision::models::{CENTERFACE, FaceDetector, ModelCard, PP_OCR_V4_DET, TextDetector};
+use std::path::{Path, PathBuf};
+
+/// File names in the models directory.
+pub const FACE_FILE: &str = "centerface.onnx";
+/// File names in the models directory.
+pub const TEXT_FILE: &str = "ch_PP-OCRv4_det_infer.onnx";
+/// No model file lensguard uses is near this size.
+const MAX_MODEL_BYTES: u64 = 256 << 20;
+
+/// `$LENSGUARD_MODELS`, else `~/.cache/lensguard/models` (where
+/// `scripts/fetch-models` puts them), else `./models`.
+pub fn default_models_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("LENSGUARD_MODELS").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    std::env::var_os("HOME").map_or_else(
+        || PathBuf::from("models"),
+        |h| PathBuf::from(h).join(".cache/lensguard/models"),
+    )
+}
+
+fn read(dir: &Path, file: &str, card: &ModelCard) -> Result<Vec<u8>, Error> {
+    let path = dir.join(file);
+    read_limited(&path, MAX_MODEL_BYTES).map_err(|e| Error::ModelMissing {
+        model: card.name,
+        reason: match e {
+            ReadError::Io(e) => format!(
+                "cannot read {} ({e}); scripts/fetch-models fetches it",
+                path.display()
+            ),
+            ReadError::TooLarge(e) => format!("{}: {e}", path.display()),
+        },
+    })
+}
+
+/// Loads both detectors from `dir`.
+pub fn load(dir: &Path) -> Detectors {
+    Detectors {
+        faces: read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b)),
+        text: read(dir, TEXT_FILE, &PP_OCR_V4_DET).and_then(|b| TextDetector::load(&b)),
+    }
+}
+
+/// One line per detector that did not load, for a warning at start.
+pub fn problems(d: &Detectors) -> Vec<String> {
+    [d.faces.as_ref().err(), d.text.as_ref().err()]
+        .into_iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// Whether the policy's checks need the detectors at all.
+pub fn checks_need_detection(policy: &Policy) -> bool {
+    policy.faces.expect != Expect::Ignore || policy.text.expect != Expect::Ignore
+}
+
+/// Records the `faces` and `text` checks and the regions found on `report`.
+pub fn judge(report: &mut InspectionReport, findings: &Findings, policy: &Policy) {
+    rules::apply_detections(
+        report,
+        answer(&findings.faces),
+        answer(&findings.text),
+        policy,
+    );
+    if report.verdict != lensguard_core::Verdict::Error {
+        report.detections = Some(findings.detections());
+    }
+}
+
+/// A detector's answer as the checks take it; not run means the policy
+/// ignores the check, which then skips it.
+fn answer(a: &Answer) -> Result<&[Region], &Unavailable> {
+    match a {
+        Some(r) => r.as_deref(),
+        None => Ok(&[]),
+    }
+}
+
+/// A photo inspected, with the detectors run when the policy's checks or a
+/// derivative need them.
+pub struct Outcome {
+    /// The report, with `detections` and (when a derivative was asked for)
+    /// `redaction` filled in.
+    pub report: InspectionReport,
+    /// The redacted JPEG, when one was asked for and could be made.
+    pub derivative: Option<lensguard_vision::redact::RedactedJpeg>,
+}
+
+/// Inspects `bytes`; runs the detectors when the policy's `faces` or `text`
+/// checks need them or `derivative` is asked for, and then redacts.
+pub fn inspect(
+    bytes: &[u8],
+    policy: &Policy,
+    limits: &lensguard_core::Limits,
+    now: time::OffsetDateTime,
+    detectors: &Detectors,
+    derivative: bool,
+) -> Outcome {
+    use lensguard_core::report::RedactionOutcome;
+    use lensguard_vision::derive::{Derivative, derive};
+    let mut report = lensguard_vision::inspect(bytes, policy, limits, now);
+    let unneeded = !derivative && !checks_need_detection(policy);
+    if report.verdict == lensguard_core::Verdict::Error || unneeded {
+        return Outcome {
+            report,
+            derivative: None,
+        };
+    }
+    let derived = match derive(bytes, limits, detectors, policy) {
+        Ok(d) => d,
+        Err(e) => {
+            // The analysis decode passed but the full decode did not: nothing leaves.
+            report.redaction =
+                derivative.then(|| RedactionOutcome::withheld(e.reason_code(), e.to_string()));
+            return Outcome {
+                report,
+                derivative: None,
+            };
+        }
+    };
+    judge(&mut report, &derived.findings, policy);
+    if !derivative {
+        return Outcome {
+            report,
+            derivative: None,
+        };
+    }
+    let (outcome, jpeg) = match derived.derivative {
+        Derivative::Redacted { jpeg, faces, text } => {
+            (RedactionOutcome::redacted(faces, text), Some(jpeg))
+        }
+        Derivative::Withheld { code, message } => (RedactionOutcome::withheld(code, message), None),
+    };
+    report.redaction = Some(outcome);
+    Outcome {
+        report,
+        derivative: jpeg,
+    }
+}
