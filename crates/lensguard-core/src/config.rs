@@ -22,6 +22,9 @@ pub struct ServerConfigFile {
     pub listen: Option<String>,
     /// The data directory. Default `lensguard-data`.
     pub data_dir: Option<PathBuf>,
+    /// Folder with the model files. Default `$LENSGUARD_MODELS`, else
+    /// `~/.cache/lensguard/models` (where `scripts/fetch-models` puts them).
+    pub models_dir: Option<PathBuf>,
     /// `[tls]`.
     #[serde(default)]
     pub tls: TlsSection,
@@ -106,6 +109,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// Model folder, when configured (else the binary's default).
+    pub models_dir: Option<PathBuf>,
     /// Server certificate.
     pub tls: TlsSource,
     /// CA for client certificates, when mutual TLS is required.
@@ -226,6 +231,7 @@ impl ServerConfig {
                 .data_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("lensguard-data")),
+            models_dir: raw.models_dir.clone(),
             tls,
             client_ca: raw.tls.client_ca_file.clone(),
             hsts_max_age: (!raw.dangerous_disable_hsts).then_some(hsts),

@@ -63,7 +63,7 @@ pub enum Command {
     /// With no configuration it listens on https://127.0.0.1:8443 with a
     /// self-signed certificate generated on first start, and keeps its state in
     /// ./lensguard-data. Settings come from flags, then LENSGUARD_* environment
-    /// variables (LENSGUARD_LISTEN, LENSGUARD_DATA_DIR, LENSGUARD_TLS_CERT_FILE,
+    /// variables (LENSGUARD_LISTEN, LENSGUARD_DATA_DIR, LENSGUARD_MODELS, LENSGUARD_TLS_CERT_FILE,
     /// LENSGUARD_TLS_KEY_FILE, LENSGUARD_TLS_CLIENT_CA_FILE), then --config FILE.
     /// SIGINT or SIGTERM drains in-flight requests, then stops.
     Serve(ServeArgs),
@@ -225,6 +225,11 @@ pub struct ServeArgs {
     /// Address and port to listen on (default 127.0.0.1:8443; port 0 picks one).
     #[arg(long, value_name = "ADDR:PORT")]
     pub listen: Option<String>,
+    /// Folder with the model files (default $LENSGUARD_MODELS, else
+    /// ~/.cache/lensguard/models). Without them every inspection still gets its
+    /// verdict, but no redacted derivative is made (fail closed).
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
 }
 
 /// Where lensguard keeps its state.

@@ -59,6 +59,11 @@ const ROUTES: &[Route] = &[
         "/v1/inspections/{id}",
         Need::Scope(Scope::InspectionsRead),
     ),
+    r(
+        "GET",
+        "/v1/inspections/{id}/redacted",
+        Need::Scope(Scope::InspectionsRead),
+    ),
     r("POST", "/v1/bootstrap", Need::Public(401)),
     r("POST", "/v1/sessions", Need::Public(401)),
     r("GET", "/v1/users", Need::Scope(Scope::UsersManage)),
@@ -181,7 +186,7 @@ fn answer(route: &Route, caller: Caller) -> Answer {
     }
     Answer::Status(match (route.method, route.path) {
         ("POST", "/v1/inspections" | "/v1/users" | "/v1/keys") => 201,
-        ("GET", "/v1/inspections/{id}") => 404,
+        ("GET", "/v1/inspections/{id}" | "/v1/inspections/{id}/redacted") => 404,
         ("DELETE", _) if matches!(caller, Caller::Key(_)) && route.path.contains("sessions") => 409,
         ("DELETE", _) => 204,
         _ => 200,

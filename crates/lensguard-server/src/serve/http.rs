@@ -39,6 +39,10 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
                 .get(super::inspections::list),
         )
         .route("/v1/inspections/{id}", get(super::inspections::get))
+        .route(
+            "/v1/inspections/{id}/redacted",
+            get(super::inspections::redacted),
+        )
         .route("/v1/bootstrap", post(identity::sessions::bootstrap))
         .route("/v1/sessions", post(identity::sessions::login))
         .route("/v1/sessions/current", delete(identity::sessions::logout))

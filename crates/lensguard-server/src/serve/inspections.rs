@@ -1,4 +1,5 @@
-//! `POST /v1/inspections`, `GET /v1/inspections` and `GET /v1/inspections/{id}`.
+//! `POST /v1/inspections`, `GET /v1/inspections`, `GET /v1/inspections/{id}`
+//! and `GET /v1/inspections/{id}/redacted`.
 //!
 //! A submission is the photo as the raw body (`image/jpeg`, `image/png` or
 //! `image/webp`) or `multipart/form-data` with metadata ([`super::submission`]),
@@ -9,8 +10,10 @@
 //! `Idempotency-Key` header, a repeat by the same caller returns the original
 //! result and runs no second inspection. The submission is audited before it is
 //! stored; if the audit log cannot take it, nothing is stored and the answer is
-//! 503. Only the report (metadata) is stored, never the photo. Reads (one
-//! inspection, or a page of them) are audited too, before the answer.
+//! 503. The report is stored, and the redacted derivative when one was made
+//! (faces and text hidden, no metadata; withheld when a model is missing),
+//! never the photo. Reads (one inspection, a page of them, or a derivative)
+//! are audited too, before the answer.
 
 use super::auth::Auth;
 use super::http::{RequestId, audit_unavailable, db_unavailable, error};
@@ -24,6 +27,7 @@ use lensguard_core::access::needs::{InspectionsRead, InspectionsWrite};
 use lensguard_core::report::Verdict;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::NewInspection;
+use lensguard_vision::redact::RedactedJpeg;
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -91,9 +95,11 @@ pub async fn submit(
         Err(r) => return r,
     };
     let (policy, limits) = (state.policy(), state.limits);
+    let detectors = std::sync::Arc::clone(&state.detectors);
     let now = time::OffsetDateTime::now_utc();
-    let report = match tokio::task::spawn_blocking(move || {
-        lensguard_vision::inspect(&bytes, &policy, &limits, now)
+    let (report, derivative) = match tokio::task::spawn_blocking(move || {
+        let o = crate::detection::inspect(&bytes, &policy, &limits, now, &detectors, true);
+        (o.report, o.derivative)
     })
     .await
     {
@@ -167,6 +173,8 @@ pub async fn submit(
                 device_id: meta.device_id.as_deref(),
                 verdict: report.verdict.as_str(),
                 report: &body,
+                // Only a RedactedJpeg's bytes are ever stored as pixels.
+                redacted_jpeg: derivative.as_ref().map(RedactedJpeg::as_bytes),
             },
             now,
         )
@@ -220,6 +228,53 @@ pub async fn get(
         ),
         Err(_) => db_unavailable(&rid),
     }
+}
+
+/// `GET /v1/inspections/{id}/redacted`: the redacted derivative (JPEG, faces
+/// and text hidden, no metadata). 404 `no_derivative` when it was withheld.
+pub async fn redacted(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsRead>,
+    Path(id): Path<String>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let jpeg = match state.db.get_derivative(&id).await {
+        Ok(Some(jpeg)) => jpeg,
+        Ok(None) => {
+            return match state.db.get_inspection(&id).await {
+                Ok(Some(_)) => error(
+                    StatusCode::NOT_FOUND,
+                    "no_derivative",
+                    "no redacted image was made for this inspection (its report's redaction says why)",
+                    &rid,
+                ),
+                Ok(None) => error(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    "no such inspection",
+                    &rid,
+                ),
+                Err(_) => db_unavailable(&rid),
+            };
+        }
+        Err(_) => return db_unavailable(&rid),
+    };
+    let event = auth
+        .ctx
+        .event(auth.granted.principal().actor.to_string(), "evidence.read")
+        .target(format!("inspection:{id}/redacted"));
+    if state.audit(event).await.is_err() {
+        return audit_unavailable(&rid);
+    }
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        jpeg,
+    )
+        .into_response()
 }
 
 /// Query parameters of `GET /v1/inspections`.

@@ -88,7 +88,26 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)
             .context("cannot load the installation key")?,
     );
-    let summary = security_summary(&cfg, &tls);
+    let models_dir = cfg
+        .models_dir
+        .clone()
+        .unwrap_or_else(crate::detection::default_models_dir);
+    let detectors = tokio::task::spawn_blocking(move || crate::detection::load(&models_dir))
+        .await
+        .context("cannot load the models")?;
+    let missing = crate::detection::problems(&detectors);
+    for problem in &missing {
+        eprintln!("lensguard: WARNING: {problem}; redacted derivatives will be withheld");
+    }
+    let summary = format!(
+        "{}; models {}",
+        security_summary(&cfg, &tls),
+        if missing.is_empty() {
+            "loaded"
+        } else {
+            "MISSING (derivatives withheld)"
+        }
+    );
     let start = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.start")
         .target(format!("https://{}", cfg.listen))
         .outcome(
@@ -122,6 +141,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         key_rotation_overlap: cfg.key_rotation_overlap,
         policy: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(policy))),
         limits: lensguard_core::Limits::default(),
+        detectors: std::sync::Arc::new(detectors),
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
     };
     let janitor = {

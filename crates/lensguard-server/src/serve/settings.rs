@@ -28,6 +28,9 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     if let Some(v) = env("LENSGUARD_DATA_DIR") {
         raw.data_dir = Some(PathBuf::from(v));
     }
+    if let Some(v) = env("LENSGUARD_MODELS") {
+        raw.models_dir = Some(PathBuf::from(v));
+    }
     if let Some(v) = env("LENSGUARD_TLS_CERT_FILE") {
         raw.tls.cert_file = Some(PathBuf::from(v));
     }
@@ -42,6 +45,9 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     }
     if let Some(v) = &args.data_dir {
         raw.data_dir = Some(v.clone());
+    }
+    if let Some(v) = &args.models {
+        raw.models_dir = Some(v.clone());
     }
     match ServerConfig::validate(&raw) {
         Ok(c) => Ok(c),

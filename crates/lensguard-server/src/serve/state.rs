@@ -23,6 +23,8 @@ pub struct AppState {
     pub policy: Arc<std::sync::RwLock<Arc<Policy>>>,
     /// Limits on untrusted sizes.
     pub limits: Limits,
+    /// The face and text detectors (each loaded, or why not).
+    pub detectors: Arc<lensguard_vision::derive::Detectors>,
     /// Requests per credential (token bucket per actor).
     pub rate: Arc<KeyedLimiter>,
     /// Login attempts per (name, client address), and per client address.

@@ -1,4 +1,7 @@
-//! Stored inspection results (metadata only, never pixels), with idempotency.
+//! Stored inspection results, with idempotency, and their redacted
+//! derivatives. Original photos are never stored here: the only pixels are
+//! the derivative's, which the service makes from a `RedactedJpeg` (faces and
+//! text hidden, no metadata) and nothing else.
 
 use super::{Db, unix};
 use crate::Error;
@@ -41,6 +44,8 @@ pub struct NewInspection<'a> {
     pub verdict: &'a str,
     /// The report as JSON.
     pub report: &'a str,
+    /// The redacted derivative (JPEG), when one was made.
+    pub redacted_jpeg: Option<&'a [u8]>,
 }
 
 impl Db {
@@ -52,6 +57,7 @@ impl Db {
         now: time::OffsetDateTime,
     ) -> Result<Result<(), StoredInspection>, Error> {
         let (id, actor, idempotency_key) = (new.id, new.actor, new.idempotency_key);
+        let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO inspections (id, created_at, actor, idempotency_key, verdict, report, device_id)
              VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -64,11 +70,23 @@ impl Db {
         .bind(new.verdict)
         .bind(new.report)
         .bind(new.device_id)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 1 {
+            if let Some(jpeg) = new.redacted_jpeg {
+                sqlx::query(
+                    "INSERT INTO derivatives (inspection_id, created_at, jpeg) VALUES (?, ?, ?)",
+                )
+                .bind(id)
+                .bind(unix(now))
+                .bind(jpeg)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
             return Ok(Ok(()));
         }
+        tx.rollback().await?;
         match idempotency_key {
             Some(k) => match self.find_idempotent(actor, k).await? {
                 Some(original) => Ok(Err(original)),
@@ -90,6 +108,16 @@ impl Db {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(row_to_inspection).transpose()
+    }
+
+    /// The redacted derivative of inspection `id`, if one was made.
+    pub async fn get_derivative(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(
+            sqlx::query_scalar("SELECT jpeg FROM derivatives WHERE inspection_id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
     }
 
     /// One inspection by id.

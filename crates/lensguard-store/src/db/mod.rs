@@ -5,7 +5,7 @@
 //! first). The schema is created on open and versioned with `PRAGMA user_version`.
 //! Queries are checked at run time (no live database needed to build). Schema 2
 //! added users, sessions and the owner bootstrap, schema 3 the inspections'
-//! device id; opening an older file upgrades it in place (`IF NOT EXISTS`, and
+//! device id, schema 4 the redacted derivatives; opening an older file upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when the column is missing).
 
 mod inspections;
@@ -28,7 +28,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -55,6 +55,11 @@ CREATE TABLE IF NOT EXISTS inspections (
 CREATE UNIQUE INDEX IF NOT EXISTS inspections_idempotency ON inspections (actor, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS inspections_created ON inspections (created_at, id);
+CREATE TABLE IF NOT EXISTS derivatives (
+    inspection_id TEXT PRIMARY KEY REFERENCES inspections (id),
+    created_at INTEGER NOT NULL,
+    jpeg BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,

@@ -150,6 +150,15 @@ pub fn document() -> Value {
                     "200": {"description": "The inspection.", "content": inspection["content"]},
                     "404": error_response("No such inspection.")
                 })))
+            }},
+            "/v1/inspections/{id}/redacted": {"get": {
+                "operationId": "getRedactedImage",
+                "summary": "The inspection's redacted derivative: faces and printed text hidden, no metadata. Needs inspections:read; audited as evidence.read.",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": refusals(map(json!({
+                    "200": {"description": "The redacted JPEG.", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                    "404": error_response("No such inspection (`not_found`), or its derivative was withheld (`no_derivative`).")
+                })))
             }}
         }
     });
@@ -170,6 +179,7 @@ mod tests {
         ("post", "/v1/inspections", "inspections:write"),
         ("get", "/v1/inspections", "inspections:read"),
         ("get", "/v1/inspections/{id}", "inspections:read"),
+        ("get", "/v1/inspections/{id}/redacted", "inspections:read"),
         ("post", "/v1/bootstrap", "public"),
         ("post", "/v1/sessions", "public"),
         ("delete", "/v1/sessions/current", "authenticated"),
