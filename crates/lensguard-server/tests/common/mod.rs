@@ -182,6 +182,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: hyper::HeaderMap,
     pub body: String,
+    /// The body as sent (for images).
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -247,6 +249,7 @@ pub fn send(
             status,
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
+            raw: body.to_vec(),
         }
     })
 }
