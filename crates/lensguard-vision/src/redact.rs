@@ -214,48 +214,81 @@ fn pixelate(frame: &mut RgbFrame, r: Rect) {
 }
 
 /// A separable box blur of `radius` over `r`, reading pixels outside `r` (not
-/// secret) as they are and writing only inside `r`.
+/// secret) as they are and writing only inside `r`. Running sums make it cost
+/// the same whatever the radius.
 fn box_blur(frame: &mut RgbFrame, r: Rect, radius: u32) {
-    let (fw, fh) = (frame.width(), frame.height());
-    let stride = fw as usize * 3;
-    // Horizontal pass into a buffer covering r's rows, then vertical.
-    let read_h = |px: &[u8], x: u32, y: u32| -> [u32; 3] {
-        let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(fw - 1));
-        let mut s = [0u32; 3];
-        let row = y as usize * stride;
-        for xx in x0..=x1 {
-            let at = row + xx as usize * 3;
+    let (fw, fh) = (frame.width() as usize, frame.height() as usize);
+    let rad = radius as usize;
+    let (rx, ry, rw, rh) = (
+        r.x as usize,
+        r.y as usize,
+        r.width as usize,
+        r.height as usize,
+    );
+    // Horizontal pass over r's columns for the rows a vertical window can reach.
+    let y0 = ry.saturating_sub(rad);
+    let y1 = (ry + rh - 1 + rad).min(fh - 1);
+    let px = frame.pixels();
+    let mut horiz = vec![[0u32; 3]; (y1 - y0 + 1) * rw];
+    for y in y0..=y1 {
+        let row = &px[y * fw * 3..(y + 1) * fw * 3];
+        let window = |x: usize| (x.saturating_sub(rad), (x + rad).min(fw - 1));
+        let (mut a, mut b) = window(rx);
+        let mut sum = [0u32; 3];
+        for xx in a..=b {
             for c in 0..3 {
-                s[c] += u32::from(px[at + c]);
+                sum[c] += u32::from(row[xx * 3 + c]);
             }
         }
-        let n = x1 - x0 + 1;
-        s.map(|v| (v + n / 2) / n)
-    };
-    // Rows r.y - radius ..= r.y + height + radius (clipped), columns of r.
-    let y0 = r.y.saturating_sub(radius);
-    let y1 = (r.y + r.height - 1 + radius).min(fh - 1);
-    let mut h = Vec::with_capacity(((y1 - y0 + 1) * r.width) as usize);
-    for y in y0..=y1 {
-        for x in r.x..r.x + r.width {
-            h.push(read_h(frame.pixels(), x, y));
-        }
-    }
-    let px = frame.pixels_mut();
-    for y in r.y..r.y + r.height {
-        let (a, b) = (y.saturating_sub(radius).max(y0), (y + radius).min(y1));
-        for (i, x) in (r.x..r.x + r.width).enumerate() {
-            let mut s = [0u32; 3];
-            for yy in a..=b {
-                let v = h[(yy - y0) as usize * r.width as usize + i];
+        let out = &mut horiz[(y - y0) * rw..(y - y0 + 1) * rw];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let x = rx + i;
+            let (na, nb) = window(x);
+            while b < nb {
+                b += 1;
                 for c in 0..3 {
-                    s[c] += v[c];
+                    sum[c] += u32::from(row[b * 3 + c]);
                 }
             }
-            let n = b - a + 1;
-            let at = y as usize * stride + x as usize * 3;
+            while a < na {
+                for c in 0..3 {
+                    sum[c] -= u32::from(row[a * 3 + c]);
+                }
+                a += 1;
+            }
+            let n = (b - a + 1) as u32;
+            *slot = sum.map(|v| (v + n / 2) / n);
+        }
+    }
+    // Vertical pass, writing only inside r.
+    let px = frame.pixels_mut();
+    for i in 0..rw {
+        let window = |y: usize| (y.saturating_sub(rad).max(y0), (y + rad).min(y1));
+        let (mut a, mut b) = window(ry);
+        let mut sum = [0u32; 3];
+        for yy in a..=b {
             for c in 0..3 {
-                px[at + c] = ((s[c] + n / 2) / n) as u8;
+                sum[c] += horiz[(yy - y0) * rw + i][c];
+            }
+        }
+        for y in ry..ry + rh {
+            let (na, nb) = window(y);
+            while b < nb {
+                b += 1;
+                for c in 0..3 {
+                    sum[c] += horiz[(b - y0) * rw + i][c];
+                }
+            }
+            while a < na {
+                for c in 0..3 {
+                    sum[c] -= horiz[(a - y0) * rw + i][c];
+                }
+                a += 1;
+            }
+            let n = (b - a + 1) as u32;
+            let at = (y * fw + rx + i) * 3;
+            for c in 0..3 {
+                px[at + c] = ((sum[c] + n / 2) / n) as u8;
             }
         }
     }

@@ -5,7 +5,7 @@
 //! floors, or tiling stops finding smaller faces than one pass.
 
 #![cfg(feature = "models")]
-#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)] // test helpers fail loudly; the tables are the point
 
 use lensguard_core::Limits;
 use lensguard_core::policy::{PixelCategory, Policy, Tiling};

@@ -26,6 +26,11 @@ impl FaceDetector {
         })
     }
 
+    /// The network, for measuring inference on its own.
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
     /// Faces in `frame`, detected with its long side scaled to `scale` pixels
     /// (at least 32), keeping cells scoring above `threshold`.
     pub fn detect(
