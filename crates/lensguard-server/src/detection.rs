@@ -56,6 +56,17 @@ pub fn load(dir: &Path) -> Detectors {
     }
 }
 
+/// Loads the detectors from `dir` (or the default folder) for a CLI command,
+/// warning on stderr about each one that did not load.
+pub fn load_for_cli(dir: Option<&Path>) -> Detectors {
+    let dir = dir.map_or_else(default_models_dir, Path::to_path_buf);
+    let d = load(&dir);
+    for problem in problems(&d) {
+        eprintln!("lensguard: warning: {problem}");
+    }
+    d
+}
+
 /// One line per detector that did not load, for a warning at start.
 pub fn problems(d: &Detectors) -> Vec<String> {
     [d.faces.as_ref().err(), d.text.as_ref().err()]

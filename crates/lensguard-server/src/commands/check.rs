@@ -31,18 +31,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let inputs = inputs::collect(&args.paths)?;
-    let detectors = detection::checks_need_detection(&policy).then(|| {
-        let dir = args
-            .models
-            .models
-            .clone()
-            .unwrap_or_else(detection::default_models_dir);
-        let d = detection::load(&dir);
-        for problem in detection::problems(&d) {
-            eprintln!("lensguard: warning: {problem}");
-        }
-        d
-    });
+    let detectors = detection::checks_need_detection(&policy)
+        .then(|| detection::load_for_cli(args.models.models.as_deref()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.map_or(0, usize::from))
         .build()

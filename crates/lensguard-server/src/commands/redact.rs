@@ -38,15 +38,7 @@ pub fn run(args: RedactArgs) -> anyhow::Result<ExitCode> {
     let mut policy = super::load_policy(&args.policy)?;
     apply_overrides(&mut policy, &args);
     let limits = Limits::default();
-    let dir = args
-        .models
-        .models
-        .clone()
-        .unwrap_or_else(detection::default_models_dir);
-    let detectors = detection::load(&dir);
-    for problem in detection::problems(&detectors) {
-        eprintln!("lensguard: warning: {problem}");
-    }
+    let detectors = detection::load_for_cli(args.models.models.as_deref());
     let jobs = plan(&args.paths, &args.out)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

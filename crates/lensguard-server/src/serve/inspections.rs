@@ -208,15 +208,9 @@ pub async fn get(
     match state.db.get_inspection(&id).await {
         Ok(Some(found)) => {
             // Reading evidence is audited; no record, no answer.
-            let event = auth
-                .ctx
-                .event(
-                    auth.granted.principal().actor.to_string(),
-                    "inspections.read",
-                )
-                .target(format!("inspection:{id}"));
-            if state.audit(event).await.is_err() {
-                return audit_unavailable(&rid);
+            let target = format!("inspection:{id}");
+            if let Err(refused) = audit_read(&state, &auth, "inspections.read", target).await {
+                return refused;
             }
             json(StatusCode::OK, found.report)
         }
@@ -228,6 +222,22 @@ pub async fn get(
         ),
         Err(_) => db_unavailable(&rid),
     }
+}
+
+/// Records a read before it is answered; `Err` is the 503 to send when the
+/// audit log cannot take it.
+async fn audit_read(
+    state: &AppState,
+    auth: &Auth<InspectionsRead>,
+    action: &str,
+    target: String,
+) -> Result<(), Response> {
+    let actor = auth.granted.principal().actor.to_string();
+    let event = auth.ctx.event(actor, action).target(target);
+    state
+        .audit(event)
+        .await
+        .map_err(|_| audit_unavailable(&RequestId(auth.ctx.request_id.clone())))
 }
 
 /// `GET /v1/inspections/{id}/redacted`: the redacted derivative (JPEG, faces
@@ -259,12 +269,9 @@ pub async fn redacted(
         }
         Err(_) => return db_unavailable(&rid),
     };
-    let event = auth
-        .ctx
-        .event(auth.granted.principal().actor.to_string(), "evidence.read")
-        .target(format!("inspection:{id}/redacted"));
-    if state.audit(event).await.is_err() {
-        return audit_unavailable(&rid);
+    let target = format!("inspection:{id}/redacted");
+    if let Err(refused) = audit_read(&state, &auth, "evidence.read", target).await {
+        return refused;
     }
     (
         StatusCode::OK,
