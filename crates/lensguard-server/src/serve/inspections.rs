@@ -214,14 +214,18 @@ pub async fn get(
             }
             json(StatusCode::OK, found.report)
         }
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such inspection",
-            &rid,
-        ),
+        Ok(None) => no_such_inspection(&rid),
         Err(_) => db_unavailable(&rid),
     }
+}
+
+fn no_such_inspection(rid: &RequestId) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such inspection",
+        rid,
+    )
 }
 
 /// Records a read before it is answered; `Err` is the 503 to send when the
@@ -258,12 +262,7 @@ pub async fn redacted(
                     "no redacted image was made for this inspection (its report's redaction says why)",
                     &rid,
                 ),
-                Ok(None) => error(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no such inspection",
-                    &rid,
-                ),
+                Ok(None) => no_such_inspection(&rid),
                 Err(_) => db_unavailable(&rid),
             };
         }
