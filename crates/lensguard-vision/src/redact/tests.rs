@@ -215,3 +215,89 @@ fn the_jpeg_has_no_metadata_and_decodes_to_the_redacted_size() {
         format!("RedactedJpeg({} bytes)", b.len())
     );
 }
+
+/// The blur step, naively: every pixel of `r` becomes the rounded mean of the
+/// window of `radius` around it (clipped to the frame), horizontally then
+/// vertically, reading the frame as it was.
+fn naive_blur(frame: &RgbFrame, r: Rect, radius: u32) -> RgbFrame {
+    let (w, h) = (frame.width(), frame.height());
+    let mut horiz = vec![[0u32; 3]; (w * h) as usize];
+    for y in 0..h {
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(radius), (x + radius).min(w - 1));
+            let mut s = [0u32; 3];
+            for xx in x0..=x1 {
+                let p = pixel(frame, xx, y);
+                (0..3).for_each(|c| s[c] += u32::from(p[c]));
+            }
+            let n = x1 - x0 + 1;
+            horiz[(y * w + x) as usize] = s.map(|v| (v + n / 2) / n);
+        }
+    }
+    let mut out = frame.clone();
+    for y in r.y..r.y + r.height {
+        for x in r.x..r.x + r.width {
+            let (y0, y1) = (y.saturating_sub(radius), (y + radius).min(h - 1));
+            let mut s = [0u32; 3];
+            for yy in y0..=y1 {
+                (0..3).for_each(|c| s[c] += horiz[(yy * w + x) as usize][c]);
+            }
+            let n = y1 - y0 + 1;
+            let at = ((y * w + x) * 3) as usize;
+            for c in 0..3 {
+                out.pixels_mut()[at + c] = ((s[c] + n / 2) / n) as u8;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_running_sum_blur_equals_the_naive_one() {
+    let frame = noise(57, 43, 11);
+    for (r, radius) in [
+        (
+            Rect {
+                x: 0,
+                y: 0,
+                width: 57,
+                height: 43,
+            },
+            5,
+        ),
+        (
+            Rect {
+                x: 10,
+                y: 7,
+                width: 20,
+                height: 30,
+            },
+            3,
+        ),
+        (
+            Rect {
+                x: 50,
+                y: 40,
+                width: 7,
+                height: 3,
+            },
+            9,
+        ),
+        (
+            Rect {
+                x: 3,
+                y: 3,
+                width: 1,
+                height: 1,
+            },
+            1,
+        ),
+    ] {
+        let mut fast = frame.clone();
+        box_blur(&mut fast, r, radius);
+        assert!(
+            fast == naive_blur(&frame, r, radius),
+            "{r:?} radius {radius}"
+        );
+    }
+}
