@@ -244,8 +244,8 @@ fn naive_blur(frame: &RgbFrame, r: Rect, radius: u32) -> RgbFrame {
             }
             let n = y1 - y0 + 1;
             let at = ((y * w + x) * 3) as usize;
-            for c in 0..3 {
-                out.pixels_mut()[at + c] = ((s[c] + n / 2) / n) as u8;
+            for (c, v) in s.iter().enumerate() {
+                out.pixels_mut()[at + c] = ((v + n / 2) / n) as u8;
             }
         }
     }
