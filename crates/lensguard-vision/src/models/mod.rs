@@ -17,7 +17,7 @@ pub(crate) mod tiles;
 
 pub use crate::RgbFrame;
 pub use centerface::FaceDetector;
-pub use text::{TextDetector, regions as text_regions};
+pub use text::TextDetector;
 
 use crate::Error;
 use sha2::{Digest, Sha256};

@@ -72,11 +72,6 @@ impl Network {
         })
     }
 
-    /// The card the model was verified against.
-    pub fn card(&self) -> &ModelCard {
-        &self.card
-    }
-
     /// An error naming this model.
     pub fn invalid(&self, reason: impl std::fmt::Display) -> Error {
         invalid(&self.card, reason)
