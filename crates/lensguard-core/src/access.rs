@@ -45,17 +45,25 @@ pub enum Scope {
     /// Change the policy.
     #[serde(rename = "policy:manage")]
     PolicyManage,
+    /// Read original photos (with a stated reason; every read is audited).
+    #[serde(rename = "evidence:read-original")]
+    EvidenceReadOriginal,
+    /// Place and lift legal holds, erase a device's data, rotate vault keys.
+    #[serde(rename = "evidence:manage")]
+    EvidenceManage,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::InspectionsWrite,
         Scope::InspectionsRead,
         Scope::AuditRead,
         Scope::KeysManage,
         Scope::UsersManage,
         Scope::PolicyManage,
+        Scope::EvidenceReadOriginal,
+        Scope::EvidenceManage,
     ];
 
     /// The scope's name, e.g. `inspections:write`.
@@ -67,6 +75,8 @@ impl Scope {
             Scope::KeysManage => "keys:manage",
             Scope::UsersManage => "users:manage",
             Scope::PolicyManage => "policy:manage",
+            Scope::EvidenceReadOriginal => "evidence:read-original",
+            Scope::EvidenceManage => "evidence:manage",
         }
     }
 }
@@ -80,7 +90,7 @@ impl fmt::Display for Scope {
 /// A scope name that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scope {0:?} (known: inspections:write, inspections:read, audit:read, keys:manage, users:manage, policy:manage)"
+    "unknown scope {0:?} (known: inspections:write, inspections:read, audit:read, keys:manage, users:manage, policy:manage, evidence:read-original, evidence:manage)"
 )]
 pub struct UnknownScope(pub String);
 
@@ -238,7 +248,9 @@ pub mod needs {
         AuditRead,
         KeysManage,
         UsersManage,
-        PolicyManage
+        PolicyManage,
+        EvidenceReadOriginal,
+        EvidenceManage
     );
 }
 
@@ -320,8 +332,8 @@ mod tests {
     #[test]
     fn role_matrix_is_as_documented() {
         use Scope::*;
-        assert_eq!(Role::Owner.scopes().len(), 6);
-        assert_eq!(Role::Admin.scopes().len(), 6);
+        assert_eq!(Role::Owner.scopes().len(), 8);
+        assert_eq!(Role::Admin.scopes().len(), 8);
         assert_eq!(
             Role::Developer.scopes(),
             [InspectionsWrite, InspectionsRead, KeysManage]

@@ -25,6 +25,17 @@ pub enum Error {
     /// The database refused a query.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    /// Sealed evidence failed its integrity check: altered, truncated, or
+    /// moved between objects, categories or key versions.
+    #[error("integrity check failed: {0}")]
+    Integrity(String),
+    /// The key-encryption keys cannot be reached (HSM missing, wrong PIN,
+    /// key destroyed, wrong master key): new evidence must be refused.
+    #[error("vault keys unavailable: {0}")]
+    KeyUnavailable(String),
+    /// No such object.
+    #[error("not found: {0}")]
+    NotFound(String),
     /// A key file or proof request is malformed.
     #[error("{0}")]
     Invalid(String),

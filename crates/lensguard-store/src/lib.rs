@@ -4,7 +4,9 @@
 //! an RFC 6962 Merkle tree over its entries, and Ed25519-signed checkpoints, so
 //! anyone can check offline that no entry was changed, removed, inserted or
 //! reordered. [`db`] holds the embedded SQLite database: API keys and
-//! inspections. The evidence vault and the outbox will live here too.
+//! inspections. [`vault`] is the evidence vault: sealed blobs, the key
+//! hierarchy, retention with deletion receipts, legal holds. The outbox will
+//! live here too.
 //!
 //! Invariant: anything this crate acknowledges is on disk first (`fdatasync`
 //! before `append` returns), and a write it cannot make is an error, never a
@@ -14,5 +16,6 @@ pub mod audit;
 pub mod db;
 mod error;
 pub mod secrets;
+pub mod vault;
 
 pub use error::Error;

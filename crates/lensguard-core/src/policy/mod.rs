@@ -9,6 +9,7 @@
 //! Each check section has an `action`: what status a miss gets (`off`, `warn`,
 //! `retry` or `fail`). See `docs/policy.md` for the reference.
 
+mod data;
 mod locate;
 mod validate;
 mod vision;
@@ -18,6 +19,9 @@ use crate::report::{PolicyRef, Status};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+pub use data::{
+    CategoryRule, DataCategory, DataRules, EGRESS_FIELDS, Egress, RetentionSettings, StoreWhen,
+};
 pub use validate::validate;
 pub use vision::{
     DetectionSettings, Expect, FacesRule, PixelCategory, RedactStyle, RedactionSettings, TextRule,
@@ -104,6 +108,15 @@ pub struct Policy {
     /// How faces and text are hidden in derivatives.
     #[serde(default)]
     pub redaction: RedactionSettings,
+    /// What is kept of each photo, and for how long.
+    #[serde(default)]
+    pub data: DataRules,
+    /// How the retention sweeper guards against clock jumps.
+    #[serde(default)]
+    pub retention: RetentionSettings,
+    /// What may leave the device (deny by default).
+    #[serde(default)]
+    pub egress: Egress,
 }
 
 fn default_name() -> String {
@@ -380,6 +393,35 @@ impl Default for Policy {
             text: TextRule::default(),
             detection: DetectionSettings::default(),
             redaction: RedactionSettings::default(),
+            data: DataRules::default(),
+            retention: RetentionSettings::default(),
+            egress: Egress::default(),
+        }
+    }
+}
+
+/// The names of the built-in policies ([`Policy::builtin`]).
+pub const BUILTIN: [&str; 2] = ["proof-of-delivery", "inspection-line"];
+
+impl Policy {
+    /// A built-in policy by name: `proof-of-delivery` (the default) or
+    /// `inspection-line`, which keeps the originals of failed inspections
+    /// (30 days, for the line's quality engineers) and nothing else of them.
+    pub fn builtin(name: &str) -> Option<Policy> {
+        match name {
+            "proof-of-delivery" => Some(Policy::default()),
+            "inspection-line" => {
+                let mut p = Policy {
+                    name: "inspection-line".to_owned(),
+                    ..Policy::default()
+                };
+                p.data.original = CategoryRule {
+                    store: StoreWhen::OnFail,
+                    keep_days: 30,
+                };
+                Some(p)
+            }
+            _ => None,
         }
     }
 }

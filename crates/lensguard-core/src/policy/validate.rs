@@ -128,7 +128,75 @@ pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
         50.0,
         95.0,
     );
+    data_rules(policy, &mut v);
     v.0
+}
+
+/// `[data]`, `[retention]` and `[egress]`.
+fn data_rules(policy: &Policy, v: &mut Issues) {
+    use super::{DataCategory, EGRESS_FIELDS, StoreWhen};
+    for category in DataCategory::ALL {
+        let rule = policy.data.rule(category);
+        let name = category.as_str();
+        if rule.store != StoreWhen::Never && rule.keep_days == 0 {
+            v.push(
+                &format!("data.{name}.keep_days"),
+                format!(
+                    "0 discards it right after the verdict; say store = \"never\" instead of store = \"{}\"",
+                    rule.store.as_str()
+                ),
+            );
+        }
+        if rule.keep_days > 3650 {
+            v.push(
+                &format!("data.{name}.keep_days"),
+                format!("must be at most 3650 (ten years), got {}", rule.keep_days),
+            );
+        }
+    }
+    for (category, why) in [
+        (
+            DataCategory::Result,
+            "results answer reads and idempotent replays",
+        ),
+        (
+            DataCategory::AuditLog,
+            "every access and deletion is recorded",
+        ),
+    ] {
+        if policy.data.rule(category).store != StoreWhen::Always {
+            v.push(
+                &format!("data.{category}.store"),
+                format!("must be \"always\": {why}"),
+            );
+        }
+    }
+    if policy.data.audit_log.keep_days < 90 {
+        v.push(
+            "data.audit_log.keep_days",
+            format!(
+                "must be at least 90 (deletion receipts must outlive what they prove), got {}",
+                policy.data.audit_log.keep_days
+            ),
+        );
+    }
+    if policy.retention.max_clock_jump_hours == 0 {
+        v.push(
+            "retention.max_clock_jump_hours",
+            "must be above zero".to_owned(),
+        );
+    }
+    for field in &policy.egress.fields {
+        if !EGRESS_FIELDS.contains(&field.as_str()) {
+            v.push(
+                "egress.fields",
+                format!(
+                    "unknown report field {field:?} (known: {})",
+                    EGRESS_FIELDS.join(", ")
+                ),
+            );
+        }
+    }
 }
 
 struct Issues(Vec<PolicyIssue>);

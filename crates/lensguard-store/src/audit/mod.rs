@@ -42,7 +42,7 @@ pub mod verify;
 
 pub(crate) use checkpoint::write_private;
 pub use checkpoint::{Checkpoint, Signer, key_id};
-pub use event::{AuditEvent, Outcome, ParsedEntry};
+pub use event::{AuditEvent, DeletionReceipt, Outcome, ParsedEntry};
 pub use export::{ExportFormat, ExportSummary, export};
 pub use log::{AuditLog, AuditOptions, Receipt};
 pub use pseudonym::Pseudonymizer;

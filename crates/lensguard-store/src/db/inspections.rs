@@ -1,10 +1,12 @@
-//! Stored inspection results, with idempotency, and their redacted
-//! derivatives. Original photos are never stored here: the only pixels are
-//! the derivative's, which the service makes from a `RedactedJpeg` (faces and
-//! text hidden, no metadata) and nothing else.
+//! Stored inspection results (the `result` data category), with
+//! idempotency and retention: each row carries its expiry, the policy that
+//! set it and the SHA-256 of the report, for the sweeper's deletion receipt
+//! (`crate::vault::retention`). No pixels are stored here; evidence lives in
+//! the vault.
 
 use super::{Db, unix};
 use crate::Error;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 /// An inspection as stored.
@@ -44,8 +46,11 @@ pub struct NewInspection<'a> {
     pub verdict: &'a str,
     /// The report as JSON.
     pub report: &'a str,
-    /// The redacted derivative (JPEG), when one was made.
-    pub redacted_jpeg: Option<&'a [u8]>,
+    /// When the result expires (seconds since the epoch, from
+    /// `Vault::expiry`).
+    pub expires_at: i64,
+    /// The policy that set its retention (`name@revision`).
+    pub policy: &'a str,
 }
 
 impl Db {
@@ -59,8 +64,9 @@ impl Db {
         let (id, actor, idempotency_key) = (new.id, new.actor, new.idempotency_key);
         let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO inspections (id, created_at, actor, idempotency_key, verdict, report, device_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO inspections (id, created_at, actor, idempotency_key, verdict, report, device_id,
+                 expires_at, content_sha256, policy)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
         )
         .bind(id)
@@ -70,19 +76,12 @@ impl Db {
         .bind(new.verdict)
         .bind(new.report)
         .bind(new.device_id)
+        .bind(new.expires_at)
+        .bind(hex::encode(Sha256::digest(new.report.as_bytes())))
+        .bind(new.policy)
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 1 {
-            if let Some(jpeg) = new.redacted_jpeg {
-                sqlx::query(
-                    "INSERT INTO derivatives (inspection_id, created_at, jpeg) VALUES (?, ?, ?)",
-                )
-                .bind(id)
-                .bind(unix(now))
-                .bind(jpeg)
-                .execute(&mut *tx)
-                .await?;
-            }
             tx.commit().await?;
             return Ok(Ok(()));
         }
@@ -108,16 +107,6 @@ impl Db {
             .fetch_optional(self.pool())
             .await?;
         row.as_ref().map(row_to_inspection).transpose()
-    }
-
-    /// The redacted derivative of inspection `id`, if one was made.
-    pub async fn get_derivative(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
-        Ok(
-            sqlx::query_scalar("SELECT jpeg FROM derivatives WHERE inspection_id = ?")
-                .bind(id)
-                .fetch_optional(self.pool())
-                .await?,
-        )
     }
 
     /// One inspection by id.

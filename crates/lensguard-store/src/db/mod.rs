@@ -5,8 +5,12 @@
 //! first). The schema is created on open and versioned with `PRAGMA user_version`.
 //! Queries are checked at run time (no live database needed to build). Schema 2
 //! added users, sessions and the owner bootstrap, schema 3 the inspections'
-//! device id, schema 4 the redacted derivatives; opening an older file upgrades it in place (`IF NOT EXISTS`, and
-//! an `ALTER TABLE` when the column is missing).
+//! device id, schema 4 the redacted derivatives, schema 5 the evidence vault
+//! (`vault_*`, `legal_holds`; derivatives moved into sealed blobs, so the
+//! plaintext `derivatives` table is dropped) and the results' retention
+//! columns; opening an older file upgrades it in place (`IF NOT EXISTS`, and
+//! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
+//! deleted row's bytes are zeroed in the file.
 
 mod inspections;
 mod keys;
@@ -28,7 +32,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -55,10 +59,59 @@ CREATE TABLE IF NOT EXISTS inspections (
 CREATE UNIQUE INDEX IF NOT EXISTS inspections_idempotency ON inspections (actor, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS inspections_created ON inspections (created_at, id);
-CREATE TABLE IF NOT EXISTS derivatives (
-    inspection_id TEXT PRIMARY KEY REFERENCES inspections (id),
+DROP TABLE IF EXISTS derivatives;
+CREATE TABLE IF NOT EXISTS vault_objects (
+    id TEXT PRIMARY KEY,
+    inspection_id TEXT NOT NULL,
+    category TEXT NOT NULL,
+    device_id TEXT,
     created_at INTEGER NOT NULL,
-    jpeg BLOB NOT NULL
+    expires_at INTEGER NOT NULL,
+    kek_version INTEGER NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    policy TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vault_objects_expiry ON vault_objects (expires_at);
+CREATE INDEX IF NOT EXISTS vault_objects_inspection ON vault_objects (inspection_id, category);
+CREATE INDEX IF NOT EXISTS vault_objects_device ON vault_objects (device_id);
+CREATE TABLE IF NOT EXISTS vault_keks (
+    category TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    sealed_key BLOB NOT NULL,
+    wraps INTEGER NOT NULL,
+    PRIMARY KEY (category, version)
+);
+CREATE TABLE IF NOT EXISTS vault_tombstones (
+    id TEXT PRIMARY KEY,
+    object TEXT NOT NULL,
+    category TEXT NOT NULL,
+    inspection TEXT NOT NULL,
+    content_sha256 TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    action TEXT NOT NULL,
+    deleted_at INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    evidence INTEGER NOT NULL,
+    receipted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS vault_clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    high_water INTEGER NOT NULL,
+    paused_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS legal_holds (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    value TEXT,
+    range_from INTEGER,
+    range_to INTEGER,
+    reason TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    lifted_at INTEGER,
+    lifted_by TEXT
 );
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY,
@@ -100,6 +153,9 @@ impl Db {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
+            // Deleted rows (destroyed wrapped data keys) are overwritten with
+            // zeros, not left in free pages.
+            .pragma("secure_delete", "on")
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
@@ -115,19 +171,28 @@ impl Db {
             )));
         }
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
-        // Schema 3 added inspections.device_id; a schema-1 or -2 file gets it here.
-        let has_device: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pragma_table_info('inspections') WHERE name = 'device_id'",
-        )
-        .fetch_one(&pool)
-        .await?;
-        if has_device == 0 {
-            sqlx::raw_sql("ALTER TABLE inspections ADD COLUMN device_id TEXT")
-                .execute(&pool)
-                .await?;
+        // Columns added after schema 1: device_id (3), retention (5).
+        for (column, ty) in [
+            ("device_id", "TEXT"),
+            ("expires_at", "INTEGER"),
+            ("content_sha256", "TEXT"),
+            ("policy", "TEXT"),
+        ] {
+            let has: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pragma_table_info('inspections') WHERE name = ?",
+            )
+            .bind(column)
+            .fetch_one(&pool)
+            .await?;
+            if has == 0 {
+                sqlx::raw_sql(&format!("ALTER TABLE inspections ADD COLUMN {column} {ty}"))
+                    .execute(&pool)
+                    .await?;
+            }
         }
         sqlx::raw_sql(
-            "CREATE INDEX IF NOT EXISTS inspections_device ON inspections (device_id, created_at)",
+            "CREATE INDEX IF NOT EXISTS inspections_device ON inspections (device_id, created_at);
+             CREATE INDEX IF NOT EXISTS inspections_expiry ON inspections (expires_at);",
         )
         .execute(&pool)
         .await?;

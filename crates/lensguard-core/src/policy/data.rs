@@ -1,0 +1,396 @@
+//! `[data.*]`, `[retention]` and `[egress]`: what lensguard keeps of each
+//! photo, for how long, who may read it, and what may leave the device.
+//!
+//! Every kind of data lensguard holds is a [`DataCategory`]. For each, the
+//! policy says when it is stored ([`StoreWhen`]) and for how long
+//! (`keep_days`, zero meaning discarded right after the verdict). Who may
+//! read a category is fixed by the code ([`DataCategory::read_scope`]), so
+//! a policy cannot open originals to a viewer. Egress is deny by default: a
+//! report field leaves the device only when `[egress] fields` names it
+//! ([`Egress::project`]).
+//!
+//! Defaults follow what careful vendors promise: original image bytes are
+//! discarded after the verdict; redacted images and thumbnails are kept 7
+//! days; inspection results and request logs 30; the audit log 90. The
+//! `inspection-line` profile ([`super::Policy::builtin`]) keeps originals of
+//! failed inspections only.
+
+use crate::access::Scope;
+use crate::report::Verdict;
+use serde::{Deserialize, Serialize};
+
+/// A kind of data lensguard holds.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DataCategory {
+    /// The photo as submitted (with its metadata, GPS included).
+    Original,
+    /// The redacted derivative: faces and text hidden, no metadata.
+    Redacted,
+    /// A small copy of the redacted derivative.
+    Thumbnail,
+    /// The inspection result: verdict, reasons, measurements (metadata only).
+    Result,
+    /// Per-request records (method, route, status, caller).
+    RequestLog,
+    /// The tamper-evident audit log.
+    AuditLog,
+}
+
+impl DataCategory {
+    /// Every category, in inventory order.
+    pub const ALL: [DataCategory; 6] = [
+        DataCategory::Original,
+        DataCategory::Redacted,
+        DataCategory::Thumbnail,
+        DataCategory::Result,
+        DataCategory::RequestLog,
+        DataCategory::AuditLog,
+    ];
+
+    /// The name used in policies, receipts and the inventory.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataCategory::Original => "original",
+            DataCategory::Redacted => "redacted",
+            DataCategory::Thumbnail => "thumbnail",
+            DataCategory::Result => "result",
+            DataCategory::RequestLog => "request_log",
+            DataCategory::AuditLog => "audit_log",
+        }
+    }
+
+    /// The category's one-byte code in sealed envelopes (stable: never reuse one).
+    pub fn code(self) -> u8 {
+        match self {
+            DataCategory::Original => 1,
+            DataCategory::Redacted => 2,
+            DataCategory::Thumbnail => 3,
+            DataCategory::Result => 4,
+            DataCategory::RequestLog => 5,
+            DataCategory::AuditLog => 6,
+        }
+    }
+
+    /// The category with envelope code `code`.
+    pub fn from_code(code: u8) -> Option<DataCategory> {
+        DataCategory::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The category named `name`.
+    pub fn parse(name: &str) -> Option<DataCategory> {
+        DataCategory::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// The permission that reads it. Reading an original also needs a stated
+    /// reason, and every read is audited.
+    pub fn read_scope(self) -> Scope {
+        match self {
+            DataCategory::Original => Scope::EvidenceReadOriginal,
+            DataCategory::Redacted | DataCategory::Thumbnail | DataCategory::Result => {
+                Scope::InspectionsRead
+            }
+            DataCategory::RequestLog | DataCategory::AuditLog => Scope::AuditRead,
+        }
+    }
+
+    /// Whether objects of this category are pixels sealed in the evidence vault.
+    pub fn is_evidence(self) -> bool {
+        matches!(
+            self,
+            DataCategory::Original | DataCategory::Redacted | DataCategory::Thumbnail
+        )
+    }
+}
+
+impl std::fmt::Display for DataCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// When a category is stored, by the inspection's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreWhen {
+    /// Never stored.
+    Never,
+    /// Only for inspections that fail.
+    OnFail,
+    /// For inspections that fail or ask for a retry.
+    OnRetry,
+    /// For every inspection.
+    Always,
+}
+
+impl StoreWhen {
+    /// Whether an inspection with `verdict` stores this category.
+    pub fn applies(self, verdict: Verdict) -> bool {
+        match self {
+            StoreWhen::Never => false,
+            StoreWhen::OnFail => verdict == Verdict::Fail,
+            StoreWhen::OnRetry => matches!(verdict, Verdict::Fail | Verdict::Retry),
+            StoreWhen::Always => true,
+        }
+    }
+
+    /// The name used in policies.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreWhen::Never => "never",
+            StoreWhen::OnFail => "on_fail",
+            StoreWhen::OnRetry => "on_retry",
+            StoreWhen::Always => "always",
+        }
+    }
+}
+
+/// `[data.<category>]`: when it is stored and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRule {
+    /// When it is stored.
+    pub store: StoreWhen,
+    /// Days it is kept; 0 means discarded right after the verdict.
+    pub keep_days: u32,
+}
+
+impl CategoryRule {
+    const fn new(store: StoreWhen, keep_days: u32) -> Self {
+        CategoryRule { store, keep_days }
+    }
+
+    /// Whether an inspection with `verdict` keeps this category at all.
+    pub fn keeps(&self, verdict: Verdict) -> bool {
+        self.keep_days > 0 && self.store.applies(verdict)
+    }
+}
+
+fn original() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Never, 0)
+}
+fn redacted() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 7)
+}
+fn thumbnail() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 7)
+}
+fn result() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 30)
+}
+fn request_log() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 30)
+}
+fn audit_log() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 90)
+}
+
+/// `[data]`: one rule per category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataRules {
+    /// The photo as submitted. Default: never stored.
+    #[serde(default = "original")]
+    pub original: CategoryRule,
+    /// The redacted derivative. Default: always, 7 days.
+    #[serde(default = "redacted")]
+    pub redacted: CategoryRule,
+    /// Thumbnails of the redacted derivative. Default: always, 7 days.
+    #[serde(default = "thumbnail")]
+    pub thumbnail: CategoryRule,
+    /// Inspection results. Default: always, 30 days.
+    #[serde(default = "result")]
+    pub result: CategoryRule,
+    /// Request logs. Default: 30 days.
+    #[serde(default = "request_log")]
+    pub request_log: CategoryRule,
+    /// The audit log. Default: 90 days.
+    #[serde(default = "audit_log")]
+    pub audit_log: CategoryRule,
+}
+
+impl Default for DataRules {
+    fn default() -> Self {
+        DataRules {
+            original: original(),
+            redacted: redacted(),
+            thumbnail: thumbnail(),
+            result: result(),
+            request_log: request_log(),
+            audit_log: audit_log(),
+        }
+    }
+}
+
+impl DataRules {
+    /// The rule for `category`.
+    pub fn rule(&self, category: DataCategory) -> CategoryRule {
+        match category {
+            DataCategory::Original => self.original,
+            DataCategory::Redacted => self.redacted,
+            DataCategory::Thumbnail => self.thumbnail,
+            DataCategory::Result => self.result,
+            DataCategory::RequestLog => self.request_log,
+            DataCategory::AuditLog => self.audit_log,
+        }
+    }
+}
+
+/// `[retention]`: how the sweeper behaves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionSettings {
+    /// A forward clock jump larger than this (hours since the last sweep)
+    /// pauses deletion and raises an alert instead of deleting everything that
+    /// suddenly looks expired. Default 72 (a device switched off over a
+    /// weekend resumes on its own).
+    pub max_clock_jump_hours: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings {
+            max_clock_jump_hours: 72,
+        }
+    }
+}
+
+/// `[egress]`: the manifest of what may leave the device. Deny by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Egress {
+    /// Report fields that may leave, as dotted paths (`verdict`,
+    /// `measurements.sharpness`); see [`EGRESS_FIELDS`]. Default none.
+    pub fields: Vec<String>,
+    /// Whether redacted derivatives may leave. Default false.
+    pub redacted_images: bool,
+}
+
+/// Every report field an egress manifest may name.
+pub const EGRESS_FIELDS: &[&str] = &[
+    "id",
+    "verdict",
+    "reasons",
+    "checks",
+    "policy",
+    "duplicate_of",
+    "detections",
+    "redaction",
+    "submission",
+    "measurements",
+    "measurements.format",
+    "measurements.width",
+    "measurements.height",
+    "measurements.sharpness",
+    "measurements.exposure",
+    "measurements.contrast",
+    "measurements.glare",
+    "measurements.phash",
+    "measurements.capture_time",
+    "measurements.gps",
+    "measurements.software",
+    "measurements.camera",
+];
+
+impl Egress {
+    /// The part of `report` (a report as JSON) that may leave: only the
+    /// fields the manifest names, everything else dropped. A named field the
+    /// report lacks is simply absent.
+    pub fn project(&self, report: &serde_json::Value) -> serde_json::Value {
+        let mut out = serde_json::Map::new();
+        for field in &self.fields {
+            let mut path = field.split('.');
+            let (Some(head), tail) = (path.next(), path.next()) else {
+                continue;
+            };
+            let Some(value) = report.get(head) else {
+                continue;
+            };
+            match tail {
+                None => {
+                    out.insert(head.to_owned(), value.clone());
+                }
+                Some(sub) => {
+                    if let Some(v) = value.get(sub) {
+                        let slot = out
+                            .entry(head.to_owned())
+                            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+                        if let Some(map) = slot.as_object_mut() {
+                            map.insert(sub.to_owned(), v.clone());
+                        }
+                    }
+                }
+            }
+        }
+        serde_json::Value::Object(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn store_when_follows_the_verdict() {
+        use StoreWhen::*;
+        use Verdict::*;
+        for (when, pass, retry, fail) in [
+            (Never, false, false, false),
+            (OnFail, false, false, true),
+            (OnRetry, false, true, true),
+            (Always, true, true, true),
+        ] {
+            assert_eq!(when.applies(Pass), pass, "{when:?}");
+            assert_eq!(when.applies(Retry), retry, "{when:?}");
+            assert_eq!(when.applies(Fail), fail, "{when:?}");
+        }
+        assert!(
+            !CategoryRule::new(Always, 0).keeps(Pass),
+            "zero days keeps nothing"
+        );
+    }
+
+    #[test]
+    fn category_codes_round_trip_and_are_distinct() {
+        for c in DataCategory::ALL {
+            assert_eq!(DataCategory::from_code(c.code()), Some(c));
+            assert_eq!(DataCategory::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(DataCategory::from_code(0), None);
+        assert_eq!(DataCategory::from_code(7), None);
+    }
+
+    #[test]
+    fn egress_keeps_only_named_fields() {
+        let report = serde_json::json!({
+            "id": "x", "verdict": "pass", "reasons": [],
+            "measurements": {"sharpness": 20.0, "gps": {"lat": 1.0, "lon": 2.0}}
+        });
+        assert_eq!(Egress::default().project(&report), serde_json::json!({}));
+        let manifest = Egress {
+            fields: vec![
+                "verdict".into(),
+                "measurements.sharpness".into(),
+                "checks".into(),
+            ],
+            redacted_images: false,
+        };
+        assert_eq!(
+            manifest.project(&report),
+            serde_json::json!({"verdict": "pass", "measurements": {"sharpness": 20.0}})
+        );
+    }
+}

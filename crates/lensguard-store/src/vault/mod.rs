@@ -1,0 +1,433 @@
+//! The evidence vault: pixels at rest, sealed, kept only as long as policy
+//! says, and deleted provably.
+//!
+//! Each object (an original, a redacted derivative, a thumbnail) is one blob
+//! file sealed under its own data key ([`envelope`] documents the bytes);
+//! the data key exists on disk only wrapped by its category's current
+//! key-encryption key ([`keyring`]), in the `vault_objects` row. Deleting an
+//! object destroys that row (crypto-shredding: SQLite `secure_delete` zeroes
+//! the freed bytes and the WAL is truncated afterwards), then the blob, and
+//! leaves a deletion receipt in the audit log ([`retention`]).
+//!
+//! Invariants:
+//! - A blob is written and synced (temporary file, `fsync`, rename, directory
+//!   `fsync`) before its row commits; a blob without a row has no key and is
+//!   unreadable, and the sweeper removes it.
+//! - Expiry is `created + keep_days`, where `created` is never earlier than the
+//!   vault clock's high-water mark, so a clock set back cannot make anything
+//!   expire early; a clock jumping forward pauses deletion ([`retention`]).
+//! - Every integrity failure (altered blob, wrapped key or header; anything
+//!   moved between objects, categories or key versions) is an
+//!   [`Error::Integrity`], and is audited.
+
+mod data_key;
+pub mod envelope;
+pub mod keyring;
+pub mod pkcs11;
+pub mod retention;
+pub mod rewrap;
+
+pub use data_key::DataKey;
+pub use keyring::{KekVersion, KeySource, Keyring, MasterKey};
+pub use pkcs11::Pkcs11Config;
+pub use retention::{HoldTarget, LegalHold, SweepReport};
+
+use crate::Error;
+use crate::audit::{AuditEvent, AuditLog, Outcome};
+use crate::db::Db;
+use envelope::Binding;
+use lensguard_core::policy::DataCategory;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Who asked for a vault operation (for its audit entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// `user:ID`, `key:ID`, `system` or `system:cli`.
+    pub actor: String,
+    /// The client address, when there is a client.
+    pub source_ip: Option<String>,
+    /// The request id, when there is a request.
+    pub request_id: Option<String>,
+}
+
+impl Caller {
+    /// The service itself (the sweeper, the re-wrap job).
+    pub fn system() -> Caller {
+        Caller::named("system")
+    }
+
+    /// A caller with only a name.
+    pub fn named(actor: &str) -> Caller {
+        Caller {
+            actor: actor.to_owned(),
+            source_ip: None,
+            request_id: None,
+        }
+    }
+
+    pub(crate) fn event(&self, action: &str, now: time::OffsetDateTime) -> AuditEvent {
+        AuditEvent {
+            source_ip: self.source_ip.clone(),
+            request_id: self.request_id.clone(),
+            ..AuditEvent::new(now, self.actor.clone(), action)
+        }
+    }
+}
+
+/// An object to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewObject<'a> {
+    /// The inspection it belongs to.
+    pub inspection_id: &'a str,
+    /// Its category (one of the evidence categories).
+    pub category: DataCategory,
+    /// The submitting device, when known (for holds and erasure).
+    pub device_id: Option<&'a str>,
+    /// Days to keep it (at least 1).
+    pub keep_days: u32,
+    /// The policy that decided to keep it (`name@revision`).
+    pub policy: &'a str,
+}
+
+/// A stored object's record (no key material).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Its id (a UUID).
+    pub id: String,
+    /// The inspection it belongs to.
+    pub inspection_id: String,
+    /// Its category.
+    pub category: DataCategory,
+    /// The submitting device.
+    pub device_id: Option<String>,
+    /// When it was stored (seconds since the epoch, vault clock).
+    pub created_at: i64,
+    /// When it expires (seconds since the epoch).
+    pub expires_at: i64,
+    /// The KEK version its data key is wrapped under.
+    pub kek_version: u32,
+    /// SHA-256 of the plaintext, hex.
+    pub content_sha256: String,
+    /// The policy that kept it.
+    pub policy: String,
+}
+
+/// The evidence vault.
+pub struct Vault {
+    db: Db,
+    dir: PathBuf,
+    keyring: Keyring,
+    audit: Arc<AuditLog>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("dir", &self.dir)
+            .field("keyring", &self.keyring)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn parse_id(id: &str) -> Result<[u8; 16], Error> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| *u.as_bytes())
+        .map_err(|_| Error::Invalid(format!("{id:?} is not an evidence id")))
+}
+
+fn row_to_info(row: &sqlx::sqlite::SqliteRow) -> Result<ObjectInfo, Error> {
+    let category: String = row.try_get("category")?;
+    Ok(ObjectInfo {
+        id: row.try_get("id")?,
+        inspection_id: row.try_get("inspection_id")?,
+        category: DataCategory::parse(&category)
+            .ok_or_else(|| Error::Invalid(format!("unknown category {category:?}")))?,
+        device_id: row.try_get("device_id")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        kek_version: u32::try_from(row.try_get::<i64, _>("kek_version")?)
+            .map_err(|_| Error::Invalid("bad KEK version".to_owned()))?,
+        content_sha256: row.try_get("content_sha256")?,
+        policy: row.try_get("policy")?,
+    })
+}
+
+/// Syncs a directory so a rename or removal in it is durable.
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(Error::io(format!("cannot sync {}", dir.display())))
+}
+
+impl Vault {
+    /// Opens the vault whose blobs live in `dir`, with rows in `db` and the
+    /// key hierarchy rooted at `keys`. Fails (and the caller must refuse new
+    /// evidence) when the keys cannot be reached or do not open the keyring.
+    pub async fn open(
+        db: &Db,
+        dir: &Path,
+        keys: KeySource,
+        audit: Arc<AuditLog>,
+        now: time::OffsetDateTime,
+    ) -> Result<Vault, Error> {
+        std::fs::create_dir_all(dir)
+            .map_err(Error::io(format!("cannot create {}", dir.display())))?;
+        let keyring = Keyring::open(db.pool().clone(), keys, now.unix_timestamp()).await?;
+        sqlx::query(
+            "INSERT INTO vault_clock (id, high_water) VALUES (1, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(now.unix_timestamp())
+        .execute(db.pool())
+        .await?;
+        Ok(Vault {
+            db: db.clone(),
+            dir: dir.to_owned(),
+            keyring,
+            audit,
+        })
+    }
+
+    /// The keyring.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    pub(crate) fn blob_path(&self, id: &str) -> PathBuf {
+        self.dir.join(id.get(..2).unwrap_or("xx")).join(id)
+    }
+
+    /// When something stored `now` and kept `keep_days` expires: never
+    /// earlier than the vault clock's high-water mark allows.
+    pub async fn expiry(
+        &self,
+        now: time::OffsetDateTime,
+        keep_days: u32,
+    ) -> Result<(i64, i64), Error> {
+        let high_water: i64 = sqlx::query_scalar("SELECT high_water FROM vault_clock WHERE id = 1")
+            .fetch_one(self.db.pool())
+            .await?;
+        let created = now.unix_timestamp().max(high_water);
+        Ok((created, created + i64::from(keep_days) * 86_400))
+    }
+
+    /// Seals and stores `plain`; durable when this returns.
+    pub async fn put(
+        &self,
+        new: &NewObject<'_>,
+        plain: Vec<u8>,
+        now: time::OffsetDateTime,
+    ) -> Result<ObjectInfo, Error> {
+        if !new.category.is_evidence() {
+            return Err(Error::Invalid(format!(
+                "{} is not kept in the evidence vault",
+                new.category
+            )));
+        }
+        let id = uuid::Uuid::new_v4();
+        let id_text = id.to_string();
+        let binding = Binding {
+            id: *id.as_bytes(),
+            category: new.category,
+        };
+        let content_sha256 = hex::encode(Sha256::digest(&plain));
+        let version = self.writing_version(new.category, now).await?;
+        let key = DataKey::generate()?;
+        let wrapped = self.keyring.wrap(&binding, version, &key)?;
+        let sealed = envelope::seal(&binding, &key, plain)?;
+        drop(key);
+        self.write_blob(&id_text, &sealed)?;
+        let (created, expires) = self.expiry(now, new.keep_days.max(1)).await?;
+        let mut tx = self.db.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO vault_objects (id, inspection_id, category, device_id, created_at, expires_at,
+                 kek_version, wrapped_key, content_sha256, policy)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id_text)
+        .bind(new.inspection_id)
+        .bind(new.category.as_str())
+        .bind(new.device_id)
+        .bind(created)
+        .bind(expires)
+        .bind(i64::from(version))
+        .bind(&wrapped)
+        .bind(&content_sha256)
+        .bind(new.policy)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE vault_keks SET wraps = wraps + 1 WHERE category = ? AND version = ?")
+            .bind(new.category.as_str())
+            .bind(i64::from(version))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(ObjectInfo {
+            id: id_text,
+            inspection_id: new.inspection_id.to_owned(),
+            category: new.category,
+            device_id: new.device_id.map(str::to_owned),
+            created_at: created,
+            expires_at: expires,
+            kek_version: version,
+            content_sha256,
+            policy: new.policy.to_owned(),
+        })
+    }
+
+    /// The version new data keys of `category` are wrapped under; starts a
+    /// new one when the current one has wrapped [`keyring::MAX_WRAPS`] keys.
+    async fn writing_version(
+        &self,
+        category: DataCategory,
+        now: time::OffsetDateTime,
+    ) -> Result<u32, Error> {
+        let current = self
+            .keyring
+            .current(category)
+            .await?
+            .ok_or_else(|| Error::KeyUnavailable(format!("no KEK for {category}")))?;
+        if current.wraps < keyring::MAX_WRAPS {
+            return Ok(current.version);
+        }
+        let next = current.version + 1;
+        self.keyring
+            .add_version(category, next, now.unix_timestamp())
+            .await?;
+        Ok(next)
+    }
+
+    fn write_blob(&self, id: &str, sealed: &envelope::SealedBlob) -> Result<(), Error> {
+        let path = self.blob_path(id);
+        let parent = path
+            .parent()
+            .ok_or_else(|| Error::Invalid("blob path has no folder".to_owned()))?;
+        std::fs::create_dir_all(parent)
+            .map_err(Error::io(format!("cannot create {}", parent.display())))?;
+        let tmp = path.with_extension("tmp");
+        let ctx = || format!("cannot write {}", tmp.display());
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp).map_err(Error::io(ctx()))?;
+        f.write_all(&sealed.head).map_err(Error::io(ctx()))?;
+        f.write_all(&sealed.body).map_err(Error::io(ctx()))?;
+        f.write_all(&sealed.tag).map_err(Error::io(ctx()))?;
+        f.sync_all().map_err(Error::io(ctx()))?;
+        std::fs::rename(&tmp, &path).map_err(Error::io(ctx()))?;
+        sync_dir(parent)
+    }
+
+    /// The record of object `id`.
+    pub async fn info(&self, id: &str) -> Result<Option<ObjectInfo>, Error> {
+        let row = sqlx::query("SELECT * FROM vault_objects WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.as_ref().map(row_to_info).transpose()
+    }
+
+    /// The object of `category` kept for `inspection_id`, if any.
+    pub async fn find(
+        &self,
+        inspection_id: &str,
+        category: DataCategory,
+    ) -> Result<Option<ObjectInfo>, Error> {
+        let row = sqlx::query(
+            "SELECT * FROM vault_objects WHERE inspection_id = ? AND category = ? ORDER BY created_at LIMIT 1",
+        )
+        .bind(inspection_id)
+        .bind(category.as_str())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.as_ref().map(row_to_info).transpose()
+    }
+
+    /// Every object kept for `inspection_id`.
+    pub async fn objects_of(&self, inspection_id: &str) -> Result<Vec<ObjectInfo>, Error> {
+        let rows =
+            sqlx::query("SELECT * FROM vault_objects WHERE inspection_id = ? ORDER BY category")
+                .bind(inspection_id)
+                .fetch_all(self.db.pool())
+                .await?;
+        rows.iter().map(row_to_info).collect()
+    }
+
+    /// Opens object `id`. Reads are not audited here (the caller records who
+    /// read what and why); integrity failures are, and answer
+    /// [`Error::Integrity`].
+    pub async fn get(&self, id: &str, caller: &Caller) -> Result<Vec<u8>, Error> {
+        let row = sqlx::query("SELECT category, wrapped_key FROM vault_objects WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("evidence {id}")))?;
+        let category: String = row.try_get("category")?;
+        let wrapped: Vec<u8> = row.try_get("wrapped_key")?;
+        let category = DataCategory::parse(&category)
+            .ok_or_else(|| Error::Invalid(format!("unknown category {category:?}")))?;
+        let binding = Binding {
+            id: parse_id(id)?,
+            category,
+        };
+        let path = self.blob_path(id);
+        let blob = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::Integrity(format!("the blob of evidence {id} is missing"))
+            }
+            _ => Error::Io {
+                context: format!("cannot read {}", path.display()),
+                source: e,
+            },
+        });
+        let opened = blob.and_then(|blob| {
+            let key = self.keyring.unwrap(&binding, &wrapped)?;
+            envelope::open(&binding, &key, blob)
+        });
+        if let Err(Error::Integrity(why)) = &opened {
+            let event = caller
+                .event(
+                    "evidence.integrity_failure",
+                    time::OffsetDateTime::now_utc(),
+                )
+                .target(format!("evidence:{id}"))
+                .outcome(Outcome::Failure, Some(why.clone()));
+            self.audit.append_async(event).await?;
+        }
+        opened
+    }
+
+    /// Test access to raw rows (corruption tests).
+    #[doc(hidden)]
+    pub async fn raw_wrapped_key(&self, id: &str) -> Result<Vec<u8>, Error> {
+        Ok(
+            sqlx::query_scalar("SELECT wrapped_key FROM vault_objects WHERE id = ?")
+                .bind(id)
+                .fetch_one(self.db.pool())
+                .await?,
+        )
+    }
+
+    /// Test access to raw rows (corruption tests).
+    #[doc(hidden)]
+    pub async fn set_raw_wrapped_key(&self, id: &str, wrapped: &[u8]) -> Result<(), Error> {
+        sqlx::query("UPDATE vault_objects SET wrapped_key = ? WHERE id = ?")
+            .bind(wrapped)
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The blob file of object `id` (corruption tests, inventory).
+    pub fn blob_file(&self, id: &str) -> PathBuf {
+        self.blob_path(id)
+    }
+}
+
+#[cfg(test)]
+mod tests;
