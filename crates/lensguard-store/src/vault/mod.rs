@@ -430,4 +430,6 @@ impl Vault {
 }
 
 #[cfg(test)]
+mod retention_props;
+#[cfg(test)]
 mod tests;

@@ -558,3 +558,73 @@ fn wycheproof_aes_256_gcm_vectors() {
     }
     assert!(ran > 50, "only {ran} vectors ran");
 }
+
+/// A sweep killed after step 1 (row shredded, tombstone written) or after
+/// step 2 (receipt written, blob still there) is finished by the next one:
+/// one receipt each, blobs gone, nothing else touched.
+#[tokio::test]
+async fn an_interrupted_deletion_is_finished_by_the_next_sweep() {
+    let f = fixture().await;
+    let mut infos = Vec::new();
+    for i in 0..3 {
+        let info = f
+            .vault
+            .put(
+                &object(&format!("i{i}"), DataCategory::Original, None),
+                vec![i; 10],
+                t0(),
+            )
+            .await
+            .expect("put");
+        infos.push(info);
+    }
+    // What step 1 leaves for objects 0 and 1; object 1 also got its receipt.
+    for (info, receipted) in [(&infos[0], 0), (&infos[1], 1)] {
+        sqlx::query("DELETE FROM vault_objects WHERE id = ?")
+            .bind(&info.id)
+            .execute(f.db.pool())
+            .await
+            .expect("delete");
+        sqlx::query(
+            "INSERT INTO vault_tombstones (id, object, category, inspection, content_sha256, policy, action, deleted_at, method, evidence, receipted)
+             VALUES (?, ?, 'original', ?, ?, 'test@1', 'retention.delete', ?, 'crypto-shred', 1, ?)",
+        )
+        .bind(&info.id)
+        .bind(format!("evidence:{}", info.id))
+        .bind(&info.inspection_id)
+        .bind(&info.content_sha256)
+        .bind(t0().unix_timestamp())
+        .bind(receipted)
+        .execute(f.db.pool())
+        .await
+        .expect("tombstone");
+    }
+    // Restart: a new vault on the same files.
+    let master = MasterKey::from_file(&f.dir.path().join("master.key"), false).expect("master");
+    let vault = Vault::open(
+        &f.db,
+        &f.dir.path().join("vault"),
+        KeySource::MasterKey(master),
+        Arc::clone(&f.audit),
+        t0(),
+    )
+    .await
+    .expect("reopen");
+    let report = vault
+        .sweep(t0(), Duration::from_secs(3600), false)
+        .await
+        .expect("sweep");
+    let receipted: Vec<_> = report.deleted.iter().map(|r| r.object.clone()).collect();
+    assert_eq!(receipted, [format!("evidence:{}", infos[0].id)]);
+    assert!(!vault.blob_file(&infos[0].id).exists());
+    assert!(!vault.blob_file(&infos[1].id).exists());
+    assert_eq!(
+        vault.get(&infos[2].id, &caller()).await.expect("untouched"),
+        vec![2; 10]
+    );
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vault_tombstones")
+        .fetch_one(f.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(left, 0);
+}
