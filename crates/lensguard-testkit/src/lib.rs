@@ -9,12 +9,14 @@
 //!   (`truncated.jpg`, `bomb-65535x65535.png`, ...) and the sample photo set.
 //! - [`fetched`] finds the model files and test photos `scripts/fetch-models`
 //!   fetched from registry packages.
+//! - [`softhsm`] makes throwaway SoftHSMv2 tokens for the PKCS#11 tests.
 
 pub mod encode;
 pub mod exif_block;
 pub mod fetched;
 pub mod fixtures;
 pub mod scene;
+pub mod softhsm;
 
 use std::path::PathBuf;
 

@@ -81,9 +81,13 @@ impl Token {
                 cfg.module.display()
             ))
         })?;
-        context
-            .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-            .map_err(hsm("initialise the module"))?;
+        match context.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+            // Another session in this process (an operator tool, a test
+            // probe) initialised the module already: that is fine.
+            Ok(())
+            | Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Err(e) => return Err(hsm("initialise the module")(e)),
+        }
         let slots = context
             .get_slots_with_token()
             .map_err(hsm("list the slots"))?;
@@ -108,9 +112,12 @@ impl Token {
             .open_rw_session(slot)
             .map_err(hsm("open a session"))?;
         let pin = AuthPin::from(cfg.pin.expose().clone());
-        session
-            .login(UserType::User, Some(&pin))
-            .map_err(hsm("log in"))?;
+        match session.login(UserType::User, Some(&pin)) {
+            // Login state is per application: another session of this
+            // process is logged in already.
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => return Err(hsm("log in")(e)),
+        }
         Ok(Token {
             session: Mutex::new(session),
             handles: Mutex::new(HashMap::new()),
