@@ -34,6 +34,9 @@ pub struct ServerConfigFile {
     /// `[auth]`.
     #[serde(default)]
     pub auth: AuthSection,
+    /// `[vault]`.
+    #[serde(default)]
+    pub vault: VaultSection,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -88,6 +91,103 @@ pub struct AuthSection {
     pub login_attempts_per_minute: Option<u32>,
 }
 
+/// `[vault]`: where the evidence vault's key-encryption keys come from, and
+/// its schedules. Without a key setting, a master key file is made in the data
+/// directory on first start (with a warning: keep it on another volume, or use
+/// a PKCS#11 token); `LENSGUARD_MASTER_KEY` (64 hex digits) takes precedence
+/// over that default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultSection {
+    /// A file holding the 32-byte master key.
+    pub master_key_file: Option<PathBuf>,
+    /// A PKCS#11 module; KEKs then live in its token (no software fallback).
+    pub pkcs11_module: Option<PathBuf>,
+    /// The token's label.
+    pub pkcs11_token_label: Option<String>,
+    /// A file holding the token's user PIN (else `LENSGUARD_PKCS11_PIN`).
+    pub pkcs11_pin_file: Option<PathBuf>,
+    /// Days after which the KEKs are rotated. Default 90, 1 to 3650.
+    pub kek_rotation_days: Option<u32>,
+    /// Minutes between retention sweeps. Default 60, 1 to 1440.
+    pub sweep_interval_minutes: Option<u32>,
+}
+
+/// Where the vault's key-encryption keys come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultKeys {
+    /// A master key: from this file, or (`None`) `LENSGUARD_MASTER_KEY`, else
+    /// `<data dir>/vault-master.key`.
+    MasterKey(Option<PathBuf>),
+    /// A PKCS#11 token.
+    Pkcs11 {
+        /// The module.
+        module: PathBuf,
+        /// The token label.
+        token_label: String,
+        /// The PIN file (else `LENSGUARD_PKCS11_PIN`).
+        pin_file: Option<PathBuf>,
+    },
+}
+
+/// Validated `[vault]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultConfig {
+    /// The key source.
+    pub keys: VaultKeys,
+    /// KEK age that triggers a scheduled rotation.
+    pub kek_rotation: Duration,
+    /// Time between retention sweeps.
+    pub sweep_interval: Duration,
+}
+
+impl VaultSection {
+    /// Validates the section, adding problems to `problems`.
+    pub fn validate(&self, problems: &mut Vec<String>) -> VaultConfig {
+        let keys = match (
+            &self.master_key_file,
+            &self.pkcs11_module,
+            &self.pkcs11_token_label,
+        ) {
+            (_, None, None) => VaultKeys::MasterKey(self.master_key_file.clone()),
+            (None, Some(module), Some(label)) => VaultKeys::Pkcs11 {
+                module: module.clone(),
+                token_label: label.clone(),
+                pin_file: self.pkcs11_pin_file.clone(),
+            },
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                problems.push(
+                    "vault: master_key_file and pkcs11_* are alternatives; set one".to_owned(),
+                );
+                VaultKeys::MasterKey(None)
+            }
+            _ => {
+                problems.push(
+                    "vault: pkcs11_module and pkcs11_token_label go together".to_owned(),
+                );
+                VaultKeys::MasterKey(None)
+            }
+        };
+        let days = self.kek_rotation_days.unwrap_or(90);
+        if !(1..=3650).contains(&days) {
+            problems.push(format!(
+                "vault.kek_rotation_days: must be 1 to 3650, got {days}"
+            ));
+        }
+        let minutes = self.sweep_interval_minutes.unwrap_or(60);
+        if !(1..=1440).contains(&minutes) {
+            problems.push(format!(
+                "vault.sweep_interval_minutes: must be 1 to 1440, got {minutes}"
+            ));
+        }
+        VaultConfig {
+            keys,
+            kek_rotation: Duration::from_secs(u64::from(days) * 86_400),
+            sweep_interval: Duration::from_secs(u64::from(minutes) * 60),
+        }
+    }
+}
+
 /// Where the TLS certificate comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TlsSource {
@@ -131,6 +231,8 @@ pub struct ServerConfig {
     pub key_rotation_overlap: Duration,
     /// Login attempts per minute per (name, client address).
     pub login_attempts_per_minute: u32,
+    /// The evidence vault.
+    pub vault: VaultConfig,
 }
 
 impl ServerConfig {
@@ -222,6 +324,7 @@ impl ServerConfig {
             5,
             1..=1000,
         );
+        let vault = raw.vault.validate(&mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -242,6 +345,7 @@ impl ServerConfig {
             session_lifetime: Duration::from_secs(u64::from(session_hours) * 3600),
             key_rotation_overlap: Duration::from_secs(u64::from(overlap_hours) * 3600),
             login_attempts_per_minute: login_rate,
+            vault,
         })
     }
 

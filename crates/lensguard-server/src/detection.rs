@@ -111,6 +111,8 @@ pub struct Outcome {
     pub report: InspectionReport,
     /// The redacted JPEG, when one was asked for and could be made.
     pub derivative: Option<lensguard_vision::redact::RedactedJpeg>,
+    /// Its thumbnail.
+    pub thumbnail: Option<lensguard_vision::redact::RedactedJpeg>,
 }
 
 /// Inspects `bytes`; runs the detectors when the policy's `faces` or `text`
@@ -131,6 +133,7 @@ pub fn inspect(
         return Outcome {
             report,
             derivative: None,
+            thumbnail: None,
         };
     }
     let derived = match derive(bytes, limits, detectors, policy) {
@@ -142,6 +145,7 @@ pub fn inspect(
             return Outcome {
                 report,
                 derivative: None,
+                thumbnail: None,
             };
         }
     };
@@ -150,17 +154,28 @@ pub fn inspect(
         return Outcome {
             report,
             derivative: None,
+            thumbnail: None,
         };
     }
-    let (outcome, jpeg) = match derived.derivative {
-        Derivative::Redacted { jpeg, faces, text } => {
-            (RedactionOutcome::redacted(faces, text), Some(jpeg))
+    let (outcome, jpeg, thumbnail) = match derived.derivative {
+        Derivative::Redacted {
+            jpeg,
+            thumbnail,
+            faces,
+            text,
+        } => (
+            RedactionOutcome::redacted(faces, text),
+            Some(jpeg),
+            Some(thumbnail),
+        ),
+        Derivative::Withheld { code, message } => {
+            (RedactionOutcome::withheld(code, message), None, None)
         }
-        Derivative::Withheld { code, message } => (RedactionOutcome::withheld(code, message), None),
     };
     report.redaction = Some(outcome);
     Outcome {
         report,
         derivative: jpeg,
+        thumbnail,
     }
 }

@@ -8,6 +8,7 @@ mod commands;
 mod detection;
 mod inputs;
 mod output;
+mod vault_keys;
 mod serve;
 
 use clap::Parser;

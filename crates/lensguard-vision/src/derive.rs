@@ -55,6 +55,9 @@ impl Findings {
     }
 }
 
+/// The longer side of a thumbnail, at most.
+pub const THUMBNAIL_SIDE: u32 = 320;
+
 /// The derivative, or why there is none.
 #[derive(Debug)]
 pub enum Derivative {
@@ -62,6 +65,8 @@ pub enum Derivative {
     Redacted {
         /// The JPEG.
         jpeg: RedactedJpeg,
+        /// A thumbnail of it (longer side at most [`THUMBNAIL_SIDE`]).
+        thumbnail: RedactedJpeg,
         /// Faces hidden.
         faces: usize,
         /// Text regions hidden.
@@ -240,9 +245,14 @@ pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> De
             }
         }
     }
-    match redact(frame, &hide).encode_jpeg(r.jpeg_quality) {
-        Ok(jpeg) => Derivative::Redacted {
+    let redacted = redact(frame, &hide);
+    match redacted
+        .encode_jpeg(r.jpeg_quality)
+        .and_then(|jpeg| Ok((jpeg, redacted.thumbnail(THUMBNAIL_SIDE, 80)?)))
+    {
+        Ok((jpeg, thumbnail)) => Derivative::Redacted {
             jpeg,
+            thumbnail,
             faces: counts[0],
             text: counts[1],
         },

@@ -121,6 +121,44 @@ impl Redacted {
     }
 }
 
+impl Redacted {
+    /// A small copy whose longer side is at most `max_side`, made by
+    /// averaging whole blocks of the redacted pixels (so it shows nothing the
+    /// redacted frame hides), encoded like [`Redacted::encode_jpeg`].
+    pub fn thumbnail(&self, max_side: u32, quality: u8) -> Result<RedactedJpeg, Error> {
+        let f = &self.frame;
+        let long = f.width().max(f.height());
+        let k = long.div_ceil(max_side.max(1)).max(1);
+        let (w, h) = (f.width().div_ceil(k), f.height().div_ceil(k));
+        let mut small = Vec::with_capacity(w as usize * h as usize * 3);
+        let src = f.pixels();
+        let stride = f.width() as usize * 3;
+        for by in 0..h {
+            let (y0, y1) = (by * k, ((by + 1) * k).min(f.height()));
+            for bx in 0..w {
+                let (x0, x1) = (bx * k, ((bx + 1) * k).min(f.width()));
+                let mut sum = [0u64; 3];
+                for row in src.chunks_exact(stride).take(y1 as usize).skip(y0 as usize) {
+                    for px in row[x0 as usize * 3..x1 as usize * 3].chunks_exact(3) {
+                        for (s, v) in sum.iter_mut().zip(px) {
+                            *s += u64::from(*v);
+                        }
+                    }
+                }
+                let n = u64::from((x1 - x0) * (y1 - y0)).max(1);
+                small.extend(sum.iter().map(|s| (s / n) as u8));
+            }
+        }
+        let frame = RgbFrame::new(w, h, small)
+            .ok_or_else(|| Error::Encode("thumbnail size overflow".to_owned()))?;
+        Redacted {
+            frame,
+            regions: self.regions,
+        }
+        .encode_jpeg(quality)
+    }
+}
+
 /// JPEG bytes of a [`Redacted`] frame: the only image bytes allowed to leave.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedactedJpeg(Vec<u8>);

@@ -194,7 +194,9 @@ fn redact_one(job: &Job, policy: &Policy, limits: &Limits, detectors: &Detectors
     };
     let detections = Some(derived.findings.detections());
     match derived.derivative {
-        Derivative::Redacted { jpeg, faces, text } => {
+        Derivative::Redacted {
+            jpeg, faces, text, ..
+        } => {
             if let Err(e) = write_atomically(&job.output, jpeg.as_bytes()) {
                 return withheld(
                     ReasonCode::RedactionFailed,

@@ -41,8 +41,23 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
         .route("/v1/inspections/{id}", get(super::inspections::get))
         .route(
             "/v1/inspections/{id}/redacted",
-            get(super::inspections::redacted),
+            get(super::evidence::redacted),
         )
+        .route(
+            "/v1/inspections/{id}/thumbnail",
+            get(super::evidence::thumbnail),
+        )
+        .route(
+            "/v1/inspections/{id}/original",
+            get(super::evidence::original),
+        )
+        .route(
+            "/v1/holds",
+            get(super::evidence::holds).post(super::evidence::place_hold),
+        )
+        .route("/v1/holds/{id}", delete(super::evidence::lift_hold))
+        .route("/v1/erasure", post(super::evidence::erase))
+        .route("/v1/vault/rotate", post(super::evidence::rotate))
         .route("/v1/bootstrap", post(identity::sessions::bootstrap))
         .route("/v1/sessions", post(identity::sessions::login))
         .route("/v1/sessions/current", delete(identity::sessions::logout))

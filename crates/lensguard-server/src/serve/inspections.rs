@@ -10,12 +10,14 @@
 //! `Idempotency-Key` header, a repeat by the same caller returns the original
 //! result and runs no second inspection. The submission is audited before it is
 //! stored; if the audit log cannot take it, nothing is stored and the answer is
-//! 503. The report is stored, and the redacted derivative when one was made
-//! (faces and text hidden, no metadata; withheld when a model is missing),
-//! never the photo. Reads (one inspection, a page of them, or a derivative)
-//! are audited too, before the answer.
+//! 503. The report is stored (the `result` category, expiring per policy);
+//! what the policy's `[data]` rules keep of the photo is sealed in the
+//! evidence vault first ([`super::evidence`]): by default the redacted
+//! derivative and its thumbnail, never the original. Reads (one inspection,
+//! a page of them) are audited too, before the answer.
 
 use super::auth::Auth;
+use super::evidence;
 use super::http::{RequestId, audit_unavailable, db_unavailable, error};
 use super::state::AppState;
 use super::submission::{self, Submission, SubmissionMeta};
@@ -97,9 +99,10 @@ pub async fn submit(
     let (policy, limits) = (state.policy(), state.limits);
     let detectors = std::sync::Arc::clone(&state.detectors);
     let now = time::OffsetDateTime::now_utc();
-    let (report, derivative) = match tokio::task::spawn_blocking(move || {
-        let o = crate::detection::inspect(&bytes, &policy, &limits, now, &detectors, true);
-        (o.report, o.derivative)
+    let worker_policy = std::sync::Arc::clone(&policy);
+    let (report, derivative, thumbnail, bytes) = match tokio::task::spawn_blocking(move || {
+        let o = crate::detection::inspect(&bytes, &worker_policy, &limits, now, &detectors, true);
+        (o.report, o.derivative, o.thumbnail, bytes)
     })
     .await
     {
@@ -163,6 +166,24 @@ pub async fn submit(
             );
         }
     };
+    // What the policy keeps, sealed in the vault before the result is
+    // recorded; the original's bytes are dropped here otherwise.
+    let kept = evidence::Kept {
+        original: Vec::from(bytes),
+        // Only a RedactedJpeg's bytes are ever stored as derived pixels.
+        redacted: derivative.map(RedactedJpeg::into_bytes),
+        thumbnail: thumbnail.map(RedactedJpeg::into_bytes),
+    };
+    if let Err(refused) =
+        evidence::keep(&state, &policy, &id, meta.device_id.as_deref(), report.verdict, kept, now, &rid).await
+    {
+        return refused;
+    }
+    let rule = policy.data.result;
+    let Ok((_, expires_at)) = state.vault.expiry(now, rule.keep_days).await else {
+        return db_unavailable(&rid);
+    };
+    let policy_ref = format!("{}@{}", policy.name, policy.revision);
     match state
         .db
         .insert_inspection(
@@ -173,8 +194,8 @@ pub async fn submit(
                 device_id: meta.device_id.as_deref(),
                 verdict: report.verdict.as_str(),
                 report: &body,
-                // Only a RedactedJpeg's bytes are ever stored as pixels.
-                redacted_jpeg: derivative.as_ref().map(RedactedJpeg::as_bytes),
+                expires_at,
+                policy: &policy_ref,
             },
             now,
         )
@@ -209,7 +230,7 @@ pub async fn get(
         Ok(Some(found)) => {
             // Reading evidence is audited; no record, no answer.
             let target = format!("inspection:{id}");
-            if let Err(refused) = audit_read(&state, &auth, "inspections.read", target).await {
+            if let Err(refused) = audit_read(&state, &auth, "inspections.read", target, None).await {
                 return refused;
             }
             json(StatusCode::OK, found.report)
@@ -219,7 +240,7 @@ pub async fn get(
     }
 }
 
-fn no_such_inspection(rid: &RequestId) -> Response {
+pub(super) fn no_such_inspection(rid: &RequestId) -> Response {
     error(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -230,57 +251,23 @@ fn no_such_inspection(rid: &RequestId) -> Response {
 
 /// Records a read before it is answered; `Err` is the 503 to send when the
 /// audit log cannot take it.
-async fn audit_read(
+pub(super) async fn audit_read<S: lensguard_core::access::needs::Needs>(
     state: &AppState,
-    auth: &Auth<InspectionsRead>,
+    auth: &Auth<S>,
     action: &str,
     target: String,
+    reason: Option<String>,
 ) -> Result<(), Response> {
     let actor = auth.granted.principal().actor.to_string();
-    let event = auth.ctx.event(actor, action).target(target);
+    let event = auth
+        .ctx
+        .event(actor, action)
+        .target(target)
+        .outcome(Outcome::Success, reason);
     state
         .audit(event)
         .await
         .map_err(|_| audit_unavailable(&RequestId(auth.ctx.request_id.clone())))
-}
-
-/// `GET /v1/inspections/{id}/redacted`: the redacted derivative (JPEG, faces
-/// and text hidden, no metadata). 404 `no_derivative` when it was withheld.
-pub async fn redacted(
-    State(state): State<AppState>,
-    auth: Auth<InspectionsRead>,
-    Path(id): Path<String>,
-) -> Response {
-    let rid = RequestId(auth.ctx.request_id.clone());
-    let jpeg = match state.db.get_derivative(&id).await {
-        Ok(Some(jpeg)) => jpeg,
-        Ok(None) => {
-            return match state.db.get_inspection(&id).await {
-                Ok(Some(_)) => error(
-                    StatusCode::NOT_FOUND,
-                    "no_derivative",
-                    "no redacted image was made for this inspection (its report's redaction says why)",
-                    &rid,
-                ),
-                Ok(None) => no_such_inspection(&rid),
-                Err(_) => db_unavailable(&rid),
-            };
-        }
-        Err(_) => return db_unavailable(&rid),
-    };
-    let target = format!("inspection:{id}/redacted");
-    if let Err(refused) = audit_read(&state, &auth, "evidence.read", target).await {
-        return refused;
-    }
-    (
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        jpeg,
-    )
-        .into_response()
 }
 
 /// Query parameters of `GET /v1/inspections`.

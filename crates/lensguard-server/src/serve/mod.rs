@@ -1,7 +1,8 @@
 //! `lensguard serve`: the HTTPS gateway service.
 //!
 //! Start-up order, each step refusing to go on if it fails: configuration, data
-//! directory (mode 0700), TLS, the audit log, the database, then a `service.start` audit event
+//! directory (mode 0700), TLS, the audit log, the database, the evidence vault
+//! (its keys reachable: no HSM, no service), then a `service.start` audit event
 //! carrying the effective security settings (fail closed: a service that cannot
 //! audit does not start), then the listener. SIGINT or SIGTERM drains in-flight
 //! requests for the grace period, then records `service.stop`.
@@ -9,6 +10,8 @@
 pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
+mod evidence;
+mod maintenance;
 mod http;
 mod identity;
 mod inspections;
@@ -84,6 +87,16 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot open the database")?;
     let policy = policy_api::load(&cfg.data_dir)?;
+    let (vault, vault_keys, key_beside_data) =
+        crate::vault_keys::open(&cfg.vault, &cfg.data_dir, &db, std::sync::Arc::clone(&audit))
+            .await?;
+    if key_beside_data {
+        eprintln!(
+            "lensguard: WARNING: the vault's master key is a file beside the data it protects; \
+             set [vault] master_key_file on another volume, LENSGUARD_MASTER_KEY, or a PKCS#11 token"
+        );
+    }
+    let vault = std::sync::Arc::new(vault);
     let secrets = std::sync::Arc::new(
         lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)
             .context("cannot load the installation key")?,
@@ -100,7 +113,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         eprintln!("lensguard: WARNING: {problem}; redacted derivatives will be withheld");
     }
     let summary = format!(
-        "{}; models {}",
+        "{}; vault keys: {vault_keys}; models {}",
         security_summary(&cfg, &tls),
         if missing.is_empty() {
             "loaded"
@@ -143,7 +156,10 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         limits: lensguard_core::Limits::default(),
         detectors: std::sync::Arc::new(detectors),
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
+        vault: std::sync::Arc::clone(&vault),
+        rewrap_soon: std::sync::Arc::new(tokio::sync::Notify::new()),
     };
+    let upkeep = tokio::spawn(maintenance::run(state.clone(), cfg.vault.clone()));
     let janitor = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -180,6 +196,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     handle.graceful_shutdown(Some(cfg.shutdown_grace));
     let served = serving.await;
     janitor.abort();
+    upkeep.abort();
     let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
         .target(format!("https://{addr}"));
     audit

@@ -35,6 +35,10 @@ pub struct AppState {
     pub session_lifetime: Duration,
     /// Default overlap when an API key is rotated.
     pub key_rotation_overlap: Duration,
+    /// The evidence vault.
+    pub vault: Arc<lensguard_store::vault::Vault>,
+    /// Wakes the vault maintenance task (after a KEK rotation).
+    pub rewrap_soon: Arc<tokio::sync::Notify>,
 }
 
 /// A rate limiter keyed by a string (`key:ID`, `user:ID`, a login pair).
