@@ -162,9 +162,7 @@ impl VaultSection {
                 VaultKeys::MasterKey(None)
             }
             _ => {
-                problems.push(
-                    "vault: pkcs11_module and pkcs11_token_label go together".to_owned(),
-                );
+                problems.push("vault: pkcs11_module and pkcs11_token_label go together".to_owned());
                 VaultKeys::MasterKey(None)
             }
         };

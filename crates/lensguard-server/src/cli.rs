@@ -1,5 +1,9 @@
 //! Command-line definitions: every flag and its help text.
 
+mod vault;
+
+pub use vault::{EraseArgs, EvidenceCommand, EvidenceKind, RetentionCommand, VaultArgs};
+
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -77,6 +81,15 @@ pub enum Command {
     /// Verify or export the tamper-evident audit log, or prove entries in it.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Retention: sweep expired data, place and lift legal holds.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// Read kept evidence (redacted images, thumbnails, originals).
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+    /// Erase everything kept from a device (a data-subject or device erasure
+    /// request), with a deletion receipt for each object.
+    Erase(EraseArgs),
     /// Measure the single-thread time per photo (decode and every check).
     ///
     /// Reads each file once, runs warm-up rounds, then times each round on one
@@ -91,6 +104,10 @@ pub struct PolicyArgs {
     /// Policy file (TOML). Without it, the built-in proof-of-delivery policy.
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// A built-in policy instead: proof-of-delivery (the default) or
+    /// inspection-line (keeps originals of failed inspections, 30 days).
+    #[arg(long, value_name = "NAME", conflicts_with = "policy")]
+    pub profile: Option<String>,
 }
 
 /// `lensguard check`.
@@ -211,6 +228,41 @@ pub enum PolicyCommand {
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
+    /// The data inventory: for each kind of data, where it lives, how it is
+    /// encrypted, how long it is kept, who may read it and whether it may
+    /// leave the device. Markdown for a security review, or JSON.
+    Inventory {
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: InventoryFormat,
+    },
+    /// Dry run for one photo: its verdict, what would be stored and for how
+    /// long, and exactly which fields would leave the device. Stores nothing.
+    Explain {
+        /// The photo.
+        #[arg(value_name = "PHOTO")]
+        photo: PathBuf,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// Used to predict the redaction (without models nothing is redacted,
+        /// so no derivative would be stored).
+        #[command(flatten)]
+        models: ModelsArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `lensguard policy inventory --format`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InventoryFormat {
+    /// A Markdown table and notes.
+    Markdown,
+    /// JSON.
+    Json,
 }
 
 /// `lensguard serve`.
@@ -359,6 +411,16 @@ pub enum KeysCommand {
         data: DataDirArgs,
         /// The key's id.
         id: String,
+    },
+    /// Start new key-encryption keys for the evidence vault and re-wrap every
+    /// object's data key under them; old keys are destroyed once nothing
+    /// uses them. Interrupted, it is finished by --resume (or the service).
+    RotateKek {
+        #[command(flatten)]
+        vault: VaultArgs,
+        /// Only finish an interrupted re-wrap; start no new keys.
+        #[arg(long)]
+        resume: bool,
     },
 }
 

@@ -8,8 +8,8 @@ mod commands;
 mod detection;
 mod inputs;
 mod output;
-mod vault_keys;
 mod serve;
+mod vault_keys;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -153,6 +153,36 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             }
             writeln!(out, "revoked key {id}")?;
         }
+        KeysCommand::RotateKek { vault, resume } => {
+            let local = open(&vault.data.data_dir).await?;
+            let v = local.vault(vault.config.as_deref()).await?;
+            let cli = lensguard_store::vault::Caller::named("system:cli");
+            if !resume {
+                for started in v.rotate_kek(&cli, now).await? {
+                    writeln!(out, "started KEK {started}")?;
+                }
+            }
+            let pending = v.pending_rewrap().await?;
+            let bar = indicatif::ProgressBar::new(pending);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "re-wrapping data keys {bar:40} {pos}/{len} ({eta})",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = v.rewrap_all(&cli, |n| bar.set_position(n)).await?;
+            bar.finish_and_clear();
+            writeln!(
+                out,
+                "{} data keys re-wrapped; retired: {}",
+                report.rewrapped,
+                if report.retired.is_empty() {
+                    "none".to_owned()
+                } else {
+                    report.retired.join(", ")
+                }
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,9 +16,11 @@ pub struct Local {
     /// The database.
     pub db: Db,
     /// The audit log (held for writing).
-    pub audit: AuditLog,
+    pub audit: std::sync::Arc<AuditLog>,
     /// The installation key.
     pub secrets: InstallationSecrets,
+    /// The data directory.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// Opens `data_dir`, creating it when new.
@@ -44,10 +46,32 @@ pub async fn open(data_dir: &Path) -> anyhow::Result<Local> {
         .context("cannot open the database")?;
     let secrets = InstallationSecrets::load_or_create(data_dir)
         .context("cannot load the installation key")?;
-    Ok(Local { db, audit, secrets })
+    Ok(Local {
+        db,
+        audit: std::sync::Arc::new(audit),
+        secrets,
+        data_dir: data_dir.to_owned(),
+    })
 }
 
 impl Local {
+    /// The evidence vault, with the keys `config`'s `[vault]` section names
+    /// (see [`crate::vault_keys`]).
+    pub async fn vault(
+        &self,
+        config: Option<&Path>,
+    ) -> anyhow::Result<lensguard_store::vault::Vault> {
+        let cfg = crate::serve::vault_config(config)?;
+        let (vault, _, _) = crate::vault_keys::open(
+            &cfg,
+            &self.data_dir,
+            &self.db,
+            std::sync::Arc::clone(&self.audit),
+        )
+        .await?;
+        Ok(vault)
+    }
+
     /// Appends an event by the local operator (`system:cli`); an error means the
     /// change must not be made.
     pub fn record(

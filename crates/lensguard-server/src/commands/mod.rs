@@ -3,10 +3,14 @@
 mod audit;
 mod bench;
 mod check;
+mod evidence;
+mod explain;
+mod inventory;
 mod keys;
 mod local;
 mod policy;
 mod redact;
+mod retention;
 mod users;
 
 use crate::cli::{Cli, Command, PolicyArgs};
@@ -24,12 +28,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Users(cmd) => users::run(cmd),
         Command::Audit(cmd) => audit::run(cmd),
+        Command::Retention(cmd) => retention::run(cmd),
+        Command::Evidence(cmd) => evidence::run(cmd),
+        Command::Erase(args) => evidence::erase(args),
         Command::Bench(args) => bench::run(args),
     }
 }
 
-/// The policy named by `--policy`, or the built-in default.
+/// The policy named by `--policy` or `--profile`, or the built-in default.
 pub fn load_policy(args: &PolicyArgs) -> anyhow::Result<Policy> {
+    if let Some(name) = &args.profile {
+        return Policy::builtin(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no built-in policy {name:?} (known: {})",
+                lensguard_core::policy::BUILTIN.join(", ")
+            )
+        });
+    }
     let Some(path) = &args.policy else {
         return Ok(Policy::default());
     };

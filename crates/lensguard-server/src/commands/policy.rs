@@ -1,4 +1,4 @@
-//! `lensguard policy show` and `lensguard policy check`.
+//! `lensguard policy show`, `check`, `inventory` and `explain`.
 
 use crate::cli::PolicyCommand;
 use anyhow::{Context, anyhow};
@@ -15,6 +15,26 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
             write!(out, "{}", policy.to_toml())?;
             Ok(ExitCode::SUCCESS)
         }
+        PolicyCommand::Inventory { policy, format } => {
+            let policy = super::load_policy(&policy)?;
+            let inv = super::inventory::inventory(&policy);
+            let mut out = std::io::stdout().lock();
+            match format {
+                crate::cli::InventoryFormat::Markdown => {
+                    write!(out, "{}", super::inventory::markdown(&inv))?
+                }
+                crate::cli::InventoryFormat::Json => {
+                    writeln!(out, "{}", serde_json::to_string_pretty(&inv)?)?
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        PolicyCommand::Explain {
+            photo,
+            policy,
+            models,
+            json,
+        } => super::explain::run(&photo, &policy, &models, json),
         PolicyCommand::Check { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read policy {}", file.display()))?;

@@ -113,7 +113,9 @@ async fn serve_object<S: lensguard_core::access::needs::Needs>(
                 Ok(Some(_)) => error(
                     StatusCode::NOT_FOUND,
                     "no_evidence",
-                    format!("no {category} image is kept for this inspection (withheld, not kept by the policy, or expired)"),
+                    format!(
+                        "no {category} image is kept for this inspection (withheld, not kept by the policy, or expired)"
+                    ),
                     &rid,
                 ),
                 Ok(None) => no_such_inspection(&rid),
@@ -136,7 +138,10 @@ async fn serve_object<S: lensguard_core::access::needs::Needs>(
         Ok(bytes) => (
             StatusCode::OK,
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(media_type(&bytes))),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(media_type(&bytes)),
+                ),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             ],
             bytes,
@@ -271,13 +276,16 @@ pub struct ErasureReport {
 
 fn valid_device(d: &str) -> bool {
     (1..=128).contains(&d.len())
-        && d
-            .bytes()
+        && d.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
 }
 
 /// `POST /v1/erasure`: erase everything kept from one device.
-pub async fn erase(State(state): State<AppState>, auth: Auth<EvidenceManage>, body: Body) -> Response {
+pub async fn erase(
+    State(state): State<AppState>,
+    auth: Auth<EvidenceManage>,
+    body: Body,
+) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
     let req: ErasureRequest = match read_json(body, &rid).await {
         Ok(r) => r,
@@ -396,7 +404,12 @@ pub async fn place_hold(
     }
     match state
         .vault
-        .place_hold(&target, req.reason.trim(), &caller(&auth), time::OffsetDateTime::now_utc())
+        .place_hold(
+            &target,
+            req.reason.trim(),
+            &caller(&auth),
+            time::OffsetDateTime::now_utc(),
+        )
         .await
     {
         Ok(id) => (
@@ -421,7 +434,12 @@ pub async fn lift_hold(
         .await
     {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => error(StatusCode::NOT_FOUND, "not_found", "no such active hold", &rid),
+        Ok(false) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such active hold",
+            &rid,
+        ),
         Err(_) => db_unavailable(&rid),
     }
 }

@@ -174,8 +174,17 @@ pub async fn submit(
         redacted: derivative.map(RedactedJpeg::into_bytes),
         thumbnail: thumbnail.map(RedactedJpeg::into_bytes),
     };
-    if let Err(refused) =
-        evidence::keep(&state, &policy, &id, meta.device_id.as_deref(), report.verdict, kept, now, &rid).await
+    if let Err(refused) = evidence::keep(
+        &state,
+        &policy,
+        &id,
+        meta.device_id.as_deref(),
+        report.verdict,
+        kept,
+        now,
+        &rid,
+    )
+    .await
     {
         return refused;
     }
@@ -230,7 +239,8 @@ pub async fn get(
         Ok(Some(found)) => {
             // Reading evidence is audited; no record, no answer.
             let target = format!("inspection:{id}");
-            if let Err(refused) = audit_read(&state, &auth, "inspections.read", target, None).await {
+            if let Err(refused) = audit_read(&state, &auth, "inspections.read", target, None).await
+            {
                 return refused;
             }
             json(StatusCode::OK, found.report)

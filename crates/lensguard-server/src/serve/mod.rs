@@ -11,16 +11,19 @@ pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
 mod evidence;
-mod maintenance;
 mod http;
 mod identity;
 mod inspections;
+mod maintenance;
 mod openapi;
 mod policy_api;
 mod settings;
 mod state;
 mod submission;
 mod tls;
+
+pub use policy_api::load as stored_policy;
+pub use settings::vault_config;
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
@@ -87,9 +90,13 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot open the database")?;
     let policy = policy_api::load(&cfg.data_dir)?;
-    let (vault, vault_keys, key_beside_data) =
-        crate::vault_keys::open(&cfg.vault, &cfg.data_dir, &db, std::sync::Arc::clone(&audit))
-            .await?;
+    let (vault, vault_keys, key_beside_data) = crate::vault_keys::open(
+        &cfg.vault,
+        &cfg.data_dir,
+        &db,
+        std::sync::Arc::clone(&audit),
+    )
+    .await?;
     if key_beside_data {
         eprintln!(
             "lensguard: WARNING: the vault's master key is a file beside the data it protects; \

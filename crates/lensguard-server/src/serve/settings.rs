@@ -6,9 +6,8 @@ use anyhow::{Context, bail};
 use lensguard_core::config::{ServerConfig, ServerConfigFile};
 use std::path::PathBuf;
 
-/// The validated configuration for `lensguard serve`.
-pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
-    let mut raw = match &args.config {
+fn read_file(config: Option<&std::path::Path>) -> anyhow::Result<ServerConfigFile> {
+    Ok(match config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
@@ -20,7 +19,26 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
             })?
         }
         None => ServerConfigFile::default(),
-    };
+    })
+}
+
+/// The `[vault]` settings of configuration file `config` (defaults without
+/// one), for the local commands.
+pub fn vault_config(
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<lensguard_core::config::VaultConfig> {
+    let raw = read_file(config)?;
+    let mut problems = Vec::new();
+    let cfg = raw.vault.validate(&mut problems);
+    if !problems.is_empty() {
+        bail!("invalid configuration\n{}", problems.join("\n"));
+    }
+    Ok(cfg)
+}
+
+/// The validated configuration for `lensguard serve`.
+pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
+    let mut raw = read_file(args.config.as_deref())?;
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
     if let Some(v) = env("LENSGUARD_LISTEN") {
         raw.listen = Some(v.to_string_lossy().into_owned());

@@ -1,0 +1,248 @@
+//! `lensguard policy inventory`: the data inventory a security review asks
+//! for, made from the policy and from where this build keeps each kind of
+//! data. `docs/data-inventory.md` is this command's output for the default
+//! policy; a test fails when the two drift apart (regenerate with
+//! `LENSGUARD_BLESS=1 cargo test -p lensguard-server inventory`).
+
+use lensguard_core::Policy;
+use lensguard_core::policy::{DataCategory, StoreWhen};
+use serde::Serialize;
+
+/// One row of the inventory.
+#[derive(Debug, Serialize)]
+pub struct Row {
+    /// The category.
+    pub category: &'static str,
+    /// What it is.
+    pub holds: &'static str,
+    /// When it is stored.
+    pub stored: &'static str,
+    /// Days kept (0: discarded right after the verdict).
+    pub keep_days: u32,
+    /// Where it lives.
+    pub location: &'static str,
+    /// How it is protected at rest.
+    pub encryption: &'static str,
+    /// How it is deleted.
+    pub deletion: &'static str,
+    /// Who may read it.
+    pub read_by: String,
+    /// Whether and where it may leave the device.
+    pub egress: String,
+}
+
+/// The inventory.
+#[derive(Debug, Serialize)]
+pub struct Inventory {
+    /// The policy (`name@revision`).
+    pub policy: String,
+    /// One row per category.
+    pub categories: Vec<Row>,
+    /// Report fields the egress manifest lets leave.
+    pub egress_fields: Vec<String>,
+    /// The clock guard's threshold.
+    pub max_clock_jump_hours: u32,
+}
+
+const VAULT_AT_REST: &str = "AES-256-GCM with a fresh data key per object; the data key is wrapped by the category's versioned key-encryption key (master key, or a PKCS#11 token); associated data binds object id, category and key version; KEKs rotate every 90 days by default";
+const SHRED: &str = "crypto-shredding: the wrapped data key's row is destroyed (SQLite secure_delete, WAL truncated), then the blob is removed; a deletion receipt goes to the audit log";
+
+fn facts(c: DataCategory) -> (&'static str, &'static str, &'static str, &'static str) {
+    match c {
+        DataCategory::Original => (
+            "the photo as submitted, with its metadata (GPS included)",
+            "evidence vault: sealed blob `<data dir>/vault/<xx>/<id>`, wrapped key in `lensguard.db`",
+            VAULT_AT_REST,
+            SHRED,
+        ),
+        DataCategory::Redacted => (
+            "the redacted derivative: faces and text hidden, no metadata",
+            "evidence vault: sealed blob `<data dir>/vault/<xx>/<id>`, wrapped key in `lensguard.db`",
+            VAULT_AT_REST,
+            SHRED,
+        ),
+        DataCategory::Thumbnail => (
+            "a 320-pixel copy of the redacted derivative",
+            "evidence vault: sealed blob `<data dir>/vault/<xx>/<id>`, wrapped key in `lensguard.db`",
+            VAULT_AT_REST,
+            SHRED,
+        ),
+        DataCategory::Result => (
+            "verdict, reasons, measurements and detections (no pixels; the photo's GPS position and capture time when it had them)",
+            "`<data dir>/lensguard.db`, table `inspections`",
+            "not envelope-encrypted (metadata); use disk encryption for the data directory",
+            "row deleted (SQLite secure_delete, WAL truncated); a deletion receipt goes to the audit log",
+        ),
+        DataCategory::RequestLog => (
+            "per-request records: caller, address, request id, action, outcome",
+            "not a separate file: each request lensguard acts on is an audit-log entry; stderr goes to the service manager (its retention applies)",
+            "as the audit log",
+            "as the audit log",
+        ),
+        DataCategory::AuditLog => (
+            "who did what, when, from where; deletion receipts; identifying values pseudonymised (HMAC)",
+            "`<data dir>/audit/` (log.jsonl, checkpoints)",
+            "not encrypted; tamper-evident: hash chain, RFC 6962 Merkle tree, Ed25519-signed checkpoints",
+            "never pruned by lensguard (receipts must outlive what they prove); export and archive with `lensguard audit export`",
+        ),
+    }
+}
+
+pub(super) fn stored(when: StoreWhen) -> &'static str {
+    match when {
+        StoreWhen::Never => "never",
+        StoreWhen::OnFail => "on fail",
+        StoreWhen::OnRetry => "on retry or fail",
+        StoreWhen::Always => "always",
+    }
+}
+
+/// The inventory of `policy`.
+pub fn inventory(policy: &Policy) -> Inventory {
+    let categories = DataCategory::ALL
+        .into_iter()
+        .map(|c| {
+            let rule = policy.data.rule(c);
+            let (holds, location, encryption, deletion) = facts(c);
+            let mut read_by = c.read_scope().as_str().to_owned();
+            if c == DataCategory::Original {
+                read_by.push_str(" with a stated reason");
+            }
+            read_by.push_str("; every read audited");
+            let egress = match c {
+                DataCategory::Original => "never".to_owned(),
+                DataCategory::Redacted | DataCategory::Thumbnail => {
+                    if policy.egress.redacted_images {
+                        "may leave (egress.redacted_images)".to_owned()
+                    } else {
+                        "denied".to_owned()
+                    }
+                }
+                DataCategory::Result => {
+                    if policy.egress.fields.is_empty() {
+                        "denied (the egress manifest names no fields)".to_owned()
+                    } else {
+                        format!("only the fields {}", policy.egress.fields.join(", "))
+                    }
+                }
+                DataCategory::RequestLog | DataCategory::AuditLog => {
+                    "only by an operator's export (`lensguard audit export`)".to_owned()
+                }
+            };
+            Row {
+                category: c.as_str(),
+                holds,
+                stored: if rule.keep_days == 0 {
+                    "never (discarded after the verdict)"
+                } else {
+                    stored(rule.store)
+                },
+                keep_days: if rule.store == StoreWhen::Never {
+                    0
+                } else {
+                    rule.keep_days
+                },
+                location,
+                encryption,
+                deletion,
+                read_by,
+                egress,
+            }
+        })
+        .collect();
+    Inventory {
+        policy: format!("{}@{}", policy.name, policy.revision),
+        categories,
+        egress_fields: policy.egress.fields.clone(),
+        max_clock_jump_hours: policy.retention.max_clock_jump_hours,
+    }
+}
+
+/// The inventory as Markdown.
+pub fn markdown(inv: &Inventory) -> String {
+    let mut s = format!(
+        "# Data inventory: policy `{}`\n\n\
+         Generated by `lensguard policy inventory`; a test keeps this file equal to the\n\
+         command's output for the default policy.\n\n\
+         | category | holds | stored | kept | where | at rest | deletion | read by | may leave |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+        inv.policy
+    );
+    for r in &inv.categories {
+        let kept = match (r.category, r.keep_days) {
+            (_, 0) => "-".to_owned(),
+            ("audit_log" | "request_log", d) => format!("at least {d} days"),
+            (_, 1) => "1 day".to_owned(),
+            (_, d) => format!("{d} days"),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.category,
+            r.holds,
+            r.stored,
+            kept,
+            r.location,
+            r.encryption,
+            r.deletion,
+            r.read_by,
+            r.egress
+        ));
+    }
+    s.push_str(&format!(
+        "\nRetention: objects expire `kept` days after they are stored, on a clock that never \
+         runs backwards (a clock set back dates nothing earlier than the last sweep); a clock \
+         more than {} hours ahead of the last sweep pauses deletion and raises an alert. \
+         Legal holds (by inspection, device or time range) suspend deletion and erasure.\n\n\
+         Egress is deny by default: only the report fields the policy's `[egress] fields` names \
+         may leave the device ({}).\n",
+        inv.max_clock_jump_hours,
+        if inv.egress_fields.is_empty() {
+            "none".to_owned()
+        } else {
+            inv.egress_fields.join(", ")
+        }
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn committed_inventory_matches_the_default_policy() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/data-inventory.md");
+        let text = markdown(&inventory(&Policy::default()));
+        if std::env::var_os("LENSGUARD_BLESS").is_some() {
+            std::fs::write(&path, &text).expect("write");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == text,
+            "docs/data-inventory.md is out of date: LENSGUARD_BLESS=1 cargo test -p lensguard-server inventory"
+        );
+    }
+
+    #[test]
+    fn the_inventory_follows_the_policy() {
+        let default = inventory(&Policy::default());
+        let row = |inv: &Inventory, c: &str| {
+            inv.categories
+                .iter()
+                .find(|r| r.category == c)
+                .map(|r| (r.stored, r.keep_days))
+                .expect("row")
+        };
+        assert_eq!(
+            row(&default, "original"),
+            ("never (discarded after the verdict)", 0)
+        );
+        assert_eq!(row(&default, "redacted"), ("always", 7));
+        assert_eq!(row(&default, "result"), ("always", 30));
+        assert_eq!(row(&default, "audit_log"), ("always", 90));
+        let line = inventory(&Policy::builtin("inspection-line").expect("profile"));
+        assert_eq!(row(&line, "original"), ("on fail", 30));
+    }
+}
