@@ -64,6 +64,29 @@ const ROUTES: &[Route] = &[
         "/v1/inspections/{id}/redacted",
         Need::Scope(Scope::InspectionsRead),
     ),
+    r(
+        "GET",
+        "/v1/inspections/{id}/thumbnail",
+        Need::Scope(Scope::InspectionsRead),
+    ),
+    r(
+        "GET",
+        "/v1/inspections/{id}/original",
+        Need::Scope(Scope::EvidenceReadOriginal),
+    ),
+    r("GET", "/v1/holds", Need::Scope(Scope::EvidenceManage)),
+    r("POST", "/v1/holds", Need::Scope(Scope::EvidenceManage)),
+    r(
+        "DELETE",
+        "/v1/holds/{id}",
+        Need::Scope(Scope::EvidenceManage),
+    ),
+    r("POST", "/v1/erasure", Need::Scope(Scope::EvidenceManage)),
+    r(
+        "POST",
+        "/v1/vault/rotate",
+        Need::Scope(Scope::EvidenceManage),
+    ),
     r("POST", "/v1/bootstrap", Need::Public(401)),
     r("POST", "/v1/sessions", Need::Public(401)),
     r("GET", "/v1/users", Need::Scope(Scope::UsersManage)),
@@ -185,8 +208,17 @@ fn answer(route: &Route, caller: Caller) -> Answer {
         return Answer::BeyondAccess;
     }
     Answer::Status(match (route.method, route.path) {
-        ("POST", "/v1/inspections" | "/v1/users" | "/v1/keys") => 201,
-        ("GET", "/v1/inspections/{id}" | "/v1/inspections/{id}/redacted") => 404,
+        ("POST", "/v1/inspections" | "/v1/users" | "/v1/keys" | "/v1/holds") => 201,
+        ("POST", "/v1/vault/rotate") => 202,
+        (
+            "GET",
+            "/v1/inspections/{id}"
+            | "/v1/inspections/{id}/redacted"
+            | "/v1/inspections/{id}/thumbnail"
+            | "/v1/inspections/{id}/original",
+        ) => 404,
+        // The matrix lifts a hold that does not exist.
+        ("DELETE", "/v1/holds/{id}") => 404,
         ("DELETE", _) if matches!(caller, Caller::Key(_)) && route.path.contains("sessions") => 409,
         ("DELETE", _) => 204,
         _ => 200,
@@ -277,6 +309,8 @@ fn every_route_times_every_scope_and_role_gets_exactly_the_documented_answer() {
                 path.push_str("?index=0");
             } else if path.ends_with("/consistency") {
                 path.push_str("?from=1");
+            } else if path.ends_with("/original") {
+                path.push_str("?reason=access%20matrix");
             }
             let scopes: Vec<&str> = caller.map_or(vec!["inspections:read"], Caller::scope_args);
             let body = match (route.method, route.path) {
@@ -294,6 +328,8 @@ fn every_route_times_every_scope_and_role_gets_exactly_the_documented_answer() {
                     .replace("revision = 1", &format!("revision = {}", counter + 1))
                     .into_bytes(),
                 ("POST", "/v1/inspections") => b"not read".to_vec(),
+                ("POST", "/v1/holds") => br#"{"device": "cam-matrix", "reason": "access matrix"}"#.to_vec(),
+                ("POST", "/v1/erasure") => br#"{"device": "cam-nobody"}"#.to_vec(),
                 _ => Vec::new(),
             };
             let content_type = match route.path {

@@ -1,6 +1,7 @@
 //! The redacted derivative through the service: made in the inspection
-//! pipeline with the real models, served without metadata, audited when read;
-//! and withheld, with no pixels stored, when a model is missing.
+//! pipeline with the real models, sealed in the evidence vault, served
+//! without metadata, audited when read; and withheld, with no pixels stored,
+//! when a model is missing.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
@@ -125,7 +126,14 @@ fn the_service_hides_the_face_and_serves_a_copy_without_metadata() {
     assert_eq!(denied.status, 403);
     drop(server);
     assert!(audit_actions(&data).contains(&("evidence.read".into(), "success".into())));
-    assert!(any_file_holds(&data, JFIF), "the derivative is stored");
+    // Stored sealed: a derivative and a thumbnail blob per photo, and no
+    // plaintext JPEG anywhere in the data directory.
+    let blobs = walk(&data.join("vault"));
+    assert_eq!(blobs.len(), 4, "{blobs:?}");
+    assert!(
+        !any_file_holds(&data, JFIF),
+        "a derivative is stored unsealed"
+    );
 }
 
 #[test]
@@ -153,7 +161,7 @@ fn without_a_model_the_verdict_stands_and_no_pixels_are_kept_or_served() {
     assert_eq!(got.status, 404);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&got.body).expect("json")["code"],
-        "no_derivative"
+        "no_evidence"
     );
     drop(server);
     assert!(!any_file_holds(&data, JFIF), "pixels were stored");

@@ -101,7 +101,7 @@ impl Db {
         actor: &str,
         idempotency_key: &str,
     ) -> Result<Option<StoredInspection>, Error> {
-        let row = sqlx::query("SELECT * FROM inspections WHERE actor = ? AND idempotency_key = ?")
+        let row = sqlx::query("SELECT id, actor, created_at, report FROM inspections WHERE actor = ? AND idempotency_key = ?")
             .bind(actor)
             .bind(idempotency_key)
             .fetch_optional(self.pool())
@@ -111,7 +111,7 @@ impl Db {
 
     /// One inspection by id.
     pub async fn get_inspection(&self, id: &str) -> Result<Option<StoredInspection>, Error> {
-        let row = sqlx::query("SELECT * FROM inspections WHERE id = ?")
+        let row = sqlx::query("SELECT id, actor, created_at, report FROM inspections WHERE id = ?")
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
@@ -148,7 +148,7 @@ impl Db {
             None => (None, None),
         };
         let rows = sqlx::query(
-            "SELECT * FROM inspections
+            "SELECT id, actor, created_at, report FROM inspections
              WHERE (?1 IS NULL OR created_at >= ?1)
                AND (?2 IS NULL OR created_at < ?2)
                AND (?3 IS NULL OR verdict = ?3)

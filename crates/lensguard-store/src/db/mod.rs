@@ -54,7 +54,10 @@ CREATE TABLE IF NOT EXISTS inspections (
     idempotency_key TEXT,
     verdict TEXT NOT NULL,
     report TEXT NOT NULL,
-    device_id TEXT
+    device_id TEXT,
+    expires_at INTEGER,
+    content_sha256 TEXT,
+    policy TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS inspections_idempotency ON inspections (actor, idempotency_key)
     WHERE idempotency_key IS NOT NULL;

@@ -27,15 +27,15 @@ pub fn register(generator: &mut schemars::SchemaGenerator) {
     generator.subschema_for::<super::super::policy_api::PolicyChanged>();
 }
 
-fn body(schema: &str) -> Value {
+pub(super) fn body(schema: &str) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
 }
 
-fn answer(description: &str, schema: &str) -> Value {
+pub(super) fn answer(description: &str, schema: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
 }
 
-fn list_of(description: &str, schema: &str) -> Value {
+pub(super) fn list_of(description: &str, schema: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": format!("#/components/schemas/{schema}")}}}}})
 }
 

@@ -6,6 +6,7 @@
 //! a test fails when the committed copy drifts. Regenerate with
 //! `LENSGUARD_BLESS=1 cargo test -p lensguard-server openapi`.
 
+mod evidence;
 mod identity;
 
 use super::http::ErrorBody;
@@ -52,6 +53,7 @@ pub fn document() -> Value {
     let report = generator.subschema_for::<InspectionReport>();
     generator.subschema_for::<ErrorBody>();
     identity::register(&mut generator);
+    evidence::register(&mut generator);
     generator.subschema_for::<super::submission::SubmissionMeta>();
     let mut schemas = generator.take_definitions(true);
     schemas.insert(
@@ -150,20 +152,12 @@ pub fn document() -> Value {
                     "200": {"description": "The inspection.", "content": inspection["content"]},
                     "404": error_response("No such inspection.")
                 })))
-            }},
-            "/v1/inspections/{id}/redacted": {"get": {
-                "operationId": "getRedactedImage",
-                "summary": "The inspection's redacted derivative: faces and printed text hidden, no metadata. Needs inspections:read; audited as evidence.read.",
-                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "responses": refusals(map(json!({
-                    "200": {"description": "The redacted JPEG.", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
-                    "404": error_response("No such inspection (`not_found`), or its derivative was withheld (`no_derivative`).")
-                })))
             }}
         }
     });
     if let Some(paths) = doc["paths"].as_object_mut() {
         paths.extend(identity::paths());
+        paths.extend(evidence::paths());
     }
     doc
 }
@@ -180,6 +174,17 @@ mod tests {
         ("get", "/v1/inspections", "inspections:read"),
         ("get", "/v1/inspections/{id}", "inspections:read"),
         ("get", "/v1/inspections/{id}/redacted", "inspections:read"),
+        ("get", "/v1/inspections/{id}/thumbnail", "inspections:read"),
+        (
+            "get",
+            "/v1/inspections/{id}/original",
+            "evidence:read-original",
+        ),
+        ("get", "/v1/holds", "evidence:manage"),
+        ("post", "/v1/holds", "evidence:manage"),
+        ("delete", "/v1/holds/{id}", "evidence:manage"),
+        ("post", "/v1/erasure", "evidence:manage"),
+        ("post", "/v1/vault/rotate", "evidence:manage"),
         ("post", "/v1/bootstrap", "public"),
         ("post", "/v1/sessions", "public"),
         ("delete", "/v1/sessions/current", "authenticated"),
