@@ -5,30 +5,8 @@
 
 mod common;
 
-use common::{Server, create_key, get_with, send};
+use common::{BOUNDARY, Server, create_key, form, get_with, send};
 use lensguard_testkit::samples_dir;
-
-const BOUNDARY: &str = "lensguard-test-boundary";
-
-/// A `multipart/form-data` body: `(name, content type or None, bytes)` parts.
-fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (name, kind, bytes) in parts {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        match kind {
-            Some(k) => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"p\"\r\nContent-Type: {k}\r\n\r\n").as_bytes(),
-            ),
-            None => body.extend_from_slice(
-                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
-            ),
-        }
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
 
 fn post(server: &Server, token: &str, body: Vec<u8>) -> common::Reply {
     let auth = format!("Bearer {token}");

@@ -313,3 +313,49 @@ pub fn hex_hash(v: &serde_json::Value) -> [u8; 32] {
 pub fn hex_path(v: &serde_json::Value) -> Vec<[u8; 32]> {
     v.as_array().expect("path").iter().map(hex_hash).collect()
 }
+
+/// The boundary [`form`] uses.
+pub const BOUNDARY: &str = "lensguard-test-boundary";
+
+/// A `multipart/form-data` body: `(name, content type or None, bytes)` parts.
+pub fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, kind, bytes) in parts {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        match kind {
+            Some(k) => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"; filename=\"p\"\r\nContent-Type: {k}\r\n\r\n").as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+/// Every file under `dir` whose bytes contain `needle`.
+pub fn files_holding(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            hits.extend(files_holding(&p, needle));
+        } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle)) {
+            hits.push(p);
+        }
+    }
+    hits
+}
+
+/// The audit log's entries as JSON, in order.
+pub fn audit_entries(data_dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(data_dir.join("audit/log.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(&l[65..]).expect("entry"))
+        .collect()
+}

@@ -1,0 +1,317 @@
+//! The data policy on the running service: under the default policy a
+//! submitted photo's original is gone after the verdict, the redacted images
+//! and the result expire on schedule (a simulated clock through
+//! `lensguard retention sweep --now`), every deletion has a receipt that
+//! `lensguard audit verify` accepts, and the clock guard pauses a jump. Under
+//! `inspection-line` a failed photo's original is kept, read only with a
+//! reason, and a legal hold stops its erasure until lifted.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{
+    BOUNDARY, Server, audit_entries, create_key, files_holding, form, get_with, lensguard, send,
+    text,
+};
+use lensguard_testkit::samples_dir;
+use std::path::Path;
+
+fn submit(server: &Server, token: &str, photo: &[u8], device: &str) -> serde_json::Value {
+    let auth = format!("Bearer {token}");
+    let kind = format!("multipart/form-data; boundary={BOUNDARY}");
+    let body = form(&[
+        ("photo", Some("image/jpeg"), photo),
+        ("device_id", None, device.as_bytes()),
+    ]);
+    let r = send(
+        server,
+        "POST",
+        "/v1/inspections",
+        &[("authorization", &auth), ("content-type", &kind)],
+        body,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    serde_json::from_str(&r.body).expect("json")
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}
+
+/// `lensguard retention sweep --now T`: (exit code, stdout).
+fn sweep(data: &Path, now: time::OffsetDateTime, extra: &[&str]) -> (i32, String) {
+    let mut args = vec![
+        "retention",
+        "sweep",
+        "--data-dir",
+        data.to_str().expect("utf8"),
+    ];
+    let now = rfc3339(now);
+    args.extend(["--now", &now]);
+    args.extend_from_slice(extra);
+    let out = lensguard(&args);
+    (
+        out.status.code().unwrap_or(-1),
+        format!("{}{}", text(&out.stdout), text(&out.stderr)),
+    )
+}
+
+fn receipts(data: &Path) -> Vec<serde_json::Value> {
+    audit_entries(data)
+        .into_iter()
+        .filter(|e| e["receipt"].is_object())
+        .collect()
+}
+
+fn verify(data: &Path) {
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        data.to_str().expect("utf8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_default_policy_holds_on_the_running_service() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let writer = create_key(&data, &["inspections:write"], &[]);
+    let reader = create_key(&data, &["inspections:read"], &[]);
+    let server = Server::start(&data, &[]);
+    let photo = std::fs::read(samples_dir().join("sharp.jpg")).expect("sample");
+    let submitted_at = time::OffsetDateTime::now_utc();
+    let body = submit(&server, &writer, &photo, "van-17");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let derived = body["redaction"]["status"] == "redacted";
+    assert_eq!(
+        get_with(&server, &format!("/v1/inspections/{id}"), &reader).status,
+        200
+    );
+    drop(server);
+
+    // The original is gone: no blob of it, and no run of its bytes anywhere.
+    let probe = &photo[photo.len() / 2..photo.len() / 2 + 64];
+    assert_eq!(
+        files_holding(&data, probe),
+        Vec::<std::path::PathBuf>::new()
+    );
+    let blobs = files_holding(&data.join("vault"), b"LGV1");
+    assert_eq!(blobs.len(), if derived { 2 } else { 0 }, "{blobs:?}");
+
+    // Simulated clock, one sweep every two days (as the service would).
+    let day = time::Duration::days(1);
+    let mut deleted_at = Vec::new();
+    for days in (2..=32).step_by(2) {
+        let (code, out) = sweep(
+            &data,
+            submitted_at + day * days + time::Duration::hours(1),
+            &[],
+        );
+        assert_eq!(code, 0, "{out}");
+        let n: usize = out
+            .lines()
+            .last()
+            .and_then(|l| l.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .expect("count");
+        if n > 0 {
+            deleted_at.push((days, n));
+        }
+    }
+    let expected = if derived {
+        vec![(8, 2), (30, 1)]
+    } else {
+        vec![(30, 1)]
+    };
+    assert_eq!(
+        deleted_at, expected,
+        "(day, deletions): images after 7 days, the result after 30"
+    );
+
+    let receipts = receipts(&data);
+    let mut categories: Vec<&str> = receipts
+        .iter()
+        .map(|r| r["receipt"]["category"].as_str().expect("category"))
+        .collect();
+    categories.sort_unstable();
+    let want: Vec<&str> = if derived {
+        vec!["redacted", "result", "thumbnail"]
+    } else {
+        vec!["result"]
+    };
+    assert_eq!(categories, want);
+    for r in &receipts {
+        assert_eq!(r["action"], "retention.delete");
+        assert_eq!(r["receipt"]["inspection"], id.as_str());
+        assert_eq!(r["receipt"]["policy"], "proof-of-delivery@1");
+        assert_eq!(
+            r["receipt"]["content_sha256"].as_str().map(str::len),
+            Some(64)
+        );
+    }
+    assert!(files_holding(&data.join("vault"), b"LGV1").is_empty());
+    verify(&data);
+
+    // A clock suddenly 8 days ahead pauses deletion until accepted.
+    let leap = submitted_at + day * 40;
+    let (code, out) = sweep(&data, leap, &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("PAUSED"), "{out}");
+    let (code, out) = sweep(&data, leap, &["--accept-clock-jump"]);
+    assert_eq!(code, 0, "{out}");
+    let actions: Vec<String> = audit_entries(&data)
+        .iter()
+        .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert!(actions.contains(&"retention.clock_jump".to_owned()));
+    assert!(actions.contains(&"retention.clock_accepted".to_owned()));
+
+    let server = Server::start(&data, &[]);
+    assert_eq!(
+        get_with(&server, &format!("/v1/inspections/{id}"), &reader).status,
+        404
+    );
+    drop(server);
+    verify(&data);
+}
+
+#[test]
+fn inspection_line_keeps_failed_originals_behind_a_reason_and_holds_stop_erasure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let writer = create_key(&data, &["inspections:write"], &[]);
+    let viewer = create_key(&data, &["inspections:read"], &[]);
+    let investigator = create_key(&data, &["evidence:read-original"], &[]);
+    let officer = create_key(&data, &["evidence:manage", "inspections:read"], &[]);
+    std::fs::write(
+        data.join("policy.toml"),
+        lensguard_core::Policy::builtin("inspection-line")
+            .expect("profile")
+            .to_toml(),
+    )
+    .expect("policy");
+    let server = Server::start(&data, &[]);
+    let failing = std::fs::read(samples_dir().join("low-resolution.jpg")).expect("sample");
+    let passing = std::fs::read(samples_dir().join("sharp.jpg")).expect("sample");
+    let failed = submit(&server, &writer, &failing, "line-3");
+    assert_eq!(failed["verdict"], "fail", "{failed}");
+    let passed = submit(&server, &writer, &passing, "line-3");
+    let (failed, passed) = (
+        failed["id"].as_str().expect("id").to_owned(),
+        passed["id"].as_str().expect("id").to_owned(),
+    );
+    let original = |id: &str, query: &str, token: &str| {
+        get_with(
+            &server,
+            &format!("/v1/inspections/{id}/original{query}"),
+            token,
+        )
+    };
+    // Kept for the failure only, and only read with a reason.
+    assert_eq!(original(&failed, "", &investigator).status, 400);
+    let got = original(&failed, "?reason=QA%20ticket%204711", &investigator);
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.raw, failing, "the original, byte for byte");
+    assert_eq!(
+        original(&passed, "?reason=curious", &investigator).status,
+        404
+    );
+    assert_eq!(original(&failed, "?reason=curious", &viewer).status, 403);
+    assert!(
+        files_holding(&data, &failing[200..264]).is_empty(),
+        "sealed at rest"
+    );
+
+    // A hold on the device beats an erasure request until it is lifted.
+    let auth = format!("Bearer {officer}");
+    let json = [
+        ("authorization", auth.as_str()),
+        ("content-type", "application/json"),
+    ];
+    let hold = send(
+        &server,
+        "POST",
+        "/v1/holds",
+        &json,
+        br#"{"device": "line-3", "reason": "supplier dispute"}"#.to_vec(),
+    );
+    assert_eq!(hold.status, 201, "{}", hold.body);
+    let hold_id = serde_json::from_str::<serde_json::Value>(&hold.body).expect("json")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let erase = || {
+        let r = send(
+            &server,
+            "POST",
+            "/v1/erasure",
+            &json,
+            br#"{"device": "line-3"}"#.to_vec(),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        serde_json::from_str::<serde_json::Value>(&r.body).expect("json")
+    };
+    let held = erase();
+    assert_eq!(held["deleted"].as_array().map(Vec::len), Some(0), "{held}");
+    assert!(held["held"].as_u64().expect("held") >= 3, "{held}");
+    let lift = send(
+        &server,
+        "DELETE",
+        &format!("/v1/holds/{hold_id}"),
+        &json,
+        vec![],
+    );
+    assert_eq!(lift.status, 204);
+    let erased = erase();
+    let deleted = erased["deleted"].as_array().expect("deleted");
+    assert!(
+        deleted.iter().any(|r| r["category"] == "original"),
+        "{erased}"
+    );
+    assert!(
+        deleted
+            .iter()
+            .any(|r| r["object"] == format!("inspection:{failed}"))
+    );
+    assert_eq!(
+        get_with(&server, &format!("/v1/inspections/{failed}"), &officer).status,
+        404
+    );
+    assert_eq!(
+        original(&failed, "?reason=again", &investigator).status,
+        404
+    );
+    drop(server);
+
+    let entries = audit_entries(&data);
+    let read = entries
+        .iter()
+        .find(|e| e["action"] == "evidence.read_original")
+        .expect("the read is audited");
+    assert_eq!(read["reason"], "QA ticket 4711");
+    for action in [
+        "hold.place",
+        "hold.lift",
+        "erasure.request",
+        "erasure.delete",
+    ] {
+        assert!(
+            entries.iter().any(|e| e["action"] == action),
+            "{action} audited"
+        );
+    }
+    assert!(
+        files_holding(&data.join("vault"), b"LGV1").is_empty(),
+        "everything from line-3 is gone"
+    );
+    verify(&data);
+}
