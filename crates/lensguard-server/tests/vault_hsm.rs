@@ -1,0 +1,101 @@
+//! The service with its vault keys in a PKCS#11 token (SoftHSMv2): evidence
+//! is sealed under keys that live in the token; with the token unreachable
+//! (wrong PIN, missing token) the service refuses to start rather than fall
+//! back to software keys.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+mod common;
+
+use common::{BOUNDARY, Server, create_key, form, get_with, send};
+use lensguard_testkit::{samples_dir, softhsm};
+use std::process::{Command, Stdio};
+
+fn config(label: &str, pin_file: &std::path::Path) -> String {
+    format!(
+        "[vault]\npkcs11_module = \"{}\"\npkcs11_token_label = \"{label}\"\npkcs11_pin_file = \"{}\"\n",
+        softhsm::MODULE,
+        pin_file.display()
+    )
+}
+
+/// The binary, with SoftHSM's configuration in its environment.
+fn binary(conf: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lensguard"));
+    c.env("SOFTHSM2_CONF", conf);
+    c
+}
+
+#[test]
+fn evidence_is_sealed_under_token_keys_and_an_unreachable_token_stops_the_service() {
+    if let Some(why) = softhsm::missing() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "SoftHSMv2 is required under CI=true: {why}"
+        );
+        eprintln!("SKIPPED: {why}; run scripts/install-test-deps");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = softhsm::make_token(&dir.path().join("hsm"));
+    let data = dir.path().join("data");
+    let writer = create_key(&data, &["inspections:write", "inspections:read"], &[]);
+    let pin = dir.path().join("pin");
+    std::fs::write(&pin, softhsm::PIN).expect("pin");
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, config(softhsm::LABEL, &pin)).expect("config");
+
+    let server = Server::start_via(
+        binary(&conf),
+        &data,
+        &["--config", good.to_str().expect("utf8")],
+    );
+    let photo = std::fs::read(samples_dir().join("sharp.jpg")).expect("sample");
+    let auth = format!("Bearer {writer}");
+    let kind = format!("multipart/form-data; boundary={BOUNDARY}");
+    let r = send(
+        &server,
+        "POST",
+        "/v1/inspections",
+        &[("authorization", &auth), ("content-type", &kind)],
+        form(&[("photo", Some("image/jpeg"), &photo)]),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    let id = body["id"].as_str().expect("id");
+    if body["redaction"]["status"] == "redacted" {
+        let got = get_with(&server, &format!("/v1/inspections/{id}/redacted"), &writer);
+        assert_eq!(got.status, 200, "{}", got.body);
+    }
+    drop(server);
+    assert!(
+        !data.join("vault-master.key").exists(),
+        "no software key is made when a token is configured"
+    );
+
+    for (label, pin_text, why) in [
+        (softhsm::LABEL, "0000", "PIN is wrong"),
+        ("not-plugged-in", softhsm::PIN, "no token labelled"),
+    ] {
+        std::fs::write(&pin, pin_text).expect("pin");
+        let bad = dir.path().join("bad.toml");
+        std::fs::write(&bad, config(label, &pin)).expect("config");
+        let out = binary(&conf)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&data)
+            .args(["--config", bad.to_str().expect("utf8")])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "started with {label}/{pin_text}");
+        assert!(
+            stderr.contains("refusing new evidence") && stderr.contains(why),
+            "{stderr}"
+        );
+        assert!(
+            !data.join("vault-master.key").exists(),
+            "no software fallback"
+        );
+    }
+}
