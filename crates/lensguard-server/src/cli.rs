@@ -455,6 +455,14 @@ pub struct BenchArgs {
     /// Seconds per file in throughput mode.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub seconds: u32,
+    /// Ingest cost of the evidence vault instead: the service's whole
+    /// per-photo pipeline (with detection and redaction) against sealing and
+    /// durably storing what the default policy keeps (`scripts/bench-vault`).
+    #[arg(long, conflicts_with = "threads")]
+    pub vault: bool,
+    /// Models for --vault.
+    #[command(flatten)]
+    pub models: ModelsArgs,
 }
 
 /// Where a new password comes from (never from a flag: flags show in `ps`).

@@ -52,6 +52,15 @@ fn throughput(bytes: &[u8], threads: u16, seconds: u32) -> f64 {
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.vault {
+        super::bench_vault::run(
+            &args.files,
+            args.rounds,
+            args.warmup,
+            args.models.models.as_deref(),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some(threads) = args.threads {
         let mut out = std::io::stdout().lock();
         for path in &args.files {

@@ -2,6 +2,7 @@
 
 mod audit;
 mod bench;
+mod bench_vault;
 mod check;
 mod evidence;
 mod explain;

@@ -74,25 +74,29 @@ pub async fn keep(
         (DataCategory::Redacted, redacted),
         (DataCategory::Thumbnail, thumbnail),
     ];
+    let mut objects = Vec::new();
     for (category, bytes) in candidates {
         let rule = policy.data.rule(category);
-        let Some(bytes) = bytes.filter(|_| rule.keeps(verdict)) else {
-            continue;
-        };
-        let new = NewObject {
-            inspection_id,
-            category,
-            device_id,
-            keep_days: rule.keep_days,
-            policy: &policy_ref,
-        };
-        if let Err(e) = state.vault.put(&new, bytes, now).await {
-            let event = lensguard_store::audit::AuditEvent::new(now, "system", "evidence.store")
-                .target(format!("inspection:{inspection_id}"))
-                .outcome(Outcome::Failure, Some(format!("{category}: {e}")));
-            let _ = state.audit(event).await;
-            return Err(vault_unavailable(rid));
+        if let Some(bytes) = bytes.filter(|_| rule.keeps(verdict)) {
+            let new = NewObject {
+                inspection_id,
+                category,
+                device_id,
+                keep_days: rule.keep_days,
+                policy: &policy_ref,
+            };
+            objects.push((new, bytes));
         }
+    }
+    if objects.is_empty() {
+        return Ok(());
+    }
+    if let Err(e) = state.vault.put_all(objects, now).await {
+        let event = lensguard_store::audit::AuditEvent::new(now, "system", "evidence.store")
+            .target(format!("inspection:{inspection_id}"))
+            .outcome(Outcome::Failure, Some(e.to_string()));
+        let _ = state.audit(event).await;
+        return Err(vault_unavailable(rid));
     }
     Ok(())
 }

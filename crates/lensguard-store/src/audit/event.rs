@@ -42,7 +42,7 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     /// For a deletion: what was deleted and how, to prove it later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub receipt: Option<DeletionReceipt>,
+    pub receipt: Option<Box<DeletionReceipt>>,
 }
 
 /// Proof of one deletion, carried by its audit entry (`retention.delete` or

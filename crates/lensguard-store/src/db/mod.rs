@@ -208,6 +208,13 @@ impl Db {
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// The connection pool, for benchmarks that drive a [`crate::vault::Keyring`]
+    /// directly.
+    #[doc(hidden)]
+    pub fn pool_for_bench(&self) -> SqlitePool {
+        self.pool.clone()
+    }
 }
 
 /// Seconds since the Unix epoch.

@@ -47,6 +47,8 @@ pub const MAGIC: &[u8; 4] = b"LGV1";
 pub const FORMAT: u8 = 1;
 /// Header bytes (bound as associated data).
 pub const HEADER_LEN: usize = 22;
+/// Header and nonce: what precedes the ciphertext.
+pub const HEAD_LEN: usize = HEADER_LEN + NONCE_LEN;
 /// Bytes a blob adds to its plaintext.
 pub const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
 /// GCM tag length.
@@ -89,7 +91,7 @@ impl Binding {
 /// ciphertext is made).
 pub struct SealedBlob {
     /// Header and nonce.
-    pub head: [u8; HEADER_LEN + NONCE_LEN],
+    pub head: [u8; HEAD_LEN],
     /// The ciphertext (the caller's plaintext buffer, encrypted in place).
     pub body: Vec<u8>,
     /// The tag.
@@ -152,7 +154,7 @@ pub fn seal(binding: &Binding, key: &DataKey, mut plain: Vec<u8>) -> Result<Seal
     let header = binding.header();
     let nonce = key.nonce();
     let tag = seal_in_place(key.bytes(), nonce, &header, &mut plain)?;
-    let mut head = [0u8; HEADER_LEN + NONCE_LEN];
+    let mut head = [0u8; HEAD_LEN];
     head[..HEADER_LEN].copy_from_slice(&header);
     head[HEADER_LEN..].copy_from_slice(&nonce);
     Ok(SealedBlob {
@@ -162,27 +164,31 @@ pub fn seal(binding: &Binding, key: &DataKey, mut plain: Vec<u8>) -> Result<Seal
     })
 }
 
-/// Opens a blob read from disk (consumed) that must belong to `binding`.
-pub fn open(binding: &Binding, key: &DataKey, mut blob: Vec<u8>) -> Result<Vec<u8>, Error> {
-    if blob.len() < OVERHEAD {
+/// Opens a blob that must belong to `binding`, given as its head (header
+/// and nonce, [`HEAD_LEN`] bytes) and `ciphertext || tag` (consumed; the
+/// plaintext is decrypted in place, so no copy of the object is made).
+pub fn open(
+    binding: &Binding,
+    key: &DataKey,
+    head: &[u8],
+    mut sealed: Vec<u8>,
+) -> Result<Vec<u8>, Error> {
+    if head.len() != HEAD_LEN || sealed.len() < TAG_LEN {
         return Err(integrity("the blob is shorter than an envelope"));
     }
-    if blob[..HEADER_LEN] != binding.header() {
+    if head[..HEADER_LEN] != binding.header() {
         return Err(integrity(
             "the blob's header names another object, category or format",
         ));
     }
-    let (head, sealed) = blob.split_at_mut(HEADER_LEN + NONCE_LEN);
     let n = open_in_place(
         key.bytes(),
         &head[HEADER_LEN..],
         &head[..HEADER_LEN],
-        sealed,
+        &mut sealed,
     )?;
-    // Move the plaintext to the front (no second buffer is allocated).
-    blob.copy_within(HEADER_LEN + NONCE_LEN..HEADER_LEN + NONCE_LEN + n, 0);
-    blob.truncate(n);
-    Ok(blob)
+    sealed.truncate(n);
+    Ok(sealed)
 }
 
 /// The KEK version a wrapped key names.
@@ -214,13 +220,14 @@ mod tests {
         let bytes = blob.to_bytes();
         assert_eq!(bytes.len(), OVERHEAD + 16);
         assert!(!bytes.windows(6).any(|w| w == b"canary"));
-        assert_eq!(
-            open(&b, &key, bytes.clone()).expect("open"),
-            b"canary plaintext"
-        );
+        let whole = |b: &Binding, k: &DataKey, bytes: &[u8]| {
+            let (head, rest) = bytes.split_at(HEAD_LEN.min(bytes.len()));
+            open(b, k, head, rest.to_vec())
+        };
+        assert_eq!(whole(&b, &key, &bytes).expect("open"), b"canary plaintext");
         let other = DataKey::generate().expect("key");
         assert!(matches!(
-            open(&b, &other, bytes.clone()),
+            whole(&b, &other, &bytes),
             Err(Error::Integrity(_))
         ));
         for moved in [
@@ -228,7 +235,7 @@ mod tests {
             binding(1, DataCategory::Redacted),
         ] {
             assert!(matches!(
-                open(&moved, &key, bytes.clone()),
+                whole(&moved, &key, &bytes),
                 Err(Error::Integrity(_))
             ));
         }
@@ -236,12 +243,12 @@ mod tests {
             let mut flipped = bytes.clone();
             flipped[i] ^= 0x01;
             assert!(
-                matches!(open(&b, &key, flipped), Err(Error::Integrity(_))),
+                matches!(whole(&b, &key, &flipped), Err(Error::Integrity(_))),
                 "byte {i} flipped"
             );
         }
         assert!(matches!(
-            open(&b, &key, bytes[..OVERHEAD - 1].to_vec()),
+            whole(&b, &key, &bytes[..OVERHEAD - 1]),
             Err(Error::Integrity(_))
         ));
     }

@@ -103,11 +103,11 @@ pub struct KekVersion {
     pub wraps: i64,
 }
 
+/// Unsealed KEKs by (category, version).
+type Keks = Mutex<BTreeMap<(DataCategory, u32), Zeroizing<Vec<u8>>>>;
+
 enum Backend {
-    Software {
-        master: MasterKey,
-        keks: Mutex<BTreeMap<(DataCategory, u32), Zeroizing<Vec<u8>>>>,
-    },
+    Software { master: MasterKey, keks: Keks },
     Hsm(Token),
 }
 

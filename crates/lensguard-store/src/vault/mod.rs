@@ -10,9 +10,9 @@
 //! leaves a deletion receipt in the audit log ([`retention`]).
 //!
 //! Invariants:
-//! - A blob is written and synced (temporary file, `fsync`, rename, directory
-//!   `fsync`) before its row commits; a blob without a row has no key and is
-//!   unreadable, and the sweeper removes it.
+//! - A blob is written and synced (`fdatasync`, then its folder's entry)
+//!   before its row commits; a blob without a row (a crash in between) has
+//!   no key, is unreadable, and the sweeper removes it after an hour.
 //! - Expiry is `created + keep_days`, where `created` is never earlier than the
 //!   vault clock's high-water mark, so a clock set back cannot make anything
 //!   expire early; a clock jumping forward pauses deletion ([`retention`]).
@@ -122,6 +122,14 @@ pub struct Vault {
     dir: PathBuf,
     keyring: Keyring,
     audit: Arc<AuditLog>,
+    /// The vault clock's high-water mark (`vault_clock.high_water`), kept in
+    /// memory too: this process is the data directory's only writer (the
+    /// audit log's lock), so the copy cannot go stale.
+    high_water: std::sync::atomic::AtomicI64,
+    /// Per category, the KEK version new data keys are wrapped under and its
+    /// wrap count (the `vault_keks` row, cached for the ingest path;
+    /// cleared whenever versions change).
+    writing: std::sync::Mutex<std::collections::BTreeMap<DataCategory, (u32, i64)>>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -183,11 +191,16 @@ impl Vault {
         .bind(now.unix_timestamp())
         .execute(db.pool())
         .await?;
+        let high_water: i64 = sqlx::query_scalar("SELECT high_water FROM vault_clock WHERE id = 1")
+            .fetch_one(db.pool())
+            .await?;
         Ok(Vault {
             db: db.clone(),
             dir: dir.to_owned(),
             keyring,
             audit,
+            high_water: std::sync::atomic::AtomicI64::new(high_water),
+            writing: std::sync::Mutex::new(std::collections::BTreeMap::new()),
         })
     }
 
@@ -207,9 +220,7 @@ impl Vault {
         now: time::OffsetDateTime,
         keep_days: u32,
     ) -> Result<(i64, i64), Error> {
-        let high_water: i64 = sqlx::query_scalar("SELECT high_water FROM vault_clock WHERE id = 1")
-            .fetch_one(self.db.pool())
-            .await?;
+        let high_water = self.high_water.load(std::sync::atomic::Ordering::SeqCst);
         let created = now.unix_timestamp().max(high_water);
         Ok((created, created + i64::from(keep_days) * 86_400))
     }
@@ -221,105 +232,167 @@ impl Vault {
         plain: Vec<u8>,
         now: time::OffsetDateTime,
     ) -> Result<ObjectInfo, Error> {
-        if !new.category.is_evidence() {
-            return Err(Error::Invalid(format!(
-                "{} is not kept in the evidence vault",
-                new.category
-            )));
-        }
-        let id = uuid::Uuid::new_v4();
-        let id_text = id.to_string();
-        let binding = Binding {
-            id: *id.as_bytes(),
-            category: new.category,
-        };
-        let content_sha256 = hex::encode(Sha256::digest(&plain));
-        let version = self.writing_version(new.category, now).await?;
-        let key = DataKey::generate()?;
-        let wrapped = self.keyring.wrap(&binding, version, &key)?;
-        let sealed = envelope::seal(&binding, &key, plain)?;
-        drop(key);
-        self.write_blob(&id_text, &sealed)?;
-        let (created, expires) = self.expiry(now, new.keep_days.max(1)).await?;
-        let mut tx = self.db.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO vault_objects (id, inspection_id, category, device_id, created_at, expires_at,
-                 kek_version, wrapped_key, content_sha256, policy)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&id_text)
-        .bind(new.inspection_id)
-        .bind(new.category.as_str())
-        .bind(new.device_id)
-        .bind(created)
-        .bind(expires)
-        .bind(i64::from(version))
-        .bind(&wrapped)
-        .bind(&content_sha256)
-        .bind(new.policy)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE vault_keks SET wraps = wraps + 1 WHERE category = ? AND version = ?")
-            .bind(new.category.as_str())
-            .bind(i64::from(version))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(ObjectInfo {
-            id: id_text,
-            inspection_id: new.inspection_id.to_owned(),
-            category: new.category,
-            device_id: new.device_id.map(str::to_owned),
-            created_at: created,
-            expires_at: expires,
-            kek_version: version,
-            content_sha256,
-            policy: new.policy.to_owned(),
-        })
+        let mut stored = self.put_all(vec![(*new, plain)], now).await?;
+        stored
+            .pop()
+            .ok_or_else(|| Error::Invalid("nothing was stored".to_owned()))
     }
 
-    /// The version new data keys of `category` are wrapped under; starts a
-    /// new one when the current one has wrapped [`keyring::MAX_WRAPS`] keys.
+    /// Seals and stores several objects (what one inspection keeps) with one
+    /// database commit; durable when this returns. Blobs are written and
+    /// synced first, then every row commits at once: a crash leaves either
+    /// all of them or only orphan blobs without keys (removed by the sweeper).
+    pub async fn put_all(
+        &self,
+        objects: Vec<(NewObject<'_>, Vec<u8>)>,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<ObjectInfo>, Error> {
+        let mut stored = Vec::with_capacity(objects.len());
+        let mut rows = Vec::with_capacity(objects.len());
+        let mut dirs = std::collections::BTreeSet::new();
+        for (new, plain) in objects {
+            if !new.category.is_evidence() {
+                return Err(Error::Invalid(format!(
+                    "{} is not kept in the evidence vault",
+                    new.category
+                )));
+            }
+            let id = uuid::Uuid::new_v4();
+            let id_text = id.to_string();
+            let binding = Binding {
+                id: *id.as_bytes(),
+                category: new.category,
+            };
+            let content_sha256 = hex::encode(Sha256::digest(&plain));
+            let version = self.writing_version(new.category, now).await?;
+            let key = DataKey::generate()?;
+            let wrapped = self.keyring.wrap(&binding, version, &key)?;
+            let sealed = envelope::seal(&binding, &key, plain)?;
+            drop(key);
+            dirs.insert(self.write_blob(&id_text, &sealed)?);
+            let (created, expires) = self.expiry(now, new.keep_days.max(1)).await?;
+            rows.push(wrapped);
+            stored.push(ObjectInfo {
+                id: id_text,
+                inspection_id: new.inspection_id.to_owned(),
+                category: new.category,
+                device_id: new.device_id.map(str::to_owned),
+                created_at: created,
+                expires_at: expires,
+                kek_version: version,
+                content_sha256,
+                policy: new.policy.to_owned(),
+            });
+        }
+        // New directory entries are durable before any row names them.
+        for dir in &dirs {
+            sync_dir(dir)?;
+        }
+        let mut tx = self.db.pool().begin().await?;
+        for (info, wrapped) in stored.iter().zip(&rows) {
+            sqlx::query(
+                "INSERT INTO vault_objects (id, inspection_id, category, device_id, created_at, expires_at,
+                     kek_version, wrapped_key, content_sha256, policy)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&info.id)
+            .bind(&info.inspection_id)
+            .bind(info.category.as_str())
+            .bind(&info.device_id)
+            .bind(info.created_at)
+            .bind(info.expires_at)
+            .bind(i64::from(info.kek_version))
+            .bind(wrapped)
+            .bind(&info.content_sha256)
+            .bind(&info.policy)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "UPDATE vault_keks SET wraps = wraps + 1 WHERE category = ? AND version = ?",
+            )
+            .bind(info.category.as_str())
+            .bind(i64::from(info.kek_version))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// The version new data keys of `category` are wrapped under (counting
+    /// this wrap); starts a new one when the current one has wrapped
+    /// [`keyring::MAX_WRAPS`] keys.
     async fn writing_version(
         &self,
         category: DataCategory,
         now: time::OffsetDateTime,
     ) -> Result<u32, Error> {
-        let current = self
-            .keyring
-            .current(category)
-            .await?
-            .ok_or_else(|| Error::KeyUnavailable(format!("no KEK for {category}")))?;
-        if current.wraps < keyring::MAX_WRAPS {
-            return Ok(current.version);
-        }
-        let next = current.version + 1;
-        self.keyring
-            .add_version(category, next, now.unix_timestamp())
-            .await?;
-        Ok(next)
+        let cached = self.writing_cache().get(&category).copied();
+        let (version, wraps) = match cached {
+            Some(c) => c,
+            None => {
+                let current = self
+                    .keyring
+                    .current(category)
+                    .await?
+                    .ok_or_else(|| Error::KeyUnavailable(format!("no KEK for {category}")))?;
+                (current.version, current.wraps)
+            }
+        };
+        let (version, wraps) = if wraps < keyring::MAX_WRAPS {
+            (version, wraps)
+        } else {
+            self.keyring
+                .add_version(category, version + 1, now.unix_timestamp())
+                .await?;
+            (version + 1, 0)
+        };
+        self.writing_cache().insert(category, (version, wraps + 1));
+        Ok(version)
     }
 
-    fn write_blob(&self, id: &str, sealed: &envelope::SealedBlob) -> Result<(), Error> {
+    fn writing_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<DataCategory, (u32, i64)>> {
+        // Holds plain numbers: a panic elsewhere cannot leave it inconsistent.
+        self.writing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets the cached writing versions (after versions changed).
+    pub(crate) fn versions_changed(&self) {
+        self.writing_cache().clear();
+    }
+
+    pub(crate) fn set_high_water(&self, t: i64) {
+        self.high_water
+            .store(t, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Writes and syncs a blob at its final path (a partial file from a
+    /// crash has no row, so no key, and is removed as an orphan); returns its
+    /// folder, whose entry the caller syncs before committing the row.
+    fn write_blob(&self, id: &str, sealed: &envelope::SealedBlob) -> Result<PathBuf, Error> {
         let path = self.blob_path(id);
         let parent = path
             .parent()
-            .ok_or_else(|| Error::Invalid("blob path has no folder".to_owned()))?;
-        std::fs::create_dir_all(parent)
-            .map_err(Error::io(format!("cannot create {}", parent.display())))?;
-        let tmp = path.with_extension("tmp");
-        let ctx = || format!("cannot write {}", tmp.display());
+            .ok_or_else(|| Error::Invalid("blob path has no folder".to_owned()))?
+            .to_owned();
+        if !parent.exists() {
+            std::fs::create_dir_all(&parent)
+                .map_err(Error::io(format!("cannot create {}", parent.display())))?;
+            sync_dir(&self.dir)?;
+        }
+        let ctx = || format!("cannot write {}", path.display());
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
+        opts.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&tmp).map_err(Error::io(ctx()))?;
+        let mut f = opts.open(&path).map_err(Error::io(ctx()))?;
         f.write_all(&sealed.head).map_err(Error::io(ctx()))?;
         f.write_all(&sealed.body).map_err(Error::io(ctx()))?;
         f.write_all(&sealed.tag).map_err(Error::io(ctx()))?;
-        f.sync_all().map_err(Error::io(ctx()))?;
-        std::fs::rename(&tmp, &path).map_err(Error::io(ctx()))?;
-        sync_dir(parent)
+        f.sync_data().map_err(Error::io(ctx()))?;
+        Ok(parent)
     }
 
     /// The record of object `id`.
@@ -374,19 +447,9 @@ impl Vault {
             id: parse_id(id)?,
             category,
         };
-        let path = self.blob_path(id);
-        let blob = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                Error::Integrity(format!("the blob of evidence {id} is missing"))
-            }
-            _ => Error::Io {
-                context: format!("cannot read {}", path.display()),
-                source: e,
-            },
-        });
-        let opened = blob.and_then(|blob| {
+        let opened = self.read_blob(id).and_then(|(head, sealed)| {
             let key = self.keyring.unwrap(&binding, &wrapped)?;
-            envelope::open(&binding, &key, blob)
+            envelope::open(&binding, &key, &head, sealed)
         });
         if let Err(Error::Integrity(why)) = &opened {
             let event = caller
@@ -399,6 +462,33 @@ impl Vault {
             self.audit.append_async(event).await?;
         }
         opened
+    }
+
+    /// A blob as its head and `ciphertext || tag`, read straight into the
+    /// buffer that will be decrypted in place.
+    fn read_blob(&self, id: &str) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        use std::io::Read;
+        let path = self.blob_path(id);
+        let io = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                Error::Integrity(format!("the blob of evidence {id} is missing"))
+            }
+            std::io::ErrorKind::UnexpectedEof => {
+                Error::Integrity(format!("the blob of evidence {id} is truncated"))
+            }
+            _ => Error::Io {
+                context: format!("cannot read {}", path.display()),
+                source: e,
+            },
+        };
+        let mut file = std::fs::File::open(&path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let mut head = vec![0u8; envelope::HEAD_LEN];
+        file.read_exact(&mut head).map_err(io)?;
+        let rest = usize::try_from(len.saturating_sub(envelope::HEAD_LEN as u64)).unwrap_or(0);
+        let mut sealed = Vec::with_capacity(rest);
+        file.read_to_end(&mut sealed).map_err(io)?;
+        Ok((head, sealed))
     }
 
     /// Test access to raw rows (corruption tests).

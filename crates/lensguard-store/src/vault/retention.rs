@@ -168,6 +168,7 @@ impl Vault {
             .bind(as_of)
             .execute(self.db.pool())
             .await?;
+        self.set_high_water(as_of);
         self.delete_selected(Selection::ExpiredBy(as_of), "retention.delete", &mut report)
             .await?;
         report.orphans_removed = self.remove_orphans().await?;
@@ -318,7 +319,7 @@ impl Vault {
                 let mut event = Caller::system()
                     .event(&action, time::OffsetDateTime::now_utc())
                     .target(receipt.object.clone());
-                event.receipt = Some(receipt.clone());
+                event.receipt = Some(Box::new(receipt.clone()));
                 self.audit.append_async(event).await?;
                 sqlx::query("UPDATE vault_tombstones SET receipted = 1 WHERE id = ?")
                     .bind(&id)

@@ -48,6 +48,7 @@ impl Vault {
                 .await?;
             started.push(format!("{category} v{next}"));
         }
+        self.versions_changed();
         Ok(started)
     }
 
@@ -60,10 +61,9 @@ impl Vault {
     ) -> Result<bool, Error> {
         let age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
         for category in DataCategory::ALL.into_iter().filter(|c| c.is_evidence()) {
-            if let Some(v) = self.keyring.current(category).await? {
-                if now.unix_timestamp() - v.created_at >= age {
-                    return Ok(true);
-                }
+            let current = self.keyring.current(category).await?;
+            if current.is_some_and(|v| now.unix_timestamp() - v.created_at >= age) {
+                return Ok(true);
             }
         }
         Ok(false)
@@ -131,6 +131,9 @@ impl Vault {
             moved += done.rows_affected();
         }
         report.rewrapped += moved;
+        if moved > 0 {
+            self.versions_changed();
+        }
         if rows.is_empty() {
             self.retire_unreferenced(report).await?;
         }
@@ -187,6 +190,7 @@ impl Vault {
             .fetch_one(self.db.pool())
             .await?;
             if used == 0 {
+                self.versions_changed();
                 self.keyring.destroy_version(v.category, v.version).await?;
                 report
                     .retired

@@ -101,10 +101,9 @@ pub(crate) fn scan(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                if bytes.windows(needle.len()).any(|w| w == needle) {
-                    hits.push(p);
-                }
+            } else if std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            {
+                hits.push(p);
             }
         }
     }
@@ -328,6 +327,7 @@ async fn deletion_leaves_no_key_bytes_and_no_plaintext_and_a_verifiable_receipt(
         .find(|e| e.event.action == "erasure.delete")
         .and_then(|e| e.event.receipt.clone())
         .expect("receipt in the audit log");
+    let receipt = *receipt;
     assert_eq!(receipt.object, format!("evidence:{}", info.id));
     verify::verify_dir(&f.dir.path().join("audit"), None).expect("the log with receipts verifies");
 }
