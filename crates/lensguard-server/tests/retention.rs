@@ -315,3 +315,104 @@ fn inspection_line_keeps_failed_originals_behind_a_reason_and_holds_stop_erasure
     );
     verify(&data);
 }
+
+/// The same operations from the command line on a stopped service's data
+/// directory: reading an original needs a reason, KEK rotation re-wraps and
+/// retires, holds beat erasure until lifted.
+#[test]
+fn the_vault_commands_work_on_a_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let d = data.to_str().expect("utf8").to_owned();
+    let writer = create_key(&data, &["inspections:write"], &[]);
+    std::fs::write(
+        data.join("policy.toml"),
+        lensguard_core::Policy::builtin("inspection-line")
+            .expect("profile")
+            .to_toml(),
+    )
+    .expect("policy");
+    let server = Server::start(&data, &[]);
+    let failing = std::fs::read(samples_dir().join("low-resolution.jpg")).expect("sample");
+    let id = submit(&server, &writer, &failing, "line-9")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    drop(server);
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--data-dir", &d]);
+        let out = lensguard(&all);
+        (
+            out.status.success(),
+            format!("{}{}", text(&out.stdout), text(&out.stderr)),
+        )
+    };
+    let out_file = dir.path().join("original.jpg");
+    let o = out_file.to_str().expect("utf8");
+    let (ok, said) = run(&["evidence", "get", &id, "--kind", "original", "--out", o]);
+    assert!(!ok && said.contains("--reason"), "{said}");
+    let get = |file: &str| {
+        run(&[
+            "evidence",
+            "get",
+            &id,
+            "--kind",
+            "original",
+            "--reason",
+            "audit sample",
+            "--out",
+            file,
+        ])
+    };
+    let (ok, said) = get(o);
+    assert!(ok, "{said}");
+    assert_eq!(std::fs::read(&out_file).expect("written"), failing);
+
+    let (ok, said) = run(&["keys", "rotate-kek"]);
+    assert!(
+        ok && said.contains("started KEK original v2") && said.contains("original v1"),
+        "{said}"
+    );
+    let again = dir.path().join("again.jpg");
+    let (ok, said) = get(again.to_str().expect("utf8"));
+    assert!(ok, "readable after rotation: {said}");
+    let (ok, said) = run(&["keys", "rotate-kek", "--resume"]);
+    assert!(ok && said.contains("0 data keys re-wrapped"), "{said}");
+
+    let (ok, said) = run(&[
+        "retention",
+        "hold",
+        "--inspection",
+        &id,
+        "--reason",
+        "complaint 12",
+    ]);
+    assert!(ok, "{said}");
+    let hold = said.split_whitespace().nth(1).expect("hold id").to_owned();
+    let (ok, said) = run(&["retention", "holds"]);
+    assert!(
+        ok && said.contains(&hold) && said.contains("active"),
+        "{said}"
+    );
+    let (ok, said) = run(&["erase", "--device", "line-9"]);
+    assert!(
+        ok && said.contains("0 deleted") && said.contains("kept under legal hold"),
+        "{said}"
+    );
+    let (ok, said) = run(&["retention", "lift", &hold]);
+    assert!(ok, "{said}");
+    let (ok, said) = run(&["erase", "--device", "line-9"]);
+    assert!(
+        ok && said.contains(&format!("deleted inspection:{id}")),
+        "{said}"
+    );
+    let (ok, said) = get(dir.path().join("gone.jpg").to_str().expect("utf8"));
+    assert!(!ok && said.contains("no original image is kept"), "{said}");
+    let reads = audit_entries(&data)
+        .into_iter()
+        .filter(|e| e["action"] == "evidence.read_original")
+        .count();
+    assert_eq!(reads, 2, "each read is audited");
+    verify(&data);
+}

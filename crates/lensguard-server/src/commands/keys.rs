@@ -172,16 +172,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             );
             let report = v.rewrap_all(&cli, |n| bar.set_position(n)).await?;
             bar.finish_and_clear();
-            writeln!(
-                out,
-                "{} data keys re-wrapped; retired: {}",
-                report.rewrapped,
-                if report.retired.is_empty() {
-                    "none".to_owned()
-                } else {
-                    report.retired.join(", ")
-                }
-            )?;
+            writeln!(out, "{report}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -27,6 +27,17 @@ pub struct RewrapReport {
     pub retired: Vec<String>,
 }
 
+impl std::fmt::Display for RewrapReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} data keys re-wrapped; retired: ", self.rewrapped)?;
+        if self.retired.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&self.retired.join(", "))
+        }
+    }
+}
+
 impl Vault {
     /// Starts a new KEK version for every category (audited first).
     pub async fn rotate_kek(
@@ -154,18 +165,7 @@ impl Vault {
             let event = caller
                 .event("vault.rewrap", time::OffsetDateTime::now_utc())
                 .target("vault")
-                .outcome(
-                    Outcome::Success,
-                    Some(format!(
-                        "{} data keys re-wrapped; retired: {}",
-                        report.rewrapped,
-                        if report.retired.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            report.retired.join(", ")
-                        }
-                    )),
-                );
+                .outcome(Outcome::Success, Some(report.to_string()));
             self.audit.append_async(event).await?;
         }
         self.checkpoint().await?;
