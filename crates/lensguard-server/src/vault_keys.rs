@@ -79,6 +79,19 @@ pub async fn open(
     db: &Db,
     audit: Arc<AuditLog>,
 ) -> anyhow::Result<(Vault, String, bool)> {
+    let default_key = data_dir.join(DEFAULT_MASTER_KEY);
+    if cfg.keys == VaultKeys::MasterKey(None)
+        && std::env::var_os("LENSGUARD_MASTER_KEY").is_none_or(|v| v.is_empty())
+        && !default_key.exists()
+        && Vault::has_keys(db).await?
+    {
+        anyhow::bail!(
+            "the vault's keys exist but its master key {} is missing: restore it (or set \
+             LENSGUARD_MASTER_KEY / [vault] master_key_file / the PKCS#11 settings it was made with); \
+             refusing new evidence",
+            default_key.display()
+        );
+    }
     let (source, description, warning) = key_source(cfg, data_dir)?;
     let vault = Vault::open(
         db,

@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 
 /// What a submission may keep, before the policy decides.
 pub struct Kept {
-    /// The photo as submitted.
-    pub original: Vec<u8>,
+    /// The photo as submitted (copied out only when the policy keeps it).
+    pub original: axum::body::Bytes,
     /// The redacted derivative.
     pub redacted: Option<Vec<u8>>,
     /// Its thumbnail.
@@ -69,8 +69,14 @@ pub async fn keep(
         redacted,
         thumbnail,
     } = kept;
+    // The original's bytes are copied out of the request only when kept.
+    let original = policy
+        .data
+        .original
+        .keeps(verdict)
+        .then(|| Vec::from(original));
     let candidates = [
-        (DataCategory::Original, Some(original)),
+        (DataCategory::Original, original),
         (DataCategory::Redacted, redacted),
         (DataCategory::Thumbnail, thumbnail),
     ];

@@ -169,7 +169,7 @@ pub async fn submit(
     // What the policy keeps, sealed in the vault before the result is
     // recorded; the original's bytes are dropped here otherwise.
     let kept = evidence::Kept {
-        original: Vec::from(bytes),
+        original: bytes,
         // Only a RedactedJpeg's bytes are ever stored as derived pixels.
         redacted: derivative.map(RedactedJpeg::into_bytes),
         thumbnail: thumbnail.map(RedactedJpeg::into_bytes),

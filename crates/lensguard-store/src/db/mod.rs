@@ -193,6 +193,7 @@ impl Db {
                     .await?;
             }
         }
+        retain_legacy_results(&pool).await?;
         sqlx::raw_sql(
             "CREATE INDEX IF NOT EXISTS inspections_device ON inspections (device_id, created_at);
              CREATE INDEX IF NOT EXISTS inspections_expiry ON inspections (expires_at);",
@@ -215,6 +216,28 @@ impl Db {
     pub fn pool_for_bench(&self) -> SqlitePool {
         self.pool.clone()
     }
+}
+
+/// Results stored before schema 5 had no expiry: they get the default
+/// retention (30 days from when they were stored), their report's SHA-256 and
+/// a policy tag, so the sweeper and erasure requests cover them with receipts.
+async fn retain_legacy_results(pool: &SqlitePool) -> Result<(), Error> {
+    use sha2::{Digest, Sha256};
+    let legacy: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, report FROM inspections WHERE expires_at IS NULL")
+            .fetch_all(pool)
+            .await?;
+    for (id, report) in legacy {
+        sqlx::query(
+            "UPDATE inspections SET expires_at = created_at + 30 * 86400, content_sha256 = ?,
+                 policy = 'before-retention@0' WHERE id = ?",
+        )
+        .bind(hex::encode(Sha256::digest(report.as_bytes())))
+        .bind(&id)
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Seconds since the Unix epoch.

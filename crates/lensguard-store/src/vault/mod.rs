@@ -204,6 +204,15 @@ impl Vault {
         })
     }
 
+    /// Whether `db` already holds key-encryption keys (so a master key or
+    /// token must already exist: a new one would open nothing).
+    pub async fn has_keys(db: &Db) -> Result<bool, Error> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM vault_keks")
+            .fetch_one(db.pool())
+            .await?;
+        Ok(n > 0)
+    }
+
     /// The keyring.
     pub fn keyring(&self) -> &Keyring {
         &self.keyring
