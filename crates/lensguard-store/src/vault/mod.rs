@@ -130,6 +130,9 @@ pub struct Vault {
     /// wrap count (the `vault_keks` row, cached for the ingest path;
     /// cleared whenever versions change).
     writing: std::sync::Mutex<std::collections::BTreeMap<DataCategory, (u32, i64)>>,
+    /// Held by sweeps and erasures, so two never finish the same tombstone
+    /// (which would write its receipt twice).
+    pub(crate) deleting: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -201,6 +204,7 @@ impl Vault {
             audit,
             high_water: std::sync::atomic::AtomicI64::new(high_water),
             writing: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            deleting: tokio::sync::Mutex::new(()),
         })
     }
 

@@ -124,6 +124,7 @@ impl Vault {
         max_jump: Duration,
         accept_jump: bool,
     ) -> Result<SweepReport, Error> {
+        let _one_at_a_time = self.deleting.lock().await;
         let mut report = SweepReport::default();
         self.finish_tombstones(&mut report).await?;
         let (high_water, paused_at): (i64, Option<i64>) =
@@ -184,6 +185,7 @@ impl Vault {
         caller: &Caller,
         now: time::OffsetDateTime,
     ) -> Result<SweepReport, Error> {
+        let _one_at_a_time = self.deleting.lock().await;
         let mut report = SweepReport::default();
         self.finish_tombstones(&mut report).await?;
         let event = caller
