@@ -58,6 +58,12 @@ fn sweep(data: &Path, now: time::OffsetDateTime, extra: &[&str]) -> (i32, String
     )
 }
 
+/// Puts the built-in `inspection-line` policy in force for the service on `data`.
+fn use_inspection_line(data: &Path) {
+    let policy = lensguard_core::Policy::builtin("inspection-line").expect("profile");
+    std::fs::write(data.join("policy.toml"), policy.to_toml()).expect("policy");
+}
+
 fn receipts(data: &Path) -> Vec<serde_json::Value> {
     audit_entries(data)
         .into_iter()
@@ -192,13 +198,7 @@ fn inspection_line_keeps_failed_originals_behind_a_reason_and_holds_stop_erasure
     let viewer = create_key(&data, &["inspections:read"], &[]);
     let investigator = create_key(&data, &["evidence:read-original"], &[]);
     let officer = create_key(&data, &["evidence:manage", "inspections:read"], &[]);
-    std::fs::write(
-        data.join("policy.toml"),
-        lensguard_core::Policy::builtin("inspection-line")
-            .expect("profile")
-            .to_toml(),
-    )
-    .expect("policy");
+    use_inspection_line(&data);
     let server = Server::start(&data, &[]);
     let failing = std::fs::read(samples_dir().join("low-resolution.jpg")).expect("sample");
     let passing = std::fs::read(samples_dir().join("sharp.jpg")).expect("sample");
@@ -325,13 +325,7 @@ fn the_vault_commands_work_on_a_data_directory() {
     let data = dir.path().join("data");
     let d = data.to_str().expect("utf8").to_owned();
     let writer = create_key(&data, &["inspections:write"], &[]);
-    std::fs::write(
-        data.join("policy.toml"),
-        lensguard_core::Policy::builtin("inspection-line")
-            .expect("profile")
-            .to_toml(),
-    )
-    .expect("policy");
+    use_inspection_line(&data);
     let server = Server::start(&data, &[]);
     let failing = std::fs::read(samples_dir().join("low-resolution.jpg")).expect("sample");
     let id = submit(&server, &writer, &failing, "line-9")["id"]
