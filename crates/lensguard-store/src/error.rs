@@ -33,6 +33,14 @@ pub enum Error {
     /// key destroyed, wrong master key): new evidence must be refused.
     #[error("vault keys unavailable: {0}")]
     KeyUnavailable(String),
+    /// The outbox is at its bound; nothing was written.
+    #[error("the outbox is full ({depth} records, {bytes} bytes waiting for the hub)")]
+    OutboxFull {
+        /// Records waiting.
+        depth: u64,
+        /// Payload bytes waiting.
+        bytes: u64,
+    },
     /// No such object.
     #[error("not found: {0}")]
     NotFound(String),

@@ -227,6 +227,7 @@ fn new<'a>(id: &'a str, actor: &'a str, verdict: &'a str, report: &'a str) -> Ne
         report,
         expires_at: 4_000_000_000,
         policy: "test@1",
+        outbox: None,
     }
 }
 

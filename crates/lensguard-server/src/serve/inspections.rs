@@ -205,6 +205,7 @@ pub async fn submit(
                 report: &body,
                 expires_at,
                 policy: &policy_ref,
+                outbox: None,
             },
             now,
         )

@@ -51,6 +51,9 @@ pub struct NewInspection<'a> {
     pub expires_at: i64,
     /// The policy that set its retention (`name@revision`).
     pub policy: &'a str,
+    /// Its record for the hub, enqueued in the same transaction (when a hub
+    /// is configured); a full outbox refuses the whole insert.
+    pub outbox: Option<super::NewOutboxRecord<'a>>,
 }
 
 impl Db {
@@ -82,6 +85,9 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 1 {
+            if let Some(record) = &new.outbox {
+                super::outbox::enqueue(&mut tx, record, unix(now)).await?;
+            }
             tx.commit().await?;
             return Ok(Ok(()));
         }

@@ -8,17 +8,20 @@
 //! device id, schema 4 the redacted derivatives, schema 5 the evidence vault
 //! (`vault_*`, `legal_holds`; derivatives moved into sealed blobs, so the
 //! plaintext `derivatives` table is dropped) and the results' retention
-//! columns; opening an older file upgrades it in place (`IF NOT EXISTS`, and
+//! columns, schema 6 the edge's outbox ([`outbox`]); opening an older file
+//! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
 
 mod inspections;
 mod keys;
+mod outbox;
 mod sessions;
 mod users;
 
 pub use inspections::{InspectionFilter, NewInspection, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
+pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
 pub use sessions::{BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX};
 pub use users::{
     LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, NewUser, TotpEnrolment, User, check_password,
@@ -32,7 +35,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -103,6 +106,13 @@ CREATE TABLE IF NOT EXISTS vault_clock (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     high_water INTEGER NOT NULL,
     paused_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    bytes INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS legal_holds (
     id TEXT PRIMARY KEY,

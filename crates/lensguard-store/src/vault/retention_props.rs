@@ -95,6 +95,7 @@ async fn run(ops: Vec<Op>) {
                             report: "{}",
                             expires_at: expires,
                             policy: "test@1",
+                            outbox: None,
                         },
                         time::OffsetDateTime::from_unix_timestamp(created).expect("time"),
                     )

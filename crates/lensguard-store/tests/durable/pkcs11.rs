@@ -56,7 +56,8 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn keys_are_made_in_the_token_and_never_leave_it() {
-    let Some(token) = softhsm::child_or_spawn("keys_are_made_in_the_token_and_never_leave_it")
+    let Some(token) =
+        softhsm::child_or_spawn("pkcs11::keys_are_made_in_the_token_and_never_leave_it")
     else {
         return;
     };
@@ -118,7 +119,8 @@ fn keys_are_made_in_the_token_and_never_leave_it() {
 
 #[test]
 fn a_wrong_pin_a_missing_token_or_module_is_refused() {
-    let Some(token) = softhsm::child_or_spawn("a_wrong_pin_a_missing_token_or_module_is_refused")
+    let Some(token) =
+        softhsm::child_or_spawn("pkcs11::a_wrong_pin_a_missing_token_or_module_is_refused")
     else {
         return;
     };
@@ -150,9 +152,9 @@ fn a_wrong_pin_a_missing_token_or_module_is_refused() {
 
 #[test]
 fn a_destroyed_key_leaves_every_data_key_it_wrapped_unreadable() {
-    let Some(token) =
-        softhsm::child_or_spawn("a_destroyed_key_leaves_every_data_key_it_wrapped_unreadable")
-    else {
+    let Some(token) = softhsm::child_or_spawn(
+        "pkcs11::a_destroyed_key_leaves_every_data_key_it_wrapped_unreadable",
+    ) else {
         return;
     };
     rt().block_on(async {

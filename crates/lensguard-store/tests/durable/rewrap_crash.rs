@@ -109,7 +109,7 @@ fn rewrap_survives_sigkill_at_any_point_and_resumes() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "rewrap_survives_sigkill_at_any_point_and_resumes",
+                "rewrap_crash::rewrap_survives_sigkill_at_any_point_and_resumes",
                 "--nocapture",
             ])
             .env(WORKER, dir.path())

@@ -6,11 +6,7 @@
 //! `inspection-line` a failed photo's original is kept, read only with a
 //! reason, and a legal hold stops its erasure until lifted.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
-
-mod common;
-
-use common::{
+use crate::common::{
     BOUNDARY, Server, audit_entries, create_key, files_holding, form, get_with, lensguard, send,
     text,
 };

@@ -3,11 +3,7 @@
 //! (wrong PIN, missing token) the service refuses to start rather than fall
 //! back to software keys.
 
-#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
-
-mod common;
-
-use common::{BOUNDARY, Server, create_key, form, get_with, send};
+use crate::common::{BOUNDARY, Server, create_key, form, get_with, send};
 use lensguard_testkit::{samples_dir, softhsm};
 use std::process::{Command, Stdio};
 

@@ -1,0 +1,10 @@
+//! The evidence vault, the database upgrade and the outbox, in one test
+//! binary (one link instead of five): PKCS#11 on SoftHSMv2, SIGKILL during
+//! the re-wrap job, Wycheproof vectors, a schema-4 upgrade, and the outbox's
+//! transactions, bounds and crash safety.
+
+mod db_upgrade;
+mod outbox;
+mod pkcs11;
+mod rewrap_crash;
+mod wycheproof;
