@@ -59,7 +59,8 @@ pub enum Command {
         Models: scripts/fetch-models puts them in ~/.cache/lensguard/models (or
         --models DIR / LENSGUARD_MODELS); docs/models/ has their cards.")]
     Redact(RedactArgs),
-    /// Show or validate policies.
+    /// Show, validate and explain policies: the data inventory, and a dry run
+    /// of what would happen to one photo.
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Run the HTTPS gateway service.

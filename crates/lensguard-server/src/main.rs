@@ -1,4 +1,4 @@
-//! `lensguard`: the command-line tool (and, later, the gateway service).
+//! `lensguard`: the command-line tool, the gateway service and its operator tools.
 //!
 //! Exit codes: 0 when every photo passes, 1 when at least one gets `retry`,
 //! `fail` or `error` (or a policy file is invalid), 2 for usage or setup errors.
