@@ -505,8 +505,8 @@ impl Vault {
     }
 
     /// Test access to raw rows (corruption tests).
-    #[doc(hidden)]
-    pub async fn raw_wrapped_key(&self, id: &str) -> Result<Vec<u8>, Error> {
+    #[cfg(test)]
+    pub(crate) async fn raw_wrapped_key(&self, id: &str) -> Result<Vec<u8>, Error> {
         Ok(
             sqlx::query_scalar("SELECT wrapped_key FROM vault_objects WHERE id = ?")
                 .bind(id)
@@ -516,8 +516,8 @@ impl Vault {
     }
 
     /// Test access to raw rows (corruption tests).
-    #[doc(hidden)]
-    pub async fn set_raw_wrapped_key(&self, id: &str, wrapped: &[u8]) -> Result<(), Error> {
+    #[cfg(test)]
+    pub(crate) async fn set_raw_wrapped_key(&self, id: &str, wrapped: &[u8]) -> Result<(), Error> {
         sqlx::query("UPDATE vault_objects SET wrapped_key = ? WHERE id = ?")
             .bind(wrapped)
             .bind(id)
@@ -526,7 +526,7 @@ impl Vault {
         Ok(())
     }
 
-    /// The blob file of object `id` (corruption tests, inventory).
+    /// The blob file of object `id`.
     pub fn blob_file(&self, id: &str) -> PathBuf {
         self.blob_path(id)
     }
