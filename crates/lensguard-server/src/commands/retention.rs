@@ -36,7 +36,9 @@ async fn run_async(cmd: RetentionCommand) -> anyhow::Result<ExitCode> {
             };
             let max_jump =
                 Duration::from_secs(u64::from(policy.retention.max_clock_jump_hours) * 3600);
-            let report = v.sweep(now, max_jump, accept_clock_jump).await?;
+            let report = v
+                .sweep(now, max_jump, accept_clock_jump.then_some(&cli))
+                .await?;
             if let Some(why) = &report.paused {
                 writeln!(out, "PAUSED: {why}")?;
                 writeln!(

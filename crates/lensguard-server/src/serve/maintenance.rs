@@ -32,7 +32,7 @@ async fn sweep(state: &AppState) {
     let max_jump = Duration::from_secs(u64::from(policy.retention.max_clock_jump_hours) * 3600);
     match state
         .vault
-        .sweep(time::OffsetDateTime::now_utc(), max_jump, false)
+        .sweep(time::OffsetDateTime::now_utc(), max_jump, None)
         .await
     {
         Ok(r) => {

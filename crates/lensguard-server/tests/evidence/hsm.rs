@@ -59,7 +59,12 @@ fn evidence_is_sealed_under_token_keys_and_an_unreachable_token_stops_the_servic
     assert_eq!(r.status, 201, "{}", r.body);
     let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
     let id = body["id"].as_str().expect("id");
-    if body["redaction"]["status"] == "redacted" {
+    let derived = body["redaction"]["status"] == "redacted";
+    assert!(
+        derived || std::env::var("CI").as_deref() != Ok("true"),
+        "no redacted image under CI=true: {body}"
+    );
+    if derived {
         let got = get_with(&server, &format!("/v1/inspections/{id}/redacted"), &writer);
         assert_eq!(got.status, 200, "{}", got.body);
     }

@@ -94,6 +94,12 @@ fn the_default_policy_holds_on_the_running_service() {
     let body = submit(&server, &writer, &photo, "van-17");
     let id = body["id"].as_str().expect("id").to_owned();
     let derived = body["redaction"]["status"] == "redacted";
+    // Without the models only the result is kept; CI has them, so there the
+    // images' expiry is always checked too.
+    assert!(
+        derived || std::env::var("CI").as_deref() != Ok("true"),
+        "no redacted image under CI=true: {body}"
+    );
     assert_eq!(
         get_with(&server, &format!("/v1/inspections/{id}"), &reader).status,
         200

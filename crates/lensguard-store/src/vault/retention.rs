@@ -116,13 +116,13 @@ enum Selection<'a> {
 
 impl Vault {
     /// Deletes everything expired as of `now` and not on hold, with receipts.
-    /// `max_jump` is the clock guard's threshold; `accept_jump` accepts a
+    /// `max_jump` is the clock guard's threshold; `accepted_by` accepts a
     /// forward jump an operator has confirmed.
     pub async fn sweep(
         &self,
         now: time::OffsetDateTime,
         max_jump: Duration,
-        accept_jump: bool,
+        accepted_by: Option<&Caller>,
     ) -> Result<SweepReport, Error> {
         let _one_at_a_time = self.deleting.lock().await;
         let mut report = SweepReport::default();
@@ -133,7 +133,7 @@ impl Vault {
                 .await?;
         let t = now.unix_timestamp();
         let jump = i64::try_from(max_jump.as_secs()).unwrap_or(i64::MAX);
-        if t > high_water.saturating_add(jump) && !accept_jump {
+        if t > high_water.saturating_add(jump) && accepted_by.is_none() {
             let why = format!(
                 "the clock is {} h ahead of the last sweep (more than {} h): deletion paused until an operator accepts the new time",
                 (t - high_water) / 3600,
@@ -155,8 +155,8 @@ impl Vault {
         }
         // A clock behind the mark sweeps as of the mark: nothing early.
         let as_of = t.max(high_water);
-        if accept_jump && paused_at.is_some() {
-            let event = Caller::named("system:cli")
+        if let (Some(operator), Some(_)) = (accepted_by, paused_at) {
+            let event = operator
                 .event("retention.clock_accepted", now)
                 .target("vault")
                 .outcome(

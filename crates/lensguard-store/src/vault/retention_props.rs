@@ -179,7 +179,7 @@ async fn run(ops: Vec<Op>) {
             pending_sweep = false;
             last_sweep = now;
             {
-                let report = f.vault.sweep(now, max_jump, false).await.expect("sweep");
+                let report = f.vault.sweep(now, max_jump, None).await.expect("sweep");
                 assert!(report.paused.is_none());
                 let t = now.unix_timestamp();
                 let doomed: Vec<String> = live
@@ -202,7 +202,7 @@ async fn run(ops: Vec<Op>) {
                     };
                     assert!(still, "{k} was deleted early or while held");
                 }
-                let again = f.vault.sweep(now, max_jump, false).await.expect("sweep");
+                let again = f.vault.sweep(now, max_jump, None).await.expect("sweep");
                 assert!(again.deleted.is_empty(), "a second sweep changes nothing");
             }
         }

@@ -348,7 +348,7 @@ async fn a_forward_clock_jump_pauses_deletion_and_a_backward_one_deletes_nothing
     // The clock leaps a year ahead: nothing goes, one alert.
     let leap = t0() + time::Duration::days(365);
     for _ in 0..2 {
-        let r = f.vault.sweep(leap, max_jump, false).await.expect("sweep");
+        let r = f.vault.sweep(leap, max_jump, None).await.expect("sweep");
         assert!(r.paused.is_some());
         assert!(r.deleted.is_empty());
     }
@@ -371,10 +371,14 @@ async fn a_forward_clock_jump_pauses_deletion_and_a_backward_one_deletes_nothing
         .await
         .expect("put");
     assert_eq!(late.created_at, t0().unix_timestamp());
-    let r = f.vault.sweep(back, max_jump, false).await.expect("sweep");
+    let r = f.vault.sweep(back, max_jump, None).await.expect("sweep");
     assert!(r.deleted.is_empty() && r.paused.is_none());
     // The operator accepts the new time: now the expired object goes.
-    let r = f.vault.sweep(leap, max_jump, true).await.expect("sweep");
+    let r = f
+        .vault
+        .sweep(leap, max_jump, Some(&caller()))
+        .await
+        .expect("sweep");
     assert_eq!(r.deleted.len(), 2);
 }
 
@@ -405,7 +409,7 @@ async fn holds_suspend_deletion_until_lifted_and_both_are_audited() {
     let mut now = t0();
     while now < later {
         now += time::Duration::days(1);
-        f.vault.sweep(now, max_jump, false).await.expect("sweep");
+        f.vault.sweep(now, max_jump, None).await.expect("sweep");
     }
     assert!(f.vault.info(&a.id).await.expect("info").is_some(), "held");
     let erased = f
@@ -430,7 +434,7 @@ async fn holds_suspend_deletion_until_lifted_and_both_are_audited() {
             .await
             .expect("lift again")
     );
-    let r = f.vault.sweep(now, max_jump, false).await.expect("sweep");
+    let r = f.vault.sweep(now, max_jump, None).await.expect("sweep");
     assert_eq!(r.deleted.len(), 1);
     let actions: Vec<_> = audit_actions(&f)
         .into_iter()
@@ -573,7 +577,7 @@ async fn an_interrupted_deletion_is_finished_by_the_next_sweep() {
     .await
     .expect("reopen");
     let report = vault
-        .sweep(t0(), Duration::from_secs(3600), false)
+        .sweep(t0(), Duration::from_secs(3600), None)
         .await
         .expect("sweep");
     let receipted: Vec<_> = report.deleted.iter().map(|r| r.object.clone()).collect();

@@ -64,7 +64,7 @@ async fn a_schema_4_database_is_upgraded_and_its_results_expire_with_receipts() 
     let mut deleted = Vec::new();
     while when < stored + day * 31 {
         when += day * 2;
-        let r = vault.sweep(when, guard, false).await.expect("sweep");
+        let r = vault.sweep(when, guard, None).await.expect("sweep");
         deleted.extend(r.deleted.into_iter().map(|d| (when, d)));
     }
     assert_eq!(deleted.len(), 1, "{deleted:?}");
