@@ -15,6 +15,7 @@
 pub mod audit;
 pub mod db;
 mod error;
+pub mod hub;
 pub mod secrets;
 pub mod vault;
 

@@ -10,11 +10,13 @@
 //! - [`fetched`] finds the model files and test photos `scripts/fetch-models`
 //!   fetched from registry packages.
 //! - [`softhsm`] makes throwaway SoftHSMv2 tokens for the PKCS#11 tests.
+//! - [`postgres`] starts throwaway PostgreSQL servers for the hub's storage tests.
 
 pub mod encode;
 pub mod exif_block;
 pub mod fetched;
 pub mod fixtures;
+pub mod postgres;
 pub mod scene;
 pub mod softhsm;
 
