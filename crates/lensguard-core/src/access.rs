@@ -51,11 +51,14 @@ pub enum Scope {
     /// Place and lift legal holds, erase a device's data, rotate vault keys.
     #[serde(rename = "evidence:manage")]
     EvidenceManage,
+    /// Read the outbox and delivery metrics (`GET /metrics`).
+    #[serde(rename = "metrics:read")]
+    MetricsRead,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 8] = [
+    pub const ALL: [Scope; 9] = [
         Scope::InspectionsWrite,
         Scope::InspectionsRead,
         Scope::AuditRead,
@@ -64,6 +67,7 @@ impl Scope {
         Scope::PolicyManage,
         Scope::EvidenceReadOriginal,
         Scope::EvidenceManage,
+        Scope::MetricsRead,
     ];
 
     /// The scope's name, e.g. `inspections:write`.
@@ -77,6 +81,7 @@ impl Scope {
             Scope::PolicyManage => "policy:manage",
             Scope::EvidenceReadOriginal => "evidence:read-original",
             Scope::EvidenceManage => "evidence:manage",
+            Scope::MetricsRead => "metrics:read",
         }
     }
 }
@@ -159,7 +164,7 @@ impl Role {
         match self {
             Role::Owner | Role::Admin => &Scope::ALL,
             Role::Developer => &[InspectionsWrite, InspectionsRead, KeysManage],
-            Role::Viewer => &[InspectionsRead, AuditRead],
+            Role::Viewer => &[InspectionsRead, AuditRead, MetricsRead],
             Role::Operator => &[InspectionsWrite, InspectionsRead],
         }
     }
@@ -250,7 +255,8 @@ pub mod needs {
         UsersManage,
         PolicyManage,
         EvidenceReadOriginal,
-        EvidenceManage
+        EvidenceManage,
+        MetricsRead
     );
 }
 

@@ -1,7 +1,9 @@
 //! Command-line definitions: every flag and its help text.
 
+mod fleet;
 mod vault;
 
+pub use fleet::{EdgeCommand, EgressCommand, HubCommand, HubDirArgs};
 pub use vault::{EraseArgs, EvidenceCommand, EvidenceKind, RetentionCommand, VaultArgs};
 
 use clap::{Args, Parser, Subcommand};
@@ -82,6 +84,16 @@ pub enum Command {
     /// Verify or export the tamper-evident audit log, or prove entries in it.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The fleet hub: its CA, enrolment tokens, edges, and the service
+    /// edges deliver to (`hub init`, `hub serve`, `hub enroll`).
+    #[command(subcommand)]
+    Hub(HubCommand),
+    /// This edge's link to a hub: enrolment and the outbox.
+    #[command(subcommand)]
+    Edge(EdgeCommand),
+    /// What left this edge: egress receipts from the audit log.
+    #[command(subcommand)]
+    Egress(EgressCommand),
     /// Retention: sweep expired data, place and lift legal holds.
     #[command(subcommand)]
     Retention(RetentionCommand),

@@ -6,6 +6,9 @@
 mod cli;
 mod commands;
 mod detection;
+mod edge;
+mod fleet;
+mod hub;
 mod inputs;
 mod output;
 mod serve;

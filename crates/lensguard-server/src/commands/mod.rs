@@ -33,6 +33,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evidence(cmd) => evidence::run(cmd),
         Command::Erase(args) => evidence::erase(args),
         Command::Bench(args) => bench::run(args),
+        Command::Hub(cmd) => crate::hub::run(cmd),
+        Command::Edge(cmd) => crate::edge::run(cmd),
+        Command::Egress(cmd) => crate::edge::egress_report(cmd),
     }
 }
 

@@ -32,6 +32,7 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
     Router::new()
         .route("/healthz", get(health))
         .route("/v1/openapi.json", get(openapi))
+        .route("/metrics", get(super::outbox::metrics))
         .route(
             "/v1/inspections",
             post(super::inspections::submit)

@@ -28,7 +28,7 @@ use lensguard_core::InspectionReport;
 use lensguard_core::access::needs::{InspectionsRead, InspectionsWrite};
 use lensguard_core::report::Verdict;
 use lensguard_store::audit::Outcome;
-use lensguard_store::db::NewInspection;
+use lensguard_store::db::{NewInspection, NewOutboxRecord};
 use lensguard_vision::redact::RedactedJpeg;
 use serde::Serialize;
 
@@ -90,6 +90,9 @@ pub async fn submit(
                 return db_unavailable(&rid);
             }
         }
+    }
+    if let Err(full) = super::outbox::admit(&state, &rid).await {
+        return full;
     }
     let limit = usize::try_from(state.limits.max_file_bytes).unwrap_or(usize::MAX);
     let Submission { photo: bytes, meta } = match submission::read(request, limit, &rid).await {
@@ -193,6 +196,11 @@ pub async fn submit(
         return db_unavailable(&rid);
     };
     let policy_ref = format!("{}@{}", policy.name, policy.revision);
+    let queued = state
+        .outbox
+        .link
+        .is_some()
+        .then(|| super::outbox::record(&policy, &body));
     match state
         .db
         .insert_inspection(
@@ -205,14 +213,25 @@ pub async fn submit(
                 report: &body,
                 expires_at,
                 policy: &policy_ref,
-                outbox: None,
+                outbox: queued.as_deref().map(|payload| NewOutboxRecord {
+                    kind: "inspection",
+                    payload,
+                    limits: state.outbox.limits,
+                }),
             },
             now,
         )
         .await
     {
-        Ok(Ok(())) => json(StatusCode::CREATED, body),
+        Ok(Ok(())) => {
+            state.outbox.wake.notify_one();
+            json(StatusCode::CREATED, body)
+        }
         Ok(Err(original)) => replayed(original.report),
+        Err(lensguard_store::Error::OutboxFull { depth, .. }) => {
+            state.outbox.metrics.refused_full.inc();
+            super::outbox::full(&rid, depth)
+        }
         Err(_) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

@@ -16,14 +16,16 @@ mod identity;
 mod inspections;
 mod maintenance;
 mod openapi;
+mod outbox;
 mod policy_api;
 mod settings;
 mod state;
 mod submission;
-mod tls;
+pub(crate) mod tls;
 
 pub use policy_api::load as stored_policy;
 pub use settings::vault_config;
+pub(crate) use tls::{write_private, write_public};
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
@@ -90,6 +92,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot open the database")?;
     let policy = policy_api::load(&cfg.data_dir)?;
+    let link = crate::edge::link::HubLink::load(&cfg.data_dir)?;
     let (vault, vault_keys, key_beside_data) = crate::vault_keys::open(
         &cfg.vault,
         &cfg.data_dir,
@@ -120,8 +123,12 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         eprintln!("lensguard: WARNING: {problem}; redacted derivatives will be withheld");
     }
     let summary = format!(
-        "{}; vault keys: {vault_keys}; models {}",
+        "{}; vault keys: {vault_keys}; hub: {}; models {}",
         security_summary(&cfg, &tls),
+        link.as_ref().map_or(
+            "none (air-gapped: no outbound connections)".to_owned(),
+            |l| l.destination()
+        ),
         if missing.is_empty() {
             "loaded"
         } else {
@@ -165,6 +172,36 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
         vault: std::sync::Arc::clone(&vault),
         rewrap_soon: std::sync::Arc::new(tokio::sync::Notify::new()),
+        outbox: std::sync::Arc::new(outbox::Outbox {
+            link: link.clone(),
+            limits: lensguard_store::db::OutboxLimits {
+                max_entries: cfg.delivery.max_records,
+                max_bytes: cfg.delivery.max_bytes,
+            },
+            metrics: std::sync::Arc::new(crate::edge::metrics::EdgeMetrics::new()),
+            wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+        }),
+    };
+    // Only an enrolled edge delivers; an air-gapped one starts no task that
+    // could connect anywhere.
+    let delivery = match link {
+        Some(link) => {
+            let client = crate::fleet::client::HubClient::new(
+                &link.url,
+                link.client_config()?,
+                cfg.delivery.request_timeout,
+            )?;
+            let task = crate::edge::delivery::Delivery {
+                db: db.clone(),
+                audit: std::sync::Arc::clone(&audit),
+                link,
+                config: cfg.delivery,
+                metrics: std::sync::Arc::clone(&state.outbox.metrics),
+                wake: std::sync::Arc::clone(&state.outbox.wake),
+            };
+            Some(tokio::spawn(task.run(client)))
+        }
+        None => None,
     };
     let upkeep = tokio::spawn(maintenance::run(state.clone(), cfg.vault.clone()));
     let janitor = {
@@ -204,6 +241,9 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     let served = serving.await;
     janitor.abort();
     upkeep.abort();
+    if let Some(d) = delivery {
+        d.abort();
+    }
     let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
         .target(format!("https://{addr}"));
     audit
@@ -219,7 +259,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
 /// SIGINT or SIGTERM, registered when made: a signal that arrives while the
 /// service is still starting is kept, not lost to the default action (which
 /// would end the process without its `service.stop` entry).
-fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

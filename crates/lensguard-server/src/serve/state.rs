@@ -39,6 +39,8 @@ pub struct AppState {
     pub vault: Arc<lensguard_store::vault::Vault>,
     /// Wakes the vault maintenance task (after a KEK rotation).
     pub rewrap_soon: Arc<tokio::sync::Notify>,
+    /// The outbox: the hub link, bounds, metrics.
+    pub outbox: Arc<super::outbox::Outbox>,
 }
 
 /// A rate limiter keyed by a string (`key:ID`, `user:ID`, a login pair).

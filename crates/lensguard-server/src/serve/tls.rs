@@ -26,7 +26,7 @@ pub struct Tls {
 
 /// The crypto provider with only AEAD suites (rustls offers no others, and this
 /// keeps it so if that ever changes).
-fn provider() -> rustls::crypto::CryptoProvider {
+pub fn provider() -> rustls::crypto::CryptoProvider {
     let mut p = rustls_aws_lc::default_provider();
     p.cipher_suites.retain(|s| {
         let name = format!("{:?}", s.suite());
@@ -93,7 +93,8 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Tls> {
     })
 }
 
-fn aws_lc_rs_fingerprint(der: &[u8]) -> String {
+/// SHA-256 of `der`, colon-separated upper-case hex.
+pub fn aws_lc_rs_fingerprint(der: &[u8]) -> String {
     let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
     d.as_ref()
         .iter()
@@ -102,7 +103,7 @@ fn aws_lc_rs_fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
-fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+pub fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     let certs = CertificateDer::pem_file_iter(path)
         .with_context(|| format!("cannot read certificates from {}", path.display()))?
         .collect::<Result<Vec<_>, _>>()
@@ -113,7 +114,7 @@ fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
+pub fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
     PrivateKeyDer::from_pem_file(path)
         .with_context(|| format!("{} is not a PEM private key", path.display()))
 }
@@ -152,6 +153,16 @@ fn generate(dir: &Path, cert_path: &Path, key_path: &Path) -> anyhow::Result<()>
         .context("cannot sign the certificate")?;
     write_file(key_path, key.serialize_pem().as_bytes(), 0o600)?;
     write_file(cert_path, cert.pem().as_bytes(), 0o644)
+}
+
+/// Writes `bytes` to `path` readable by its owner only (mode 0600), synced.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_file(path, bytes, 0o600)
+}
+
+/// Writes `bytes` to `path` (mode 0644), synced.
+pub fn write_public(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_file(path, bytes, 0o644)
 }
 
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {

@@ -43,6 +43,34 @@ pub struct AuditEvent {
     /// For a deletion: what was deleted and how, to prove it later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt: Option<Box<DeletionReceipt>>,
+    /// For a batch that left the edge (`egress.batch`): what, where to, under
+    /// which manifest, to reconcile against the manifest and the hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub egress: Option<Box<EgressReceipt>>,
+}
+
+/// Proof of one batch leaving the edge, written to the audit log before the
+/// batch is sent (no receipt, no sending): the SHA-256 of the exact bytes
+/// sent, the destination, the egress manifests the records were projected
+/// through, and which records (outbox sequence numbers) it held. A batch sent
+/// again after a lost acknowledgement gets a receipt of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EgressReceipt {
+    /// Where it went (`https://host:port`, hub edge id).
+    pub destination: String,
+    /// SHA-256 of the request body, hex.
+    pub content_sha256: String,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// The manifests (`policy@revision`) of its records.
+    pub manifests: Vec<String>,
+    /// How many records.
+    pub records: u64,
+    /// Outbox sequence numbers of the first and last record (0 for a batch
+    /// carrying only an audit checkpoint).
+    pub first_seq: i64,
+    /// See `first_seq`.
+    pub last_seq: i64,
 }
 
 /// Proof of one deletion, carried by its audit entry (`retention.delete` or
@@ -85,6 +113,7 @@ impl AuditEvent {
             outcome: Outcome::Success,
             reason: None,
             receipt: None,
+            egress: None,
         }
     }
 

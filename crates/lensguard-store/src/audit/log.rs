@@ -217,6 +217,11 @@ impl AuditLog {
         self.read().levels.consistency_proof(old, new)
     }
 
+    /// The newest signed checkpoint, if any.
+    pub fn latest_checkpoint(&self) -> Option<Checkpoint> {
+        self.read().checkpoints.last().cloned()
+    }
+
     /// The signed checkpoints so far.
     pub fn checkpoints(&self) -> Vec<Checkpoint> {
         self.read().checkpoints.clone()

@@ -38,14 +38,16 @@ mod log;
 pub mod merkle;
 pub mod proofs;
 mod pseudonym;
+mod read;
 pub mod verify;
 
 pub(crate) use checkpoint::write_private;
 pub use checkpoint::{Checkpoint, Signer, key_id};
-pub use event::{AuditEvent, DeletionReceipt, Outcome, ParsedEntry};
+pub use event::{AuditEvent, DeletionReceipt, EgressReceipt, Outcome, ParsedEntry};
 pub use export::{ExportFormat, ExportSummary, export};
 pub use log::{AuditLog, AuditOptions, Receipt};
 pub use pseudonym::Pseudonymizer;
+pub use read::for_each_entry;
 
 /// File names inside the audit folder.
 pub mod files {

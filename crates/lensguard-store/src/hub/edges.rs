@@ -178,6 +178,17 @@ impl HubDb {
         row.as_ref().map(row_to_edge).transpose()
     }
 
+    /// The edge whose certificate has SHA-256 `cert_sha256` (hex).
+    pub async fn edge_by_cert(&self, cert_sha256: &str) -> Result<Option<Edge>, Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {EDGE_COLUMNS} FROM hub_edges WHERE cert_sha256 = $1"
+        ))
+        .bind(cert_sha256)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(row_to_edge).transpose()
+    }
+
     /// Every edge, by enrolment time.
     pub async fn edges(&self) -> Result<Vec<Edge>, Error> {
         let rows = sqlx::query(&format!(

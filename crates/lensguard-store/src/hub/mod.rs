@@ -54,6 +54,7 @@ const SCHEMA: &[&str] = &[
         checkpoint_time BIGINT,
         last_seen BIGINT
     )",
+    "CREATE INDEX IF NOT EXISTS hub_edges_cert ON hub_edges (cert_sha256)",
     "CREATE TABLE IF NOT EXISTS hub_enrolment_tokens (
         id TEXT PRIMARY KEY,
         secret_sha256 TEXT NOT NULL,

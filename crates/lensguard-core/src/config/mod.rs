@@ -6,6 +6,10 @@
 //! Safe defaults need no file at all. Options that weaken security carry
 //! `dangerous_` in their name and are listed by [`ServerConfig::dangerous`].
 
+pub mod delivery;
+
+pub use delivery::DeliveryConfig;
+
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +41,12 @@ pub struct ServerConfigFile {
     /// `[vault]`.
     #[serde(default)]
     pub vault: VaultSection,
+    /// `[outbox]`.
+    #[serde(default)]
+    pub outbox: delivery::OutboxSection,
+    /// `[hub]`.
+    #[serde(default)]
+    pub hub: delivery::HubSection,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -231,6 +241,8 @@ pub struct ServerConfig {
     pub login_attempts_per_minute: u32,
     /// The evidence vault.
     pub vault: VaultConfig,
+    /// The outbox's bounds and delivery to the hub.
+    pub delivery: delivery::DeliveryConfig,
 }
 
 impl ServerConfig {
@@ -323,6 +335,7 @@ impl ServerConfig {
             1..=1000,
         );
         let vault = raw.vault.validate(&mut problems);
+        let delivery = delivery::validate(&raw.outbox, &raw.hub, &mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -344,6 +357,7 @@ impl ServerConfig {
             key_rotation_overlap: Duration::from_secs(u64::from(overlap_hours) * 3600),
             login_attempts_per_minute: login_rate,
             vault,
+            delivery,
         })
     }
 

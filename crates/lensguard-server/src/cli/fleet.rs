@@ -1,0 +1,138 @@
+//! Flags of `lensguard hub`, `lensguard edge` and `lensguard egress`.
+
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// Where a hub keeps its state.
+#[derive(Debug, Args)]
+pub struct HubDirArgs {
+    /// The hub's data directory (its CA, server certificate and, by default,
+    /// its SQLite database).
+    #[arg(long, env = "LENSGUARD_HUB_DATA_DIR", default_value = "lensguard-hub")]
+    pub data_dir: PathBuf,
+    /// The hub database: sqlite:///PATH or postgres://USER@HOST/DB.
+    /// Default: sqlite://DATA_DIR/hub.db.
+    #[arg(long, env = "LENSGUARD_HUB_DATABASE")]
+    pub database: Option<String>,
+}
+
+/// `lensguard hub ...`.
+#[derive(Debug, Subcommand)]
+pub enum HubCommand {
+    /// Create the hub's CA and server certificate in the data directory.
+    ///
+    /// Run once per fleet. Every --name is a host name or IP address edges
+    /// will use to reach the hub; they go into the server certificate. The
+    /// CA is never replaced (edges pin it); --renew-server issues a new
+    /// server certificate for the same CA.
+    Init {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// A name or address of the hub (repeatable).
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
+        /// Keep the CA; issue a new server certificate only.
+        #[arg(long)]
+        renew_server: bool,
+    },
+    /// Run the hub: edges deliver to it over mutual TLS, operators query it.
+    ///
+    /// Several hub processes may serve one PostgreSQL database (give each
+    /// the same data directory files: CA and server certificate).
+    Serve {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// Address to listen on.
+        #[arg(long, env = "LENSGUARD_HUB_LISTEN", default_value = "127.0.0.1:9443")]
+        listen: String,
+    },
+    /// Issue a one-time enrolment token for a new edge.
+    ///
+    /// Prints the token; give it to `lensguard edge enroll` on the edge. It
+    /// carries the fingerprint of this hub's CA, so the edge trusts this hub
+    /// only.
+    Enroll {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// A name for the edge (shown in `hub edges`).
+        #[arg(long)]
+        name: String,
+        /// How long the token stays valid, in hours.
+        #[arg(long, default_value_t = 24)]
+        valid_hours: u32,
+    },
+    /// Revoke an edge: its certificate is refused from its next request.
+    Revoke {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// The edge id (see `hub edges`).
+        edge: String,
+    },
+    /// List enrolled edges: revocation, flags (rewritten audit history),
+    /// records held, last delivery.
+    Edges {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// One JSON object per edge.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue an operator token for the hub's query API and /metrics.
+    Token {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// Who or what it is for.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// `lensguard edge ...`.
+#[derive(Debug, Subcommand)]
+pub enum EdgeCommand {
+    /// Enrol this edge with a hub: exchange the one-time token for a client
+    /// certificate from the hub's CA.
+    ///
+    /// Writes DATA_DIR/hub/ (the hub's URL, its CA, this edge's certificate
+    /// and key). From its next start `lensguard serve` queues every
+    /// inspection's egress record and delivers it to the hub.
+    Enroll {
+        /// The hub's URL, e.g. https://hub.example.com:9443.
+        #[arg(long)]
+        hub: String,
+        /// The token from `lensguard hub enroll` (or set LENSGUARD_ENROLMENT_TOKEN).
+        #[arg(long, env = "LENSGUARD_ENROLMENT_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The edge's data directory (as for `lensguard serve`).
+        #[arg(long, env = "LENSGUARD_DATA_DIR", default_value = "lensguard-data")]
+        data_dir: PathBuf,
+    },
+    /// Show the outbox: records waiting, bytes, age of the oldest, and the
+    /// hub this edge delivers to.
+    Status {
+        /// The edge's data directory.
+        #[arg(long, env = "LENSGUARD_DATA_DIR", default_value = "lensguard-data")]
+        data_dir: PathBuf,
+    },
+}
+
+/// `lensguard egress ...`.
+#[derive(Debug, Subcommand)]
+pub enum EgressCommand {
+    /// Summarise the egress receipts in the audit log: what left this edge,
+    /// where to, under which manifest.
+    Report {
+        /// The edge's data directory.
+        #[arg(long, env = "LENSGUARD_DATA_DIR", default_value = "lensguard-data")]
+        data_dir: PathBuf,
+        /// From this time (RFC 3339), inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to this time (RFC 3339), exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}

@@ -1,0 +1,65 @@
+//! This edge's side of the fleet: enrolment ([`enrol`]), the hub link
+//! ([`link`]), delivery of the outbox ([`delivery`]), its metrics
+//! ([`metrics`]) and the egress report ([`report`]).
+
+pub mod delivery;
+mod enrol;
+pub mod link;
+pub mod metrics;
+mod report;
+
+pub use report::egress_report;
+
+use crate::cli::EdgeCommand;
+use anyhow::Context;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Runs a `lensguard edge` subcommand.
+pub fn run(cmd: EdgeCommand) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        EdgeCommand::Enroll {
+            hub,
+            token,
+            data_dir,
+        } => {
+            std::fs::create_dir_all(&data_dir)
+                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            let link = runtime.block_on(enrol::enroll(&hub, &token, &data_dir))?;
+            writeln!(
+                out,
+                "enrolled with {} as edge {}\nfrom its next start, `lensguard serve --data-dir {}` delivers to the hub",
+                link.url,
+                link.edge_id,
+                data_dir.display()
+            )?;
+        }
+        EdgeCommand::Status { data_dir } => {
+            let link = link::HubLink::load(&data_dir)?;
+            let stats = runtime.block_on(async {
+                let db = lensguard_store::db::Db::open(&data_dir.join("lensguard.db"))
+                    .await
+                    .context("cannot open the database")?;
+                db.outbox_stats().await.context("cannot read the outbox")
+            })?;
+            match &link {
+                Some(l) => writeln!(out, "hub: {} (edge {})", l.url, l.edge_id)?,
+                None => writeln!(out, "hub: none (not enrolled; nothing is queued or sent)")?,
+            }
+            let age = stats.oldest_created_at.map_or("-".to_owned(), |t| {
+                format!("{} s", time::OffsetDateTime::now_utc().unix_timestamp() - t)
+            });
+            writeln!(
+                out,
+                "outbox: {} records, {} bytes, oldest {age}, last sequence {}",
+                stats.depth, stats.bytes, stats.last_seq
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

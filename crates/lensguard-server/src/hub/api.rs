@@ -1,0 +1,550 @@
+//! The hub service.
+//!
+//! One TLS listener (rustls, TLS 1.3 preferred, 1.2 minimum) with the hub's
+//! server certificate. Client certificates are verified against the hub CA
+//! when offered and not required at the handshake, because a new edge has
+//! none yet; each route then requires what it needs:
+//!
+//! | route | who |
+//! |---|---|
+//! | `GET /healthz` | anyone (says only `ok`) |
+//! | `POST /v1/enroll` | an edge with a one-time enrolment token |
+//! | `GET /v1/edge/state`, `POST /v1/edge/batches` | an enrolled, unrevoked edge's certificate |
+//! | `GET /v1/records`, `GET /v1/edges`, `GET /metrics` | an operator token |
+//!
+//! An edge is identified by the SHA-256 of the certificate it presented,
+//! looked up on every request, so revocation takes effect on the next
+//! request, also on a kept-alive connection. Batches are validated before
+//! anything is stored: records in strictly increasing sequence order, each
+//! at most 64 KiB, each `{"manifest", "data"}` whose `data` holds only
+//! fields an egress manifest may name (so no pixels, whatever an edge
+//! sends).
+
+use super::metrics::HubMetrics;
+use crate::cli::HubDirArgs;
+use crate::fleet::ca::{CaFiles, HubCa};
+use crate::fleet::wire::{Batch, BatchAck, EdgeState, EnrolRequest, EnrolResponse, WireRecord};
+use anyhow::Context;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum_server::tls::TlsInfo;
+use lensguard_store::hub::{
+    CheckpointOutcome, CheckpointUpdate, Edge, HubDb, IngestRecord, RecordFilter,
+};
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Most records in one batch.
+pub const MAX_BATCH_RECORDS: usize = 1000;
+/// Most bytes of one record's payload.
+pub const MAX_RECORD_BYTES: usize = 64 * 1024;
+const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+#[derive(Clone)]
+struct Hub {
+    db: HubDb,
+    ca: Arc<HubCa>,
+    metrics: Arc<HubMetrics>,
+}
+
+fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"code": code, "message": message.into()})),
+    )
+        .into_response()
+}
+
+fn unavailable() -> Response {
+    json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "the hub database cannot be reached; retry later",
+    )
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn tls_config(files: &CaFiles) -> anyhow::Result<rustls::ServerConfig> {
+    use crate::serve::tls::{provider, read_certs, read_key};
+    let mut roots = rustls::RootCertStore::empty();
+    for c in read_certs(&files.cert)? {
+        roots.add(c).context("the hub CA certificate is unusable")?;
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::new(provider()),
+    )
+    .allow_unauthenticated()
+    .build()
+    .context("client certificate verifier")?;
+    let chain = read_certs(&files.server_cert).with_context(|| {
+        "no server certificate; run `lensguard hub init --name HOST` first".to_owned()
+    })?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("TLS versions")?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, read_key(&files.server_key)?)
+        .context("the server certificate and key do not match")?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.ignore_client_order = true;
+    Ok(config)
+}
+
+/// Runs the hub service until SIGINT or SIGTERM.
+pub fn serve(dir: &HubDirArgs, listen: &str, url: &str) -> anyhow::Result<ExitCode> {
+    let addr: std::net::SocketAddr = listen
+        .parse()
+        .with_context(|| format!("--listen {listen:?} is not an address:port"))?;
+    let files = CaFiles::in_dir(&dir.data_dir);
+    let ca = Arc::new(HubCa::load(&files)?);
+    let tls = tls_config(&files)?;
+    let runtime = super::runtime()?;
+    runtime.block_on(async move {
+        let db = HubDb::open(url)
+            .await
+            .context("cannot open the hub database")?;
+        let hub = Hub {
+            db,
+            ca,
+            metrics: Arc::new(HubMetrics::new()),
+        };
+        let app = Router::new()
+            .route("/healthz", get(|| async { "ok" }))
+            .route("/v1/enroll", post(enroll))
+            .route("/v1/edge/state", get(edge_state))
+            .route("/v1/edge/batches", post(batches))
+            .route("/v1/records", get(records))
+            .route("/v1/edges", get(edges))
+            .route("/metrics", get(metrics))
+            .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
+            .with_state(hub);
+        let handle = axum_server::Handle::new();
+        let server = axum_server::bind_rustls(
+            addr,
+            axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
+        )
+        .handle(handle.clone());
+        let serving = tokio::spawn(server.serve(app.into_make_service()));
+        let Some(bound) = handle.listening().await else {
+            let why = match serving.await {
+                Ok(Err(e)) => e.to_string(),
+                _ => "the listener stopped".to_owned(),
+            };
+            anyhow::bail!("cannot listen on {addr}: {why}");
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "lensguard hub listening on https://{bound}")?;
+            out.flush()?;
+        }
+        let stop = crate::serve::shutdown_signal()?;
+        stop.await;
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        let _ = serving.await;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The enrolled, unrevoked edge that presented this connection's certificate.
+async fn edge_of(hub: &Hub, tls: Option<&TlsInfo>) -> Result<Edge, Response> {
+    let refuse = |m: &str| {
+        hub.metrics.refused.inc();
+        json_error(StatusCode::FORBIDDEN, "not_an_edge", m.to_owned())
+    };
+    let Some(cert) = tls.and_then(|t| t.peer_certificates.first()) else {
+        return Err(refuse(
+            "this route needs an enrolled edge's client certificate",
+        ));
+    };
+    let fingerprint = hex::encode(crate::fleet::ca::sha256(cert));
+    match hub.db.edge_by_cert(&fingerprint).await {
+        Ok(Some(edge)) if edge.revoked_at.is_none() => Ok(edge),
+        Ok(Some(_)) => Err(refuse("this edge is revoked")),
+        Ok(None) => Err(refuse("this certificate belongs to no enrolled edge")),
+        Err(_) => Err(unavailable()),
+    }
+}
+
+async fn enroll(State(hub): State<Hub>, body: Bytes) -> Response {
+    let Ok(request) = serde_json::from_slice::<EnrolRequest>(&body) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "expected {\"token\", \"csr_pem\", \"audit_key\"}",
+        );
+    };
+    let refused = || {
+        hub.metrics.refused.inc();
+        json_error(
+            StatusCode::FORBIDDEN,
+            "enrolment_refused",
+            "the enrolment token is unknown, already used or expired",
+        )
+    };
+    let Some((id, secret)) = request.token.split_once('.') else {
+        return refused();
+    };
+    let key_ok =
+        request.audit_key.len() == 64 && request.audit_key.bytes().all(|b| b.is_ascii_hexdigit());
+    if !key_ok {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "audit_key is 32 bytes, hex",
+        );
+    }
+    let now = now();
+    match hub.db.enrolment_usable(id, secret, now).await {
+        Ok(true) => {}
+        Ok(false) => return refused(),
+        Err(_) => return unavailable(),
+    }
+    let edge_id = uuid::Uuid::new_v4().to_string();
+    let (certificate_pem, fingerprint) = match hub.ca.sign_edge(&request.csr_pem, &edge_id) {
+        Ok(c) => c,
+        Err(why) => return json_error(StatusCode::BAD_REQUEST, "bad_csr", why),
+    };
+    let edge = lensguard_store::hub::NewEdge {
+        id: &edge_id,
+        cert_sha256: &hex::encode(fingerprint),
+        audit_key: &request.audit_key.to_ascii_lowercase(),
+    };
+    match hub.db.redeem_enrolment(id, secret, edge, now).await {
+        Ok(Some(_)) => (
+            StatusCode::CREATED,
+            axum::Json(EnrolResponse {
+                edge_id,
+                certificate_pem,
+                ca_pem: hub.ca.cert_pem.clone(),
+            }),
+        )
+            .into_response(),
+        Ok(None) => refused(),
+        Err(_) => unavailable(),
+    }
+}
+
+async fn edge_state(
+    State(hub): State<Hub>,
+    tls: Option<axum::Extension<Arc<TlsInfo>>>,
+) -> Response {
+    let edge = match edge_of(&hub, tls.as_deref().map(|t| t.as_ref())).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let Ok(last_seq) = hub.db.last_seq(&edge.id).await else {
+        return unavailable();
+    };
+    axum::Json(EdgeState {
+        edge_id: edge.id,
+        last_seq,
+        checkpoint_size: u64::try_from(edge.checkpoint_size).unwrap_or(0),
+    })
+    .into_response()
+}
+
+/// Checks a record against the hub's own egress rules; `Err` says why not.
+fn admit(r: &WireRecord, previous: i64) -> Result<IngestRecord, String> {
+    if r.seq <= previous {
+        return Err(format!(
+            "record {} is out of order (after {previous})",
+            r.seq
+        ));
+    }
+    if r.kind != "inspection" {
+        return Err(format!("record {}: unknown kind {:?}", r.seq, r.kind));
+    }
+    let text = r.payload.to_string();
+    if text.len() > MAX_RECORD_BYTES {
+        return Err(format!(
+            "record {} is larger than {MAX_RECORD_BYTES} bytes",
+            r.seq
+        ));
+    }
+    let manifest = r.payload.get("manifest").and_then(|m| m.as_str());
+    let data = r.payload.get("data").and_then(|d| d.as_object());
+    let (Some(manifest), Some(data)) = (manifest, data) else {
+        return Err(format!(
+            "record {} is not {{\"manifest\", \"data\"}}",
+            r.seq
+        ));
+    };
+    if r.payload.as_object().is_some_and(|o| o.len() != 2) {
+        return Err(format!(
+            "record {} has fields beside manifest and data",
+            r.seq
+        ));
+    }
+    let allowed = |k: &str| lensguard_core::policy::EGRESS_FIELDS.contains(&k);
+    if let Some(k) = data.keys().find(|k| !allowed(k)) {
+        return Err(format!(
+            "record {}: field {k:?} may not leave an edge",
+            r.seq
+        ));
+    }
+    let text_of = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+    Ok(IngestRecord {
+        seq: r.seq,
+        created_at: r.created_at,
+        kind: r.kind.clone(),
+        manifest: manifest.to_owned(),
+        inspection_id: text_of(data.get("id")),
+        device_id: text_of(data.get("submission").and_then(|s| s.get("device_id"))),
+        verdict: text_of(data.get("verdict")),
+        payload: text,
+    })
+}
+
+async fn batches(
+    State(hub): State<Hub>,
+    tls: Option<axum::Extension<Arc<TlsInfo>>>,
+    body: Bytes,
+) -> Response {
+    let edge = match edge_of(&hub, tls.as_deref().map(|t| t.as_ref())).await {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let bad = |m: String| {
+        hub.metrics.refused.inc();
+        json_error(StatusCode::BAD_REQUEST, "bad_batch", m)
+    };
+    let batch: Batch = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return bad(format!("malformed batch: {e}")),
+    };
+    if batch.records.len() > MAX_BATCH_RECORDS {
+        return bad(format!("a batch holds at most {MAX_BATCH_RECORDS} records"));
+    }
+    let mut admitted = Vec::with_capacity(batch.records.len());
+    let mut previous = 0;
+    for r in &batch.records {
+        match admit(r, previous) {
+            Ok(a) => admitted.push(a),
+            Err(why) => return bad(why),
+        }
+        previous = r.seq;
+    }
+    let now = now();
+    let outcome = match hub.db.ingest(&edge.id, &admitted, now).await {
+        Ok(o) => o,
+        Err(_) => return unavailable(),
+    };
+    hub.metrics.batches.inc();
+    hub.metrics.stored.inc_by(outcome.stored);
+    hub.metrics.duplicates.inc_by(outcome.duplicates);
+    let mut checkpoint = None;
+    let mut checkpoint_size = u64::try_from(edge.checkpoint_size).unwrap_or(0);
+    if let Some(cp) = &batch.checkpoint {
+        let proof: Result<Vec<[u8; 32]>, _> = cp
+            .proof
+            .iter()
+            .map(|h| {
+                hex::decode(h)
+                    .ok()
+                    .and_then(|v| <[u8; 32]>::try_from(v).ok())
+                    .ok_or(())
+            })
+            .collect();
+        let Ok(proof) = proof else {
+            return bad("a proof hash is not 32 bytes of hex".into());
+        };
+        let update = CheckpointUpdate {
+            checkpoint: &cp.checkpoint,
+            from_size: cp.from_size,
+            proof: &proof,
+        };
+        match hub.db.accept_checkpoint(&edge.id, update, now).await {
+            Ok(CheckpointOutcome::Accepted(size)) => {
+                checkpoint = Some("accepted".to_owned());
+                checkpoint_size = size;
+            }
+            Ok(CheckpointOutcome::Stale(size)) => {
+                checkpoint = Some("stale".to_owned());
+                checkpoint_size = size;
+            }
+            Ok(CheckpointOutcome::Flagged(reason)) => {
+                hub.metrics.flagged.inc();
+                eprintln!("lensguard hub: edge {} flagged: {reason}", edge.id);
+                checkpoint = Some("flagged".to_owned());
+            }
+            Err(_) => return unavailable(),
+        }
+    }
+    axum::Json(BatchAck {
+        acknowledged_through: outcome.acknowledged_through,
+        stored: outcome.stored,
+        duplicates: outcome.duplicates,
+        checkpoint,
+        checkpoint_size,
+    })
+    .into_response()
+}
+
+/// The operator presenting a valid bearer token, or the refusal.
+async fn operator(hub: &Hub, headers: &HeaderMap) -> Result<String, Response> {
+    let refuse = || {
+        let mut r = json_error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send an operator token from `lensguard hub token` as Authorization: Bearer",
+        );
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer"),
+        );
+        r
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(refuse)?;
+    let mut parts = token.trim().splitn(3, '.');
+    let (Some(super::OPERATOR_PREFIX), Some(id), Some(secret)) =
+        (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(refuse());
+    };
+    match hub.db.check_operator_token(id, secret).await {
+        Ok(Some(name)) => Ok(name),
+        Ok(None) => Err(refuse()),
+        Err(_) => Err(unavailable()),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordsQuery {
+    edge: Option<String>,
+    device: Option<String>,
+    verdict: Option<String>,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+fn rfc3339(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+async fn records(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    query: Result<Query<RecordsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if let Err(r) = operator(&hub, &headers).await {
+        return r;
+    }
+    let bad = |m: &str| json_error(StatusCode::BAD_REQUEST, "bad_request", m.to_owned());
+    let Ok(Query(q)) = query else {
+        return bad(
+            "unknown or malformed parameter (edge, device, verdict, kind, from, to, limit, cursor)",
+        );
+    };
+    let mut filter = RecordFilter {
+        edge: q.edge,
+        device: q.device,
+        verdict: q.verdict,
+        kind: q.kind,
+        ..Default::default()
+    };
+    for (value, slot, name) in [
+        (&q.from, &mut filter.from, "from"),
+        (&q.to, &mut filter.to, "to"),
+    ] {
+        if let Some(v) = value {
+            let Some(t) = rfc3339(v) else {
+                return bad(&format!("{name} must be an RFC 3339 time"));
+            };
+            *slot = Some(t);
+        }
+    }
+    if let Some(c) = &q.cursor {
+        let parsed = c.splitn(3, ':').collect::<Vec<_>>();
+        let cursor = match parsed.as_slice() {
+            [t, seq, edge] => t
+                .parse()
+                .ok()
+                .zip(seq.parse().ok())
+                .map(|(t, s)| (t, (*edge).to_owned(), s)),
+            _ => None,
+        };
+        let Some(cursor) = cursor else {
+            return bad("cursor is not one this hub issued");
+        };
+        filter.after = Some(cursor);
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return bad("limit must be 1 to 1000");
+    }
+    let Ok(found) = hub.db.records(&filter, limit).await else {
+        return unavailable();
+    };
+    let next = (found.len() == limit as usize)
+        .then(|| {
+            found
+                .last()
+                .map(|r| format!("{}:{}:{}", r.created_at, r.seq, r.edge_id))
+        })
+        .flatten();
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .map(|r| {
+            let payload: serde_json::Value = serde_json::from_str(&r.payload).unwrap_or_default();
+            serde_json::json!({
+                "edge_id": r.edge_id, "seq": r.seq, "kind": r.kind,
+                "created_at": r.created_at, "received_at": r.received_at,
+                "manifest": r.manifest, "data": payload.get("data"),
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({"items": items, "next_cursor": next})).into_response()
+}
+
+async fn edges(State(hub): State<Hub>, headers: HeaderMap) -> Response {
+    if let Err(r) = operator(&hub, &headers).await {
+        return r;
+    }
+    let Ok(all) = hub.db.edges().await else {
+        return unavailable();
+    };
+    let items: Vec<serde_json::Value> = all
+        .into_iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id, "name": e.name, "enrolled_at": e.enrolled_at,
+                "revoked_at": e.revoked_at, "flagged_at": e.flagged_at, "flag_reason": e.flag_reason,
+                "checkpoint_size": e.checkpoint_size, "last_seen": e.last_seen,
+            })
+        })
+        .collect();
+    axum::Json(serde_json::json!({"items": items})).into_response()
+}
+
+async fn metrics(State(hub): State<Hub>, headers: HeaderMap) -> Response {
+    if let Err(r) = operator(&hub, &headers).await {
+        return r;
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        hub.metrics.encode(),
+    )
+        .into_response()
+}

@@ -1,0 +1,169 @@
+//! `lensguard hub`: the fleet hub.
+//!
+//! Its data directory holds the hub CA and server certificate
+//! ([`crate::fleet::ca`]) and, by default, the SQLite database; with
+//! `--database postgres://...` the state lives in PostgreSQL and several hub
+//! processes can serve it. The service ([`api`]) takes edges' batches over
+//! mutual TLS and answers operators' queries with a bearer token.
+
+mod api;
+mod metrics;
+
+use crate::cli::{HubCommand, HubDirArgs};
+use crate::fleet::ca::{CaFiles, HubCa};
+use crate::fleet::token::EnrolmentToken;
+use anyhow::{Context, bail};
+use lensguard_store::hub::HubDb;
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Prefix of operator tokens: `lghub.<id>.<secret>`.
+pub const OPERATOR_PREFIX: &str = "lghub";
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn database_url(dir: &HubDirArgs) -> String {
+    dir.database
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", dir.data_dir.join("hub.db").display()))
+}
+
+async fn open_db(dir: &HubDirArgs) -> anyhow::Result<HubDb> {
+    let url = database_url(dir);
+    HubDb::open(&url).await.with_context(|| {
+        format!(
+            "cannot open the hub database {}",
+            url.split('@').next_back().unwrap_or(&url)
+        )
+    })
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn prepare_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Runs a `lensguard hub` subcommand.
+pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        HubCommand::Init {
+            dir,
+            names,
+            renew_server,
+        } => {
+            prepare_dir(&dir.data_dir)?;
+            let files = CaFiles::in_dir(&dir.data_dir);
+            let ca = if renew_server {
+                HubCa::load(&files)?
+            } else {
+                HubCa::create(&files)?
+            };
+            ca.issue_server(&files, &names)?;
+            runtime()?.block_on(async { open_db(&dir).await.map(|_| ()) })?;
+            writeln!(
+                out,
+                "hub CA: {}\nCA SHA-256: {}\nserver certificate for: {}\nnext: lensguard hub serve --data-dir {}",
+                files.cert.display(),
+                hex::encode(ca.sha256),
+                names.join(", "),
+                dir.data_dir.display()
+            )?;
+        }
+        HubCommand::Serve { dir, listen } => return api::serve(&dir, &listen, &database_url(&dir)),
+        HubCommand::Enroll {
+            dir,
+            name,
+            valid_hours,
+        } => {
+            if name.trim().is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+                bail!("--name is 1-128 characters, no control characters");
+            }
+            let ca = HubCa::load(&CaFiles::in_dir(&dir.data_dir))?;
+            let issued = runtime()?.block_on(async {
+                let db = open_db(&dir).await?;
+                db.issue_enrolment(&name, i64::from(valid_hours) * 3600, now())
+                    .await
+                    .context("cannot store the enrolment token")
+            })?;
+            let token = EnrolmentToken {
+                id: issued.id,
+                secret: issued.secret,
+                ca_sha256: ca.sha256,
+            };
+            writeln!(out, "{}", token.render())?;
+            eprintln!(
+                "one-time enrolment token for edge {name:?}, valid {valid_hours} h; on the edge:\n  lensguard edge enroll --hub https://HUB:PORT --token <token>"
+            );
+        }
+        HubCommand::Revoke { dir, edge } => {
+            let revoked = runtime()?.block_on(async {
+                let db = open_db(&dir).await?;
+                db.revoke_edge(&edge, now()).await.context("cannot revoke")
+            })?;
+            if !revoked {
+                bail!("no unrevoked edge {edge:?} (see `lensguard hub edges`)");
+            }
+            writeln!(out, "revoked edge {edge}; its next request is refused")?;
+        }
+        HubCommand::Edges { dir, json } => {
+            let rows = runtime()?.block_on(async {
+                let db = open_db(&dir).await?;
+                let mut rows = Vec::new();
+                for e in db.edges().await? {
+                    let counts = db.record_counts(&e.id).await?;
+                    rows.push((e, counts));
+                }
+                anyhow::Ok(rows)
+            })?;
+            for (e, counts) in rows {
+                let state = match (e.revoked_at, &e.flag_reason) {
+                    (Some(_), _) => "revoked".to_owned(),
+                    (None, Some(reason)) => format!("FLAGGED: {reason}"),
+                    (None, None) => "ok".to_owned(),
+                };
+                if json {
+                    let v = serde_json::json!({
+                        "id": e.id, "name": e.name, "enrolled_at": e.enrolled_at,
+                        "revoked_at": e.revoked_at, "flagged_at": e.flagged_at,
+                        "flag_reason": e.flag_reason, "checkpoint_size": e.checkpoint_size,
+                        "last_seen": e.last_seen, "records": counts.records,
+                    });
+                    writeln!(out, "{v}")?;
+                } else {
+                    writeln!(
+                        out,
+                        "{}  {:<20} records {:>8}  audit entries {:>7}  {}",
+                        e.id, e.name, counts.records, e.checkpoint_size, state
+                    )?;
+                }
+            }
+        }
+        HubCommand::Token { dir, name } => {
+            let (id, secret) = runtime()?.block_on(async {
+                let db = open_db(&dir).await?;
+                db.issue_operator_token(&name, now())
+                    .await
+                    .context("cannot store the token")
+            })?;
+            writeln!(out, "{OPERATOR_PREFIX}.{id}.{secret}")?;
+            eprintln!("operator token {name:?}: send it as `Authorization: Bearer <token>`");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
