@@ -1,0 +1,160 @@
+//! Enrolment, delivery and revocation on both hub backends; what leaves is
+//! only what the egress manifest names, each batch has an egress receipt,
+//! and the metrics need credentials.
+
+use super::common::{get_with, lensguard, text};
+use super::harness::*;
+
+/// Enrols an edge, delivers, checks what arrived, then revokes it.
+fn deliver_then_revoke(database: Option<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubDir::init(&dir.path().join("hub"), database);
+    let port = free_port();
+    let hub_process = hub.serve(port);
+    let token = hub.token("dock-1");
+
+    let edge_dir = dir.path().join("edge");
+    let key = prepare_edge(&edge_dir);
+    let edge_id = enrol(&edge_dir, &HubDir::url(port), &token).expect("enrolled");
+    // The token was for one edge.
+    let again = enrol(&dir.path().join("second"), &HubDir::url(port), &token);
+    assert!(
+        again.as_ref().is_err_and(|e| e.contains("refused")),
+        "{again:?}"
+    );
+
+    let edge = start_edge(&edge_dir, "");
+    let mut acked = Vec::new();
+    for i in 0..12 {
+        let (status, id) = submit(&edge, &key, &format!("van-{}", i % 3));
+        assert_eq!(status, 201);
+        acked.push(id.unwrap());
+    }
+    wait_until(30, "the hub to hold 12 records", || {
+        hub_counts(&hub, &edge_id) == (12, 12)
+    });
+    let (records, inspections) = hub_counts(&hub, &edge_id);
+    println!(
+        "sent 12, acknowledged 12, delivered {records}, distinct {inspections}, duplicates {}",
+        records - inspections
+    );
+
+    // Only the manifest's fields arrived; the hub answers queries by device.
+    let operator = hub.operator_token();
+    let held = block(async {
+        let db = hub.db().await;
+        db.records(
+            &lensguard_store::hub::RecordFilter {
+                device: Some("van-1".into()),
+                ..Default::default()
+            },
+            100,
+        )
+        .await
+        .unwrap()
+    });
+    assert_eq!(held.len(), 4);
+    for r in &held {
+        let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
+        assert_eq!(v["manifest"], "fleet-test@3");
+        let keys: Vec<&String> = v["data"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["id", "submission", "verdict"],
+            "only the manifest's fields leave"
+        );
+        assert!(acked.contains(&v["data"]["id"].as_str().unwrap().to_owned()));
+    }
+    // Hub query API: operator token required.
+    let hub_get = |path: &str, token: Option<&str>| hub_request(port, &hub.dir, path, token);
+    assert_eq!(hub_get("/v1/records?device=van-1", None).0, 401);
+    let (status, body) = hub_get("/v1/records?device=van-1&limit=3", Some(&operator));
+    assert_eq!(status, 200, "{body}");
+    let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert!(page["next_cursor"].is_string());
+    assert_eq!(hub_get("/metrics", Some(&operator)).0, 200);
+
+    // Edge metrics need the metrics:read scope.
+    let m = get_with(&edge, "/metrics", &key);
+    assert_eq!(m.status, 200, "{}", m.body);
+    assert!(
+        m.body
+            .contains("lensguard_outbox_delivered_records_total 12"),
+        "{}",
+        m.body
+    );
+    assert!(m.body.contains("lensguard_outbox_depth 0"), "{}", m.body);
+    assert_eq!(super::common::request(&edge, "GET", "/metrics").status, 401);
+
+    // Revoked: the next request is refused; the outbox keeps what it has.
+    hub.revoke(&edge_id);
+    for _ in 0..3 {
+        assert_eq!(submit(&edge, &key, "van-9").0, 201);
+    }
+    wait_until(20, "delivery failures to show", || {
+        get_with(&edge, "/metrics", &key).body.lines().any(|l| {
+            l.starts_with("lensguard_outbox_delivery_failures_total") && !l.ends_with(" 0")
+        })
+    });
+    assert_eq!(
+        hub_counts(&hub, &edge_id),
+        (12, 12),
+        "a revoked edge delivers nothing"
+    );
+    let (_, stderr) = edge.stop();
+    assert!(stderr.contains("the hub answered 403"), "{stderr}");
+    assert_eq!(outbox_depth(&edge_dir), 3, "nothing accepted is dropped");
+
+    // Every batch that left has an egress receipt; the report reconciles.
+    let report = lensguard(&[
+        "egress",
+        "report",
+        "--json",
+        "--data-dir",
+        edge_dir.to_str().unwrap(),
+    ]);
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let line: serde_json::Value =
+        serde_json::from_str(text(&report.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(line["manifests"], "fleet-test@3");
+    assert!(line["records_sent"].as_u64().unwrap() >= 12);
+    assert!(line["distinct_records"].as_u64().unwrap() >= 12);
+    drop(hub_process);
+}
+
+/// GET `path` on the hub at `port`, trusting its CA, with an operator token.
+pub fn hub_request(
+    port: u16,
+    hub_dir: &std::path::Path,
+    path: &str,
+    token: Option<&str>,
+) -> (u16, String) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "--cacert"])
+        .arg(hub_dir.join("ca.pem"))
+        .args(
+            token
+                .map(|t| vec!["-H".to_owned(), format!("Authorization: Bearer {t}")])
+                .unwrap_or_default(),
+        )
+        .arg(format!("https://127.0.0.1:{port}{path}"))
+        .output()
+        .expect("curl");
+    let all = text(&out.stdout);
+    let (body, code) = all.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+#[test]
+fn an_enrolled_edge_delivers_to_a_sqlite_hub_until_revoked() {
+    deliver_then_revoke(None);
+}
+
+#[test]
+fn an_enrolled_edge_delivers_to_a_postgres_hub_until_revoked() {
+    let Some(server) = lensguard_testkit::postgres::Postgres::start() else {
+        return;
+    };
+    deliver_then_revoke(Some(server.create_database("fleet")));
+}
