@@ -95,13 +95,14 @@ impl Delivery {
     pub async fn run(self, mut client: HubClient) {
         let mut backoff = Backoff::new(self.config.retry_initial, self.config.retry_max);
         let mut view = HubView::default();
-        let mut failing = false;
+        // The last failure logged: a streak is logged once, and again when
+        // its reason changes (the hub went from unreachable to refusing).
+        let mut failing: Option<String> = None;
         loop {
             match self.round(&mut client, &mut view).await {
                 Ok(sent) => {
-                    if failing {
+                    if failing.take().is_some() {
                         eprintln!("lensguard: delivering to the hub again");
-                        failing = false;
                     }
                     backoff.reset();
                     if sent == 0 {
@@ -115,11 +116,11 @@ impl Delivery {
                     self.metrics.failures.inc();
                     view.checkpoint_size = None;
                     let delay = backoff.next_delay();
-                    if !failing {
+                    if failing.as_deref() != Some(why.as_str()) {
                         eprintln!(
                             "lensguard: cannot deliver to the hub: {why}; the outbox keeps everything, retrying with backoff"
                         );
-                        failing = true;
+                        failing = Some(why);
                     }
                     tokio::time::sleep(delay).await;
                 }

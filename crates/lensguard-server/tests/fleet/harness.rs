@@ -110,7 +110,6 @@ impl HubDir {
         std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
         HubProcess {
             child: Some(child),
-            port,
         }
     }
 
@@ -128,14 +127,6 @@ impl HubDir {
 /// A running hub, stopped (SIGTERM, by its PID) when dropped.
 pub struct HubProcess {
     child: Option<Child>,
-    pub port: u16,
-}
-
-impl HubProcess {
-    /// The hub's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
-    }
 }
 
 impl Drop for HubProcess {
@@ -257,4 +248,198 @@ pub fn hub_counts(hub: &HubDir, edge: &str) -> (u64, u64) {
         db.close().await;
         (c.records, c.inspections)
     })
+}
+
+/// Submits one photo without panicking on a dead service: `Err` when there
+/// was no answer (refused, reset, killed mid-request).
+pub fn try_submit(
+    port: u16,
+    data_dir: &Path,
+    token: &str,
+) -> Result<(u16, Option<String>), String> {
+    use http_body_util::{BodyExt, Full};
+    use hyper::body::Bytes;
+    let body = super::common::form(&[
+        ("photo", Some("image/jpeg"), &photo()),
+        ("device_id", None, b"van-k"),
+    ]);
+    let kind = format!("multipart/form-data; boundary={}", super::common::BOUNDARY);
+    let config = super::common::client_config(data_dir);
+    block(async move {
+        let exchange = async {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .map_err(|e| e.to_string())?;
+            let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+            let tls = tokio_rustls::TlsConnector::from(config)
+                .connect(name, tcp)
+                .await
+                .map_err(|e| e.to_string())?;
+            let (mut sender, conn) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            tokio::spawn(conn);
+            let req = hyper::Request::post("/v1/inspections")
+                .header("host", "localhost")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", kind)
+                .body(Full::new(Bytes::from(body)))
+                .unwrap();
+            let res = sender.send_request(req).await.map_err(|e| e.to_string())?;
+            let status = res.status().as_u16();
+            let bytes = res
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes();
+            let id = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(str::to_owned));
+            Ok((status, id))
+        };
+        tokio::time::timeout(Duration::from_secs(30), exchange)
+            .await
+            .map_err(|_| "timed out".to_owned())?
+    })
+}
+
+/// Every inspection id the hub holds from `edge`, with how many rows each has.
+pub fn hub_inspections(hub: &HubDir, edge: &str) -> std::collections::BTreeMap<String, u32> {
+    block(async {
+        let db = hub.db().await;
+        let filter = lensguard_store::hub::RecordFilter {
+            edge: Some(edge.to_owned()),
+            ..Default::default()
+        };
+        let mut out = std::collections::BTreeMap::new();
+        let mut after = None;
+        loop {
+            let page = db
+                .records(
+                    &lensguard_store::hub::RecordFilter {
+                        after: after.clone(),
+                        ..filter.clone()
+                    },
+                    1000,
+                )
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some((last.created_at, last.edge_id.clone(), last.seq));
+            for r in &page {
+                let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
+                let id = v["data"]["id"].as_str().unwrap_or_default().to_owned();
+                *out.entry(id).or_insert(0) += 1;
+            }
+        }
+        db.close().await;
+        out
+    })
+}
+
+/// A TCP proxy in front of the hub that can refuse connections, or let a
+/// batch through to the hub and then drop the hub's answer (the
+/// acknowledgement) for the next `drop_answers` connections that carry one.
+pub struct Proxy {
+    pub port: u16,
+    /// Refuse (accept and close) every connection while set.
+    pub closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Connections whose answer to a batch is still to be dropped.
+    pub drop_answers: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    /// Answers dropped so far.
+    pub dropped: std::sync::Arc<std::sync::atomic::AtomicU32>,
+}
+
+/// Bytes from the edge after which the connection has carried a batch (the
+/// handshake with a client certificate and a state query stay well below).
+const BATCH_BYTES: usize = 8 * 1024;
+
+impl Proxy {
+    /// Starts a proxy to `127.0.0.1:target`.
+    pub fn start(target: u16) -> Proxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let closed = Arc::new(AtomicBool::new(false));
+        let drop_answers = Arc::new(AtomicU32::new(0));
+        let dropped = Arc::new(AtomicU32::new(0));
+        let (c, d, x) = (
+            Arc::clone(&closed),
+            Arc::clone(&drop_answers),
+            Arc::clone(&dropped),
+        );
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                if c.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(hub) = std::net::TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let sent = Arc::new(AtomicUsize::new(0));
+                let (d, x) = (Arc::clone(&d), Arc::clone(&x));
+                let (mut c_read, mut c_write) = (client.try_clone().unwrap(), client);
+                let (mut h_read, mut h_write) = (hub.try_clone().unwrap(), hub);
+                let up = Arc::clone(&sent);
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = std::io::Read::read(&mut c_read, &mut buf) {
+                        if n == 0 || std::io::Write::write_all(&mut h_write, &buf[..n]).is_err() {
+                            break;
+                        }
+                        up.fetch_add(n, Ordering::SeqCst);
+                    }
+                    let _ = h_write.shutdown(std::net::Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 16 * 1024];
+                    while let Ok(n) = std::io::Read::read(&mut h_read, &mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        let carried_batch = sent.load(Ordering::SeqCst) >= BATCH_BYTES;
+                        if carried_batch
+                            && d.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+                                v.checked_sub(1)
+                            })
+                            .is_ok()
+                        {
+                            // The hub committed and answered; the edge never hears it.
+                            x.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        if std::io::Write::write_all(&mut c_write, &buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = c_write.shutdown(std::net::Shutdown::Both);
+                    let _ = h_read.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        Proxy {
+            port,
+            closed,
+            drop_answers,
+            dropped,
+        }
+    }
+}
+
+/// A small deterministic generator for fault timing (seed printed by tests).
+pub struct Lcg(pub u64);
+
+impl Lcg {
+    /// The next value in `lo..hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        lo + (self.0 >> 33) % (hi - lo)
+    }
 }
