@@ -108,9 +108,7 @@ impl HubDir {
             panic!("the hub did not start: {first}\n{err}");
         }
         std::thread::spawn(move || for _ in lines.map_while(Result::ok) {});
-        HubProcess {
-            child: Some(child),
-        }
+        HubProcess { child: Some(child) }
     }
 
     /// The hub database, opened by the test.

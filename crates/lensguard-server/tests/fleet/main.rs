@@ -5,6 +5,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
+mod air_gap;
 #[path = "../common/mod.rs"]
 mod common;
 mod delivery;
