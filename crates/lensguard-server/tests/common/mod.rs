@@ -56,9 +56,19 @@ impl Server {
 
     /// Like [`Server::start`], through a prepared command (a wrapper that then
     /// runs the binary with the arguments appended).
-    pub fn start_via(mut command: Command, data_dir: &Path, extra: &[&str]) -> Server {
+    pub fn start_via(command: Command, data_dir: &Path, extra: &[&str]) -> Server {
+        Self::start_listening(command, "127.0.0.1:0", data_dir, extra)
+    }
+
+    /// Like [`Server::start_via`], listening on `listen`.
+    pub fn start_listening(
+        mut command: Command,
+        listen: &str,
+        data_dir: &Path,
+        extra: &[&str],
+    ) -> Server {
         let mut child = command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["serve", "--listen", listen, "--data-dir"])
             .arg(data_dir)
             .args(extra)
             .stdout(Stdio::piped())

@@ -30,6 +30,11 @@ pub struct HubDir {
 impl HubDir {
     /// `lensguard hub init` in `dir` for 127.0.0.1, on `database` (None: SQLite).
     pub fn init(dir: &Path, database: Option<String>) -> HubDir {
+        Self::init_named(dir, database, "127.0.0.1")
+    }
+
+    /// `lensguard hub init` in `dir` for address `name` (and localhost).
+    pub fn init_named(dir: &Path, database: Option<String>, name: &str) -> HubDir {
         let database =
             database.unwrap_or_else(|| format!("sqlite://{}", dir.join("hub.db").display()));
         let out = lensguard(&[
@@ -40,7 +45,7 @@ impl HubDir {
             "--database",
             &database,
             "--name",
-            "127.0.0.1",
+            name,
             "--name",
             "localhost",
         ]);
@@ -90,10 +95,18 @@ impl HubDir {
 
     /// Starts `lensguard hub serve` on `port`.
     pub fn serve(&self, port: u16) -> HubProcess {
-        let listen = format!("127.0.0.1:{port}");
+        self.serve_via(
+            Command::new(env!("CARGO_BIN_EXE_lensguard")),
+            &format!("127.0.0.1:{port}"),
+        )
+    }
+
+    /// Starts `lensguard hub serve` on `listen` through `command` (a wrapper
+    /// such as `ip netns exec NS lensguard`).
+    pub fn serve_via(&self, mut command: Command, listen: &str) -> HubProcess {
         let mut args = self.args("serve");
-        args.extend(["--listen", &listen]);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        args.extend(["--listen", listen]);
+        let mut child = command
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -145,17 +158,35 @@ impl Drop for HubProcess {
 
 /// Enrols the edge in `data_dir`; returns its id, or the refusal.
 pub fn enrol(data_dir: &Path, url: &str, token: &str) -> Result<String, String> {
-    std::fs::create_dir_all(data_dir).unwrap();
-    let out = lensguard(&[
-        "edge",
-        "enroll",
-        "--hub",
+    enrol_via(
+        Command::new(env!("CARGO_BIN_EXE_lensguard")),
+        data_dir,
         url,
-        "--token",
         token,
-        "--data-dir",
-        data_dir.to_str().unwrap(),
-    ]);
+    )
+}
+
+/// [`enrol`] through a wrapper command (`ip netns exec NS lensguard`).
+pub fn enrol_via(
+    mut command: Command,
+    data_dir: &Path,
+    url: &str,
+    token: &str,
+) -> Result<String, String> {
+    std::fs::create_dir_all(data_dir).unwrap();
+    let out = command
+        .args([
+            "edge",
+            "enroll",
+            "--hub",
+            url,
+            "--token",
+            token,
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .output()
+        .expect("lensguard runs");
     if !out.status.success() {
         return Err(text(&out.stderr));
     }
@@ -251,6 +282,7 @@ pub fn hub_counts(hub: &HubDir, edge: &str) -> (u64, u64) {
 /// Submits one photo without panicking on a dead service: `Err` when there
 /// was no answer (refused, reset, killed mid-request).
 pub fn try_submit(
+    host: &str,
     port: u16,
     data_dir: &Path,
     token: &str,
@@ -265,7 +297,7 @@ pub fn try_submit(
     let config = super::common::client_config(data_dir);
     block(async move {
         let exchange = async {
-            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            let tcp = tokio::net::TcpStream::connect((host, port))
                 .await
                 .map_err(|e| e.to_string())?;
             let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();

@@ -11,3 +11,4 @@ mod common;
 mod delivery;
 mod faults;
 mod harness;
+mod netns;

@@ -173,7 +173,7 @@ fn grow(log: &AuditLog, n: usize, what: &str) {
         log.append(AuditEvent::new(
             time::OffsetDateTime::now_utc(),
             "system",
-            &format!("{what}.{i}"),
+            format!("{what}.{i}"),
         ))
         .unwrap();
     }
