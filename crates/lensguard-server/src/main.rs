@@ -12,6 +12,7 @@ mod hub;
 mod inputs;
 mod output;
 mod serve;
+mod siem;
 mod vault_keys;
 
 use clap::Parser;

@@ -11,12 +11,14 @@
 //!   fetched from registry packages.
 //! - [`softhsm`] makes throwaway SoftHSMv2 tokens for the PKCS#11 tests.
 //! - [`postgres`] starts throwaway PostgreSQL servers for the hub's storage tests.
+//! - [`rsyslog`] starts real rsyslog receivers (TLS) for the SIEM export tests.
 
 pub mod encode;
 pub mod exif_block;
 pub mod fetched;
 pub mod fixtures;
 pub mod postgres;
+pub mod rsyslog;
 pub mod scene;
 pub mod softhsm;
 

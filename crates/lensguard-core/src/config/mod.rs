@@ -7,6 +7,7 @@
 //! `dangerous_` in their name and are listed by [`ServerConfig::dangerous`].
 
 pub mod delivery;
+pub mod siem;
 
 pub use delivery::DeliveryConfig;
 
@@ -47,6 +48,9 @@ pub struct ServerConfigFile {
     /// `[hub]`.
     #[serde(default)]
     pub hub: delivery::HubSection,
+    /// `[siem]`.
+    #[serde(default)]
+    pub siem: siem::SiemSection,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -243,6 +247,8 @@ pub struct ServerConfig {
     pub vault: VaultConfig,
     /// The outbox's bounds and delivery to the hub.
     pub delivery: delivery::DeliveryConfig,
+    /// SIEM export, when configured.
+    pub siem: Option<siem::SiemConfig>,
 }
 
 impl ServerConfig {
@@ -336,6 +342,7 @@ impl ServerConfig {
         );
         let vault = raw.vault.validate(&mut problems);
         let delivery = delivery::validate(&raw.outbox, &raw.hub, &mut problems);
+        let siem = raw.siem.validate(&mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -358,6 +365,7 @@ impl ServerConfig {
             login_attempts_per_minute: login_rate,
             vault,
             delivery,
+            siem,
         })
     }
 

@@ -204,6 +204,12 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let upkeep = tokio::spawn(maintenance::run(state.clone(), cfg.vault.clone()));
+    let siem = match &cfg.siem {
+        Some(siem) => Some(tokio::spawn(
+            crate::siem::Exporter::new(siem.clone(), &cfg.data_dir)?.run(),
+        )),
+        None => None,
+    };
     let janitor = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -243,6 +249,9 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     upkeep.abort();
     if let Some(d) = delivery {
         d.abort();
+    }
+    if let Some(s) = siem {
+        s.abort();
     }
     let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
         .target(format!("https://{addr}"));

@@ -12,3 +12,4 @@ mod delivery;
 mod faults;
 mod harness;
 mod netns;
+mod siem;

@@ -39,6 +39,7 @@ pub mod merkle;
 pub mod proofs;
 mod pseudonym;
 mod read;
+pub mod siem;
 pub mod verify;
 
 pub(crate) use checkpoint::write_private;
@@ -47,7 +48,7 @@ pub use event::{AuditEvent, DeletionReceipt, EgressReceipt, Outcome, ParsedEntry
 pub use export::{ExportFormat, ExportSummary, export};
 pub use log::{AuditLog, AuditOptions, Receipt};
 pub use pseudonym::Pseudonymizer;
-pub use read::for_each_entry;
+pub use read::{RawEntry, entries_from, for_each_entry};
 
 /// File names inside the audit folder.
 pub mod files {

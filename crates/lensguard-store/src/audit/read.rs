@@ -23,3 +23,46 @@ pub fn for_each_entry(dir: &Path, mut each: impl FnMut(ParsedEntry)) -> Result<(
     }
     Ok(())
 }
+
+/// One entry with its exact JSON and where the next one starts.
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    /// The entry's JSON as the log holds it.
+    pub json: String,
+    /// The parsed entry.
+    pub entry: ParsedEntry,
+    /// Byte offset of the next line in the log file.
+    pub end: u64,
+}
+
+/// Up to `max` complete entries starting at byte `offset` of the log in
+/// `dir` (an unterminated last line, still being written, is left for
+/// later).
+pub fn entries_from(dir: &Path, offset: u64, max: usize) -> Result<Vec<RawEntry>, Error> {
+    use std::io::{Seek, SeekFrom};
+    let path = dir.join(super::files::LOG);
+    let mut file =
+        std::fs::File::open(&path).map_err(Error::io(format!("cannot open {}", path.display())))?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(Error::io("cannot seek in the audit log"))?;
+    let mut reader = BufReader::new(file);
+    let mut out = Vec::new();
+    let mut end = offset;
+    let mut line = Vec::new();
+    while out.len() < max {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(Error::io("cannot read the audit log"))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        end += n as u64;
+        let body = line.get(65..line.len() - 1).unwrap_or_default();
+        let json = String::from_utf8(body.to_vec()).map_err(|e| Error::Invalid(e.to_string()))?;
+        let entry: ParsedEntry =
+            serde_json::from_str(&json).map_err(|e| Error::Invalid(e.to_string()))?;
+        out.push(RawEntry { json, entry, end });
+    }
+    Ok(out)
+}

@@ -1,0 +1,196 @@
+//! SIEM export: the audit log, streamed to a syslog receiver over TLS
+//! (RFC 5425: RFC 5424 messages with octet-counting framing).
+//!
+//! The audit log is the durable buffer: it is append-only and synced before
+//! any entry is acknowledged, so the exporter keeps only a cursor,
+//! `<data dir>/siem/cursor.json` (`{"offset", "next_seq"}`: where in
+//! `audit/log.jsonl` the next entry to send starts), replaced atomically
+//! (written, synced, renamed, folder synced).
+//!
+//! Syslog over TLS has no acknowledgements, so each delivery is a session:
+//! connect, verify the receiver against the configured CA (only), present
+//! this edge's certificate, write up to `batch_events` framed messages, send
+//! TLS close_notify and FIN, and wait for the receiver to close its side. A
+//! receiver that closes has read every byte before our FIN, so only then
+//! does the cursor move. Any failure (refused, wrong certificate, reset, no
+//! close within the timeout) leaves the cursor where it was and the session
+//! is repeated with backoff: at-least-once delivery; the entry's `seq`
+//! travels in every message so a SIEM can drop a repeat. Nothing leaves
+//! before the receiver's certificate verifies.
+
+use crate::edge::delivery::Backoff;
+use anyhow::Context;
+use lensguard_core::config::siem::SiemConfig;
+use lensguard_store::audit::siem::{SiemFormat, frame, render};
+use rustls_pki_types::ServerName;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SESSION_TIMEOUT: Duration = Duration::from_secs(15);
+const IDLE: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    offset: u64,
+    next_seq: u64,
+}
+
+/// The exporter.
+pub struct Exporter {
+    config: SiemConfig,
+    format: SiemFormat,
+    audit_dir: PathBuf,
+    cursor_file: PathBuf,
+    hostname: String,
+    tls: tokio_rustls::TlsConnector,
+    server_name: ServerName<'static>,
+}
+
+fn system_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+impl Exporter {
+    /// Prepares the exporter for `data_dir` (fails on unreadable
+    /// certificates, so a misconfigured export stops the service at start).
+    pub fn new(config: SiemConfig, data_dir: &Path) -> anyhow::Result<Exporter> {
+        use crate::serve::tls::{provider, read_certs, read_key};
+        let format: SiemFormat = config.format.parse().map_err(anyhow::Error::msg)?;
+        let mut roots = rustls::RootCertStore::empty();
+        for c in read_certs(&config.ca_file)? {
+            roots
+                .add(c)
+                .context("siem.ca_file holds an unusable certificate")?;
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+            .with_root_certificates(roots);
+        let tls = match &config.client {
+            Some((cert, key)) => builder
+                .with_client_auth_cert(read_certs(cert)?, read_key(key)?)
+                .context("siem.cert_file and siem.key_file do not match")?,
+            None => builder.with_no_client_auth(),
+        };
+        let server_name = ServerName::try_from(config.server_name.clone())
+            .with_context(|| format!("siem.server_name {:?} is not a name", config.server_name))?;
+        let dir = data_dir.join("siem");
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        Ok(Exporter {
+            hostname: config.hostname.clone().unwrap_or_else(system_hostname),
+            format,
+            audit_dir: data_dir.join("audit"),
+            cursor_file: dir.join("cursor.json"),
+            tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
+            server_name,
+            config,
+        })
+    }
+
+    fn cursor(&self) -> Cursor {
+        std::fs::read(&self.cursor_file)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    fn save(&self, cursor: &Cursor) -> anyhow::Result<()> {
+        let tmp = self.cursor_file.with_extension("tmp");
+        crate::serve::write_private(&tmp, serde_json::to_string(cursor)?.as_bytes())?;
+        std::fs::rename(&tmp, &self.cursor_file)?;
+        if let Some(dir) = self.cursor_file.parent() {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+
+    /// Exports until the task is aborted.
+    pub async fn run(self) {
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut failing: Option<String> = None;
+        loop {
+            match self.session().await {
+                Ok(0) => {
+                    backoff.reset();
+                    tokio::time::sleep(IDLE).await;
+                }
+                Ok(_) => {
+                    if failing.take().is_some() {
+                        eprintln!("lensguard: SIEM export is delivering again");
+                    }
+                    backoff.reset();
+                }
+                Err(why) => {
+                    let why = format!("{why:#}");
+                    if failing.as_deref() != Some(why.as_str()) {
+                        eprintln!(
+                            "lensguard: SIEM export to {} failed: {why}; the audit log keeps every event, retrying",
+                            self.config.address
+                        );
+                        failing = Some(why);
+                    }
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+            }
+        }
+    }
+
+    /// One session: `Ok(events delivered)`.
+    async fn session(&self) -> anyhow::Result<usize> {
+        let cursor = self.cursor();
+        let (dir, offset, max) = (
+            self.audit_dir.clone(),
+            cursor.offset,
+            self.config.batch_events,
+        );
+        let entries = tokio::task::spawn_blocking(move || {
+            lensguard_store::audit::entries_from(&dir, offset, max)
+        })
+        .await??;
+        let Some(last) = entries.last() else {
+            return Ok(0);
+        };
+        let next = Cursor {
+            offset: last.end,
+            next_seq: last.entry.seq + 1,
+        };
+        let mut bytes = Vec::new();
+        for e in &entries {
+            bytes.extend(frame(&render(
+                self.format,
+                &self.hostname,
+                env!("CARGO_PKG_VERSION"),
+                &e.json,
+                &e.entry,
+            )));
+        }
+        let deliver = async {
+            let tcp = tokio::net::TcpStream::connect(&self.config.address)
+                .await
+                .context("cannot connect")?;
+            let mut tls = self
+                .tls
+                .connect(self.server_name.clone(), tcp)
+                .await
+                .context("TLS handshake (is the receiver's certificate from siem.ca_file?)")?;
+            tls.write_all(&bytes).await.context("write")?;
+            tls.flush().await.context("flush")?;
+            // close_notify and FIN; the receiver's close confirms it read it all.
+            tls.shutdown().await.context("shutdown")?;
+            let mut rest = Vec::new();
+            let _ = tls.read_to_end(&mut rest).await;
+            anyhow::Ok(())
+        };
+        tokio::time::timeout(SESSION_TIMEOUT, deliver)
+            .await
+            .context("the receiver did not close the session in time")??;
+        self.save(&next).context("cannot save the SIEM cursor")?;
+        Ok(entries.len())
+    }
+}
