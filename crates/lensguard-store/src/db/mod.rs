@@ -114,6 +114,11 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload TEXT NOT NULL,
     bytes INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outbox_meta (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    depth INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS legal_holds (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -204,6 +209,7 @@ impl Db {
             }
         }
         retain_legacy_results(&pool).await?;
+        outbox::recount(&pool).await?;
         sqlx::raw_sql(
             "CREATE INDEX IF NOT EXISTS inspections_device ON inspections (device_id, created_at);
              CREATE INDEX IF NOT EXISTS inspections_expiry ON inspections (expires_at);",

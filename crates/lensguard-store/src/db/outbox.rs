@@ -13,6 +13,10 @@
 //! fails with [`Error::OutboxFull`] before anything is written, and the
 //! service refuses the photo (503) instead of dropping a record it accepted.
 //!
+//! `outbox_meta (depth, bytes)` holds the totals, changed in the same
+//! transactions as the rows (and recounted when the database is opened), so
+//! the bound is checked in constant time however long the backlog.
+//!
 //! Payloads are JSON that the egress manifest let out (the caller projects
 //! them); nothing here reads or adds fields.
 //!
@@ -85,7 +89,7 @@ pub(super) async fn enqueue(
     now: i64,
 ) -> Result<i64, Error> {
     let (depth, bytes): (i64, i64) =
-        sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox")
+        sqlx::query_as("SELECT depth, bytes FROM outbox_meta WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
     let size = record.payload.len() as u64;
@@ -106,7 +110,23 @@ pub(super) async fn enqueue(
             .execute(&mut *tx)
             .await?
             .last_insert_rowid();
+    sqlx::query("UPDATE outbox_meta SET depth = depth + 1, bytes = bytes + ? WHERE id = 1")
+        .bind(size as i64)
+        .execute(&mut *tx)
+        .await?;
     Ok(seq)
+}
+
+/// Recomputes `outbox_meta` from the rows (on open).
+pub(super) async fn recount(pool: &sqlx::SqlitePool) -> Result<(), Error> {
+    sqlx::query(
+        "INSERT INTO outbox_meta (id, depth, bytes)
+         SELECT 1, COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox WHERE true
+         ON CONFLICT (id) DO UPDATE SET depth = excluded.depth, bytes = excluded.bytes",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 impl Db {
@@ -135,19 +155,33 @@ impl Db {
     /// Retires every record up to and including `seq` (the hub acknowledged
     /// them); returns how many went.
     pub async fn outbox_retire(&self, seq: i64) -> Result<u64, Error> {
-        Ok(sqlx::query("DELETE FROM outbox WHERE seq <= ?")
+        let mut tx = self.pool().begin().await?;
+        let (n, bytes): (i64, i64) =
+            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM outbox WHERE seq <= ?")
+                .bind(seq)
+                .fetch_one(&mut *tx)
+                .await?;
+        sqlx::query("DELETE FROM outbox WHERE seq <= ?")
             .bind(seq)
-            .execute(self.pool())
-            .await?
-            .rows_affected())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE outbox_meta SET depth = depth - ?, bytes = bytes - ? WHERE id = 1")
+            .bind(n)
+            .bind(bytes)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(n as u64)
     }
 
     /// How full the outbox is.
     pub async fn outbox_stats(&self) -> Result<OutboxStats, Error> {
-        let (depth, bytes, oldest): (i64, i64, Option<i64>) =
-            sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(created_at) FROM outbox")
-                .fetch_one(self.pool())
-                .await?;
+        let (depth, bytes, oldest): (i64, i64, Option<i64>) = sqlx::query_as(
+            "SELECT depth, bytes, (SELECT created_at FROM outbox ORDER BY seq LIMIT 1)
+             FROM outbox_meta WHERE id = 1",
+        )
+        .fetch_one(self.pool())
+        .await?;
         let last_seq: i64 = sqlx::query_scalar(
             "SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
         )
