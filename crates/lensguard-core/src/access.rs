@@ -338,13 +338,16 @@ mod tests {
     #[test]
     fn role_matrix_is_as_documented() {
         use Scope::*;
-        assert_eq!(Role::Owner.scopes().len(), 8);
-        assert_eq!(Role::Admin.scopes().len(), 8);
+        assert_eq!(Role::Owner.scopes().len(), 9);
+        assert_eq!(Role::Admin.scopes().len(), 9);
         assert_eq!(
             Role::Developer.scopes(),
             [InspectionsWrite, InspectionsRead, KeysManage]
         );
-        assert_eq!(Role::Viewer.scopes(), [InspectionsRead, AuditRead]);
+        assert_eq!(
+            Role::Viewer.scopes(),
+            [InspectionsRead, AuditRead, MetricsRead]
+        );
         assert_eq!(Role::Operator.scopes(), [InspectionsWrite, InspectionsRead]);
     }
 }

@@ -114,6 +114,8 @@ const ROUTES: &[Route] = &[
         "/v1/audit/proofs/consistency",
         Need::Scope(Scope::AuditRead),
     ),
+    r("GET", "/metrics", Need::Scope(Scope::MetricsRead)),
+    // Last: it ends the sessions the rows above use.
     r("DELETE", "/v1/sessions/current", Need::Authenticated),
 ];
 

@@ -205,6 +205,16 @@ pub fn paths() -> Map<String, Value> {
                 "200": answer("The proof.", "ConsistencyProof"),
                 "400": error_response("Sizes out of range, or malformed.")
             })))
+        }},
+        "/metrics": {"get": {
+            "operationId": "metrics",
+            "summary": "Outbox and delivery metrics (queue depth, bytes, age of the oldest record, delivered, failures, refusals), Prometheus/OpenMetrics text. Needs metrics:read.",
+            "responses": refusals(map(json!({
+                "200": {
+                    "description": "The metrics.",
+                    "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}
+                }
+            })))
         }}
     }))
 }

@@ -201,6 +201,7 @@ mod tests {
         ("get", "/v1/audit/checkpoint", "audit:read"),
         ("get", "/v1/audit/proofs/inclusion", "audit:read"),
         ("get", "/v1/audit/proofs/consistency", "audit:read"),
+        ("get", "/metrics", "metrics:read"),
     ];
 
     #[test]
