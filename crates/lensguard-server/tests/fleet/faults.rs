@@ -25,7 +25,8 @@ fn a_lost_acknowledgement_is_resent_and_the_hub_keeps_one_copy() {
     // A backlog builds while the link is down, so it leaves as one batch.
     proxy.closed.store(true, Ordering::SeqCst);
     let edge = start_edge(&edge_dir, &format!("{FAST_RETRY}batch_records = 1000\n"));
-    let sent = 40;
+    // Well past the proxy's batch threshold (8 KiB from the edge on one connection).
+    let sent = 80;
     let mut acked = Vec::new();
     for _ in 0..sent {
         let (status, id) = submit(&edge, &key, "van-a");
