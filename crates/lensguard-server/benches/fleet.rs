@@ -86,9 +86,14 @@ async fn ingest_rate(url: &str) -> f64 {
 async fn plain_insert_rate(url: &str) -> f64 {
     use sqlx::Executor;
     sqlx::any::install_default_drivers();
+    let url = if url.starts_with("sqlite:") {
+        format!("{url}?mode=rwc")
+    } else {
+        url.to_owned()
+    };
     let pool = sqlx::any::AnyPoolOptions::new()
         .max_connections(8)
-        .connect(url)
+        .connect(&url)
         .await
         .unwrap();
     if url.starts_with("sqlite:") {
