@@ -17,8 +17,9 @@
 //! request, also on a kept-alive connection. Batches are validated before
 //! anything is stored: records in strictly increasing sequence order, each
 //! at most 64 KiB, each `{"manifest", "data"}` whose `data` holds only
-//! fields an egress manifest may name (so no pixels, whatever an edge
-//! sends).
+//! fields an egress manifest may name (kind `inspection`) or a deletion
+//! receipt's fields (kind `deletion_receipt`), so no pixels, whatever an
+//! edge sends.
 
 use super::metrics::HubMetrics;
 use crate::cli::HubDirArgs;
@@ -38,6 +39,17 @@ use lensguard_store::hub::{
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+/// The fields of a deletion receipt (`DeletionReceipt`).
+const RECEIPT_FIELDS: [&str; 7] = [
+    "object",
+    "category",
+    "inspection",
+    "content_sha256",
+    "policy",
+    "deleted_at",
+    "method",
+];
 
 /// Most records in one batch.
 pub const MAX_BATCH_RECORDS: usize = 1000;
@@ -260,9 +272,11 @@ fn admit(r: &WireRecord, previous: i64) -> Result<IngestRecord, String> {
             r.seq
         ));
     }
-    if r.kind != "inspection" {
-        return Err(format!("record {}: unknown kind {:?}", r.seq, r.kind));
-    }
+    let allowed: &[&str] = match r.kind.as_str() {
+        "inspection" => lensguard_core::policy::EGRESS_FIELDS,
+        "deletion_receipt" => &RECEIPT_FIELDS,
+        other => return Err(format!("record {}: unknown kind {other:?}", r.seq)),
+    };
     let text = r.payload.to_string();
     if text.len() > MAX_RECORD_BYTES {
         return Err(format!(
@@ -284,8 +298,7 @@ fn admit(r: &WireRecord, previous: i64) -> Result<IngestRecord, String> {
             r.seq
         ));
     }
-    let allowed = |k: &str| lensguard_core::policy::EGRESS_FIELDS.contains(&k);
-    if let Some(k) = data.keys().find(|k| !allowed(k)) {
+    if let Some(k) = data.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(format!(
             "record {}: field {k:?} may not leave an edge",
             r.seq
@@ -297,7 +310,7 @@ fn admit(r: &WireRecord, previous: i64) -> Result<IngestRecord, String> {
         created_at: r.created_at,
         kind: r.kind.clone(),
         manifest: manifest.to_owned(),
-        inspection_id: text_of(data.get("id")),
+        inspection_id: text_of(data.get("id").or_else(|| data.get("inspection"))),
         device_id: text_of(data.get("submission").and_then(|s| s.get("device_id"))),
         verdict: text_of(data.get("verdict")),
         payload: text,

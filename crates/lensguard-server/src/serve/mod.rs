@@ -106,6 +106,9 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
              set [vault] master_key_file on another volume, LENSGUARD_MASTER_KEY, or a PKCS#11 token"
         );
     }
+    if link.is_some() {
+        vault.forward_receipts_to_outbox();
+    }
     let vault = std::sync::Arc::new(vault);
     let secrets = std::sync::Arc::new(
         lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)

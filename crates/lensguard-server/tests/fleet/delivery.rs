@@ -23,6 +23,7 @@ fn deliver_then_revoke(database: Option<String>) {
         "{again:?}"
     );
 
+    let manager = super::common::create_key(&edge_dir, &["evidence:manage"], &[]);
     let edge = start_edge(&edge_dir, "");
     let mut acked = Vec::new();
     for i in 0..12 {
@@ -87,6 +88,39 @@ fn deliver_then_revoke(database: Option<String>) {
     assert!(m.body.contains("lensguard_outbox_depth 0"), "{}", m.body);
     assert_eq!(super::common::request(&edge, "GET", "/metrics").status, 401);
 
+    // An erasure's deletion receipts reach the hub too (kind deletion_receipt).
+    let erased = super::common::send(
+        &edge,
+        "POST",
+        "/v1/erasure",
+        &[
+            ("authorization", &format!("Bearer {manager}")),
+            ("content-type", "application/json"),
+        ],
+        br#"{"device": "van-0"}"#.to_vec(),
+    );
+    assert_eq!(erased.status, 200, "{}", erased.body);
+    let receipts = || {
+        block(async {
+            let db = hub.db().await;
+            let filter = lensguard_store::hub::RecordFilter {
+                kind: Some("deletion_receipt".into()),
+                ..Default::default()
+            };
+            let found = db.records(&filter, 100).await.unwrap();
+            db.close().await;
+            found
+        })
+    };
+    wait_until(30, "4 deletion receipts at the hub", || {
+        receipts().len() == 4
+    });
+    for r in receipts() {
+        let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
+        assert_eq!(v["data"]["method"], "row-delete", "{v}");
+        assert!(acked.contains(&v["data"]["inspection"].as_str().unwrap().to_owned()));
+    }
+
     // Revoked: the next request is refused; the outbox keeps what it has.
     hub.revoke(&edge_id);
     for _ in 0..3 {
@@ -99,8 +133,8 @@ fn deliver_then_revoke(database: Option<String>) {
     });
     assert_eq!(
         hub_counts(&hub, &edge_id),
-        (12, 12),
-        "a revoked edge delivers nothing"
+        (16, 12),
+        "a revoked edge delivers nothing (12 inspections, 4 receipts)"
     );
     let (_, stderr) = edge.stop();
     assert!(stderr.contains("the hub answered 403"), "{stderr}");

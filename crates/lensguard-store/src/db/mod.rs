@@ -21,6 +21,7 @@ mod users;
 
 pub use inspections::{InspectionFilter, NewInspection, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
+pub(crate) use outbox::enqueue as enqueue_outbox;
 pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
 pub use sessions::{BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX};
 pub use users::{

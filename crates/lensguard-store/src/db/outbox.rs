@@ -83,7 +83,7 @@ pub struct NewOutboxRecord<'a> {
 
 /// Enqueues `record` inside `tx`, or fails with [`Error::OutboxFull`]
 /// without writing anything.
-pub(super) async fn enqueue(
+pub(crate) async fn enqueue(
     tx: &mut sqlx::SqliteConnection,
     record: &NewOutboxRecord<'_>,
     now: i64,

@@ -133,6 +133,9 @@ pub struct Vault {
     /// Held by sweeps and erasures, so two never finish the same tombstone
     /// (which would write its receipt twice).
     pub(crate) deleting: tokio::sync::Mutex<()>,
+    /// Whether each deletion receipt is also queued in the outbox for the
+    /// hub (an enrolled edge), in the transaction that marks it receipted.
+    forward_receipts: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Vault {
@@ -205,6 +208,7 @@ impl Vault {
             high_water: std::sync::atomic::AtomicI64::new(high_water),
             writing: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             deleting: tokio::sync::Mutex::new(()),
+            forward_receipts: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -215,6 +219,20 @@ impl Vault {
             .fetch_one(db.pool())
             .await?;
         Ok(n > 0)
+    }
+
+    /// From now on, queue every deletion receipt in the outbox too (kind
+    /// `deletion_receipt`), so the hub learns what was destroyed. Receipts
+    /// are never refused by the outbox's bound: a deletion must not wait for
+    /// the hub.
+    pub fn forward_receipts_to_outbox(&self) {
+        self.forward_receipts
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub(crate) fn forwards_receipts(&self) -> bool {
+        self.forward_receipts
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The keyring.

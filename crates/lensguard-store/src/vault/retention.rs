@@ -323,10 +323,26 @@ impl Vault {
                     .target(receipt.object.clone());
                 event.receipt = Some(Box::new(receipt.clone()));
                 self.audit.append_async(event).await?;
+                let mut tx = self.db.pool().begin().await?;
                 sqlx::query("UPDATE vault_tombstones SET receipted = 1 WHERE id = ?")
                     .bind(&id)
-                    .execute(self.db.pool())
+                    .execute(&mut *tx)
                     .await?;
+                if self.forwards_receipts() {
+                    let payload = serde_json::json!({"manifest": receipt.policy, "data": receipt})
+                        .to_string();
+                    let record = crate::db::NewOutboxRecord {
+                        kind: "deletion_receipt",
+                        payload: &payload,
+                        limits: crate::db::OutboxLimits {
+                            max_entries: u64::MAX,
+                            max_bytes: u64::MAX,
+                        },
+                    };
+                    crate::db::enqueue_outbox(&mut tx, &record, deleted_at.unix_timestamp())
+                        .await?;
+                }
+                tx.commit().await?;
                 report.deleted.push(receipt);
             }
             if evidence == 1 {
