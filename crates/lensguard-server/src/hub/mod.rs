@@ -8,6 +8,7 @@
 
 mod api;
 mod metrics;
+mod operator_api;
 
 use crate::cli::{HubCommand, HubDirArgs};
 use crate::fleet::ca::{CaFiles, HubCa};
