@@ -18,6 +18,7 @@ pub mod exif_block;
 pub mod fetched;
 pub mod fixtures;
 pub mod postgres;
+pub mod process;
 pub mod rsyslog;
 pub mod scene;
 pub mod softhsm;

@@ -115,15 +115,7 @@ action(type="omfile" file="{out}" template="raw" flushOnTXEnd="on" asyncWriting=
     /// Stops the receiver (SIGTERM, then waits).
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while c.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = c.kill();
-            let _ = c.wait();
+            crate::process::terminate(&mut c, Duration::from_secs(15));
         }
     }
 }
