@@ -126,7 +126,7 @@ pub fn inventory(policy: &Policy) -> Inventory {
                     }
                 }
                 DataCategory::RequestLog | DataCategory::AuditLog => {
-                    "only by an operator's export (`lensguard audit export`)".to_owned()
+                    "only by an operator's export (`lensguard audit export`) or the `[siem]` stream (TLS to the configured receiver)".to_owned()
                 }
             };
             Row {
@@ -194,7 +194,11 @@ pub fn markdown(inv: &Inventory) -> String {
          more than {} hours ahead of the last sweep pauses deletion and raises an alert. \
          Legal holds (by inspection, device or time range) suspend deletion and erasure.\n\n\
          Egress is deny by default: only the report fields the policy's `[egress] fields` names \
-         may leave the device ({}).\n",
+         may leave the device ({}), and only to the hub it enrolled with (`lensguard edge enroll`; \
+         without one nothing leaves and no outbound connection is made): each record waits in \
+         `<data dir>/lensguard.db`, table `outbox`, written with its result, until the hub \
+         acknowledges it; every batch sent has an egress receipt in the audit log \
+         (`lensguard egress report`). Deletion receipts go to the hub too.\n",
         inv.max_clock_jump_hours,
         if inv.egress_fields.is_empty() {
             "none".to_owned()

@@ -236,7 +236,9 @@ impl Delivery {
         if cp.size == hub_size || Some(cp.size) == flagged {
             return None;
         }
-        let proof = if cp.size > hub_size {
+        // From an empty tree (the hub holds nothing yet) or to a smaller
+        // one (a rollback the hub must see), there is no proof to give.
+        let proof = if hub_size > 0 && cp.size > hub_size {
             self.audit.consistency_proof(hub_size, cp.size)?
         } else {
             Vec::new()

@@ -192,3 +192,73 @@ fn an_enrolled_edge_delivers_to_a_postgres_hub_until_revoked() {
     };
     deliver_then_revoke(Some(server.create_database("fleet")));
 }
+
+fn copy_audit(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for name in ["log.jsonl", "checkpoints.jsonl", "signing.key"] {
+        std::fs::copy(from.join(name), to.join(name)).unwrap();
+    }
+}
+
+#[test]
+fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = HubDir::init(&dir.path().join("hub"), None);
+    let port = free_port();
+    let _hub = hub.serve(port);
+    let edge_dir = dir.path().join("edge");
+    let key = prepare_edge(&edge_dir);
+    let edge_id = enrol(&edge_dir, &HubDir::url(port), &hub.token("yard")).unwrap();
+    // The log as it stood at enrolment (signed on close).
+    copy_audit(&edge_dir.join("audit"), &dir.path().join("saved-audit"));
+    let checkpoint = || {
+        block(async {
+            let db = hub.db().await;
+            let e = db.edge(&edge_id).await.unwrap().unwrap();
+            db.close().await;
+            (e.checkpoint_size, e.flag_reason)
+        })
+    };
+    let mut accepted = 0;
+    for _ in 0..2 {
+        // Each start delivers the newest checkpoint: the one signed when
+        // the previous run (or the enrolment) closed the log.
+        let edge = start_edge(&edge_dir, "");
+        assert_eq!(submit(&edge, &key, "cam-r").0, 201);
+        wait_until(20, "the hub to accept a newer checkpoint", || {
+            checkpoint().0 > accepted
+        });
+        accepted = checkpoint().0;
+        edge.stop();
+    }
+    let (grown, flag) = checkpoint();
+    assert!(flag.is_none(), "{flag:?}");
+    // Someone restores the older log: its newest checkpoint is smaller than
+    // what the hub already accepted.
+    std::fs::remove_dir_all(edge_dir.join("audit")).unwrap();
+    copy_audit(&dir.path().join("saved-audit"), &edge_dir.join("audit"));
+    let edge = start_edge(&edge_dir, "");
+    wait_until(20, "the hub to flag the edge", || checkpoint().1.is_some());
+    let (size, reason) = checkpoint();
+    println!("hub checkpoint {grown} entries; after the rollback: {reason:?}");
+    assert_eq!(size, grown, "a rollback does not move the hub's checkpoint");
+    assert!(reason.unwrap().starts_with("rollback"));
+    let (_, stderr) = edge.stop();
+    assert!(
+        stderr.contains("flagged this edge's audit checkpoint"),
+        "{stderr}"
+    );
+    let listing = lensguard(&[
+        "hub",
+        "edges",
+        "--data-dir",
+        hub.dir.to_str().unwrap(),
+        "--database",
+        &hub.database,
+    ]);
+    assert!(
+        text(&listing.stdout).contains("FLAGGED: rollback"),
+        "{}",
+        text(&listing.stdout)
+    );
+}
