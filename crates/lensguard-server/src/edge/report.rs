@@ -2,9 +2,10 @@
 //! in its audit log (which is verified first: a report over an altered log
 //! is refused).
 //!
-//! Per destination and manifest: batches sent, records sent (a record sent
-//! twice after a lost acknowledgement counts in both), distinct records
-//! (by outbox sequence number), bytes, first and last time. Reconcile the
+//! Per destination: the manifests its records were projected through,
+//! batches sent (those carrying only an audit checkpoint included), records
+//! sent (a record sent twice after a lost acknowledgement counts in both),
+//! distinct records (by outbox sequence number), bytes, first and last time. Reconcile the
 //! distinct records with what the hub holds for this edge
 //! (`lensguard hub edges`), and the manifests with the policy's egress
 //! manifest (`lensguard policy inventory`).
@@ -69,7 +70,8 @@ pub fn egress_report(cmd: EgressCommand) -> anyhow::Result<ExitCode> {
     let dir = data_dir.join("audit");
     lensguard_store::audit::verify::verify_dir(&dir, None)
         .context("the audit log does not verify; no report over it")?;
-    let mut lines: BTreeMap<(String, String), Line> = BTreeMap::new();
+    let mut lines: BTreeMap<String, Line> = BTreeMap::new();
+    let mut manifests: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
     lensguard_store::audit::for_each_entry(&dir, |entry| {
         let Some(r) = &entry.event.egress else {
             return;
@@ -78,15 +80,15 @@ pub fn egress_report(cmd: EgressCommand) -> anyhow::Result<ExitCode> {
         if from.is_some_and(|f| t < f) || to.is_some_and(|x| t >= x) {
             return;
         }
-        let manifests = r.manifests.join(",");
-        let line = lines
-            .entry((r.destination.clone(), manifests.clone()))
-            .or_insert_with(|| Line {
-                destination: r.destination.clone(),
-                manifests,
-                first: rfc3339(t),
-                ..Default::default()
-            });
+        manifests
+            .entry(r.destination.clone())
+            .or_default()
+            .extend(r.manifests.iter().cloned());
+        let line = lines.entry(r.destination.clone()).or_insert_with(|| Line {
+            destination: r.destination.clone(),
+            first: rfc3339(t),
+            ..Default::default()
+        });
         line.batches += 1;
         line.records_sent += r.records;
         line.bytes += r.bytes;
@@ -99,6 +101,10 @@ pub fn egress_report(cmd: EgressCommand) -> anyhow::Result<ExitCode> {
     let mut lines: Vec<Line> = lines.into_values().collect();
     for l in &mut lines {
         l.distinct_records = covered(&l.seqs);
+        l.manifests = manifests
+            .get(&l.destination)
+            .map(|m| m.iter().cloned().collect::<Vec<_>>().join(","))
+            .unwrap_or_default();
     }
     if json {
         for l in &lines {

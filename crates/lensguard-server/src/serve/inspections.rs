@@ -13,8 +13,10 @@
 //! 503. The report is stored (the `result` category, expiring per policy);
 //! what the policy's `[data]` rules keep of the photo is sealed in the
 //! evidence vault first ([`super::evidence`]): by default the redacted
-//! derivative and its thumbnail, never the original. Reads (one inspection,
-//! a page of them) are audited too, before the answer.
+//! derivative and its thumbnail, never the original. On an edge enrolled
+//! with a hub, the result's egress record is queued in the same transaction
+//! ([`super::outbox`]); a full outbox answers 503 before the photo is read.
+//! Reads (one inspection, a page of them) are audited too, before the answer.
 
 use super::auth::Auth;
 use super::evidence;
