@@ -26,7 +26,7 @@ use rustls_pki_types::ServerName;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 const SESSION_TIMEOUT: Duration = Duration::from_secs(15);
 const IDLE: Duration = Duration::from_millis(500);
@@ -60,7 +60,7 @@ impl Exporter {
     /// Prepares the exporter for `data_dir` (fails on unreadable
     /// certificates, so a misconfigured export stops the service at start).
     pub fn new(config: SiemConfig, data_dir: &Path) -> anyhow::Result<Exporter> {
-        use crate::serve::tls::{provider, read_certs, read_key};
+        use crate::serve::tls::{read_certs, read_key};
         let format: SiemFormat = config.format.parse().map_err(anyhow::Error::msg)?;
         let mut roots = rustls::RootCertStore::empty();
         for c in read_certs(&config.ca_file)? {
@@ -68,9 +68,7 @@ impl Exporter {
                 .add(c)
                 .context("siem.ca_file holds an unusable certificate")?;
         }
-        let builder = rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-            .with_root_certificates(roots);
+        let builder = crate::serve::tls::client_builder()?.with_root_certificates(roots);
         let tls = match &config.client {
             Some((cert, key)) => builder
                 .with_client_auth_cert(read_certs(cert)?, read_key(key)?)
@@ -181,10 +179,16 @@ impl Exporter {
                 .context("TLS handshake (is the receiver's certificate from siem.ca_file?)")?;
             tls.write_all(&bytes).await.context("write")?;
             tls.flush().await.context("flush")?;
-            // close_notify and FIN; the receiver's close confirms it read it all.
+            // close_notify and FIN; the receiver's close confirms it read it
+            // all. Whatever it sends meanwhile is discarded, not buffered. A
+            // close without close_notify (rsyslog's) counts as a close; a
+            // reset does not.
             tls.shutdown().await.context("shutdown")?;
-            let mut rest = Vec::new();
-            let _ = tls.read_to_end(&mut rest).await;
+            match tokio::io::copy(&mut tls, &mut tokio::io::sink()).await {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+                Err(e) => return Err(e).context("the receiver did not close cleanly"),
+            }
             anyhow::Ok(())
         };
         tokio::time::timeout(SESSION_TIMEOUT, deliver)

@@ -19,20 +19,9 @@ use std::time::{Duration, Instant};
 /// A running test server.
 #[derive(Debug)]
 pub struct Postgres {
-    dir: tempfile_dir::Dir,
+    dir: tempfile::TempDir,
     port: u16,
     pid: u32,
-}
-
-mod tempfile_dir {
-    /// A directory removed on drop.
-    #[derive(Debug)]
-    pub struct Dir(pub std::path::PathBuf);
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 /// Where Debian's server binaries are (the newest installed major version).
@@ -87,21 +76,18 @@ impl Postgres {
             return None;
         };
         let root = is_root();
-        let dir = std::env::temp_dir().join(format!(
-            "lensguard-pg-{}-{}",
-            std::process::id(),
-            free_port()
-        ));
-        std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {dir:?}: {e}"));
-        let dir = tempfile_dir::Dir(dir);
-        let data = dir.0.join("data");
+        let dir = tempfile::Builder::new()
+            .prefix("lensguard-pg-")
+            .tempdir()
+            .unwrap_or_else(|e| panic!("cannot make a temporary directory: {e}"));
+        let data = dir.path().join("data");
         if root {
             let ok = Command::new("chown")
                 .args(["postgres:postgres"])
-                .arg(&dir.0)
+                .arg(dir.path())
                 .status()
                 .is_ok_and(|s| s.success());
-            assert!(ok, "cannot give {:?} to the postgres user", dir.0);
+            assert!(ok, "cannot give {:?} to the postgres user", dir.path());
         }
         let out = command(&bin.join("initdb"), root)
             .args([
@@ -123,7 +109,7 @@ impl Postgres {
             String::from_utf8_lossy(&out.stderr)
         );
         let port = free_port();
-        let log = dir.0.join("server.log");
+        let log = dir.path().join("server.log");
         let out = command(&bin.join("pg_ctl"), root)
             .arg("-D")
             .arg(&data)
@@ -132,7 +118,7 @@ impl Postgres {
             .arg("-o")
             .arg(format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=on -c max_connections=200",
-                dir.0.display()
+                dir.path().display()
             ))
             .args(["-w", "-t", "60", "start"])
             .stdout(Stdio::null())
@@ -158,7 +144,7 @@ impl Postgres {
     /// The directory holding the server's Unix socket (for processes in
     /// another network namespace).
     pub fn socket_dir(&self) -> &Path {
-        &self.dir.0
+        self.dir.path()
     }
 
     /// The server's port.

@@ -252,11 +252,10 @@ impl Delivery {
 }
 
 fn refusal(status: u16, body: &[u8]) -> String {
-    let message = serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-        .unwrap_or_default();
-    format!("the hub answered {status} {message}")
+    format!(
+        "the hub answered {status} {}",
+        crate::fleet::client::hub_message(body)
+    )
 }
 
 #[cfg(test)]

@@ -35,8 +35,7 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
         .serialize_request(&key)
         .context("cannot make the CSR")?
         .pem()?;
-    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(crate::serve::tls::provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
+    let tls = crate::serve::tls::client_builder()?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedCa::new(token.ca_sha256)))
         .with_no_client_auth();
@@ -54,11 +53,10 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
         )
         .await?;
     if status != 201 {
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-        bail!("the hub refused the enrolment ({status}): {message}");
+        bail!(
+            "the hub refused the enrolment ({status}): {}",
+            crate::fleet::client::hub_message(&body)
+        );
     }
     let answer: EnrolResponse =
         serde_json::from_slice(&body).context("the hub's answer is malformed")?;

@@ -75,13 +75,7 @@ pub fn pem_sha256(pem: &str) -> anyhow::Result<[u8; 32]> {
     Ok(sha256(der.as_ref()))
 }
 
-/// SHA-256 of `bytes`.
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
-}
+pub use crate::serve::tls::sha256;
 
 impl HubCa {
     /// Makes a new CA in `files` (refuses to replace one).

@@ -78,6 +78,15 @@ impl HubClient {
         })
     }
 
+    /// `host:port`, with an IPv6 address in brackets.
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
     async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ClientError> {
         let tcp = tokio::time::timeout(
             self.timeout,
@@ -123,7 +132,7 @@ impl HubClient {
             let mut builder = Request::builder()
                 .method(method)
                 .uri(path)
-                .header("host", format!("{}:{}", self.host, self.port));
+                .header("host", self.authority());
             if json.is_some() {
                 builder = builder.header("content-type", "application/json");
             }
@@ -161,6 +170,16 @@ impl HubClient {
     }
 }
 
+/// The `message` of a hub's JSON error, or the body as text when it is not
+/// one (at most 200 characters: it is for a log line).
+pub fn hub_message(body: &[u8]) -> String {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    message.chars().take(200).collect()
+}
+
 /// TLS settings for talking to the hub: its CA as the only root, and the
 /// edge's client certificate.
 pub fn mutual_tls(
@@ -175,9 +194,7 @@ pub fn mutual_tls(
     }
     let chain = crate::serve::tls::read_certs(cert)?;
     let key = crate::serve::tls::read_key(key)?;
-    rustls::ClientConfig::builder_with_provider(Arc::new(crate::serve::tls::provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .context("TLS versions")?
+    crate::serve::tls::client_builder()?
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)
         .context("the edge certificate and key do not match")

@@ -98,9 +98,7 @@ fn tls_config(files: &CaFiles) -> anyhow::Result<rustls::ServerConfig> {
     let chain = read_certs(&files.server_cert).with_context(|| {
         "no server certificate; run `lensguard hub init --name HOST` first".to_owned()
     })?;
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .context("TLS versions")?
+    let mut config = crate::serve::tls::server_builder()?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, read_key(&files.server_key)?)
         .context("the server certificate and key do not match")?;

@@ -35,6 +35,32 @@ pub fn provider() -> rustls::crypto::CryptoProvider {
     p
 }
 
+/// A server configuration builder with lensguard's provider and versions
+/// (TLS 1.3 preferred, 1.2 minimum): the one place both are chosen for
+/// servers.
+pub fn server_builder()
+-> anyhow::Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>> {
+    rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("TLS versions")
+}
+
+/// The same for clients (the edge talking to its hub or its SIEM).
+pub fn client_builder()
+-> anyhow::Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>> {
+    rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .context("TLS versions")
+}
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
 /// Builds the TLS configuration for `cfg`, generating a certificate if needed.
 pub fn load(cfg: &ServerConfig) -> anyhow::Result<Tls> {
     let (certs, key, source) = match &cfg.tls {
@@ -60,9 +86,7 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Tls> {
         .first()
         .context("the certificate file holds no certificate")?;
     let fingerprint = aws_lc_rs_fingerprint(leaf.as_ref());
-    let builder = rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .context("TLS versions")?;
+    let builder = server_builder()?;
     let builder = match &cfg.client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
@@ -95,8 +119,7 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Tls> {
 
 /// SHA-256 of `der`, colon-separated upper-case hex.
 pub fn aws_lc_rs_fingerprint(der: &[u8]) -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, der);
-    d.as_ref()
+    sha256(der)
         .iter()
         .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()

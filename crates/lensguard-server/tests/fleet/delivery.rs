@@ -36,7 +36,8 @@ fn deliver_then_revoke(database: Option<String>) {
     });
     let (records, inspections) = hub_counts(&hub, &edge_id);
     println!(
-        "sent 12, acknowledged 12, delivered {records}, distinct {inspections}, duplicates {}",
+        "sent 12, acknowledged {}, delivered {records}, distinct {inspections}, duplicates {}",
+        acked.len(),
         records - inspections
     );
 
@@ -202,19 +203,15 @@ fn copy_audit(from: &std::path::Path, to: &std::path::Path) {
 
 #[test]
 fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = HubDir::init(&dir.path().join("hub"), None);
-    let port = free_port();
-    let _hub = hub.serve(port);
-    let edge_dir = dir.path().join("edge");
-    let key = prepare_edge(&edge_dir);
-    let edge_id = enrol(&edge_dir, &HubDir::url(port), &hub.token("yard")).unwrap();
+    let fleet = Fleet::enrolled("yard");
+    let (hub, key, edge_dir, edge_id) = (&fleet.hub, &fleet.key, &fleet.edge_dir, &fleet.edge_id);
+    let dir = &fleet.dir;
     // The log as it stood at enrolment (signed on close).
     copy_audit(&edge_dir.join("audit"), &dir.path().join("saved-audit"));
     let checkpoint = || {
         block(async {
             let db = hub.db().await;
-            let e = db.edge(&edge_id).await.unwrap().unwrap();
+            let e = db.edge(edge_id).await.unwrap().unwrap();
             db.close().await;
             (e.checkpoint_size, e.flag_reason)
         })
@@ -223,8 +220,8 @@ fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
     for _ in 0..2 {
         // Each start delivers the newest checkpoint: the one signed when
         // the previous run (or the enrolment) closed the log.
-        let edge = start_edge(&edge_dir, "");
-        assert_eq!(submit(&edge, &key, "cam-r").0, 201);
+        let edge = start_edge(edge_dir, "");
+        assert_eq!(submit(&edge, key, "cam-r").0, 201);
         wait_until(20, "the hub to accept a newer checkpoint", || {
             checkpoint().0 > accepted
         });
@@ -237,7 +234,7 @@ fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
     // what the hub already accepted.
     std::fs::remove_dir_all(edge_dir.join("audit")).unwrap();
     copy_audit(&dir.path().join("saved-audit"), &edge_dir.join("audit"));
-    let edge = start_edge(&edge_dir, "");
+    let edge = start_edge(edge_dir, "");
     wait_until(20, "the hub to flag the edge", || checkpoint().1.is_some());
     let (size, reason) = checkpoint();
     println!("hub checkpoint {grown} entries; after the rollback: {reason:?}");

@@ -3,7 +3,7 @@
 //! under steady load. Each prints its counts and fails when one is wrong:
 //! every acknowledged inspection at the hub, exactly once.
 
-use super::common::{get_with, text};
+use super::common::get_with;
 use super::harness::*;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -130,20 +130,14 @@ fn an_impostor_hub_gets_nothing_and_the_queue_keeps_it_all() {
 
 #[test]
 fn a_full_outbox_refuses_new_photos_and_drops_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = HubDir::init(&dir.path().join("hub"), None);
-    let port = free_port();
-    let edge_dir = dir.path().join("edge");
-    let key = prepare_edge(&edge_dir);
-    let edge_id = {
-        let _hub = hub.serve(port);
-        enrol(&edge_dir, &HubDir::url(port), &hub.token("yard")).unwrap()
-    };
+    let mut fleet = Fleet::enrolled("yard");
+    fleet.hub_process = None;
+    let (hub, key, edge_dir, edge_id) = (&fleet.hub, &fleet.key, &fleet.edge_dir, &fleet.edge_id);
     let edge = start_edge(
-        &edge_dir,
+        edge_dir,
         &format!("[outbox]\nmax_records = 3\n{FAST_RETRY}"),
     );
-    let statuses: Vec<u16> = (0..5).map(|_| submit(&edge, &key, "van-f").0).collect();
+    let mut statuses: Vec<u16> = (0..5).map(|_| submit(&edge, key, "van-f").0).collect();
     assert_eq!(statuses, [201, 201, 201, 503, 503]);
     let refusal = super::common::send(
         &edge,
@@ -155,40 +149,43 @@ fn a_full_outbox_refuses_new_photos_and_drops_nothing() {
         ],
         photo(),
     );
+    statuses.push(refusal.status);
     assert_eq!(refusal.status, 503);
     assert!(refusal.body.contains("outbox_full"), "{}", refusal.body);
     assert_eq!(refusal.header("retry-after").as_deref(), Some("30"));
-    assert!(
-        metric(
-            &get_with(&edge, "/metrics", &key).body,
-            "lensguard_outbox_refused_photos_total"
-        ) >= 3
+    let refused = metric(
+        &get_with(&edge, "/metrics", key).body,
+        "lensguard_outbox_refused_photos_total",
     );
-    let _hub = hub.serve(port);
+    assert_eq!(refused, 3, "every refusal is counted");
+    fleet.hub_process = Some(hub.serve(fleet.port));
     wait_until(30, "the backlog to drain", || {
-        hub_counts(&hub, &edge_id) == (3, 3)
+        hub_counts(hub, edge_id) == (3, 3)
     });
-    wait_until(10, "the outbox to empty", || outbox_depth(&edge_dir) == 0);
-    assert_eq!(
-        submit(&edge, &key, "van-f").0,
-        201,
-        "accepted again once drained"
-    );
+    wait_until(10, "the outbox to empty", || outbox_depth(edge_dir) == 0);
+    let again = submit(&edge, key, "van-f").0;
+    statuses.push(again);
+    assert_eq!(again, 201, "accepted again once drained");
+    wait_until(30, "the last one to arrive", || {
+        hub_counts(hub, edge_id).0 == 4
+    });
+    let (records, inspections) = hub_counts(hub, edge_id);
+    let acknowledged = statuses.iter().filter(|s| **s == 201).count();
     println!(
-        "sent 7, acknowledged 4, refused 3 with 503, delivered {}, duplicates 0",
-        hub_counts(&hub, &edge_id).0
+        "sent {}, acknowledged {acknowledged}, refused {refused} with 503, delivered {records}, duplicates {}",
+        statuses.len(),
+        records - inspections
+    );
+    assert_eq!(
+        (records, inspections),
+        (acknowledged as u64, acknowledged as u64)
     );
 }
 
 #[test]
 fn sigkill_25_times_under_load_loses_and_duplicates_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let hub = HubDir::init(&dir.path().join("hub"), None);
-    let port = free_port();
-    let _hub = hub.serve(port);
-    let edge_dir = dir.path().join("edge");
-    let key = prepare_edge(&edge_dir);
-    let edge_id = enrol(&edge_dir, &HubDir::url(port), &hub.token("van")).unwrap();
+    let fleet = Fleet::enrolled("van");
+    let (hub, key, edge_dir, edge_id) = (&fleet.hub, &fleet.key, &fleet.edge_dir, &fleet.edge_id);
     let seed = std::env::var("LENSGUARD_FAULT_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -197,7 +194,7 @@ fn sigkill_25_times_under_load_loses_and_duplicates_nothing() {
     let mut rng = Lcg(seed);
     let (mut attempts, mut acked, mut unanswered) = (0u64, Vec::new(), 0u64);
     for _ in 0..25 {
-        let edge = start_edge(&edge_dir, FAST_RETRY);
+        let edge = start_edge(edge_dir, FAST_RETRY);
         let (edge_port, pid) = (edge.port(), edge.pid());
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let load = {
@@ -232,12 +229,12 @@ fn sigkill_25_times_under_load_loses_and_duplicates_nothing() {
         unanswered += u;
         drop(edge);
     }
-    let edge = start_edge(&edge_dir, FAST_RETRY);
+    let edge = start_edge(edge_dir, FAST_RETRY);
     wait_until(60, "the outbox to drain after the last restart", || {
-        outbox_depth(&edge_dir) == 0
+        outbox_depth(edge_dir) == 0
     });
     drop(edge);
-    let held = hub_inspections(&hub, &edge_id);
+    let held = hub_inspections(hub, edge_id);
     let lost: Vec<&String> = acked.iter().filter(|id| !held.contains_key(*id)).collect();
     let duplicates: u32 = held.values().map(|n| n - 1).sum();
     println!(
@@ -253,5 +250,4 @@ fn sigkill_25_times_under_load_loses_and_duplicates_nothing() {
     );
     assert_eq!(duplicates, 0);
     assert!(held.len() >= acked.len());
-    let _ = text;
 }

@@ -465,3 +465,40 @@ impl Lcg {
         lo + (self.0 >> 33) % (hi - lo)
     }
 }
+
+/// A SQLite hub serving on loopback and one edge enrolled with it (policy and
+/// API key prepared, service not started).
+pub struct Fleet {
+    /// Holds every file; removed last.
+    pub dir: tempfile::TempDir,
+    pub hub: HubDir,
+    pub port: u16,
+    /// The running hub (`None` once stopped).
+    pub hub_process: Option<HubProcess>,
+    pub edge_dir: PathBuf,
+    /// The edge's API key (`inspections:write`, `metrics:read`).
+    pub key: String,
+    pub edge_id: String,
+}
+
+impl Fleet {
+    /// A hub and an edge called `name`, enrolled.
+    pub fn enrolled(name: &str) -> Fleet {
+        let dir = tempfile::tempdir().unwrap();
+        let hub = HubDir::init(&dir.path().join("hub"), None);
+        let port = free_port();
+        let hub_process = Some(hub.serve(port));
+        let edge_dir = dir.path().join("edge");
+        let key = prepare_edge(&edge_dir);
+        let edge_id = enrol(&edge_dir, &HubDir::url(port), &hub.token(name)).unwrap();
+        Fleet {
+            dir,
+            hub,
+            port,
+            hub_process,
+            edge_dir,
+            key,
+            edge_id,
+        }
+    }
+}

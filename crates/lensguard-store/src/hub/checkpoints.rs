@@ -53,11 +53,6 @@ impl HubDb {
         let Some(edge) = self.edge(edge_id).await? else {
             return Err(Error::NotFound(format!("edge {edge_id}")));
         };
-        let stored_root: Option<String> =
-            sqlx::query_scalar("SELECT checkpoint_root FROM hub_edges WHERE id = $1")
-                .bind(edge_id)
-                .fetch_one(self.pool())
-                .await?;
         let stored_size = u64::try_from(edge.checkpoint_size).unwrap_or(0);
         let cp = update.checkpoint;
         let key = hex::decode(&edge.audit_key).unwrap_or_default();
@@ -71,7 +66,8 @@ impl HubDb {
         } else if update.from_size != stored_size {
             return Ok(CheckpointOutcome::Stale(stored_size));
         } else {
-            let old_root = stored_root
+            let old_root = edge
+                .checkpoint_root
                 .as_deref()
                 .and_then(|r| hex::decode(r).ok())
                 .and_then(|v| Hash::try_from(v).ok());

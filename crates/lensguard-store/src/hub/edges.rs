@@ -33,6 +33,8 @@ pub struct Edge {
     pub flag_reason: Option<String>,
     /// The size of its last accepted audit checkpoint.
     pub checkpoint_size: i64,
+    /// That checkpoint's Merkle root, hex (none before the first).
+    pub checkpoint_root: Option<String>,
     /// When it last delivered.
     pub last_seen: Option<i64>,
 }
@@ -60,7 +62,7 @@ pub struct NewEdge<'a> {
 }
 
 const EDGE_COLUMNS: &str = "id, name, enrolled_at, cert_sha256, audit_key, revoked_at, flagged_at, \
-     flag_reason, checkpoint_size, last_seen";
+     flag_reason, checkpoint_size, checkpoint_root, last_seen";
 
 fn row_to_edge(r: &sqlx::any::AnyRow) -> Result<Edge, Error> {
     Ok(Edge {
@@ -73,6 +75,7 @@ fn row_to_edge(r: &sqlx::any::AnyRow) -> Result<Edge, Error> {
         flagged_at: r.try_get("flagged_at")?,
         flag_reason: r.try_get("flag_reason")?,
         checkpoint_size: r.try_get("checkpoint_size")?,
+        checkpoint_root: r.try_get("checkpoint_root")?,
         last_seen: r.try_get("last_seen")?,
     })
 }
