@@ -260,6 +260,7 @@ fn drain_seconds(rt: &tokio::runtime::Runtime, dir: &Path, database: &str) -> f6
                     id: &id,
                     actor: "key:bench",
                     idempotency_key: None,
+                    request_sha256: None,
                     device_id: r.device_id.as_deref(),
                     verdict: "pass",
                     report: "{}",

@@ -244,21 +244,37 @@ pub enum PolicyCommand {
     /// The data inventory: for each kind of data, where it lives, how it is
     /// encrypted, how long it is kept, who may read it and whether it may
     /// leave the device. Markdown for a security review, or JSON.
+    ///
+    /// Uses the policy the service on the data directory judges by (its
+    /// policy.toml, else the built-in default) unless --policy or --profile
+    /// names another, and says which on standard error.
     Inventory {
         #[command(flatten)]
         policy: PolicyArgs,
+        /// The service's data directory, whose policy.toml is used
+        /// (default lensguard-data).
+        #[arg(long, value_name = "DIR", env = "LENSGUARD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value = "markdown")]
         format: InventoryFormat,
     },
     /// Dry run for one photo: its verdict, what would be stored and for how
     /// long, and exactly which fields would leave the device. Stores nothing.
+    ///
+    /// Uses the policy the service on the data directory judges by (its
+    /// policy.toml, else the built-in default) unless --policy or --profile
+    /// names another, and prints which.
     Explain {
         /// The photo.
         #[arg(value_name = "PHOTO")]
         photo: PathBuf,
         #[command(flatten)]
         policy: PolicyArgs,
+        /// The service's data directory, whose policy.toml is used
+        /// (default lensguard-data).
+        #[arg(long, value_name = "DIR", env = "LENSGUARD_DATA_DIR")]
+        data_dir: Option<PathBuf>,
         /// Used to predict the redaction (without models nothing is redacted,
         /// so no derivative would be stored).
         #[command(flatten)]
@@ -316,18 +332,37 @@ pub enum AuditCommand {
     /// Check the audit log offline: hash chain, Merkle tree and signed checkpoints.
     ///
     /// Reads the data directory's log, or an exported file with --export (so anyone
-    /// can verify without the service). Names the first bad entry. Exit status: 0
-    /// verified, 1 tampered, 2 unreadable.
+    /// can verify without the service). Names the first bad entry.
+    ///
+    /// Without --public-key the signatures are checked against the key the log
+    /// (or the export) carries itself, which whoever rewrote it could replace
+    /// too: the output says "signer not checked". Record the installation's
+    /// public key once, where the data directory's administrators cannot change
+    /// it (this command prints it after "public key", and GET
+    /// /v1/audit/checkpoint answers it as "public_key"), and pass it here.
+    ///
+    /// Exit status: 0 verified, 1 tampered, 2 unreadable or a usage error.
+    #[command(after_help = "Examples:
+  lensguard audit verify --data-dir DIR                 check the log; prints its public key
+  lensguard audit verify --export audit.jsonl --public-key 3b6a27bc...   check an export's signer
+  lensguard audit verify --export audit.jsonl --public-key head.json --require-signer
+                                                        head.json: the saved answer of GET /v1/audit/checkpoint")]
     Verify {
         #[command(flatten)]
         data: DataDirArgs,
         /// Verify this export (from `lensguard audit export --format jsonl`) instead.
         #[arg(long, value_name = "FILE")]
         export: Option<PathBuf>,
-        /// The Ed25519 public key (64 hex digits) the checkpoints must be signed
-        /// with, obtained out of band; without it the log's own key is trusted.
-        #[arg(long, value_name = "HEX")]
+        /// The Ed25519 public key the checkpoints must be signed with, obtained
+        /// out of band: 64 hex digits, or a file holding them or the JSON of GET
+        /// /v1/audit/checkpoint. Without it the log's own key is used, and the
+        /// signer is not checked.
+        #[arg(long, value_name = "HEX|FILE")]
         public_key: Option<String>,
+        /// Refuse to verify without --public-key (for scripts: a verification
+        /// that did not check the signer must not pass).
+        #[arg(long)]
+        require_signer: bool,
     },
     /// Write the audit log (entries covered by the latest signed checkpoint).
     ///
@@ -349,6 +384,22 @@ pub enum AuditCommand {
         /// Write here instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+    },
+    /// Print the pseudonym the audit log writes for an identifying value.
+    ///
+    /// Device ids, user names, external references and free-text reasons
+    /// (hold reasons, reasons for reading originals) are written to the audit
+    /// log as `hmac:` pseudonyms keyed by the installation key, so the log
+    /// names no one in clear text, even after an erasure. An auditor holding
+    /// the data directory computes a value's pseudonym with this command and
+    /// searches the log for it.
+    #[command(after_help = "Example:\n  \
+        grep \"$(lensguard audit pseudonym van-12)\" lensguard-data/audit/log.jsonl")]
+    Pseudonym {
+        #[command(flatten)]
+        data: DataDirArgs,
+        /// The value (a device id, a user name, a reason as it was typed).
+        value: String,
     },
     /// Print an inclusion proof (--index) or a consistency proof (--from) as JSON.
     ///

@@ -5,6 +5,7 @@
 
 mod cli;
 mod commands;
+mod data_dir;
 mod detection;
 mod edge;
 mod fleet;
@@ -27,14 +28,48 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
+/// The error and its causes on one line, each cause once: libraries often
+/// repeat their source's text in their own message, and a cause already said
+/// is not said again.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        let part = part.trim();
+        if part.is_empty() || text.contains(part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(part);
+    }
+    text
+}
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match commands::run(cli) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::from(2),
         Err(e) => {
-            eprintln!("lensguard: {e:#}");
+            eprintln!("lensguard: {}", describe(&e));
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn causes_already_said_are_not_repeated() {
+        let inner = anyhow::anyhow!("(code: 14) unable to open database file");
+        let e = inner
+            .context("error returned from database: (code: 14) unable to open database file")
+            .context("cannot open the database");
+        assert_eq!(
+            super::describe(&e),
+            "cannot open the database: error returned from database: (code: 14) unable to open database file"
+        );
     }
 }

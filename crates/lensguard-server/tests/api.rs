@@ -7,6 +7,7 @@ mod common;
 
 use common::{Server, audit_actions, create_key, get_with, send};
 use lensguard_testkit::{bad_input_dir, samples_dir};
+use std::path::Path;
 
 /// The body of requests that are refused before it is read. The service answers
 /// such requests without reading the upload and closes the connection, so a large
@@ -120,7 +121,7 @@ fn an_idempotency_key_returns_the_original_without_a_second_inspection() {
         "POST",
         "/v1/inspections",
         &headers,
-        photo("dark.jpg"),
+        photo("sharp.jpg"),
     );
     assert_eq!((first.status, second.status), (201, 200));
     assert_eq!(first.body, second.body);
@@ -128,12 +129,27 @@ fn an_idempotency_key_returns_the_original_without_a_second_inspection() {
         second.header("idempotent-replayed").as_deref(),
         Some("true")
     );
+    // A retake under the same key (an app using its order number) is another
+    // request: refused, never answered with the first photo's verdict.
+    let retake = send(
+        &server,
+        "POST",
+        "/v1/inspections",
+        &headers,
+        photo("dark.jpg"),
+    );
+    assert_eq!(retake.status, 422, "{}", retake.body);
+    let body: serde_json::Value = serde_json::from_str(&retake.body).expect("json");
+    assert_eq!(body["code"], "idempotency_key_reused");
+    assert!(retake.header("idempotent-replayed").is_none());
+    assert_ne!(retake.body, first.body);
     drop(server);
-    let submits = audit_actions(dir.path())
-        .iter()
+    let submits: Vec<String> = audit_actions(dir.path())
+        .into_iter()
         .filter(|(a, _)| a == "inspections.submit")
-        .count();
-    assert_eq!(submits, 1);
+        .map(|(_, outcome)| outcome)
+        .collect();
+    assert_eq!(submits, ["success", "failure"]);
 }
 
 #[test]
@@ -167,6 +183,89 @@ fn wrong_type_bad_photo_and_oversized_body_get_415_422_and_413() {
     let r = post("image/jpeg", vec![0u8; 50 * 1024 * 1024 + 1]);
     assert_eq!(r.status, 413, "{}", r.body);
     assert!(r.header("strict-transport-security").is_some());
+    drop(server);
+    // The refusals of an authenticated caller's body are in the audit log.
+    let refused: Vec<String> = common::audit_entries(dir.path())
+        .iter()
+        .filter(|e| e["action"] == "request.refused")
+        .map(|e| format!("{} {}", e["target"], e["reason"]))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "\"POST /v1/inspections\" \"answered 415 Unsupported Media Type\"",
+            "\"POST /v1/inspections\" \"answered 413 Payload Too Large\""
+        ]
+    );
+}
+
+/// `curl` over `--http2` or `--http1.1`: (status, protocol, body).
+fn curl(server: &Server, protocol: &str, headers: &[&str], body_file: &Path) -> (u16, String, String) {
+    let out_file = body_file.with_extension("answer");
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-sS", protocol, "--cacert"])
+        .arg(server.data_dir.join("tls/cert.pem"))
+        .args(["-o"])
+        .arg(&out_file)
+        .args(["-w", "%{http_code} %{http_version}", "-X", "POST"]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    let out = cmd
+        .arg("--data-binary")
+        .arg(format!("@{}", body_file.display()))
+        .arg(format!("https://localhost:{}/v1/inspections", server.port()))
+        .output()
+        .expect("curl runs");
+    assert!(
+        out.status.success(),
+        "curl {protocol} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (status, version) = written.split_once(' ').expect("status and version");
+    let body = std::fs::read_to_string(&out_file).unwrap_or_default();
+    (status.parse().expect("status"), version.to_owned(), body)
+}
+
+#[test]
+fn refusals_reach_http2_and_http1_clients_intact() {
+    if std::process::Command::new("curl").arg("--version").output().is_err() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "curl is missing (scripts/install-test-deps installs it)"
+        );
+        eprintln!("skipped: curl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = create_key(dir.path(), &["inspections:write"], &[]);
+    let server = Server::start(dir.path(), &[]);
+    let auth = format!("Authorization: Bearer {writer}");
+    let large = dir.path().join("large.jpg");
+    std::fs::write(&large, vec![0u8; 55 * 1024 * 1024]).expect("large body");
+    let small = dir.path().join("small.txt");
+    std::fs::write(&small, vec![b'x'; 4096]).expect("small body");
+    for (protocol, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        for _ in 0..5 {
+            let (status, got, body) =
+                curl(&server, protocol, &[&auth, "Content-Type: image/jpeg"], &large);
+            assert_eq!((status, got.as_str()), (413, version), "{body}");
+            let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
+            assert_eq!(json["code"], "payload_too_large");
+        }
+        for _ in 0..30 {
+            let (status, got, body) =
+                curl(&server, protocol, &[&auth, "Content-Type: text/plain"], &small);
+            assert_eq!((status, got.as_str()), (415, version), "{body}");
+            let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
+            assert_eq!(json["code"], "unsupported_media_type");
+        }
+        // Refused before any body is read: no credentials.
+        let (status, _, body) = curl(&server, protocol, &["Content-Type: image/jpeg"], &large);
+        assert_eq!(status, 401, "{body}");
+    }
 }
 
 #[test]

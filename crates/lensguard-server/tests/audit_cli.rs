@@ -37,11 +37,32 @@ fn verify_reports_ok_then_names_the_tampered_entry() {
     let dir = data_dir(25);
     let out = lensguard(&["audit", "verify", "--data-dir", &path(dir.path())]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // Checked only against the log's own key: not "ok", and it says so.
     assert!(
-        text(&out.stdout).starts_with("ok: 25 entries, 3 signed checkpoints, root "),
-        "{}",
-        text(&out.stdout)
+        stdout.starts_with("consistent: 25 entries, 3 signed checkpoints, root "),
+        "{stdout}"
     );
+    assert!(stdout.contains("signer not checked: pass --public-key"), "{stdout}");
+    // The printed public key is what --public-key takes.
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("public key "))
+        .and_then(|l| l.split_whitespace().next())
+        .expect("public key line")
+        .to_owned();
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        &path(dir.path()),
+        "--public-key",
+        &key,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("ok: 25 entries"), "{stdout}");
+    assert!(stdout.contains("signer: checked against the given --public-key"));
 
     let log = dir.path().join("audit/log.jsonl");
     let content = std::fs::read_to_string(&log).expect("log");
@@ -78,7 +99,43 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
     drop(dir);
     let out = lensguard(&["audit", "verify", "--export", &path(&moved)]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("consistent: 12 entries, 1 signed checkpoint"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("signer not checked: pass --public-key (the export was checked only"),
+        "{stdout}"
+    );
+    // A script that demands a checked signer fails without a key.
+    let out = lensguard(&["audit", "verify", "--export", &path(&moved), "--require-signer"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("nothing was verified"));
+    // The key as GET /v1/audit/checkpoint answers it (a saved JSON file), and
+    // the key id, which cannot check a signature, is refused with a pointer.
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("public key "))
+        .expect("public key line");
+    let (key, id) = key.split_once(" (key id ").expect("key and id");
+    let head = copy.path().join("head.json");
+    std::fs::write(&head, format!("{{\"size\": 12, \"public_key\": \"{key}\"}}")).expect("head");
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--export",
+        &path(&moved),
+        "--public-key",
+        &path(&head),
+        "--require-signer",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("ok: 12 entries, 1 signed checkpoint"));
+    let id = id.trim_end_matches(')');
+    let out = lensguard(&["audit", "verify", "--export", &path(&moved), "--public-key", id]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("looks like a key id"), "{}", text(&out.stderr));
 
     let wrong = "00".repeat(32);
     let out = lensguard(&[

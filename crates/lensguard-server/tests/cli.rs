@@ -357,3 +357,126 @@ fn docs_show_the_default_policy_exactly() {
         "docs/policy.md is out of date: paste `lensguard policy show` into it"
     );
 }
+
+/// Every command that works on an existing data directory, with `DIR` for it.
+const ON_A_DATA_DIRECTORY: &[&[&str]] = &[
+    &["erase", "--device", "van-12", "--data-dir", "DIR"],
+    &["retention", "sweep", "--data-dir", "DIR"],
+    &["retention", "holds", "--data-dir", "DIR"],
+    &["retention", "hold", "--device", "van-12", "--reason", "claim", "--data-dir", "DIR"],
+    &["retention", "lift", "some-hold", "--data-dir", "DIR"],
+    &["keys", "list", "--data-dir", "DIR"],
+    &["keys", "rotate", "some-key", "--data-dir", "DIR"],
+    &["keys", "revoke", "some-key", "--data-dir", "DIR"],
+    &["keys", "rotate-kek", "--data-dir", "DIR"],
+    &["users", "list", "--data-dir", "DIR"],
+    &["users", "set-role", "ana", "viewer", "--data-dir", "DIR"],
+    &["users", "disable", "ana", "--data-dir", "DIR"],
+    &["evidence", "get", "some-id", "--kind", "redacted", "--out", "x.jpg", "--data-dir", "DIR"],
+    &["edge", "status", "--data-dir", "DIR"],
+    &["egress", "report", "--data-dir", "DIR"],
+    &["audit", "pseudonym", "van-12", "--data-dir", "DIR"],
+    &["hub", "edges", "--data-dir", "DIR"],
+    &["hub", "enroll", "--name", "dock", "--data-dir", "DIR"],
+    &["hub", "revoke", "some-edge", "--data-dir", "DIR"],
+    &["hub", "token", "--name", "ops", "--data-dir", "DIR"],
+    &["hub", "serve", "--data-dir", "DIR"],
+];
+
+#[test]
+fn maintenance_commands_refuse_what_is_not_a_data_directory_and_create_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let missing = tmp.path().join("mistyped");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).expect("dir");
+    for command in ON_A_DATA_DIRECTORY {
+        for dir in [&missing, &empty] {
+            let shown = dir.to_str().expect("utf8");
+            let args: Vec<&str> = command
+                .iter()
+                .map(|a| if *a == "DIR" { shown } else { a })
+                .collect();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+                .args(&args)
+                .current_dir(tmp.path())
+                .env_remove("LENSGUARD_DATA_DIR")
+                .output()
+                .expect("run");
+            let stderr = text(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+            assert!(stderr.contains(shown), "{args:?} must name {shown}: {stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+            assert!(text(&out.stdout).is_empty(), "{args:?} printed {}", text(&out.stdout));
+            assert!(!missing.exists(), "{args:?} created {}", missing.display());
+            let made: Vec<_> = std::fs::read_dir(&empty).expect("dir").flatten().collect();
+            assert!(made.is_empty(), "{args:?} wrote {made:?} into an empty folder");
+        }
+    }
+    // Nothing was created in the working directory either.
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
+
+#[test]
+fn policy_explain_and_inventory_use_the_policy_the_service_uses() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("lensguard-data");
+    std::fs::create_dir(&data).expect("dir");
+    std::fs::write(
+        data.join("policy.toml"),
+        "version = 1\nname = \"dock\"\nrevision = 1\n[egress]\nfields = [\"id\", \"verdict\", \"submission\"]\n",
+    )
+    .expect("policy");
+    let photo = samples_dir().join("sharp.jpg");
+    let photo = photo.to_str().expect("utf8");
+    // From the folder holding lensguard-data, as the README's fleet edge.
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env_remove("LENSGUARD_DATA_DIR")
+            .output()
+            .expect("run")
+    };
+    let out = run(&["policy", "explain", photo]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("(policy dock@1)"), "{stdout}");
+    assert!(
+        stdout.contains("policy file: lensguard-data/policy.toml (the service's policy)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("report fields: {") && stdout.contains("\"verdict\""), "{stdout}");
+    let out = run(&["policy", "inventory", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("policy: lensguard-data/policy.toml"));
+    let inventory: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(inventory["policy"], "dock@1");
+    assert_eq!(
+        inventory["egress_fields"],
+        serde_json::json!(["id", "verdict", "submission"])
+    );
+    // --policy still wins, and says so; a mistyped --data-dir is refused.
+    let out = run(&["policy", "explain", photo, "--profile", "inspection-line"]);
+    assert!(text(&out.stdout).contains("policy file: built-in profile inspection-line"));
+    let out = run(&["policy", "inventory", "--data-dir", "lensguard-dat"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("lensguard-dat does not exist"));
+    // Without a data directory: the built-in default, named as such.
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(["policy", "explain", photo])
+        .current_dir(elsewhere.path())
+        .env_remove("LENSGUARD_DATA_DIR")
+        .output()
+        .expect("run");
+    assert!(
+        text(&out.stdout).contains("policy file: built-in default proof-of-delivery"),
+        "{}",
+        text(&out.stdout)
+    );
+}

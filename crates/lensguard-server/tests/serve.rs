@@ -226,3 +226,101 @@ fn dangerous_options_are_announced_and_audited() {
     let log = std::fs::read_to_string(dir.path().join("data/audit/log.jsonl")).expect("log");
     assert!(log.contains("dangerous=dangerous_disable_hsts"));
 }
+
+/// Everything under `dir`, relative, sorted.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        out.push(p.strip_prefix(dir).unwrap_or(&p).display().to_string());
+        if p.is_dir() {
+            out.extend(tree(&p).into_iter().map(|c| format!("{}/{c}", e.file_name().to_string_lossy())));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_bad_policy_or_a_busy_port_is_refused_before_anything_is_created() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("dir");
+    std::fs::write(data.join("policy.toml"), "version = 1\nname = \n").expect("policy");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("policy.toml"), "{stderr}");
+    assert_eq!(tree(&data), ["policy.toml"], "nothing may be created");
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().expect("addr").port();
+    let fresh = dir.path().join("fresh");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&fresh)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
+    assert!(!fresh.exists(), "a busy port must not leave a data directory behind");
+}
+
+#[test]
+fn plain_http_to_the_https_port_gets_a_short_hint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", server.port())).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    tcp.write_all(b"GET /v1/inspections HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).expect("an answer, then close");
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+    assert!(answer.ends_with("This port speaks HTTPS only: use https:// in the URL.\n"), "{answer}");
+    // It names nothing about the service and echoes nothing sent.
+    assert!(!answer.contains("lensguard") && !answer.contains("/v1/") && !answer.contains("localhost"));
+    // TLS still works on the same port.
+    assert_eq!(request(&server, "GET", "/healthz").status, 200);
+}
+
+#[test]
+fn keys_and_users_are_listed_while_the_service_runs_with_the_rotation_overlap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    common::create_key(&data, &["inspections:write"], &[]);
+    let listed = common::lensguard(&["keys", "list", "--data-dir", data.to_str().expect("utf8")]);
+    let id = common::text(&listed.stdout)
+        .split_whitespace()
+        .next()
+        .expect("key id")
+        .to_owned();
+    let rotated = common::lensguard(&[
+        "keys", "rotate", &id, "--overlap-hours", "24", "--data-dir", data.to_str().expect("utf8"),
+    ]);
+    assert!(rotated.status.success(), "{}", common::text(&rotated.stderr));
+    let server = Server::start(&data, &[]);
+    let out = common::lensguard(&["keys", "list", "--data-dir", data.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let line = common::text(&out.stdout);
+    assert!(line.contains(&id) && line.contains("expires=never"), "{line}");
+    let until = line
+        .split("previous-secret-until=")
+        .nth(1)
+        .expect("the overlap end is shown")
+        .trim();
+    let until = time::OffsetDateTime::parse(until, &time::format_description::well_known::Rfc3339)
+        .expect("RFC 3339");
+    let minutes = (until - time::OffsetDateTime::now_utc()).whole_minutes();
+    assert!((23 * 60..=24 * 60).contains(&minutes), "{line}");
+    let out = common::lensguard(&["users", "list", "--data-dir", data.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(common::text(&out.stderr).contains("no users in"));
+    drop(server);
+}

@@ -222,6 +222,7 @@ fn new<'a>(id: &'a str, actor: &'a str, verdict: &'a str, report: &'a str) -> Ne
         id,
         actor,
         idempotency_key: Some("k-1"),
+        request_sha256: Some(report),
         device_id: Some("cam-7"),
         verdict,
         report,
@@ -246,9 +247,15 @@ async fn a_repeated_idempotency_key_returns_the_original() {
         .expect("insert")
         .expect_err("duplicate");
     assert_eq!(
-        (original.id.as_str(), original.report.as_str()),
+        (
+            original.inspection.id.as_str(),
+            original.inspection.report.as_str()
+        ),
         ("a", "{\"n\":1}")
     );
+    // The digest of the first request is kept with the key.
+    assert!(original.same_request("{\"n\":1}"));
+    assert!(!original.same_request("{\"n\":2}"));
     // Another actor may use the same idempotency key.
     assert_eq!(
         db.insert_inspection(&new("c", "key:2", "pass", "{}"), NOW)

@@ -75,3 +75,54 @@ fn every_path_named_in_the_documents_exists() {
         }
     }
 }
+
+/// The README's service section says the models come first and what the
+/// service does without them.
+#[test]
+fn the_readme_says_to_fetch_the_models_before_the_service() {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).expect("README");
+    let section = readme
+        .split("### The service")
+        .nth(1)
+        .and_then(|s| s.split("\n### ").next())
+        .expect("a service section");
+    let fetch = section.find("scripts/fetch-models").expect("names scripts/fetch-models");
+    let serve = section.find("-- serve").expect("starts the service");
+    assert!(fetch < serve, "the models are fetched before the service starts");
+    assert!(
+        section.contains("Without them") && section.contains("withheld"),
+        "says what happens without the models"
+    );
+}
+
+/// `scripts/fetch-models` fetches only what redaction needs unless asked for
+/// the test tier, and the test dependencies ask for it.
+#[test]
+fn fetch_models_default_tier_is_what_redaction_needs() {
+    let root = workspace_root();
+    let out = std::process::Command::new("bash")
+        .arg(root.join("scripts/fetch-models"))
+        .arg("--list")
+        .output()
+        .expect("run scripts/fetch-models --list");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let tier = |name: &str| -> Vec<String> {
+        listing
+            .split(&format!("{name}:\n"))
+            .nth(1)
+            .unwrap_or("")
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| l.trim().to_owned())
+            .collect()
+    };
+    let redaction = tier("redaction");
+    assert_eq!(redaction.len(), 2, "{listing}");
+    assert!(redaction.iter().all(|f| f.contains(".onnx")), "{redaction:?}");
+    assert!(tier("test").iter().any(|f| f.contains("opencv-doc")), "{listing}");
+    let script = std::fs::read_to_string(root.join("scripts/fetch-models")).expect("script");
+    assert!(script.contains("tier=redaction\n"), "the default tier is redaction");
+    let deps = std::fs::read_to_string(root.join("scripts/install-test-deps")).expect("deps");
+    assert!(deps.contains("fetch-models\" --tier test"));
+}

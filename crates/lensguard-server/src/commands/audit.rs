@@ -15,7 +15,15 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             data,
             export,
             public_key,
+            require_signer,
         } => {
+            if require_signer && public_key.is_none() {
+                bail!(
+                    "--require-signer: give --public-key with the installation's public key \
+                     (recorded out of band; `lensguard audit verify --data-dir DIR` prints it, \
+                     GET /v1/audit/checkpoint answers it); nothing was verified"
+                );
+            }
             let key = public_key.as_deref().map(parse_key).transpose()?;
             let result = match &export {
                 Some(file) => {
@@ -30,7 +38,8 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             };
             match result {
                 Ok(s) => {
-                    print_summary(&s)?;
+                    print_summary(&s, key.is_some())?;
+                    print_signer(&s, key.is_some(), export.is_some())?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(StoreError::Tampered(finding)) => {
@@ -39,6 +48,26 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                 }
                 Err(e) => Err(e.into()),
             }
+        }
+        AuditCommand::Pseudonym { data, value } => {
+            crate::data_dir::require(&data.data_dir)?;
+            let key = data.data_dir.join(lensguard_store::secrets::FILE);
+            if !key.is_file() {
+                bail!(
+                    "{} has no installation key ({}): its audit log holds no pseudonyms",
+                    data.data_dir.display(),
+                    key.display()
+                );
+            }
+            let secrets = lensguard_store::secrets::InstallationSecrets::load_or_create(
+                &data.data_dir,
+            )?;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                secrets.pseudonyms().pseudonym(&value)
+            )?;
+            Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Prove {
             data,
@@ -112,12 +141,68 @@ fn audit_dir(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
     Ok(dir)
 }
 
-fn parse_key(hex_key: &str) -> anyhow::Result<Vec<u8>> {
-    let key = hex::decode(hex_key.trim()).context("--public-key must be 64 hexadecimal digits")?;
-    if key.len() != 32 {
-        bail!("--public-key must be 64 hexadecimal digits (an Ed25519 public key)");
+/// `--public-key`: 64 hex digits, or a file holding them or the JSON answer
+/// of `GET /v1/audit/checkpoint` (its `public_key`).
+fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
+    let given = given.trim();
+    let looks_hex = !given.is_empty() && given.bytes().all(|b| b.is_ascii_hexdigit());
+    let text = if looks_hex {
+        given.to_owned()
+    } else {
+        let path = Path::new(given);
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "--public-key {given:?} is neither 64 hexadecimal digits nor a readable file"
+            )
+        })?;
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => v
+                .get("public_key")
+                .and_then(|k| k.as_str())
+                .map(str::to_owned)
+                .with_context(|| {
+                    format!("{} is JSON without a \"public_key\" field", path.display())
+                })?,
+            Err(_) => text.trim().to_owned(),
+        }
+    };
+    let text = text.trim();
+    if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!(
+            "--public-key {text} looks like a key id (a fingerprint, 16 hex digits), which cannot \
+             check a signature: give the whole public key (64 hex digits), printed by \
+             `lensguard audit verify --data-dir DIR` after \"public key\" and answered by GET \
+             /v1/audit/checkpoint as \"public_key\""
+        );
     }
+    let key = hex::decode(text).ok().filter(|k| k.len() == 32).with_context(|| {
+        "--public-key must be an Ed25519 public key: 64 hexadecimal digits".to_owned()
+    })?;
     Ok(key)
+}
+
+/// Says whose signatures were checked: a key given out of band, or only the
+/// one the log or export carries (which a forger would have replaced too).
+fn print_signer(s: &Summary, pinned: bool, export: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    if !s.public_key.is_empty() {
+        writeln!(out, "public key {} (key id {})", s.public_key, s.key_id)?;
+    }
+    if pinned {
+        writeln!(out, "signer: checked against the given --public-key")
+    } else if export {
+        writeln!(
+            out,
+            "signer not checked: pass --public-key (the export was checked only against the \
+             key it carries itself, which a forger would replace too)"
+        )
+    } else {
+        writeln!(
+            out,
+            "signer not checked: pass --public-key (the log was checked only against its own \
+             audit/signing.key, which whoever can write the data directory can replace)"
+        )
+    }
 }
 
 fn parse_time(s: &str) -> anyhow::Result<time::OffsetDateTime> {
@@ -125,11 +210,14 @@ fn parse_time(s: &str) -> anyhow::Result<time::OffsetDateTime> {
         .with_context(|| format!("{s:?} is not an RFC 3339 time (2026-11-21T12:00:00Z)"))
 }
 
-fn print_summary(s: &Summary) -> std::io::Result<()> {
+/// The first line says `ok` only when the signer was checked against a key
+/// given out of band; otherwise `consistent`.
+fn print_summary(s: &Summary, pinned: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "ok: {} entries, {} signed checkpoint{}, root {}{}",
+        "{}: {} entries, {} signed checkpoint{}, root {}{}",
+        if pinned { "ok" } else { "consistent" },
         s.entries,
         s.checkpoints,
         if s.checkpoints == 1 { "" } else { "s" },
@@ -137,7 +225,7 @@ fn print_summary(s: &Summary) -> std::io::Result<()> {
         if s.key_id.is_empty() {
             String::new()
         } else {
-            format!(", key {}", s.key_id)
+            format!(", key id {}", s.key_id)
         }
     )?;
     if s.unsigned_entries > 0 {

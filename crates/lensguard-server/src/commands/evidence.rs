@@ -44,6 +44,7 @@ async fn get(cmd: EvidenceCommand) -> anyhow::Result<ExitCode> {
         "evidence.read"
     };
     let target = format!("evidence:{} inspection:{inspection} {category}", info.id);
+    let reason = reason.map(|r| format!("reason {}", local.audit.pseudonym(&r)));
     local.record(action, &target, Outcome::Success, reason)?;
     let bytes = v.get(&info.id, &Caller::named("system:cli")).await?;
     let mut file = std::fs::OpenOptions::new()
@@ -82,6 +83,16 @@ pub fn erase(args: EraseArgs) -> anyhow::Result<ExitCode> {
                 "deleted {} ({}, inspection {}, sha256 {}, {})",
                 r.object, r.category, r.inspection, r.content_sha256, r.method
             )?;
+        }
+        if report.deleted.is_empty() && report.held == 0 {
+            // Nothing to act on is not a success: say so, and fail.
+            eprintln!(
+                "device {}: nothing is kept from this device in {} (check the device id and \
+                 --data-dir); nothing was erased (the request is recorded in the audit log)",
+                args.device,
+                args.vault.data.data_dir.display()
+            );
+            return Ok(ExitCode::from(1));
         }
         writeln!(
             out,

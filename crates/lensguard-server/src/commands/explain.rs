@@ -3,7 +3,7 @@
 //! how long, and exactly which fields would leave the device. Nothing is
 //! stored and nothing is sent.
 
-use crate::cli::{ModelsArgs, PolicyArgs};
+use crate::cli::ModelsArgs;
 use crate::inputs::{ReadError, read_limited};
 use anyhow::bail;
 use lensguard_core::policy::DataCategory;
@@ -34,6 +34,8 @@ struct Explanation {
     photo: String,
     verdict: Verdict,
     policy: String,
+    /// The file or built-in profile the policy came from.
+    policy_source: String,
     reasons: Vec<String>,
     stored: Vec<Plan>,
     leaves_device: Egress,
@@ -109,6 +111,7 @@ fn explain(
         photo: path.display().to_string(),
         verdict,
         policy: format!("{}@{}", policy.name, policy.revision),
+        policy_source: String::new(),
         reasons: report
             .reasons
             .iter()
@@ -124,11 +127,11 @@ fn explain(
 
 pub fn run(
     photo: &Path,
-    policy: &PolicyArgs,
+    chosen: &super::SourcedPolicy,
     models: &ModelsArgs,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let policy = super::load_policy(policy)?;
+    let policy = &chosen.policy;
     let bytes = match read_limited(photo, Limits::default().max_file_bytes) {
         Ok(b) => b,
         Err(ReadError::TooLarge(e)) => bail!("{}: {e}", photo.display()),
@@ -137,7 +140,8 @@ pub fn run(
     let detectors = crate::detection::load_for_cli(models.models.as_deref());
     let now = time::OffsetDateTime::now_utc();
     let now = now.replace_nanosecond(0).unwrap_or(now);
-    let e = explain(photo, &bytes, &policy, &detectors, now)?;
+    let mut e = explain(photo, &bytes, policy, &detectors, now)?;
+    e.policy_source.clone_from(&chosen.source);
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&e)?)?;
@@ -148,6 +152,7 @@ pub fn run(
         "{}: verdict {} (policy {})",
         e.photo, e.verdict, e.policy
     )?;
+    writeln!(out, "policy file: {}", e.policy_source)?;
     for r in &e.reasons {
         writeln!(out, "  reason  {r}")?;
     }

@@ -1,7 +1,7 @@
 //! `lensguard keys`: API keys in a data directory, each change audited first
 //! (see [`super::local`]; through the API while the service runs).
 
-use super::local::{Local, open};
+use super::local::{Local, open, open_or_create, read_db};
 use crate::cli::KeysCommand;
 use anyhow::{Context, bail};
 use lensguard_core::access::Scope;
@@ -41,6 +41,17 @@ fn print_token(
     )
 }
 
+/// Seconds since the epoch as RFC 3339 (UTC).
+fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
 pub fn run(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
     super::local::block_on(run_async(cmd))?
 }
@@ -73,7 +84,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 allowed_cidrs,
                 expires_at: expires_in_days.map(|d| now + time::Duration::days(i64::from(d))),
             };
-            let local = open(&data.data_dir).await?;
+            let local = open_or_create(&data.data_dir).await?;
             let scopes_text: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
             local.record(
                 "keys.create",
@@ -91,8 +102,15 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             print_token(&mut out, &issued.token)?;
         }
         KeysCommand::List { data } => {
-            let local = open(&data.data_dir).await?;
-            for k in local.db.list_keys().await? {
+            let db = read_db(&data.data_dir).await?;
+            let keys = db.list_keys().await?;
+            if keys.is_empty() {
+                eprintln!(
+                    "no API keys in {} (create one with `lensguard keys create`)",
+                    data.data_dir.display()
+                );
+            }
+            for k in keys {
                 let state = if k.revoked_at.is_some() {
                     "revoked"
                 } else if k.expires_at.is_some_and(|e| e <= now.unix_timestamp()) {
@@ -102,9 +120,17 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 };
                 let scopes: Vec<&str> = k.scopes.iter().map(|s| s.as_str()).collect();
                 let cidrs: Vec<String> = k.allowed_cidrs.iter().map(ToString::to_string).collect();
+                let expires = k.expires_at.map_or("never".to_owned(), rfc3339);
+                // The previous secret of a rotation, while its overlap lasts.
+                let overlap = k
+                    .previous_valid_until
+                    .filter(|&t| k.revoked_at.is_none() && t > now.unix_timestamp())
+                    .map_or(String::new(), |t| {
+                        format!(" previous-secret-until={}", rfc3339(t))
+                    });
                 writeln!(
                     out,
-                    "{}  {:<8} {:<24} scopes={} networks={}",
+                    "{}  {:<8} {:<24} scopes={} networks={} expires={expires}{overlap}",
                     k.id,
                     state,
                     k.name,

@@ -2,7 +2,11 @@
 //! audit log and the installation key, with each change audited first.
 //!
 //! The audit log admits one writer, so these commands refuse to run while the
-//! service holds the data directory (use the API then).
+//! service holds the data directory (use the API then); commands that only read
+//! the database ([`read_db`]) work beside the running service. Only
+//! [`open_or_create`] (for `keys create` and `users create` on a new
+//! installation) may create a data directory; [`open`] and [`read_db`] refuse
+//! one that is not initialised ([`crate::data_dir::require`]).
 
 use anyhow::{Context, bail};
 use lensguard_store::Error as StoreError;
@@ -23,29 +27,44 @@ pub struct Local {
     pub data_dir: std::path::PathBuf,
 }
 
-/// Opens `data_dir`, creating it when new.
+/// Opens the initialised data directory `data_dir` for a change.
 pub async fn open(data_dir: &Path) -> anyhow::Result<Local> {
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", data_dir.display()))?;
+    crate::data_dir::require(data_dir)?;
+    open_dir(data_dir).await
+}
+
+/// Opens `data_dir` for a change, setting up a new installation there when it
+/// is not one yet.
+pub async fn open_or_create(data_dir: &Path) -> anyhow::Result<Local> {
+    if !crate::data_dir::is_initialised(data_dir) {
+        crate::data_dir::create(data_dir)?;
     }
+    open_dir(data_dir).await
+}
+
+/// The database of the initialised data directory `data_dir`, for reading;
+/// works while the service runs (it takes no lock on the audit log).
+pub async fn read_db(data_dir: &Path) -> anyhow::Result<Db> {
+    crate::data_dir::require(data_dir)?;
+    Db::open(&data_dir.join(crate::data_dir::DATABASE))
+        .await
+        .context("cannot open the database")
+}
+
+async fn open_dir(data_dir: &Path) -> anyhow::Result<Local> {
+    let secrets = InstallationSecrets::load_or_create(data_dir)
+        .context("cannot load the installation key")?;
     let audit = match AuditLog::open(&data_dir.join("audit"), AuditOptions::default()) {
-        Ok(a) => a,
+        Ok(a) => a.with_pseudonyms(secrets.pseudonyms().clone()),
         Err(StoreError::Locked(_)) => bail!(
             "the service is running on {}; stop it, or make this change through the API",
             data_dir.display()
         ),
         Err(e) => return Err(e).context("cannot open the audit log"),
     };
-    let db = Db::open(&data_dir.join("lensguard.db"))
+    let db = Db::open(&data_dir.join(crate::data_dir::DATABASE))
         .await
         .context("cannot open the database")?;
-    let secrets = InstallationSecrets::load_or_create(data_dir)
-        .context("cannot load the installation key")?;
     Ok(Local {
         db,
         audit: std::sync::Arc::new(audit),

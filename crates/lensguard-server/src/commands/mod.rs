@@ -17,6 +17,7 @@ mod users;
 use crate::cli::{Cli, Command, PolicyArgs};
 use anyhow::Context;
 use lensguard_core::Policy;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// Runs the parsed command line and returns the process exit code.
@@ -37,6 +38,55 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Edge(cmd) => crate::edge::run(cmd),
         Command::Egress(cmd) => crate::edge::egress_report(cmd),
     }
+}
+
+/// A policy and, for people, where it came from.
+pub struct SourcedPolicy {
+    /// The policy.
+    pub policy: Policy,
+    /// The file or built-in profile it came from.
+    pub source: String,
+}
+
+/// The policy `lensguard serve` on `data_dir` would judge by (its
+/// `policy.toml`, else the built-in default), unless `--policy` or
+/// `--profile` names another. `data_dir` is the `--data-dir` flag or
+/// `LENSGUARD_DATA_DIR`; without either, `lensguard-data` (which need not exist).
+pub fn service_policy(args: &PolicyArgs, data_dir: Option<&Path>) -> anyhow::Result<SourcedPolicy> {
+    if let Some(name) = &args.profile {
+        return Ok(SourcedPolicy {
+            policy: load_policy(args)?,
+            source: format!("built-in profile {name} (--profile)"),
+        });
+    }
+    if let Some(path) = &args.policy {
+        return Ok(SourcedPolicy {
+            policy: load_policy(args)?,
+            source: format!("{} (--policy)", path.display()),
+        });
+    }
+    let dir = data_dir.unwrap_or(Path::new("lensguard-data"));
+    if data_dir.is_some() && !dir.is_dir() {
+        anyhow::bail!(
+            "{} does not exist: not a lensguard data directory (pass --data-dir with the \
+             service's data directory, or --policy FILE)",
+            dir.display()
+        );
+    }
+    let file = dir.join(crate::serve::POLICY_FILE);
+    if file.exists() {
+        return Ok(SourcedPolicy {
+            policy: crate::serve::stored_policy(dir)?,
+            source: format!("{} (the service's policy)", file.display()),
+        });
+    }
+    Ok(SourcedPolicy {
+        policy: Policy::default(),
+        source: format!(
+            "built-in default proof-of-delivery ({} does not exist)",
+            file.display()
+        ),
+    })
 }
 
 /// The policy named by `--policy` or `--profile`, or the built-in default.

@@ -15,9 +15,14 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
             write!(out, "{}", policy.to_toml())?;
             Ok(ExitCode::SUCCESS)
         }
-        PolicyCommand::Inventory { policy, format } => {
-            let policy = super::load_policy(&policy)?;
-            let inv = super::inventory::inventory(&policy);
+        PolicyCommand::Inventory {
+            policy,
+            data_dir,
+            format,
+        } => {
+            let chosen = super::service_policy(&policy, data_dir.as_deref())?;
+            eprintln!("policy: {}", chosen.source);
+            let inv = super::inventory::inventory(&chosen.policy);
             let mut out = std::io::stdout().lock();
             match format {
                 crate::cli::InventoryFormat::Markdown => {
@@ -32,9 +37,13 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
         PolicyCommand::Explain {
             photo,
             policy,
+            data_dir,
             models,
             json,
-        } => super::explain::run(&photo, &policy, &models, json),
+        } => {
+            let chosen = super::service_policy(&policy, data_dir.as_deref())?;
+            super::explain::run(&photo, &chosen, &models, json)
+        }
         PolicyCommand::Check { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("cannot read policy {}", file.display()))?;

@@ -4,7 +4,7 @@
 //! Passwords come from a file or standard input, never from a flag (flags are
 //! visible to every local user in the process list).
 
-use super::local::{Local, open};
+use super::local::{Local, open, open_or_create, read_db};
 use crate::cli::{PasswordSource, UsersCommand};
 use anyhow::{Context, bail};
 use lensguard_core::Sensitive;
@@ -47,9 +47,10 @@ async fn find(local: &Local, action: &str, who: &str) -> anyhow::Result<User> {
     match found {
         Some(u) if u.disabled_at.is_none() => Ok(u),
         _ => {
+            // `who` may be a typed name: the log keeps its pseudonym.
             local.record(
                 action,
-                &format!("user:{who}"),
+                &format!("user:{}", local.audit.pseudonym(who)),
                 Outcome::Failure,
                 Some("no active user".to_owned()),
             )?;
@@ -89,11 +90,11 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             let role = role(&role_name)?;
             lensguard_store::db::check_username(&username)?;
             let password = read_password(&password)?;
-            let local = open(&data.data_dir).await?;
+            let local = open_or_create(&data.data_dir).await?;
             if local.db.find_user(&username).await?.is_some() {
                 bail!("a user named {username} already exists");
             }
-            let target = format!("username:{username}");
+            let target = format!("username:{}", local.audit.pseudonym(&username));
             local.record(
                 "users.create",
                 &target,
@@ -119,8 +120,14 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             writeln!(out, "otpauth URI: {}", e.otpauth_uri.expose())?;
         }
         UsersCommand::List { data } => {
-            let local = open(&data.data_dir).await?;
-            for u in local.db.list_users().await? {
+            let users = read_db(&data.data_dir).await?.list_users().await?;
+            if users.is_empty() {
+                eprintln!(
+                    "no users in {} (create the first owner with `lensguard users create`)",
+                    data.data_dir.display()
+                );
+            }
+            for u in users {
                 let state = if u.disabled_at.is_some() {
                     "disabled"
                 } else {
@@ -161,7 +168,7 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             password,
         } => {
             let password = read_password(&password)?;
-            let local = open(&data.data_dir).await?;
+            let local = open_or_create(&data.data_dir).await?;
             let found = find(&local, "users.password", &user).await?;
             let target = format!("user:{}", found.id);
             local.record("users.password", &target, Outcome::Success, None)?;

@@ -28,8 +28,7 @@ pub fn run(cmd: EdgeCommand) -> anyhow::Result<ExitCode> {
             token,
             data_dir,
         } => {
-            std::fs::create_dir_all(&data_dir)
-                .with_context(|| format!("cannot create {}", data_dir.display()))?;
+            crate::data_dir::create(&data_dir)?;
             let link = runtime.block_on(enrol::enroll(&hub, &token, &data_dir))?;
             writeln!(
                 out,
@@ -40,6 +39,7 @@ pub fn run(cmd: EdgeCommand) -> anyhow::Result<ExitCode> {
             )?;
         }
         EdgeCommand::Status { data_dir } => {
+            crate::data_dir::require(&data_dir)?;
             let link = link::HubLink::load(&data_dir)?;
             let stats = runtime.block_on(async {
                 let db = lensguard_store::db::Db::open(&data_dir.join("lensguard.db"))

@@ -34,7 +34,32 @@ fn database_url(dir: &HubDirArgs) -> String {
         .unwrap_or_else(|| format!("sqlite://{}", dir.data_dir.join("hub.db").display()))
 }
 
+/// Refuses a directory `lensguard hub init` did not set up (its CA, and its
+/// SQLite database unless `--database` names another), naming the path, so a
+/// mistyped `--data-dir` creates nothing and reports nothing as done.
+fn require_initialised(dir: &HubDirArgs) -> anyhow::Result<()> {
+    let ca = CaFiles::in_dir(&dir.data_dir).cert;
+    let db = dir.data_dir.join("hub.db");
+    if !ca.is_file() || (dir.database.is_none() && !db.is_file()) {
+        bail!(
+            "{} is not an initialised hub data directory (no {}); run `lensguard hub init \
+             --data-dir {} --name HOST` first, or pass --data-dir with the hub's directory; \
+             nothing was done",
+            dir.data_dir.display(),
+            if ca.is_file() { "hub.db" } else { "ca.pem" },
+            dir.data_dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Opens the hub database of an initialised hub directory.
 async fn open_db(dir: &HubDirArgs) -> anyhow::Result<HubDb> {
+    require_initialised(dir)?;
+    open_or_create_db(dir).await
+}
+
+async fn open_or_create_db(dir: &HubDirArgs) -> anyhow::Result<HubDb> {
     let url = database_url(dir);
     HubDb::open(&url).await.with_context(|| {
         format!(
@@ -48,17 +73,6 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn prepare_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", dir.display()))?;
-    }
-    Ok(())
-}
-
 /// Runs a `lensguard hub` subcommand.
 pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
@@ -68,7 +82,7 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
             names,
             renew_server,
         } => {
-            prepare_dir(&dir.data_dir)?;
+            crate::data_dir::create(&dir.data_dir)?;
             let files = CaFiles::in_dir(&dir.data_dir);
             let ca = if renew_server {
                 HubCa::load(&files)?
@@ -76,7 +90,7 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
                 HubCa::create(&files)?
             };
             ca.issue_server(&files, &names)?;
-            runtime()?.block_on(async { open_db(&dir).await.map(|_| ()) })?;
+            runtime()?.block_on(async { open_or_create_db(&dir).await.map(|_| ()) })?;
             writeln!(
                 out,
                 "hub CA: {}\nCA SHA-256: {}\nserver certificate for: {}\nnext: lensguard hub serve --data-dir {}",
@@ -86,7 +100,10 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
                 dir.data_dir.display()
             )?;
         }
-        HubCommand::Serve { dir, listen } => return api::serve(&dir, &listen, &database_url(&dir)),
+        HubCommand::Serve { dir, listen } => {
+            require_initialised(&dir)?;
+            return api::serve(&dir, &listen, &database_url(&dir));
+        }
         HubCommand::Enroll {
             dir,
             name,

@@ -22,6 +22,7 @@ use lensguard_core::access::{Granted, authorize, needs::Needs};
 use lensguard_store::audit::{AuditEvent, Outcome};
 use lensguard_store::db::{KeyCheck, SESSION_PREFIX};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 
 /// Who is calling, and proof they hold `S`.
 pub struct Auth<S: Needs> {
@@ -193,12 +194,64 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
             return Err(too_many_requests(&message, seconds, &rid));
         }
         match authorize::<S>(principal) {
-            Ok(granted) => Ok(Auth { granted, ctx }),
+            Ok(granted) => {
+                if let Some(slot) = parts.extensions.get::<CallerSlot>() {
+                    let _ = slot.0.set(Caller {
+                        actor: granted.principal().actor.to_string(),
+                        ctx: ctx.clone(),
+                    });
+                }
+                Ok(Auth { granted, ctx })
+            }
             Err(denied) => {
                 let message = format!("this {kind} lacks the scope {}", denied.needed);
                 Err(refuse(Refusal::forbidden(message, denied.actor.to_string())).await)
             }
         }
+    }
+}
+
+/// An authenticated caller, as the audit log names them.
+#[derive(Debug, Clone)]
+struct Caller {
+    actor: String,
+    ctx: RequestCtx,
+}
+
+/// Where [`Auth`] leaves the caller for [`audit_body_refusals`].
+#[derive(Debug, Clone, Default)]
+struct CallerSlot(Arc<OnceLock<Caller>>);
+
+/// Refusals of a request's body (413 too large, 415 wrong media type) come
+/// after the caller was authenticated, from the handler or the body limit;
+/// this middleware records each one for an authenticated caller before the
+/// answer leaves (`request.refused`, outcome `failure`, with the status,
+/// method and route), and answers 503 instead when the audit log cannot take
+/// it. Refusals to callers without valid credentials are the 401s above.
+pub async fn audit_body_refusals(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let slot = CallerSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let what = format!("{} {}", request.method(), request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    if status != StatusCode::PAYLOAD_TOO_LARGE && status != StatusCode::UNSUPPORTED_MEDIA_TYPE {
+        return response;
+    }
+    let Some(caller) = slot.0.get() else {
+        return response;
+    };
+    let event = caller
+        .ctx
+        .event(caller.actor.clone(), "request.refused")
+        .target(what)
+        .outcome(Outcome::Failure, Some(format!("answered {status}")));
+    match state.audit(event).await {
+        Ok(()) => response,
+        Err(_) => audit_unavailable(&RequestId(caller.ctx.request_id.clone())),
     }
 }
 

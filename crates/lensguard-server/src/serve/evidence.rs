@@ -140,6 +140,8 @@ async fn serve_object<S: lensguard_core::access::needs::Needs>(
         "evidence.read"
     };
     let target = format!("evidence:{} inspection:{id} {category}", info.id);
+    // The stated reason is free text: the log keeps its pseudonym.
+    let reason = reason.map(|r| format!("reason {}", state.audit.pseudonym(&r)));
     if let Err(refused) = audit_read(state, auth, action, target, reason).await {
         return refused;
     }

@@ -89,12 +89,17 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
             "/v1/audit/proofs/consistency",
             get(super::audit_api::consistency),
         )
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::auth::audit_body_refusals,
+        ))
         .with_state(state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(move |req, next| {
             security_headers(hsts.clone(), req, next)
         }))
+        .layer(axum::middleware::from_fn(super::refusals::keep_request_body))
 }
 
 async fn health() -> &'static str {

@@ -7,8 +7,10 @@
 //! verdict uses the same schema as `lensguard check --json`, plus an `id` and,
 //! when metadata was sent, a `submission` object echoing it.
 //! An undecodable photo answers 422 with its reason code. With an
-//! `Idempotency-Key` header, a repeat by the same caller returns the original
-//! result and runs no second inspection. The submission is audited before it is
+//! `Idempotency-Key` header, a repeat by the same caller with the same
+//! request (photo and metadata, compared by the SHA-256 stored with the key)
+//! returns the original result and runs no second inspection; the same key
+//! with a different request answers 422 `idempotency_key_reused`. The submission is audited before it is
 //! stored; if the audit log cannot take it, nothing is stored and the answer is
 //! 503. The report is stored (the `result` category, expiring per policy);
 //! what the policy's `[data]` rules keep of the photo is sealed in the
@@ -84,23 +86,28 @@ pub async fn submit(
             &rid,
         );
     };
-    if let Some(k) = &key {
-        match state.db.find_idempotent(&actor, k).await {
-            Ok(Some(original)) => return replayed(original.report),
-            Ok(None) => {}
-            Err(_) => {
-                return db_unavailable(&rid);
-            }
+    let original = match &key {
+        Some(k) => match state.db.find_idempotent(&actor, k).await {
+            Ok(found) => found,
+            Err(_) => return db_unavailable(&rid),
+        },
+        None => None,
+    };
+    // A replay stores nothing, so a full outbox does not refuse it.
+    if original.is_none() {
+        if let Err(full) = super::outbox::admit(&state, &rid).await {
+            return full;
         }
-    }
-    if let Err(full) = super::outbox::admit(&state, &rid).await {
-        return full;
     }
     let limit = usize::try_from(state.limits.max_file_bytes).unwrap_or(usize::MAX);
     let Submission { photo: bytes, meta } = match submission::read(request, limit, &rid).await {
         Ok(s) => s,
         Err(r) => return r,
     };
+    let digest = request_digest(&bytes, &meta);
+    if let Some(original) = original {
+        return replay(&state, &auth, original, &digest).await;
+    }
     let (policy, limits) = (state.policy(), state.limits);
     let detectors = std::sync::Arc::clone(&state.detectors);
     let now = time::OffsetDateTime::now_utc();
@@ -125,7 +132,9 @@ pub async fn submit(
     let device = meta
         .device_id
         .as_deref()
-        .map_or(String::new(), |d| format!("; device {d}"));
+        .map_or(String::new(), |d| {
+            format!("; device {}", state.audit.pseudonym(d))
+        });
     let event = auth
         .ctx
         .event(actor.clone(), "inspections.submit")
@@ -210,6 +219,7 @@ pub async fn submit(
                 id: &id,
                 actor: &actor,
                 idempotency_key: key.as_deref(),
+                request_sha256: key.is_some().then_some(digest.as_str()),
                 device_id: meta.device_id.as_deref(),
                 verdict: report.verdict.as_str(),
                 report: &body,
@@ -229,7 +239,7 @@ pub async fn submit(
             state.outbox.wake.notify_one();
             json(StatusCode::CREATED, body)
         }
-        Ok(Err(original)) => replayed(original.report),
+        Ok(Err(original)) => replay(&state, &auth, original, &digest).await,
         Err(lensguard_store::Error::OutboxFull { depth, .. }) => {
             state.outbox.metrics.refused_full.inc();
             super::outbox::full(&rid, depth)
@@ -241,6 +251,53 @@ pub async fn submit(
             &rid,
         ),
     }
+}
+
+/// SHA-256 (hex) of what a submission asks for: the photo's bytes and its
+/// metadata, so a retake sent under the same `Idempotency-Key` differs.
+fn request_digest(photo: &[u8], meta: &SubmissionMeta) -> String {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(b"lensguard-submission/v1\n");
+    ctx.update(&(photo.len() as u64).to_be_bytes());
+    ctx.update(photo);
+    ctx.update(serde_json::to_string(meta).unwrap_or_default().as_bytes());
+    hex::encode(ctx.finish().as_ref())
+}
+
+/// The answer to a request whose `Idempotency-Key` was used before: the
+/// original answer when the request is the same, 422
+/// `idempotency_key_reused` (audited) when it is not.
+async fn replay(
+    state: &AppState,
+    auth: &Auth<InspectionsWrite>,
+    original: lensguard_store::db::IdempotentOriginal,
+    digest: &str,
+) -> Response {
+    if original.same_request(digest) {
+        return replayed(original.inspection.report);
+    }
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let event = auth
+        .ctx
+        .event(
+            auth.granted.principal().actor.to_string(),
+            "inspections.submit",
+        )
+        .target(format!("inspection:{}", original.inspection.id))
+        .outcome(
+            Outcome::Failure,
+            Some("Idempotency-Key reused with a different request".to_owned()),
+        );
+    if state.audit(event).await.is_err() {
+        return audit_unavailable(&rid);
+    }
+    error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used for a different request (another photo or other \
+         metadata); send a new key for a new submission",
+        &rid,
+    )
 }
 
 fn replayed(report: String) -> Response {

@@ -17,13 +17,15 @@ mod inspections;
 mod maintenance;
 mod openapi;
 mod outbox;
+mod plain_http;
 mod policy_api;
+mod refusals;
 mod settings;
 mod state;
 mod submission;
 pub(crate) mod tls;
 
-pub use policy_api::load as stored_policy;
+pub use policy_api::{FILE as POLICY_FILE, load as stored_policy};
 pub use settings::vault_config;
 pub(crate) use tls::{write_private, write_public};
 
@@ -41,18 +43,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(serve(cfg))
-}
-
-fn prepare_data_dir(cfg: &ServerConfig) -> anyhow::Result<()> {
-    let dir = &cfg.data_dir;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", dir.display()))?;
-    }
-    Ok(())
 }
 
 fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
@@ -79,20 +69,29 @@ fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
 
 async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     let stop_requested = shutdown_signal()?;
-    prepare_data_dir(&cfg)?;
+    // Everything that can be refused without touching the data directory is
+    // checked first: a bad policy file or a busy port creates nothing.
+    let policy = policy_api::load(&cfg.data_dir)?;
+    let link = crate::edge::link::HubLink::load(&cfg.data_dir)?;
+    let listener = std::net::TcpListener::bind(cfg.listen)
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    crate::data_dir::create(&cfg.data_dir)?;
     let tls = tls::load(&cfg)?;
     for option in cfg.dangerous() {
         eprintln!("lensguard: WARNING: dangerous option in force: {option}");
     }
+    let secrets = std::sync::Arc::new(
+        lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)
+            .context("cannot load the installation key")?,
+    );
     let audit = std::sync::Arc::new(
         AuditLog::open(&cfg.data_dir.join("audit"), AuditOptions::default())
-            .context("cannot open the audit log; refusing to start")?,
+            .context("cannot open the audit log; refusing to start")?
+            .with_pseudonyms(secrets.pseudonyms().clone()),
     );
-    let db = lensguard_store::db::Db::open(&cfg.data_dir.join("lensguard.db"))
+    let db = lensguard_store::db::Db::open(&cfg.data_dir.join(crate::data_dir::DATABASE))
         .await
         .context("cannot open the database")?;
-    let policy = policy_api::load(&cfg.data_dir)?;
-    let link = crate::edge::link::HubLink::load(&cfg.data_dir)?;
     let (vault, vault_keys, key_beside_data) = crate::vault_keys::open(
         &cfg.vault,
         &cfg.data_dir,
@@ -110,10 +109,6 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         vault.forward_receipts_to_outbox();
     }
     let vault = std::sync::Arc::new(vault);
-    let secrets = std::sync::Arc::new(
-        lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)
-            .context("cannot load the installation key")?,
-    );
     let models_dir = cfg
         .models_dir
         .clone()
@@ -149,12 +144,17 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .context("cannot write the audit log; refusing to start")?;
 
     let handle = axum_server::Handle::new();
-    let mut server = axum_server::bind_rustls(
-        cfg.listen,
+    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
         axum_server::tls_rustls::RustlsConfig::from_config(tls.config),
     )
-    .handle(handle.clone())
-    .first_request_timeout(cfg.header_read_timeout);
+    .acceptor(plain_http::PlainHttpHint {
+        wait: cfg.header_read_timeout,
+    });
+    let mut server = axum_server::from_tcp(listener)
+        .context("cannot use the listener")?
+        .acceptor(acceptor)
+        .handle(handle.clone())
+        .first_request_timeout(cfg.header_read_timeout);
     server
         .http_builder()
         .http1()

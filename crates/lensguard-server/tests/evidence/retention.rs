@@ -412,3 +412,65 @@ fn the_vault_commands_work_on_a_data_directory() {
     assert_eq!(reads, 2, "each read is audited");
     verify(&data);
 }
+
+/// A device's erasure leaves its id nowhere in the data directory: the
+/// audit log names devices, user names and reasons only by their keyed
+/// pseudonyms (which `lensguard audit pseudonym` computes for a search), and
+/// the rows that held it are gone from the database, its free pages and WAL.
+#[test]
+fn after_erasure_the_device_id_appears_nowhere_in_the_data_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let d = data.to_str().expect("utf8").to_owned();
+    let device = "van-12-erasure-canary";
+    let writer = create_key(&data, &["inspections:write"], &[]);
+    let server = Server::start(&data, &[]);
+    let photo = std::fs::read(samples_dir().join("sharp.jpg")).expect("sample");
+    submit(&server, &writer, &photo, device);
+    submit(&server, &writer, &photo, device);
+    drop(server);
+    assert!(
+        !files_holding(&data, device.as_bytes()).is_empty(),
+        "the canary is stored before the erasure"
+    );
+    let hold = lensguard(&[
+        "retention", "hold", "--device", device, "--reason", "claim 881 for van-12", "--data-dir", &d,
+    ]);
+    assert!(hold.status.success(), "{}", text(&hold.stderr));
+    let hold_id = text(&hold.stdout).split_whitespace().nth(1).expect("hold id").to_owned();
+    let lift = lensguard(&["retention", "lift", &hold_id, "--data-dir", &d]);
+    assert!(lift.status.success(), "{}", text(&lift.stderr));
+    let out = lensguard(&["erase", "--device", device, "--data-dir", &d]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("deleted"), "{}", text(&out.stdout));
+
+    let log = std::fs::read_to_string(data.join("audit/log.jsonl")).expect("log");
+    assert!(!log.contains(device) && !log.contains("claim 881"), "clear text in the audit log");
+    let pseudonym = lensguard(&["audit", "pseudonym", device, "--data-dir", &d]);
+    let pseudonym = text(&pseudonym.stdout).trim().to_owned();
+    assert!(pseudonym.starts_with("hmac:"), "{pseudonym}");
+    let naming: Vec<String> = audit_entries(&data)
+        .iter()
+        .filter(|e| e.to_string().contains(&pseudonym))
+        .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        naming,
+        ["inspections.submit", "inspections.submit", "erasure.request"],
+        "an auditor finds the device's entries by its pseudonym"
+    );
+    // Not in the database (rows, free pages, WAL), not in a blob, not in a
+    // lifted hold's record (which keeps pseudonyms once its device is erased).
+    let holders = files_holding(&data, device.as_bytes());
+    assert!(holders.is_empty(), "{device} is still in {holders:?}");
+    let holders = files_holding(&data, b"claim 881");
+    assert!(holders.is_empty(), "the hold's reason is still in {holders:?}");
+    let holds = lensguard(&["retention", "holds", "--data-dir", &d]);
+    assert!(text(&holds.stdout).contains(&format!("device:{pseudonym}")), "{}", text(&holds.stdout));
+    verify(&data);
+
+    // A second erasure finds nothing, says so and fails.
+    let out = lensguard(&["erase", "--device", device, "--data-dir", &d]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("nothing is kept from this device"));
+}

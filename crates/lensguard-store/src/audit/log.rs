@@ -90,6 +90,7 @@ pub struct AuditLog {
     worker: Option<JoinHandle<()>>,
     shared: Arc<RwLock<Shared>>,
     public_key: Vec<u8>,
+    pseudonyms: Option<super::Pseudonymizer>,
     _lock: File,
 }
 
@@ -152,8 +153,30 @@ impl AuditLog {
             worker: Some(worker),
             shared,
             public_key,
+            pseudonyms: None,
             _lock: lock,
         })
+    }
+
+    /// The same log, writing identifying values through `pseudonyms` (the
+    /// installation key's HMAC; see [`AuditLog::pseudonym`]).
+    #[must_use]
+    pub fn with_pseudonyms(mut self, pseudonyms: super::Pseudonymizer) -> AuditLog {
+        self.pseudonyms = Some(pseudonyms);
+        self
+    }
+
+    /// What an event may say in place of an identifying value (a device id,
+    /// a user name, an external reference, a free-text reason): its keyed
+    /// pseudonym, `hmac:<32 hex digits>`, which an auditor holding the
+    /// installation key can compute for a value to search for
+    /// (`lensguard audit pseudonym`). A log opened without the key writes
+    /// `hmac:withheld`: never the value itself.
+    pub fn pseudonym(&self, value: &str) -> String {
+        match &self.pseudonyms {
+            Some(p) => p.pseudonym(value),
+            None => "hmac:withheld".to_owned(),
+        }
     }
 
     /// Appends `event`; returns once it is on disk. An error means it is *not*

@@ -4,6 +4,7 @@ use aws_lc_rs::hmac;
 
 /// Turns identifying values into stable pseudonyms: equal inputs give equal
 /// outputs within one installation, and nothing can be read back without its key.
+#[derive(Clone)]
 pub struct Pseudonymizer {
     key: hmac::Key,
 }

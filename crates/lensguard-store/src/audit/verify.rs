@@ -61,6 +61,9 @@ pub struct Summary {
     pub root: String,
     /// Key id of the checkpoint signatures (empty when there are none).
     pub key_id: String,
+    /// The Ed25519 public key the signatures were checked with, hex (what
+    /// `--public-key` takes; empty when there is none).
+    pub public_key: String,
     /// Entries after the last checkpoint (not yet covered by a signature).
     pub unsigned_entries: u64,
     /// Bytes of a torn final append that opening the log will discard.
@@ -93,6 +96,7 @@ pub(crate) struct Scan {
     pub(crate) checkpoints_len: u64,
     pub(crate) torn_checkpoint_bytes: u64,
     pub(crate) key_id: String,
+    pub(crate) public_key: String,
 }
 
 /// Reads complete lines; returns them with the byte length they cover and the
@@ -250,11 +254,19 @@ pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error>
         checkpoints_len,
         torn_checkpoint_bytes,
         key_id: key.as_deref().map(super::key_id).unwrap_or_default(),
+        public_key: key.as_deref().map(hex::encode).unwrap_or_default(),
     })
 }
 
-fn summary(levels: &Levels, checkpoints: usize, signed: u64, key_id: String, torn: u64) -> Summary {
+fn summary(
+    levels: &Levels,
+    checkpoints: usize,
+    signed: u64,
+    (key_id, public_key): (String, String),
+    torn: u64,
+) -> Summary {
     Summary {
+        public_key,
         entries: levels.len(),
         checkpoints,
         root: hex::encode(
@@ -276,7 +288,7 @@ pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Summary, Erro
         &s.levels,
         s.checkpoints.len(),
         signed,
-        s.key_id,
+        (s.key_id, s.public_key),
         s.torn_log_bytes,
     ))
 }
@@ -394,6 +406,7 @@ pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Sum
         checkpoints: 1,
         root: cp.root.clone(),
         key_id: cp.key_id.clone(),
+        public_key: key.as_deref().map(hex::encode).unwrap_or_default(),
         unsigned_entries: 0,
         torn_tail_bytes: 0,
     })

@@ -31,6 +31,24 @@ fn row_to_inspection(row: &sqlx::sqlite::SqliteRow) -> Result<StoredInspection, 
     })
 }
 
+/// The inspection an `Idempotency-Key` already names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentOriginal {
+    /// The stored inspection.
+    pub inspection: StoredInspection,
+    /// SHA-256 of the request that made it, hex (`None` for inspections
+    /// stored before schema 7, which kept no digest).
+    pub request_sha256: Option<String>,
+}
+
+impl IdempotentOriginal {
+    /// Whether a request with digest `sha256` is the same request (an
+    /// original stored without a digest matches any).
+    pub fn same_request(&self, sha256: &str) -> bool {
+        self.request_sha256.as_deref().is_none_or(|d| d == sha256)
+    }
+}
+
 /// An inspection to store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewInspection<'a> {
@@ -40,6 +58,9 @@ pub struct NewInspection<'a> {
     pub actor: &'a str,
     /// The submitter's `Idempotency-Key`, if any.
     pub idempotency_key: Option<&'a str>,
+    /// SHA-256 of the request (photo and metadata), hex, stored with the
+    /// key so a replay with a different request can be told apart.
+    pub request_sha256: Option<&'a str>,
     /// The submitting device, if the submission named one (for filtering).
     pub device_id: Option<&'a str>,
     /// `pass`, `retry` or `fail`.
@@ -63,19 +84,20 @@ impl Db {
         &self,
         new: &NewInspection<'_>,
         now: time::OffsetDateTime,
-    ) -> Result<Result<(), StoredInspection>, Error> {
+    ) -> Result<Result<(), IdempotentOriginal>, Error> {
         let (id, actor, idempotency_key) = (new.id, new.actor, new.idempotency_key);
         let mut tx = self.pool().begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO inspections (id, created_at, actor, idempotency_key, verdict, report, device_id,
-                 expires_at, content_sha256, policy)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO inspections (id, created_at, actor, idempotency_key, request_sha256, verdict,
+                 report, device_id, expires_at, content_sha256, policy)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
         )
         .bind(id)
         .bind(unix(now))
         .bind(actor)
         .bind(idempotency_key)
+        .bind(new.request_sha256)
         .bind(new.verdict)
         .bind(new.report)
         .bind(new.device_id)
@@ -101,18 +123,28 @@ impl Db {
         }
     }
 
-    /// The inspection `actor` stored under `idempotency_key`, if any.
+    /// The inspection `actor` stored under `idempotency_key`, if any, with
+    /// the digest of the request that made it.
     pub async fn find_idempotent(
         &self,
         actor: &str,
         idempotency_key: &str,
-    ) -> Result<Option<StoredInspection>, Error> {
-        let row = sqlx::query("SELECT id, actor, created_at, report FROM inspections WHERE actor = ? AND idempotency_key = ?")
-            .bind(actor)
-            .bind(idempotency_key)
-            .fetch_optional(self.pool())
-            .await?;
-        row.as_ref().map(row_to_inspection).transpose()
+    ) -> Result<Option<IdempotentOriginal>, Error> {
+        let row = sqlx::query(
+            "SELECT id, actor, created_at, report, request_sha256 FROM inspections
+              WHERE actor = ? AND idempotency_key = ?",
+        )
+        .bind(actor)
+        .bind(idempotency_key)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(IdempotentOriginal {
+            inspection: row_to_inspection(&row)?,
+            request_sha256: row.try_get("request_sha256")?,
+        }))
     }
 
     /// One inspection by id.

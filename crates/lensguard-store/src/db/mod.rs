@@ -8,7 +8,8 @@
 //! device id, schema 4 the redacted derivatives, schema 5 the evidence vault
 //! (`vault_*`, `legal_holds`; derivatives moved into sealed blobs, so the
 //! plaintext `derivatives` table is dropped) and the results' retention
-//! columns, schema 6 the edge's outbox ([`outbox`]); opening an older file
+//! columns, schema 6 the edge's outbox ([`outbox`]), schema 7 the digest of
+//! the request stored with an idempotency key; opening an older file
 //! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
@@ -19,7 +20,7 @@ mod outbox;
 mod sessions;
 mod users;
 
-pub use inspections::{InspectionFilter, NewInspection, StoredInspection};
+pub use inspections::{IdempotentOriginal, InspectionFilter, NewInspection, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 pub(crate) use outbox::enqueue as enqueue_outbox;
 pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
@@ -36,7 +37,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -56,6 +57,7 @@ CREATE TABLE IF NOT EXISTS inspections (
     created_at INTEGER NOT NULL,
     actor TEXT NOT NULL,
     idempotency_key TEXT,
+    request_sha256 TEXT,
     verdict TEXT NOT NULL,
     report TEXT NOT NULL,
     device_id TEXT,
@@ -190,12 +192,14 @@ impl Db {
             )));
         }
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
-        // Columns added after schema 1: device_id (3), retention (5).
+        // Columns added after schema 1: device_id (3), retention (5), the
+        // request digest (7).
         for (column, ty) in [
             ("device_id", "TEXT"),
             ("expires_at", "INTEGER"),
             ("content_sha256", "TEXT"),
             ("policy", "TEXT"),
+            ("request_sha256", "TEXT"),
         ] {
             let has: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM pragma_table_info('inspections') WHERE name = ?",

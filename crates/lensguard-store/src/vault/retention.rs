@@ -47,10 +47,11 @@ pub enum HoldTarget {
 }
 
 impl HoldTarget {
-    fn describe(&self) -> String {
+    /// As the audit log names it: a device by its pseudonym.
+    fn describe(&self, audit: &crate::audit::AuditLog) -> String {
         match self {
             HoldTarget::Inspection(id) => format!("inspection:{id}"),
-            HoldTarget::Device(d) => format!("device:{d}"),
+            HoldTarget::Device(d) => format!("device:{}", audit.pseudonym(d)),
             HoldTarget::Range { from, to } => format!("range:{from}..{to}"),
         }
     }
@@ -190,12 +191,36 @@ impl Vault {
         self.finish_tombstones(&mut report).await?;
         let event = caller
             .event("erasure.request", now)
-            .target(format!("device:{device}"));
+            .target(format!("device:{}", self.audit.pseudonym(device)));
         self.audit.append_async(event).await?;
         self.delete_selected(Selection::Device(device), "erasure.delete", &mut report)
             .await?;
+        self.forget_lifted_holds(device).await?;
         self.checkpoint().await?;
         Ok(report)
+    }
+
+    /// Lifted holds on an erased device protect nothing any more: their
+    /// records keep the device's and the reason's pseudonyms (as the audit
+    /// log does), not the clear text. Active holds keep theirs: they still
+    /// select what they hold.
+    async fn forget_lifted_holds(&self, device: &str) -> Result<(), Error> {
+        let lifted: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, reason FROM legal_holds
+              WHERE kind = 'device' AND value = ? AND lifted_at IS NOT NULL",
+        )
+        .bind(device)
+        .fetch_all(self.db.pool())
+        .await?;
+        for (id, reason) in lifted {
+            sqlx::query("UPDATE legal_holds SET value = ?, reason = ? WHERE id = ?")
+                .bind(self.audit.pseudonym(device))
+                .bind(self.audit.pseudonym(&reason))
+                .bind(&id)
+                .execute(self.db.pool())
+                .await?;
+        }
+        Ok(())
     }
 
     async fn delete_selected(
@@ -435,8 +460,11 @@ impl Vault {
         let id = uuid::Uuid::new_v4().to_string();
         let event = caller
             .event("hold.place", now)
-            .target(format!("hold:{id} {}", target.describe()))
-            .outcome(Outcome::Success, Some(reason.to_owned()));
+            .target(format!("hold:{id} {}", target.describe(&self.audit)))
+            .outcome(
+                Outcome::Success,
+                Some(format!("reason {}", self.audit.pseudonym(reason))),
+            );
         self.audit.append_async(event).await?;
         let (kind, value, from, to) = match target {
             HoldTarget::Inspection(i) => ("inspection", Some(i.as_str()), None, None),

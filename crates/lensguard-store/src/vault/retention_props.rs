@@ -90,6 +90,7 @@ async fn run(ops: Vec<Op>) {
                             id: &inspection,
                             actor: "key:test",
                             idempotency_key: None,
+                            request_sha256: None,
                             device_id: Some(&device),
                             verdict: "pass",
                             report: "{}",

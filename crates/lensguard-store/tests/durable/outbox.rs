@@ -24,6 +24,7 @@ fn inspection<'a>(
         id,
         actor: "key:edge",
         idempotency_key: key,
+        request_sha256: None,
         device_id: Some("van-1"),
         verdict: "pass",
         report: "{}",

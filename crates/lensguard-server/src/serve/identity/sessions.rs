@@ -260,7 +260,7 @@ pub async fn bootstrap(State(state): State<AppState>, ctx: RequestCtx, body: Bod
         Ok(v) => v,
         Err(_) => return db_unavailable(&rid(&ctx)),
     };
-    let target = format!("username:{}", req.username);
+    let target = format!("username:{}", state.audit.pseudonym(&req.username));
     let (outcome, reason) = if valid {
         (Outcome::Success, Some("first owner".to_owned()))
     } else {

@@ -106,7 +106,7 @@ pub async fn create(
         ctx,
         principal: auth.granted.principal(),
         action: "users.create",
-        target: format!("username:{}", req.username),
+        target: format!("username:{}", state.audit.pseudonym(&req.username)),
     };
     if let Some(why) = may_not_assign(act.principal, req.role) {
         return act.refuse(StatusCode::FORBIDDEN, why).await;
@@ -123,7 +123,7 @@ pub async fn create(
     }
     match state.db.find_user(&req.username).await {
         Ok(Some(_)) => {
-            let why = format!("a user named {} already exists", req.username);
+            let why = "a user with that name already exists".to_owned();
             return act.refuse(StatusCode::CONFLICT, why).await;
         }
         Ok(None) => {}

@@ -106,7 +106,7 @@ pub fn document() -> Value {
                     "operationId": "submitInspection",
                     "summary": "Inspect a photo (the raw image as the body, or multipart with metadata). Needs inspections:write.",
                     "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false,
-                                    "description": "A repeat with the same key returns the original result.",
+                                    "description": "A repeat with the same key and the same request (photo and metadata) returns the original result; the same key with a different request is refused (422 idempotency_key_reused).",
                                     "schema": {"type": "string", "pattern": "^[!-~]{1,128}$"}}],
                     "requestBody": {"required": true, "content": {
                         "image/jpeg": {"schema": {"type": "string", "contentMediaType": "image/jpeg"}},
@@ -119,11 +119,14 @@ pub fn document() -> Value {
                             "location": {"type": "string", "description": "`latitude,longitude` in decimal degrees.", "examples": ["52.52,13.405"]}}}}}},
                     "responses": refusals(map(json!({
                         "201": {"description": "Inspected and recorded.", "content": inspection["content"]},
-                        "200": {"description": "A repeated Idempotency-Key: the original result.", "content": inspection["content"]},
+                        "200": {"description": "A repeated Idempotency-Key with the same request: the original result.", "content": inspection["content"]},
                         "400": error_response("A malformed Idempotency-Key, body or multipart field."),
                         "413": error_response("The photo is larger than the limit."),
                         "415": error_response("Not image/jpeg, image/png, image/webp or multipart/form-data with such a photo."),
-                        "422": {"description": "The photo cannot be decoded.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UnprocessableImage"}}}}
+                        "422": {"description": "The photo cannot be decoded (`unprocessable_image`, with its reason), or the Idempotency-Key was used for a different request (`idempotency_key_reused`).", "content": {"application/json": {"schema": {"oneOf": [
+                            {"$ref": "#/components/schemas/UnprocessableImage"},
+                            {"allOf": [{"$ref": "#/components/schemas/ErrorBody"}, {"properties": {"code": {"const": "idempotency_key_reused"}}}]}
+                        ]}}}}
                     })))
                 },
                 "get": {
@@ -217,6 +220,25 @@ mod tests {
             committed == text,
             "docs/openapi.json is out of date: LENSGUARD_BLESS=1 cargo test -p lensguard-server openapi"
         );
+    }
+
+    /// docs/access.md shows the login body with every field the service
+    /// takes, by name.
+    #[test]
+    fn the_login_body_fields_are_documented() {
+        let doc = document();
+        let fields = doc["components"]["schemas"]["Login"]["properties"]
+            .as_object()
+            .expect("Login properties");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/access.md");
+        let access = std::fs::read_to_string(path).expect("docs/access.md");
+        assert_eq!(fields.len(), 3);
+        for name in fields.keys() {
+            assert!(
+                access.contains(&format!("`{name}`")) && access.contains(&format!("\"{name}\":")),
+                "docs/access.md does not show the login field {name}"
+            );
+        }
     }
 
     #[test]
