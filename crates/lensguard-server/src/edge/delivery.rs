@@ -17,7 +17,9 @@
 use super::link::HubLink;
 use super::metrics::EdgeMetrics;
 use crate::fleet::client::HubClient;
-use crate::fleet::wire::{Batch, BatchAck, EdgeState, WireCheckpoint, WireRecord};
+use crate::fleet::wire::{
+    Batch, BatchAck, EDGE_REVOKED, EdgeState, WireCheckpoint, WireRecord,
+};
 use axum::http::Method;
 use lensguard_core::config::DeliveryConfig;
 use lensguard_store::audit::{AuditEvent, AuditLog, EgressReceipt};
@@ -98,9 +100,11 @@ impl Delivery {
         // The last failure logged: a streak is logged once, and again when
         // its reason changes (the hub went from unreachable to refusing).
         let mut failing: Option<String> = None;
+        let mut state = super::state::StateFile::open(&self.link.dir);
         loop {
             match self.round(&mut client, &mut view).await {
                 Ok(sent) => {
+                    state.delivered();
                     if failing.take().is_some() {
                         eprintln!("lensguard: delivering to the hub again");
                     }
@@ -116,6 +120,7 @@ impl Delivery {
                     self.metrics.failures.inc();
                     view.checkpoint_size = None;
                     let delay = backoff.next_delay();
+                    state.failed(&why, why.starts_with(REVOKED));
                     if failing.as_deref() != Some(why.as_str()) {
                         eprintln!(
                             "lensguard: cannot deliver to the hub: {why}; the outbox keeps everything, retrying with backoff"
@@ -251,11 +256,15 @@ impl Delivery {
     }
 }
 
+/// How a failure caused by the hub revoking this edge begins.
+pub const REVOKED: &str = "the hub revoked this edge";
+
 fn refusal(status: u16, body: &[u8]) -> String {
-    format!(
-        "the hub answered {status} {}",
-        crate::fleet::client::hub_message(body)
-    )
+    let message = crate::fleet::client::hub_message(body);
+    if status == 403 && crate::fleet::client::hub_code(body).as_deref() == Some(EDGE_REVOKED) {
+        return format!("{REVOKED} (it answered {status}: {message})");
+    }
+    format!("the hub answered {status} {message}")
 }
 
 #[cfg(test)]

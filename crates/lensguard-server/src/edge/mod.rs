@@ -7,6 +7,7 @@ mod enrol;
 pub mod link;
 pub mod metrics;
 mod report;
+mod state;
 
 pub use report::egress_report;
 
@@ -48,7 +49,30 @@ pub fn run(cmd: EdgeCommand) -> anyhow::Result<ExitCode> {
                 db.outbox_stats().await.context("cannot read the outbox")
             })?;
             match &link {
-                Some(l) => writeln!(out, "hub: {} (edge {})", l.url, l.edge_id)?,
+                Some(l) => {
+                    let delivery = state::load(&l.dir).unwrap_or_default();
+                    let revoked = if delivery.revoked {
+                        " REVOKED by the hub: it refuses this edge's certificate; enrol again"
+                    } else {
+                        ""
+                    };
+                    writeln!(out, "hub: {} (edge {}){revoked}", l.url, l.edge_id)?;
+                    match (&delivery.failing_since, &delivery.last_error) {
+                        (Some(since), Some(why)) => {
+                            writeln!(out, "delivery: FAILING since {since}: {why}")?;
+                        }
+                        _ => {
+                            let recovered = delivery
+                                .recovered_at
+                                .as_ref()
+                                .map_or(String::new(), |t| format!(" (recovered {t})"));
+                            writeln!(
+                                out,
+                                "delivery: no failure recorded by the service{recovered}"
+                            )?;
+                        }
+                    }
+                }
                 None => writeln!(out, "hub: none (not enrolled; nothing is queued or sent)")?,
             }
             let age = stats.oldest_created_at.map_or("-".to_owned(), |t| {

@@ -170,6 +170,15 @@ impl HubClient {
     }
 }
 
+/// The `code` of a hub's JSON error, if the body is one.
+pub fn hub_code(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()?
+        .get("code")?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// The `message` of a hub's JSON error, or the body as text when it is not
 /// one (at most 200 characters: it is for a log line).
 pub fn hub_message(body: &[u8]) -> String {

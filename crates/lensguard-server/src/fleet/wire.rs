@@ -12,6 +12,9 @@
 use lensguard_store::audit::Checkpoint;
 use serde::{Deserialize, Serialize};
 
+/// The hub's error code for a request from a revoked edge's certificate.
+pub const EDGE_REVOKED: &str = "edge_revoked";
+
 /// An edge asking to enrol.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

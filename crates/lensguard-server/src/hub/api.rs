@@ -164,10 +164,11 @@ pub fn serve(dir: &HubDirArgs, listen: &str, url: &str) -> anyhow::Result<ExitCo
 
 /// The enrolled, unrevoked edge that presented this connection's certificate.
 async fn edge_of(hub: &Hub, tls: Option<&TlsInfo>) -> Result<Edge, Response> {
-    let refuse = |m: &str| {
+    let refuse_as = |code: &'static str, m: &str| {
         hub.metrics.refused.inc();
-        json_error(StatusCode::FORBIDDEN, "not_an_edge", m.to_owned())
+        json_error(StatusCode::FORBIDDEN, code, m.to_owned())
     };
+    let refuse = |m: &str| refuse_as("not_an_edge", m);
     let Some(cert) = tls.and_then(|t| t.peer_certificates.first()) else {
         return Err(refuse(
             "this route needs an enrolled edge's client certificate",
@@ -176,7 +177,10 @@ async fn edge_of(hub: &Hub, tls: Option<&TlsInfo>) -> Result<Edge, Response> {
     let fingerprint = hex::encode(crate::fleet::ca::sha256(cert));
     match hub.db.edge_by_cert(&fingerprint).await {
         Ok(Some(edge)) if edge.revoked_at.is_none() => Ok(edge),
-        Ok(Some(_)) => Err(refuse("this edge is revoked")),
+        Ok(Some(_)) => Err(refuse_as(
+            crate::fleet::wire::EDGE_REVOKED,
+            "this edge is revoked",
+        )),
         Ok(None) => Err(refuse("this certificate belongs to no enrolled edge")),
         Err(_) => Err(unavailable()),
     }

@@ -112,6 +112,7 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
             if name.trim().is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
                 bail!("--name is 1-128 characters, no control characters");
             }
+            require_initialised(&dir)?;
             let ca = HubCa::load(&CaFiles::in_dir(&dir.data_dir))?;
             let issued = runtime()?.block_on(async {
                 let db = open_db(&dir).await?;

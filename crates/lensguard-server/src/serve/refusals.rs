@@ -2,26 +2,36 @@
 //!
 //! A handler may answer before it has read the whole request body (413 for a
 //! photo past the limit, 415 for a wrong type, 401 before any body is read).
-//! Over HTTP/2, hyper resets a stream whose request body is dropped while the
-//! response is still being sent (`RST_STREAM CANCEL`), and the client then
-//! reports a framing error instead of the answer. [`keep_request_body`] holds
-//! the request body until the response body has been sent to its end, so the
-//! reset that stops the client's upload comes after the complete answer, as
-//! `RST_STREAM NO_ERROR` (RFC 9113 section 8.1), which clients accept.
+//! Over HTTP/2 the stream is then closed while the client is still sending,
+//! and common clients (curl 7.88, Debian 12's) fail the upload with a
+//! framing error and never show the answer. [`keep_request_body`] therefore
+//! reads and discards the rest of the body of a refused request before the
+//! refusal is sent (at most [`DRAIN_MAX`] bytes within [`DRAIN_TIME`], so a
+//! client cannot hold the service with an endless body), and keeps whatever
+//! is still unread alive until the response body has been sent to its end,
+//! so that the reset stopping a longer upload comes after the complete answer
+//! (`RST_STREAM NO_ERROR`, RFC 9113 section 8.1) rather than before it.
 //!
 //! Invariant: the handler reads the same bytes it would have read from the
-//! original body; only the moment the unread rest is dropped moves.
+//! original body; only what it left unread is drained, and only after it
+//! answered with an error status.
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
+use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 type Shared = Arc<Mutex<Body>>;
+
+/// The most of a refused request's body read and discarded before the answer.
+pub const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+/// The longest the rest of a refused request's body is read before the answer.
+pub const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn lock(body: &Shared) -> MutexGuard<'_, Body> {
     body.lock().unwrap_or_else(PoisonError::into_inner)
@@ -84,6 +94,9 @@ pub async fn keep_request_body(request: Request, next: Next) -> Response {
     let shared: Shared = Arc::new(Mutex::new(body));
     let request = Request::from_parts(parts, Body::new(ReadThrough(Arc::clone(&shared))));
     let (parts, response) = next.run(request).await.into_parts();
+    if parts.status.is_client_error() || parts.status.is_server_error() {
+        drain(&shared).await;
+    }
     Response::from_parts(
         parts,
         Body::new(Holding {
@@ -91,4 +104,23 @@ pub async fn keep_request_body(request: Request, next: Next) -> Response {
             _request: shared,
         }),
     )
+}
+
+/// Reads and discards what is left of a refused request's body, within
+/// [`DRAIN_MAX`] and [`DRAIN_TIME`]; what is still unread then stays in
+/// `shared` until the answer has been sent.
+async fn drain(shared: &Shared) {
+    let mut body = std::mem::replace(&mut *lock(shared), Body::empty());
+    let deadline = tokio::time::Instant::now() + DRAIN_TIME;
+    let mut read = 0u64;
+    while !body.is_end_stream() && read <= DRAIN_MAX {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => {
+                read += frame.data_ref().map_or(0, |d| d.len() as u64);
+            }
+            // The end, a broken body, or out of time.
+            _ => break,
+        }
+    }
+    *lock(shared) = body;
 }

@@ -137,8 +137,17 @@ fn deliver_then_revoke(database: Option<String>) {
         (16, 12),
         "a revoked edge delivers nothing (12 inspections, 4 receipts)"
     );
+    // `edge status` says the edge is revoked and since when delivery fails.
+    let status = lensguard(&["edge", "status", "--data-dir", edge_dir.to_str().unwrap()]);
+    assert!(status.status.success(), "{}", text(&status.stderr));
+    let said = text(&status.stdout);
+    assert!(said.contains("REVOKED by the hub"), "{said}");
+    assert!(
+        said.contains("delivery: FAILING since ") && said.contains("the hub revoked this edge"),
+        "{said}"
+    );
     let (_, stderr) = edge.stop();
-    assert!(stderr.contains("the hub answered 403"), "{stderr}");
+    assert!(stderr.contains("the hub revoked this edge (it answered 403"), "{stderr}");
     assert_eq!(outbox_depth(&edge_dir), 3, "nothing accepted is dropped");
 
     // Every batch that left has an egress receipt; the report reconciles.
