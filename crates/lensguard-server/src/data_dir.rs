@@ -78,7 +78,8 @@ mod tests {
         create(&dir).expect("create");
         let err = require(&dir).expect_err("empty");
         assert!(
-            err.to_string().contains("no lensguard.db and no audit/log.jsonl"),
+            err.to_string()
+                .contains("no lensguard.db and no audit/log.jsonl"),
             "{err}"
         );
         std::fs::write(dir.join(DATABASE), b"").expect("db");

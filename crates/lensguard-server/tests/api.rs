@@ -200,7 +200,12 @@ fn wrong_type_bad_photo_and_oversized_body_get_415_422_and_413() {
 }
 
 /// `curl` over `--http2` or `--http1.1`: (status, protocol, body).
-fn curl(server: &Server, protocol: &str, headers: &[&str], body_file: &Path) -> (u16, String, String) {
+fn curl(
+    server: &Server,
+    protocol: &str,
+    headers: &[&str],
+    body_file: &Path,
+) -> (u16, String, String) {
     let out_file = body_file.with_extension("answer");
     let mut cmd = std::process::Command::new("curl");
     cmd.args(["-sS", protocol, "--cacert"])
@@ -214,7 +219,10 @@ fn curl(server: &Server, protocol: &str, headers: &[&str], body_file: &Path) -> 
     let out = cmd
         .arg("--data-binary")
         .arg(format!("@{}", body_file.display()))
-        .arg(format!("https://localhost:{}/v1/inspections", server.port()))
+        .arg(format!(
+            "https://localhost:{}/v1/inspections",
+            server.port()
+        ))
         .output()
         .expect("curl runs");
     assert!(
@@ -230,7 +238,11 @@ fn curl(server: &Server, protocol: &str, headers: &[&str], body_file: &Path) -> 
 
 #[test]
 fn refusals_reach_http2_and_http1_clients_intact() {
-    if std::process::Command::new("curl").arg("--version").output().is_err() {
+    if std::process::Command::new("curl")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
@@ -249,15 +261,23 @@ fn refusals_reach_http2_and_http1_clients_intact() {
     std::fs::write(&small, vec![b'x'; 4096]).expect("small body");
     for (protocol, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
         for _ in 0..5 {
-            let (status, got, body) =
-                curl(&server, protocol, &[&auth, "Content-Type: image/jpeg"], &large);
+            let (status, got, body) = curl(
+                &server,
+                protocol,
+                &[&auth, "Content-Type: image/jpeg"],
+                &large,
+            );
             assert_eq!((status, got.as_str()), (413, version), "{body}");
             let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
             assert_eq!(json["code"], "payload_too_large");
         }
         for _ in 0..30 {
-            let (status, got, body) =
-                curl(&server, protocol, &[&auth, "Content-Type: text/plain"], &small);
+            let (status, got, body) = curl(
+                &server,
+                protocol,
+                &[&auth, "Content-Type: text/plain"],
+                &small,
+            );
             assert_eq!((status, got.as_str()), (415, version), "{body}");
             let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
             assert_eq!(json["code"], "unsupported_media_type");

@@ -43,7 +43,10 @@ fn verify_reports_ok_then_names_the_tampered_entry() {
         stdout.starts_with("consistent: 25 entries, 3 signed checkpoints, root "),
         "{stdout}"
     );
-    assert!(stdout.contains("signer not checked: pass --public-key"), "{stdout}");
+    assert!(
+        stdout.contains("signer not checked: pass --public-key"),
+        "{stdout}"
+    );
     // The printed public key is what --public-key takes.
     let key = stdout
         .lines()
@@ -109,7 +112,13 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
         "{stdout}"
     );
     // A script that demands a checked signer fails without a key.
-    let out = lensguard(&["audit", "verify", "--export", &path(&moved), "--require-signer"]);
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--export",
+        &path(&moved),
+        "--require-signer",
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains("nothing was verified"));
     // The key as GET /v1/audit/checkpoint answers it (a saved JSON file), and
@@ -120,7 +129,11 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
         .expect("public key line");
     let (key, id) = key.split_once(" (key id ").expect("key and id");
     let head = copy.path().join("head.json");
-    std::fs::write(&head, format!("{{\"size\": 12, \"public_key\": \"{key}\"}}")).expect("head");
+    std::fs::write(
+        &head,
+        format!("{{\"size\": 12, \"public_key\": \"{key}\"}}"),
+    )
+    .expect("head");
     let out = lensguard(&[
         "audit",
         "verify",
@@ -133,9 +146,20 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("ok: 12 entries, 1 signed checkpoint"));
     let id = id.trim_end_matches(')');
-    let out = lensguard(&["audit", "verify", "--export", &path(&moved), "--public-key", id]);
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--export",
+        &path(&moved),
+        "--public-key",
+        id,
+    ]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("looks like a key id"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("looks like a key id"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let wrong = "00".repeat(32);
     let out = lensguard(&[

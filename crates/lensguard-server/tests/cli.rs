@@ -363,7 +363,16 @@ const ON_A_DATA_DIRECTORY: &[&[&str]] = &[
     &["erase", "--device", "van-12", "--data-dir", "DIR"],
     &["retention", "sweep", "--data-dir", "DIR"],
     &["retention", "holds", "--data-dir", "DIR"],
-    &["retention", "hold", "--device", "van-12", "--reason", "claim", "--data-dir", "DIR"],
+    &[
+        "retention",
+        "hold",
+        "--device",
+        "van-12",
+        "--reason",
+        "claim",
+        "--data-dir",
+        "DIR",
+    ],
     &["retention", "lift", "some-hold", "--data-dir", "DIR"],
     &["keys", "list", "--data-dir", "DIR"],
     &["keys", "rotate", "some-key", "--data-dir", "DIR"],
@@ -372,7 +381,17 @@ const ON_A_DATA_DIRECTORY: &[&[&str]] = &[
     &["users", "list", "--data-dir", "DIR"],
     &["users", "set-role", "ana", "viewer", "--data-dir", "DIR"],
     &["users", "disable", "ana", "--data-dir", "DIR"],
-    &["evidence", "get", "some-id", "--kind", "redacted", "--out", "x.jpg", "--data-dir", "DIR"],
+    &[
+        "evidence",
+        "get",
+        "some-id",
+        "--kind",
+        "redacted",
+        "--out",
+        "x.jpg",
+        "--data-dir",
+        "DIR",
+    ],
     &["edge", "status", "--data-dir", "DIR"],
     &["egress", "report", "--data-dir", "DIR"],
     &["audit", "pseudonym", "van-12", "--data-dir", "DIR"],
@@ -404,12 +423,22 @@ fn maintenance_commands_refuse_what_is_not_a_data_directory_and_create_nothing()
                 .expect("run");
             let stderr = text(&out.stderr);
             assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
-            assert!(stderr.contains(shown), "{args:?} must name {shown}: {stderr}");
+            assert!(
+                stderr.contains(shown),
+                "{args:?} must name {shown}: {stderr}"
+            );
             assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
-            assert!(text(&out.stdout).is_empty(), "{args:?} printed {}", text(&out.stdout));
+            assert!(
+                text(&out.stdout).is_empty(),
+                "{args:?} printed {}",
+                text(&out.stdout)
+            );
             assert!(!missing.exists(), "{args:?} created {}", missing.display());
             let made: Vec<_> = std::fs::read_dir(&empty).expect("dir").flatten().collect();
-            assert!(made.is_empty(), "{args:?} wrote {made:?} into an empty folder");
+            assert!(
+                made.is_empty(),
+                "{args:?} wrote {made:?} into an empty folder"
+            );
         }
     }
     // Nothing was created in the working directory either.
@@ -450,7 +479,10 @@ fn policy_explain_and_inventory_use_the_policy_the_service_uses() {
         stdout.contains("policy file: lensguard-data/policy.toml (the service's policy)"),
         "{stdout}"
     );
-    assert!(stdout.contains("report fields: {") && stdout.contains("\"verdict\""), "{stdout}");
+    assert!(
+        stdout.contains("report fields: {") && stdout.contains("\"verdict\""),
+        "{stdout}"
+    );
     let out = run(&["policy", "inventory", "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("policy: lensguard-data/policy.toml"));

@@ -234,7 +234,11 @@ fn tree(dir: &std::path::Path) -> Vec<String> {
         let p = e.path();
         out.push(p.strip_prefix(dir).unwrap_or(&p).display().to_string());
         if p.is_dir() {
-            out.extend(tree(&p).into_iter().map(|c| format!("{}/{c}", e.file_name().to_string_lossy())));
+            out.extend(
+                tree(&p)
+                    .into_iter()
+                    .map(|c| format!("{}/{c}", e.file_name().to_string_lossy())),
+            );
         }
     }
     out.sort();
@@ -261,14 +265,25 @@ fn a_bad_policy_or_a_busy_port_is_refused_before_anything_is_created() {
     let port = busy.local_addr().expect("addr").port();
     let fresh = dir.path().join("fresh");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(&fresh)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{stderr}");
-    assert!(!fresh.exists(), "a busy port must not leave a data directory behind");
+    assert!(
+        stderr.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(
+        !fresh.exists(),
+        "a busy port must not leave a data directory behind"
+    );
 }
 
 #[test]
@@ -281,11 +296,20 @@ fn plain_http_to_the_https_port_gets_a_short_hint() {
     tcp.write_all(b"GET /v1/inspections HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .expect("write");
     let mut answer = String::new();
-    tcp.read_to_string(&mut answer).expect("an answer, then close");
-    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
-    assert!(answer.ends_with("This port speaks HTTPS only: use https:// in the URL.\n"), "{answer}");
+    tcp.read_to_string(&mut answer)
+        .expect("an answer, then close");
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with("This port speaks HTTPS only: use https:// in the URL.\n"),
+        "{answer}"
+    );
     // It names nothing about the service and echoes nothing sent.
-    assert!(!answer.contains("lensguard") && !answer.contains("/v1/") && !answer.contains("localhost"));
+    assert!(
+        !answer.contains("lensguard") && !answer.contains("/v1/") && !answer.contains("localhost")
+    );
     // TLS still works on the same port.
     assert_eq!(request(&server, "GET", "/healthz").status, 200);
 }
@@ -302,14 +326,27 @@ fn keys_and_users_are_listed_while_the_service_runs_with_the_rotation_overlap() 
         .expect("key id")
         .to_owned();
     let rotated = common::lensguard(&[
-        "keys", "rotate", &id, "--overlap-hours", "24", "--data-dir", data.to_str().expect("utf8"),
+        "keys",
+        "rotate",
+        &id,
+        "--overlap-hours",
+        "24",
+        "--data-dir",
+        data.to_str().expect("utf8"),
     ]);
-    assert!(rotated.status.success(), "{}", common::text(&rotated.stderr));
+    assert!(
+        rotated.status.success(),
+        "{}",
+        common::text(&rotated.stderr)
+    );
     let server = Server::start(&data, &[]);
     let out = common::lensguard(&["keys", "list", "--data-dir", data.to_str().expect("utf8")]);
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     let line = common::text(&out.stdout);
-    assert!(line.contains(&id) && line.contains("expires=never"), "{line}");
+    assert!(
+        line.contains(&id) && line.contains("expires=never"),
+        "{line}"
+    );
     let until = line
         .split("previous-secret-until=")
         .nth(1)

@@ -275,3 +275,20 @@ fn csv_export_has_one_row_per_signed_entry() {
     );
     assert_eq!(rows.len(), 3);
 }
+
+#[test]
+fn identifying_values_become_keyed_pseudonyms_never_clear_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plain = AuditLog::open(dir.path(), options(1000)).expect("open");
+    // Opened without the installation key, it still never returns the value.
+    assert_eq!(plain.pseudonym("van-12"), "hmac:withheld");
+    drop(plain);
+    let key = lensguard_store::audit::Pseudonymizer::new(&[7u8; 32]);
+    let log = AuditLog::open(dir.path(), options(1000))
+        .expect("open")
+        .with_pseudonyms(key.clone());
+    let p = log.pseudonym("van-12");
+    assert_eq!(p, key.pseudonym("van-12"));
+    assert!(p.starts_with("hmac:") && p.len() == 5 + 32 && !p.contains("van-12"));
+    assert_ne!(p, log.pseudonym("van-13"));
+}

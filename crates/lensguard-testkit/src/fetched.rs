@@ -29,11 +29,11 @@ pub fn fetched(path: PathBuf) -> Option<Vec<u8>> {
             assert_ne!(
                 std::env::var("CI").as_deref(),
                 Ok("true"),
-                "{} is missing ({e}); scripts/fetch-models fetches it",
+                "{} is missing ({e}); scripts/fetch-models --tier test fetches it",
                 path.display()
             );
             eprintln!(
-                "\n*** SKIPPING: {} missing; run scripts/fetch-models ***\n",
+                "\n*** SKIPPING: {} missing; run scripts/fetch-models --tier test ***\n",
                 path.display()
             );
             None

@@ -86,9 +86,14 @@ fn the_readme_says_to_fetch_the_models_before_the_service() {
         .nth(1)
         .and_then(|s| s.split("\n### ").next())
         .expect("a service section");
-    let fetch = section.find("scripts/fetch-models").expect("names scripts/fetch-models");
+    let fetch = section
+        .find("scripts/fetch-models")
+        .expect("names scripts/fetch-models");
     let serve = section.find("-- serve").expect("starts the service");
-    assert!(fetch < serve, "the models are fetched before the service starts");
+    assert!(
+        fetch < serve,
+        "the models are fetched before the service starts"
+    );
     assert!(
         section.contains("Without them") && section.contains("withheld"),
         "says what happens without the models"
@@ -105,7 +110,11 @@ fn fetch_models_default_tier_is_what_redaction_needs() {
         .arg("--list")
         .output()
         .expect("run scripts/fetch-models --list");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listing = String::from_utf8_lossy(&out.stdout).into_owned();
     let tier = |name: &str| -> Vec<String> {
         listing
@@ -119,10 +128,19 @@ fn fetch_models_default_tier_is_what_redaction_needs() {
     };
     let redaction = tier("redaction");
     assert_eq!(redaction.len(), 2, "{listing}");
-    assert!(redaction.iter().all(|f| f.contains(".onnx")), "{redaction:?}");
-    assert!(tier("test").iter().any(|f| f.contains("opencv-doc")), "{listing}");
+    assert!(
+        redaction.iter().all(|f| f.contains(".onnx")),
+        "{redaction:?}"
+    );
+    assert!(
+        tier("test").iter().any(|f| f.contains("opencv-doc")),
+        "{listing}"
+    );
     let script = std::fs::read_to_string(root.join("scripts/fetch-models")).expect("script");
-    assert!(script.contains("tier=redaction\n"), "the default tier is redaction");
+    assert!(
+        script.contains("tier=redaction\n"),
+        "the default tier is redaction"
+    );
     let deps = std::fs::read_to_string(root.join("scripts/install-test-deps")).expect("deps");
     assert!(deps.contains("fetch-models\" --tier test"));
 }

@@ -59,9 +59,8 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                     key.display()
                 );
             }
-            let secrets = lensguard_store::secrets::InstallationSecrets::load_or_create(
-                &data.data_dir,
-            )?;
+            let secrets =
+                lensguard_store::secrets::InstallationSecrets::load_or_create(&data.data_dir)?;
             writeln!(
                 std::io::stdout().lock(),
                 "{}",
@@ -151,9 +150,7 @@ fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
     } else {
         let path = Path::new(given);
         let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "--public-key {given:?} is neither 64 hexadecimal digits nor a readable file"
-            )
+            format!("--public-key {given:?} is neither 64 hexadecimal digits nor a readable file")
         })?;
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(v) => v
@@ -175,9 +172,12 @@ fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
              /v1/audit/checkpoint as \"public_key\""
         );
     }
-    let key = hex::decode(text).ok().filter(|k| k.len() == 32).with_context(|| {
-        "--public-key must be an Ed25519 public key: 64 hexadecimal digits".to_owned()
-    })?;
+    let key = hex::decode(text)
+        .ok()
+        .filter(|k| k.len() == 32)
+        .with_context(|| {
+            "--public-key must be an Ed25519 public key: 64 hexadecimal digits".to_owned()
+        })?;
     Ok(key)
 }
 

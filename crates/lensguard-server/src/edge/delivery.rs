@@ -17,9 +17,7 @@
 use super::link::HubLink;
 use super::metrics::EdgeMetrics;
 use crate::fleet::client::HubClient;
-use crate::fleet::wire::{
-    Batch, BatchAck, EDGE_REVOKED, EdgeState, WireCheckpoint, WireRecord,
-};
+use crate::fleet::wire::{Batch, BatchAck, EDGE_REVOKED, EdgeState, WireCheckpoint, WireRecord};
 use axum::http::Method;
 use lensguard_core::config::DeliveryConfig;
 use lensguard_store::audit::{AuditEvent, AuditLog, EgressReceipt};

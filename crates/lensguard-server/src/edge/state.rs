@@ -117,6 +117,9 @@ mod tests {
         let after = load(dir.path()).expect("written");
         assert_eq!(after.failing_since, None);
         assert!(!after.revoked && after.recovered_at.is_some());
-        assert_eq!(after.last_error.as_deref(), Some("the hub answered 403 this edge is revoked"));
+        assert_eq!(
+            after.last_error.as_deref(),
+            Some("the hub answered 403 this edge is revoked")
+        );
     }
 }

@@ -99,7 +99,9 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
         .layer(axum::middleware::from_fn(move |req, next| {
             security_headers(hsts.clone(), req, next)
         }))
-        .layer(axum::middleware::from_fn(super::refusals::keep_request_body))
+        .layer(axum::middleware::from_fn(
+            super::refusals::keep_request_body,
+        ))
 }
 
 async fn health() -> &'static str {

@@ -129,12 +129,9 @@ pub async fn submit(
         }
     };
     let id = uuid::Uuid::new_v4().to_string();
-    let device = meta
-        .device_id
-        .as_deref()
-        .map_or(String::new(), |d| {
-            format!("; device {}", state.audit.pseudonym(d))
-        });
+    let device = meta.device_id.as_deref().map_or(String::new(), |d| {
+        format!("; device {}", state.audit.pseudonym(d))
+    });
     let event = auth
         .ctx
         .event(actor.clone(), "inspections.submit")

@@ -299,7 +299,18 @@ fn inspection_line_keeps_failed_originals_behind_a_reason_and_holds_stop_erasure
         .iter()
         .find(|e| e["action"] == "evidence.read_original")
         .expect("the read is audited");
-    assert_eq!(read["reason"], "QA ticket 4711");
+    // The stated reason is free text: the log keeps its keyed pseudonym.
+    let pseudonym = lensguard(&[
+        "audit",
+        "pseudonym",
+        "QA ticket 4711",
+        "--data-dir",
+        data.to_str().expect("utf8"),
+    ]);
+    assert_eq!(
+        read["reason"].as_str(),
+        Some(format!("reason {}", text(&pseudonym.stdout).trim()).as_str())
+    );
     for action in [
         "hold.place",
         "hold.lift",
@@ -434,18 +445,36 @@ fn after_erasure_the_device_id_appears_nowhere_in_the_data_directory() {
         "the canary is stored before the erasure"
     );
     let hold = lensguard(&[
-        "retention", "hold", "--device", device, "--reason", "claim 881 for van-12", "--data-dir", &d,
+        "retention",
+        "hold",
+        "--device",
+        device,
+        "--reason",
+        "claim 881 for van-12",
+        "--data-dir",
+        &d,
     ]);
     assert!(hold.status.success(), "{}", text(&hold.stderr));
-    let hold_id = text(&hold.stdout).split_whitespace().nth(1).expect("hold id").to_owned();
+    let hold_id = text(&hold.stdout)
+        .split_whitespace()
+        .nth(1)
+        .expect("hold id")
+        .to_owned();
     let lift = lensguard(&["retention", "lift", &hold_id, "--data-dir", &d]);
     assert!(lift.status.success(), "{}", text(&lift.stderr));
     let out = lensguard(&["erase", "--device", device, "--data-dir", &d]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("deleted"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("deleted"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let log = std::fs::read_to_string(data.join("audit/log.jsonl")).expect("log");
-    assert!(!log.contains(device) && !log.contains("claim 881"), "clear text in the audit log");
+    assert!(
+        !log.contains(device) && !log.contains("claim 881"),
+        "clear text in the audit log"
+    );
     let pseudonym = lensguard(&["audit", "pseudonym", device, "--data-dir", &d]);
     let pseudonym = text(&pseudonym.stdout).trim().to_owned();
     assert!(pseudonym.starts_with("hmac:"), "{pseudonym}");
@@ -456,7 +485,12 @@ fn after_erasure_the_device_id_appears_nowhere_in_the_data_directory() {
         .collect();
     assert_eq!(
         naming,
-        ["inspections.submit", "inspections.submit", "erasure.request"],
+        [
+            "inspections.submit",
+            "inspections.submit",
+            "hold.place",
+            "erasure.request"
+        ],
         "an auditor finds the device's entries by its pseudonym"
     );
     // Not in the database (rows, free pages, WAL), not in a blob, not in a
@@ -464,9 +498,16 @@ fn after_erasure_the_device_id_appears_nowhere_in_the_data_directory() {
     let holders = files_holding(&data, device.as_bytes());
     assert!(holders.is_empty(), "{device} is still in {holders:?}");
     let holders = files_holding(&data, b"claim 881");
-    assert!(holders.is_empty(), "the hold's reason is still in {holders:?}");
+    assert!(
+        holders.is_empty(),
+        "the hold's reason is still in {holders:?}"
+    );
     let holds = lensguard(&["retention", "holds", "--data-dir", &d]);
-    assert!(text(&holds.stdout).contains(&format!("device:{pseudonym}")), "{}", text(&holds.stdout));
+    assert!(
+        text(&holds.stdout).contains(&format!("device:{pseudonym}")),
+        "{}",
+        text(&holds.stdout)
+    );
     verify(&data);
 
     // A second erasure finds nothing, says so and fails.

@@ -147,7 +147,10 @@ fn deliver_then_revoke(database: Option<String>) {
         "{said}"
     );
     let (_, stderr) = edge.stop();
-    assert!(stderr.contains("the hub revoked this edge (it answered 403"), "{stderr}");
+    assert!(
+        stderr.contains("the hub revoked this edge (it answered 403"),
+        "{stderr}"
+    );
     assert_eq!(outbox_depth(&edge_dir), 3, "nothing accepted is dropped");
 
     // Every batch that left has an egress receipt; the report reconciles.
