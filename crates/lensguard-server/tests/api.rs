@@ -238,17 +238,7 @@ fn curl(
 
 #[test]
 fn refusals_reach_http2_and_http1_clients_intact() {
-    if std::process::Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "curl is missing (scripts/install-test-deps installs it)"
-        );
-        eprintln!("skipped: curl is not installed");
+    if !common::tool_available("curl", "scripts/install-test-deps") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -260,27 +250,19 @@ fn refusals_reach_http2_and_http1_clients_intact() {
     let small = dir.path().join("small.txt");
     std::fs::write(&small, vec![b'x'; 4096]).expect("small body");
     for (protocol, version) in [("--http2", "2"), ("--http1.1", "1.1")] {
-        for _ in 0..5 {
-            let (status, got, body) = curl(
-                &server,
-                protocol,
-                &[&auth, "Content-Type: image/jpeg"],
-                &large,
-            );
-            assert_eq!((status, got.as_str()), (413, version), "{body}");
-            let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
-            assert_eq!(json["code"], "payload_too_large");
-        }
-        for _ in 0..30 {
-            let (status, got, body) = curl(
-                &server,
-                protocol,
-                &[&auth, "Content-Type: text/plain"],
-                &small,
-            );
-            assert_eq!((status, got.as_str()), (415, version), "{body}");
-            let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
-            assert_eq!(json["code"], "unsupported_media_type");
+        // (times, content type, body, status, code)
+        let cases = [
+            (5, "image/jpeg", &large, 413, "payload_too_large"),
+            (30, "text/plain", &small, 415, "unsupported_media_type"),
+        ];
+        for (times, kind, file, want, code) in cases {
+            let content_type = format!("Content-Type: {kind}");
+            for _ in 0..times {
+                let (status, got, body) = curl(&server, protocol, &[&auth, &content_type], file);
+                assert_eq!((status, got.as_str()), (want, version), "{body}");
+                let json: serde_json::Value = serde_json::from_str(&body).expect("JSON body");
+                assert_eq!(json["code"], code);
+            }
         }
         // Refused before any body is read: no credentials.
         let (status, _, body) = curl(&server, protocol, &["Content-Type: image/jpeg"], &large);

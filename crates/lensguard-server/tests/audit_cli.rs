@@ -28,6 +28,29 @@ fn data_dir(n: u64) -> tempfile::TempDir {
     dir
 }
 
+/// `audit verify ARGS` without a key: it passes, its first line starts with
+/// `first` and it says `note`; returns its standard output.
+fn verify_unpinned(args: &[&str], first: &str, note: &str) -> String {
+    let mut all = vec!["audit", "verify"];
+    all.extend_from_slice(args);
+    let out = lensguard(&all);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with(first), "{stdout}");
+    assert!(stdout.contains(note), "{stdout}");
+    stdout
+}
+
+/// `audit verify`'s `public key HEX (key id ID)` line: (HEX, ID).
+fn printed_key(stdout: &str) -> (String, String) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("public key "))
+        .expect("public key line");
+    let (key, id) = line.split_once(" (key id ").expect("key and id");
+    (key.to_owned(), id.trim_end_matches(')').to_owned())
+}
+
 fn path(p: &Path) -> String {
     p.display().to_string()
 }
@@ -35,25 +58,14 @@ fn path(p: &Path) -> String {
 #[test]
 fn verify_reports_ok_then_names_the_tampered_entry() {
     let dir = data_dir(25);
-    let out = lensguard(&["audit", "verify", "--data-dir", &path(dir.path())]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
     // Checked only against the log's own key: not "ok", and it says so.
-    assert!(
-        stdout.starts_with("consistent: 25 entries, 3 signed checkpoints, root "),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("signer not checked: pass --public-key"),
-        "{stdout}"
+    let stdout = verify_unpinned(
+        &["--data-dir", &path(dir.path())],
+        "consistent: 25 entries, 3 signed checkpoints, root ",
+        "signer not checked: pass --public-key (the log was checked only",
     );
     // The printed public key is what --public-key takes.
-    let key = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("public key "))
-        .and_then(|l| l.split_whitespace().next())
-        .expect("public key line")
-        .to_owned();
+    let (key, _) = printed_key(&stdout);
     let out = lensguard(&[
         "audit",
         "verify",
@@ -100,16 +112,10 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
     let moved = copy.path().join("export.jsonl");
     std::fs::copy(&file, &moved).expect("copy");
     drop(dir);
-    let out = lensguard(&["audit", "verify", "--export", &path(&moved)]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    assert!(
-        stdout.starts_with("consistent: 12 entries, 1 signed checkpoint"),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("signer not checked: pass --public-key (the export was checked only"),
-        "{stdout}"
+    let stdout = verify_unpinned(
+        &["--export", &path(&moved)],
+        "consistent: 12 entries, 1 signed checkpoint",
+        "signer not checked: pass --public-key (the export was checked only",
     );
     // A script that demands a checked signer fails without a key.
     let out = lensguard(&[
@@ -123,11 +129,7 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
     assert!(text(&out.stderr).contains("nothing was verified"));
     // The key as GET /v1/audit/checkpoint answers it (a saved JSON file), and
     // the key id, which cannot check a signature, is refused with a pointer.
-    let key = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("public key "))
-        .expect("public key line");
-    let (key, id) = key.split_once(" (key id ").expect("key and id");
+    let (key, id) = printed_key(&stdout);
     let head = copy.path().join("head.json");
     std::fs::write(
         &head,
@@ -145,7 +147,6 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).starts_with("ok: 12 entries, 1 signed checkpoint"));
-    let id = id.trim_end_matches(')');
     let out = lensguard(&[
         "audit",
         "verify",

@@ -94,10 +94,10 @@ pub async fn submit(
         None => None,
     };
     // A replay stores nothing, so a full outbox does not refuse it.
-    if original.is_none() {
-        if let Err(full) = super::outbox::admit(&state, &rid).await {
-            return full;
-        }
+    if original.is_none()
+        && let Err(full) = super::outbox::admit(&state, &rid).await
+    {
+        return full;
     }
     let limit = usize::try_from(state.limits.max_file_bytes).unwrap_or(usize::MAX);
     let Submission { photo: bytes, meta } = match submission::read(request, limit, &rid).await {

@@ -23,6 +23,22 @@ pub fn lensguard(args: &[&str]) -> std::process::Output {
         .expect("the binary runs")
 }
 
+/// Whether `tool` runs (`tool --version`). Missing under `CI=true` fails
+/// the test (a missing prerequisite must not pass as a skip); elsewhere the
+/// caller skips, and this says so.
+pub fn tool_available(tool: &str, installed_by: &str) -> bool {
+    if Command::new(tool).arg("--version").output().is_ok() {
+        return true;
+    }
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "{tool} is required under CI ({installed_by} installs it)"
+    );
+    eprintln!("\n*** SKIPPING: {tool} is not installed ***\n");
+    false
+}
+
 /// Output bytes as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
