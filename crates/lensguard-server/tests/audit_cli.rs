@@ -153,7 +153,7 @@ fn an_export_verifies_without_the_data_directory_and_a_pinned_key_is_enforced() 
         "--export",
         &path(&moved),
         "--public-key",
-        id,
+        &id,
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
