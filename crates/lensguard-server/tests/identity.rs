@@ -528,3 +528,37 @@ fn a_login_with_the_next_steps_code_works_and_one_from_two_steps_ago_does_not() 
         "one step of drift"
     );
 }
+
+/// A key limited to a network and a lifetime cannot mint a key without those
+/// limits: the security review's escalation (a one-day 127.0.0.1/32
+/// `keys:manage` key made an unrestricted, never-expiring one).
+#[test]
+fn a_restricted_key_mints_no_key_beyond_its_networks_or_lifetime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limited = create_key(
+        dir.path(),
+        &["keys:manage", "inspections:read"],
+        &["--allow-cidr", "127.0.0.1/32", "--expires-in-days", "1"],
+    );
+    let server = Server::start(dir.path(), &[]);
+    let refused = [
+        j!({"name": "anywhere", "scopes": ["keys:manage"], "expires_in_days": 1}),
+        j!({"name": "wider", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.0/8"], "expires_in_days": 1}),
+        j!({"name": "forever", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.1/32"]}),
+        j!({"name": "longer", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.1/32"], "expires_in_days": 2}),
+    ];
+    for body in &refused {
+        let r = call(&server, "POST", "/v1/keys", Some(&limited), body);
+        assert_eq!(r.status, 403, "{body}: {}", r.body);
+        assert_eq!(json(&r)["code"], "beyond_caller_access", "{body}");
+    }
+    let within = j!({"name": "within", "scopes": ["inspections:read"], "allowed_cidrs": ["127.0.0.1/32"], "expires_in_days": 1});
+    let r = call(&server, "POST", "/v1/keys", Some(&limited), &within);
+    assert_eq!(r.status, 201, "{}", r.body);
+    drop(server);
+    let denied = common::audit_entries(dir.path())
+        .iter()
+        .filter(|e| e["action"] == "keys.create" && e["outcome"] == "denied")
+        .count();
+    assert_eq!(denied, refused.len(), "every refusal is audited");
+}

@@ -1,6 +1,8 @@
 //! `GET /v1/keys`, `POST /v1/keys`, `POST /v1/keys/{id}/rotate` and
 //! `DELETE /v1/keys/{id}` (revoke), all needing `keys:manage`, and only for keys
-//! whose scopes the caller holds itself.
+//! whose scopes the caller holds itself. A key that creates a key also hands
+//! out no more than its own networks and lifetime: the new key's networks lie
+//! within the creator's, and it expires no later than the creator.
 
 use super::super::auth::Auth;
 use super::super::http::{db_unavailable, error, read_json};
@@ -11,8 +13,8 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lensguard_core::access::Scope;
 use lensguard_core::access::needs::KeysManage;
+use lensguard_core::access::{Actor, Scope};
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::{ApiKey, NewKey};
 use schemars::JsonSchema;
@@ -155,6 +157,17 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
             .expires_in_days
             .map(|d| now + time::Duration::days(i64::from(d))),
     };
+    // A key creating a key hands out no network or lifetime it lacks itself.
+    if let Actor::Key(creator) = &act.principal.actor {
+        let creator = match state.db.get_key(creator).await {
+            Ok(Some(k)) => k,
+            _ => return db_unavailable(&rid(ctx)),
+        };
+        let expires = new.expires_at.map(time::OffsetDateTime::unix_timestamp);
+        if let Some(why) = beyond_creator(&creator, &new.allowed_cidrs, expires) {
+            return act.refuse(StatusCode::FORBIDDEN, why).await;
+        }
+    }
     let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
     let reason = Some(format!("scopes {}", scopes.join(" ")));
     if let Err(r) = act.audit(Outcome::Success, reason).await {
@@ -165,6 +178,46 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
         Err(_) => return db_unavailable(&rid(ctx)),
     };
     issued_answer(&state, &auth, &issued, StatusCode::CREATED).await
+}
+
+/// What a new key with `networks` (empty: any) and expiry `expires_at` would
+/// hold beyond the key `creator` that makes it: a network outside the
+/// creator's, or a lifetime past the creator's expiry.
+fn beyond_creator(
+    creator: &ApiKey,
+    networks: &[ipnet::IpNet],
+    expires_at: Option<i64>,
+) -> Option<String> {
+    let own: Vec<String> = creator
+        .allowed_cidrs
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !creator.allowed_cidrs.is_empty() {
+        if networks.is_empty() {
+            return Some(format!(
+                "these credentials are limited to {}; a new key must be too (allowed_cidrs)",
+                own.join(", ")
+            ));
+        }
+        if let Some(wider) = networks
+            .iter()
+            .find(|n| !creator.allowed_cidrs.iter().any(|c| c.contains(*n)))
+        {
+            return Some(format!(
+                "{wider} is outside the networks of these credentials ({})",
+                own.join(", ")
+            ));
+        }
+    }
+    let limit = creator.expires_at?;
+    match expires_at {
+        Some(e) if e <= limit => None,
+        _ => Some(format!(
+            "these credentials expire at {}; a new key may not outlive them (expires_in_days)",
+            rfc3339(limit)
+        )),
+    }
 }
 
 async fn issued_answer(
