@@ -567,7 +567,8 @@ pub enum UsersCommand {
         #[command(flatten)]
         data: DataDirArgs,
     },
-    /// Change a user's role (takes effect on their open sessions at once).
+    /// Change a user's role (a wider role applies to their open sessions at
+    /// once; a downgrade ends them).
     SetRole {
         #[command(flatten)]
         data: DataDirArgs,
@@ -576,7 +577,7 @@ pub enum UsersCommand {
         /// The new role.
         role: String,
     },
-    /// Set a new password.
+    /// Set a new password; the user's open sessions end.
     SetPassword {
         #[command(flatten)]
         data: DataDirArgs,

@@ -531,21 +531,22 @@ fn a_login_with_the_next_steps_code_works_and_one_from_two_steps_ago_does_not() 
 
 /// A key limited to a network and a lifetime cannot mint a key without those
 /// limits: the security review's escalation (a one-day 127.0.0.1/32
-/// `keys:manage` key made an unrestricted, never-expiring one).
+/// `keys:manage` key made an unrestricted, never-expiring one). Here the
+/// creator lives two days: a one-day key is within, a three-day one is not.
 #[test]
 fn a_restricted_key_mints_no_key_beyond_its_networks_or_lifetime() {
     let dir = tempfile::tempdir().expect("tempdir");
     let limited = create_key(
         dir.path(),
         &["keys:manage", "inspections:read"],
-        &["--allow-cidr", "127.0.0.1/32", "--expires-in-days", "1"],
+        &["--allow-cidr", "127.0.0.1/32", "--expires-in-days", "2"],
     );
     let server = Server::start(dir.path(), &[]);
     let refused = [
         j!({"name": "anywhere", "scopes": ["keys:manage"], "expires_in_days": 1}),
         j!({"name": "wider", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.0/8"], "expires_in_days": 1}),
         j!({"name": "forever", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.1/32"]}),
-        j!({"name": "longer", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.1/32"], "expires_in_days": 2}),
+        j!({"name": "longer", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.1/32"], "expires_in_days": 3}),
     ];
     for body in &refused {
         let r = call(&server, "POST", "/v1/keys", Some(&limited), body);
@@ -561,4 +562,64 @@ fn a_restricted_key_mints_no_key_beyond_its_networks_or_lifetime() {
         .filter(|e| e["action"] == "keys.create" && e["outcome"] == "denied")
         .count();
     assert_eq!(denied, refused.len(), "every refusal is audited");
+}
+
+/// Runs `lensguard ARGS --data-dir DIR` with `stdin` on standard input.
+fn cli_with_input(dir: &std::path::Path, args: &[&str], stdin: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lensguard");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin");
+    let out = child.wait_with_output().expect("lensguard");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        common::text(&out.stderr)
+    );
+}
+
+/// A password change or a role downgrade ends the user's open sessions (the
+/// review found a session still answering after `users set-password` and a
+/// restart).
+#[test]
+fn a_password_change_or_a_role_downgrade_ends_open_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = create_user(dir.path(), "ana", "admin");
+    let server = Server::start(dir.path(), &[]);
+    let before = login_at(&server, "ana", &secret, 0);
+    let before = json(&before)["token"].as_str().expect("token").to_owned();
+    assert_eq!(get_with(&server, "/v1/users", &before).status, 200);
+    drop(server);
+    // The same text again is still a password change.
+    cli_with_input(
+        dir.path(),
+        &["users", "set-password", "ana", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(get_with(&server, "/v1/users", &before).status, 401);
+    let session = login_at(&server, "ana", &secret, 1);
+    assert_eq!(session.status, 201, "{}", session.body);
+    let session = json(&session)["token"].as_str().expect("token").to_owned();
+    assert_eq!(get_with(&server, "/v1/inspections", &session).status, 200);
+    drop(server);
+    cli_with_input(dir.path(), &["users", "set-role", "ana", "viewer"], "");
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        get_with(&server, "/v1/inspections", &session).status,
+        401,
+        "a session opened as admin does not go on as viewer"
+    );
 }

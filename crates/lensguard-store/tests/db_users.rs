@@ -123,13 +123,53 @@ async fn sessions_carry_the_role_and_end_on_logout_expiry_or_disable() {
     assert!(p.scopes.contains(&Scope::InspectionsWrite));
     assert!(!p.scopes.contains(&Scope::AuditRead));
 
-    // A role change applies to the open session at once.
-    assert!(db.set_role(&bob.user.id, Role::Viewer).await.expect("role"));
+    // A wider role applies to the open session at once.
+    assert!(
+        db.set_role(&bob.user.id, Role::Developer, NOW)
+            .await
+            .expect("role")
+    );
+    let KeyCheck::Valid(p) = db.authenticate_session(&token, NOW).await.expect("db") else {
+        panic!("valid")
+    };
+    assert!(p.scopes.contains(&Scope::KeysManage));
+    assert!(p.scopes.contains(&Scope::InspectionsWrite));
+    // A downgrade (Viewer lacks keys:manage) ends it; a new one has the new role.
+    assert!(
+        db.set_role(&bob.user.id, Role::Viewer, NOW)
+            .await
+            .expect("role")
+    );
+    assert!(matches!(
+        db.authenticate_session(&token, NOW).await.expect("db"),
+        KeyCheck::Revoked(_)
+    ));
+    let viewer = db.get_user(&bob.user.id).await.expect("db").expect("bob");
+    let session = db
+        .open_session(&viewer, time::Duration::hours(1), NOW)
+        .await
+        .expect("session");
+    let token = session.token.expose().clone();
     let KeyCheck::Valid(p) = db.authenticate_session(&token, NOW).await.expect("db") else {
         panic!("valid")
     };
     assert!(p.scopes.contains(&Scope::AuditRead));
     assert!(!p.scopes.contains(&Scope::InspectionsWrite));
+    // A new password (here the same text again) ends every session too.
+    assert!(
+        db.set_password(&viewer.id, pw(PASSWORD), NOW)
+            .await
+            .expect("password")
+    );
+    assert!(matches!(
+        db.authenticate_session(&token, NOW).await.expect("db"),
+        KeyCheck::Revoked(_)
+    ));
+    let session = db
+        .open_session(&viewer, time::Duration::hours(1), NOW)
+        .await
+        .expect("session");
+    let token = session.token.expose().clone();
 
     let later = NOW + time::Duration::hours(1);
     assert!(matches!(

@@ -157,7 +157,7 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             let target = format!("user:{}", found.id);
             let reason = Some(format!("{} -> {role}", found.role));
             local.record("users.role", &target, Outcome::Success, reason)?;
-            if !local.db.set_role(&found.id, role).await? {
+            if !local.db.set_role(&found.id, role, now).await? {
                 bail!("no active user {user}");
             }
             writeln!(out, "{} is now {role}", found.username)?;
@@ -172,7 +172,7 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             let found = find(&local, "users.password", &user).await?;
             let target = format!("user:{}", found.id);
             local.record("users.password", &target, Outcome::Success, None)?;
-            if !local.db.set_password(&found.id, password).await? {
+            if !local.db.set_password(&found.id, password, now).await? {
                 bail!("no active user {user}");
             }
             writeln!(out, "new password set for {}", found.username)?;

@@ -262,15 +262,39 @@ impl Db {
         row.as_ref().map(row_to_user).transpose()
     }
 
-    /// Changes a user's role; false if there is no such active user. Sessions keep
-    /// working with the new role (roles are looked up on every request).
-    pub async fn set_role(&self, id: &str, role: Role) -> Result<bool, Error> {
-        let done = sqlx::query("UPDATE users SET role = ? WHERE id = ? AND disabled_at IS NULL")
+    /// Changes a user's role; false if there is no such active user. A
+    /// downgrade (the new role lacks a scope the old one had) ends the user's
+    /// sessions in the same transaction, so a session opened under the wider
+    /// role cannot outlive it; otherwise sessions go on with the new role
+    /// (roles are looked up on every request).
+    pub async fn set_role(
+        &self,
+        id: &str,
+        role: Role,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let mut tx = self.pool().begin().await?;
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT role FROM users WHERE id = ? AND disabled_at IS NULL")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(old) = old else {
+            return Ok(false);
+        };
+        sqlx::query("UPDATE users SET role = ? WHERE id = ?")
             .bind(role.as_str())
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let downgrade = old.parse::<Role>().map_or(true, |old| {
+            old.scopes().iter().any(|s| !role.scopes().contains(s))
+        });
+        if downgrade {
+            end_sessions(&mut tx, id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Disables a user and ends their sessions at once; false if unknown or
@@ -283,25 +307,33 @@ impl Db {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-            .bind(unix(now))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, id, now).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Sets a new password; false if there is no such active user.
-    pub async fn set_password(&self, id: &str, password: Sensitive<String>) -> Result<bool, Error> {
+    /// Sets a new password and ends the user's sessions (in one
+    /// transaction: whoever held the old password holds no session after);
+    /// false if there is no such active user.
+    pub async fn set_password(
+        &self,
+        id: &str,
+        password: Sensitive<String>,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, Error> {
         check_password(password.expose())?;
         let phc = hash_password(password).await?;
+        let mut tx = self.pool().begin().await?;
         let done =
             sqlx::query("UPDATE users SET password_hash = ? WHERE id = ? AND disabled_at IS NULL")
                 .bind(phc)
                 .bind(id)
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
+        if done.rows_affected() == 1 {
+            end_sessions(&mut tx, id, now).await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -412,6 +444,20 @@ pub(super) async fn insert_user(
         secret_base32: enrolment_secret,
         otpauth_uri: uri,
     })
+}
+
+/// Ends every open session of user `id`.
+async fn end_sessions(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<(), Error> {
+    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+        .bind(unix(now))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

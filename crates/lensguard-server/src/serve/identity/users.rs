@@ -218,7 +218,10 @@ pub async fn change(
     }))
     .into_response();
     act.applied(
-        state.db.set_role(&id, req.role).await,
+        state
+            .db
+            .set_role(&id, req.role, time::OffsetDateTime::now_utc())
+            .await,
         done,
         "no such active user",
     )
