@@ -623,3 +623,51 @@ fn a_password_change_or_a_role_downgrade_ends_open_sessions() {
         "a session opened as admin does not go on as viewer"
     );
 }
+
+/// Keys belong to the user who made them (and keys made by those keys, to
+/// the same user): disabling the user stops them all at once. Keys made on
+/// the data directory belong to no user and go on.
+#[test]
+fn disabling_a_user_stops_the_keys_they_made() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = create_user(dir.path(), "ana", "admin");
+    let local = create_key(dir.path(), &["inspections:read"], &[]);
+    let server = Server::start(dir.path(), &[]);
+    let session = login(&server, "ana", &secret);
+    let body = j!({"name": "ana's", "scopes": ["users:manage", "keys:manage", "inspections:read"]});
+    let made = call(&server, "POST", "/v1/keys", Some(&session), &body);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made = json(&made);
+    let owner = made["key"]["owner"].as_str().expect("owner").to_owned();
+    let key = made["token"].as_str().expect("token").to_owned();
+    let body = j!({"name": "from a key", "scopes": ["inspections:read"]});
+    let child = call(&server, "POST", "/v1/keys", Some(&key), &body);
+    assert_eq!(child.status, 201, "{}", child.body);
+    let child = json(&child);
+    assert_eq!(child["key"]["owner"].as_str(), Some(owner.as_str()));
+    let child = child["token"].as_str().expect("token").to_owned();
+    assert_eq!(get_with(&server, "/v1/users", &key).status, 200);
+    drop(server);
+    let out = common::lensguard(&[
+        "users",
+        "disable",
+        "ana",
+        "--data-dir",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let server = Server::start(dir.path(), &[]);
+    for token in [&key, &child] {
+        let r = get_with(&server, "/v1/inspections", token);
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.body.contains("owner is disabled"), "{}", r.body);
+    }
+    assert_eq!(get_with(&server, "/v1/inspections", &local).status, 200);
+    let listed = common::lensguard(&[
+        "keys",
+        "list",
+        "--data-dir",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert!(common::text(&listed.stdout).contains(&format!("owner=user:{owner}")));
+}

@@ -27,6 +27,7 @@ fn new_key(scopes: &[Scope]) -> NewKey {
         scopes: scopes.to_vec(),
         allowed_cidrs: vec![],
         expires_at: None,
+        owner: None,
     }
 }
 

@@ -83,6 +83,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 scopes,
                 allowed_cidrs,
                 expires_at: expires_in_days.map(|d| now + time::Duration::days(i64::from(d))),
+                owner: None,
             };
             let local = open_or_create(&data.data_dir).await?;
             let scopes_text: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
@@ -130,7 +131,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                     });
                 writeln!(
                     out,
-                    "{}  {:<8} {:<24} scopes={} networks={} expires={expires}{overlap}",
+                    "{}  {:<8} {:<24} scopes={} networks={} expires={expires} owner={}{overlap}",
                     k.id,
                     state,
                     k.name,
@@ -139,7 +140,10 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                         "any".to_owned()
                     } else {
                         cidrs.join(",")
-                    }
+                    },
+                    k.owner
+                        .as_deref()
+                        .map_or("local".to_owned(), |u| format!("user:{u}"))
                 )?;
             }
         }

@@ -172,6 +172,11 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
                 let r = Refusal::unauthenticated(&message, &format!("{label}:{id}"));
                 return Err(refuse(r).await);
             }
+            Ok(KeyCheck::OwnerDisabled(id)) => {
+                let message = "this API key's owner is disabled";
+                let r = Refusal::unauthenticated(message, &format!("key:{id}"));
+                return Err(refuse(r).await);
+            }
             Ok(KeyCheck::NetworkNotAllowed(id)) => {
                 let message = format!("this API key may not be used from {}", ctx.ip);
                 return Err(refuse(Refusal::forbidden(message, format!("key:{id}"))).await);

@@ -34,6 +34,9 @@ pub struct NewKey {
     pub allowed_cidrs: Vec<IpNet>,
     /// When it stops working.
     pub expires_at: Option<time::OffsetDateTime>,
+    /// The user it belongs to (`None`: made on the data directory by the
+    /// local operator). Disabling that user stops the key.
+    pub owner: Option<String>,
 }
 
 /// A key as stored (no secret).
@@ -55,6 +58,8 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
     /// Until when the previous secret still works after a rotation.
     pub previous_valid_until: Option<i64>,
+    /// The user it belongs to, by id (`None`: the local operator's).
+    pub owner: Option<String>,
 }
 
 /// A freshly created or rotated key: the only time its secret exists in clear.
@@ -79,6 +84,8 @@ pub enum KeyCheck {
     Expired(String),
     /// Used from a network outside its allowlist.
     NetworkNotAllowed(String),
+    /// Its owner is disabled (or gone), so it no longer works.
+    OwnerDisabled(String),
 }
 
 pub(super) fn hash(secret: &str) -> Vec<u8> {
@@ -125,6 +132,7 @@ fn row_to_key(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey, Error> {
         expires_at: row.try_get("expires_at")?,
         revoked_at: row.try_get("revoked_at")?,
         previous_valid_until: row.try_get("previous_valid_until")?,
+        owner: row.try_get("owner")?,
     })
 }
 
@@ -144,8 +152,9 @@ impl Db {
         let id = hex::encode(random_bytes(6)?);
         let (token, h) = issue(&id)?;
         sqlx::query(
-            "INSERT INTO api_keys (id, name, scopes, allowed_cidrs, secret_hash, created_at, expires_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO api_keys (id, name, scopes, allowed_cidrs, secret_hash, created_at, expires_at,
+                 owner)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(new.name.trim())
@@ -154,6 +163,7 @@ impl Db {
         .bind(h)
         .bind(unix(now))
         .bind(new.expires_at.map(unix))
+        .bind(&new.owner)
         .execute(self.pool())
         .await?;
         Ok(IssuedKey { id, token })
@@ -210,6 +220,17 @@ impl Db {
         }
         if key.expires_at.is_some_and(|e| t >= e) {
             return Ok(KeyCheck::Expired(key.id));
+        }
+        if let Some(owner) = &key.owner {
+            let active: Option<i64> = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE id = ? AND disabled_at IS NULL",
+            )
+            .bind(owner)
+            .fetch_optional(self.pool())
+            .await?;
+            if active.unwrap_or(0) == 0 {
+                return Ok(KeyCheck::OwnerDisabled(key.id));
+            }
         }
         if !key.allowed_cidrs.is_empty() && !key.allowed_cidrs.iter().any(|net| net.contains(&ip)) {
             return Ok(KeyCheck::NetworkNotAllowed(key.id));

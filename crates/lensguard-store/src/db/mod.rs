@@ -9,7 +9,8 @@
 //! (`vault_*`, `legal_holds`; derivatives moved into sealed blobs, so the
 //! plaintext `derivatives` table is dropped) and the results' retention
 //! columns, schema 6 the edge's outbox ([`outbox`]), schema 7 the digest of
-//! the request stored with an idempotency key; opening an older file
+//! the request stored with an idempotency key, schema 8 the owner of an API
+//! key; opening an older file
 //! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
@@ -37,7 +38,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 7;
+const SCHEMA_VERSION: i64 = 8;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -50,7 +51,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     previous_valid_until INTEGER,
     created_at INTEGER NOT NULL,
     expires_at INTEGER,
-    revoked_at INTEGER
+    revoked_at INTEGER,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS inspections (
     id TEXT PRIMARY KEY,
@@ -212,6 +214,17 @@ impl Db {
                     .execute(&pool)
                     .await?;
             }
+        }
+        // The key owner (8): keys made before it belong to no user.
+        let has_owner: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info('api_keys') WHERE name = 'owner'",
+        )
+        .fetch_one(&pool)
+        .await?;
+        if has_owner == 0 {
+            sqlx::raw_sql("ALTER TABLE api_keys ADD COLUMN owner TEXT")
+                .execute(&pool)
+                .await?;
         }
         retain_legacy_results(&pool).await?;
         outbox::recount(&pool).await?;

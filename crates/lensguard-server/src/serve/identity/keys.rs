@@ -39,6 +39,9 @@ pub struct KeyView {
     pub previous_valid_until: Option<String>,
     /// `active`, `expired` or `revoked`.
     pub state: &'static str,
+    /// The user it belongs to, by id (`null`: made on the data directory);
+    /// disabling that user stops the key.
+    pub owner: Option<String>,
 }
 
 impl From<&ApiKey> for KeyView {
@@ -52,6 +55,7 @@ impl From<&ApiKey> for KeyView {
             created_at: rfc3339(k.created_at),
             expires_at: k.expires_at.map(rfc3339),
             previous_valid_until: k.previous_valid_until.filter(|&t| t > now).map(rfc3339),
+            owner: k.owner.clone(),
             state: if k.revoked_at.is_some() {
                 "revoked"
             } else if k.expires_at.is_some_and(|e| e <= now) {
@@ -149,23 +153,30 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
     if req.expires_in_days.is_some_and(|d| d == 0 || d > 3650) {
         return bad(&auth, "expires_in_days must be 1 to 3650".into());
     }
-    let new = NewKey {
+    let mut new = NewKey {
         name: req.name,
         scopes: req.scopes,
         allowed_cidrs,
         expires_at: req
             .expires_in_days
             .map(|d| now + time::Duration::days(i64::from(d))),
+        owner: None,
     };
-    // A key creating a key hands out no network or lifetime it lacks itself.
-    if let Actor::Key(creator) = &act.principal.actor {
-        let creator = match state.db.get_key(creator).await {
-            Ok(Some(k)) => k,
-            _ => return db_unavailable(&rid(ctx)),
-        };
-        let expires = new.expires_at.map(time::OffsetDateTime::unix_timestamp);
-        if let Some(why) = beyond_creator(&creator, &new.allowed_cidrs, expires) {
-            return act.refuse(StatusCode::FORBIDDEN, why).await;
+    // A key belongs to the user who made it, or to its creating key's owner:
+    // disabling that user stops it.
+    match &act.principal.actor {
+        Actor::User(user) => new.owner = Some(user.clone()),
+        // A key creating a key hands out no network or lifetime it lacks itself.
+        Actor::Key(creator) => {
+            let creator = match state.db.get_key(creator).await {
+                Ok(Some(k)) => k,
+                _ => return db_unavailable(&rid(ctx)),
+            };
+            let expires = new.expires_at.map(time::OffsetDateTime::unix_timestamp);
+            if let Some(why) = beyond_creator(&creator, &new.allowed_cidrs, expires) {
+                return act.refuse(StatusCode::FORBIDDEN, why).await;
+            }
+            new.owner = creator.owner;
         }
     }
     let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
