@@ -28,6 +28,7 @@ pub mod policy;
 pub mod report;
 pub mod rules;
 pub mod sensitive;
+pub mod text;
 
 pub use error::Error;
 pub use limits::Limits;

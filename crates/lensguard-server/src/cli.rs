@@ -313,6 +313,15 @@ pub struct ServeArgs {
     pub models: Option<PathBuf>,
 }
 
+/// A name or reason typed on the command line: no control characters (an
+/// escape sequence or newline would reach whoever lists it later).
+pub fn plain_text(value: &str) -> Result<String, String> {
+    if lensguard_core::text::has_control(value) {
+        return Err("control characters (escape sequences, newlines) are not allowed".to_owned());
+    }
+    Ok(value.to_owned())
+}
+
 /// Where lensguard keeps its state.
 #[derive(Debug, Args)]
 pub struct DataDirArgs {
@@ -440,7 +449,7 @@ pub enum KeysCommand {
         #[command(flatten)]
         data: DataDirArgs,
         /// A name for people (which device or integration uses it).
-        #[arg(long)]
+        #[arg(long, value_parser = plain_text)]
         name: String,
         /// A scope the key holds; repeat for more (inspections:write,
         /// inspections:read, audit:read, keys:manage, users:manage, policy:manage).

@@ -671,3 +671,80 @@ fn disabling_a_user_stops_the_keys_they_made() {
     ]);
     assert!(common::text(&listed.stdout).contains(&format!("owner=user:{owner}")));
 }
+
+/// Names and reasons with control characters are refused at the API and the
+/// command line, and stored text is printed escaped: the review's key name
+/// that cleared the screen and printed a fake "all keys revoked".
+#[test]
+fn control_characters_are_refused_and_never_reach_a_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8").to_owned();
+    let attack = "cam\u{1b}[2J\u{1b}[Hall keys revoked\nkey 2";
+    let manager = create_key(
+        dir.path(),
+        &["keys:manage", "evidence:manage", "evidence:read-original"],
+        &[],
+    );
+    // The command line refuses it before anything is written.
+    let out = common::lensguard(&[
+        "keys",
+        "create",
+        "--name",
+        attack,
+        "--scope",
+        "inspections:read",
+        "--data-dir",
+        &d,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out.stdout));
+    assert!(common::text(&out.stderr).contains("control characters"));
+    let out = common::lensguard(&[
+        "retention",
+        "hold",
+        "--device",
+        "van-1",
+        "--reason",
+        attack,
+        "--data-dir",
+        &d,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let server = Server::start(dir.path(), &[]);
+    let body = j!({"name": attack, "scopes": ["keys:manage"]});
+    assert_eq!(
+        call(&server, "POST", "/v1/keys", Some(&manager), &body).status,
+        400
+    );
+    let body = j!({"device": "van-1", "reason": attack});
+    assert_eq!(
+        call(&server, "POST", "/v1/holds", Some(&manager), &body).status,
+        400
+    );
+    let r = get_with(
+        &server,
+        "/v1/inspections/x/original?reason=a%1B%5B2Jb",
+        &manager,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    drop(server);
+    // A name stored before the check (written straight into the database)
+    // is listed escaped: no escape byte reaches the terminal.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let url = format!("sqlite://{}/lensguard.db", d);
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("db");
+        sqlx::query("UPDATE api_keys SET name = ?")
+            .bind(attack)
+            .execute(&pool)
+            .await
+            .expect("update");
+        pool.close().await;
+    });
+    let out = common::lensguard(&["keys", "list", "--data-dir", &d]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(!out.stdout.contains(&0x1b) && out.stdout.iter().filter(|&&b| b == b'\n').count() == 1);
+    assert!(common::text(&out.stdout).contains("cam\\u{1b}[2J"));
+}

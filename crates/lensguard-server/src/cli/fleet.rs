@@ -82,7 +82,7 @@ pub enum HubCommand {
         #[command(flatten)]
         dir: HubDirArgs,
         /// Who or what it is for.
-        #[arg(long)]
+        #[arg(long, value_parser = super::plain_text)]
         name: String,
     },
 }

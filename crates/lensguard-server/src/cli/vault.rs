@@ -58,7 +58,7 @@ pub enum RetentionCommand {
         #[arg(long, value_name = "TIME", requires = "from")]
         to: Option<String>,
         /// Why (required; recorded in the audit log).
-        #[arg(long)]
+        #[arg(long, value_parser = super::plain_text)]
         reason: String,
     },
     /// Lift a legal hold (recorded in the audit log).
@@ -100,7 +100,7 @@ pub enum EvidenceCommand {
         #[arg(long, value_enum, default_value = "redacted")]
         kind: EvidenceKind,
         /// Why you read it (required for originals).
-        #[arg(long)]
+        #[arg(long, value_parser = super::plain_text)]
         reason: Option<String>,
         /// Where to write it (created; an existing file is not overwritten).
         #[arg(long, short, value_name = "FILE")]

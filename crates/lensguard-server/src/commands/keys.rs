@@ -134,7 +134,8 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                     "{}  {:<8} {:<24} scopes={} networks={} expires={expires} owner={}{overlap}",
                     k.id,
                     state,
-                    k.name,
+                    // Stored text is shown with control characters escaped.
+                    lensguard_core::text::printable(&k.name),
                     scopes.join(","),
                     if cidrs.is_empty() {
                         "any".to_owned()

@@ -106,19 +106,21 @@ async fn run_async(cmd: RetentionCommand) -> anyhow::Result<ExitCode> {
         RetentionCommand::Holds { vault } => {
             let local = open(&vault.data.data_dir).await?;
             let v = local.vault(vault.config.as_deref()).await?;
+            // Stored text is shown with control characters escaped.
+            use lensguard_core::text::printable;
             for h in v.holds().await? {
                 writeln!(
                     out,
                     "{}  {}  {}  by {}  {}",
                     h.id,
-                    h.target,
+                    printable(&h.target),
                     if h.lifted_at.is_some() {
                         "lifted"
                     } else {
                         "active"
                     },
-                    h.created_by,
-                    h.reason
+                    printable(&h.created_by),
+                    printable(&h.reason)
                 )?;
             }
         }

@@ -168,7 +168,11 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
                     writeln!(
                         out,
                         "{}  {:<20} records {:>8}  audit entries {:>7}  {}",
-                        e.id, e.name, counts.records, e.checkpoint_size, state
+                        e.id,
+                        lensguard_core::text::printable(&e.name),
+                        counts.records,
+                        e.checkpoint_size,
+                        lensguard_core::text::printable(&state)
                     )?;
                 }
             }

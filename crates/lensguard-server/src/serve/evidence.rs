@@ -224,12 +224,12 @@ pub async fn original(
         .ok()
         .and_then(|Query(q)| q.reason)
         .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty() && r.len() <= 500);
+        .filter(|r| !r.is_empty() && r.len() <= 500 && !lensguard_core::text::has_control(r));
     let Some(reason) = reason else {
         return error(
             StatusCode::BAD_REQUEST,
             "reason_required",
-            "reading an original needs a stated reason: ?reason=... (1 to 500 characters); it is audited",
+            "reading an original needs a stated reason: ?reason=... (1 to 500 characters, no control characters); it is audited",
             &rid,
         );
     };
@@ -411,8 +411,11 @@ pub async fn place_hold(
             );
         }
     };
-    if req.reason.trim().is_empty() || req.reason.len() > 500 {
-        return bad("a hold needs a reason of 1 to 500 characters");
+    if req.reason.trim().is_empty()
+        || req.reason.len() > 500
+        || lensguard_core::text::has_control(&req.reason)
+    {
+        return bad("a hold needs a reason of 1 to 500 characters, no control characters");
     }
     match state
         .vault

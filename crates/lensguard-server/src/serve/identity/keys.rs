@@ -136,10 +136,15 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
         let why = format!("these credentials cannot grant {}", missing.join(", "));
         return act.refuse(StatusCode::FORBIDDEN, why).await;
     }
-    if req.scopes.is_empty() || req.name.trim().is_empty() || req.name.len() > 200 {
+    if req.scopes.is_empty()
+        || req.name.trim().is_empty()
+        || req.name.len() > 200
+        || lensguard_core::text::has_control(&req.name)
+    {
         return bad(
             &auth,
-            "a key needs a name (up to 200 bytes) and at least one scope".into(),
+            "a key needs a name (up to 200 bytes, no control characters) and at least one scope"
+                .into(),
         );
     }
     let mut allowed_cidrs = Vec::new();
