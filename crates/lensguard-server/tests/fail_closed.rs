@@ -14,6 +14,87 @@ mod common;
 use common::{Server, create_key, request, send};
 use std::process::Command;
 
+/// `lensguard serve` on `dir` with SIGXFSZ ignored (set before exec), so a
+/// write past the file-size limit fails instead of killing it.
+fn start_ignoring_sigxfsz(dir: &std::path::Path) -> Server {
+    let mut wrapper = Command::new("sh");
+    wrapper.args([
+        "-c",
+        "trap '' XFSZ; exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_lensguard"),
+    ]);
+    Server::start_via(wrapper, dir, &[])
+}
+
+/// Lowers the running service's file-size limit to its audit log's size:
+/// the next append fails with EFBIG.
+fn break_audit_writes(server: &Server) {
+    let size = std::fs::metadata(server.data_dir.join("audit/log.jsonl"))
+        .expect("log")
+        .len();
+    let limited = Command::new("prlimit")
+        .args([
+            "--pid",
+            &server.pid().to_string(),
+            &format!("--fsize={size}:{size}"),
+        ])
+        .status()
+        .expect("prlimit");
+    assert!(limited.success());
+}
+
+/// Every read of data is audited before it is answered, so it answers 503
+/// when it cannot be; `/metrics` (how operators see the failure) and
+/// `/healthz` keep answering.
+#[cfg(target_os = "linux")]
+#[test]
+fn reads_are_audited_and_cannot_be_answered_unaudited() {
+    if !common::tool_available("prlimit", "util-linux, from scripts/install-test-deps,") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scopes = [
+        "keys:manage",
+        "users:manage",
+        "policy:manage",
+        "audit:read",
+        "evidence:manage",
+        "metrics:read",
+    ];
+    let token = create_key(dir.path(), &scopes, &[]);
+    let reads = [
+        ("/v1/keys", "keys.list"),
+        ("/v1/users", "users.list"),
+        ("/v1/policy", "policy.read"),
+        ("/v1/holds", "holds.list"),
+        ("/v1/audit/checkpoint", "audit.checkpoint"),
+        ("/v1/audit/proofs/inclusion?index=0", "audit.proof"),
+        ("/v1/audit/proofs/consistency?from=1", "audit.proof"),
+    ];
+    let server = start_ignoring_sigxfsz(dir.path());
+    for (path, _) in reads {
+        let r = common::get_with(&server, path, &token);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    let recorded: Vec<String> = common::audit_entries(dir.path())
+        .iter()
+        .filter(|e| {
+            e["outcome"] == "success" && e["actor"].as_str().is_some_and(|a| a.starts_with("key:"))
+        })
+        .map(|e| e["action"].as_str().unwrap_or("").to_owned())
+        .collect();
+    let expected: Vec<&str> = reads.iter().map(|(_, action)| *action).collect();
+    assert_eq!(recorded, expected, "each read is recorded, in order");
+    break_audit_writes(&server);
+    for (path, _) in reads {
+        let r = common::get_with(&server, path, &token);
+        assert_eq!(r.status, 503, "{path}: {}", r.body);
+        assert!(r.body.contains("audit_unavailable"), "{path}: {}", r.body);
+    }
+    assert_eq!(common::get_with(&server, "/metrics", &token).status, 200);
+    assert_eq!(request(&server, "GET", "/healthz").status, 200);
+}
+
 #[cfg(target_os = "linux")]
 #[test]
 fn requests_that_cannot_be_audited_get_503_and_change_nothing() {
@@ -24,13 +105,7 @@ fn requests_that_cannot_be_audited_get_503_and_change_nothing() {
     let token = create_key(dir.path(), &["inspections:write"], &[]);
     let auth = format!("Bearer {token}");
     let photo = std::fs::read(lensguard_testkit::samples_dir().join("sharp.jpg")).expect("sample");
-    let mut wrapper = Command::new("sh");
-    wrapper.args([
-        "-c",
-        "trap '' XFSZ; exec \"$0\" \"$@\"",
-        env!("CARGO_BIN_EXE_lensguard"),
-    ]);
-    let server = Server::start_via(wrapper, dir.path(), &[]);
+    let server = start_ignoring_sigxfsz(dir.path());
     let post = |key: &str| {
         send(
             &server,
@@ -46,18 +121,7 @@ fn requests_that_cannot_be_audited_get_503_and_change_nothing() {
     };
     assert_eq!(post("before").status, 201);
 
-    let size = std::fs::metadata(dir.path().join("audit/log.jsonl"))
-        .expect("log")
-        .len();
-    let limited = Command::new("prlimit")
-        .args([
-            "--pid",
-            &server.pid().to_string(),
-            &format!("--fsize={size}:{size}"),
-        ])
-        .status()
-        .expect("prlimit");
-    assert!(limited.success());
+    break_audit_writes(&server);
 
     let r = post("during");
     assert_eq!(r.status, 503, "{}", r.body);

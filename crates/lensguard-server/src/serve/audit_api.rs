@@ -9,7 +9,7 @@
 //! the client computes from the entry's bytes in an export) is in the tree.
 //! Hashes are hex; `lensguard audit proof` prints the same answers offline.
 
-use super::auth::Auth;
+use super::auth::{Auth, audit_read};
 use super::http::{RequestId, error};
 use super::state::AppState;
 use axum::Json;
@@ -146,7 +146,12 @@ fn bad(rid: &RequestId, message: String) -> Response {
 }
 
 /// `GET /v1/audit/checkpoint`.
-pub async fn head(State(state): State<AppState>, _auth: Auth<AuditRead>) -> Response {
+pub async fn head(State(state): State<AppState>, auth: Auth<AuditRead>) -> Response {
+    // Recorded first: the answer's size includes this read's own entry.
+    if let Err(refused) = audit_read(&state, &auth, "audit.checkpoint", "audit".into(), None).await
+    {
+        return refused;
+    }
     let log = &state.audit;
     let size = log.len();
     Json(AuditHead {
@@ -169,6 +174,10 @@ pub async fn inclusion(
     let Ok(Query(q)) = query else {
         return bad(&rid, "give index (and optionally size) as integers".into());
     };
+    let target = format!("inclusion:{}", q.index);
+    if let Err(refused) = audit_read(&state, &auth, "audit.proof", target, None).await {
+        return refused;
+    }
     match proofs::inclusion(state.audit.as_ref(), q.index, q.size) {
         Ok(p) => Json(InclusionProof::from(&p)).into_response(),
         Err(e) => bad(&rid, e.to_string()),
@@ -185,6 +194,10 @@ pub async fn consistency(
     let Ok(Query(q)) = query else {
         return bad(&rid, "give from (and optionally to) as integers".into());
     };
+    let target = format!("consistency:{}", q.from);
+    if let Err(refused) = audit_read(&state, &auth, "audit.proof", target, None).await {
+        return refused;
+    }
     match proofs::consistency(state.audit.as_ref(), q.from, q.to) {
         Ok(p) => Json(ConsistencyProof::from(&p)).into_response(),
         Err(e) => bad(&rid, e.to_string()),

@@ -216,6 +216,29 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
     }
 }
 
+/// Records a successful read by an authenticated caller before it is
+/// answered (every route that reads data does; `GET /metrics` alone does not,
+/// see docs/service.md); `Err` is the 503 to send when the
+/// audit log cannot take it.
+pub async fn audit_read<S: lensguard_core::access::needs::Needs>(
+    state: &AppState,
+    auth: &Auth<S>,
+    action: &str,
+    target: String,
+    reason: Option<String>,
+) -> Result<(), Response> {
+    let actor = auth.granted.principal().actor.to_string();
+    let event = auth
+        .ctx
+        .event(actor, action)
+        .target(target)
+        .outcome(Outcome::Success, reason);
+    state
+        .audit(event)
+        .await
+        .map_err(|_| audit_unavailable(&RequestId(auth.ctx.request_id.clone())))
+}
+
 /// An authenticated caller, as the audit log names them.
 #[derive(Debug, Clone)]
 struct Caller {

@@ -14,8 +14,9 @@
 //! 503 `vault_unavailable` or 500 `integrity_error`, never the bytes.
 
 use super::auth::Auth;
+use super::auth::audit_read;
 use super::http::{RequestId, db_unavailable, error, read_json};
-use super::inspections::{audit_read, no_such_inspection};
+use super::inspections::no_such_inspection;
 use super::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -362,6 +363,9 @@ pub struct NewHold {
 /// `GET /v1/holds`.
 pub async fn holds(State(state): State<AppState>, auth: Auth<EvidenceManage>) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
+    if let Err(refused) = audit_read(&state, &auth, "holds.list", "holds".into(), None).await {
+        return refused;
+    }
     match state.vault.holds().await {
         Ok(list) => axum::Json(
             list.iter()

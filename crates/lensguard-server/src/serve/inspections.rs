@@ -20,7 +20,7 @@
 //! ([`super::outbox`]); a full outbox answers 503 before the photo is read.
 //! Reads (one inspection, a page of them) are audited too, before the answer.
 
-use super::auth::Auth;
+use super::auth::{Auth, audit_read};
 use super::evidence;
 use super::http::{RequestId, audit_unavailable, db_unavailable, error};
 use super::state::AppState;
@@ -333,27 +333,6 @@ pub(super) fn no_such_inspection(rid: &RequestId) -> Response {
         "no such inspection",
         rid,
     )
-}
-
-/// Records a read before it is answered; `Err` is the 503 to send when the
-/// audit log cannot take it.
-pub(super) async fn audit_read<S: lensguard_core::access::needs::Needs>(
-    state: &AppState,
-    auth: &Auth<S>,
-    action: &str,
-    target: String,
-    reason: Option<String>,
-) -> Result<(), Response> {
-    let actor = auth.granted.principal().actor.to_string();
-    let event = auth
-        .ctx
-        .event(actor, action)
-        .target(target)
-        .outcome(Outcome::Success, reason);
-    state
-        .audit(event)
-        .await
-        .map_err(|_| audit_unavailable(&RequestId(auth.ctx.request_id.clone())))
 }
 
 /// Query parameters of `GET /v1/inspections`.

@@ -10,7 +10,7 @@
 //! written, is written atomically (temporary file, fsync, rename, fsync of the
 //! folder), and applies to the next submission.
 
-use super::auth::Auth;
+use super::auth::{Auth, audit_read};
 use super::http::{RequestId, audit_unavailable, error};
 use super::state::AppState;
 use anyhow::Context;
@@ -66,7 +66,10 @@ pub struct PolicyChanged {
 }
 
 /// `GET /v1/policy`: the policy in force, as TOML.
-pub async fn get(State(state): State<AppState>, _auth: Auth<PolicyManage>) -> Response {
+pub async fn get(State(state): State<AppState>, auth: Auth<PolicyManage>) -> Response {
+    if let Err(refused) = audit_read(&state, &auth, "policy.read", "policy".into(), None).await {
+        return refused;
+    }
     let text = state.policy().to_toml();
     (
         [(

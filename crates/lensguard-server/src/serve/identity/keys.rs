@@ -4,7 +4,7 @@
 //! out no more than its own networks and lifetime: the new key's networks lie
 //! within the creator's, and it expires no later than the creator.
 
-use super::super::auth::Auth;
+use super::super::auth::{Auth, audit_read};
 use super::super::http::{db_unavailable, error, read_json};
 use super::super::state::AppState;
 use super::{Act, beyond, rfc3339, rid};
@@ -102,6 +102,9 @@ pub struct RotateKey {
 
 /// `GET /v1/keys`.
 pub async fn list(State(state): State<AppState>, auth: Auth<KeysManage>) -> Response {
+    if let Err(refused) = audit_read(&state, &auth, "keys.list", "keys".into(), None).await {
+        return refused;
+    }
     match state.db.list_keys().await {
         Ok(keys) => Json(keys.iter().map(KeyView::from).collect::<Vec<_>>()).into_response(),
         Err(_) => db_unavailable(&rid(&auth.ctx)),

@@ -1,8 +1,8 @@
 //! `GET /v1/users`, `POST /v1/users`, `PATCH /v1/users/{id}` (role) and
 //! `DELETE /v1/users/{id}` (disable), all needing `users:manage`.
 
-use super::super::auth::Auth;
 use super::super::auth::RequestCtx;
+use super::super::auth::{Auth, audit_read};
 use super::super::http::{db_unavailable, error, read_json};
 use super::super::state::AppState;
 use super::sessions::Enrolled;
@@ -84,6 +84,9 @@ fn may_not_assign(principal: &Principal, role: Role) -> Option<String> {
 
 /// `GET /v1/users`.
 pub async fn list(State(state): State<AppState>, auth: Auth<UsersManage>) -> Response {
+    if let Err(refused) = audit_read(&state, &auth, "users.list", "users".into(), None).await {
+        return refused;
+    }
     match state.db.list_users().await {
         Ok(users) => Json(users.iter().map(UserView::from).collect::<Vec<_>>()).into_response(),
         Err(_) => db_unavailable(&rid(&auth.ctx)),
