@@ -292,3 +292,65 @@ fn identifying_values_become_keyed_pseudonyms_never_clear_text() {
     assert!(p.starts_with("hmac:") && p.len() == 5 + 32 && !p.contains("van-12"));
     assert_ne!(p, log.pseudonym("van-13"));
 }
+
+/// Removing entry lines from an export is found: a full export must hold
+/// every index below the signed size; a time-range export every index
+/// between the bounds its header claims. (Before, deleting one, many or
+/// every entry line left "ok" with the same root.)
+#[test]
+fn an_export_with_entries_removed_does_not_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    fill(dir.path(), 1200, 400);
+    let export_text = |from, to| {
+        let mut out = Vec::new();
+        export(dir.path(), from, to, ExportFormat::Jsonl, &mut out).expect("export");
+        String::from_utf8(out).expect("utf8")
+    };
+    let without = |text: &str, drop: &dyn Fn(usize) -> bool| -> Vec<u8> {
+        // Lines 0 and 1 are the header and the checkpoint; entry i is line i + 2.
+        text.lines()
+            .enumerate()
+            .filter(|(n, _)| *n < 2 || !drop(n - 2))
+            .map(|(_, l)| l)
+            .collect::<Vec<_>>()
+            .join("\n")
+            .into_bytes()
+    };
+    let full = export_text(None, None);
+    let s = verify_export(full.as_bytes(), None).expect("intact");
+    assert!(
+        s.completeness.starts_with("complete: every entry"),
+        "{}",
+        s.completeness
+    );
+    for (what, drop) in [
+        (
+            "one entry",
+            &(|i: usize| i == 500) as &dyn Fn(usize) -> bool,
+        ),
+        ("a thousand entries", &|i: usize| (100..1100).contains(&i)),
+        ("every entry", &|_| true),
+        ("the last entry", &|i: usize| i == 1199),
+    ] {
+        let err = verify_export(without(&full, drop).as_slice(), None).expect_err(what);
+        assert!(
+            err.to_string().contains("removed") || err.to_string().contains("missing"),
+            "{what}: {err}"
+        );
+    }
+    let from = time::macros::datetime!(2026-11-23 10:01:00 UTC);
+    let to = time::macros::datetime!(2026-11-23 10:02:00 UTC);
+    let part = export_text(Some(from), Some(to));
+    let s = verify_export(part.as_bytes(), None).expect("intact range");
+    assert_eq!(s.entries, 60);
+    assert!(
+        s.completeness
+            .starts_with("complete between entries 60 and 119"),
+        "{}",
+        s.completeness
+    );
+    let err = verify_export(without(&part, &|i| i == 30).as_slice(), None).expect_err("gap");
+    assert!(err.to_string().contains("missing"), "{err}");
+    let err = verify_export(without(&part, &|i| i == 59).as_slice(), None).expect_err("end");
+    assert!(err.to_string().contains("removed"), "{err}");
+}

@@ -235,6 +235,9 @@ fn print_summary(s: &Summary, pinned: bool) -> std::io::Result<()> {
             s.unsigned_entries
         )?;
     }
+    if !s.completeness.is_empty() {
+        writeln!(out, "completeness: {}", s.completeness)?;
+    }
     if s.torn_tail_bytes > 0 {
         writeln!(
             out,

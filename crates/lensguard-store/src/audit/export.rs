@@ -6,6 +6,14 @@
 //! checkpoint. A time-range export therefore still proves every entry belongs to
 //! the signed log. Entries after the latest checkpoint are not exported (sign one
 //! first); [`ExportSummary::unsigned_entries`] counts them.
+//!
+//! Completeness: the header says what the export claims to hold. A full export
+//! (no time range) has `"full": true` and must hold every index below the
+//! checkpoint's size, which is signed, so a removed line is found. A
+//! time-range export names `first_seq` and `last_seq` and holds every entry
+//! between them (also one whose time falls outside the range because the
+//! clock stepped back), so a removed line inside is found; its boundaries are
+//! only as the (unsigned) header claims them.
 
 use super::event::ParsedEntry;
 use super::files;
@@ -60,9 +68,23 @@ pub fn export(
         .public_key()
         .to_vec();
     let w = |e| Error::io("cannot write the export")(e);
+    let in_range =
+        |t: time::OffsetDateTime| from.is_none_or(|f| t >= f) && to.is_none_or(|x| t < x);
+    // The indices the export claims: every entry from the first in range to
+    // the last in range.
+    let (mut first, mut last) = (None, None);
+    for_each_signed(dir, cp.size, |seq, _, entry| {
+        if in_range(entry.event.time) {
+            first.get_or_insert(seq);
+            last = Some(seq);
+        }
+    })?;
+    let claimed = |seq: u64| first.is_some_and(|f| seq >= f) && last.is_some_and(|l| seq <= l);
     match format {
         ExportFormat::Jsonl => {
-            let header = json!({"type": "header", "format": "lensguard-audit-export/v1", "public_key": hex::encode(&public_key)});
+            let header = json!({"type": "header", "format": "lensguard-audit-export/v1",
+                "public_key": hex::encode(&public_key), "full": from.is_none() && to.is_none(),
+                "first_seq": first, "last_seq": last});
             writeln!(out, "{header}").map_err(w)?;
             let mut line = serde_json::to_value(&cp).map_err(|e| Error::Invalid(e.to_string()))?;
             line["type"] = json!("checkpoint");
@@ -92,9 +114,12 @@ pub fn export(
         );
         let entry: ParsedEntry =
             serde_json::from_slice(body).map_err(|e| Error::Invalid(e.to_string()))?;
-        let in_range =
-            from.is_none_or(|f| entry.event.time >= f) && to.is_none_or(|t| entry.event.time < t);
-        if in_range {
+        // JSON Lines hold every entry between the claimed bounds; CSV, the range.
+        let wanted = match format {
+            ExportFormat::Jsonl => claimed(seq),
+            ExportFormat::Csv => in_range(entry.event.time),
+        };
+        if wanted {
             match format {
                 ExportFormat::Jsonl => {
                     let proof = s.levels.inclusion_proof(seq, cp.size).unwrap_or_default();
@@ -145,4 +170,26 @@ pub fn export(
         entries: written,
         unsigned_entries: s.levels.len() - cp.size,
     })
+}
+
+/// Calls `f(seq, line, entry)` for each of the first `size` entries of the log
+/// in `dir`.
+fn for_each_signed(
+    dir: &Path,
+    size: u64,
+    mut f: impl FnMut(u64, &[u8], &ParsedEntry),
+) -> Result<(), Error> {
+    let file = std::fs::File::open(dir.join(files::LOG))
+        .map_err(Error::io("cannot read the audit log"))?;
+    for (seq, line) in BufReader::new(file).split(b'\n').enumerate() {
+        let seq = seq as u64;
+        if seq >= size {
+            break;
+        }
+        let line = line.map_err(Error::io("cannot read the audit log"))?;
+        let entry: ParsedEntry = serde_json::from_slice(line.get(65..).unwrap_or_default())
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        f(seq, &line, &entry);
+    }
+    Ok(())
 }

@@ -68,6 +68,9 @@ pub struct Summary {
     pub unsigned_entries: u64,
     /// Bytes of a torn final append that opening the log will discard.
     pub torn_tail_bytes: u64,
+    /// What was checked of an export's completeness (empty for a log folder,
+    /// which is always read whole).
+    pub completeness: String,
 }
 
 /// The chain hash after an entry with leaf hash `leaf`.
@@ -266,6 +269,7 @@ fn summary(
     torn: u64,
 ) -> Summary {
     Summary {
+        completeness: String::new(),
         public_key,
         entries: levels.len(),
         checkpoints,
@@ -300,6 +304,14 @@ pub(crate) enum ExportLine {
     Header {
         format: String,
         public_key: String,
+        /// The export claims every entry below the checkpoint's size.
+        #[serde(default)]
+        full: Option<bool>,
+        /// The first and last index it claims to hold.
+        #[serde(default)]
+        first_seq: Option<u64>,
+        #[serde(default)]
+        last_seq: Option<u64>,
     },
     Checkpoint(Checkpoint),
     Entry {
@@ -319,6 +331,8 @@ pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Sum
     let mut checkpoint: Option<(Checkpoint, Hash)> = None;
     let mut last: Option<(u64, Hash)> = None;
     let mut entries = 0u64;
+    let mut claim: Option<(bool, Option<u64>, Option<u64>)> = None;
+    let mut first_seen: Option<u64> = None;
     for (n, line) in BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(Error::io("cannot read the export"))?;
         let parsed: ExportLine = serde_json::from_str(&line).map_err(|e| {
@@ -328,7 +342,11 @@ pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Sum
             ExportLine::Header {
                 format,
                 public_key: pk,
+                full,
+                first_seq,
+                last_seq,
             } => {
+                claim = full.map(|full| (full, first_seq, last_seq));
                 if format != "lensguard-audit-export/v1" {
                     return Err(Finding::log(format!("unknown export format {format:?}")).into());
                 }
@@ -372,6 +390,13 @@ pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Sum
                     if seq <= last_seq {
                         return Err(Finding::at(seq, "entries are out of order or repeated").into());
                     }
+                    if claim.is_some() && seq != last_seq + 1 {
+                        return Err(Finding::at(
+                            last_seq + 1,
+                            "the export claims every entry in its range, but this one is missing",
+                        )
+                        .into());
+                    }
                     if seq == last_seq + 1 && prev != last_hash {
                         return Err(Finding::at(
                             seq,
@@ -395,13 +420,44 @@ pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Sum
                     .into());
                 }
                 let _ = leaf;
+                first_seen.get_or_insert(seq);
                 last = Some((seq, stored));
                 entries += 1;
             }
         }
     }
     let (cp, _) = checkpoint.ok_or_else(|| Finding::log("the export has no checkpoint"))?;
+    let seen = (first_seen, last.map(|(s, _)| s));
+    let completeness = match claim {
+        None => "not checked: the export claims no range (written before exports did)".to_owned(),
+        Some((true, ..)) => {
+            let want = (cp.size > 0).then_some(0).zip(cp.size.checked_sub(1));
+            if seen != (want.map(|w| w.0), want.map(|w| w.1)) {
+                return Err(Finding::log(format!(
+                    "the export claims the whole log of {} entries but holds {entries} (indices {seen:?}): entries were removed",
+                    cp.size
+                ))
+                .into());
+            }
+            format!("complete: every entry of the signed log of {}", cp.size)
+        }
+        Some((false, first, last_claimed)) => {
+            if seen != (first, last_claimed) {
+                return Err(Finding::log(format!(
+                    "the export claims entries {first:?} to {last_claimed:?} but holds {seen:?}: entries were removed"
+                ))
+                .into());
+            }
+            match (first, last_claimed) {
+                (Some(a), Some(b)) => format!(
+                    "complete between entries {a} and {b} (a time range: its boundaries are as the unsigned header claims them)"
+                ),
+                _ => "empty time range (as the unsigned header claims)".to_owned(),
+            }
+        }
+    };
     Ok(Summary {
+        completeness,
         entries,
         checkpoints: 1,
         root: cp.root.clone(),
