@@ -1,0 +1,228 @@
+//! Identity attacks from the security review, each reproduced: a restricted
+//! key minting a wider one, keys outliving their disabled owner, sessions
+//! outliving a password change or a downgrade, and control characters
+//! steering an operator's terminal.
+
+use crate::common::identity::{PASSWORD, call, create_user, json, login, login_at};
+use crate::common::{self, Server, create_key, get_with};
+use serde_json::json as j;
+
+/// A key limited to a network and a lifetime cannot mint a key without those
+/// limits: the security review's escalation (a one-day 127.0.0.1/32
+/// `keys:manage` key made an unrestricted, never-expiring one). Here the
+/// creator lives two days: a one-day key is within, a three-day one is not.
+#[test]
+fn a_restricted_key_mints_no_key_beyond_its_networks_or_lifetime() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let limited = create_key(
+        dir.path(),
+        &["keys:manage", "inspections:read"],
+        &["--allow-cidr", "127.0.0.1/32", "--expires-in-days", "2"],
+    );
+    let server = Server::start(dir.path(), &[]);
+    let refused = [
+        j!({"name": "anywhere", "scopes": ["keys:manage"], "expires_in_days": 1}),
+        j!({"name": "wider", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.0/8"], "expires_in_days": 1}),
+        j!({"name": "forever", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.1/32"]}),
+        j!({"name": "longer", "scopes": ["keys:manage"], "allowed_cidrs": ["127.0.0.1/32"], "expires_in_days": 3}),
+    ];
+    for body in &refused {
+        let r = call(&server, "POST", "/v1/keys", Some(&limited), body);
+        assert_eq!(r.status, 403, "{body}: {}", r.body);
+        assert_eq!(json(&r)["code"], "beyond_caller_access", "{body}");
+    }
+    let within = j!({"name": "within", "scopes": ["inspections:read"], "allowed_cidrs": ["127.0.0.1/32"], "expires_in_days": 1});
+    let r = call(&server, "POST", "/v1/keys", Some(&limited), &within);
+    assert_eq!(r.status, 201, "{}", r.body);
+    drop(server);
+    let denied = common::audit_entries(dir.path())
+        .iter()
+        .filter(|e| e["action"] == "keys.create" && e["outcome"] == "denied")
+        .count();
+    assert_eq!(denied, refused.len(), "every refusal is audited");
+}
+
+/// Runs `lensguard ARGS --data-dir DIR` with `stdin` on standard input.
+fn cli_with_input(dir: &std::path::Path, args: &[&str], stdin: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lensguard");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("stdin");
+    let out = child.wait_with_output().expect("lensguard");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        common::text(&out.stderr)
+    );
+}
+
+/// A password change or a role downgrade ends the user's open sessions (the
+/// review found a session still answering after `users set-password` and a
+/// restart).
+#[test]
+fn a_password_change_or_a_role_downgrade_ends_open_sessions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = create_user(dir.path(), "ana", "admin");
+    let server = Server::start(dir.path(), &[]);
+    let before = login_at(&server, "ana", &secret, 0);
+    let before = json(&before)["token"].as_str().expect("token").to_owned();
+    assert_eq!(get_with(&server, "/v1/users", &before).status, 200);
+    drop(server);
+    // The same text again is still a password change.
+    cli_with_input(
+        dir.path(),
+        &["users", "set-password", "ana", "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(get_with(&server, "/v1/users", &before).status, 401);
+    let session = login_at(&server, "ana", &secret, 1);
+    assert_eq!(session.status, 201, "{}", session.body);
+    let session = json(&session)["token"].as_str().expect("token").to_owned();
+    assert_eq!(get_with(&server, "/v1/inspections", &session).status, 200);
+    drop(server);
+    cli_with_input(dir.path(), &["users", "set-role", "ana", "viewer"], "");
+    let server = Server::start(dir.path(), &[]);
+    assert_eq!(
+        get_with(&server, "/v1/inspections", &session).status,
+        401,
+        "a session opened as admin does not go on as viewer"
+    );
+}
+
+/// Keys belong to the user who made them (and keys made by those keys, to
+/// the same user): disabling the user stops them all at once. Keys made on
+/// the data directory belong to no user and go on.
+#[test]
+fn disabling_a_user_stops_the_keys_they_made() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let secret = create_user(dir.path(), "ana", "admin");
+    let local = create_key(dir.path(), &["inspections:read"], &[]);
+    let server = Server::start(dir.path(), &[]);
+    let session = login(&server, "ana", &secret);
+    let body = j!({"name": "ana's", "scopes": ["users:manage", "keys:manage", "inspections:read"]});
+    let made = call(&server, "POST", "/v1/keys", Some(&session), &body);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let made = json(&made);
+    let owner = made["key"]["owner"].as_str().expect("owner").to_owned();
+    let key = made["token"].as_str().expect("token").to_owned();
+    let body = j!({"name": "from a key", "scopes": ["inspections:read"]});
+    let child = call(&server, "POST", "/v1/keys", Some(&key), &body);
+    assert_eq!(child.status, 201, "{}", child.body);
+    let child = json(&child);
+    assert_eq!(child["key"]["owner"].as_str(), Some(owner.as_str()));
+    let child = child["token"].as_str().expect("token").to_owned();
+    assert_eq!(get_with(&server, "/v1/users", &key).status, 200);
+    drop(server);
+    let out = common::lensguard(&[
+        "users",
+        "disable",
+        "ana",
+        "--data-dir",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let server = Server::start(dir.path(), &[]);
+    for token in [&key, &child] {
+        let r = get_with(&server, "/v1/inspections", token);
+        assert_eq!(r.status, 401, "{}", r.body);
+        assert!(r.body.contains("owner is disabled"), "{}", r.body);
+    }
+    assert_eq!(get_with(&server, "/v1/inspections", &local).status, 200);
+    let listed = common::lensguard(&[
+        "keys",
+        "list",
+        "--data-dir",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert!(common::text(&listed.stdout).contains(&format!("owner=user:{owner}")));
+}
+
+/// Names and reasons with control characters are refused at the API and the
+/// command line, and stored text is printed escaped: the review's key name
+/// that cleared the screen and printed a fake "all keys revoked".
+#[test]
+fn control_characters_are_refused_and_never_reach_a_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf8").to_owned();
+    let attack = "cam\u{1b}[2J\u{1b}[Hall keys revoked\nkey 2";
+    let manager = create_key(
+        dir.path(),
+        &["keys:manage", "evidence:manage", "evidence:read-original"],
+        &[],
+    );
+    // The command line refuses it before anything is written.
+    let out = common::lensguard(&[
+        "keys",
+        "create",
+        "--name",
+        attack,
+        "--scope",
+        "inspections:read",
+        "--data-dir",
+        &d,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", common::text(&out.stdout));
+    assert!(common::text(&out.stderr).contains("control characters"));
+    let out = common::lensguard(&[
+        "retention",
+        "hold",
+        "--device",
+        "van-1",
+        "--reason",
+        attack,
+        "--data-dir",
+        &d,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let server = Server::start(dir.path(), &[]);
+    let body = j!({"name": attack, "scopes": ["keys:manage"]});
+    assert_eq!(
+        call(&server, "POST", "/v1/keys", Some(&manager), &body).status,
+        400
+    );
+    let body = j!({"device": "van-1", "reason": attack});
+    assert_eq!(
+        call(&server, "POST", "/v1/holds", Some(&manager), &body).status,
+        400
+    );
+    let r = get_with(
+        &server,
+        "/v1/inspections/x/original?reason=a%1B%5B2Jb",
+        &manager,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    drop(server);
+    // A name stored before the check (written straight into the database)
+    // is listed escaped: no escape byte reaches the terminal.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let url = format!("sqlite://{}/lensguard.db", d);
+        let pool = sqlx::SqlitePool::connect(&url).await.expect("db");
+        sqlx::query("UPDATE api_keys SET name = ?")
+            .bind(attack)
+            .execute(&pool)
+            .await
+            .expect("update");
+        pool.close().await;
+    });
+    let out = common::lensguard(&["keys", "list", "--data-dir", &d]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert!(!out.stdout.contains(&0x1b) && out.stdout.iter().filter(|&&b| b == b'\n').count() == 1);
+    assert!(common::text(&out.stdout).contains("cam\\u{1b}[2J"));
+}
