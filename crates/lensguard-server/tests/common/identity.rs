@@ -26,35 +26,41 @@ pub fn totp_code(secret_base32: &str, steps: i64) -> String {
     totp.generate(u64::try_from(now).expect("after 1970"))
 }
 
-/// Runs `lensguard users create` (password on standard input); returns the TOTP secret.
-pub fn create_user(data_dir: &Path, name: &str, role: &str) -> String {
+/// Runs `lensguard ARGS --data-dir DIR` with `input` on standard input;
+/// fails the test unless it succeeds, and returns its standard output.
+pub fn lensguard_with_input(data_dir: &Path, args: &[&str], input: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lensguard"))
-        .args([
-            "users",
-            "create",
-            "--username",
-            name,
-            "--role",
-            role,
-            "--password-stdin",
-            "--data-dir",
-        ])
+        .args(args)
+        .arg("--data-dir")
         .arg(data_dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("users create");
+        .expect("lensguard runs");
     child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("write password");
-    let out = child.wait_with_output().expect("users create");
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let stdout = text(&out.stdout);
-    stdout
+        .write_all(input.as_bytes())
+        .expect("write standard input");
+    let out = child.wait_with_output().expect("lensguard runs");
+    assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// Runs `lensguard users create` (password on standard input); returns the TOTP secret.
+pub fn create_user(data_dir: &Path, name: &str, role: &str) -> String {
+    let args = [
+        "users",
+        "create",
+        "--username",
+        name,
+        "--role",
+        role,
+        "--password-stdin",
+    ];
+    lensguard_with_input(data_dir, &args, &format!("{PASSWORD}\n"))
         .lines()
         .find_map(|l| l.strip_prefix("TOTP secret (shown once; add it to an authenticator app): "))
         .expect("TOTP secret line")

@@ -3,7 +3,9 @@
 //! outliving a password change or a downgrade, and control characters
 //! steering an operator's terminal.
 
-use crate::common::identity::{PASSWORD, call, create_user, json, login, login_at};
+use crate::common::identity::{
+    PASSWORD, call, create_user, json, lensguard_with_input, login, login_at,
+};
 use crate::common::{self, Server, create_key, get_with};
 use serde_json::json as j;
 
@@ -42,32 +44,6 @@ fn a_restricted_key_mints_no_key_beyond_its_networks_or_lifetime() {
     assert_eq!(denied, refused.len(), "every refusal is audited");
 }
 
-/// Runs `lensguard ARGS --data-dir DIR` with `stdin` on standard input.
-fn cli_with_input(dir: &std::path::Path, args: &[&str], stdin: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("lensguard");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("stdin");
-    let out = child.wait_with_output().expect("lensguard");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        common::text(&out.stderr)
-    );
-}
-
 /// A password change or a role downgrade ends the user's open sessions (the
 /// review found a session still answering after `users set-password` and a
 /// restart).
@@ -81,7 +57,7 @@ fn a_password_change_or_a_role_downgrade_ends_open_sessions() {
     assert_eq!(get_with(&server, "/v1/users", &before).status, 200);
     drop(server);
     // The same text again is still a password change.
-    cli_with_input(
+    lensguard_with_input(
         dir.path(),
         &["users", "set-password", "ana", "--password-stdin"],
         &format!("{PASSWORD}\n"),
@@ -93,7 +69,7 @@ fn a_password_change_or_a_role_downgrade_ends_open_sessions() {
     let session = json(&session)["token"].as_str().expect("token").to_owned();
     assert_eq!(get_with(&server, "/v1/inspections", &session).status, 200);
     drop(server);
-    cli_with_input(dir.path(), &["users", "set-role", "ana", "viewer"], "");
+    lensguard_with_input(dir.path(), &["users", "set-role", "ana", "viewer"], "");
     let server = Server::start(dir.path(), &[]);
     assert_eq!(
         get_with(&server, "/v1/inspections", &session).status,
