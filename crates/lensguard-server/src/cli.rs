@@ -355,7 +355,9 @@ pub enum AuditCommand {
   lensguard audit verify --data-dir DIR                 check the log; prints its public key
   lensguard audit verify --export audit.jsonl --public-key 3b6a27bc...   check an export's signer
   lensguard audit verify --export audit.jsonl --public-key head.json --require-signer
-                                                        head.json: the saved answer of GET /v1/audit/checkpoint")]
+                                                        head.json: the saved answer of GET /v1/audit/checkpoint
+  lensguard audit verify --data-dir DIR --public-key KEY --trusted-checkpoint /mnt/witness/checkpoints.jsonl
+                                                        the log extends checkpoints kept elsewhere")]
     Verify {
         #[command(flatten)]
         data: DataDirArgs,
@@ -372,6 +374,14 @@ pub enum AuditCommand {
         /// that did not check the signer must not pass).
         #[arg(long)]
         require_signer: bool,
+        /// Checkpoints kept outside the data directory (repeatable): the
+        /// log must extend every one. A file of checkpoint JSON lines (the
+        /// service's [audit] checkpoint_file, `lensguard hub checkpoints
+        /// --edge ID` on the hub) or a saved answer of GET
+        /// /v1/audit/checkpoint. The only check that exposes a history
+        /// rewritten and re-signed by whoever holds audit/signing.key.
+        #[arg(long, value_name = "FILE", conflicts_with = "export")]
+        trusted_checkpoint: Vec<PathBuf>,
     },
     /// Write the audit log (entries covered by the latest signed checkpoint).
     ///

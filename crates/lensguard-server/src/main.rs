@@ -3,6 +3,7 @@
 //! Exit codes: 0 when every photo passes, 1 when at least one gets `retry`,
 //! `fail` or `error` (or a policy file is invalid), 2 for usage or setup errors.
 
+mod audit_open;
 mod cli;
 mod commands;
 mod data_dir;

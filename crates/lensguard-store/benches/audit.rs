@@ -140,7 +140,7 @@ fn main() {
         start.elapsed().as_secs_f64()
     );
     let start = Instant::now();
-    let summary = verify_dir(&dir, None).expect("verifies");
+    let summary = verify_dir(&dir, None, &[]).expect("verifies");
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(summary.entries, n);
     println!(

@@ -22,6 +22,22 @@ pub enum Error {
     /// The log on disk does not verify; see the message for the first bad entry.
     #[error("{0}")]
     Tampered(#[from] crate::audit::verify::Finding),
+    /// The log does not extend a checkpoint kept elsewhere (the database's
+    /// anchor): its history was rewritten, truncated or re-signed. Restore
+    /// the audit folder from a backup and investigate; nothing was written.
+    #[error(
+        "the audit log does not extend the checkpoint kept outside it ({size} entries, signed \
+         {time}): {finding} (nothing was written; restore the audit folder from a backup and \
+         investigate)"
+    )]
+    NotExtending {
+        /// Entries the trusted checkpoint covers.
+        size: u64,
+        /// When it was signed.
+        time: time::OffsetDateTime,
+        /// What verification found.
+        finding: crate::audit::verify::Finding,
+    },
     /// The database refused a query.
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),

@@ -73,7 +73,8 @@ fn sigkill_mid_append_loses_no_acknowledged_entry() {
         child.kill().expect("SIGKILL");
         child.wait().expect("reap");
         let last_ack = last_ack.expect("the child acknowledged entries");
-        let s = verify_dir(dir.path(), None).expect("a killed writer leaves a log that verifies");
+        let s =
+            verify_dir(dir.path(), None, &[]).expect("a killed writer leaves a log that verifies");
         eprintln!(
             "round {round}: acked {last_ack}, entries {}, torn {}",
             s.entries, s.torn_tail_bytes
@@ -86,7 +87,7 @@ fn sigkill_mid_append_loses_no_acknowledged_entry() {
         // Reopening recovers any torn tail and the log goes on.
         drop(AuditLog::open(dir.path(), AuditOptions::default()).expect("reopen"));
         assert_eq!(
-            verify_dir(dir.path(), None)
+            verify_dir(dir.path(), None, &[])
                 .expect("verifies")
                 .torn_tail_bytes,
             0

@@ -37,9 +37,11 @@ fn entries_survive_reopening_and_the_chain_continues() {
     let dir = tempfile::tempdir().expect("tempdir");
     fill(dir.path(), 10, 4);
     fill(dir.path(), 5, 4);
-    let s = verify_dir(dir.path(), None).expect("verifies");
-    assert_eq!(s.entries, 15);
-    // Checkpoints at 4, 8 (first run), 10 (close), 14 (second run), 15 (close).
+    let s = verify_dir(dir.path(), None, &[]).expect("verifies");
+    // The first entry records the cadence (`audit.cadence`); the second run
+    // keeps it, so records none.
+    assert_eq!(s.entries, 16);
+    // Checkpoints at 4, 8 (first run), 11 (close), 15 (second run), 16 (close).
     assert_eq!(s.checkpoints, 5);
     assert_eq!(s.unsigned_entries, 0);
 }
@@ -93,9 +95,13 @@ fn concurrent_appends_are_group_committed_without_gaps() {
     });
     let mut sorted = seqs.clone();
     sorted.sort_unstable();
-    assert_eq!(sorted, (0..800).collect::<Vec<_>>());
+    // Entry 0 records the cadence.
+    assert_eq!(sorted, (1..801).collect::<Vec<_>>());
     drop(log);
-    assert_eq!(verify_dir(dir.path(), None).expect("verifies").entries, 800);
+    assert_eq!(
+        verify_dir(dir.path(), None, &[]).expect("verifies").entries,
+        801
+    );
 }
 
 #[test]
@@ -109,7 +115,7 @@ fn interval_checkpoints_sign_an_idle_tail() {
     let log = AuditLog::open(dir.path(), opts).expect("open");
     log.append(event(0)).expect("append");
     std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(log.checkpoints().last().map(|c| c.size), Some(1));
+    assert_eq!(log.checkpoints().last().map(|c| c.size), Some(2));
 }
 
 #[test]
@@ -121,11 +127,11 @@ fn a_torn_final_append_is_reported_then_discarded_on_open() {
     let torn = b"0123abcd {\"seq\":3,\"ti";
     bytes.extend_from_slice(torn);
     std::fs::write(&path, &bytes).expect("write");
-    let s = verify_dir(dir.path(), None).expect("a torn tail is not tampering");
-    assert_eq!((s.entries, s.torn_tail_bytes), (3, torn.len() as u64));
+    let s = verify_dir(dir.path(), None, &[]).expect("a torn tail is not tampering");
+    assert_eq!((s.entries, s.torn_tail_bytes), (4, torn.len() as u64));
     fill(dir.path(), 2, 1000);
-    let s = verify_dir(dir.path(), None).expect("verifies");
-    assert_eq!((s.entries, s.torn_tail_bytes), (5, 0));
+    let s = verify_dir(dir.path(), None, &[]).expect("verifies");
+    assert_eq!((s.entries, s.torn_tail_bytes), (6, 0));
 }
 
 #[test]
@@ -161,9 +167,9 @@ fn jsonl_export_verifies_offline_including_a_time_range() {
     fill(dir.path(), 40, 16);
     let mut out = Vec::new();
     let summary = export(dir.path(), None, None, ExportFormat::Jsonl, &mut out).expect("export");
-    assert_eq!(summary.entries, 40);
+    assert_eq!(summary.entries, 41, "the cadence entry and 40 events");
     let s = verify_export(out.as_slice(), None).expect("verifies");
-    assert_eq!(s.entries, 40);
+    assert_eq!(s.entries, 41);
 
     let from = time::macros::datetime!(2026-11-23 10:00:10 UTC);
     let to = time::macros::datetime!(2026-11-23 10:00:20 UTC);
@@ -238,7 +244,7 @@ fn tampered_exports_are_rejected_at_the_entry() {
     );
 
     let mut bad_sig = owned;
-    bad_sig[1] = bad_sig[1].replace("\"size\":12", "\"size\":13");
+    bad_sig[1] = bad_sig[1].replace("\"size\":13", "\"size\":14");
     assert!(
         check(&bad_sig)
             .expect_err("signature")
@@ -261,19 +267,20 @@ fn csv_export_has_one_row_per_signed_entry() {
     log.append(event(2)).expect("append");
     let mut out = Vec::new();
     let s = export(dir.path(), None, None, ExportFormat::Csv, &mut out).expect("export");
-    assert_eq!((s.entries, s.unsigned_entries), (2, 1));
+    assert_eq!((s.entries, s.unsigned_entries), (3, 1));
     let text = String::from_utf8(out).expect("utf8");
     let rows: Vec<&str> = text.lines().collect();
     assert_eq!(
         rows[0],
         "seq,time,actor,source_ip,request_id,action,target,outcome,reason,hash"
     );
+    assert!(rows[1].contains(",audit.cadence,"), "{}", rows[1]);
     assert!(
-        rows[1].contains(",denied,\"missing scope \"\"keys:manage\"\", sorry\","),
+        rows[2].contains(",denied,\"missing scope \"\"keys:manage\"\", sorry\","),
         "{}",
-        rows[1]
+        rows[2]
     );
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 4);
 }
 
 #[test]
@@ -330,7 +337,8 @@ fn an_export_with_entries_removed_does_not_verify() {
         ),
         ("a thousand entries", &|i: usize| (100..1100).contains(&i)),
         ("every entry", &|_| true),
-        ("the last entry", &|i: usize| i == 1199),
+        // Entry 0 records the cadence, so the 1200 events end at 1200.
+        ("the last entry", &|i: usize| i == 1200),
     ] {
         let err = verify_export(without(&full, drop).as_slice(), None).expect_err(what);
         assert!(
@@ -345,7 +353,7 @@ fn an_export_with_entries_removed_does_not_verify() {
     assert_eq!(s.entries, 60);
     assert!(
         s.completeness
-            .starts_with("complete between entries 60 and 119"),
+            .starts_with("complete between entries 61 and 120"),
         "{}",
         s.completeness
     );

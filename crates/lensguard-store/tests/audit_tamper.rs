@@ -10,7 +10,8 @@ use std::path::Path;
 
 const N: u64 = 20;
 
-/// A log of 20 entries with checkpoints at 8, 16 and 20.
+/// A log of 20 entries with checkpoints at 8, 16 and 20: entry 0 records the
+/// cadence, entry i (from 1) targets `key:i`.
 fn log() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = AuditLog::open(
@@ -21,7 +22,7 @@ fn log() -> tempfile::TempDir {
         },
     )
     .expect("open");
-    for i in 0..N {
+    for i in 1..N {
         let t = time::macros::datetime!(2026-11-23 10:00 UTC) + time::Duration::seconds(i as i64);
         log.append(AuditEvent::new(t, "user:1", "keys.rotate").target(format!("key:{i}")))
             .expect("append");
@@ -45,7 +46,7 @@ fn write(dir: &Path, lines: &[String]) {
 
 /// Verification fails and names `entry`; opening the log refuses the same way.
 fn assert_found_at(dir: &Path, entry: Option<u64>, words: &str) {
-    let err = verify_dir(dir, None).expect_err("tampering must be found");
+    let err = verify_dir(dir, None, &[]).expect_err("tampering must be found");
     let Error::Tampered(finding) = &err else {
         panic!("expected a finding, got {err}")
     };
@@ -60,7 +61,7 @@ fn assert_found_at(dir: &Path, entry: Option<u64>, words: &str) {
 #[test]
 fn an_untouched_log_verifies() {
     let dir = log();
-    let s = verify_dir(dir.path(), None).expect("verifies");
+    let s = verify_dir(dir.path(), None, &[]).expect("verifies");
     assert_eq!((s.entries, s.checkpoints), (N, 3));
 }
 
@@ -109,18 +110,15 @@ fn truncation_below_a_checkpoint_is_found() {
     assert_found_at(dir.path(), Some(17), "removed from the end");
 }
 
-#[test]
-fn a_rewritten_chain_is_caught_by_the_signed_checkpoints() {
-    // Change entry 12 and recompute every hash after it, as an attacker with write
-    // access but without the signing key would.
-    let dir = log();
-    let mut l = lines(dir.path());
+/// Rewrites the log with `edit` applied to each entry's JSON and every chain
+/// hash recomputed, as an attacker with write access would; returns the new
+/// leaf hashes.
+fn rewrite(dir: &Path, edit: impl Fn(usize, String) -> String) -> Vec<[u8; 32]> {
+    let mut l = lines(dir);
     let mut prev = [0u8; 32];
+    let mut leaves = Vec::new();
     for (i, line) in l.iter_mut().enumerate() {
-        let mut body = line[65..].to_owned();
-        if i == 12 {
-            body = body.replace("key:12", "key:00");
-        }
+        let body = edit(i, line[65..].to_owned());
         let leaf = lensguard_store::audit::merkle::leaf_hash(body.as_bytes());
         let mut both = prev.to_vec();
         both.extend_from_slice(&leaf);
@@ -130,9 +128,171 @@ fn a_rewritten_chain_is_caught_by_the_signed_checkpoints() {
             .expect("32");
         *line = format!("{} {body}", hex::encode(chain));
         prev = chain;
+        leaves.push(leaf);
     }
-    write(dir.path(), &l);
+    write(dir, &l);
+    leaves
+}
+
+fn deny_12(i: usize, body: String) -> String {
+    if i == 12 {
+        body.replace("key:12", "key:00")
+    } else {
+        body
+    }
+}
+
+#[test]
+fn a_rewritten_chain_is_caught_by_the_signed_checkpoints() {
+    // Without the signing key: the checkpoints no longer match.
+    let dir = log();
+    rewrite(dir.path(), deny_12);
     assert_found_at(dir.path(), None, "between 8 and 15");
+}
+
+/// The review's attack: an entry rewritten, the chain recomputed and
+/// `checkpoints.jsonl` emptied. The log's cadence (one checkpoint at least
+/// every 8 entries, recorded in entry 0) makes the missing checkpoints a
+/// finding. (Before, this verified as "ok: 20 entries, 0 signed checkpoints"
+/// and the log opened, to be signed anew.)
+#[test]
+fn a_rewritten_chain_with_its_checkpoints_deleted_breaks_the_cadence() {
+    let dir = log();
+    rewrite(dir.path(), deny_12);
+    std::fs::write(dir.path().join(files::CHECKPOINTS), "").expect("empty");
+    assert_found_at(
+        dir.path(),
+        Some(0),
+        "cadence requires a signed checkpoint at least every 8",
+    );
+
+    // Keeping only the first checkpoint leaves a stretch of 12 unsigned.
+    let dir = log();
+    let cps = std::fs::read_to_string(dir.path().join(files::CHECKPOINTS)).expect("cps");
+    let first = cps.lines().next().expect("one");
+    std::fs::write(dir.path().join(files::CHECKPOINTS), format!("{first}\n")).expect("cut");
+    assert_found_at(
+        dir.path(),
+        Some(8),
+        "entries 8 to 19 (12) have no signed checkpoint",
+    );
+}
+
+/// The cadence the log records cannot be raised past the format's limit, so
+/// a rewritten cadence entry does not excuse missing checkpoints either.
+#[test]
+fn a_cadence_beyond_the_limit_is_refused() {
+    let dir = log();
+    rewrite(dir.path(), |i, body| {
+        if i == 0 {
+            body.replace("\"checkpoint_every\":8", "\"checkpoint_every\":5000")
+        } else {
+            body
+        }
+    });
+    std::fs::write(dir.path().join(files::CHECKPOINTS), "").expect("empty");
+    assert_found_at(dir.path(), Some(0), "1 to 1000 are allowed");
+}
+
+/// Whoever holds `signing.key` can rewrite the history and re-sign every
+/// checkpoint: the folder then verifies. A checkpoint kept elsewhere (a
+/// witness) exposes it, offline and when the log is opened with it as anchor.
+#[test]
+fn a_history_re_signed_with_the_real_key_does_not_extend_its_witness() {
+    use lensguard_store::audit::merkle::Levels;
+    use lensguard_store::audit::{Checkpoint, FileWitness, Signer, Witness};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let witness_file = elsewhere.path().join("checkpoints.jsonl");
+    {
+        let log = AuditLog::open_witnessed(
+            dir.path(),
+            AuditOptions {
+                checkpoint_every: 8,
+                ..AuditOptions::default()
+            },
+            None,
+            vec![Box::new(FileWitness::new(&witness_file)) as Box<dyn Witness>],
+        )
+        .expect("open");
+        for i in 1..N {
+            log.append(
+                AuditEvent::new(
+                    time::macros::datetime!(2026-11-23 10:00 UTC),
+                    "user:1",
+                    "keys.rotate",
+                )
+                .target(format!("key:{i}")),
+            )
+            .expect("append");
+        }
+    }
+    let witnessed: Vec<Checkpoint> = std::fs::read_to_string(&witness_file)
+        .expect("witness file")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("checkpoint"))
+        .collect();
+    assert_eq!(
+        witnessed.iter().map(|c| c.size).collect::<Vec<_>>(),
+        [8, 16, 20],
+        "the witness holds every checkpoint as it was signed"
+    );
+    assert!(verify_dir(dir.path(), None, &witnessed).is_ok());
+
+    // The forgery: entry 12 changed, chain recomputed, checkpoints re-signed.
+    let leaves = rewrite(dir.path(), deny_12);
+    let signer = Signer::load_or_create(&dir.path().join(files::SIGNING_KEY)).expect("key");
+    let levels = Levels::from_leaves(&leaves);
+    let mut forged = String::new();
+    for size in [8u64, 16, 20] {
+        let cp = signer.sign(
+            size,
+            &levels.root(size).expect("root"),
+            time::OffsetDateTime::now_utc(),
+        );
+        forged.push_str(&serde_json::to_string(&cp).expect("json"));
+        forged.push('\n');
+    }
+    std::fs::write(dir.path().join(files::CHECKPOINTS), forged).expect("write");
+    verify_dir(dir.path(), None, &[])
+        .expect("re-signed with the real key, the folder alone verifies");
+
+    let err = verify_dir(dir.path(), None, &witnessed).expect_err("the witness exposes it");
+    assert!(
+        err.to_string()
+            .contains("history it witnessed was rewritten"),
+        "{err}"
+    );
+    let err = AuditLog::open_witnessed(
+        dir.path(),
+        AuditOptions::default(),
+        witnessed.last(),
+        Vec::new(),
+    )
+    .expect_err("a log that does not extend its anchor does not open");
+    assert!(matches!(err, Error::NotExtending { size: 20, .. }), "{err}");
+
+    // A new signing key does not help: the witnessed checkpoints are not its.
+    std::fs::remove_file(dir.path().join(files::SIGNING_KEY)).expect("rm");
+    let fresh = Signer::load_or_create(&dir.path().join(files::SIGNING_KEY)).expect("key");
+    let resigned: String = [8u64, 16, 20]
+        .iter()
+        .map(|&size| {
+            let cp = fresh.sign(
+                size,
+                &levels.root(size).expect("root"),
+                time::OffsetDateTime::now_utc(),
+            );
+            format!("{}\n", serde_json::to_string(&cp).expect("json"))
+        })
+        .collect();
+    std::fs::write(dir.path().join(files::CHECKPOINTS), resigned).expect("write");
+    verify_dir(dir.path(), None, &[]).expect("under its own new key, the folder alone verifies");
+    let err = verify_dir(dir.path(), None, &witnessed).expect_err("another key");
+    assert!(
+        err.to_string().contains("signing key was replaced"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -153,7 +313,7 @@ fn a_replaced_signing_key_is_refused_when_the_key_is_pinned() {
         .to_vec();
     std::fs::remove_file(dir.path().join(files::SIGNING_KEY)).expect("rm");
     // A new key appears on the next open; its checkpoints would not match the pin.
-    let err = verify_dir(dir.path(), Some(&[7u8; 32])).expect_err("wrong pin");
+    let err = verify_dir(dir.path(), Some(&[7u8; 32]), &[]).expect_err("wrong pin");
     assert!(err.to_string().contains("invalid signature"), "{err}");
-    assert!(verify_dir(dir.path(), Some(&pinned)).is_ok());
+    assert!(verify_dir(dir.path(), Some(&pinned), &[]).is_ok());
 }

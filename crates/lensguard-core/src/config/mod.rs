@@ -6,6 +6,7 @@
 //! Safe defaults need no file at all. Options that weaken security carry
 //! `dangerous_` in their name and are listed by [`ServerConfig::dangerous`].
 
+pub mod audit;
 pub mod delivery;
 pub mod siem;
 
@@ -51,6 +52,9 @@ pub struct ServerConfigFile {
     /// `[siem]`.
     #[serde(default)]
     pub siem: siem::SiemSection,
+    /// `[audit]`.
+    #[serde(default)]
+    pub audit: audit::AuditSection,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -249,6 +253,8 @@ pub struct ServerConfig {
     pub delivery: delivery::DeliveryConfig,
     /// SIEM export, when configured.
     pub siem: Option<siem::SiemConfig>,
+    /// Checkpoint witnesses.
+    pub audit: audit::AuditConfig,
 }
 
 impl ServerConfig {
@@ -343,6 +349,7 @@ impl ServerConfig {
         let vault = raw.vault.validate(&mut problems);
         let delivery = delivery::validate(&raw.outbox, &raw.hub, &mut problems);
         let siem = raw.siem.validate(&mut problems);
+        let audit = raw.audit.validate(&mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -366,6 +373,7 @@ impl ServerConfig {
             vault,
             delivery,
             siem,
+            audit,
         })
     }
 

@@ -77,6 +77,22 @@ pub enum HubCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print an edge's audit checkpoints the hub accepted, as JSON lines.
+    ///
+    /// The hub is the edge's witness: copy this to the edge (or to whoever
+    /// audits it) and run `lensguard audit verify --trusted-checkpoint FILE`
+    /// there; a history rewritten on the edge, even re-signed with its own
+    /// key, no longer extends these.
+    #[command(after_help = "Example:\n  \
+        lensguard hub checkpoints --edge 0b5e... > edge-checkpoints.jsonl\n  \
+        lensguard audit verify --data-dir EDGE_DATA --trusted-checkpoint edge-checkpoints.jsonl")]
+    Checkpoints {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// The edge id (see `hub edges`).
+        #[arg(long)]
+        edge: String,
+    },
     /// Issue an operator token for the hub's query API and /metrics.
     Token {
         #[command(flatten)]

@@ -4,7 +4,7 @@ use crate::cli::{AuditCommand, ExportFormatArg};
 use anyhow::{Context, bail};
 use lensguard_store::Error as StoreError;
 use lensguard_store::audit::verify::{Summary, verify_dir, verify_export};
-use lensguard_store::audit::{ExportFormat, export};
+use lensguard_store::audit::{Checkpoint, ExportFormat, export};
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
@@ -16,6 +16,7 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
             export,
             public_key,
             require_signer,
+            trusted_checkpoint,
         } => {
             if require_signer && public_key.is_none() {
                 bail!(
@@ -25,6 +26,10 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                 );
             }
             let key = public_key.as_deref().map(parse_key).transpose()?;
+            let mut trusted = Vec::new();
+            for file in &trusted_checkpoint {
+                trusted.extend(read_checkpoints(file)?);
+            }
             let result = match &export {
                 Some(file) => {
                     let f = std::fs::File::open(file)
@@ -33,13 +38,16 @@ pub fn run(cmd: AuditCommand) -> anyhow::Result<ExitCode> {
                 }
                 None => {
                     let dir = audit_dir(&data.data_dir)?;
-                    verify_dir(&dir, key.as_deref())
+                    verify_dir(&dir, key.as_deref(), &trusted)
                 }
             };
             match result {
                 Ok(s) => {
                     print_summary(&s, key.is_some())?;
                     print_signer(&s, key.is_some(), export.is_some())?;
+                    if export.is_none() {
+                        print_witnessed(&trusted)?;
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(StoreError::Tampered(finding)) => {
@@ -179,6 +187,60 @@ fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
             "--public-key must be an Ed25519 public key: 64 hexadecimal digits".to_owned()
         })?;
     Ok(key)
+}
+
+/// The checkpoints in `path`: JSON lines of checkpoints (a `[audit]
+/// checkpoint_file`, `lensguard hub checkpoints`), or one JSON object that is
+/// a checkpoint or the answer of `GET /v1/audit/checkpoint`.
+fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read --trusted-checkpoint {}", path.display()))?;
+    let parse = |v: serde_json::Value| -> Option<Checkpoint> {
+        let v = match v.get("checkpoint") {
+            Some(inner) => inner.clone(),
+            None => v,
+        };
+        serde_json::from_value(v).ok()
+    };
+    let found: Option<Vec<Checkpoint>> = match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(v) => parse(v).map(|c| vec![c]),
+        Err(_) => text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).ok().and_then(parse))
+            .collect(),
+    };
+    match found {
+        Some(cps) if !cps.is_empty() => Ok(cps),
+        _ => bail!(
+            "{} holds no signed checkpoint: give a file of checkpoint JSON lines (an [audit] \
+             checkpoint_file, `lensguard hub checkpoints`) or a saved answer of GET \
+             /v1/audit/checkpoint; nothing was verified",
+            path.display()
+        ),
+    }
+}
+
+/// Says whether the log was checked against checkpoints kept elsewhere,
+/// the only check that exposes a history re-signed with the log's own key.
+fn print_witnessed(trusted: &[Checkpoint]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match trusted.iter().max_by_key(|c| c.size) {
+        Some(newest) => writeln!(
+            out,
+            "witnessed: the log extends {} trusted checkpoint{} (the newest signs {} entries, {})",
+            trusted.len(),
+            if trusted.len() == 1 { "" } else { "s" },
+            newest.size,
+            newest.time
+        ),
+        None => writeln!(
+            out,
+            "witness not checked: pass --trusted-checkpoint FILE (checkpoints the hub, an [audit] \
+             checkpoint_file or a SIEM kept); whoever holds audit/signing.key can re-sign a \
+             rewritten history that only a witness exposes"
+        ),
+    }
 }
 
 /// Says whose signatures were checked: a key given out of band, or only the

@@ -10,7 +10,7 @@
 
 use anyhow::{Context, bail};
 use lensguard_store::Error as StoreError;
-use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions, Outcome};
+use lensguard_store::audit::{AuditEvent, AuditLog, Outcome};
 use lensguard_store::db::Db;
 use lensguard_store::secrets::InstallationSecrets;
 use std::path::Path;
@@ -54,7 +54,10 @@ pub async fn read_db(data_dir: &Path) -> anyhow::Result<Db> {
 async fn open_dir(data_dir: &Path) -> anyhow::Result<Local> {
     let secrets = InstallationSecrets::load_or_create(data_dir)
         .context("cannot load the installation key")?;
-    let audit = match AuditLog::open(&data_dir.join("audit"), AuditOptions::default()) {
+    let db = Db::open(&data_dir.join(crate::data_dir::DATABASE))
+        .await
+        .context("cannot open the database")?;
+    let audit = match crate::audit_open::open(data_dir, &db, Vec::new()).await {
         Ok(a) => a.with_pseudonyms(secrets.pseudonyms().clone()),
         Err(StoreError::Locked(_)) => bail!(
             "the service is running on {}; stop it, or make this change through the API",
@@ -62,9 +65,6 @@ async fn open_dir(data_dir: &Path) -> anyhow::Result<Local> {
         ),
         Err(e) => return Err(e).context("cannot open the audit log"),
     };
-    let db = Db::open(&data_dir.join(crate::data_dir::DATABASE))
-        .await
-        .context("cannot open the database")?;
     Ok(Local {
         db,
         audit: std::sync::Arc::new(audit),

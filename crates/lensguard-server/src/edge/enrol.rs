@@ -8,7 +8,7 @@ use crate::fleet::token::EnrolmentToken;
 use crate::fleet::wire::{EnrolRequest, EnrolResponse};
 use anyhow::{Context, bail};
 use axum::http::Method;
-use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
+use lensguard_store::audit::AuditEvent;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,9 +23,14 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
     }
     // The audit log is opened first: enrolment is recorded, and an edge
     // whose service is running (holding the log) is told to stop it.
-    let audit = AuditLog::open(&data_dir.join("audit"), AuditOptions::default()).with_context(
-        || "cannot open this edge's audit log (stop `lensguard serve` while enrolling)",
-    )?;
+    let db = lensguard_store::db::Db::open(&data_dir.join(crate::data_dir::DATABASE))
+        .await
+        .context("cannot open this edge's database")?;
+    let audit = crate::audit_open::open(data_dir, &db, Vec::new())
+        .await
+        .with_context(
+            || "cannot open this edge's audit log (stop `lensguard serve` while enrolling)",
+        )?;
     let key = rcgen::KeyPair::generate().context("cannot generate the edge key")?;
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
     params

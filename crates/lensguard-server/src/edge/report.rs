@@ -69,7 +69,7 @@ pub fn egress_report(cmd: EgressCommand) -> anyhow::Result<ExitCode> {
     let (from, to) = (parse(&from, "from")?, parse(&to, "to")?);
     crate::data_dir::require(&data_dir)?;
     let dir = data_dir.join("audit");
-    lensguard_store::audit::verify::verify_dir(&dir, None)
+    lensguard_store::audit::verify::verify_dir(&dir, None, &[])
         .context("the audit log does not verify; no report over it")?;
     let mut lines: BTreeMap<String, Line> = BTreeMap::new();
     let mut manifests: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();

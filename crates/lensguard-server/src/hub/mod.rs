@@ -177,6 +177,27 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        HubCommand::Checkpoints { dir, edge } => {
+            let checkpoints = runtime()?.block_on(async {
+                let db = open_db(&dir).await?;
+                if db.edge(&edge).await?.is_none() {
+                    bail!("no edge {edge:?} (see `lensguard hub edges`)");
+                }
+                db.checkpoints(&edge)
+                    .await
+                    .context("cannot read checkpoints")
+            })?;
+            if checkpoints.is_empty() {
+                bail!("edge {edge} has delivered no audit checkpoint yet; nothing to print");
+            }
+            for cp in &checkpoints {
+                writeln!(out, "{}", serde_json::to_string(cp)?)?;
+            }
+            eprintln!(
+                "{} checkpoints of edge {edge}; on the edge: lensguard audit verify --trusted-checkpoint FILE",
+                checkpoints.len()
+            );
+        }
         HubCommand::Token { dir, name } => {
             let (id, secret) = runtime()?.block_on(async {
                 let db = open_db(&dir).await?;

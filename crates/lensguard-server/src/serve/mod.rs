@@ -32,7 +32,7 @@ pub(crate) use tls::{write_private, write_public};
 use crate::cli::ServeArgs;
 use anyhow::Context;
 use lensguard_core::config::ServerConfig;
-use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
+use lensguard_store::audit::AuditEvent;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -84,14 +84,24 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         lensguard_store::secrets::InstallationSecrets::load_or_create(&cfg.data_dir)
             .context("cannot load the installation key")?,
     );
-    let audit = std::sync::Arc::new(
-        AuditLog::open(&cfg.data_dir.join("audit"), AuditOptions::default())
-            .context("cannot open the audit log; refusing to start")?
-            .with_pseudonyms(secrets.pseudonyms().clone()),
-    );
     let db = lensguard_store::db::Db::open(&cfg.data_dir.join(crate::data_dir::DATABASE))
         .await
         .context("cannot open the database")?;
+    let witnesses: Vec<Box<dyn lensguard_store::audit::Witness>> = cfg
+        .audit
+        .checkpoint_file
+        .iter()
+        .map(|f| {
+            Box::new(lensguard_store::audit::FileWitness::new(f))
+                as Box<dyn lensguard_store::audit::Witness>
+        })
+        .collect();
+    let audit = std::sync::Arc::new(
+        crate::audit_open::open(&cfg.data_dir, &db, witnesses)
+            .await
+            .context("cannot open the audit log; refusing to start")?
+            .with_pseudonyms(secrets.pseudonyms().clone()),
+    );
     let (vault, vault_keys, key_beside_data) = crate::vault_keys::open(
         &cfg.vault,
         &cfg.data_dir,

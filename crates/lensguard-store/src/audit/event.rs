@@ -47,6 +47,10 @@ pub struct AuditEvent {
     /// which manifest, to reconcile against the manifest and the hub.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub egress: Option<Box<EgressReceipt>>,
+    /// For `audit.cadence`: the most entries the log may hold between two
+    /// signed checkpoints from here on (what an offline verifier enforces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_every: Option<u64>,
 }
 
 /// Proof of one batch leaving the edge, written to the audit log before the
@@ -114,6 +118,7 @@ impl AuditEvent {
             reason: None,
             receipt: None,
             egress: None,
+            checkpoint_every: None,
         }
     }
 

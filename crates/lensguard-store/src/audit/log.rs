@@ -3,14 +3,22 @@
 //! One writer thread owns the files. [`AuditLog::append`] queues an event and
 //! waits; the writer takes every queued event, writes their lines, calls
 //! `fdatasync` once, then answers them all (group commit). It signs a checkpoint
-//! every `checkpoint_every` entries, after `checkpoint_interval` with unsigned
-//! entries, and when the log is closed.
+//! every `checkpoint_every` entries (a batch never crosses that count, so no
+//! two checkpoints are further apart), after `checkpoint_interval` with
+//! unsigned entries, when the log is opened with an unsigned tail, and when it
+//! is closed; then it hands the checkpoint to the log's witnesses.
+//!
+//! The cadence is part of the log: after opening it with a `checkpoint_every`
+//! other than the one last recorded (or opening a new log), the first batch
+//! starts with an `audit.cadence` entry carrying it, which offline
+//! verification enforces.
 
 use super::checkpoint::{Checkpoint, Signer};
 use super::event::{AuditEvent, EntryBody};
 use super::files;
 use super::merkle::{Hash, Levels, leaf_hash};
-use super::verify::{chain_next, scan};
+use super::verify::{MAX_CHECKPOINT_EVERY, chain_next, extends, scan};
+use super::witness::Witness;
 use crate::Error;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -23,7 +31,8 @@ use std::time::{Duration, Instant};
 /// Tuning for the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuditOptions {
-    /// Sign a checkpoint after this many new entries. Default 1000.
+    /// Sign a checkpoint after this many new entries: 1 to
+    /// [`MAX_CHECKPOINT_EVERY`] (the default, 1000).
     pub checkpoint_every: u64,
     /// Sign a checkpoint when entries have waited this long unsigned. Default 60 s.
     pub checkpoint_interval: Duration,
@@ -34,7 +43,7 @@ pub struct AuditOptions {
 impl Default for AuditOptions {
     fn default() -> Self {
         AuditOptions {
-            checkpoint_every: 1000,
+            checkpoint_every: MAX_CHECKPOINT_EVERY,
             checkpoint_interval: Duration::from_secs(60),
             max_batch: 4096,
         }
@@ -60,6 +69,8 @@ enum Request {
 enum Reply {
     Blocking(SyncSender<Result<Receipt, String>>),
     Async(tokio::sync::oneshot::Sender<Result<Receipt, String>>),
+    /// An entry the writer adds itself (`audit.cadence`).
+    Nobody,
 }
 
 impl Reply {
@@ -72,6 +83,7 @@ impl Reply {
             Reply::Async(tx) => {
                 let _ = tx.send(answer);
             }
+            Reply::Nobody => {}
         }
     }
 }
@@ -80,6 +92,9 @@ impl Reply {
 struct Shared {
     levels: Levels,
     checkpoints: Vec<Checkpoint>,
+    /// Checkpoints a witness could not keep, and the last reason.
+    witness_failures: u64,
+    witness_error: Option<String>,
 }
 
 /// An open audit log. Appends from any thread; dropping it signs a final
@@ -109,6 +124,25 @@ impl AuditLog {
     /// entry and checkpoint, discards a torn final append, and starts the writer.
     /// A log that does not verify is refused with the first bad entry named.
     pub fn open(dir: &Path, options: AuditOptions) -> Result<AuditLog, Error> {
+        Self::open_witnessed(dir, options, None, Vec::new())
+    }
+
+    /// [`AuditLog::open`], refusing a log that does not extend `anchor` (a
+    /// checkpoint kept elsewhere; [`Error::NotExtending`]) before anything is
+    /// written or signed, and copying every checkpoint signed from now on to
+    /// `witnesses` (see [`super::witness`]).
+    pub fn open_witnessed(
+        dir: &Path,
+        options: AuditOptions,
+        anchor: Option<&Checkpoint>,
+        witnesses: Vec<Box<dyn Witness>>,
+    ) -> Result<AuditLog, Error> {
+        if !(1..=MAX_CHECKPOINT_EVERY).contains(&options.checkpoint_every) {
+            return Err(Error::Invalid(format!(
+                "the audit checkpoint cadence must be 1 to {MAX_CHECKPOINT_EVERY} entries, not {}",
+                options.checkpoint_every
+            )));
+        }
         std::fs::create_dir_all(dir)
             .map_err(Error::io(format!("cannot create {}", dir.display())))?;
         let lock = OpenOptions::new()
@@ -122,6 +156,14 @@ impl AuditLog {
         }
         let signer = Signer::load_or_create(&dir.join(files::SIGNING_KEY))?;
         let s = scan(dir, Some(signer.public_key()))?;
+        s.check_tail()?;
+        if let Some(cp) = anchor {
+            extends(&s.levels, cp, signer.public_key()).map_err(|finding| Error::NotExtending {
+                size: cp.size,
+                time: cp.time,
+                finding,
+            })?;
+        }
         let log = open_append(&dir.join(files::LOG), s.log_len, s.torn_log_bytes)?;
         let cps = open_append(
             &dir.join(files::CHECKPOINTS),
@@ -131,6 +173,8 @@ impl AuditLog {
         let shared = Arc::new(RwLock::new(Shared {
             levels: s.levels,
             checkpoints: s.checkpoints,
+            witness_failures: 0,
+            witness_error: None,
         }));
         let (tx, rx) = mpsc::channel();
         let public_key = signer.public_key().to_vec();
@@ -142,6 +186,9 @@ impl AuditLog {
             shared: Arc::clone(&shared),
             options,
             poisoned: None,
+            witnesses,
+            cadence_due: (s.cadence != Some(options.checkpoint_every))
+                .then_some(options.checkpoint_every),
         };
         let worker = std::thread::Builder::new()
             .name("audit-writer".to_owned())
@@ -156,6 +203,13 @@ impl AuditLog {
             pseudonyms: None,
             _lock: lock,
         })
+    }
+
+    /// How many signed checkpoints a witness failed to keep, with the last
+    /// reason (none when every witness kept every checkpoint).
+    pub fn witness_failures(&self) -> (u64, Option<String>) {
+        let s = self.read();
+        (s.witness_failures, s.witness_error.clone())
     }
 
     /// The same log, writing identifying values through `pseudonyms` (the
@@ -303,11 +357,20 @@ struct Writer {
     shared: Arc<RwLock<Shared>>,
     options: AuditOptions,
     poisoned: Option<String>,
+    witnesses: Vec<Box<dyn Witness>>,
+    /// The cadence to record before the next entry, when the log does not
+    /// record the one in force yet.
+    cadence_due: Option<u64>,
 }
 
 impl Writer {
     fn run(mut self, rx: Receiver<Request>) {
         let mut unsigned_since: Option<Instant> = None;
+        // A tail left unsigned by a stop without a final checkpoint (a crash)
+        // is signed before anything is added, so it never grows past the cadence.
+        if self.unsigned() > 0 {
+            let _ = self.sign();
+        }
         loop {
             let first = match rx.recv_timeout(self.options.checkpoint_interval) {
                 Ok(r) => r,
@@ -319,10 +382,35 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
+            // The cadence goes first, in a commit of its own (so even a
+            // cadence of 1 is kept).
+            if let Some(n) = self
+                .cadence_due
+                .filter(|_| matches!(first, Request::Append(..)))
+            {
+                let event = AuditEvent {
+                    checkpoint_every: Some(n),
+                    ..AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "audit.cadence")
+                };
+                self.commit(
+                    vec![Request::Append(event, Reply::Nobody)],
+                    &mut unsigned_since,
+                );
+            }
+            // No batch crosses the cadence: a checkpoint is due when it fills.
+            let room = self
+                .options
+                .checkpoint_every
+                .saturating_sub(self.unsigned())
+                .max(1);
+            let mut appends = u64::from(matches!(first, Request::Append(..)));
             let mut batch = vec![first];
-            while batch.len() < self.options.max_batch {
+            while batch.len() < self.options.max_batch && appends < room {
                 match rx.try_recv() {
-                    Ok(r) => batch.push(r),
+                    Ok(r) => {
+                        appends += u64::from(matches!(r, Request::Append(..)));
+                        batch.push(r);
+                    }
                     Err(_) => break,
                 }
             }
@@ -396,6 +484,7 @@ impl Writer {
                 return self.commit(restore(appends, checkpoint_requests), unsigned_since);
             }
             self.chain = chain;
+            self.cadence_due = None;
             {
                 let mut s = self
                     .shared
@@ -461,6 +550,16 @@ impl Writer {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .checkpoints
             .push(cp.clone());
+        for w in &mut self.witnesses {
+            if let Err(why) = w.record(&cp) {
+                let mut s = self
+                    .shared
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                s.witness_failures += 1;
+                s.witness_error = Some(format!("{}: {why}", w.name()));
+            }
+        }
         Ok(cp)
     }
 }

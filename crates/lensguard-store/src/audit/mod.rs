@@ -12,8 +12,13 @@
 //! - `checkpoints.jsonl`: one signed tree head per line ([`Checkpoint`]): tree size,
 //!   Merkle root (RFC 6962 over `L(0..size)`), time, key id, Ed25519 signature.
 //!   Sizes never decrease. A checkpoint is written every
-//!   [`AuditOptions::checkpoint_every`] entries, after
-//!   [`AuditOptions::checkpoint_interval`] with unsigned entries, and on close.
+//!   [`AuditOptions::checkpoint_every`] entries (at most
+//!   [`MAX_CHECKPOINT_EVERY`]; the log records its cadence in `audit.cadence`
+//!   entries, and verification fails where checkpoints it requires are
+//!   missing), after [`AuditOptions::checkpoint_interval`] with unsigned
+//!   entries, on opening a log with an unsigned tail, and on close. Each is
+//!   also handed to the log's witnesses ([`witness`]): copies kept elsewhere
+//!   that a rewritten history no longer extends.
 //! - `signing.key`: the Ed25519 private key, PKCS#8, mode 0600.
 //! - `lock`: held (advisory lock) by the one process that may append.
 //!
@@ -29,7 +34,10 @@
 //!   is reopened, so callers fail closed instead of acting unaudited.
 //! - Modifying, deleting, inserting or reordering entries breaks `seq` or the chain
 //!   at that entry; rewriting the whole chain after an edit, or truncating, breaks the
-//!   signed checkpoints. [`verify`] checks all of it offline.
+//!   signed checkpoints; deleting the checkpoints too breaks the cadence rule.
+//!   [`verify`] checks all of it offline. Whoever holds `signing.key` can
+//!   re-sign a rewritten history; only a witness outside their reach (the
+//!   hub, a checkpoint file on another machine) exposes that.
 
 mod checkpoint;
 mod event;
@@ -41,6 +49,7 @@ mod pseudonym;
 mod read;
 pub mod siem;
 pub mod verify;
+pub mod witness;
 
 pub(crate) use checkpoint::write_private;
 pub use checkpoint::{Checkpoint, Signer, key_id};
@@ -49,6 +58,8 @@ pub use export::{ExportFormat, ExportSummary, export};
 pub use log::{AuditLog, AuditOptions, Receipt};
 pub use pseudonym::Pseudonymizer;
 pub use read::{RawEntry, entries_from, for_each_entry};
+pub use verify::MAX_CHECKPOINT_EVERY;
+pub use witness::{FileWitness, Witness};
 
 /// File names inside the audit folder.
 pub mod files {

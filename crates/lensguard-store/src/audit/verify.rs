@@ -4,8 +4,19 @@
 //! (deleted, inserted, reordered entries), a chain hash that does not match its
 //! entry (modified entries), a checkpoint whose signature fails or whose root the
 //! entries no longer produce (a rewritten chain), or a log shorter than a signed
-//! checkpoint (truncation). A final line without its newline is an unacknowledged,
-//! torn append: reported, not an error (opening the log discards it).
+//! checkpoint (truncation), or checkpoints missing where the log's cadence
+//! requires them (deleted together with a rewritten chain). A final line
+//! without its newline is an unacknowledged, torn append: reported, not an
+//! error (opening the log discards it).
+//!
+//! # The cadence rule
+//!
+//! No more than `checkpoint_every` entries may lie between two signed
+//! checkpoints, or after the last one. The value is the log's own
+//! (`audit.cadence` entries; the newest one in force, or any recorded within
+//! the stretch, whichever is larger), capped at [`MAX_CHECKPOINT_EVERY`],
+//! which also applies to a log that records none. So a log of more than
+//! 1000 entries without a checkpoint never verifies, whatever its entries say.
 
 use super::checkpoint::Checkpoint;
 use super::event::ParsedEntry;
@@ -16,6 +27,10 @@ use aws_lc_rs::digest::{Context, SHA256};
 use serde::Deserialize;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+
+/// The most entries a log may hold between signed checkpoints, whatever
+/// cadence it records (and the cadence of a log that records none).
+pub const MAX_CHECKPOINT_EVERY: u64 = 1000;
 
 /// The first problem verification found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +115,12 @@ pub(crate) struct Scan {
     pub(crate) torn_checkpoint_bytes: u64,
     pub(crate) key_id: String,
     pub(crate) public_key: String,
+    /// The newest cadence the log records (`audit.cadence`), if any.
+    pub(crate) cadence: Option<u64>,
+    /// Entries covered by the last checkpoint.
+    pub(crate) signed: u64,
+    /// The cadence the entries after it must keep.
+    pub(crate) stretch: u64,
 }
 
 /// Reads complete lines; returns them with the byte length they cover and the
@@ -137,9 +158,9 @@ fn lines(path: &Path) -> Result<(Vec<Vec<u8>>, u64, u64), Error> {
     Ok((out, complete, torn))
 }
 
-/// Checks one log line as entry `i` after chain hash `prev`; returns its leaf and
-/// chain hash.
-fn check_entry(i: u64, line: &[u8], prev: &Hash) -> Result<(Hash, Hash), Finding> {
+/// Checks one log line as entry `i` after chain hash `prev`; returns its leaf,
+/// chain hash and parsed entry.
+fn check_entry(i: u64, line: &[u8], prev: &Hash) -> Result<(Hash, Hash, ParsedEntry), Finding> {
     if line.len() < 66 || line[64] != b' ' {
         return Err(Finding::at(i, "the line is not `<hash> <entry>`"));
     }
@@ -165,7 +186,117 @@ fn check_entry(i: u64, line: &[u8], prev: &Hash) -> Result<(Hash, Hash), Finding
             "the stored hash does not match the entry: it or an earlier entry was modified",
         ));
     }
-    Ok((leaf, chain))
+    Ok((leaf, chain, entry))
+}
+
+/// Tracks the cadence rule over a log read in order.
+struct Cadence {
+    /// The cadence in force.
+    current: u64,
+    /// The largest cadence in force within the stretch since the last checkpoint.
+    stretch: u64,
+    /// Where that stretch starts.
+    start: u64,
+    /// The newest cadence the log records.
+    recorded: Option<u64>,
+}
+
+impl Cadence {
+    fn new() -> Self {
+        Cadence {
+            current: MAX_CHECKPOINT_EVERY,
+            stretch: MAX_CHECKPOINT_EVERY,
+            start: 0,
+            recorded: None,
+        }
+    }
+
+    fn entry(&mut self, i: u64, entry: &ParsedEntry) -> Result<(), Finding> {
+        if entry.event.action != "audit.cadence" {
+            return Ok(());
+        }
+        let n = entry.event.checkpoint_every.unwrap_or(0);
+        if !(1..=MAX_CHECKPOINT_EVERY).contains(&n) {
+            return Err(Finding::at(
+                i,
+                format!(
+                    "the cadence entry sets {n} entries between checkpoints; 1 to {MAX_CHECKPOINT_EVERY} are allowed"
+                ),
+            ));
+        }
+        self.current = n;
+        // A cadence recorded first in its stretch governs all of it; one
+        // recorded later, only the entries after it.
+        self.stretch = if i == self.start {
+            n
+        } else {
+            self.stretch.max(n)
+        };
+        self.recorded = Some(n);
+        Ok(())
+    }
+
+    /// A checkpoint of `size` entries after one of `previous`.
+    fn checkpoint(&mut self, previous: u64, size: u64) -> Result<(), Finding> {
+        self.check(previous, size, &format!("before the checkpoint of {size}"))?;
+        self.stretch = self.current;
+        self.start = size;
+        Ok(())
+    }
+
+    /// Entries `previous..size` lie between two checkpoints (`what` says
+    /// which end), and there may be no more of them than the cadence allows.
+    fn check(&self, previous: u64, size: u64, what: &str) -> Result<(), Finding> {
+        let n = size - previous;
+        if n > self.stretch {
+            return Err(Finding::at(
+                previous,
+                format!(
+                    "entries {previous} to {} ({n}) have no signed checkpoint {what}, but the \
+                     log's cadence requires a signed checkpoint at least every {} entries: \
+                     checkpoints were removed (with a rewritten history, or by emptying \
+                     checkpoints.jsonl)",
+                    size - 1,
+                    self.stretch
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that the tree `levels` extends `trusted`, a checkpoint kept
+/// elsewhere: signed by `public_key`, covering no more entries than there
+/// are, with the root the first `trusted.size` entries give.
+pub(crate) fn extends(
+    levels: &Levels,
+    trusted: &Checkpoint,
+    public_key: &[u8],
+) -> Result<(), Finding> {
+    if !trusted.verify(public_key) {
+        return Err(Finding::log(format!(
+            "the trusted checkpoint of {} entries (key {}) is not signed by this log's key {}:              the signing key was replaced, or it is another installation's checkpoint",
+            trusted.size,
+            trusted.key_id,
+            super::key_id(public_key)
+        )));
+    }
+    if trusted.size > levels.len() {
+        return Err(Finding::at(
+            levels.len(),
+            format!(
+                "the log ends here but the trusted checkpoint signed {} entries: entries were removed from the end",
+                trusted.size
+            ),
+        ));
+    }
+    if levels.root(trusted.size).map(hex::encode).as_deref() != Some(trusted.root.as_str()) {
+        return Err(Finding::log(format!(
+            "the log's first {} entries no longer give the root of the trusted checkpoint              (signed {}): the history it witnessed was rewritten",
+            trusted.size, trusted.time
+        )));
+    }
+    Ok(())
 }
 
 /// Checks checkpoint signatures and order before the entries are read.
@@ -219,9 +350,11 @@ pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error>
     let mut chain = [0u8; 32];
     let mut next_cp = 0;
     let mut matched = 0u64;
+    let mut cadence = Cadence::new();
     for (i, line) in log_lines.iter().enumerate() {
         let i = i as u64;
-        let (leaf, c) = check_entry(i, line, &chain)?;
+        let (leaf, c, entry) = check_entry(i, line, &chain)?;
+        cadence.entry(i, &entry)?;
         levels.push(leaf);
         chain = c;
         while let Some(cp) = checkpoints
@@ -237,6 +370,7 @@ pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error>
                 ))
                 .into());
             }
+            cadence.checkpoint(matched, cp.size)?;
             matched = cp.size;
             next_cp += 1;
         }
@@ -258,7 +392,26 @@ pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error>
         torn_checkpoint_bytes,
         key_id: key.as_deref().map(super::key_id).unwrap_or_default(),
         public_key: key.as_deref().map(hex::encode).unwrap_or_default(),
+        cadence: cadence.recorded,
+        signed: matched,
+        stretch: cadence.stretch,
     })
+}
+
+impl Scan {
+    /// The cadence rule for the entries after the last checkpoint. Only for a
+    /// scan that raced no writer: a reader beside the running service may read
+    /// the checkpoints before the writer signed one the entries it then read
+    /// needed.
+    pub(crate) fn check_tail(&self) -> Result<(), Finding> {
+        Cadence {
+            current: self.stretch,
+            stretch: self.stretch,
+            start: self.signed,
+            recorded: self.cadence,
+        }
+        .check(self.signed, self.levels.len(), "after them")
+    }
 }
 
 fn summary(
@@ -284,9 +437,28 @@ fn summary(
     }
 }
 
-/// Verifies an audit folder offline. `public_key` (32 bytes) pins the signing key.
-pub fn verify_dir(dir: &Path, public_key: Option<&[u8]>) -> Result<Summary, Error> {
-    let s = scan(dir, public_key)?;
+/// Verifies an audit folder offline. `public_key` (32 bytes) pins the signing
+/// key; the log must extend every checkpoint of `trusted` (kept elsewhere:
+/// see [`super::witness`]).
+pub fn verify_dir(
+    dir: &Path,
+    public_key: Option<&[u8]>,
+    trusted: &[Checkpoint],
+) -> Result<Summary, Error> {
+    let mut s = scan(dir, public_key)?;
+    if s.check_tail().is_err() {
+        // The service may have signed a checkpoint between the two reads.
+        s = scan(dir, public_key)?;
+        s.check_tail()?;
+    }
+    if !trusted.is_empty() {
+        let key = hex::decode(&s.public_key).map_err(|_| {
+            Finding::log("trusted checkpoints given but the log has no signing key")
+        })?;
+        for cp in trusted {
+            extends(&s.levels, cp, &key)?;
+        }
+    }
     let signed = s.checkpoints.last().map_or(0, |c| c.size);
     Ok(summary(
         &s.levels,
@@ -408,7 +580,7 @@ pub fn verify_export(reader: impl Read, public_key: Option<&[u8]>) -> Result<Sum
                 let mut line = hex::encode(stored).into_bytes();
                 line.push(b' ');
                 line.extend_from_slice(entry.as_bytes());
-                let (leaf, _) = check_entry(seq, &line, &prev)?;
+                let (leaf, _, _) = check_entry(seq, &line, &prev)?;
                 let proof: Option<Vec<Hash>> =
                     proof.iter().map(|p| parse_hash(p.as_bytes())).collect();
                 let proof = proof.ok_or_else(|| Finding::at(seq, "the proof is not hex"))?;

@@ -10,17 +10,19 @@
 //! plaintext `derivatives` table is dropped) and the results' retention
 //! columns, schema 6 the edge's outbox ([`outbox`]), schema 7 the digest of
 //! the request stored with an idempotency key, schema 8 the owner of an API
-//! key; opening an older file
+//! key, schema 9 the audit log's anchor ([`anchor`]); opening an older file
 //! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
 
+mod anchor;
 mod inspections;
 mod keys;
 mod outbox;
 mod sessions;
 mod users;
 
+pub use anchor::AuditAnchor;
 pub use inspections::{IdempotentOriginal, InspectionFilter, NewInspection, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 pub(crate) use outbox::enqueue as enqueue_outbox;
@@ -38,7 +40,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 8;
+const SCHEMA_VERSION: i64 = 9;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -194,6 +196,7 @@ impl Db {
             )));
         }
         sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(anchor::SCHEMA).execute(&pool).await?;
         // Columns added after schema 1: device_id (3), retention (5), the
         // request digest (7).
         for (column, ty) in [

@@ -142,3 +142,26 @@ impl HubDb {
         Ok(CheckpointOutcome::Accepted(cp.size))
     }
 }
+
+impl HubDb {
+    /// Every checkpoint accepted from `edge_id`, oldest first, as the edge
+    /// signed them: what `lensguard audit verify --trusted-checkpoint` on
+    /// the edge checks its log against.
+    pub async fn checkpoints(&self, edge_id: &str) -> Result<Vec<Checkpoint>, Error> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT checkpoint FROM hub_checkpoints WHERE edge_id = $1 ORDER BY size",
+        )
+        .bind(edge_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|t| {
+                serde_json::from_str(t).map_err(|e| {
+                    Error::Invalid(format!(
+                        "a stored checkpoint of {edge_id} is unreadable ({e})"
+                    ))
+                })
+            })
+            .collect()
+    }
+}

@@ -329,7 +329,8 @@ async fn deletion_leaves_no_key_bytes_and_no_plaintext_and_a_verifiable_receipt(
         .expect("receipt in the audit log");
     let receipt = *receipt;
     assert_eq!(receipt.object, format!("evidence:{}", info.id));
-    verify::verify_dir(&f.dir.path().join("audit"), None).expect("the log with receipts verifies");
+    verify::verify_dir(&f.dir.path().join("audit"), None, &[])
+        .expect("the log with receipts verifies");
 }
 
 #[tokio::test]

@@ -176,6 +176,6 @@ fn rewrap_survives_sigkill_at_any_point_and_resumes() {
         }
     });
     assert!(!kills.is_empty(), "the worker was never killed");
-    lensguard_store::audit::verify::verify_dir(&dir.path().join("audit"), None)
+    lensguard_store::audit::verify::verify_dir(&dir.path().join("audit"), None, &[])
         .expect("audit log verifies after kills");
 }
