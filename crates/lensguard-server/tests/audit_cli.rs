@@ -4,12 +4,13 @@
 
 mod common;
 
-use common::{lensguard, text};
+use common::{Server, lensguard, request, text};
 
 use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
 use std::path::Path;
 
-/// A data directory whose audit log holds `n` entries, all signed.
+/// A data directory whose audit log holds `n` entries, all signed: entry 0
+/// records the cadence, entry i (from 1) creates `user:i` at 10:00 + i min.
 fn data_dir(n: u64) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     let log = AuditLog::open(
@@ -20,7 +21,7 @@ fn data_dir(n: u64) -> tempfile::TempDir {
         },
     )
     .expect("open");
-    for i in 0..n {
+    for i in 1..n {
         let t = time::macros::datetime!(2026-11-23 10:00 UTC) + time::Duration::minutes(i as i64);
         log.append(AuditEvent::new(t, "user:7", "users.create").target(format!("user:{i}")))
             .expect("append");
@@ -294,4 +295,96 @@ fn audit_prove_prints_proofs_that_verify_and_refuses_impossible_ones() {
             text(&out.stderr)
         );
     }
+}
+
+/// The review's attack on a stopped service's data directory: a refused
+/// request rewritten as a success, the chain recomputed, `checkpoints.jsonl`
+/// emptied. Before, `audit verify` said ok, the service started on it and
+/// signed the forgery. Now the service and the maintenance commands refuse
+/// the log (it no longer extends the checkpoint the database anchored), and
+/// `audit verify --trusted-checkpoint` with the service's checkpoint file
+/// (`[audit] checkpoint_file`) fails; without a witness, verify says it did
+/// not check one.
+#[test]
+fn a_rewritten_history_is_refused_at_start_and_fails_against_its_witness() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let data = root.path().join("data");
+    let witness = root.path().join("elsewhere-checkpoints.jsonl");
+    let config = format!(
+        "models_dir = \"/nonexistent-lensguard-models\"\n[audit]\ncheckpoint_file = \"{}\"\n",
+        witness.display()
+    );
+    let server = Server::start_with_config(&data, &config);
+    assert_eq!(request(&server, "GET", "/v1/keys").status, 401);
+    server.stop();
+    let witnessed = std::fs::read_to_string(&witness).expect("the witness file");
+    assert!(
+        !witnessed.is_empty(),
+        "the service wrote its checkpoints there"
+    );
+    let d = path(&data);
+    let w = path(&witness);
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        &d,
+        "--trusted-checkpoint",
+        &w,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("witnessed: the log extends"));
+
+    let log = data.join("audit/log.jsonl");
+    let denied = "\"outcome\":\"failure\"";
+    assert!(std::fs::read_to_string(&log).expect("log").contains(denied));
+    lensguard_testkit::forgery::rewrite_audit_log(&log, |_, body| {
+        body.replace(denied, "\"outcome\":\"success\"")
+    });
+    std::fs::write(data.join("audit/checkpoints.jsonl"), "").expect("empty the checkpoints");
+
+    let refusal = Server::refused(&data, &config);
+    assert!(
+        refusal.contains("does not extend the checkpoint kept outside it"),
+        "{refusal}"
+    );
+    let out = lensguard(&[
+        "keys",
+        "create",
+        "--data-dir",
+        &d,
+        "--name",
+        "x",
+        "--scope",
+        "inspections:read",
+    ]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("does not extend"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = lensguard(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        &d,
+        "--trusted-checkpoint",
+        &w,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("the history it witnessed was rewritten"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A short log without checkpoints is within its cadence; verify alone
+    // cannot tell, and says what it did not check.
+    let out = lensguard(&["audit", "verify", "--data-dir", &d]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("witness not checked: pass --trusted-checkpoint"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -105,6 +105,7 @@ fn start_and_stop_are_audited_and_the_certificate_is_reused() {
     assert_eq!(
         actions,
         [
+            "audit.cadence",
             "service.start",
             "users.bootstrap_token",
             "service.stop",

@@ -114,24 +114,7 @@ fn truncation_below_a_checkpoint_is_found() {
 /// hash recomputed, as an attacker with write access would; returns the new
 /// leaf hashes.
 fn rewrite(dir: &Path, edit: impl Fn(usize, String) -> String) -> Vec<[u8; 32]> {
-    let mut l = lines(dir);
-    let mut prev = [0u8; 32];
-    let mut leaves = Vec::new();
-    for (i, line) in l.iter_mut().enumerate() {
-        let body = edit(i, line[65..].to_owned());
-        let leaf = lensguard_store::audit::merkle::leaf_hash(body.as_bytes());
-        let mut both = prev.to_vec();
-        both.extend_from_slice(&leaf);
-        let chain: [u8; 32] = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &both)
-            .as_ref()
-            .try_into()
-            .expect("32");
-        *line = format!("{} {body}", hex::encode(chain));
-        prev = chain;
-        leaves.push(leaf);
-    }
-    write(dir, &l);
-    leaves
+    lensguard_testkit::forgery::rewrite_audit_log(&dir.join(files::LOG), edit)
 }
 
 fn deny_12(i: usize, body: String) -> String {

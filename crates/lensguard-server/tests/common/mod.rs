@@ -76,6 +76,37 @@ impl Server {
         Self::start_listening(command, "127.0.0.1:0", data_dir, extra)
     }
 
+    /// Runs `lensguard serve` on `data_dir` with `config` (TOML, as
+    /// [`Server::start_with_config`]) expecting it to refuse to start;
+    /// returns its standard error. A service that starts instead is stopped
+    /// and the test fails.
+    pub fn refused(data_dir: &Path, config: &str) -> String {
+        let file = data_dir.with_extension("toml");
+        std::fs::write(&file, config).expect("write the configuration");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lensguard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .arg("--config")
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn lensguard serve");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first)
+            .ok();
+        if first.starts_with("lensguard listening on") {
+            let (_, err) = terminate(&mut child);
+            panic!("the service started although it must refuse: {err}");
+        }
+        let status = child.wait().expect("wait");
+        assert!(!status.success(), "a refusal exits non-zero");
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err).ok();
+        err
+    }
+
     /// Like [`Server::start_via`], listening on `listen`.
     pub fn start_listening(
         mut command: Command,

@@ -2,7 +2,7 @@
 //! only what the egress manifest names, each batch has an egress receipt,
 //! and the metrics need credentials.
 
-use super::common::{get_with, lensguard, text};
+use super::common::{Server, get_with, lensguard, text};
 use super::harness::*;
 
 /// Enrols an edge, delivers, checks what arrived, then revokes it.
@@ -213,6 +213,17 @@ fn copy_audit(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
+/// The database files of a stopped edge (the audit anchor lives there).
+fn copy_database(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for name in ["lensguard.db", "lensguard.db-wal", "lensguard.db-shm"] {
+        let _ = std::fs::remove_file(to.join(name));
+        if from.join(name).exists() {
+            std::fs::copy(from.join(name), to.join(name)).unwrap();
+        }
+    }
+}
+
 #[test]
 fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
     let fleet = Fleet::enrolled("yard");
@@ -220,6 +231,7 @@ fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
     let dir = &fleet.dir;
     // The log as it stood at enrolment (signed on close).
     copy_audit(&edge_dir.join("audit"), &dir.path().join("saved-audit"));
+    copy_database(edge_dir, &dir.path().join("saved-db"));
     let checkpoint = || {
         block(async {
             let db = hub.db().await;
@@ -242,16 +254,63 @@ fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
     }
     let (grown, flag) = checkpoint();
     assert!(flag.is_none(), "{flag:?}");
+    // The hub is the edge's witness: the checkpoints it accepted verify
+    // against the edge's log.
+    let listed = lensguard(&[
+        "hub",
+        "checkpoints",
+        "--edge",
+        edge_id,
+        "--data-dir",
+        hub.dir.to_str().unwrap(),
+        "--database",
+        &hub.database,
+    ]);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let witnessed = dir.path().join("hub-checkpoints.jsonl");
+    std::fs::write(&witnessed, &listed.stdout).unwrap();
+    let verified = lensguard(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        edge_dir.to_str().unwrap(),
+        "--trusted-checkpoint",
+        witnessed.to_str().unwrap(),
+    ]);
+    assert!(verified.status.success(), "{}", text(&verified.stderr));
+    assert!(text(&verified.stdout).contains("witnessed: the log extends"));
     // Someone restores the older log: its newest checkpoint is smaller than
-    // what the hub already accepted.
+    // what the hub already accepted. The edge itself refuses it (the log no
+    // longer extends the checkpoint its database anchored) ...
     std::fs::remove_dir_all(edge_dir.join("audit")).unwrap();
     copy_audit(&dir.path().join("saved-audit"), &edge_dir.join("audit"));
+    let refusal = Server::refused(edge_dir, "models_dir = \"/nonexistent-lensguard-models\"\n");
+    assert!(
+        refusal.contains("does not extend the checkpoint kept outside it"),
+        "{refusal}"
+    );
+    // ... so the whole data directory is restored, database included: only
+    // the hub, outside the machine, still knows the history was longer.
+    copy_database(&dir.path().join("saved-db"), edge_dir);
     let edge = start_edge(edge_dir, "");
     wait_until(20, "the hub to flag the edge", || checkpoint().1.is_some());
     let (size, reason) = checkpoint();
     println!("hub checkpoint {grown} entries; after the rollback: {reason:?}");
     assert_eq!(size, grown, "a rollback does not move the hub's checkpoint");
     assert!(reason.unwrap().starts_with("rollback"));
+    let verified = lensguard(&[
+        "audit",
+        "verify",
+        "--data-dir",
+        edge_dir.to_str().unwrap(),
+        "--trusted-checkpoint",
+        witnessed.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        verified.status.code(),
+        Some(1),
+        "the restored log is shorter than its witness"
+    );
     let (_, stderr) = edge.stop();
     assert!(
         stderr.contains("flagged this edge's audit checkpoint"),
