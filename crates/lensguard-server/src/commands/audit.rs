@@ -236,8 +236,8 @@ fn print_witnessed(trusted: &[Checkpoint]) -> std::io::Result<()> {
         ),
         None => writeln!(
             out,
-            "witness not checked: pass --trusted-checkpoint FILE (checkpoints the hub, an [audit] \
-             checkpoint_file or a SIEM kept); whoever holds audit/signing.key can re-sign a \
+            "witness not checked: pass --trusted-checkpoint FILE (checkpoints the hub or an \
+             [audit] checkpoint_file kept); whoever holds audit/signing.key can re-sign a \
              rewritten history that only a witness exposes"
         ),
     }
