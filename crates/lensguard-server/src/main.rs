@@ -15,6 +15,7 @@ mod inputs;
 mod output;
 mod serve;
 mod siem;
+mod token;
 mod vault_keys;
 
 use clap::Parser;

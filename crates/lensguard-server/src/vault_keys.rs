@@ -9,11 +9,10 @@
 //! key.
 
 use anyhow::Context;
-use lensguard_core::Sensitive;
 use lensguard_core::config::{VaultConfig, VaultKeys};
 use lensguard_store::audit::AuditLog;
 use lensguard_store::db::Db;
-use lensguard_store::vault::{KeySource, MasterKey, Pkcs11Config, Vault};
+use lensguard_store::vault::{KeySource, MasterKey, Vault};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -29,22 +28,13 @@ pub fn key_source(cfg: &VaultConfig, data_dir: &Path) -> anyhow::Result<(KeySour
             token_label,
             pin_file,
         } => {
-            let pin = match pin_file {
-                Some(p) => std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read the PKCS#11 PIN file {}", p.display()))?
-                    .trim()
-                    .to_owned(),
-                None => std::env::var("LENSGUARD_PKCS11_PIN").context(
-                    "the PKCS#11 token needs a PIN: set vault.pkcs11_pin_file or LENSGUARD_PKCS11_PIN",
-                )?,
-            };
             let description = format!("pkcs11 token {token_label:?} via {}", module.display());
             Ok((
-                KeySource::Pkcs11(Pkcs11Config {
-                    module: module.clone(),
-                    token_label: token_label.clone(),
-                    pin: Sensitive::new(pin),
-                }),
+                KeySource::Pkcs11(crate::token::config(
+                    module,
+                    token_label,
+                    pin_file.as_deref(),
+                )?),
                 description,
                 false,
             ))

@@ -95,7 +95,9 @@ fn build_large_log(dir: &Path, n: u64) {
         )
         .expect("write");
         if (seq + 1) % 1000 == 0 || seq + 1 == n {
-            let cp = signer.sign(seq + 1, &levels.root(seq + 1).expect("root"), now);
+            let cp = signer
+                .sign(seq + 1, &levels.root(seq + 1).expect("root"), now)
+                .expect("sign");
             writeln!(cps, "{}", serde_json::to_string(&cp).expect("json")).expect("write");
         }
     }

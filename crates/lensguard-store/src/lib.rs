@@ -16,6 +16,7 @@ pub mod audit;
 pub mod db;
 mod error;
 pub mod hub;
+pub mod pkcs11;
 pub mod secrets;
 pub mod vault;
 

@@ -183,19 +183,21 @@ fn a_cadence_beyond_the_limit_is_refused() {
 #[test]
 fn a_history_re_signed_with_the_real_key_does_not_extend_its_witness() {
     use lensguard_store::audit::merkle::Levels;
-    use lensguard_store::audit::{Checkpoint, FileWitness, Signer, Witness};
+    use lensguard_store::audit::{Checkpoint, FileWitness, OpenWith, Signer, Witness};
     let dir = tempfile::tempdir().expect("tempdir");
     let elsewhere = tempfile::tempdir().expect("tempdir");
     let witness_file = elsewhere.path().join("checkpoints.jsonl");
     {
-        let log = AuditLog::open_witnessed(
+        let log = AuditLog::open_with(
             dir.path(),
             AuditOptions {
                 checkpoint_every: 8,
                 ..AuditOptions::default()
             },
-            None,
-            vec![Box::new(FileWitness::new(&witness_file)) as Box<dyn Witness>],
+            OpenWith {
+                witnesses: vec![Box::new(FileWitness::new(&witness_file)) as Box<dyn Witness>],
+                ..OpenWith::default()
+            },
         )
         .expect("open");
         for i in 1..N {
@@ -228,11 +230,13 @@ fn a_history_re_signed_with_the_real_key_does_not_extend_its_witness() {
     let levels = Levels::from_leaves(&leaves);
     let mut forged = String::new();
     for size in [8u64, 16, 20] {
-        let cp = signer.sign(
-            size,
-            &levels.root(size).expect("root"),
-            time::OffsetDateTime::now_utc(),
-        );
+        let cp = signer
+            .sign(
+                size,
+                &levels.root(size).expect("root"),
+                time::OffsetDateTime::now_utc(),
+            )
+            .expect("sign");
         forged.push_str(&serde_json::to_string(&cp).expect("json"));
         forged.push('\n');
     }
@@ -246,11 +250,13 @@ fn a_history_re_signed_with_the_real_key_does_not_extend_its_witness() {
             .contains("history it witnessed was rewritten"),
         "{err}"
     );
-    let err = AuditLog::open_witnessed(
+    let err = AuditLog::open_with(
         dir.path(),
         AuditOptions::default(),
-        witnessed.last(),
-        Vec::new(),
+        OpenWith {
+            anchor: witnessed.last().cloned(),
+            ..OpenWith::default()
+        },
     )
     .expect_err("a log that does not extend its anchor does not open");
     assert!(matches!(err, Error::NotExtending { size: 20, .. }), "{err}");
@@ -261,11 +267,13 @@ fn a_history_re_signed_with_the_real_key_does_not_extend_its_witness() {
     let resigned: String = [8u64, 16, 20]
         .iter()
         .map(|&size| {
-            let cp = fresh.sign(
-                size,
-                &levels.root(size).expect("root"),
-                time::OffsetDateTime::now_utc(),
-            );
+            let cp = fresh
+                .sign(
+                    size,
+                    &levels.root(size).expect("root"),
+                    time::OffsetDateTime::now_utc(),
+                )
+                .expect("sign");
             format!("{}\n", serde_json::to_string(&cp).expect("json"))
         })
         .collect();

@@ -349,7 +349,10 @@ impl ServerConfig {
         let vault = raw.vault.validate(&mut problems);
         let delivery = delivery::validate(&raw.outbox, &raw.hub, &mut problems);
         let siem = raw.siem.validate(&mut problems);
-        let audit = raw.audit.validate(&mut problems);
+        let audit = raw.audit.validate(
+            matches!(vault.keys, VaultKeys::Pkcs11 { .. }),
+            &mut problems,
+        );
         if !problems.is_empty() {
             return Err(problems);
         }

@@ -57,9 +57,9 @@ async fn open_dir(data_dir: &Path) -> anyhow::Result<Local> {
     let db = Db::open(&data_dir.join(crate::data_dir::DATABASE))
         .await
         .context("cannot open the database")?;
-    let audit = match crate::audit_open::open(data_dir, &db, Vec::new()).await {
+    let audit = match crate::audit_open::open(data_dir, &db, None, Vec::new()).await {
         Ok(a) => a.with_pseudonyms(secrets.pseudonyms().clone()),
-        Err(StoreError::Locked(_)) => bail!(
+        Err(e) if matches!(e.downcast_ref(), Some(StoreError::Locked(_))) => bail!(
             "the service is running on {}; stop it, or make this change through the API",
             data_dir.display()
         ),

@@ -26,7 +26,7 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
     let db = lensguard_store::db::Db::open(&data_dir.join(crate::data_dir::DATABASE))
         .await
         .context("cannot open this edge's database")?;
-    let audit = crate::audit_open::open(data_dir, &db, Vec::new())
+    let audit = crate::audit_open::open(data_dir, &db, None, Vec::new())
         .await
         .with_context(
             || "cannot open this edge's audit log (stop `lensguard serve` while enrolling)",

@@ -97,10 +97,20 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let audit = std::sync::Arc::new(
-        crate::audit_open::open(&cfg.data_dir, &db, witnesses)
-            .await
-            .context("cannot open the audit log; refusing to start")?
-            .with_pseudonyms(secrets.pseudonyms().clone()),
+        crate::audit_open::open(
+            &cfg.data_dir,
+            &db,
+            if cfg.audit.signing_in_token {
+                crate::audit_open::TokenRef::of_vault(&cfg.vault.keys)
+            } else {
+                None
+            }
+            .as_ref(),
+            witnesses,
+        )
+        .await
+        .context("cannot open the audit log; refusing to start")?
+        .with_pseudonyms(secrets.pseudonyms().clone()),
     );
     let (vault, vault_keys, key_beside_data) = crate::vault_keys::open(
         &cfg.vault,

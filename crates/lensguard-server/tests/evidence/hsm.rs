@@ -100,3 +100,73 @@ fn evidence_is_sealed_under_token_keys_and_an_unreachable_token_stops_the_servic
         );
     }
 }
+
+/// `[audit] signing_key = "pkcs11"`: the service signs checkpoints with a key
+/// pair in the token, leaves no `signing.key` in the data directory, and the
+/// local commands sign with the same key (found through
+/// `audit/signing.token`); `audit verify` checks it from `signing.pub`.
+#[test]
+fn the_audit_signing_key_can_live_in_the_token() {
+    if let Some(why) = softhsm::missing() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "SoftHSMv2 is required under CI=true: {why}"
+        );
+        eprintln!("SKIPPED: {why}; run scripts/install-test-deps");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = softhsm::make_token(&dir.path().join("hsm"));
+    let data = dir.path().join("data");
+    let pin = dir.path().join("pin");
+    std::fs::write(&pin, softhsm::PIN).expect("pin");
+    let file = dir.path().join("audit-in-token.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "{}[audit]\nsigning_key = \"pkcs11\"\n",
+            config(softhsm::LABEL, &pin)
+        ),
+    )
+    .expect("config");
+    let server = Server::start_via(
+        binary(&conf),
+        &data,
+        &["--config", file.to_str().expect("utf8")],
+    );
+    drop(server);
+    let audit = data.join("audit");
+    assert!(!audit.join("signing.key").exists(), "no key file");
+    assert!(audit.join("signing.pub").exists() && audit.join("signing.token").exists());
+
+    let made = binary(&conf)
+        .args([
+            "keys",
+            "create",
+            "--name",
+            "ci",
+            "--scope",
+            "inspections:read",
+            "--data-dir",
+        ])
+        .arg(&data)
+        .output()
+        .expect("run");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    assert!(
+        !audit.join("signing.key").exists(),
+        "the local command used the token"
+    );
+    let verified = binary(&conf)
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data)
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{stdout}");
+    assert!(stdout.starts_with("consistent: "), "{stdout}");
+}

@@ -3,7 +3,10 @@
 //! The signed message is the UTF-8 text
 //! `lensguard-audit-checkpoint/v1\n{size}\n{root hex}\n{time RFC 3339}\n`.
 //! The key id is the first 8 bytes of SHA-256 of the 32-byte public key, in hex.
-//! The signing key is a PKCS#8 file (`signing.key`, mode 0600) created on first use.
+//! The signing key is a PKCS#8 file (`signing.key`, mode 0600) created on first
+//! use, or a key pair in the installation's PKCS#11 token
+//! ([`Signer::in_token`]); either way its public key is kept beside the log
+//! (`signing.pub`, hex) for offline verification.
 
 use super::merkle::Hash;
 use crate::Error;
@@ -65,16 +68,48 @@ pub fn key_id(public_key: &[u8]) -> String {
 
 /// The log's signing key.
 pub struct Signer {
-    pair: Ed25519KeyPair,
+    key: SigningKey,
+    public_key: Vec<u8>,
+}
+
+enum SigningKey {
+    File(Ed25519KeyPair),
+    Token(std::sync::Arc<crate::pkcs11::Token>),
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "Signer(key {}, private part **redacted**)",
-            key_id(self.public_key())
+            "Signer(key {}, {})",
+            key_id(self.public_key()),
+            match self.key {
+                SigningKey::File(_) => "private part **redacted**",
+                SigningKey::Token(_) => "in the PKCS#11 token",
+            }
         )
+    }
+}
+
+/// The public key an audit folder's checkpoints are signed with, as the
+/// folder says: `signing.key`'s, else `signing.pub` (a token-held key);
+/// `None` when it has neither.
+pub fn folder_public_key(dir: &Path) -> Result<Option<Vec<u8>>, Error> {
+    let key = dir.join(super::files::SIGNING_KEY);
+    if key.exists() {
+        return Signer::load_or_create(&key).map(|s| Some(s.public_key().to_vec()));
+    }
+    let public = dir.join(super::files::PUBLIC_KEY);
+    match std::fs::read_to_string(&public) {
+        Ok(text) => hex::decode(text.trim())
+            .ok()
+            .filter(|k| k.len() == 32)
+            .map(Some)
+            .ok_or_else(|| {
+                Error::Invalid(format!("{} is not an Ed25519 public key", public.display()))
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("cannot read {}", public.display()))(e)),
     }
 }
 
@@ -91,25 +126,51 @@ impl Signer {
         let pair = Ed25519KeyPair::from_pkcs8(&bytes).map_err(|_| {
             Error::Invalid(format!("{} is not an Ed25519 PKCS#8 key", path.display()))
         })?;
-        Ok(Signer { pair })
+        let public_key = pair.public_key().as_ref().to_vec();
+        Ok(Signer {
+            key: SigningKey::File(pair),
+            public_key,
+        })
+    }
+
+    /// The key pair [`crate::pkcs11::AUDIT_SIGNING_LABEL`] in `token`, made
+    /// there on first use; it signs inside the token.
+    pub fn in_token(token: std::sync::Arc<crate::pkcs11::Token>) -> Result<Signer, Error> {
+        let public_key = token.ed25519_key(crate::pkcs11::AUDIT_SIGNING_LABEL)?;
+        Ok(Signer {
+            key: SigningKey::Token(token),
+            public_key,
+        })
     }
 
     /// The 32-byte public key.
     pub fn public_key(&self) -> &[u8] {
-        self.pair.public_key().as_ref()
+        &self.public_key
     }
 
-    /// Signs a checkpoint for `size` entries with `root`.
-    pub fn sign(&self, size: u64, root: &Hash, time: time::OffsetDateTime) -> Checkpoint {
+    /// Signs a checkpoint for `size` entries with `root`. Fails only when a
+    /// token cannot sign (removed, logged out).
+    pub fn sign(
+        &self,
+        size: u64,
+        root: &Hash,
+        time: time::OffsetDateTime,
+    ) -> Result<Checkpoint, Error> {
         let root = hex::encode(root);
-        let sig = self.pair.sign(&Checkpoint::message(size, &root, &time));
-        Checkpoint {
+        let message = Checkpoint::message(size, &root, &time);
+        let sig = match &self.key {
+            SigningKey::File(pair) => pair.sign(&message).as_ref().to_vec(),
+            SigningKey::Token(token) => {
+                token.sign_ed25519(crate::pkcs11::AUDIT_SIGNING_LABEL, &message)?
+            }
+        };
+        Ok(Checkpoint {
             size,
             root,
             time,
             key_id: key_id(self.public_key()),
-            signature: B64.encode(sig.as_ref()),
-        }
+            signature: B64.encode(sig),
+        })
     }
 }
 
@@ -137,7 +198,7 @@ mod tests {
         assert_eq!(signer.public_key(), again.public_key());
         let other = Signer::load_or_create(&dir.path().join("other")).expect("key");
         let t = time::macros::datetime!(2026-11-23 10:00 UTC);
-        let cp = signer.sign(5, &[7u8; 32], t);
+        let cp = signer.sign(5, &[7u8; 32], t).expect("sign");
         assert!(cp.verify(signer.public_key()));
         assert!(!cp.verify(other.public_key()));
         for tampered in [

@@ -64,9 +64,8 @@ pub fn export(
             "the audit log has no signed checkpoint yet".to_owned(),
         ));
     };
-    let public_key = super::Signer::load_or_create(&dir.join(files::SIGNING_KEY))?
-        .public_key()
-        .to_vec();
+    let public_key = hex::decode(&s.public_key)
+        .map_err(|_| Error::Invalid("the audit log has no signing key".to_owned()))?;
     let w = |e| Error::io("cannot write the export")(e);
     let in_range =
         |t: time::OffsetDateTime| from.is_none_or(|f| t >= f) && to.is_none_or(|x| t < x);

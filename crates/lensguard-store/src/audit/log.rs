@@ -50,6 +50,20 @@ impl Default for AuditOptions {
     }
 }
 
+/// What [`AuditLog::open_with`] adds to a plain open.
+#[derive(Default)]
+pub struct OpenWith {
+    /// A checkpoint kept elsewhere (the database's anchor) that the log must
+    /// extend, checked before anything is written or signed; a log that does
+    /// not is refused with [`Error::NotExtending`].
+    pub anchor: Option<Checkpoint>,
+    /// Where every checkpoint signed from now on is copied (see
+    /// [`super::witness`]).
+    pub witnesses: Vec<Box<dyn Witness>>,
+    /// The signing key; `None`: `signing.key` in the folder, made on first use.
+    pub signer: Option<Signer>,
+}
+
 /// What an acknowledged append returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Receipt {
@@ -124,19 +138,17 @@ impl AuditLog {
     /// entry and checkpoint, discards a torn final append, and starts the writer.
     /// A log that does not verify is refused with the first bad entry named.
     pub fn open(dir: &Path, options: AuditOptions) -> Result<AuditLog, Error> {
-        Self::open_witnessed(dir, options, None, Vec::new())
+        Self::open_with(dir, options, OpenWith::default())
     }
 
-    /// [`AuditLog::open`], refusing a log that does not extend `anchor` (a
-    /// checkpoint kept elsewhere; [`Error::NotExtending`]) before anything is
-    /// written or signed, and copying every checkpoint signed from now on to
-    /// `witnesses` (see [`super::witness`]).
-    pub fn open_witnessed(
-        dir: &Path,
-        options: AuditOptions,
-        anchor: Option<&Checkpoint>,
-        witnesses: Vec<Box<dyn Witness>>,
-    ) -> Result<AuditLog, Error> {
+    /// [`AuditLog::open`] with the signing key, anchor and witnesses of
+    /// `with` (see [`OpenWith`]).
+    pub fn open_with(dir: &Path, options: AuditOptions, with: OpenWith) -> Result<AuditLog, Error> {
+        let OpenWith {
+            anchor,
+            witnesses,
+            signer,
+        } = with;
         if !(1..=MAX_CHECKPOINT_EVERY).contains(&options.checkpoint_every) {
             return Err(Error::Invalid(format!(
                 "the audit checkpoint cadence must be 1 to {MAX_CHECKPOINT_EVERY} entries, not {}",
@@ -154,10 +166,42 @@ impl AuditLog {
         if lock.try_lock().is_err() {
             return Err(Error::Locked(dir.display().to_string()));
         }
-        let signer = Signer::load_or_create(&dir.join(files::SIGNING_KEY))?;
+        let signer = match signer {
+            Some(s) => s,
+            None if !dir.join(files::SIGNING_KEY).exists()
+                && dir.join(files::PUBLIC_KEY).exists() =>
+            {
+                return Err(Error::Invalid(format!(
+                    "the audit log in {} is signed by a key held elsewhere (a PKCS#11 token: \
+                     {} without {}); open it with that key",
+                    dir.display(),
+                    files::PUBLIC_KEY,
+                    files::SIGNING_KEY
+                )));
+            }
+            None => Signer::load_or_create(&dir.join(files::SIGNING_KEY))?,
+        };
+        if let Some(folder_key) = super::checkpoint::folder_public_key(dir)?
+            && folder_key != signer.public_key()
+        {
+            return Err(Error::Invalid(format!(
+                "the audit log in {} is signed by key {} but the configured signing key is {}: \
+                 a log keeps its signing key for life (configure the key it was made with)",
+                dir.display(),
+                super::key_id(&folder_key),
+                super::key_id(signer.public_key())
+            )));
+        }
+        let public_file = dir.join(files::PUBLIC_KEY);
+        if !public_file.exists() {
+            super::checkpoint::write_private(
+                &public_file,
+                hex::encode(signer.public_key()).as_bytes(),
+            )?;
+        }
         let s = scan(dir, Some(signer.public_key()))?;
         s.check_tail()?;
-        if let Some(cp) = anchor {
+        if let Some(cp) = &anchor {
             extends(&s.levels, cp, signer.public_key()).map_err(|finding| Error::NotExtending {
                 size: cp.size,
                 time: cp.time,
@@ -531,9 +575,19 @@ impl Writer {
                     .unwrap_or_else(super::merkle::empty_root),
             )
         };
-        let cp = self
+        // A checkpoint that cannot be signed stops the log: appending on
+        // would break the cadence the log promises.
+        let cp = match self
             .signer
-            .sign(size, &root, time::OffsetDateTime::now_utc());
+            .sign(size, &root, time::OffsetDateTime::now_utc())
+        {
+            Ok(cp) => cp,
+            Err(e) => {
+                let why = format!("cannot sign an audit checkpoint: {e}");
+                self.poison(why.clone());
+                return Err(why);
+            }
+        };
         let mut line = serde_json::to_vec(&cp).map_err(|e| e.to_string())?;
         line.push(b'\n');
         let written = self

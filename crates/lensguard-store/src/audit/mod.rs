@@ -19,7 +19,10 @@
 //!   entries, on opening a log with an unsigned tail, and on close. Each is
 //!   also handed to the log's witnesses ([`witness`]): copies kept elsewhere
 //!   that a rewritten history no longer extends.
-//! - `signing.key`: the Ed25519 private key, PKCS#8, mode 0600.
+//! - `signing.key`: the Ed25519 private key, PKCS#8, mode 0600; or none, when
+//!   the key is in the installation's PKCS#11 token.
+//! - `signing.pub`: its public key, hex (what `verify` checks with when not
+//!   given one).
 //! - `lock`: held (advisory lock) by the one process that may append.
 //!
 //! # Invariants
@@ -52,10 +55,10 @@ pub mod verify;
 pub mod witness;
 
 pub(crate) use checkpoint::write_private;
-pub use checkpoint::{Checkpoint, Signer, key_id};
+pub use checkpoint::{Checkpoint, Signer, folder_public_key, key_id};
 pub use event::{AuditEvent, DeletionReceipt, EgressReceipt, Outcome, ParsedEntry};
 pub use export::{ExportFormat, ExportSummary, export};
-pub use log::{AuditLog, AuditOptions, Receipt};
+pub use log::{AuditLog, AuditOptions, OpenWith, Receipt};
 pub use pseudonym::Pseudonymizer;
 pub use read::{RawEntry, entries_from, for_each_entry};
 pub use verify::MAX_CHECKPOINT_EVERY;
@@ -67,8 +70,10 @@ pub mod files {
     pub const LOG: &str = "log.jsonl";
     /// The signed tree heads.
     pub const CHECKPOINTS: &str = "checkpoints.jsonl";
-    /// The Ed25519 signing key.
+    /// The Ed25519 signing key (absent when it is in a PKCS#11 token).
     pub const SIGNING_KEY: &str = "signing.key";
+    /// The signing key's public half, hex.
+    pub const PUBLIC_KEY: &str = "signing.pub";
     /// The writer's lock.
     pub const LOCK: &str = "lock";
 }

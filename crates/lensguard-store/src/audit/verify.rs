@@ -325,12 +325,7 @@ fn check_checkpoints(cps: &[Checkpoint], public_key: &[u8]) -> Result<(), Findin
 pub(crate) fn scan(dir: &Path, public_key: Option<&[u8]>) -> Result<Scan, Error> {
     let key = match public_key {
         Some(k) => Some(k.to_vec()),
-        None if dir.join(files::SIGNING_KEY).exists() => Some(
-            super::Signer::load_or_create(&dir.join(files::SIGNING_KEY))?
-                .public_key()
-                .to_vec(),
-        ),
-        None => None,
+        None => super::checkpoint::folder_public_key(dir)?,
     };
     let (cp_lines, checkpoints_len, torn_checkpoint_bytes) = lines(&dir.join(files::CHECKPOINTS))?;
     let mut checkpoints = Vec::with_capacity(cp_lines.len());

@@ -23,7 +23,7 @@
 mod data_key;
 pub mod envelope;
 pub mod keyring;
-pub mod pkcs11;
+pub use crate::pkcs11;
 pub mod retention;
 pub mod rewrap;
 

@@ -196,3 +196,68 @@ fn a_destroyed_key_leaves_every_data_key_it_wrapped_unreadable() {
         );
     });
 }
+
+/// The audit log's signing key as a key pair in the token: checkpoints are
+/// signed there, the private key is sensitive and never extractable, no
+/// `signing.key` file exists, offline verification uses `signing.pub`, and
+/// the log refuses to open with a software key instead.
+#[test]
+fn the_audit_log_signs_in_the_token_and_its_key_never_leaves_it() {
+    use lensguard_store::audit::verify::verify_dir;
+    use lensguard_store::audit::{AuditEvent, OpenWith, Signer, files};
+    let Some(token) = softhsm::child_or_spawn(
+        "pkcs11::the_audit_log_signs_in_the_token_and_its_key_never_leaves_it",
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = Arc::new(Token::open(&config(&token, softhsm::LABEL, softhsm::PIN)).expect("token"));
+    let open = || {
+        AuditLog::open_with(
+            dir.path(),
+            AuditOptions {
+                checkpoint_every: 4,
+                ..AuditOptions::default()
+            },
+            OpenWith {
+                signer: Some(Signer::in_token(Arc::clone(&t)).expect("signer")),
+                ..OpenWith::default()
+            },
+        )
+    };
+    {
+        let log = open().expect("open");
+        for i in 0..10 {
+            log.append(
+                AuditEvent::new(time::OffsetDateTime::now_utc(), "user:1", "keys.create")
+                    .target(format!("key:{i}")),
+            )
+            .expect("append");
+        }
+    }
+    assert!(!dir.path().join(files::SIGNING_KEY).exists());
+    let s = verify_dir(dir.path(), None, &[]).expect("verifies with signing.pub");
+    assert_eq!(
+        s.public_key,
+        hex::encode(t.ed25519_key(pkcs11::AUDIT_SIGNING_LABEL).expect("key"))
+    );
+    assert!(s.checkpoints >= 3, "{s:?}");
+    assert!(
+        t.private_key_locked_in(pkcs11::AUDIT_SIGNING_LABEL)
+            .expect("attributes"),
+        "sensitive, never extractable"
+    );
+    let err = AuditLog::open(dir.path(), AuditOptions::default()).expect_err("no software key");
+    assert!(err.to_string().contains("held elsewhere"), "{err}");
+    assert!(
+        !dir.path().join(files::SIGNING_KEY).exists(),
+        "and none is made"
+    );
+    let log = open().expect("reopens with the token");
+    log.append(AuditEvent::new(
+        time::OffsetDateTime::now_utc(),
+        "user:1",
+        "keys.list",
+    ))
+    .expect("append");
+}

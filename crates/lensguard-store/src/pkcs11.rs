@@ -1,5 +1,12 @@
-//! Key-encryption keys in a PKCS#11 token (an HSM, or SoftHSMv2 in tests),
-//! through `cryptoki`.
+//! The installation's PKCS#11 token (an HSM, or SoftHSMv2 in tests),
+//! through `cryptoki`: the evidence vault's key-encryption keys and, when
+//! configured, the audit log's Ed25519 signing key.
+//!
+//! The audit signing key is a key pair labelled [`AUDIT_SIGNING_LABEL`],
+//! generated in the token (`CKM_EC_EDWARDS_KEY_PAIR_GEN`, Ed25519), its
+//! private half private, sensitive and not extractable; checkpoints are
+//! signed inside the token (`CKM_EDDSA`). So reading the data directory (or
+//! a backup of it) no longer gives the power to re-sign a rewritten history.
 //!
 //! Each KEK version is an AES-256 secret key object labelled
 //! `lensguard-kek:<category>:v<version>`, generated inside the token as a
@@ -15,6 +22,7 @@ use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
@@ -66,6 +74,13 @@ fn hsm(what: &str) -> impl FnOnce(cryptoki::error::Error) -> Error + '_ {
         Error::KeyUnavailable(format!("HSM: {what}: {why}"))
     }
 }
+
+/// The label of the audit log's signing key pair in the token.
+pub const AUDIT_SIGNING_LABEL: &str = "lensguard-audit-signing";
+
+/// DER of the Ed25519 curve's object identifier (1.3.101.112), the
+/// `CKA_EC_PARAMS` of an Ed25519 key.
+const ED25519_OID: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// The label of a KEK version.
 pub fn label(category: &str, version: u32) -> String {
@@ -220,6 +235,111 @@ impl Token {
             })
     }
 
+    /// The 32-byte public key of the Ed25519 key pair labelled `label`,
+    /// generated in the token first when there is none.
+    pub fn ed25519_key(&self, label: &str) -> Result<Vec<u8>, Error> {
+        let session = self.session();
+        let find = |class| {
+            session
+                .find_objects(&[
+                    Attribute::Class(class),
+                    Attribute::Label(label.as_bytes().to_vec()),
+                ])
+                .map_err(hsm("find the audit signing key"))
+        };
+        let public = match find(ObjectClass::PUBLIC_KEY)?.first().copied() {
+            Some(h) if !find(ObjectClass::PRIVATE_KEY)?.is_empty() => h,
+            Some(_) => {
+                return Err(Error::KeyUnavailable(format!(
+                    "HSM: the token holds the public half of {label} but not its private key"
+                )));
+            }
+            None => {
+                let label = label.as_bytes().to_vec();
+                let (public, _) = session
+                    .generate_key_pair(
+                        &Mechanism::EccEdwardsKeyPairGen,
+                        &[
+                            Attribute::Token(true),
+                            Attribute::Private(false),
+                            Attribute::Verify(true),
+                            Attribute::EcParams(ED25519_OID.to_vec()),
+                            Attribute::Label(label.clone()),
+                        ],
+                        &[
+                            Attribute::Token(true),
+                            Attribute::Private(true),
+                            Attribute::Sensitive(true),
+                            Attribute::Extractable(false),
+                            Attribute::Sign(true),
+                            Attribute::Label(label),
+                        ],
+                    )
+                    .map_err(hsm("generate the audit signing key"))?;
+                public
+            }
+        };
+        let point = session
+            .get_attributes(public, &[AttributeType::EcPoint])
+            .map_err(hsm("read the audit signing key"))?;
+        let Some(Attribute::EcPoint(point)) = point.into_iter().next() else {
+            return Err(Error::KeyUnavailable(
+                "HSM: the audit signing key has no public point".to_owned(),
+            ));
+        };
+        // CKA_EC_POINT is the DER OCTET STRING of the 32 bytes (some tokens
+        // give the bytes bare).
+        match point.as_slice() {
+            [0x04, 0x20, key @ ..] if key.len() == 32 => Ok(key.to_vec()),
+            key if key.len() == 32 => Ok(key.to_vec()),
+            _ => Err(Error::KeyUnavailable(
+                "HSM: the audit signing key is not an Ed25519 key".to_owned(),
+            )),
+        }
+    }
+
+    /// An Ed25519 signature of `message` by the private key labelled
+    /// `label`, made inside the token.
+    pub fn sign_ed25519(&self, label: &str, message: &[u8]) -> Result<Vec<u8>, Error> {
+        let session = self.session();
+        let key = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ])
+            .map_err(hsm("find the audit signing key"))?
+            .first()
+            .copied()
+            .ok_or_else(|| {
+                Error::KeyUnavailable(format!("HSM: the key {label} is not in the token"))
+            })?;
+        session
+            .sign(
+                &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Ed25519)),
+                key,
+                message,
+            )
+            .map_err(hsm("sign an audit checkpoint"))
+    }
+
+    /// Whether the private key labelled `label` (of a key pair) is sensitive
+    /// and not extractable, as the token reports it.
+    pub fn private_key_locked_in(&self, label: &str) -> Result<bool, Error> {
+        let found = self
+            .session()
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ])
+            .map_err(hsm("find a key"))?;
+        let Some(h) = found.first().copied() else {
+            return Err(Error::KeyUnavailable(format!(
+                "HSM: the key {label} is not in the token"
+            )));
+        };
+        self.locked_in(h)
+    }
+
     /// Destroys the key labelled `label` (retiring a KEK version).
     pub fn destroy(&self, label: &str) -> Result<(), Error> {
         let h = self.handle(label)?;
@@ -237,6 +357,10 @@ impl Token {
     /// reports it.
     pub fn is_locked_in(&self, label: &str) -> Result<bool, Error> {
         let h = self.handle(label)?;
+        self.locked_in(h)
+    }
+
+    fn locked_in(&self, h: ObjectHandle) -> Result<bool, Error> {
         let attrs = self
             .session()
             .get_attributes(
