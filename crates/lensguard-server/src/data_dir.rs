@@ -26,6 +26,7 @@ pub fn is_initialised(dir: &Path) -> bool {
 /// Refuses `dir` unless it is an initialised data directory; the message
 /// names the path and what is missing.
 pub fn require(dir: &Path) -> anyhow::Result<()> {
+    private_files();
     if is_initialised(dir) {
         return Ok(());
     }
@@ -49,6 +50,7 @@ pub fn require(dir: &Path) -> anyhow::Result<()> {
 
 /// Creates `dir` (and its parents) when missing and restricts it to its owner.
 pub fn create(dir: &Path) -> anyhow::Result<()> {
+    private_files();
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -61,6 +63,54 @@ pub fn create(dir: &Path) -> anyhow::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot restrict {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Makes everything this process creates from now on private to its owner
+/// (umask 077: files 0600, folders 0700), SQLite's journal and WAL files
+/// included. [`create`] and [`require`] call it, so every command that works
+/// on a data directory (and what it writes elsewhere: exports, evidence it
+/// reads out) creates private files.
+pub fn private_files() {
+    #[cfg(unix)]
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
+/// Takes group and other permissions off what `dir` holds (files 0600,
+/// folders 0700), for data directories made before lensguard did so itself;
+/// the vault's blobs, written 0600 from the start, are not walked.
+pub fn tighten(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let restrict = |path: &Path, mode: u32| -> anyhow::Result<()> {
+            let meta = std::fs::symlink_metadata(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            if meta.file_type().is_symlink() || meta.permissions().mode() & 0o077 == 0 {
+                return Ok(());
+            }
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .with_context(|| format!("cannot restrict {}", path.display()))
+        };
+        let mut folders = vec![dir.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            restrict(&folder, 0o700)?;
+            if folder.file_name().is_some_and(|n| n == "vault") && folder != dir {
+                continue;
+            }
+            for entry in std::fs::read_dir(&folder)
+                .with_context(|| format!("cannot read {}", folder.display()))?
+            {
+                let path = entry?.path();
+                let kind = std::fs::symlink_metadata(&path)?.file_type();
+                if kind.is_dir() {
+                    folders.push(path);
+                } else if kind.is_file() {
+                    restrict(&path, 0o600)?;
+                }
+            }
+        }
     }
     Ok(())
 }

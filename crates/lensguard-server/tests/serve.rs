@@ -50,6 +50,31 @@ fn errors_are_json_with_a_request_id_and_carry_hsts() {
             "HSTS on errors too"
         );
     }
+    // The answers hyper writes itself, before any middleware: a URI too long
+    // (414) and headers too large (431). Before, these carried no HSTS.
+    let long_uri = format!(
+        "GET /v1/{} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n",
+        "a".repeat(70_000)
+    );
+    let big_headers = format!(
+        "GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("x-filler-{i}: {i}\r\n"))
+            .collect::<String>()
+    );
+    for (request, status) in [(long_uri, "414"), (big_headers, "431")] {
+        let answer = common::raw_exchange(&server, request.as_bytes());
+        let head = answer
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        assert!(head.starts_with(&format!("http/1.1 {status} ")), "{head}");
+        assert!(
+            head.contains("\r\nstrict-transport-security: max-age=31536000; includesubdomains\r\n"),
+            "HSTS on the {status} hyper writes"
+        );
+    }
 }
 
 #[test]
@@ -360,5 +385,53 @@ fn keys_and_users_are_listed_while_the_service_runs_with_the_rotation_overlap() 
     let out = common::lensguard(&["users", "list", "--data-dir", data.to_str().expect("utf8")]);
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     assert!(common::text(&out.stderr).contains("no users in"));
+    drop(server);
+}
+
+/// Every file the service keeps is its owner's only (0600, folders 0700):
+/// the database and its WAL, the audit log, the policy, the keys. A data
+/// directory from an earlier version (a 0644 policy, a 0755 folder) is
+/// tightened at start. Before, `lensguard.db`, the audit log and
+/// `policy.toml` were 0644 and the folders 0755.
+#[cfg(unix)]
+#[test]
+fn every_file_in_the_data_directory_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().expect("tempdir");
+    let dir = root.path().join("data");
+    std::fs::create_dir_all(dir.join("legacy")).expect("mkdir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(dir.join("legacy"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    std::fs::write(
+        dir.join("policy.toml"),
+        "version = 1\nname = \"dock\"\nrevision = 1\n",
+    )
+    .expect("policy");
+    std::fs::set_permissions(
+        dir.join("policy.toml"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let server = Server::start(&dir, &[]);
+    assert_eq!(request(&server, "GET", "/healthz").status, 200);
+    let mut seen = Vec::new();
+    let mut folders = vec![dir.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            let meta = std::fs::symlink_metadata(&path).expect("meta");
+            let mode = meta.permissions().mode() & 0o777;
+            let want = if meta.is_dir() { 0o700 } else { 0o600 };
+            assert_eq!(mode, want, "{} is {mode:o}", path.display());
+            if meta.is_dir() {
+                folders.push(path.clone());
+            }
+            seen.push(path);
+        }
+    }
+    for name in ["lensguard.db", "audit/log.jsonl", "policy.toml", "legacy"] {
+        assert!(seen.contains(&dir.join(name)), "{name} checked");
+    }
     drop(server);
 }

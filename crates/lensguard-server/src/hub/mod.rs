@@ -38,6 +38,7 @@ fn database_url(dir: &HubDirArgs) -> String {
 /// SQLite database unless `--database` names another), naming the path, so a
 /// mistyped `--data-dir` creates nothing and reports nothing as done.
 fn require_initialised(dir: &HubDirArgs) -> anyhow::Result<()> {
+    crate::data_dir::private_files();
     let ca = CaFiles::in_dir(&dir.data_dir).cert;
     let db = dir.data_dir.join("hub.db");
     if !ca.is_file() || (dir.database.is_none() && !db.is_file()) {

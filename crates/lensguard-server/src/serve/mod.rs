@@ -11,6 +11,7 @@ pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
 mod evidence;
+mod hsts_guard;
 mod http;
 mod identity;
 mod inspections;
@@ -76,6 +77,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     let listener = std::net::TcpListener::bind(cfg.listen)
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     crate::data_dir::create(&cfg.data_dir)?;
+    crate::data_dir::tighten(&cfg.data_dir)?;
     let tls = tls::load(&cfg)?;
     for option in cfg.dangerous() {
         eprintln!("lensguard: WARNING: dangerous option in force: {option}");
@@ -170,6 +172,12 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     .acceptor(plain_http::PlainHttpHint {
         wait: cfg.header_read_timeout,
     });
+    let acceptor = hsts_guard::HstsAcceptor {
+        inner: acceptor,
+        line: cfg.hsts_max_age.map(|a| {
+            format!("strict-transport-security: max-age={a}; includeSubDomains\r\n").into_bytes()
+        }),
+    };
     let mut server = axum_server::from_tcp(listener)
         .context("cannot use the listener")?
         .acceptor(acceptor)

@@ -311,6 +311,31 @@ pub fn send(
     })
 }
 
+/// Writes `bytes` to the service over TLS as they are (a request the client
+/// libraries would refuse to build) and returns what it answers, until it
+/// closes the connection or 10 s pass.
+pub fn raw_exchange(server: &Server, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .expect("connect");
+        let mut tls = tokio_rustls::TlsConnector::from(client_config(&server.data_dir))
+            .connect(ServerName::try_from("localhost").expect("name"), tcp)
+            .await
+            .expect("TLS handshake");
+        // The service may answer and close before it has read everything.
+        let _ = tls.write_all(bytes).await;
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    })
+}
+
 /// `GET path` with `Authorization: Bearer token`.
 pub fn get_with(server: &Server, path: &str, token: &str) -> Reply {
     let auth = format!("Bearer {token}");
