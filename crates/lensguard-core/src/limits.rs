@@ -26,6 +26,12 @@ pub struct Limits {
     /// Long side, in pixels, of the analysis image the checks run on. Default 512.
     /// JPEGs are decoded at a reduced DCT scale (1/2 to 1/8) close to this size.
     pub analysis_long_side: u32,
+    /// Most memory one photo's decoding and redaction may take, in bytes,
+    /// estimated from its declared size and format before anything is
+    /// decoded (the decoder's bytes per pixel at its peak: 4 for a JPEG, 8
+    /// for a PNG or WebP). Default 512 MiB: a 64-megapixel PNG or a
+    /// 100-megapixel JPEG fits; a blank 10000x10000 PNG does not.
+    pub max_decode_bytes: u64,
 }
 
 impl Default for Limits {
@@ -37,6 +43,7 @@ impl Default for Limits {
             max_pixels: 100_000_000,
             max_exif_bytes: 256 * 1024,
             analysis_long_side: 512,
+            max_decode_bytes: 512 * 1024 * 1024,
         }
     }
 }

@@ -149,6 +149,9 @@ pub enum ReasonCode {
     DimensionsTooLarge,
     /// The declared pixel count is above `Limits::max_pixels` (decompression bomb).
     TooManyPixels,
+    /// Decoding the declared size would take more memory than
+    /// `Limits::max_decode_bytes` allows.
+    DecodeBudgetExceeded,
     /// The EXIF block is larger than `Limits::max_exif_bytes`.
     ExifTooLarge,
     /// The file could not be read.
@@ -207,6 +210,7 @@ impl ReasonCode {
             ReasonCode::Corrupt => "corrupt",
             ReasonCode::DimensionsTooLarge => "dimensions_too_large",
             ReasonCode::TooManyPixels => "too_many_pixels",
+            ReasonCode::DecodeBudgetExceeded => "decode_budget_exceeded",
             ReasonCode::ExifTooLarge => "exif_too_large",
             ReasonCode::Unreadable => "unreadable",
             ReasonCode::ModelUnavailable => "model_unavailable",

@@ -177,6 +177,29 @@ pub fn png_bomb(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// A complete, valid PNG of `width` x `height` white RGB pixels: a few
+/// hundred KB that decode to `3 * width * height` bytes (the review's
+/// "blank 10000x10000 PNG"). Rows are compressed as they are made, so
+/// building it never holds the pixels.
+pub fn png_blank(width: u32, height: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(width.to_be_bytes());
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    png_chunk(&mut out, b"IHDR", &ihdr);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut row = vec![255u8; 1 + 3 * width as usize];
+    row[0] = 0; // filter: none
+    for _ in 0..height {
+        let _ = z.write_all(&row);
+    }
+    let idat = z.finish().unwrap_or_default();
+    png_chunk(&mut out, b"IDAT", &idat);
+    png_chunk(&mut out, b"IEND", &[]);
+    out
+}
+
 /// Overwrites the size in the first SOF marker of a JPEG.
 fn with_sof_size(mut jpeg: Vec<u8>, width: u16, height: u16) -> Vec<u8> {
     let mut i = 2;

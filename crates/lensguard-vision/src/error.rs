@@ -49,6 +49,23 @@ pub enum Error {
         /// Pixel limit.
         max_pixels: u64,
     },
+    /// Decoding and redacting the declared size would take more memory than
+    /// `Limits::max_decode_bytes` allows.
+    #[error(
+        "declared size {width}x{height} needs about {} MiB to decode, over the budget of {} MiB",
+        needed / (1024 * 1024),
+        budget / (1024 * 1024)
+    )]
+    DecodeBudgetExceeded {
+        /// Declared width.
+        width: u32,
+        /// Declared height.
+        height: u32,
+        /// Estimated bytes at the decode's peak.
+        needed: u64,
+        /// The budget.
+        budget: u64,
+    },
     /// A model file is not the one its card names (wrong, truncated or altered).
     #[error("the {model} model file has SHA-256 {actual}, not the pinned {expected}")]
     ModelMismatch {
@@ -107,6 +124,7 @@ impl Error {
             Error::Corrupt(_) => ReasonCode::Corrupt,
             Error::DimensionsTooLarge { .. } => ReasonCode::DimensionsTooLarge,
             Error::TooManyPixels { .. } => ReasonCode::TooManyPixels,
+            Error::DecodeBudgetExceeded { .. } => ReasonCode::DecodeBudgetExceeded,
             Error::ExifTooLarge { .. } => ReasonCode::ExifTooLarge,
             Error::ModelMismatch { .. }
             | Error::ModelInvalid { .. }

@@ -1,11 +1,19 @@
-//! Memory stays bounded on hostile headers: the decompression bombs are refused
-//! before any large allocation. A counting global allocator records the peak
-//! number of live bytes while each fixture is inspected. This file holds a single
-//! test so no other test's allocations mix into the count.
+//! Memory stays bounded: the decompression bombs, and photos whose decode
+//! would exceed the memory budget, are refused before any large allocation;
+//! a photo within the budget goes the service's whole path (the analysis,
+//! then the full decode, detection and redaction: `inspect` then `derive`)
+//! within the per-pixel peak the budget assumes. A counting global allocator
+//! records the peak number of live bytes. This file holds a single test so no
+//! other test's allocations mix into the count.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
+use lensguard_core::report::{ImageFormat, ReasonCode};
 use lensguard_core::{Limits, Policy, Verdict};
+use lensguard_testkit::encode::{self, JpegOptions};
+use lensguard_testkit::fetched::model;
+use lensguard_vision::derive::{Detectors, derive};
+use lensguard_vision::models::{FaceDetector, TextDetector};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -52,5 +60,80 @@ fn bombs_are_refused_before_allocating_their_pixels() {
         assert_eq!(report.verdict, Verdict::Error, "{name}");
         // The smallest bomb declares 361 million pixels (over 1 GB as RGB).
         assert!(grew < 4 * 1024 * 1024, "{name}: peak grew by {grew} bytes");
+    }
+
+    // The review's case: a blank 10000x10000 PNG of a few hundred KB took
+    // about 600 MB per request. It is within max_pixels, so only the
+    // budget refuses it, before decoding.
+    let blank = lensguard_testkit::fixtures::png_blank(10_000, 10_000);
+    assert!(blank.len() < 2 * 1024 * 1024, "{} bytes", blank.len());
+    let before = LIVE.load(Ordering::SeqCst);
+    PEAK.store(before, Ordering::SeqCst);
+    let report = lensguard_vision::inspect(&blank, &policy, &Limits::default(), now);
+    let grew = PEAK.load(Ordering::SeqCst) - before;
+    assert_eq!(
+        report.reasons[0].code,
+        ReasonCode::DecodeBudgetExceeded,
+        "{report:?}"
+    );
+    assert!(
+        grew < 4 * 1024 * 1024,
+        "blank PNG: peak grew by {grew} bytes"
+    );
+    drop(blank);
+
+    // Within the budget: the service's path stays under the per-pixel peak
+    // the budget charges (plus the detectors' fixed working memory).
+    let detectors = detectors();
+    let scene = lensguard_testkit::scene::doorstep(6000, 4500, 7);
+    let jpeg_opts = JpegOptions {
+        quality: 90,
+        progressive: false,
+        exif: None,
+    };
+    for (format, bytes) in [
+        (ImageFormat::Jpeg, encode::jpeg(&scene, &jpeg_opts)),
+        (ImageFormat::Png, encode::png(&scene)),
+    ] {
+        let pixels = 6000u64 * 4500;
+        let charged = pixels * lensguard_vision::decode::peak_bytes_per_pixel(format);
+        let before = LIVE.load(Ordering::SeqCst);
+        PEAK.store(before, Ordering::SeqCst);
+        let report = lensguard_vision::inspect(&bytes, &policy, &Limits::default(), now);
+        assert_ne!(report.verdict, Verdict::Error, "{report:?}");
+        let derived = derive(&bytes, &Limits::default(), &detectors, &policy).expect("derive");
+        drop(derived);
+        let grew = PEAK.load(Ordering::SeqCst) - before;
+        println!(
+            "{format:?} 6000x4500: peak {} MiB, charged {} MiB",
+            grew / (1024 * 1024),
+            charged / (1024 * 1024)
+        );
+        assert!(
+            grew as u64 <= charged + DETECTOR_WORKING_MEMORY,
+            "{format:?}: peak {grew} bytes over the {charged} the budget charges"
+        );
+    }
+}
+
+/// What the detectors allocate whatever the photo's size (they run on the
+/// photo scaled to the detection size, and on tiles of it).
+const DETECTOR_WORKING_MEMORY: u64 = 96 * 1024 * 1024;
+
+/// The real detectors when `scripts/fetch-models` fetched them, else
+/// detectors that report themselves missing (the decode and redaction still
+/// run; a derivative is withheld).
+fn detectors() -> Detectors {
+    let missing = |model: &'static str| lensguard_vision::Error::ModelMissing {
+        model,
+        reason: "not fetched".to_owned(),
+    };
+    Detectors {
+        faces: model("centerface.onnx")
+            .map(|m| FaceDetector::load(&m).expect("faces"))
+            .ok_or_else(|| missing("centerface")),
+        text: model("ch_PP-OCRv4_det_infer.onnx")
+            .map(|m| TextDetector::load(&m).expect("text"))
+            .ok_or_else(|| missing("pp-ocrv4-det")),
     }
 }

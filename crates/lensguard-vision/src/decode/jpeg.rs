@@ -81,7 +81,12 @@ fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Opened<'a>, Error> {
         .from_mem(bytes)
         .map_err(io)?;
     let (width, height) = (d.width() as u32, d.height() as u32);
-    check_dimensions(width, height, limits)?;
+    check_dimensions(
+        width,
+        height,
+        lensguard_core::report::ImageFormat::Jpeg,
+        limits,
+    )?;
     let exif_raw = d
         .markers()
         .find(|m| m.data.starts_with(EXIF_HEADER))

@@ -136,10 +136,43 @@ struct Stored {
     exif: ExifInfo,
 }
 
-/// Refuses a declared size outside the limits.
-fn check_dimensions(width: u32, height: u32, limits: &Limits) -> Result<(), Error> {
+/// Bytes per pixel that decoding and redacting a photo of `format` needs at
+/// its peak, for [`Limits::max_decode_bytes`]: a JPEG decodes straight to RGB
+/// (3) and is redacted in place, with the analysis frame and the encoder's
+/// buffers beside it (3.4 measured); a PNG or WebP decodes to as much as
+/// RGBA16 (8; an RGB8 one measures 3.4 like a JPEG). `tests/bounded_memory.rs`
+/// holds the service's path (analysis, full decode, detection, redaction) to
+/// these, plus the detectors' fixed working memory.
+pub fn peak_bytes_per_pixel(format: ImageFormat) -> u64 {
+    match format {
+        ImageFormat::Jpeg => 4,
+        ImageFormat::Png | ImageFormat::Webp => 8,
+    }
+}
+
+/// Refuses a declared size outside the limits, or one whose decode of
+/// `format` would need more than the memory budget.
+fn check_dimensions(
+    width: u32,
+    height: u32,
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(), Error> {
     match limits.check_dimensions(width, height) {
-        DimensionVerdict::Ok => Ok(()),
+        DimensionVerdict::Ok => {
+            let needed = u64::from(width)
+                .saturating_mul(u64::from(height))
+                .saturating_mul(peak_bytes_per_pixel(format));
+            if needed > limits.max_decode_bytes {
+                return Err(Error::DecodeBudgetExceeded {
+                    width,
+                    height,
+                    needed,
+                    budget: limits.max_decode_bytes,
+                });
+            }
+            Ok(())
+        }
         DimensionVerdict::Empty | DimensionVerdict::TooLarge => Err(Error::DimensionsTooLarge {
             width,
             height,

@@ -57,7 +57,7 @@ fn open(
     reader.limits(guard);
     let mut decoder = reader.into_decoder().map_err(map_error)?;
     let (width, height) = decoder.dimensions();
-    check_dimensions(width, height, limits)?;
+    check_dimensions(width, height, format, limits)?;
     let exif = parse_exif(decoder.exif_metadata().unwrap_or(None), limits)?;
     let image = DynamicImage::from_decoder(decoder).map_err(map_error)?;
     Ok((image, width, height, exif))
