@@ -180,6 +180,15 @@ fn wrong_type_bad_photo_and_oversized_body_get_415_422_and_413() {
     );
     let bomb = std::fs::read(bad_input_dir().join("bomb-65535x65535.png")).expect("fixture");
     assert_eq!(post("image/png", bomb).status, 422);
+    // A blank 10000x10000 PNG is within the pixel limit but over the memory
+    // budget: refused from its header (before, about 600 MB per request).
+    let r = post(
+        "image/png",
+        lensguard_testkit::fixtures::png_blank(10_000, 10_000),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    let body: serde_json::Value = serde_json::from_str(&r.body).expect("json");
+    assert_eq!(body["reason"], "decode_budget_exceeded", "{body}");
     let r = post("image/jpeg", vec![0u8; 50 * 1024 * 1024 + 1]);
     assert_eq!(r.status, 413, "{}", r.body);
     assert!(r.header("strict-transport-security").is_some());
@@ -506,4 +515,81 @@ fn each_key_is_rate_limited_with_retry_after() {
         "rate_limited"
     );
     assert_eq!(get(&calm).status, 200, "another key has its own budget");
+}
+
+/// Decoding turns are bounded: with one worker and no queue, a submission
+/// that arrives while a large photo decodes is refused with `503 busy` and
+/// Retry-After (audited), and the large one completes. Before, every
+/// request decoded at once (four blank 10000x10000 PNGs peaked at 2.4 GB).
+#[test]
+fn a_full_decode_queue_answers_busy_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let writer = create_key(dir.path(), &["inspections:write"], &[]);
+    let server = Server::start_with_config(
+        dir.path(),
+        "[http]\ninspection_workers = 1\ninspection_queue = 0\n",
+    );
+    let auth = bearer(&writer);
+    let scene = lensguard_testkit::scene::doorstep(8000, 6000, 3);
+    let large = lensguard_testkit::encode::jpeg(
+        &scene,
+        &lensguard_testkit::encode::JpegOptions {
+            quality: 85,
+            progressive: false,
+            exif: None,
+        },
+    );
+    let small = photo("sharp.jpg");
+    let post = |body: Vec<u8>| {
+        send(
+            &server,
+            "POST",
+            "/v1/inspections",
+            &[("authorization", &auth), ("content-type", "image/jpeg")],
+            body,
+        )
+    };
+    // Small submissions run while the large one is sent and decoded; the
+    // large one is retried on 503, as a client honouring Retry-After would.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let busy = std::sync::Mutex::new(None);
+    let large_status = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let r = post(small.clone());
+                if r.status == 503 {
+                    busy.lock().expect("lock").get_or_insert(r);
+                }
+            }
+        });
+        let mut status = 503;
+        for _ in 0..50 {
+            let r = post(large.clone());
+            status = r.status;
+            if status == 503 {
+                busy.lock().expect("lock").get_or_insert(r);
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            } else {
+                break;
+            }
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        status
+    });
+    assert_eq!(large_status, 201);
+    let busy = busy.into_inner().expect("lock");
+    let busy = busy.expect("a submission during the large decode was refused busy");
+    assert_eq!(busy.header("retry-after").as_deref(), Some("1"));
+    let body: serde_json::Value = serde_json::from_str(&busy.body).expect("json");
+    assert_eq!(body["code"], "busy");
+    drop(server);
+    assert!(
+        common::audit_entries(dir.path())
+            .iter()
+            .any(|e| e["action"] == "inspections.submit"
+                && e["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("busy: 1 inspections running"))),
+        "the refusal is audited"
+    );
 }

@@ -93,6 +93,11 @@ pub struct HttpSection {
     /// the TCP peer is the client.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// Photos decoded at once. Default: the machine's cores, 1 to 256.
+    pub inspection_workers: Option<usize>,
+    /// Submissions that may wait for a decoding turn; beyond that `503 busy`.
+    /// Default 4 per worker, 0 to 10000.
+    pub inspection_queue: Option<usize>,
 }
 
 /// `[auth]`: sessions, key rotation and login throttling.
@@ -241,6 +246,8 @@ pub struct ServerConfig {
     pub rate_limit: (u32, u32),
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Photos decoded at once, and submissions that may wait for a turn.
+    pub inspections: (usize, usize),
     /// User session lifetime.
     pub session_lifetime: Duration,
     /// Default overlap for API key rotation.
@@ -296,6 +303,19 @@ impl ServerConfig {
         if grace > 600 {
             problems.push(format!(
                 "http.shutdown_grace_secs: must be 0 to 600, got {grace}"
+            ));
+        }
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let workers = raw.http.inspection_workers.unwrap_or(cores);
+        if !(1..=256).contains(&workers) {
+            problems.push(format!(
+                "http.inspection_workers: must be 1 to 256, got {workers}"
+            ));
+        }
+        let queue = raw.http.inspection_queue.unwrap_or(4 * workers);
+        if queue > 10_000 {
+            problems.push(format!(
+                "http.inspection_queue: must be 0 to 10000, got {queue}"
             ));
         }
         let rate = raw.http.rate_limit_per_second.unwrap_or(50);
@@ -370,6 +390,7 @@ impl ServerConfig {
             shutdown_grace: Duration::from_secs(grace),
             rate_limit: (rate, burst),
             trusted_proxies,
+            inspections: (workers, queue),
             session_lifetime: Duration::from_secs(u64::from(session_hours) * 3600),
             key_rotation_overlap: Duration::from_secs(u64::from(overlap_hours) * 3600),
             login_attempts_per_minute: login_rate,
@@ -418,6 +439,8 @@ mod tests {
                 rate_limit_per_second: Some(0),
                 rate_limit_burst: None,
                 trusted_proxies: vec!["10.0.0.0/8".into(), "proxy.example".into()],
+                inspection_workers: Some(0),
+                inspection_queue: None,
             },
             auth: AuthSection {
                 session_hours: Some(0),
@@ -426,7 +449,7 @@ mod tests {
             ..ServerConfigFile::default()
         };
         let problems = ServerConfig::validate(&raw).expect_err("invalid");
-        assert_eq!(problems.len(), 8, "{problems:?}");
+        assert_eq!(problems.len(), 9, "{problems:?}");
         for key in [
             "listen",
             "tls",

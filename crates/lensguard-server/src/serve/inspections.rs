@@ -70,6 +70,42 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ()> {
     }
 }
 
+/// `503 busy`, audited: every decoding turn is taken and the queue is full.
+async fn refuse_busy(
+    state: &AppState,
+    auth: &Auth<InspectionsWrite>,
+    busy: super::decode_queue::Busy,
+    rid: &RequestId,
+) -> Response {
+    let event = auth
+        .ctx
+        .event(
+            auth.granted.principal().actor.to_string(),
+            "inspections.submit",
+        )
+        .outcome(
+            Outcome::Failure,
+            Some(format!(
+                "busy: {} inspections running, {} waiting",
+                busy.running, busy.waiting
+            )),
+        );
+    if state.audit(event).await.is_err() {
+        return audit_unavailable(rid);
+    }
+    let mut r = error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "every inspection turn is taken and the queue is full; retry after a second",
+        rid,
+    );
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static("1"),
+    );
+    r
+}
+
 /// `POST /v1/inspections`.
 pub async fn submit(
     State(state): State<AppState>,
@@ -108,12 +144,17 @@ pub async fn submit(
     if let Some(original) = original {
         return replay(&state, &auth, original, &digest).await;
     }
+    let turn = match state.decodes.turn().await {
+        Ok(turn) => turn,
+        Err(busy) => return refuse_busy(&state, &auth, busy, &rid).await,
+    };
     let (policy, limits) = (state.policy(), state.limits);
     let detectors = std::sync::Arc::clone(&state.detectors);
     let now = time::OffsetDateTime::now_utc();
     let worker_policy = std::sync::Arc::clone(&policy);
     let (report, derivative, thumbnail, bytes) = match tokio::task::spawn_blocking(move || {
         let o = crate::detection::inspect(&bytes, &worker_policy, &limits, now, &detectors, true);
+        drop(turn);
         (o.report, o.derivative, o.thumbnail, bytes)
     })
     .await

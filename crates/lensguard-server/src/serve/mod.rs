@@ -10,6 +10,7 @@
 pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
+mod decode_queue;
 mod evidence;
 mod hsts_guard;
 mod http;
@@ -203,6 +204,10 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
         vault: std::sync::Arc::clone(&vault),
         rewrap_soon: std::sync::Arc::new(tokio::sync::Notify::new()),
+        decodes: std::sync::Arc::new(decode_queue::DecodeQueue::new(
+            cfg.inspections.0,
+            cfg.inspections.1,
+        )),
         outbox: std::sync::Arc::new(outbox::Outbox {
             link: link.clone(),
             limits: lensguard_store::db::OutboxLimits {

@@ -41,6 +41,8 @@ pub struct AppState {
     pub rewrap_soon: Arc<tokio::sync::Notify>,
     /// The outbox: the hub link, bounds, metrics.
     pub outbox: Arc<super::outbox::Outbox>,
+    /// Turns to decode photos (`serve/decode_queue.rs`).
+    pub decodes: Arc<super::decode_queue::DecodeQueue>,
 }
 
 /// A rate limiter keyed by a string (`key:ID`, `user:ID`, a login pair).

@@ -31,10 +31,9 @@ pub(super) fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
         "429".into(),
         error_response("Too many requests for these credentials; see Retry-After."),
     );
-    responses.insert(
-        "503".into(),
-        error_response("The audit log or database cannot take the request; nothing was changed."),
-    );
+    responses.entry("503").or_insert_with(|| {
+        error_response("The audit log or database cannot take the request; nothing was changed.")
+    });
     Value::Object(responses)
 }
 
@@ -73,7 +72,7 @@ pub fn document() -> Value {
         "UnprocessableImage".into(),
         json!({"type": "object", "required": ["code", "reason", "message", "request_id"], "properties": {
             "code": {"const": "unprocessable_image"},
-            "reason": {"type": "string", "description": "The reason code (`truncated`, `corrupt`, `too_many_pixels`, ...)."},
+            "reason": {"type": "string", "description": "The reason code (`truncated`, `corrupt`, `too_many_pixels`, `decode_budget_exceeded`, ...)."},
             "message": {"type": "string"}, "request_id": {"type": "string"}}}),
     );
     let inspection = json!({"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Inspection"}}}});
@@ -122,6 +121,7 @@ pub fn document() -> Value {
                         "200": {"description": "A repeated Idempotency-Key with the same request: the original result.", "content": inspection["content"]},
                         "400": error_response("A malformed Idempotency-Key, body or multipart field."),
                         "413": error_response("The photo is larger than the limit."),
+                        "503": error_response("Nothing was changed: the audit log or database cannot take the request (`audit_unavailable`, `unavailable`), the outbox to the hub is full (`outbox_full`), or every inspection turn is taken and the queue is full (`busy`); see Retry-After."),
                         "415": error_response("Not image/jpeg, image/png, image/webp or multipart/form-data with such a photo."),
                         "422": {"description": "The photo cannot be decoded (`unprocessable_image`, with its reason), or the Idempotency-Key was used for a different request (`idempotency_key_reused`).", "content": {"application/json": {"schema": {"oneOf": [
                             {"$ref": "#/components/schemas/UnprocessableImage"},
