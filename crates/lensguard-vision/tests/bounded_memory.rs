@@ -104,7 +104,7 @@ fn bombs_are_refused_before_allocating_their_pixels() {
         let derived = derive(&bytes, &Limits::default(), &detectors, &policy).expect("derive");
         drop(derived);
         let grew = PEAK.load(Ordering::SeqCst) - before;
-        println!(
+        eprintln!(
             "{format:?} 6000x4500: peak {} MiB, charged {} MiB",
             grew / (1024 * 1024),
             charged / (1024 * 1024)
