@@ -435,3 +435,182 @@ fn every_file_in_the_data_directory_is_private() {
     }
     drop(server);
 }
+
+/// A blocking TCP connection to the service from the loopback address `source`.
+fn tcp_from(server: &Server, source: [u8; 4]) -> std::net::TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let tcp = rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::from((source, 0)))
+            .expect("bind");
+        socket
+            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], server.port())))
+            .await
+            .expect("connect")
+    });
+    let tcp = tcp.into_std().expect("std");
+    tcp.set_nonblocking(false).expect("blocking");
+    tcp.set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    tcp
+}
+
+/// A TLS connection to the service from the loopback address `source`.
+fn tls_from(
+    server: &Server,
+    source: [u8; 4],
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    let conn = rustls::ClientConnection::new(
+        common::client_config(&server.data_dir),
+        rustls_pki_types::ServerName::try_from("localhost").expect("name"),
+    )
+    .expect("client");
+    rustls::StreamOwned::new(conn, tcp_from(server, source))
+}
+
+/// A login body sent a byte every half second is answered `408
+/// body_too_slow` once it falls behind the minimum rate, and the connection
+/// closed. Before, a body at one byte per 10 s held its connection for as
+/// long as the client liked.
+#[test]
+fn a_body_that_trickles_in_is_cut_off() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with_config(
+        &dir.path().join("data"),
+        "[http]\nheader_read_timeout_secs = 1\nbody_min_bytes_per_second = 100\n",
+    );
+    let mut tls = tls_from(&server, [127, 0, 0, 1]);
+    tls.write_all(
+        b"POST /v1/sessions HTTP/1.1\r\nHost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{",
+    )
+    .expect("head");
+    let start = Instant::now();
+    // One byte every half second, reading whatever the service answers in
+    // between (a short read timeout).
+    tls.sock
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let mut answer = Vec::new();
+    while start.elapsed() < Duration::from_secs(12) {
+        let mut buf = [0u8; 1024];
+        match tls.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break,
+        }
+        if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+        if tls.write_all(b" ").is_err() {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    assert!(
+        text.starts_with("http/1.1 408"),
+        "{text:?} after {:?}",
+        start.elapsed()
+    );
+    assert!(text.contains("connection: close"), "{text}");
+    assert!(
+        start.elapsed() < Duration::from_secs(8),
+        "cut off after {:?}",
+        start.elapsed()
+    );
+}
+
+/// Idle connections are closed after `idle_timeout_secs`, and past the
+/// per-client bound a client's new connections are closed at once while
+/// another address is still served. Before, 1000 idle connections from one
+/// client exhausted the file descriptors and `/healthz` stopped answering.
+#[test]
+fn idle_and_excess_connections_are_closed_and_others_still_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_with_config(
+        &dir.path().join("data"),
+        "[http]\nidle_timeout_secs = 2\nmax_connections_per_client = 4\n",
+    );
+    // An idle TLS connection (a finished request, kept alive) is closed.
+    let mut idle = tls_from(&server, [127, 0, 0, 1]);
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .expect("request");
+    let mut buf = [0u8; 4096];
+    assert!(idle.read(&mut buf).expect("answer") > 0);
+    let start = Instant::now();
+    while idle.read(&mut buf).unwrap_or(0) > 0 {}
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500) && waited < Duration::from_secs(6),
+        "closed after {waited:?}"
+    );
+
+    // Four held connections from 127.0.0.1 (plain TCP, nothing sent).
+    let held: Vec<std::net::TcpStream> =
+        (0..4).map(|_| tcp_from(&server, [127, 0, 0, 1])).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut fifth = tcp_from(&server, [127, 0, 0, 1]);
+    let start = Instant::now();
+    let n = fifth.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "a fifth connection from one client is closed");
+    assert!(start.elapsed() < Duration::from_secs(1), "at once");
+    // Another client is served.
+    let answer = common::raw_exchange_from(
+        &server,
+        [127, 0, 0, 2],
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nconnection: close\r\n\r\n",
+    );
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(held);
+}
+
+/// One HTTP/2 connection may have at most 64 streams open: the service
+/// says so in its SETTINGS, and a client that opens 200 at once on one
+/// connection is served within that bound.
+#[test]
+fn an_http2_connection_is_bounded_in_streams() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&dir.path().join("data"), &[]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .expect("connect");
+        let tls = tokio_rustls::TlsConnector::from(common::client_config(&server.data_dir))
+            .connect(
+                rustls_pki_types::ServerName::try_from("localhost").expect("name"),
+                tcp,
+            )
+            .await
+            .expect("TLS");
+        let (client, connection) = h2::client::handshake(tls).await.expect("h2 handshake");
+        tokio::spawn(connection);
+        let mut client = client.ready().await.expect("ready");
+        let request = || {
+            axum::http::Request::get("https://localhost/healthz")
+                .body(())
+                .expect("request")
+        };
+        let (first, _) = client.send_request(request(), true).expect("send");
+        assert_eq!(first.await.expect("answer").status(), 200);
+        assert_eq!(client.current_max_send_streams(), 64);
+        let mut answers = Vec::new();
+        for _ in 0..200 {
+            client = client.ready().await.expect("ready");
+            let (answer, _) = client.send_request(request(), true).expect("send");
+            answers.push(answer);
+        }
+        for a in answers {
+            assert_eq!(a.await.expect("answer").status(), 200);
+        }
+    });
+}

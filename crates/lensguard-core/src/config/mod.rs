@@ -98,6 +98,30 @@ pub struct HttpSection {
     /// Submissions that may wait for a decoding turn; beyond that `503 busy`.
     /// Default 4 per worker, 0 to 10000.
     pub inspection_queue: Option<usize>,
+    /// Connections held at once; more are closed at accept. Default 512, 1 to 100000.
+    pub max_connections: Option<usize>,
+    /// Connections held at once from one client address. Default 64, 1 to 100000.
+    pub max_connections_per_client: Option<usize>,
+    /// A connection is closed after this long without a byte from the client
+    /// while the service waits for one. Default 60 s, 1 to 3600.
+    pub idle_timeout_secs: Option<u64>,
+    /// After the header read timeout, a request body must have arrived at
+    /// this many bytes a second on average, or it is answered `408
+    /// body_too_slow`. Default 1024, 1 to 1000000000.
+    pub body_min_bytes_per_second: Option<u64>,
+}
+
+/// The bounds on connections and their pace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionConfig {
+    /// Connections held at once.
+    pub max: usize,
+    /// Connections held at once from one address.
+    pub per_client: usize,
+    /// Longest wait for a byte from the client.
+    pub idle: Duration,
+    /// A request body's minimum average rate after the header read timeout.
+    pub body_min_bytes_per_second: u64,
 }
 
 /// `[auth]`: sessions, key rotation and login throttling.
@@ -248,6 +272,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Photos decoded at once, and submissions that may wait for a turn.
     pub inspections: (usize, usize),
+    /// Connection bounds.
+    pub connections: ConnectionConfig,
     /// User session lifetime.
     pub session_lifetime: Duration,
     /// Default overlap for API key rotation.
@@ -317,6 +343,30 @@ impl ServerConfig {
             problems.push(format!(
                 "http.inspection_queue: must be 0 to 10000, got {queue}"
             ));
+        }
+        let connections = ConnectionConfig {
+            max: raw.http.max_connections.unwrap_or(512),
+            per_client: raw.http.max_connections_per_client.unwrap_or(64),
+            idle: Duration::from_secs(raw.http.idle_timeout_secs.unwrap_or(60)),
+            body_min_bytes_per_second: raw.http.body_min_bytes_per_second.unwrap_or(1024),
+        };
+        for (key, v, max) in [
+            ("max_connections", connections.max as u64, 100_000),
+            (
+                "max_connections_per_client",
+                connections.per_client as u64,
+                100_000,
+            ),
+            ("idle_timeout_secs", connections.idle.as_secs(), 3600),
+            (
+                "body_min_bytes_per_second",
+                connections.body_min_bytes_per_second,
+                1_000_000_000,
+            ),
+        ] {
+            if !(1..=max).contains(&v) {
+                problems.push(format!("http.{key}: must be 1 to {max}, got {v}"));
+            }
         }
         let rate = raw.http.rate_limit_per_second.unwrap_or(50);
         let burst = raw.http.rate_limit_burst.unwrap_or(100);
@@ -391,6 +441,7 @@ impl ServerConfig {
             rate_limit: (rate, burst),
             trusted_proxies,
             inspections: (workers, queue),
+            connections,
             session_lifetime: Duration::from_secs(u64::from(session_hours) * 3600),
             key_rotation_overlap: Duration::from_secs(u64::from(overlap_hours) * 3600),
             login_attempts_per_minute: login_rate,
@@ -441,6 +492,7 @@ mod tests {
                 trusted_proxies: vec!["10.0.0.0/8".into(), "proxy.example".into()],
                 inspection_workers: Some(0),
                 inspection_queue: None,
+                ..HttpSection::default()
             },
             auth: AuthSection {
                 session_hours: Some(0),

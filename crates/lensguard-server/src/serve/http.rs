@@ -22,7 +22,11 @@ use serde::Serialize;
 pub struct RequestId(pub String);
 
 /// Builds the router. `hsts_max_age` is `None` only under `dangerous_disable_hsts`.
-pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Router {
+pub fn router(
+    state: super::state::AppState,
+    hsts_max_age: Option<u64>,
+    body_rate: super::slow_body::BodyRate,
+) -> Router {
     let hsts = hsts_max_age
         .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
     // A multipart submission: the photo plus a little metadata and framing.
@@ -102,6 +106,9 @@ pub fn router(state: super::state::AppState, hsts_max_age: Option<u64>) -> Route
         .layer(axum::middleware::from_fn(
             super::refusals::keep_request_body,
         ))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            super::slow_body::min_rate(body_rate, req, next)
+        }))
 }
 
 async fn health() -> &'static str {

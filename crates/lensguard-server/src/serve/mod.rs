@@ -10,6 +10,7 @@
 pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
+mod connections;
 mod decode_queue;
 mod evidence;
 mod hsts_guard;
@@ -23,6 +24,7 @@ mod plain_http;
 mod policy_api;
 mod refusals;
 mod settings;
+mod slow_body;
 mod state;
 mod submission;
 pub(crate) mod tls;
@@ -68,6 +70,9 @@ fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
         }
     )
 }
+
+/// Streams one HTTP/2 connection may have open at once.
+const MAX_HTTP2_STREAMS: u32 = 64;
 
 async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     let stop_requested = shutdown_signal()?;
@@ -179,6 +184,11 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             format!("strict-transport-security: max-age={a}; includeSubDomains\r\n").into_bytes()
         }),
     };
+    let acceptor = connections::LimitedAcceptor {
+        inner: acceptor,
+        limits: connections::ConnectionLimits::new(cfg.connections.max, cfg.connections.per_client),
+        idle: cfg.connections.idle,
+    };
     let mut server = axum_server::from_tcp(listener)
         .context("cannot use the listener")?
         .acceptor(acceptor)
@@ -189,6 +199,12 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(cfg.header_read_timeout);
+    // One HTTP/2 connection may not open streams without bound.
+    server
+        .http_builder()
+        .http2()
+        .max_concurrent_streams(MAX_HTTP2_STREAMS)
+        .max_pending_accept_reset_streams(MAX_HTTP2_STREAMS as usize);
     let state = state::AppState {
         db: db.clone(),
         audit: std::sync::Arc::clone(&audit),
@@ -256,7 +272,14 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    let app = http::router(state, cfg.hsts_max_age);
+    let app = http::router(
+        state,
+        cfg.hsts_max_age,
+        slow_body::BodyRate {
+            grace: cfg.header_read_timeout,
+            min_bytes_per_second: cfg.connections.body_min_bytes_per_second,
+        },
+    );
     let serving = tokio::spawn(
         server.serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>()),
     );

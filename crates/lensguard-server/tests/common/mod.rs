@@ -315,13 +315,23 @@ pub fn send(
 /// libraries would refuse to build) and returns what it answers, until it
 /// closes the connection or 10 s pass.
 pub fn raw_exchange(server: &Server, bytes: &[u8]) -> String {
+    raw_exchange_from(server, [127, 0, 0, 1], bytes)
+}
+
+/// [`raw_exchange`] from the loopback address `source` (127.0.0.0/8).
+pub fn raw_exchange_from(server: &Server, source: [u8; 4], bytes: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(std::net::SocketAddr::from((source, 0)))
+            .expect("bind the source address");
+        let tcp = socket
+            .connect(std::net::SocketAddr::from(([127, 0, 0, 1], server.port())))
             .await
             .expect("connect");
         let mut tls = tokio_rustls::TlsConnector::from(client_config(&server.data_dir))
