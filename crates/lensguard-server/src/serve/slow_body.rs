@@ -131,7 +131,7 @@ pub async fn min_rate(rate: BodyRate, req: Request, next: Next) -> Response {
     let mut r = super::http::error(
         StatusCode::REQUEST_TIMEOUT,
         "body_too_slow",
-        &format!(
+        format!(
             "the request body arrived more slowly than {} bytes a second",
             rate.min_bytes_per_second
         ),
