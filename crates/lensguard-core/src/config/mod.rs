@@ -98,6 +98,12 @@ pub struct HttpSection {
     /// Submissions that may wait for a decoding turn; beyond that `503 busy`.
     /// Default 4 per worker, 0 to 10000.
     pub inspection_queue: Option<usize>,
+    /// Refused requests audited one by one from one client address, a
+    /// second; past it (and the burst) they are answered 429 and counted in
+    /// one entry a minute. Default 5, 1 to 100000.
+    pub refusals_per_second: Option<u32>,
+    /// Refusals from one address audited in a burst above the rate. Default 20, 1 to 100000.
+    pub refusals_burst: Option<u32>,
     /// Connections held at once; more are closed at accept. Default 512, 1 to 100000.
     pub max_connections: Option<usize>,
     /// Connections held at once from one client address. Default 64, 1 to 100000.
@@ -274,6 +280,8 @@ pub struct ServerConfig {
     pub inspections: (usize, usize),
     /// Connection bounds.
     pub connections: ConnectionConfig,
+    /// Refusals audited one by one per client address: rate and burst.
+    pub refusals: (u32, u32),
     /// User session lifetime.
     pub session_lifetime: Duration,
     /// Default overlap for API key rotation.
@@ -368,6 +376,18 @@ impl ServerConfig {
                 problems.push(format!("http.{key}: must be 1 to {max}, got {v}"));
             }
         }
+        let refusals = (
+            raw.http.refusals_per_second.unwrap_or(5),
+            raw.http.refusals_burst.unwrap_or(20),
+        );
+        for (key, v) in [
+            ("refusals_per_second", refusals.0),
+            ("refusals_burst", refusals.1),
+        ] {
+            if !(1..=100_000).contains(&v) {
+                problems.push(format!("http.{key}: must be 1 to 100000, got {v}"));
+            }
+        }
         let rate = raw.http.rate_limit_per_second.unwrap_or(50);
         let burst = raw.http.rate_limit_burst.unwrap_or(100);
         for (key, v) in [("rate_limit_per_second", rate), ("rate_limit_burst", burst)] {
@@ -442,6 +462,7 @@ impl ServerConfig {
             trusted_proxies,
             inspections: (workers, queue),
             connections,
+            refusals,
             session_lifetime: Duration::from_secs(u64::from(session_hours) * 3600),
             key_rotation_overlap: Duration::from_secs(u64::from(overlap_hours) * 3600),
             login_attempts_per_minute: login_rate,

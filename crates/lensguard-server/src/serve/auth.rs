@@ -125,14 +125,20 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
         let ctx = context(parts, state);
         let rid = RequestId(ctx.request_id.clone());
         let action = format!("auth.{}", S::SCOPE.map_or("any", |s| s.as_str()));
-        // Every refusal goes through here: audited first, 503 if it cannot be.
+        // Every refusal goes through here: audited first, 503 if it cannot be;
+        // past the per-address bound, 429 and only counted (refusal_flood.rs).
         let refuse = |r: Refusal| {
+            let admitted = state.refusals.admit(ctx.ip);
             let outcome = r.outcome();
             let event = ctx
                 .event(r.actor.clone(), &action)
                 .outcome(outcome, Some(r.message.clone()));
             let rid = rid.clone();
             async move {
+                if let Err(wait) = admitted {
+                    let message = "too many refused requests from this address";
+                    return too_many_requests(message, wait, &rid);
+                }
                 match state.audit(event).await {
                     Ok(()) => error(r.status, r.code(), r.message, &rid),
                     Err(_) => audit_unavailable(&rid),

@@ -22,6 +22,7 @@ mod openapi;
 mod outbox;
 mod plain_http;
 mod policy_api;
+mod refusal_flood;
 mod refusals;
 mod settings;
 mod slow_body;
@@ -220,6 +221,10 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
         vault: std::sync::Arc::clone(&vault),
         rewrap_soon: std::sync::Arc::new(tokio::sync::Notify::new()),
+        refusals: std::sync::Arc::new(refusal_flood::RefusalLimits::new(
+            cfg.refusals.0,
+            cfg.refusals.1,
+        )),
         decodes: std::sync::Arc::new(decode_queue::DecodeQueue::new(
             cfg.inspections.0,
             cfg.inspections.1,
@@ -269,9 +274,11 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             loop {
                 every.tick().await;
                 state.forget_idle_limits();
+                state.refusals.flush(&state.audit).await;
             }
         })
     };
+    let refusals = std::sync::Arc::clone(&state.refusals);
     let app = http::router(
         state,
         cfg.hsts_max_age,
@@ -312,6 +319,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     if let Some(s) = siem {
         s.abort();
     }
+    refusals.flush(&audit).await;
     let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
         .target(format!("https://{addr}"));
     audit

@@ -41,6 +41,8 @@ pub struct AppState {
     pub rewrap_soon: Arc<tokio::sync::Notify>,
     /// The outbox: the hub link, bounds, metrics.
     pub outbox: Arc<super::outbox::Outbox>,
+    /// Refusals audited per client address (`serve/refusal_flood.rs`).
+    pub refusals: Arc<super::refusal_flood::RefusalLimits>,
     /// Turns to decode photos (`serve/decode_queue.rs`).
     pub decodes: Arc<super::decode_queue::DecodeQueue>,
 }
@@ -109,6 +111,7 @@ impl AppState {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.refusals.forget_idle();
     }
 
     /// The policy in force.

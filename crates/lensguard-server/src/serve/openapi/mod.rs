@@ -29,7 +29,7 @@ pub(super) fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
     );
     responses.insert(
         "429".into(),
-        error_response("Too many requests for these credentials; see Retry-After."),
+        error_response("Too many requests for these credentials, or too many refused requests from this client address (counted in one audit entry instead of one each); see Retry-After."),
     );
     responses.entry("503").or_insert_with(|| {
         error_response("The audit log or database cannot take the request; nothing was changed.")
