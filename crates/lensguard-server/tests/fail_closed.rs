@@ -182,3 +182,55 @@ fn requests_that_cannot_be_audited_get_503_and_change_nothing() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+/// The review's side effects of an unwritable audit log: a valid login
+/// answered 503 but spent the user's TOTP code; holds, erasure and KEK
+/// rotation answered `vault_unavailable` (or `unavailable`). Now each
+/// answers `503 audit_unavailable`, the code still works once the log does,
+/// `/metrics` says `lensguard_audit_unwritable 1`, and stderr says it once.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_audit_log_changes_nothing_and_says_so_once() {
+    use common::identity::{call, create_user, login_at};
+    if !common::tool_available("prlimit", "util-linux, from scripts/install-test-deps,") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = create_key(dir.path(), &["evidence:manage", "metrics:read"], &[]);
+    let secret = create_user(dir.path(), "alice", "viewer");
+    let server = start_ignoring_sigxfsz(dir.path());
+    break_audit_writes(&server);
+
+    let r = login_at(&server, "alice", &secret, 0);
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert!(r.body.contains("audit_unavailable"), "{}", r.body);
+    for (path, body) in [
+        (
+            "/v1/holds",
+            serde_json::json!({"device": "van-1", "reason": "case 7"}),
+        ),
+        ("/v1/erasure", serde_json::json!({"device": "van-1"})),
+        ("/v1/vault/rotate", serde_json::Value::Null),
+    ] {
+        let r = call(&server, "POST", path, Some(&token), &body);
+        assert_eq!(r.status, 503, "{path}: {}", r.body);
+        assert!(r.body.contains("audit_unavailable"), "{path}: {}", r.body);
+    }
+    let metrics = common::get_with(&server, "/metrics", &token);
+    assert!(
+        metrics.body.contains("lensguard_audit_unwritable 1"),
+        "{}",
+        metrics.body
+    );
+    let (_, stderr) = server.stop();
+    assert_eq!(
+        stderr.matches("ALERT").count(),
+        1,
+        "said once, not once a request: {stderr}"
+    );
+
+    // Writable again: the code the refused login sent was not spent.
+    let server = Server::start(dir.path(), &[]);
+    let r = login_at(&server, "alice", &secret, 0);
+    assert_eq!(r.status, 201, "{}", r.body);
+}

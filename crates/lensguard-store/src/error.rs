@@ -15,10 +15,12 @@ pub enum Error {
     /// Another process holds the audit log open for writing.
     #[error("the audit log in {0} is in use by another lensguard process")]
     Locked(String),
-    /// An earlier write failed, so the log refuses further appends until reopened
-    /// (its tail on disk is unknown; reopening recovers it).
-    #[error("the audit log stopped accepting entries after a failed write")]
-    Poisoned,
+    /// The audit log cannot record (a write or sync failed, now or earlier:
+    /// it refuses further appends until reopened, as its tail on disk is
+    /// unknown). The action the entry describes must not happen: answer
+    /// `audit_unavailable`, change nothing.
+    #[error("the audit log cannot record: {0}")]
+    AuditUnavailable(String),
     /// The log on disk does not verify; see the message for the first bad entry.
     #[error("{0}")]
     Tampered(#[from] crate::audit::verify::Finding),

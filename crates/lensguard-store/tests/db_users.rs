@@ -68,9 +68,19 @@ async fn a_login_needs_the_password_and_a_fresh_totp_code_used_once() {
         let secrets = &secrets;
         let password = pw(password);
         async move {
-            db.check_login("alice", password, &code, secrets, at)
+            // A login spends its code's step when its session opens.
+            match db
+                .check_login("alice", password, &code, secrets, at)
                 .await
                 .expect("db")
+            {
+                Ok(verified) => db
+                    .open_login_session(&verified, time::Duration::hours(1), at)
+                    .await
+                    .expect("db")
+                    .map(|_| verified.user),
+                Err(refusal) => Err(refusal),
+            }
         }
     };
     let good = code(&alice, NOW);
@@ -88,6 +98,19 @@ async fn a_login_needs_the_password_and_a_fresh_totp_code_used_once() {
         Some(LoginRefusal::WrongCode(id.clone())),
         "two steps old"
     );
+    // Checking a code does not spend it: only opening the session does.
+    let checked = db
+        .check_login("alice", pw(PASSWORD), &good, &secrets, NOW)
+        .await
+        .expect("db")
+        .expect("verified");
+    assert!(
+        db.check_login("alice", pw(PASSWORD), &good, &secrets, NOW)
+            .await
+            .expect("db")
+            .is_ok()
+    );
+    drop(checked);
     assert_eq!(login(PASSWORD, good.clone(), NOW).await.expect("ok").id, id);
     assert_eq!(
         login(PASSWORD, good, NOW).await.err(),

@@ -26,6 +26,11 @@ pub struct EdgeMetrics {
     pub failures: Counter,
     /// Photos refused because the outbox was full.
     pub refused_full: Counter,
+    /// 1 while the audit log cannot be written (every change is refused).
+    pub audit_unwritable: Gauge,
+    /// Signed checkpoints a witness (the database anchor, a checkpoint
+    /// file) could not keep.
+    pub audit_witness_failures: Gauge,
 }
 
 impl EdgeMetrics {
@@ -79,8 +84,20 @@ impl EdgeMetrics {
             "lensguard_outbox_refused_photos",
             "Photos refused with 503 because the outbox was full",
         );
+        let audit_unwritable = gauge(
+            r,
+            "lensguard_audit_unwritable",
+            "1 while the audit log cannot be written and every change is refused",
+        );
+        let audit_witness_failures = gauge(
+            r,
+            "lensguard_audit_witness_failures",
+            "Signed audit checkpoints a witness could not keep",
+        );
         EdgeMetrics {
             registry,
+            audit_unwritable,
+            audit_witness_failures,
             depth,
             bytes,
             oldest_age,

@@ -15,7 +15,7 @@
 
 use super::auth::Auth;
 use super::auth::audit_read;
-use super::http::{RequestId, db_unavailable, error, read_json};
+use super::http::{RequestId, audit_unavailable, db_unavailable, error, read_json};
 use super::inspections::no_such_inspection;
 use super::state::AppState;
 use axum::body::Body;
@@ -40,6 +40,16 @@ pub struct Kept {
     pub redacted: Option<Vec<u8>>,
     /// Its thumbnail.
     pub thumbnail: Option<Vec<u8>>,
+}
+
+/// The answer for a vault operation that failed: `503 audit_unavailable`
+/// when its audit entry could not be written (then nothing was done), else
+/// `fallback`.
+fn vault_failed(e: &StoreError, rid: &RequestId, fallback: fn(&RequestId) -> Response) -> Response {
+    match e {
+        StoreError::AuditUnavailable(_) => audit_unavailable(rid),
+        _ => fallback(rid),
+    }
 }
 
 fn vault_unavailable(rid: &RequestId) -> Response {
@@ -103,7 +113,7 @@ pub async fn keep(
             .target(format!("inspection:{inspection_id}"))
             .outcome(Outcome::Failure, Some(e.to_string()));
         let _ = state.audit(event).await;
-        return Err(vault_unavailable(rid));
+        return Err(vault_failed(&e, rid, vault_unavailable));
     }
     Ok(())
 }
@@ -167,7 +177,7 @@ async fn serve_object<S: lensguard_core::access::needs::Needs>(
             &rid,
         ),
         Err(StoreError::NotFound(_)) => no_such_inspection(&rid),
-        Err(_) => vault_unavailable(&rid),
+        Err(e) => vault_failed(&e, &rid, vault_unavailable),
     }
 }
 
@@ -322,7 +332,7 @@ pub async fn erase(
             held: report.held,
         })
         .into_response(),
-        Err(_) => vault_unavailable(&rid),
+        Err(e) => vault_failed(&e, &rid, vault_unavailable),
     }
 }
 
@@ -436,7 +446,7 @@ pub async fn place_hold(
             axum::Json(serde_json::json!({"id": id})),
         )
             .into_response(),
-        Err(_) => db_unavailable(&rid),
+        Err(e) => vault_failed(&e, &rid, db_unavailable),
     }
 }
 
@@ -459,7 +469,7 @@ pub async fn lift_hold(
             "no such active hold",
             &rid,
         ),
-        Err(_) => db_unavailable(&rid),
+        Err(e) => vault_failed(&e, &rid, db_unavailable),
     }
 }
 
@@ -480,6 +490,6 @@ pub async fn rotate(State(state): State<AppState>, auth: Auth<EvidenceManage>) -
             )
                 .into_response()
         }
-        Err(_) => vault_unavailable(&rid),
+        Err(e) => vault_failed(&e, &rid, vault_unavailable),
     }
 }

@@ -89,6 +89,14 @@ pub async fn metrics(State(state): State<AppState>, auth: Auth<MetricsRead>) -> 
         return db_unavailable(&rid);
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let metrics = &state.outbox.metrics;
+    metrics
+        .audit_unwritable
+        .set(i64::from(state.audit.failure().is_some()));
+    let (witness_failures, _) = state.audit.witness_failures();
+    metrics
+        .audit_witness_failures
+        .set(i64::try_from(witness_failures).unwrap_or(i64::MAX));
     (
         [(
             header::CONTENT_TYPE,

@@ -135,10 +135,22 @@ impl AppState {
     /// Appends an audit event without blocking the async runtime. `Err` means the
     /// event is not recorded and the caller must refuse what it was about to do.
     pub async fn audit(&self, event: AuditEvent) -> Result<(), String> {
-        self.audit
-            .append_async(event)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        match self.audit.append_async(event).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                // Said once on stderr (and always in /metrics:
+                // lensguard_audit_unwritable), not once a request.
+                static SAID: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !SAID.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                    eprintln!(
+                        "lensguard: ALERT: {e}; every request that needs an audit entry is \
+                         refused with 503 audit_unavailable and nothing is changed, until the \
+                         log's volume is fixed and the service restarted"
+                    );
+                }
+                Err(e.to_string())
+            }
+        }
     }
 }

@@ -109,6 +109,8 @@ struct Shared {
     /// Checkpoints a witness could not keep, and the last reason.
     witness_failures: u64,
     witness_error: Option<String>,
+    /// Why the log stopped accepting entries, once it has.
+    failure: Option<String>,
 }
 
 /// An open audit log. Appends from any thread; dropping it signs a final
@@ -219,6 +221,7 @@ impl AuditLog {
             checkpoints: s.checkpoints,
             witness_failures: 0,
             witness_error: None,
+            failure: None,
         }));
         let (tx, rx) = mpsc::channel();
         let public_key = signer.public_key().to_vec();
@@ -247,6 +250,12 @@ impl AuditLog {
             pseudonyms: None,
             _lock: lock,
         })
+    }
+
+    /// Why the log stopped accepting entries (a write or sync failed), or
+    /// `None` while it is writable.
+    pub fn failure(&self) -> Option<String> {
+        self.read().failure.clone()
     }
 
     /// How many signed checkpoints a witness failed to keep, with the last
@@ -282,7 +291,10 @@ impl AuditLog {
     pub fn append(&self, event: AuditEvent) -> Result<Receipt, Error> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Request::Append(event, Reply::Blocking(reply)))?;
-        answer.recv().map_err(|_| Error::Poisoned)?.map_err(fail)
+        answer
+            .recv()
+            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))?
+            .map_err(fail)
     }
 
     /// Like [`AuditLog::append`], for async callers: the task waits, no thread
@@ -290,22 +302,30 @@ impl AuditLog {
     pub async fn append_async(&self, event: AuditEvent) -> Result<Receipt, Error> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(Request::Append(event, Reply::Async(reply)))?;
-        answer.await.map_err(|_| Error::Poisoned)?.map_err(fail)
+        answer
+            .await
+            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))?
+            .map_err(fail)
     }
 
     /// Signs a checkpoint over everything appended so far.
     pub fn checkpoint(&self) -> Result<Checkpoint, Error> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Request::Checkpoint(reply))?;
-        answer.recv().map_err(|_| Error::Poisoned)?.map_err(fail)
+        answer
+            .recv()
+            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))?
+            .map_err(fail)
     }
 
     fn send(&self, r: Request) -> Result<(), Error> {
         self.tx
             .as_ref()
-            .ok_or(Error::Poisoned)?
+            .ok_or(Error::AuditUnavailable(
+                "the audit writer has stopped".to_owned(),
+            ))?
             .send(r)
-            .map_err(|_| Error::Poisoned)
+            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))
     }
 
     /// Number of acknowledged entries.
@@ -363,10 +383,7 @@ impl AuditLog {
 }
 
 fn fail(message: String) -> Error {
-    Error::Io {
-        context: "audit append failed".to_owned(),
-        source: std::io::Error::other(message),
-    }
+    Error::AuditUnavailable(message)
 }
 
 impl Drop for AuditLog {
@@ -557,6 +574,10 @@ impl Writer {
     }
 
     fn poison(&mut self, why: String) {
+        self.shared
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .failure = Some(why.clone());
         self.poisoned = Some(why);
     }
 

@@ -29,8 +29,8 @@ pub(crate) use outbox::enqueue as enqueue_outbox;
 pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
 pub use sessions::{BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX};
 pub use users::{
-    LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, NewUser, TotpEnrolment, User, check_password,
-    check_username,
+    LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, NewUser, TotpEnrolment, User, VerifiedLogin,
+    check_password, check_username,
 };
 
 use crate::Error;

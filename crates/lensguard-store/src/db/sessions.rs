@@ -14,7 +14,7 @@
 //! transaction that creates the owner.
 
 use super::keys::hash;
-use super::users::{NewUser, TotpEnrolment, User, insert_user, row_to_user};
+use super::users::{LoginRefusal, NewUser, TotpEnrolment, User, insert_user, row_to_user};
 use super::{Db, KeyCheck, unix};
 use crate::Error;
 use crate::secrets::{InstallationSecrets, random_bytes};
@@ -62,24 +62,36 @@ impl Db {
         lifetime: time::Duration,
         now: time::OffsetDateTime,
     ) -> Result<IssuedSession, Error> {
-        let id = hex::encode(random_bytes(6)?);
-        let secret = secret()?;
-        let expires_at = unix(now + lifetime);
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        let mut conn = self.pool().acquire().await?;
+        insert_session(&mut conn, &user.id, lifetime, now).await
+    }
+
+    /// Spends the login's TOTP step and opens its session, in one
+    /// transaction; a step spent meanwhile (a concurrent login with the same
+    /// code) or a user disabled meanwhile opens nothing.
+    pub async fn open_login_session(
+        &self,
+        login: &super::users::VerifiedLogin,
+        lifetime: time::Duration,
+        now: time::OffsetDateTime,
+    ) -> Result<Result<IssuedSession, LoginRefusal>, Error> {
+        let mut tx = self.pool().begin().await?;
+        let spent = sqlx::query(
+            "UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?
+             AND disabled_at IS NULL",
         )
-        .bind(&id)
-        .bind(&user.id)
-        .bind(hash(&secret))
-        .bind(unix(now))
-        .bind(expires_at)
-        .execute(self.pool())
+        .bind(login.step())
+        .bind(&login.user.id)
+        .bind(login.step())
+        .execute(&mut *tx)
         .await?;
-        Ok(IssuedSession {
-            token: Sensitive::new(format!("{SESSION_PREFIX}{id}_{secret}")),
-            id,
-            expires_at,
-        })
+        if spent.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(Err(LoginRefusal::ReusedCode(login.user.id.clone())));
+        }
+        let session = insert_session(&mut tx, &login.user.id, lifetime, now).await?;
+        tx.commit().await?;
+        Ok(Ok(session))
     }
 
     /// Checks a session token at `now`.
@@ -239,4 +251,31 @@ async fn bootstrap_valid(
     .await?;
     let fresh = unix(now) < created + BOOTSTRAP_TTL.whole_seconds();
     Ok(verify_slices_are_equal(&hash(secret), &stored).is_ok() && fresh && owners == 0)
+}
+
+/// Inserts a new session for `user_id` through `conn`.
+async fn insert_session(
+    conn: &mut sqlx::SqliteConnection,
+    user_id: &str,
+    lifetime: time::Duration,
+    now: time::OffsetDateTime,
+) -> Result<IssuedSession, Error> {
+    let id = hex::encode(random_bytes(6)?);
+    let secret = secret()?;
+    let expires_at = unix(now + lifetime);
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(user_id)
+    .bind(hash(&secret))
+    .bind(unix(now))
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(IssuedSession {
+        token: Sensitive::new(format!("{SESSION_PREFIX}{id}_{secret}")),
+        id,
+        expires_at,
+    })
 }

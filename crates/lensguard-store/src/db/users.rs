@@ -345,7 +345,7 @@ impl Db {
         code: &str,
         secrets: &InstallationSecrets,
         now: time::OffsetDateTime,
-    ) -> Result<Result<User, LoginRefusal>, Error> {
+    ) -> Result<Result<VerifiedLogin, LoginRefusal>, Error> {
         let row = sqlx::query("SELECT * FROM users WHERE username = ?")
             .bind(username)
             .fetch_optional(self.pool())
@@ -377,17 +377,24 @@ impl Db {
                 LoginRefusal::WrongCode(user.id)
             }));
         };
-        let spent =
-            sqlx::query("UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?")
-                .bind(step)
-                .bind(&user.id)
-                .bind(step)
-                .execute(self.pool())
-                .await?;
-        if spent.rows_affected() != 1 {
-            return Ok(Err(LoginRefusal::ReusedCode(user.id)));
-        }
-        Ok(Ok(user))
+        Ok(Ok(VerifiedLogin { user, step }))
+    }
+}
+
+/// A password and TOTP code that checked out ([`Db::check_login`]). The
+/// code's time step is spent only when the session is opened
+/// ([`Db::open_login_session`]), after the login is audited: a login that
+/// cannot be audited leaves the code usable and nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedLogin {
+    /// The user.
+    pub user: User,
+    step: i64,
+}
+
+impl VerifiedLogin {
+    pub(super) fn step(&self) -> i64 {
+        self.step
     }
 }
 

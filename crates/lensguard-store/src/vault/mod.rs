@@ -278,6 +278,23 @@ impl Vault {
         objects: Vec<(NewObject<'_>, Vec<u8>)>,
         now: time::OffsetDateTime,
     ) -> Result<Vec<ObjectInfo>, Error> {
+        let mut written = Vec::new();
+        let result = self.put_all_into(objects, now, &mut written).await;
+        if result.is_err() {
+            // Nothing names these blobs: a failed store leaves no files.
+            for id in &written {
+                let _ = std::fs::remove_file(self.blob_path(id));
+            }
+        }
+        result
+    }
+
+    async fn put_all_into(
+        &self,
+        objects: Vec<(NewObject<'_>, Vec<u8>)>,
+        now: time::OffsetDateTime,
+        written: &mut Vec<String>,
+    ) -> Result<Vec<ObjectInfo>, Error> {
         let mut stored = Vec::with_capacity(objects.len());
         let mut rows = Vec::with_capacity(objects.len());
         let mut dirs = std::collections::BTreeSet::new();
@@ -301,6 +318,7 @@ impl Vault {
             let sealed = envelope::seal(&binding, &key, plain)?;
             drop(key);
             dirs.insert(self.write_blob(&id_text, &sealed)?);
+            written.push(id_text.clone());
             let (created, expires) = self.expiry(now, new.keep_days.max(1)).await?;
             rows.push(wrapped);
             stored.push(ObjectInfo {
@@ -419,10 +437,17 @@ impl Vault {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         let mut f = opts.open(&path).map_err(Error::io(ctx()))?;
-        f.write_all(&sealed.head).map_err(Error::io(ctx()))?;
-        f.write_all(&sealed.body).map_err(Error::io(ctx()))?;
-        f.write_all(&sealed.tag).map_err(Error::io(ctx()))?;
-        f.sync_data().map_err(Error::io(ctx()))?;
+        let written = f
+            .write_all(&sealed.head)
+            .and_then(|()| f.write_all(&sealed.body))
+            .and_then(|()| f.write_all(&sealed.tag))
+            .and_then(|()| f.sync_data());
+        if let Err(e) = written {
+            // A full disk leaves no partial blob behind.
+            drop(f);
+            let _ = std::fs::remove_file(&path);
+            return Err(Error::io(ctx())(e));
+        }
         Ok(parent)
     }
 

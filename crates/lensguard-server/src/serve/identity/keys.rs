@@ -194,7 +194,13 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
     }
     let issued = match state.db.create_key(&new, now).await {
         Ok(i) => i,
-        Err(_) => return db_unavailable(&rid(ctx)),
+        Err(e) => {
+            // The success above is already recorded: record that the key
+            // does not exist after all (if the log can still take it).
+            let why = format!("the key was not stored ({e}); it does not exist");
+            let _ = act.audit(Outcome::Failure, Some(why)).await;
+            return db_unavailable(&rid(ctx));
+        }
     };
     issued_answer(&state, &auth, &issued, StatusCode::CREATED).await
 }

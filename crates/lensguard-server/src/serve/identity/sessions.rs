@@ -120,8 +120,8 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
             now,
         )
         .await;
-    let user = match checked {
-        Ok(Ok(user)) => user,
+    let verified = match checked {
+        Ok(Ok(verified)) => verified,
         Ok(Err(refusal)) => {
             let (actor, target) = match refusal.user_id() {
                 Some(id) => (format!("user:{id}"), format!("user:{id}")),
@@ -151,7 +151,10 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
         }
         Err(_) => return db_unavailable(&rid(&ctx)),
     };
+    let user = verified.user.clone();
     let actor = format!("user:{}", user.id);
+    // Audited before the code's step is spent: a login that cannot be
+    // recorded changes nothing, and the same code still works.
     if let Err(r) = record(
         &state,
         &ctx,
@@ -166,8 +169,8 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
         return r;
     }
     let lifetime = time::Duration::try_from(state.session_lifetime).unwrap_or(time::Duration::HOUR);
-    match state.db.open_session(&user, lifetime, now).await {
-        Ok(session) => (
+    match state.db.open_login_session(&verified, lifetime, now).await {
+        Ok(Ok(session)) => (
             StatusCode::CREATED,
             Json(SessionView {
                 token: session.token.expose().clone(),
@@ -176,6 +179,25 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
             }),
         )
             .into_response(),
+        Ok(Err(refusal)) => {
+            // A concurrent login spent the code (or the user was disabled)
+            // after this one was recorded as a success: say so too.
+            let reason = Some(format!("{}; no session was opened", refusal.reason()));
+            if let Err(r) = record(
+                &state,
+                &ctx,
+                &actor,
+                "auth.login",
+                &actor,
+                Outcome::Failure,
+                reason,
+            )
+            .await
+            {
+                return r;
+            }
+            invalid(&ctx, "invalid credentials")
+        }
         Err(_) => db_unavailable(&rid(&ctx)),
     }
 }
