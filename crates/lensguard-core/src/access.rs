@@ -218,6 +218,8 @@ pub struct Principal {
     pub scopes: BTreeSet<Scope>,
     /// The user's role (`None` for API keys, which hold scopes, not roles).
     pub role: Option<Role>,
+    /// The devices whose inspections and evidence it may read (`None`: all).
+    pub devices: Option<crate::devices::DeviceScope>,
 }
 
 /// Scope markers for [`Granted`].
@@ -307,6 +309,7 @@ mod tests {
             actor: Actor::Key("k1".into()),
             scopes: scopes.iter().copied().collect(),
             role: None,
+            devices: None,
         }
     }
 

@@ -20,6 +20,7 @@
 
 pub mod access;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod geo;
 pub mod limits;

@@ -472,6 +472,11 @@ pub enum KeysCommand {
         /// Days until the key stops working (default: never).
         #[arg(long, value_name = "DAYS")]
         expires_in_days: Option<u32>,
+        /// Only this device's inspections and evidence: a device id or a
+        /// prefix ending in * (quote it: 'van-*'); repeat for more. Without
+        /// it, every device.
+        #[arg(long = "device", value_name = "ID|PREFIX*")]
+        devices: Vec<String>,
     },
     /// List keys (never their secrets).
     List {
@@ -580,6 +585,11 @@ pub enum UsersCommand {
         role: String,
         #[command(flatten)]
         password: PasswordSource,
+        /// Only this device's inspections and evidence: a device id or a
+        /// prefix ending in * (quote it: 'van-*'); repeat for more. Without
+        /// it, every device.
+        #[arg(long = "device", value_name = "ID|PREFIX*")]
+        devices: Vec<String>,
     },
     /// List users.
     List {

@@ -28,6 +28,7 @@ fn new_key(scopes: &[Scope]) -> NewKey {
         allowed_cidrs: vec![],
         expires_at: None,
         owner: None,
+        devices: None,
     }
 }
 

@@ -46,6 +46,7 @@ async fn user(db: &Db, secrets: &InstallationSecrets, name: &str, role: Role) ->
         username: name.to_owned(),
         role,
         password: pw(PASSWORD),
+        devices: None,
     };
     db.create_user(new, secrets, NOW).await.expect("create")
 }
@@ -239,6 +240,7 @@ async fn duplicate_names_and_weak_passwords_are_refused() {
         username: "carol".into(),
         role: Role::Admin,
         password: pw(PASSWORD),
+        devices: None,
     };
     let err = db.create_user(again, &secrets, NOW).await.expect_err("dup");
     assert!(err.to_string().contains("already exists"), "{err}");
@@ -246,6 +248,7 @@ async fn duplicate_names_and_weak_passwords_are_refused() {
         username: "dave".into(),
         role: Role::Viewer,
         password: pw("short"),
+        devices: None,
     };
     assert!(db.create_user(weak, &secrets, NOW).await.is_err());
 }

@@ -66,6 +66,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             scopes,
             allowed_cidrs,
             expires_in_days,
+            devices,
         } => {
             let scopes = scopes
                 .iter()
@@ -84,14 +85,22 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                 allowed_cidrs,
                 expires_at: expires_in_days.map(|d| now + time::Duration::days(i64::from(d))),
                 owner: None,
+                devices: super::device_scope(&devices)?,
             };
             let local = open_or_create(&data.data_dir).await?;
             let scopes_text: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
+            let mut reason = format!("scopes {}", scopes_text.join(" "));
+            if let Some(d) = &new.devices {
+                reason.push_str(&format!(
+                    "; devices {}",
+                    local.audit.pseudonyms(d.patterns())
+                ));
+            }
             local.record(
                 "keys.create",
                 &format!("name:{}", new.name),
                 Outcome::Success,
-                Some(format!("scopes {}", scopes_text.join(" "))),
+                Some(reason),
             )?;
             let issued = local.db.create_key(&new, now).await?;
             writeln!(
@@ -131,7 +140,7 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                     });
                 writeln!(
                     out,
-                    "{}  {:<8} {:<24} scopes={} networks={} expires={expires} owner={}{overlap}",
+                    "{}  {:<8} {:<24} scopes={} networks={} devices={} expires={expires} owner={}{overlap}",
                     k.id,
                     state,
                     // Stored text is shown with control characters escaped.
@@ -142,6 +151,9 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
                     } else {
                         cidrs.join(",")
                     },
+                    k.devices
+                        .as_ref()
+                        .map_or("all".to_owned(), |d| d.patterns().join(",")),
                     k.owner
                         .as_deref()
                         .map_or("local".to_owned(), |u| format!("user:{u}"))

@@ -106,3 +106,15 @@ pub fn load_policy(args: &PolicyArgs) -> anyhow::Result<Policy> {
         .with_context(|| format!("cannot read policy {}", path.display()))?;
     Policy::from_toml(&text).map_err(|e| policy::located(path, &e))
 }
+
+/// `--device` values as a scope (`None` when none were given).
+pub fn device_scope(
+    patterns: &[String],
+) -> anyhow::Result<Option<lensguard_core::devices::DeviceScope>> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    lensguard_core::devices::DeviceScope::new(patterns)
+        .map(Some)
+        .map_err(anyhow::Error::msg)
+}

@@ -86,8 +86,10 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
             username,
             role: role_name,
             password,
+            devices,
         } => {
             let role = role(&role_name)?;
+            let devices = super::device_scope(&devices)?;
             lensguard_store::db::check_username(&username)?;
             let password = read_password(&password)?;
             let local = open_or_create(&data.data_dir).await?;
@@ -99,12 +101,19 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                 "users.create",
                 &target,
                 Outcome::Success,
-                Some(format!("role {role}")),
+                Some(format!(
+                    "role {role}{}",
+                    devices.as_ref().map_or_else(String::new, |d| format!(
+                        "; devices {}",
+                        local.audit.pseudonyms(d.patterns())
+                    ))
+                )),
             )?;
             let new = NewUser {
                 username,
                 role,
                 password,
+                devices,
             };
             let e = local.db.create_user(new, &local.secrets, now).await?;
             writeln!(

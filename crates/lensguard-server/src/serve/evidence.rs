@@ -16,7 +16,7 @@
 use super::auth::Auth;
 use super::auth::audit_read;
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, read_json};
-use super::inspections::no_such_inspection;
+use super::inspections::{may_read_device, no_such_inspection};
 use super::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -127,10 +127,15 @@ async fn serve_object<S: lensguard_core::access::needs::Needs>(
     reason: Option<String>,
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
+    let principal = auth.granted.principal();
     let info = match state.vault.find(id, category).await {
-        Ok(Some(info)) => info,
+        Ok(Some(info)) if may_read_device(principal, info.device_id.as_deref()) => info,
+        Ok(Some(_)) => return no_such_inspection(&rid),
         Ok(None) => {
             return match state.db.get_inspection(id).await {
+                Ok(Some(found)) if !may_read_device(principal, found.device_id.as_deref()) => {
+                    no_such_inspection(&rid)
+                }
                 Ok(Some(_)) => error(
                     StatusCode::NOT_FOUND,
                     "no_evidence",

@@ -353,7 +353,9 @@ pub async fn get(
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
     match state.db.get_inspection(&id).await {
-        Ok(Some(found)) => {
+        Ok(Some(found))
+            if may_read_device(auth.granted.principal(), found.device_id.as_deref()) =>
+        {
             // Reading evidence is audited; no record, no answer.
             let target = format!("inspection:{id}");
             if let Err(refused) = audit_read(&state, &auth, "inspections.read", target, None).await
@@ -362,9 +364,22 @@ pub async fn get(
             }
             json(StatusCode::OK, found.report)
         }
-        Ok(None) => no_such_inspection(&rid),
+        Ok(Some(_) | None) => no_such_inspection(&rid),
         Err(_) => db_unavailable(&rid),
     }
+}
+
+/// Whether `principal` may read what `device` sent: its device scope
+/// permits it, or it has none. Outside the scope an inspection is answered
+/// as if it did not exist.
+pub(super) fn may_read_device(
+    principal: &lensguard_core::access::Principal,
+    device: Option<&str>,
+) -> bool {
+    principal
+        .devices
+        .as_ref()
+        .is_none_or(|scope| scope.permits(device))
 }
 
 pub(super) fn no_such_inspection(rid: &RequestId) -> Response {
@@ -446,6 +461,7 @@ pub async fn list(
     }
     filter.actor = q.actor.clone();
     filter.device = q.device.clone();
+    filter.devices = auth.granted.principal().devices.clone();
     if let Some(c) = &q.cursor {
         let Some(after) = decode_cursor(c) else {
             return bad("cursor is not one this service issued");

@@ -51,7 +51,12 @@ pub fn lensguard_with_input(data_dir: &Path, args: &[&str], input: &str) -> Stri
 
 /// Runs `lensguard users create` (password on standard input); returns the TOTP secret.
 pub fn create_user(data_dir: &Path, name: &str, role: &str) -> String {
-    let args = [
+    create_user_with(data_dir, name, role, &[])
+}
+
+/// [`create_user`] with `extra` arguments (`--device van-*`).
+pub fn create_user_with(data_dir: &Path, name: &str, role: &str, extra: &[&str]) -> String {
+    let mut args = vec![
         "users",
         "create",
         "--username",
@@ -60,6 +65,7 @@ pub fn create_user(data_dir: &Path, name: &str, role: &str) -> String {
         role,
         "--password-stdin",
     ];
+    args.extend_from_slice(extra);
     lensguard_with_input(data_dir, &args, &format!("{PASSWORD}\n"))
         .lines()
         .find_map(|l| l.strip_prefix("TOTP secret (shown once; add it to an authenticator app): "))

@@ -4,7 +4,7 @@
 //! steering an operator's terminal.
 
 use crate::common::identity::{
-    PASSWORD, call, create_user, json, lensguard_with_input, login, login_at,
+    PASSWORD, call, create_user, create_user_with, json, lensguard_with_input, login, login_at,
 };
 use crate::common::{self, Server, create_key, get_with};
 use serde_json::json as j;
@@ -251,4 +251,81 @@ fn an_unauthenticated_flood_becomes_one_counted_entry() {
         reason.starts_with(&format!("{limited} more refusals from this address")),
         "{reason}"
     );
+}
+
+/// Device scoping: a key limited to `van-*` lists only those devices'
+/// inspections and gets 404 for another device's inspection and its images;
+/// it cannot hand out a key for every device or beyond `van-*`; a user
+/// limited the same way sees the same. Before, any `inspections:read`
+/// credential read every device's inspections, location and order
+/// reference included.
+#[test]
+fn a_device_scoped_credential_reads_only_its_devices() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path();
+    let writer = create_key(data, &["inspections:write"], &[]);
+    let vans = create_key(
+        data,
+        &["inspections:read", "keys:manage"],
+        &["--device", "van-*"],
+    );
+    let secret = create_user_with(data, "dispatcher", "viewer", &["--device", "van-*"]);
+    let server = Server::start(data, &[]);
+    let photo = std::fs::read(lensguard_testkit::samples_dir().join("sharp.jpg")).expect("sample");
+    let submit = |device: &str| {
+        let kind = format!("multipart/form-data; boundary={}", common::BOUNDARY);
+        let auth = format!("Bearer {writer}");
+        let r = common::send(
+            &server,
+            "POST",
+            "/v1/inspections",
+            &[("authorization", &auth), ("content-type", &kind)],
+            common::form(&[
+                ("photo", Some("image/jpeg"), &photo),
+                ("device_id", None, device.as_bytes()),
+            ]),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        json(&r)["id"].as_str().expect("id").to_owned()
+    };
+    let van = submit("van-12");
+    let truck = submit("truck-3");
+    let session = login(&server, "dispatcher", &secret);
+    for token in [&vans, &session] {
+        let listed = json(&get_with(&server, "/v1/inspections", token));
+        let ids: Vec<&str> = listed["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["id"].as_str())
+            .collect();
+        assert_eq!(ids, [van.as_str()], "only van-* inspections are listed");
+        assert_eq!(
+            get_with(&server, &format!("/v1/inspections/{van}"), token).status,
+            200
+        );
+        for path in [
+            format!("/v1/inspections/{truck}"),
+            format!("/v1/inspections/{truck}/redacted"),
+            format!("/v1/inspections/{truck}/thumbnail"),
+        ] {
+            let r = get_with(&server, &path, token);
+            assert_eq!(r.status, 404, "{path}: {}", r.body);
+            assert_eq!(json(&r)["code"], "not_found", "{path}");
+        }
+    }
+    // No escalation: a van-* key makes keys within van-* only.
+    for (devices, status) in [
+        (serde_json::Value::Null, 403),
+        (j!(["truck-*"]), 403),
+        (j!(["*"]), 403),
+        (j!(["van-1*"]), 201),
+    ] {
+        let mut body = j!({"name": "sub", "scopes": ["inspections:read"]});
+        if !devices.is_null() {
+            body["devices"] = devices.clone();
+        }
+        let r = call(&server, "POST", "/v1/keys", Some(&vans), &body);
+        assert_eq!(r.status, status, "{devices}: {}", r.body);
+    }
 }

@@ -286,6 +286,15 @@ impl AuditLog {
         }
     }
 
+    /// [`AuditLog::pseudonym`] of each of `values`, separated by spaces.
+    pub fn pseudonyms(&self, values: &[String]) -> String {
+        values
+            .iter()
+            .map(|v| self.pseudonym(v))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// Appends `event`; returns once it is on disk. An error means it is *not*
     /// recorded, and the caller must not perform the action it describes.
     pub fn append(&self, event: AuditEvent) -> Result<Receipt, Error> {

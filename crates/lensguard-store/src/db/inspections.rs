@@ -20,6 +20,8 @@ pub struct StoredInspection {
     pub created_at: i64,
     /// The report, as JSON (`lensguard.inspection.v1`).
     pub report: String,
+    /// The device that sent it, when named.
+    pub device_id: Option<String>,
 }
 
 fn row_to_inspection(row: &sqlx::sqlite::SqliteRow) -> Result<StoredInspection, Error> {
@@ -28,6 +30,7 @@ fn row_to_inspection(row: &sqlx::sqlite::SqliteRow) -> Result<StoredInspection, 
         actor: row.try_get("actor")?,
         created_at: row.try_get("created_at")?,
         report: row.try_get("report")?,
+        device_id: row.try_get("device_id")?,
     })
 }
 
@@ -131,7 +134,7 @@ impl Db {
         idempotency_key: &str,
     ) -> Result<Option<IdempotentOriginal>, Error> {
         let row = sqlx::query(
-            "SELECT id, actor, created_at, report, request_sha256 FROM inspections
+            "SELECT id, actor, created_at, report, device_id, request_sha256 FROM inspections
               WHERE actor = ? AND idempotency_key = ?",
         )
         .bind(actor)
@@ -149,10 +152,12 @@ impl Db {
 
     /// One inspection by id.
     pub async fn get_inspection(&self, id: &str) -> Result<Option<StoredInspection>, Error> {
-        let row = sqlx::query("SELECT id, actor, created_at, report FROM inspections WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, actor, created_at, report, device_id FROM inspections WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
         row.as_ref().map(row_to_inspection).transpose()
     }
 }
@@ -170,6 +175,8 @@ pub struct InspectionFilter {
     pub actor: Option<String>,
     /// Only this device.
     pub device: Option<String>,
+    /// Only devices this scope permits (the caller's device scope).
+    pub devices: Option<lensguard_core::devices::DeviceScope>,
     /// Continue after this `(created_at, id)`, from a previous page.
     pub after: Option<(i64, String)>,
 }
@@ -186,13 +193,18 @@ impl Db {
             None => (None, None),
         };
         let rows = sqlx::query(
-            "SELECT id, actor, created_at, report FROM inspections
+            "SELECT id, actor, created_at, report, device_id FROM inspections
              WHERE (?1 IS NULL OR created_at >= ?1)
                AND (?2 IS NULL OR created_at < ?2)
                AND (?3 IS NULL OR verdict = ?3)
                AND (?4 IS NULL OR actor = ?4)
                AND (?5 IS NULL OR (created_at, id) < (?5, ?6))
                AND (?8 IS NULL OR device_id = ?8)
+               AND (?9 IS NULL OR EXISTS (SELECT 1 FROM json_each(?9) AS p WHERE
+                    device_id = p.value
+                    OR (substr(p.value, -1) = '*'
+                        AND substr(device_id, 1, length(p.value) - 1)
+                            = substr(p.value, 1, length(p.value) - 1))))
              ORDER BY created_at DESC, id DESC
              LIMIT ?7",
         )
@@ -204,6 +216,12 @@ impl Db {
         .bind(after_id)
         .bind(i64::from(limit))
         .bind(filter.device.as_deref())
+        .bind(
+            filter
+                .devices
+                .as_ref()
+                .map(|d| serde_json::to_string(d.patterns()).unwrap_or_default()),
+        )
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(row_to_inspection).collect()

@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ipnet::IpNet;
 use lensguard_core::Sensitive;
 use lensguard_core::access::{Actor, Principal, Scope};
+use lensguard_core::devices::DeviceScope;
 use sqlx::Row;
 use std::net::IpAddr;
 
@@ -37,6 +38,8 @@ pub struct NewKey {
     /// The user it belongs to (`None`: made on the data directory by the
     /// local operator). Disabling that user stops the key.
     pub owner: Option<String>,
+    /// The devices whose inspections and evidence it may read (`None`: all).
+    pub devices: Option<DeviceScope>,
 }
 
 /// A key as stored (no secret).
@@ -60,6 +63,8 @@ pub struct ApiKey {
     pub previous_valid_until: Option<i64>,
     /// The user it belongs to, by id (`None`: the local operator's).
     pub owner: Option<String>,
+    /// Its device scope (`None`: every device).
+    pub devices: Option<DeviceScope>,
 }
 
 /// A freshly created or rotated key: the only time its secret exists in clear.
@@ -133,7 +138,15 @@ fn row_to_key(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey, Error> {
         revoked_at: row.try_get("revoked_at")?,
         previous_valid_until: row.try_get("previous_valid_until")?,
         owner: row.try_get("owner")?,
+        devices: device_scope(row)?,
     })
+}
+
+/// The `devices` column (space-separated patterns; NULL: every device).
+pub(super) fn device_scope(row: &sqlx::sqlite::SqliteRow) -> Result<Option<DeviceScope>, Error> {
+    let text: Option<String> = row.try_get("devices")?;
+    text.map(|t| DeviceScope::parse(&t).map_err(Error::Invalid))
+        .transpose()
 }
 
 impl Db {
@@ -153,8 +166,8 @@ impl Db {
         let (token, h) = issue(&id)?;
         sqlx::query(
             "INSERT INTO api_keys (id, name, scopes, allowed_cidrs, secret_hash, created_at, expires_at,
-                 owner)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                 owner, devices)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(new.name.trim())
@@ -164,6 +177,7 @@ impl Db {
         .bind(unix(now))
         .bind(new.expires_at.map(unix))
         .bind(&new.owner)
+        .bind(new.devices.as_ref().map(ToString::to_string))
         .execute(self.pool())
         .await?;
         Ok(IssuedKey { id, token })
@@ -239,6 +253,7 @@ impl Db {
             actor: Actor::Key(key.id),
             scopes: key.scopes.into_iter().collect(),
             role: None,
+            devices: key.devices,
         }))
     }
 

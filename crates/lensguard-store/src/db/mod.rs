@@ -10,7 +10,8 @@
 //! plaintext `derivatives` table is dropped) and the results' retention
 //! columns, schema 6 the edge's outbox ([`outbox`]), schema 7 the digest of
 //! the request stored with an idempotency key, schema 8 the owner of an API
-//! key, schema 9 the audit log's anchor ([`anchor`]); opening an older file
+//! key, schema 9 the audit log's anchor ([`anchor`]), schema 10 the device
+//! scopes of keys and users; opening an older file
 //! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
@@ -40,7 +41,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 9;
+const SCHEMA_VERSION: i64 = 10;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -54,7 +55,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     created_at INTEGER NOT NULL,
     expires_at INTEGER,
     revoked_at INTEGER,
-    owner TEXT
+    owner TEXT,
+    devices TEXT
 );
 CREATE TABLE IF NOT EXISTS inspections (
     id TEXT PRIMARY KEY,
@@ -146,7 +148,8 @@ CREATE TABLE IF NOT EXISTS users (
     totp_secret BLOB NOT NULL,
     totp_last_step INTEGER NOT NULL,
     created_at INTEGER NOT NULL,
-    disabled_at INTEGER
+    disabled_at INTEGER,
+    devices TEXT
 );
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -218,16 +221,24 @@ impl Db {
                     .await?;
             }
         }
-        // The key owner (8): keys made before it belong to no user.
-        let has_owner: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM pragma_table_info('api_keys') WHERE name = 'owner'",
-        )
-        .fetch_one(&pool)
-        .await?;
-        if has_owner == 0 {
-            sqlx::raw_sql("ALTER TABLE api_keys ADD COLUMN owner TEXT")
-                .execute(&pool)
-                .await?;
+        // The key owner (8): keys made before it belong to no user; device
+        // scopes (10): credentials made before them read every device.
+        for (table, column) in [
+            ("api_keys", "owner"),
+            ("api_keys", "devices"),
+            ("users", "devices"),
+        ] {
+            let has: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
+                    .bind(table)
+                    .bind(column)
+                    .fetch_one(&pool)
+                    .await?;
+            if has == 0 {
+                sqlx::raw_sql(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))
+                    .execute(&pool)
+                    .await?;
+            }
         }
         retain_legacy_results(&pool).await?;
         outbox::recount(&pool).await?;

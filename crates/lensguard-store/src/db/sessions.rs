@@ -130,6 +130,7 @@ impl Db {
             actor: Actor::User(user.id),
             scopes: user.role.scopes().iter().copied().collect(),
             role: Some(user.role),
+            devices: user.devices,
         }))
     }
 
@@ -220,6 +221,7 @@ impl Db {
             username,
             role: Role::Owner,
             password,
+            devices: None,
         };
         let enrolment = insert_user(&mut tx, new, secrets, now).await?;
         tx.commit().await?;

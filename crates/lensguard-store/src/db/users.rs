@@ -19,6 +19,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use lensguard_core::Sensitive;
 use lensguard_core::access::Role;
+use lensguard_core::devices::DeviceScope;
 use sqlx::Row;
 use std::sync::OnceLock;
 use totp_rs::{Algorithm, TOTP};
@@ -39,6 +40,9 @@ pub struct NewUser {
     pub role: Role,
     /// Password (checked for length, then hashed).
     pub password: Sensitive<String>,
+    /// The devices whose inspections and evidence the user may read
+    /// (`None`: all).
+    pub devices: Option<DeviceScope>,
 }
 
 /// A user as stored (no secrets).
@@ -54,6 +58,8 @@ pub struct User {
     pub created_at: i64,
     /// When disabled; a disabled user cannot log in and has no sessions.
     pub disabled_at: Option<i64>,
+    /// Its device scope (`None`: every device).
+    pub devices: Option<DeviceScope>,
 }
 
 /// A new user's second factor: the only time its secret exists in clear.
@@ -214,6 +220,7 @@ pub(super) fn row_to_user(row: &sqlx::sqlite::SqliteRow) -> Result<User, Error> 
             .map_err(|_| Error::Invalid(format!("unknown role {role:?} in the database")))?,
         created_at: row.try_get("created_at")?,
         disabled_at: row.try_get("disabled_at")?,
+        devices: super::keys::device_scope(row)?,
     })
 }
 
@@ -419,8 +426,9 @@ pub(super) async fn insert_user(
     let sealed = secrets.seal(&totp_context(&id), &secret)?;
     let phc = hash_password(new.password).await?;
     let inserted = sqlx::query(
-        "INSERT INTO users (id, username, role, password_hash, totp_secret, totp_last_step, created_at)
-         VALUES (?, ?, ?, ?, ?, 0, ?)",
+        "INSERT INTO users (id, username, role, password_hash, totp_secret, totp_last_step, created_at,
+             devices)
+         VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
     )
     .bind(&id)
     .bind(&new.username)
@@ -428,6 +436,7 @@ pub(super) async fn insert_user(
     .bind(phc)
     .bind(sealed)
     .bind(unix(now))
+    .bind(new.devices.as_ref().map(ToString::to_string))
     .execute(&mut *tx)
     .await;
     match inserted {
@@ -447,6 +456,7 @@ pub(super) async fn insert_user(
             role: new.role,
             created_at: unix(now),
             disabled_at: None,
+            devices: new.devices,
         },
         secret_base32: enrolment_secret,
         otpauth_uri: uri,

@@ -42,6 +42,9 @@ pub struct KeyView {
     /// The user it belongs to, by id (`null`: made on the data directory);
     /// disabling that user stops the key.
     pub owner: Option<String>,
+    /// The devices (ids or `prefix*`) whose inspections and evidence it may
+    /// read; `null`: every device.
+    pub devices: Option<Vec<String>>,
 }
 
 impl From<&ApiKey> for KeyView {
@@ -56,6 +59,7 @@ impl From<&ApiKey> for KeyView {
             expires_at: k.expires_at.map(rfc3339),
             previous_valid_until: k.previous_valid_until.filter(|&t| t > now).map(rfc3339),
             owner: k.owner.clone(),
+            devices: k.devices.as_ref().map(|d| d.patterns().to_vec()),
             state: if k.revoked_at.is_some() {
                 "revoked"
             } else if k.expires_at.is_some_and(|e| e <= now) {
@@ -90,6 +94,10 @@ pub struct CreateKey {
     pub allowed_cidrs: Vec<String>,
     /// Days until it stops working; absent: never.
     pub expires_in_days: Option<u32>,
+    /// Only these devices' inspections and evidence (ids or `prefix*`, such
+    /// as `van-*`); absent: every device the caller may read. A caller with a
+    /// device scope must give one within it.
+    pub devices: Option<Vec<String>>,
 }
 
 /// `POST /v1/keys/{id}/rotate` body (optional).
@@ -157,6 +165,10 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
             Err(_) => return bad(&auth, format!("{c:?} is not a network such as 10.0.0.0/8")),
         }
     }
+    let devices = match act.device_scope(req.devices.as_deref()).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
     let now = time::OffsetDateTime::now_utc();
     if req.expires_in_days.is_some_and(|d| d == 0 || d > 3650) {
         return bad(&auth, "expires_in_days must be 1 to 3650".into());
@@ -169,6 +181,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
             .expires_in_days
             .map(|d| now + time::Duration::days(i64::from(d))),
         owner: None,
+        devices,
     };
     // A key belongs to the user who made it, or to its creating key's owner:
     // disabling that user stops it.
@@ -188,7 +201,11 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
         }
     }
     let scopes: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
-    let reason = Some(format!("scopes {}", scopes.join(" ")));
+    let reason = Some(format!(
+        "scopes {}{}",
+        scopes.join(" "),
+        act.devices_reason(new.devices.as_ref())
+    ));
     if let Err(r) = act.audit(Outcome::Success, reason).await {
         return r;
     }

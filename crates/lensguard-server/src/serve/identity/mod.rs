@@ -23,6 +23,7 @@ use super::state::AppState;
 use axum::http::StatusCode;
 use axum::response::Response;
 use lensguard_core::access::{Principal, Scope};
+use lensguard_core::devices::DeviceScope;
 use lensguard_store::audit::Outcome;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -90,6 +91,45 @@ pub struct Act<'a> {
 }
 
 impl Act<'_> {
+    /// The device scope `requested` for a new key or user, held to the
+    /// no-escalation rule: a caller with a device scope hands out only a
+    /// scope within it (never "every device"). `Err` is the answer (a 400 for
+    /// a malformed pattern, an audited 403 beyond the caller's scope).
+    pub async fn device_scope(
+        &self,
+        requested: Option<&[String]>,
+    ) -> Result<Option<DeviceScope>, Response> {
+        let scope = match requested.map(DeviceScope::new).transpose() {
+            Ok(s) => s,
+            Err(why) => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    why,
+                    &rid(self.ctx),
+                ));
+            }
+        };
+        if let Some(own) = &self.principal.devices
+            && !scope.as_ref().is_some_and(|d| d.within(own))
+        {
+            let why = format!(
+                "these credentials read only {} device pattern(s): give devices within them",
+                own.patterns().len()
+            );
+            return Err(self.refuse(StatusCode::FORBIDDEN, why).await);
+        }
+        Ok(scope)
+    }
+
+    /// `scope` as an audit reason may show it: every pattern pseudonymised
+    /// (a pattern may be one device's id).
+    pub fn devices_reason(&self, scope: Option<&DeviceScope>) -> String {
+        scope.map_or_else(String::new, |d| {
+            format!("; devices {}", self.state.audit.pseudonyms(d.patterns()))
+        })
+    }
+
     /// Audits the refusal and answers `status` (403 or 409).
     pub async fn refuse(&self, status: StatusCode, message: String) -> Response {
         let outcome = if status == StatusCode::FORBIDDEN {

@@ -58,6 +58,10 @@ pub struct CreateUser {
     pub role: Role,
     /// Initial password, at least 12 characters.
     pub password: String,
+    /// Only these devices' inspections and evidence (ids or `prefix*`);
+    /// absent: every device the caller may read. A caller with a device
+    /// scope must give one within it.
+    pub devices: Option<Vec<String>>,
 }
 
 /// `PATCH /v1/users/{id}` body.
@@ -132,7 +136,15 @@ pub async fn create(
         Ok(None) => {}
         Err(_) => return db_unavailable(&rid(ctx)),
     }
-    let reason = Some(format!("role {}", req.role));
+    let devices = match act.device_scope(req.devices.as_deref()).await {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    let reason = Some(format!(
+        "role {}{}",
+        req.role,
+        act.devices_reason(devices.as_ref())
+    ));
     if let Err(r) = act.audit(Outcome::Success, reason).await {
         return r;
     }
@@ -140,6 +152,7 @@ pub async fn create(
         username: req.username,
         role: req.role,
         password: Sensitive::new(req.password),
+        devices,
     };
     let now = time::OffsetDateTime::now_utc();
     match state.db.create_user(new, &state.secrets, now).await {
