@@ -199,6 +199,16 @@ fn an_unwritable_audit_log_changes_nothing_and_says_so_once() {
     let token = create_key(dir.path(), &["evidence:manage", "metrics:read"], &[]);
     let secret = create_user(dir.path(), "alice", "viewer");
     let server = start_ignoring_sigxfsz(dir.path());
+    // No owner yet: the service offers the bootstrap token (an audited
+    // write) just after it starts listening; let that finish first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !common::audit_entries(dir.path())
+        .iter()
+        .any(|e| e["action"] == "users.bootstrap_token")
+    {
+        assert!(std::time::Instant::now() < deadline, "no bootstrap offer");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     break_audit_writes(&server);
 
     let r = login_at(&server, "alice", &secret, 0);

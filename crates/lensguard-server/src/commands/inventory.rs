@@ -82,7 +82,7 @@ fn facts(c: DataCategory) -> (&'static str, &'static str, &'static str, &'static
         DataCategory::AuditLog => (
             "who did what, when, from where; deletion receipts; identifying values pseudonymised (HMAC)",
             "`<data dir>/audit/` (log.jsonl, checkpoints)",
-            "not encrypted; tamper-evident: hash chain, RFC 6962 Merkle tree, Ed25519-signed checkpoints",
+            "not encrypted; tamper-evident: hash chain, RFC 6962 Merkle tree, Ed25519-signed checkpoints at least every 1000 entries (signing key in `audit/` or a PKCS#11 token), each also kept in the database and optionally a checkpoint file; an administrator who can write the data directory and use the signing key can rewrite the history undetected except against checkpoints kept off the machine (the hub, a checkpoint file elsewhere: `lensguard audit verify --trusted-checkpoint`)",
             "never pruned by lensguard (receipts must outlive what they prove); export and archive with `lensguard audit export`",
         ),
     }
@@ -109,6 +109,15 @@ pub fn inventory(policy: &Policy) -> Inventory {
                 read_by.push_str(" with a stated reason");
             }
             read_by.push_str("; every read audited");
+            if matches!(
+                c,
+                DataCategory::Original
+                    | DataCategory::Redacted
+                    | DataCategory::Thumbnail
+                    | DataCategory::Result
+            ) {
+                read_by.push_str("; only within the credential's device scope, if it has one");
+            }
             let egress = match c {
                 DataCategory::Original => "never".to_owned(),
                 DataCategory::Redacted | DataCategory::Thumbnail => {
