@@ -560,15 +560,18 @@ fn a_full_decode_queue_answers_busy_with_retry_after() {
                 if r.status == 503 {
                     busy.lock().expect("lock").get_or_insert(r);
                 }
+                // Leave the worker free between posts so the large one
+                // gets its turn.
+                std::thread::sleep(std::time::Duration::from_millis(200));
             }
         });
         let mut status = 503;
-        for _ in 0..50 {
+        for _ in 0..200 {
             let r = post(large.clone());
             status = r.status;
             if status == 503 {
                 busy.lock().expect("lock").get_or_insert(r);
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                std::thread::sleep(std::time::Duration::from_millis(20));
             } else {
                 break;
             }
