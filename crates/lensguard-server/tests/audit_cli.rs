@@ -324,14 +324,17 @@ fn a_rewritten_history_is_refused_at_start_and_fails_against_its_witness() {
     );
     let d = path(&data);
     let w = path(&witness);
-    let out = lensguard(&[
-        "audit",
-        "verify",
-        "--data-dir",
-        &d,
-        "--trusted-checkpoint",
-        &w,
-    ]);
+    let verify_witnessed = || {
+        lensguard(&[
+            "audit",
+            "verify",
+            "--data-dir",
+            &d,
+            "--trusted-checkpoint",
+            &w,
+        ])
+    };
+    let out = verify_witnessed();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("witnessed: the log extends"));
 
@@ -364,14 +367,7 @@ fn a_rewritten_history_is_refused_at_start_and_fails_against_its_witness() {
         "{}",
         text(&out.stderr)
     );
-    let out = lensguard(&[
-        "audit",
-        "verify",
-        "--data-dir",
-        &d,
-        "--trusted-checkpoint",
-        &w,
-    ]);
+    let out = verify_witnessed();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(
         text(&out.stderr).contains("the history it witnessed was rewritten"),

@@ -582,16 +582,7 @@ fn an_http2_connection_is_bounded_in_streams() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
-            .await
-            .expect("connect");
-        let tls = tokio_rustls::TlsConnector::from(common::client_config(&server.data_dir))
-            .connect(
-                rustls_pki_types::ServerName::try_from("localhost").expect("name"),
-                tcp,
-            )
-            .await
-            .expect("TLS");
+        let tls = common::tls_connect(&server).await;
         let (client, connection) = h2::client::handshake(tls).await.expect("h2 handshake");
         tokio::spawn(connection);
         let mut client = client.ready().await.expect("ready");

@@ -158,16 +158,22 @@ fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend(crc.finalize().to_be_bytes());
 }
 
-/// A PNG whose header declares `width` x `height` RGB pixels, followed by a small
-/// IDAT of zero rows: the decompression-bomb shape (a few KB that would need
-/// gigabytes once decoded).
-pub fn png_bomb(width: u32, height: u32) -> Vec<u8> {
+/// The PNG signature and an IHDR chunk for `width` x `height` RGB8 pixels.
+fn png_head(width: u32, height: u32) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend(width.to_be_bytes());
     ihdr.extend(height.to_be_bytes());
     ihdr.extend([8, 2, 0, 0, 0]);
     png_chunk(&mut out, b"IHDR", &ihdr);
+    out
+}
+
+/// A PNG whose header declares `width` x `height` RGB pixels, followed by a small
+/// IDAT of zero rows: the decompression-bomb shape (a few KB that would need
+/// gigabytes once decoded).
+pub fn png_bomb(width: u32, height: u32) -> Vec<u8> {
+    let mut out = png_head(width, height);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     // 256 KiB of zero bytes: filter type 0 and black pixels for the first rows.
     let _ = z.write_all(&vec![0u8; 256 * 1024]);
@@ -182,12 +188,7 @@ pub fn png_bomb(width: u32, height: u32) -> Vec<u8> {
 /// "blank 10000x10000 PNG"). Rows are compressed as they are made, so
 /// building it never holds the pixels.
 pub fn png_blank(width: u32, height: u32) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend(width.to_be_bytes());
-    ihdr.extend(height.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]);
-    png_chunk(&mut out, b"IHDR", &ihdr);
+    let mut out = png_head(width, height);
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut row = vec![255u8; 1 + 3 * width as usize];
     row[0] = 0; // filter: none

@@ -257,6 +257,20 @@ pub fn request(server: &Server, method: &str, path: &str) -> Reply {
     send(server, method, path, &[], Vec::new())
 }
 
+/// A TLS connection to the service (on the current runtime), verifying its
+/// own certificate.
+pub async fn tls_connect(
+    server: &Server,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+        .await
+        .expect("connect");
+    tokio_rustls::TlsConnector::from(client_config(&server.data_dir))
+        .connect(ServerName::try_from("localhost").expect("name"), tcp)
+        .await
+        .expect("TLS handshake with the service's own certificate")
+}
+
 /// `method path` with extra headers and a body.
 pub fn send(
     server: &Server,
@@ -270,13 +284,7 @@ pub fn send(
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
-            .await
-            .expect("connect");
-        let tls = tokio_rustls::TlsConnector::from(client_config(&server.data_dir))
-            .connect(ServerName::try_from("localhost").expect("name"), tcp)
-            .await
-            .expect("TLS handshake with the service's own certificate");
+        let tls = tls_connect(server).await;
         let (mut sender, conn) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
                 .await

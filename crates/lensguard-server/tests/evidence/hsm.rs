@@ -22,18 +22,27 @@ fn binary(conf: &std::path::Path) -> Command {
     c
 }
 
-#[test]
-fn evidence_is_sealed_under_token_keys_and_an_unreachable_token_stops_the_service() {
+/// A folder with a fresh SoftHSM token and its configuration file; `None`
+/// (the test skips) without SoftHSMv2, which fails the run under `CI=true`.
+fn token_or_skip() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     if let Some(why) = softhsm::missing() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "SoftHSMv2 is required under CI=true: {why}"
         );
         eprintln!("SKIPPED: {why}; run scripts/install-test-deps");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let conf = softhsm::make_token(&dir.path().join("hsm"));
+    Some((dir, conf))
+}
+
+#[test]
+fn evidence_is_sealed_under_token_keys_and_an_unreachable_token_stops_the_service() {
+    let Some((dir, conf)) = token_or_skip() else {
+        return;
+    };
     let data = dir.path().join("data");
     let writer = create_key(&data, &["inspections:write", "inspections:read"], &[]);
     let pin = dir.path().join("pin");
@@ -107,16 +116,9 @@ fn evidence_is_sealed_under_token_keys_and_an_unreachable_token_stops_the_servic
 /// `audit/signing.token`); `audit verify` checks it from `signing.pub`.
 #[test]
 fn the_audit_signing_key_can_live_in_the_token() {
-    if let Some(why) = softhsm::missing() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "SoftHSMv2 is required under CI=true: {why}"
-        );
-        eprintln!("SKIPPED: {why}; run scripts/install-test-deps");
+    let Some((dir, conf)) = token_or_skip() else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let conf = softhsm::make_token(&dir.path().join("hsm"));
+    };
     let data = dir.path().join("data");
     let pin = dir.path().join("pin");
     std::fs::write(&pin, softhsm::PIN).expect("pin");

@@ -269,14 +269,17 @@ fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
     assert!(listed.status.success(), "{}", text(&listed.stderr));
     let witnessed = dir.path().join("hub-checkpoints.jsonl");
     std::fs::write(&witnessed, &listed.stdout).unwrap();
-    let verified = lensguard(&[
-        "audit",
-        "verify",
-        "--data-dir",
-        edge_dir.to_str().unwrap(),
-        "--trusted-checkpoint",
-        witnessed.to_str().unwrap(),
-    ]);
+    let verify_against_hub = || {
+        lensguard(&[
+            "audit",
+            "verify",
+            "--data-dir",
+            edge_dir.to_str().unwrap(),
+            "--trusted-checkpoint",
+            witnessed.to_str().unwrap(),
+        ])
+    };
+    let verified = verify_against_hub();
     assert!(verified.status.success(), "{}", text(&verified.stderr));
     assert!(text(&verified.stdout).contains("witnessed: the log extends"));
     // Someone restores the older log: its newest checkpoint is smaller than
@@ -298,14 +301,7 @@ fn an_edge_whose_audit_log_was_rolled_back_is_flagged_at_the_hub() {
     println!("hub checkpoint {grown} entries; after the rollback: {reason:?}");
     assert_eq!(size, grown, "a rollback does not move the hub's checkpoint");
     assert!(reason.unwrap().starts_with("rollback"));
-    let verified = lensguard(&[
-        "audit",
-        "verify",
-        "--data-dir",
-        edge_dir.to_str().unwrap(),
-        "--trusted-checkpoint",
-        witnessed.to_str().unwrap(),
-    ]);
+    let verified = verify_against_hub();
     assert_eq!(
         verified.status.code(),
         Some(1),
