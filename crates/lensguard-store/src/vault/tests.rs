@@ -595,3 +595,45 @@ async fn an_interrupted_deletion_is_finished_by_the_next_sweep() {
         .expect("count");
     assert_eq!(left, 0);
 }
+
+/// A store that fails after its blobs were written (here the database
+/// refuses the rows, as a full disk would) leaves no blob file behind.
+/// Before, the vault folder kept orphaned (on a full disk, zero-byte) blobs
+/// that nothing named.
+#[tokio::test]
+async fn a_failed_store_leaves_no_blob_files() {
+    let f = fixture().await;
+    sqlx::query("DROP TABLE vault_objects")
+        .execute(f.db.pool())
+        .await
+        .expect("drop");
+    f.vault
+        .put_all(
+            vec![
+                (
+                    object("i1", DataCategory::Redacted, None),
+                    b"pixels".to_vec(),
+                ),
+                (
+                    object("i1", DataCategory::Thumbnail, None),
+                    b"small".to_vec(),
+                ),
+            ],
+            t0(),
+        )
+        .await
+        .expect_err("the rows cannot be written");
+    let mut files = Vec::new();
+    let mut folders = vec![f.dir.path().join("vault")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    assert_eq!(files, Vec::<std::path::PathBuf>::new());
+}

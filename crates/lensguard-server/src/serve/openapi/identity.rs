@@ -53,6 +53,7 @@ fn public(created: Value) -> Value {
         "201": created,
         "400": error_response("Malformed JSON, or a name or password that does not meet the rules."),
         "401": error_response("Invalid credentials (or bootstrap token)."),
+        "408": error_response(super::BODY_TOO_SLOW),
         "413": error_response("The body is larger than 64 KiB."),
         "429": error_response("Too many attempts from this address for this name; see Retry-After."),
         "503": error_response("The audit log or database cannot take the request; nothing was changed.")

@@ -18,7 +18,13 @@ pub(super) fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}})
 }
 
+/// What a `408` says, on every route that takes a body.
+pub(super) const BODY_TOO_SLOW: &str = "The request body arrived more slowly than `[http] body_min_bytes_per_second` after the header read timeout (`body_too_slow`); the connection is closed.";
+
 pub(super) fn refusals(mut responses: serde_json::Map<String, Value>) -> Value {
+    responses
+        .entry("408")
+        .or_insert_with(|| error_response(BODY_TOO_SLOW));
     responses.insert(
         "401".into(),
         error_response("Missing, invalid, revoked or expired credentials."),
