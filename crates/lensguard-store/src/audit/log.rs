@@ -194,13 +194,6 @@ impl AuditLog {
                 super::key_id(signer.public_key())
             )));
         }
-        let public_file = dir.join(files::PUBLIC_KEY);
-        if !public_file.exists() {
-            super::checkpoint::write_private(
-                &public_file,
-                hex::encode(signer.public_key()).as_bytes(),
-            )?;
-        }
         let s = scan(dir, Some(signer.public_key()))?;
         s.check_tail()?;
         if let Some(cp) = &anchor {
@@ -209,6 +202,13 @@ impl AuditLog {
                 time: cp.time,
                 finding,
             })?;
+        }
+        let public_file = dir.join(files::PUBLIC_KEY);
+        if !public_file.exists() {
+            super::checkpoint::write_private(
+                &public_file,
+                hex::encode(signer.public_key()).as_bytes(),
+            )?;
         }
         let log = open_append(&dir.join(files::LOG), s.log_len, s.torn_log_bytes)?;
         let cps = open_append(
@@ -300,10 +300,7 @@ impl AuditLog {
     pub fn append(&self, event: AuditEvent) -> Result<Receipt, Error> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Request::Append(event, Reply::Blocking(reply)))?;
-        answer
-            .recv()
-            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))?
-            .map_err(fail)
+        answer.recv().map_err(|_| stopped())?.map_err(fail)
     }
 
     /// Like [`AuditLog::append`], for async callers: the task waits, no thread
@@ -311,30 +308,22 @@ impl AuditLog {
     pub async fn append_async(&self, event: AuditEvent) -> Result<Receipt, Error> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.send(Request::Append(event, Reply::Async(reply)))?;
-        answer
-            .await
-            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))?
-            .map_err(fail)
+        answer.await.map_err(|_| stopped())?.map_err(fail)
     }
 
     /// Signs a checkpoint over everything appended so far.
     pub fn checkpoint(&self) -> Result<Checkpoint, Error> {
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Request::Checkpoint(reply))?;
-        answer
-            .recv()
-            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))?
-            .map_err(fail)
+        answer.recv().map_err(|_| stopped())?.map_err(fail)
     }
 
     fn send(&self, r: Request) -> Result<(), Error> {
         self.tx
             .as_ref()
-            .ok_or(Error::AuditUnavailable(
-                "the audit writer has stopped".to_owned(),
-            ))?
+            .ok_or_else(stopped)?
             .send(r)
-            .map_err(|_| Error::AuditUnavailable("the audit writer has stopped".to_owned()))
+            .map_err(|_| stopped())
     }
 
     /// Number of acknowledged entries.
@@ -395,6 +384,10 @@ fn fail(message: String) -> Error {
     Error::AuditUnavailable(message)
 }
 
+fn stopped() -> Error {
+    Error::AuditUnavailable("the audit writer has stopped".to_owned())
+}
+
 impl Drop for AuditLog {
     fn drop(&mut self) {
         self.tx.take();
@@ -452,26 +445,13 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            // The cadence goes first, in a commit of its own (so even a
-            // cadence of 1 is kept).
-            if let Some(n) = self
-                .cadence_due
-                .filter(|_| matches!(first, Request::Append(..)))
-            {
-                let event = AuditEvent {
-                    checkpoint_every: Some(n),
-                    ..AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "audit.cadence")
-                };
-                self.commit(
-                    vec![Request::Append(event, Reply::Nobody)],
-                    &mut unsigned_since,
-                );
-            }
-            // No batch crosses the cadence: a checkpoint is due when it fills.
+            // No batch crosses the cadence: a checkpoint is due when it
+            // fills (counting the cadence entry that may go first).
+            let due_cadence = u64::from(self.cadence_due.is_some());
             let room = self
                 .options
                 .checkpoint_every
-                .saturating_sub(self.unsigned())
+                .saturating_sub(self.unsigned() + due_cadence)
                 .max(1);
             let mut appends = u64::from(matches!(first, Request::Append(..)));
             let mut batch = vec![first];
@@ -483,6 +463,18 @@ impl Writer {
                     }
                     Err(_) => break,
                 }
+            }
+            // The cadence goes before the first entry, in a commit of its own
+            // (so even a cadence of 1 is kept).
+            if let Some(n) = self.cadence_due.filter(|_| appends > 0) {
+                let event = AuditEvent {
+                    checkpoint_every: Some(n),
+                    ..AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "audit.cadence")
+                };
+                self.commit(
+                    vec![Request::Append(event, Reply::Nobody)],
+                    &mut unsigned_since,
+                );
             }
             self.commit(batch, &mut unsigned_since);
         }
