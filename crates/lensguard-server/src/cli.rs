@@ -377,7 +377,8 @@ pub enum AuditCommand {
         /// Checkpoints kept outside the data directory (repeatable): the
         /// log must extend every one. A file of checkpoint JSON lines (the
         /// service's [audit] checkpoint_file, `lensguard hub checkpoints
-        /// --edge ID` on the hub) or a saved answer of GET
+        /// --edge ID` on the hub), a SIEM receiver's file of the [siem]
+        /// stream (syslog or json format), or a saved answer of GET
         /// /v1/audit/checkpoint. The only check that exposes a history
         /// rewritten and re-signed by whoever holds audit/signing.key.
         #[arg(long, value_name = "FILE", conflicts_with = "export")]

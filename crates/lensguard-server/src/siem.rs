@@ -17,11 +17,16 @@
 //! is repeated with backoff: at-least-once delivery; the entry's `seq`
 //! travels in every message so a SIEM can drop a repeat. Nothing leaves
 //! before the receiver's certificate verifies.
+//!
+//! Each signed checkpoint is sent once the entries it covers have been
+//! (`checkpoint_size` in the cursor), so the receiver holds a witness of the
+//! log's history (`lensguard audit verify --trusted-checkpoint` reads its
+//! file in the `syslog` and `json` formats).
 
 use crate::edge::delivery::Backoff;
 use anyhow::Context;
 use lensguard_core::config::siem::SiemConfig;
-use lensguard_store::audit::siem::{SiemFormat, frame, render};
+use lensguard_store::audit::siem::{SiemFormat, frame, render, render_checkpoint};
 use rustls_pki_types::ServerName;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -35,6 +40,9 @@ const IDLE: Duration = Duration::from_millis(500);
 struct Cursor {
     offset: u64,
     next_seq: u64,
+    /// The size of the newest checkpoint sent (0: none yet).
+    #[serde(default)]
+    checkpoint_size: u64,
 }
 
 /// The exporter.
@@ -147,25 +155,43 @@ impl Exporter {
             cursor.offset,
             self.config.batch_events,
         );
-        let entries = tokio::task::spawn_blocking(move || {
-            lensguard_store::audit::entries_from(&dir, offset, max)
+        let (entries, checkpoints) = tokio::task::spawn_blocking(move || {
+            let entries = lensguard_store::audit::entries_from(&dir, offset, max)?;
+            let checkpoints = lensguard_store::audit::checkpoints(&dir)?;
+            anyhow::Ok((entries, checkpoints))
         })
         .await??;
-        let Some(last) = entries.last() else {
+        let next_seq = entries.last().map_or(cursor.next_seq, |l| l.entry.seq + 1);
+        // Checkpoints go after the entries they cover, each once.
+        let witnessed: Vec<_> = checkpoints
+            .iter()
+            .filter(|c| c.size > cursor.checkpoint_size && c.size <= next_seq)
+            .collect();
+        if entries.is_empty() && witnessed.is_empty() {
             return Ok(0);
-        };
+        }
         let next = Cursor {
-            offset: last.end,
-            next_seq: last.entry.seq + 1,
+            offset: entries.last().map_or(cursor.offset, |l| l.end),
+            next_seq,
+            checkpoint_size: witnessed.last().map_or(cursor.checkpoint_size, |c| c.size),
         };
+        let version = env!("CARGO_PKG_VERSION");
         let mut bytes = Vec::new();
         for e in &entries {
             bytes.extend(frame(&render(
                 self.format,
                 &self.hostname,
-                env!("CARGO_PKG_VERSION"),
+                version,
                 &e.json,
                 &e.entry,
+            )));
+        }
+        for c in &witnessed {
+            bytes.extend(frame(&render_checkpoint(
+                self.format,
+                &self.hostname,
+                version,
+                c,
             )));
         }
         let deliver = async {
@@ -195,6 +221,6 @@ impl Exporter {
             .await
             .context("the receiver did not close the session in time")??;
         self.save(&next).context("cannot save the SIEM cursor")?;
-        Ok(entries.len())
+        Ok(entries.len() + witnessed.len())
     }
 }

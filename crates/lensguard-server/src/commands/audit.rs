@@ -190,8 +190,9 @@ fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The checkpoints in `path`: JSON lines of checkpoints (a `[audit]
-/// checkpoint_file`, `lensguard hub checkpoints`), or one JSON object that is
-/// a checkpoint or the answer of `GET /v1/audit/checkpoint`.
+/// checkpoint_file`, `lensguard hub checkpoints`), a SIEM receiver's file of
+/// messages (`audit.checkpoint` lines, `syslog` or `json` format), or one
+/// JSON object that is a checkpoint or the answer of `GET /v1/audit/checkpoint`.
 fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read --trusted-checkpoint {}", path.display()))?;
@@ -204,6 +205,19 @@ fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
     };
     let found: Option<Vec<Checkpoint>> = match serde_json::from_str::<serde_json::Value>(&text) {
         Ok(v) => parse(v).map(|c| vec![c]),
+        Err(_) if text.contains(" audit.checkpoint ") => {
+            // A SIEM receiver's file (syslog or json format): the lines of
+            // `audit.checkpoint` messages end with the checkpoint's JSON.
+            Some(
+                text.lines()
+                    .filter(|l| l.contains(" audit.checkpoint "))
+                    .filter_map(|l| {
+                        let json = &l[l.find(" {")? + 1..];
+                        serde_json::from_str(json).ok().and_then(parse)
+                    })
+                    .collect(),
+            )
+        }
         Err(_) => text
             .lines()
             .filter(|l| !l.trim().is_empty())
@@ -236,9 +250,9 @@ fn print_witnessed(trusted: &[Checkpoint]) -> std::io::Result<()> {
         ),
         None => writeln!(
             out,
-            "witness not checked: pass --trusted-checkpoint FILE (checkpoints the hub or an \
-             [audit] checkpoint_file kept); whoever holds audit/signing.key can re-sign a \
-             rewritten history that only a witness exposes"
+            "witness not checked: pass --trusted-checkpoint FILE (checkpoints the hub, an \
+             [audit] checkpoint_file or the SIEM receiver kept); whoever holds \
+             audit/signing.key can re-sign a rewritten history that only a witness exposes"
         ),
     }
 }

@@ -1,9 +1,12 @@
 //! SIEM export to a real rsyslog receiver over mutual TLS: every audit event
-//! arrives byte-identical in each format, nothing is lost across a receiver
-//! restart, and a receiver with a certificate from another CA gets nothing.
+//! and signed checkpoint arrives byte-identical in each format, nothing is
+//! lost across a receiver restart, a receiver with a certificate from
+//! another CA gets nothing, and the receiver's file witnesses the log's
+//! history for `audit verify --trusted-checkpoint`.
 
+use super::common::{lensguard, text};
 use super::harness::*;
-use lensguard_store::audit::siem::{SiemFormat, render};
+use lensguard_store::audit::siem::{SiemFormat, render, render_checkpoint};
 use lensguard_testkit::rsyslog::Rsyslog;
 use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair};
 use std::collections::BTreeSet;
@@ -50,21 +53,23 @@ fn receiver(dir: &Path, sub: &str, port: u16, pki_name: &str, client_ca: &Path) 
     )
 }
 
-/// The messages the edge's audit log should have produced, in `format`.
+/// The messages the edge's audit log should have produced, in `format`:
+/// every entry and every signed checkpoint.
 fn expected(edge_dir: &Path, format: SiemFormat) -> Vec<String> {
-    lensguard_store::audit::entries_from(&edge_dir.join("audit"), 0, usize::MAX)
+    let audit = edge_dir.join("audit");
+    let version = env!("CARGO_PKG_VERSION");
+    let mut all: Vec<String> = lensguard_store::audit::entries_from(&audit, 0, usize::MAX)
         .unwrap()
         .iter()
-        .map(|e| {
-            render(
-                format,
-                "edge-test",
-                env!("CARGO_PKG_VERSION"),
-                &e.json,
-                &e.entry,
-            )
-        })
-        .collect()
+        .map(|e| render(format, "edge-test", version, &e.json, &e.entry))
+        .collect();
+    all.extend(
+        lensguard_store::audit::checkpoints(&audit)
+            .unwrap()
+            .iter()
+            .map(|c| render_checkpoint(format, "edge-test", version, c)),
+    );
+    all
 }
 
 fn config(dir: &Path, port: u16, format: &str) -> String {
@@ -133,6 +138,21 @@ fn audit_events_reach_rsyslog_byte_identical_through_restarts_and_never_an_impos
         }
         let (want, lines, distinct) = all_arrive(&edge_dir, &rx, format);
         println!("{name}: events {want}, received {lines}, distinct {distinct}, byte-identical");
+        if format != SiemFormat::Cef {
+            // The receiver's file is a witness of the edge's checkpoints.
+            let received = dir.path().join(format!("rx-{name}/received.log"));
+            let verified = lensguard(&[
+                "audit",
+                "verify",
+                "--data-dir",
+                edge_dir.to_str().unwrap(),
+                "--trusted-checkpoint",
+                received.to_str().unwrap(),
+            ]);
+            assert!(verified.status.success(), "{}", text(&verified.stderr));
+            let stdout = text(&verified.stdout);
+            assert!(stdout.contains("witnessed: the log extends"), "{stdout}");
+        }
         if i > 0 {
             continue;
         }

@@ -66,3 +66,19 @@ pub fn entries_from(dir: &Path, offset: u64, max: usize) -> Result<Vec<RawEntry>
     }
     Ok(out)
 }
+
+/// The signed checkpoints of the log in `dir`, as written (none when there
+/// is no checkpoint file; a torn last line is left out). Not verified.
+pub fn checkpoints(dir: &Path) -> Result<Vec<super::Checkpoint>, Error> {
+    let path = dir.join(super::files::CHECKPOINTS);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
+    };
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    complete
+        .lines()
+        .map(|l| serde_json::from_str(l).map_err(|e| Error::Invalid(e.to_string())))
+        .collect()
+}

@@ -13,6 +13,12 @@
 //!
 //! Every message carries the entry's `seq`, so a SIEM can recognise an entry
 //! delivered twice (delivery is at least once).
+//!
+//! Signed checkpoints travel too ([`render_checkpoint`], action
+//! `audit.checkpoint`), after the entries they cover, so the SIEM is a
+//! witness of the log's history: in `syslog` and `json` the message ends with
+//! the checkpoint's JSON, which `lensguard audit verify --trusted-checkpoint`
+//! reads from the receiver's file; `cef` carries its fields.
 
 use super::event::{Outcome, ParsedEntry};
 
@@ -175,6 +181,39 @@ pub fn render(
             )
         }
         SiemFormat::Json => format!("{head} - {raw_json}"),
+    }
+}
+
+/// The message for a signed checkpoint (see the module docs).
+pub fn render_checkpoint(
+    format: SiemFormat,
+    hostname: &str,
+    version: &str,
+    checkpoint: &super::Checkpoint,
+) -> String {
+    let head = format!(
+        "<{}>1 {} {} lensguard - audit.checkpoint",
+        13 * 8 + 6,
+        rfc3339(checkpoint.time),
+        header_token(hostname, 255)
+    );
+    let json = serde_json::to_string(checkpoint).unwrap_or_default();
+    match format {
+        SiemFormat::Syslog => format!(
+            "{head} [{SD_ID} size=\"{}\" key_id=\"{}\"] {json}",
+            checkpoint.size,
+            sd_value(&checkpoint.key_id)
+        ),
+        SiemFormat::Cef => format!(
+            "{head} - CEF:0|lensguard|lensguard|{}|audit.checkpoint|audit.checkpoint|3|rt={} cn1={} cn1Label=size cs1={} cs1Label=root cs2={} cs2Label=keyId cs3={} cs3Label=signature",
+            cef_header(version),
+            checkpoint.time.unix_timestamp() * 1000,
+            checkpoint.size,
+            cef_value(&checkpoint.root),
+            cef_value(&checkpoint.key_id),
+            cef_value(&checkpoint.signature)
+        ),
+        SiemFormat::Json => format!("{head} - {json}"),
     }
 }
 
