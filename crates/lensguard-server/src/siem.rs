@@ -19,7 +19,7 @@
 //! before the receiver's certificate verifies.
 //!
 //! Each signed checkpoint is sent once the entries it covers have been
-//! (`checkpoint_size` in the cursor), so the receiver holds a witness of the
+//! (`checkpoint_offset` in the cursor: read from there, never the whole file), so the receiver holds a witness of the
 //! log's history (`lensguard audit verify --trusted-checkpoint` reads its
 //! file in the `syslog` and `json` formats).
 
@@ -40,9 +40,9 @@ const IDLE: Duration = Duration::from_millis(500);
 struct Cursor {
     offset: u64,
     next_seq: u64,
-    /// The size of the newest checkpoint sent (0: none yet).
+    /// Where in `audit/checkpoints.jsonl` the next checkpoint to send starts.
     #[serde(default)]
-    checkpoint_size: u64,
+    checkpoint_offset: u64,
 }
 
 /// The exporter.
@@ -155,17 +155,19 @@ impl Exporter {
             cursor.offset,
             self.config.batch_events,
         );
+        let checkpoint_offset = cursor.checkpoint_offset;
         let (entries, checkpoints) = tokio::task::spawn_blocking(move || {
             let entries = lensguard_store::audit::entries_from(&dir, offset, max)?;
-            let checkpoints = lensguard_store::audit::checkpoints(&dir)?;
+            let checkpoints = lensguard_store::audit::checkpoints_from(&dir, checkpoint_offset)?;
             anyhow::Ok((entries, checkpoints))
         })
         .await??;
         let next_seq = entries.last().map_or(cursor.next_seq, |l| l.entry.seq + 1);
-        // Checkpoints go after the entries they cover, each once.
+        // Checkpoints go after the entries they cover, each once (sizes
+        // only grow, so the ones covered are a prefix).
         let witnessed: Vec<_> = checkpoints
             .iter()
-            .filter(|c| c.size > cursor.checkpoint_size && c.size <= next_seq)
+            .take_while(|(c, _)| c.size <= next_seq)
             .collect();
         if entries.is_empty() && witnessed.is_empty() {
             return Ok(0);
@@ -173,7 +175,9 @@ impl Exporter {
         let next = Cursor {
             offset: entries.last().map_or(cursor.offset, |l| l.end),
             next_seq,
-            checkpoint_size: witnessed.last().map_or(cursor.checkpoint_size, |c| c.size),
+            checkpoint_offset: witnessed
+                .last()
+                .map_or(cursor.checkpoint_offset, |(_, end)| *end),
         };
         let version = env!("CARGO_PKG_VERSION");
         let mut bytes = Vec::new();
@@ -186,7 +190,7 @@ impl Exporter {
                 &e.entry,
             )));
         }
-        for c in &witnessed {
+        for (c, _) in &witnessed {
             bytes.extend(frame(&render_checkpoint(
                 self.format,
                 &self.hostname,

@@ -208,15 +208,27 @@ fn read_checkpoints(path: &Path) -> anyhow::Result<Vec<Checkpoint>> {
         Err(_) if text.contains(" audit.checkpoint ") => {
             // A SIEM receiver's file (syslog or json format): the lines of
             // `audit.checkpoint` messages end with the checkpoint's JSON.
-            Some(
-                text.lines()
-                    .filter(|l| l.contains(" audit.checkpoint "))
-                    .filter_map(|l| {
-                        let json = &l[l.find(" {")? + 1..];
-                        serde_json::from_str(json).ok().and_then(parse)
-                    })
-                    .collect(),
-            )
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains(" audit.checkpoint "))
+                .collect();
+            let found: Vec<Checkpoint> = lines
+                .iter()
+                .filter_map(|l| {
+                    let json = &l[l.find(" {")? + 1..];
+                    serde_json::from_str(json).ok().and_then(parse)
+                })
+                .collect();
+            if found.len() < lines.len() {
+                eprintln!(
+                    "note: {} of the {} audit.checkpoint messages in {} hold no readable checkpoint \
+                     (cef format, or damaged) and were not checked",
+                    lines.len() - found.len(),
+                    lines.len(),
+                    path.display()
+                );
+            }
+            Some(found)
         }
         Err(_) => text
             .lines()

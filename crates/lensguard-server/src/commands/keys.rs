@@ -89,13 +89,11 @@ async fn run_async(cmd: KeysCommand) -> anyhow::Result<ExitCode> {
             };
             let local = open_or_create(&data.data_dir).await?;
             let scopes_text: Vec<&str> = new.scopes.iter().map(|s| s.as_str()).collect();
-            let mut reason = format!("scopes {}", scopes_text.join(" "));
-            if let Some(d) = &new.devices {
-                reason.push_str(&format!(
-                    "; devices {}",
-                    local.audit.pseudonyms(d.patterns())
-                ));
-            }
+            let reason = format!(
+                "scopes {}{}",
+                scopes_text.join(" "),
+                local.audit.devices_note(new.devices.as_ref())
+            );
             local.record(
                 "keys.create",
                 &format!("name:{}", new.name),

@@ -103,10 +103,7 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                 Outcome::Success,
                 Some(format!(
                     "role {role}{}",
-                    devices.as_ref().map_or_else(String::new, |d| format!(
-                        "; devices {}",
-                        local.audit.pseudonyms(d.patterns())
-                    ))
+                    local.audit.devices_note(devices.as_ref())
                 )),
             )?;
             let new = NewUser {

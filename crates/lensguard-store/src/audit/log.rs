@@ -286,13 +286,14 @@ impl AuditLog {
         }
     }
 
-    /// [`AuditLog::pseudonym`] of each of `values`, separated by spaces.
-    pub fn pseudonyms(&self, values: &[String]) -> String {
-        values
-            .iter()
-            .map(|v| self.pseudonym(v))
-            .collect::<Vec<_>>()
-            .join(" ")
+    /// What an entry's reason says of a credential's device scope:
+    /// `"; devices hmac:.. hmac:.."` (each pattern pseudonymised, as a pattern
+    /// may be one device's id), or nothing for a credential without one.
+    pub fn devices_note(&self, scope: Option<&lensguard_core::devices::DeviceScope>) -> String {
+        scope.map_or_else(String::new, |d| {
+            let named: Vec<String> = d.patterns().iter().map(|p| self.pseudonym(p)).collect();
+            format!("; devices {}", named.join(" "))
+        })
     }
 
     /// Appends `event`; returns once it is on disk. An error means it is *not*

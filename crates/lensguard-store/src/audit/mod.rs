@@ -60,7 +60,7 @@ pub use event::{AuditEvent, DeletionReceipt, EgressReceipt, Outcome, ParsedEntry
 pub use export::{ExportFormat, ExportSummary, export};
 pub use log::{AuditLog, AuditOptions, OpenWith, Receipt};
 pub use pseudonym::Pseudonymizer;
-pub use read::{RawEntry, checkpoints, entries_from, for_each_entry};
+pub use read::{RawEntry, checkpoints, checkpoints_from, entries_from, for_each_entry};
 pub use verify::MAX_CHECKPOINT_EVERY;
 pub use witness::{FileWitness, Witness};
 

@@ -39,12 +39,50 @@ pub struct RawEntry {
 /// `dir` (an unterminated last line, still being written, is left for
 /// later).
 pub fn entries_from(dir: &Path, offset: u64, max: usize) -> Result<Vec<RawEntry>, Error> {
+    lines_from(&dir.join(super::files::LOG), offset, max, |line, end| {
+        let body = line.get(65..).unwrap_or_default();
+        let json = String::from_utf8(body.to_vec()).map_err(|e| Error::Invalid(e.to_string()))?;
+        let entry: ParsedEntry =
+            serde_json::from_str(&json).map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok(RawEntry { json, entry, end })
+    })
+}
+
+/// The signed checkpoints of the log in `dir` from byte `offset` of its
+/// checkpoint file, each with the offset after it (none when there is no
+/// file; a torn last line is left for later). Not verified.
+pub fn checkpoints_from(dir: &Path, offset: u64) -> Result<Vec<(super::Checkpoint, u64)>, Error> {
+    let path = dir.join(super::files::CHECKPOINTS);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    lines_from(&path, offset, usize::MAX, |line, end| {
+        let cp = serde_json::from_slice(line).map_err(|e| Error::Invalid(e.to_string()))?;
+        Ok((cp, end))
+    })
+}
+
+/// Every signed checkpoint of the log in `dir` ([`checkpoints_from`] 0).
+pub fn checkpoints(dir: &Path) -> Result<Vec<super::Checkpoint>, Error> {
+    Ok(checkpoints_from(dir, 0)?
+        .into_iter()
+        .map(|(cp, _)| cp)
+        .collect())
+}
+
+/// Up to `max` complete lines of `path` from byte `offset`, each (without
+/// its newline) passed to `parse` with the offset after it.
+fn lines_from<T>(
+    path: &Path,
+    offset: u64,
+    max: usize,
+    parse: impl Fn(&[u8], u64) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
     use std::io::{Seek, SeekFrom};
-    let path = dir.join(super::files::LOG);
     let mut file =
-        std::fs::File::open(&path).map_err(Error::io(format!("cannot open {}", path.display())))?;
+        std::fs::File::open(path).map_err(Error::io(format!("cannot open {}", path.display())))?;
     file.seek(SeekFrom::Start(offset))
-        .map_err(Error::io("cannot seek in the audit log"))?;
+        .map_err(Error::io(format!("cannot seek in {}", path.display())))?;
     let mut reader = BufReader::new(file);
     let mut out = Vec::new();
     let mut end = offset;
@@ -53,32 +91,12 @@ pub fn entries_from(dir: &Path, offset: u64, max: usize) -> Result<Vec<RawEntry>
         line.clear();
         let n = reader
             .read_until(b'\n', &mut line)
-            .map_err(Error::io("cannot read the audit log"))?;
+            .map_err(Error::io(format!("cannot read {}", path.display())))?;
         if n == 0 || line.last() != Some(&b'\n') {
             break;
         }
         end += n as u64;
-        let body = line.get(65..line.len() - 1).unwrap_or_default();
-        let json = String::from_utf8(body.to_vec()).map_err(|e| Error::Invalid(e.to_string()))?;
-        let entry: ParsedEntry =
-            serde_json::from_str(&json).map_err(|e| Error::Invalid(e.to_string()))?;
-        out.push(RawEntry { json, entry, end });
+        out.push(parse(&line[..line.len() - 1], end)?);
     }
     Ok(out)
-}
-
-/// The signed checkpoints of the log in `dir`, as written (none when there
-/// is no checkpoint file; a torn last line is left out). Not verified.
-pub fn checkpoints(dir: &Path) -> Result<Vec<super::Checkpoint>, Error> {
-    let path = dir.join(super::files::CHECKPOINTS);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("cannot read {}", path.display()))(e)),
-    };
-    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-    complete
-        .lines()
-        .map(|l| serde_json::from_str(l).map_err(|e| Error::Invalid(e.to_string())))
-        .collect()
 }

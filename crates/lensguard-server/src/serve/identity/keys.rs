@@ -204,7 +204,7 @@ pub async fn create(State(state): State<AppState>, auth: Auth<KeysManage>, body:
     let reason = Some(format!(
         "scopes {}{}",
         scopes.join(" "),
-        act.devices_reason(new.devices.as_ref())
+        state.audit.devices_note(new.devices.as_ref())
     ));
     if let Err(r) = act.audit(Outcome::Success, reason).await {
         return r;

@@ -122,14 +122,6 @@ impl Act<'_> {
         Ok(scope)
     }
 
-    /// `scope` as an audit reason may show it: every pattern pseudonymised
-    /// (a pattern may be one device's id).
-    pub fn devices_reason(&self, scope: Option<&DeviceScope>) -> String {
-        scope.map_or_else(String::new, |d| {
-            format!("; devices {}", self.state.audit.pseudonyms(d.patterns()))
-        })
-    }
-
     /// Audits the refusal and answers `status` (403 or 409).
     pub async fn refuse(&self, status: StatusCode, message: String) -> Response {
         let outcome = if status == StatusCode::FORBIDDEN {

@@ -153,19 +153,11 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
     };
     let user = verified.user.clone();
     let actor = format!("user:{}", user.id);
+    let login_entry =
+        |outcome, reason| record(&state, &ctx, &actor, "auth.login", &actor, outcome, reason);
     // Audited before the code's step is spent: a login that cannot be
     // recorded changes nothing, and the same code still works.
-    if let Err(r) = record(
-        &state,
-        &ctx,
-        &actor,
-        "auth.login",
-        &actor,
-        Outcome::Success,
-        Some(format!("role {}", user.role)),
-    )
-    .await
-    {
+    if let Err(r) = login_entry(Outcome::Success, Some(format!("role {}", user.role))).await {
         return r;
     }
     let lifetime = time::Duration::try_from(state.session_lifetime).unwrap_or(time::Duration::HOUR);
@@ -183,17 +175,7 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
             // A concurrent login spent the code (or the user was disabled)
             // after this one was recorded as a success: say so too.
             let reason = Some(format!("{}; no session was opened", refusal.reason()));
-            if let Err(r) = record(
-                &state,
-                &ctx,
-                &actor,
-                "auth.login",
-                &actor,
-                Outcome::Failure,
-                reason,
-            )
-            .await
-            {
+            if let Err(r) = login_entry(Outcome::Failure, reason).await {
                 return r;
             }
             invalid(&ctx, "invalid credentials")

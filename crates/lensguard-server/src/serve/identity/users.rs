@@ -143,7 +143,7 @@ pub async fn create(
     let reason = Some(format!(
         "role {}{}",
         req.role,
-        act.devices_reason(devices.as_ref())
+        state.audit.devices_note(devices.as_ref())
     ));
     if let Err(r) = act.audit(Outcome::Success, reason).await {
         return r;
