@@ -3,6 +3,7 @@
 //! Exit codes: 0 when every photo passes, 1 when at least one gets `retry`,
 //! `fail` or `error` (or a policy file is invalid), 2 for usage or setup errors.
 
+mod audit_alert;
 mod audit_open;
 mod cli;
 mod commands;
@@ -12,6 +13,7 @@ mod edge;
 mod fleet;
 mod hub;
 mod inputs;
+mod intake;
 mod output;
 mod serve;
 mod siem;

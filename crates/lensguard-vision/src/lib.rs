@@ -28,6 +28,8 @@ pub mod fuzz;
 mod inspect;
 #[cfg(feature = "models")]
 pub mod models;
+#[cfg(feature = "models")]
+pub mod pipeline;
 pub mod redact;
 mod resize;
 mod rgb;

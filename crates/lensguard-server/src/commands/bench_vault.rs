@@ -86,7 +86,7 @@ fn measure(
         for round in 0..warmup + rounds {
             let now = time::OffsetDateTime::now_utc();
             let t = Instant::now();
-            let o = crate::detection::inspect(&bytes, policy, limits, now, detectors, true);
+            let o = lensguard_vision::pipeline::run(&bytes, policy, limits, now, detectors, true);
             let p = t.elapsed().as_secs_f64() * 1000.0;
             let (Some(redacted), Some(thumbnail)) = (o.derivative, o.thumbnail) else {
                 anyhow::bail!(

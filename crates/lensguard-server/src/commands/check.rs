@@ -31,7 +31,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let inputs = inputs::collect(&args.paths)?;
-    let detectors = detection::checks_need_detection(&policy)
+    let detectors = lensguard_vision::pipeline::checks_need_detection(&policy)
         .then(|| detection::load_for_cli(args.models.models.as_deref()));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.map_or(0, usize::from))
@@ -122,7 +122,9 @@ fn inspect_file(
 ) -> InspectionReport {
     match inputs::read_limited(path, limits.max_file_bytes) {
         Ok(bytes) => match detectors {
-            Some(d) => detection::inspect(&bytes, policy, limits, now, d, false).report,
+            Some(d) => {
+                lensguard_vision::pipeline::run(&bytes, policy, limits, now, d, false).report
+            }
             None => lensguard_vision::inspect(&bytes, policy, limits, now),
         },
         Err(ReadError::TooLarge(e)) => {

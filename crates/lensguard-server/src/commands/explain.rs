@@ -49,7 +49,7 @@ fn explain(
     now: time::OffsetDateTime,
 ) -> anyhow::Result<Explanation> {
     let outcome =
-        crate::detection::inspect(bytes, policy, &Limits::default(), now, detectors, true);
+        lensguard_vision::pipeline::run(bytes, policy, &Limits::default(), now, detectors, true);
     let report = &outcome.report;
     let verdict = report.verdict;
     let mut report_json = serde_json::to_value(report)?;

@@ -22,25 +22,13 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lensguard_core::Policy;
 use lensguard_core::access::needs::{EvidenceManage, EvidenceReadOriginal, InspectionsRead};
 use lensguard_core::policy::DataCategory;
-use lensguard_core::report::Verdict;
 use lensguard_store::Error as StoreError;
-use lensguard_store::audit::{DeletionReceipt, Outcome};
-use lensguard_store::vault::{Caller, HoldTarget, NewObject};
+use lensguard_store::audit::DeletionReceipt;
+use lensguard_store::vault::{Caller, HoldTarget};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-/// What a submission may keep, before the policy decides.
-pub struct Kept {
-    /// The photo as submitted (copied out only when the policy keeps it).
-    pub original: axum::body::Bytes,
-    /// The redacted derivative.
-    pub redacted: Option<Vec<u8>>,
-    /// Its thumbnail.
-    pub thumbnail: Option<Vec<u8>>,
-}
 
 /// The answer for a vault operation that failed: `503 audit_unavailable`
 /// when its audit entry could not be written (then nothing was done), else
@@ -52,70 +40,13 @@ fn vault_failed(e: &StoreError, rid: &RequestId, fallback: fn(&RequestId) -> Res
     }
 }
 
-fn vault_unavailable(rid: &RequestId) -> Response {
+pub(super) fn vault_unavailable(rid: &RequestId) -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
         "vault_unavailable",
         "the evidence vault cannot take or give evidence now (its keys are unreachable); nothing was stored",
         rid,
     )
-}
-
-/// Seals what `policy` keeps for an inspection with `verdict`; `Err` is the
-/// answer to send when the vault refuses (the refusal is audited).
-#[allow(clippy::too_many_arguments)]
-pub async fn keep(
-    state: &AppState,
-    policy: &Policy,
-    inspection_id: &str,
-    device_id: Option<&str>,
-    verdict: Verdict,
-    kept: Kept,
-    now: time::OffsetDateTime,
-    rid: &RequestId,
-) -> Result<(), Response> {
-    let policy_ref = format!("{}@{}", policy.name, policy.revision);
-    let Kept {
-        original,
-        redacted,
-        thumbnail,
-    } = kept;
-    // The original's bytes are copied out of the request only when kept.
-    let original = policy
-        .data
-        .original
-        .keeps(verdict)
-        .then(|| Vec::from(original));
-    let candidates = [
-        (DataCategory::Original, original),
-        (DataCategory::Redacted, redacted),
-        (DataCategory::Thumbnail, thumbnail),
-    ];
-    let mut objects = Vec::new();
-    for (category, bytes) in candidates {
-        let rule = policy.data.rule(category);
-        if let Some(bytes) = bytes.filter(|_| rule.keeps(verdict)) {
-            let new = NewObject {
-                inspection_id,
-                category,
-                device_id,
-                keep_days: rule.keep_days,
-                policy: &policy_ref,
-            };
-            objects.push((new, bytes));
-        }
-    }
-    if objects.is_empty() {
-        return Ok(());
-    }
-    if let Err(e) = state.vault.put_all(objects, now).await {
-        let event = lensguard_store::audit::AuditEvent::new(now, "system", "evidence.store")
-            .target(format!("inspection:{inspection_id}"))
-            .outcome(Outcome::Failure, Some(e.to_string()));
-        let _ = state.audit(event).await;
-        return Err(vault_failed(&e, rid, vault_unavailable));
-    }
-    Ok(())
 }
 
 /// Reads the `category` object of inspection `id` after auditing the read.

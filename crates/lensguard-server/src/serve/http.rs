@@ -30,7 +30,7 @@ pub fn router(
     let hsts = hsts_max_age
         .and_then(|age| HeaderValue::from_str(&format!("max-age={age}; includeSubDomains")).ok());
     // A multipart submission: the photo plus a little metadata and framing.
-    let body_limit = usize::try_from(state.limits.max_file_bytes)
+    let body_limit = usize::try_from(state.intake.limits.max_file_bytes)
         .unwrap_or(usize::MAX)
         .saturating_add(64 * 1024);
     Router::new()

@@ -21,29 +21,15 @@
 //! Reads (one inspection, a page of them) are audited too, before the answer.
 
 use super::auth::{Auth, audit_read};
-use super::evidence;
 use super::http::{RequestId, audit_unavailable, db_unavailable, error};
 use super::state::AppState;
-use super::submission::{self, Submission, SubmissionMeta};
+use super::submission::{self, Submission};
+use crate::intake::{self, Accepted, IntakeError, Origin, Turns};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lensguard_core::InspectionReport;
 use lensguard_core::access::needs::{InspectionsRead, InspectionsWrite};
-use lensguard_core::report::Verdict;
 use lensguard_store::audit::Outcome;
-use lensguard_store::db::{NewInspection, NewOutboxRecord};
-use lensguard_vision::redact::RedactedJpeg;
-use serde::Serialize;
-
-#[derive(Serialize)]
-struct WithId<'a> {
-    id: &'a str,
-    #[serde(flatten)]
-    report: &'a InspectionReport,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    submission: Option<&'a SubmissionMeta>,
-}
 
 fn json(status: StatusCode, body: String) -> Response {
     (
@@ -70,43 +56,55 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ()> {
     }
 }
 
-/// `503 busy`, audited: every decoding turn is taken and the queue is full.
-async fn refuse_busy(
-    state: &AppState,
-    auth: &Auth<InspectionsWrite>,
-    busy: super::decode_queue::Busy,
-    rid: &RequestId,
-) -> Response {
-    let event = auth
-        .ctx
-        .event(
-            auth.granted.principal().actor.to_string(),
-            "inspections.submit",
-        )
-        .outcome(
-            Outcome::Failure,
-            Some(format!(
-                "busy: {} inspections running, {} waiting",
-                busy.running, busy.waiting
-            )),
-        );
-    if state.audit(event).await.is_err() {
-        return audit_unavailable(rid);
+/// The HTTP answer for every way the intake can refuse a submission: the
+/// one place intake errors become statuses.
+fn refusal(e: IntakeError, rid: &RequestId) -> Response {
+    let retry_after = |mut r: Response, secs: &'static str| {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static(secs));
+        r
+    };
+    match e {
+        IntakeError::AuditUnavailable => audit_unavailable(rid),
+        IntakeError::DatabaseUnavailable => db_unavailable(rid),
+        IntakeError::VaultUnavailable => super::evidence::vault_unavailable(rid),
+        IntakeError::OutboxFull { depth } => super::outbox::full(rid, depth),
+        IntakeError::Busy(_) => retry_after(
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "every inspection turn is taken and the queue is full; retry after a second",
+                rid,
+            ),
+            "1",
+        ),
+        IntakeError::Undecodable { code, message } => {
+            let body = serde_json::json!({"code": "unprocessable_image", "reason": code, "message": message, "request_id": rid.0});
+            json(StatusCode::UNPROCESSABLE_ENTITY, body.to_string())
+        }
+        IntakeError::KeyReused => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request (another photo or other \
+             metadata); send a new key for a new submission",
+            rid,
+        ),
+        IntakeError::StorageFailed => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the result could not be stored",
+            rid,
+        ),
+        IntakeError::Internal => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the inspection failed",
+            rid,
+        ),
     }
-    let mut r = error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
-        "every inspection turn is taken and the queue is full; retry after a second",
-        rid,
-    );
-    r.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static("1"),
-    );
-    r
 }
 
-/// `POST /v1/inspections`.
+/// `POST /v1/inspections`: parses the upload and hands it to the intake.
 pub async fn submit(
     State(state): State<AppState>,
     auth: Auth<InspectionsWrite>,
@@ -122,227 +120,38 @@ pub async fn submit(
             &rid,
         );
     };
-    let original = match &key {
-        Some(k) => match state.db.find_idempotent(&actor, k).await {
-            Ok(found) => found,
-            Err(_) => return db_unavailable(&rid),
-        },
-        None => None,
+    let intake = &state.intake;
+    let admitted = match intake.admit(&actor, key).await {
+        Ok(a) => a,
+        Err(e) => return refusal(e, &rid),
     };
-    // A replay stores nothing, so a full outbox does not refuse it.
-    if original.is_none()
-        && let Err(full) = super::outbox::admit(&state, &rid).await
-    {
-        return full;
-    }
-    let limit = usize::try_from(state.limits.max_file_bytes).unwrap_or(usize::MAX);
-    let Submission { photo: bytes, meta } = match submission::read(request, limit, &rid).await {
+    let limit = usize::try_from(intake.limits.max_file_bytes).unwrap_or(usize::MAX);
+    let Submission { photo, meta } = match submission::read(request, limit, &rid).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let digest = request_digest(&bytes, &meta);
-    if let Some(original) = original {
-        return replay(&state, &auth, original, &digest).await;
-    }
-    let turn = match state.decodes.turn().await {
-        Ok(turn) => turn,
-        Err(busy) => return refuse_busy(&state, &auth, busy, &rid).await,
+    let origin = Origin {
+        event: auth.ctx.event(actor.clone(), "inspections.submit"),
+        actor,
+        turns: Turns::QueueOrRefuse,
+        record_undecodable: false,
     };
-    let (policy, limits) = (state.policy(), state.limits);
-    let detectors = std::sync::Arc::clone(&state.detectors);
-    let now = time::OffsetDateTime::now_utc();
-    let worker_policy = std::sync::Arc::clone(&policy);
-    let (report, derivative, thumbnail, bytes) = match tokio::task::spawn_blocking(move || {
-        let o = crate::detection::inspect(&bytes, &worker_policy, &limits, now, &detectors, true);
-        drop(turn);
-        (o.report, o.derivative, o.thumbnail, bytes)
-    })
-    .await
-    {
-        Ok(r) => r,
-        Err(_) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the inspection failed",
-                &rid,
-            );
-        }
+    let submission = intake::Submission {
+        photo,
+        meta,
+        id: None,
+        policy: None,
     };
-    let id = uuid::Uuid::new_v4().to_string();
-    let device = meta.device_id.as_deref().map_or(String::new(), |d| {
-        format!("; device {}", state.audit.pseudonym(d))
-    });
-    let event = auth
-        .ctx
-        .event(actor.clone(), "inspections.submit")
-        .target(format!("inspection:{id}"));
-    if report.verdict == Verdict::Error {
-        let code = report
-            .reasons
-            .first()
-            .map_or("corrupt".to_owned(), |r| r.code.to_string());
-        let message = report
-            .reasons
-            .first()
-            .map_or(String::new(), |r| r.message.clone());
-        let event = event.outcome(
-            Outcome::Failure,
-            Some(format!("undecodable: {code}{device}")),
-        );
-        if state.audit(event).await.is_err() {
-            return audit_unavailable(&rid);
+    match intake.submit(admitted, origin, submission).await {
+        Ok(Accepted::Stored { report, .. }) => json(StatusCode::CREATED, report),
+        Ok(Accepted::Replayed { report, .. }) => {
+            let mut r = json(StatusCode::OK, report);
+            r.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            r
         }
-        let body = serde_json::json!({"code": "unprocessable_image", "reason": code, "message": message, "request_id": rid.0});
-        return json(StatusCode::UNPROCESSABLE_ENTITY, body.to_string());
+        Err(e) => refusal(e, &rid),
     }
-    let event = event.outcome(
-        Outcome::Success,
-        Some(format!("verdict {}{device}", report.verdict)),
-    );
-    if state.audit(event).await.is_err() {
-        return audit_unavailable(&rid);
-    }
-    let body = match serde_json::to_string(&WithId {
-        id: &id,
-        report: &report,
-        submission: (!meta.is_empty()).then_some(&meta),
-    }) {
-        Ok(b) => b,
-        Err(_) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the report could not be encoded",
-                &rid,
-            );
-        }
-    };
-    // What the policy keeps, sealed in the vault before the result is
-    // recorded; the original's bytes are dropped here otherwise.
-    let kept = evidence::Kept {
-        original: bytes,
-        // Only a RedactedJpeg's bytes are ever stored as derived pixels.
-        redacted: derivative.map(RedactedJpeg::into_bytes),
-        thumbnail: thumbnail.map(RedactedJpeg::into_bytes),
-    };
-    if let Err(refused) = evidence::keep(
-        &state,
-        &policy,
-        &id,
-        meta.device_id.as_deref(),
-        report.verdict,
-        kept,
-        now,
-        &rid,
-    )
-    .await
-    {
-        return refused;
-    }
-    let rule = policy.data.result;
-    let Ok((_, expires_at)) = state.vault.expiry(now, rule.keep_days).await else {
-        return db_unavailable(&rid);
-    };
-    let policy_ref = format!("{}@{}", policy.name, policy.revision);
-    let queued = state
-        .outbox
-        .link
-        .is_some()
-        .then(|| super::outbox::record(&policy, &body));
-    match state
-        .db
-        .insert_inspection(
-            &NewInspection {
-                id: &id,
-                actor: &actor,
-                idempotency_key: key.as_deref(),
-                request_sha256: key.is_some().then_some(digest.as_str()),
-                device_id: meta.device_id.as_deref(),
-                verdict: report.verdict.as_str(),
-                report: &body,
-                expires_at,
-                policy: &policy_ref,
-                outbox: queued.as_deref().map(|payload| NewOutboxRecord {
-                    kind: "inspection",
-                    payload,
-                    limits: state.outbox.limits,
-                }),
-            },
-            now,
-        )
-        .await
-    {
-        Ok(Ok(())) => {
-            state.outbox.wake.notify_one();
-            json(StatusCode::CREATED, body)
-        }
-        Ok(Err(original)) => replay(&state, &auth, original, &digest).await,
-        Err(lensguard_store::Error::OutboxFull { depth, .. }) => {
-            state.outbox.metrics.refused_full.inc();
-            super::outbox::full(&rid, depth)
-        }
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "the result could not be stored",
-            &rid,
-        ),
-    }
-}
-
-/// SHA-256 (hex) of what a submission asks for: the photo's bytes and its
-/// metadata, so a retake sent under the same `Idempotency-Key` differs.
-fn request_digest(photo: &[u8], meta: &SubmissionMeta) -> String {
-    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    ctx.update(b"lensguard-submission/v1\n");
-    ctx.update(&(photo.len() as u64).to_be_bytes());
-    ctx.update(photo);
-    ctx.update(serde_json::to_string(meta).unwrap_or_default().as_bytes());
-    hex::encode(ctx.finish().as_ref())
-}
-
-/// The answer to a request whose `Idempotency-Key` was used before: the
-/// original answer when the request is the same, 422
-/// `idempotency_key_reused` (audited) when it is not.
-async fn replay(
-    state: &AppState,
-    auth: &Auth<InspectionsWrite>,
-    original: lensguard_store::db::IdempotentOriginal,
-    digest: &str,
-) -> Response {
-    if original.same_request(digest) {
-        return replayed(original.inspection.report);
-    }
-    let rid = RequestId(auth.ctx.request_id.clone());
-    let event = auth
-        .ctx
-        .event(
-            auth.granted.principal().actor.to_string(),
-            "inspections.submit",
-        )
-        .target(format!("inspection:{}", original.inspection.id))
-        .outcome(
-            Outcome::Failure,
-            Some("Idempotency-Key reused with a different request".to_owned()),
-        );
-    if state.audit(event).await.is_err() {
-        return audit_unavailable(&rid);
-    }
-    error(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "idempotency_key_reused",
-        "this Idempotency-Key was used for a different request (another photo or other \
-         metadata); send a new key for a new submission",
-        &rid,
-    )
-}
-
-fn replayed(report: String) -> Response {
-    let mut r = json(StatusCode::OK, report);
-    r.headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    r
 }
 
 /// `GET /v1/inspections/{id}`.

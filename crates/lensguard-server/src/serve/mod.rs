@@ -11,7 +11,6 @@ pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
 mod connections;
-mod decode_queue;
 mod evidence;
 mod hsts_guard;
 mod http;
@@ -206,6 +205,24 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .http2()
         .max_concurrent_streams(MAX_HTTP2_STREAMS)
         .max_pending_accept_reset_streams(MAX_HTTP2_STREAMS as usize);
+    let intake = std::sync::Arc::new(crate::intake::Intake::new(
+        db.clone(),
+        std::sync::Arc::clone(&audit),
+        std::sync::Arc::clone(&vault),
+        policy,
+        lensguard_core::Limits::default(),
+        std::sync::Arc::new(detectors),
+        crate::intake::DecodeQueue::new(cfg.inspections.0, cfg.inspections.1),
+        crate::intake::Outbox {
+            queue_for_hub: link.is_some(),
+            limits: lensguard_store::db::OutboxLimits {
+                max_entries: cfg.delivery.max_records,
+                max_bytes: cfg.delivery.max_bytes,
+            },
+            metrics: std::sync::Arc::new(crate::edge::metrics::EdgeMetrics::new()),
+            wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+        },
+    ));
     let state = state::AppState {
         db: db.clone(),
         audit: std::sync::Arc::clone(&audit),
@@ -215,9 +232,6 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         trusted_proxies: std::sync::Arc::new(cfg.trusted_proxies.clone()),
         session_lifetime: cfg.session_lifetime,
         key_rotation_overlap: cfg.key_rotation_overlap,
-        policy: std::sync::Arc::new(std::sync::RwLock::new(std::sync::Arc::new(policy))),
-        limits: lensguard_core::Limits::default(),
-        detectors: std::sync::Arc::new(detectors),
         rate: std::sync::Arc::new(state::limiter(cfg.rate_limit.0, cfg.rate_limit.1)),
         vault: std::sync::Arc::clone(&vault),
         rewrap_soon: std::sync::Arc::new(tokio::sync::Notify::new()),
@@ -225,19 +239,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             cfg.refusals.0,
             cfg.refusals.1,
         )),
-        decodes: std::sync::Arc::new(decode_queue::DecodeQueue::new(
-            cfg.inspections.0,
-            cfg.inspections.1,
-        )),
-        outbox: std::sync::Arc::new(outbox::Outbox {
-            link: link.clone(),
-            limits: lensguard_store::db::OutboxLimits {
-                max_entries: cfg.delivery.max_records,
-                max_bytes: cfg.delivery.max_bytes,
-            },
-            metrics: std::sync::Arc::new(crate::edge::metrics::EdgeMetrics::new()),
-            wake: std::sync::Arc::new(tokio::sync::Notify::new()),
-        }),
+        intake: std::sync::Arc::clone(&intake),
     };
     // Only an enrolled edge delivers; an air-gapped one starts no task that
     // could connect anywhere.
@@ -253,8 +255,8 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
                 audit: std::sync::Arc::clone(&audit),
                 link,
                 config: cfg.delivery,
-                metrics: std::sync::Arc::clone(&state.outbox.metrics),
-                wake: std::sync::Arc::clone(&state.outbox.wake),
+                metrics: std::sync::Arc::clone(&intake.outbox.metrics),
+                wake: std::sync::Arc::clone(&intake.outbox.wake),
             };
             Some(tokio::spawn(task.run(client)))
         }

@@ -1,7 +1,7 @@
 //! What every request handler shares.
 
 use ipnet::IpNet;
-use lensguard_core::{Limits, Policy};
+use lensguard_core::Policy;
 use lensguard_store::audit::{AuditEvent, AuditLog};
 use lensguard_store::db::Db;
 use lensguard_store::secrets::InstallationSecrets;
@@ -19,12 +19,9 @@ pub struct AppState {
     pub secrets: Arc<InstallationSecrets>,
     /// The data directory.
     pub data_dir: Arc<std::path::PathBuf>,
-    /// The policy photos are judged by (replaced by `PUT /v1/policy`).
-    pub policy: Arc<std::sync::RwLock<Arc<Policy>>>,
-    /// Limits on untrusted sizes.
-    pub limits: Limits,
-    /// The face and text detectors (each loaded, or why not).
-    pub detectors: Arc<lensguard_vision::derive::Detectors>,
+    /// Where every submission goes in: the policy in force, limits,
+    /// detectors, decoding turns, the outbox.
+    pub intake: Arc<crate::intake::Intake>,
     /// Requests per credential (token bucket per actor).
     pub rate: Arc<KeyedLimiter>,
     /// Login attempts per (name, client address), and per client address.
@@ -39,12 +36,8 @@ pub struct AppState {
     pub vault: Arc<lensguard_store::vault::Vault>,
     /// Wakes the vault maintenance task (after a KEK rotation).
     pub rewrap_soon: Arc<tokio::sync::Notify>,
-    /// The outbox: the hub link, bounds, metrics.
-    pub outbox: Arc<super::outbox::Outbox>,
     /// Refusals audited per client address (`serve/refusal_flood.rs`).
     pub refusals: Arc<super::refusal_flood::RefusalLimits>,
-    /// Turns to decode photos (`serve/decode_queue.rs`).
-    pub decodes: Arc<super::decode_queue::DecodeQueue>,
 }
 
 /// A rate limiter keyed by a string (`key:ID`, `user:ID`, a login pair).
@@ -116,41 +109,17 @@ impl AppState {
 
     /// The policy in force.
     pub fn policy(&self) -> Arc<Policy> {
-        // A writer cannot panic while holding the lock (it only swaps an Arc).
-        match self.policy.read() {
-            Ok(p) => Arc::clone(&p),
-            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
-        }
+        self.intake.policy()
     }
 
     /// Puts `policy` in force for the next submission.
     pub fn set_policy(&self, policy: Policy) {
-        let mut slot = match self.policy.write() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *slot = Arc::new(policy);
+        self.intake.set_policy(policy);
     }
 
     /// Appends an audit event without blocking the async runtime. `Err` means the
     /// event is not recorded and the caller must refuse what it was about to do.
     pub async fn audit(&self, event: AuditEvent) -> Result<(), String> {
-        match self.audit.append_async(event).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // Said once on stderr (and always in /metrics:
-                // lensguard_audit_unwritable), not once a request.
-                static SAID: std::sync::atomic::AtomicBool =
-                    std::sync::atomic::AtomicBool::new(false);
-                if !SAID.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                    eprintln!(
-                        "lensguard: ALERT: {e}; every request that needs an audit entry is \
-                         refused with 503 audit_unavailable and nothing is changed, until the \
-                         log's volume is fixed and the service restarted"
-                    );
-                }
-                Err(e.to_string())
-            }
-        }
+        crate::audit_alert::append(&self.audit, event).await
     }
 }

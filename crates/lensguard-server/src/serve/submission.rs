@@ -9,47 +9,16 @@
 //! (413 past it), so no part of a submission is ever buffered beyond its limit.
 
 use super::http::{RequestId, error};
+pub use crate::intake::{Location, SubmissionMeta};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use schemars::JsonSchema;
-use serde::Serialize;
 
 /// The image types accepted.
 pub const IMAGE_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 const MAX_FIELD: usize = 1024;
-
-/// Where the submitter says the photo was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
-pub struct Location {
-    /// Latitude, -90 to 90.
-    pub latitude: f64,
-    /// Longitude, -180 to 180.
-    pub longitude: f64,
-}
-
-/// Metadata sent with a multipart submission.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
-pub struct SubmissionMeta {
-    /// The submitting device.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_id: Option<String>,
-    /// The submitter's own reference (an order or delivery number).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_reference: Option<String>,
-    /// Where the submitter says the photo was taken.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
-}
-
-impl SubmissionMeta {
-    /// Whether no field is set.
-    pub fn is_empty(&self) -> bool {
-        self == &SubmissionMeta::default()
-    }
-}
 
 /// A photo and its metadata.
 pub struct Submission {

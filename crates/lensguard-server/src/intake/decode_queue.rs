@@ -1,4 +1,5 @@
 //! How many photos the service decodes at once, and how many may wait.
+//! Every source takes its turn here (the intake asks for it).
 //!
 //! Decoding and redaction are CPU- and memory-bound: at most `workers`
 //! inspections run at a time (default: the machine's cores), up to `queue`
@@ -75,6 +76,20 @@ impl DecodeQueue {
             .map_err(|_| Busy {
                 running: self.workers,
                 waiting: before,
+            })
+    }
+
+    /// A turn for a source that nobody is waiting on (a watched folder):
+    /// it waits outside the queue's bound, one submission at a time per
+    /// source, so it holds no more memory than one photo.
+    pub async fn turn_when_free(&self) -> Result<OwnedSemaphorePermit, Busy> {
+        Arc::clone(&self.turns)
+            .acquire_owned()
+            .await
+            // The semaphore is never closed.
+            .map_err(|_| Busy {
+                running: self.workers,
+                waiting: 0,
             })
     }
 }
