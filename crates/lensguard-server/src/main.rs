@@ -7,6 +7,7 @@ mod audit_alert;
 mod audit_open;
 mod cli;
 mod commands;
+mod common;
 mod data_dir;
 mod detection;
 mod edge;
@@ -17,6 +18,7 @@ mod intake;
 mod output;
 mod serve;
 mod siem;
+mod sources;
 mod token;
 mod vault_keys;
 

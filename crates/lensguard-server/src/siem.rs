@@ -23,7 +23,7 @@
 //! log's history (`lensguard audit verify --trusted-checkpoint` reads its
 //! file in the `syslog` and `json` formats).
 
-use crate::edge::delivery::Backoff;
+use crate::common::backoff::Backoff;
 use anyhow::Context;
 use lensguard_core::config::siem::SiemConfig;
 use lensguard_store::audit::siem::{SiemFormat, frame, render, render_checkpoint};

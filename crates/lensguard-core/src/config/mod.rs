@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod delivery;
 pub mod siem;
+pub mod sources;
 
 pub use delivery::DeliveryConfig;
 
@@ -55,6 +56,9 @@ pub struct ServerConfigFile {
     /// `[audit]`.
     #[serde(default)]
     pub audit: audit::AuditSection,
+    /// `[[sources.folder]]`.
+    #[serde(default)]
+    pub sources: sources::SourcesSection,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -296,6 +300,8 @@ pub struct ServerConfig {
     pub siem: Option<siem::SiemConfig>,
     /// Checkpoint witnesses.
     pub audit: audit::AuditConfig,
+    /// Watched folders.
+    pub folders: Vec<sources::FolderSource>,
 }
 
 impl ServerConfig {
@@ -443,6 +449,7 @@ impl ServerConfig {
             matches!(vault.keys, VaultKeys::Pkcs11 { .. }),
             &mut problems,
         );
+        let folders = raw.sources.validate(&mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -470,6 +477,7 @@ impl ServerConfig {
             delivery,
             siem,
             audit,
+            folders,
         })
     }
 

@@ -17,15 +17,17 @@ use lensguard_vision::redact::RedactedJpeg;
 
 /// What a submission may keep, before the policy decides.
 pub struct Kept {
-    /// The photo as submitted (copied out only when the policy keeps it).
-    pub original: Bytes,
+    /// The photo as submitted (copied out only when the policy keeps it;
+    /// `None` when it was not read whole).
+    pub original: Option<Bytes>,
     /// The redacted derivative.
     pub redacted: Option<RedactedJpeg>,
     /// Its thumbnail.
     pub thumbnail: Option<RedactedJpeg>,
 }
 
-/// Seals what `policy` keeps for an inspection with `verdict`; a vault
+/// Seals what `policy` keeps for an inspection with `verdict` (when
+/// `resumed`, only what is not sealed for it yet); a vault
 /// refusal is audited and answered [`IntakeError::VaultUnavailable`] (or
 /// [`IntakeError::AuditUnavailable`] when its audit entry could not be
 /// written: then nothing was done).
@@ -37,6 +39,7 @@ pub async fn keep(
     verdict: Verdict,
     kept: Kept,
     now: time::OffsetDateTime,
+    resumed: bool,
 ) -> Result<(), IntakeError> {
     let policy_ref = format!("{}@{}", policy.name, policy.revision);
     let Kept {
@@ -44,11 +47,9 @@ pub async fn keep(
         redacted,
         thumbnail,
     } = kept;
-    let original = policy
-        .data
-        .original
-        .keeps(verdict)
-        .then(|| Vec::from(original));
+    let original = original
+        .filter(|_| policy.data.original.keeps(verdict))
+        .map(Vec::from);
     let candidates = [
         (DataCategory::Original, original),
         // Only a RedactedJpeg's bytes are ever stored as derived pixels.
@@ -65,6 +66,16 @@ pub async fn keep(
     for (category, bytes) in candidates {
         let rule = policy.data.rule(category);
         if let Some(bytes) = bytes.filter(|_| rule.keeps(verdict)) {
+            if resumed
+                && intake
+                    .vault
+                    .find(inspection_id, category)
+                    .await
+                    .map_err(|_| IntakeError::DatabaseUnavailable)?
+                    .is_some()
+            {
+                continue;
+            }
             let new = NewObject {
                 inspection_id,
                 category,

@@ -169,14 +169,12 @@ pub enum IntakeError {
     Internal,
 }
 
-impl IntakeError {
-    /// Whether the same submission may be sent again later and succeed.
-    pub fn is_retryable(&self) -> bool {
-        !matches!(
-            self,
-            IntakeError::Undecodable { .. } | IntakeError::KeyReused
-        )
-    }
+/// A submission after the pipeline ran (or could not).
+struct Inspected {
+    outcome: lensguard_vision::pipeline::Outcome,
+    /// The photo's bytes, when they were read whole.
+    photo: Option<Bytes>,
+    now: time::OffsetDateTime,
 }
 
 #[derive(Serialize)]
@@ -306,24 +304,89 @@ impl Intake {
         let now = time::OffsetDateTime::now_utc();
         let worker_policy = Arc::clone(&policy);
         let (outcome, photo) = tokio::task::spawn_blocking(move || {
-            let o = lensguard_vision::pipeline::run(
-                &photo,
-                &worker_policy,
-                &limits,
-                now,
-                &detectors,
-                true,
-            );
+            let o =
+                lensguard_vision::pipeline::run(&photo, &worker_policy, &limits, now, &detectors, true);
             drop(turn);
             (o, photo)
         })
         .await
         .map_err(|_| IntakeError::Internal)?;
+        let inspected = Inspected {
+            outcome,
+            photo: Some(photo),
+            now,
+        };
+        self.conclude(key, origin, replay_event, meta, id, policy, digest, inspected)
+            .await
+    }
+
+    /// Records a file larger than `Limits::max_file_bytes` from a source
+    /// that records what it cannot inspect: an inspection with the `error`
+    /// verdict (`file_too_large`); none of its bytes are kept.
+    pub async fn record_too_large(
+        &self,
+        admitted: Admitted,
+        origin: Origin,
+        submission: Submission,
+        limit: u64,
+    ) -> Result<Accepted, IntakeError> {
+        let Submission {
+            photo,
+            meta,
+            id,
+            policy,
+        } = submission;
+        let Admitted { key, original } = admitted;
+        let replay_event = origin.event.clone();
+        let digest = request_digest(&photo, &meta);
+        if let Some(original) = original {
+            return self.replay(origin, original, &digest).await;
+        }
+        let policy = policy.unwrap_or_else(|| self.policy());
+        let report = InspectionReport::error(
+            lensguard_core::report::ReasonCode::FileTooLarge,
+            format!("the file is larger than {limit} bytes"),
+            policy.reference(),
+        );
+        let inspected = Inspected {
+            outcome: lensguard_vision::pipeline::Outcome {
+                report,
+                derivative: None,
+                thumbnail: None,
+            },
+            photo: None,
+            now: time::OffsetDateTime::now_utc(),
+        };
+        self.conclude(key, origin, replay_event, meta, id, policy, digest, inspected)
+            .await
+    }
+
+    /// Audits, keeps and records an inspected submission.
+    #[allow(clippy::too_many_arguments)]
+    async fn conclude(
+        &self,
+        key: Option<String>,
+        origin: Origin,
+        replay_event: AuditEvent,
+        meta: SubmissionMeta,
+        id: Option<String>,
+        policy: Arc<Policy>,
+        digest: String,
+        inspected: Inspected,
+    ) -> Result<Accepted, IntakeError> {
+        let Inspected {
+            outcome,
+            photo,
+            now,
+        } = inspected;
         let lensguard_vision::pipeline::Outcome {
             report,
             derivative,
             thumbnail,
         } = outcome;
+        // A source that fixed the id may be resuming after a crash that
+        // came after the evidence was sealed: what is sealed is not sealed twice.
+        let resumed = id.is_some();
         let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let device = meta.device_id.as_deref().map_or(String::new(), |d| {
             format!("; device {}", self.audit.pseudonym(d))
@@ -369,6 +432,7 @@ impl Intake {
             report.verdict,
             kept,
             now,
+            resumed,
         )
         .await?;
         let rule = policy.data.result;

@@ -223,6 +223,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             wake: std::sync::Arc::new(tokio::sync::Notify::new()),
         },
     ));
+    let sources = crate::sources::start(&cfg.folders, &intake)?;
     let state = state::AppState {
         db: db.clone(),
         audit: std::sync::Arc::clone(&audit),
@@ -313,6 +314,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     );
     handle.graceful_shutdown(Some(cfg.shutdown_grace));
     let served = serving.await;
+    sources.drain(cfg.shutdown_grace).await;
     janitor.abort();
     upkeep.abort();
     if let Some(d) = delivery {

@@ -1,0 +1,5 @@
+//! What several parts of the binary share, owned by none of them: the
+//! neutral modules of the dependency rule in ARCHITECTURE.md. A module
+//! here imports nothing from its siblings outside `common`.
+
+pub mod backoff;
