@@ -21,10 +21,12 @@
 pub mod access;
 pub mod config;
 pub mod devices;
+pub mod egress;
 pub mod error;
 pub mod geo;
 pub mod limits;
 pub mod phash;
+pub mod pixels;
 pub mod policy;
 pub mod report;
 pub mod rules;

@@ -255,6 +255,18 @@ fn drain_seconds(rt: &tokio::runtime::Runtime, dir: &Path, database: &str) -> f6
         for seq in 1..=BACKLOG as i64 {
             let r = record(seq);
             let id = r.inspection_id.clone().unwrap();
+            // The same shape the service queues: the report projected
+            // through a manifest naming id, verdict and submission.
+            let manifest = lensguard_core::policy::Egress {
+                fields: vec!["id".into(), "verdict".into(), "submission".into()],
+                redacted_images: false,
+            };
+            let report = serde_json::json!({
+                "id": id,
+                "verdict": "pass",
+                "submission": {"device_id": r.device_id},
+            });
+            let egress = manifest.record("bench@1", &report);
             db.insert_inspection(
                 &NewInspection {
                     id: &id,
@@ -267,8 +279,7 @@ fn drain_seconds(rt: &tokio::runtime::Runtime, dir: &Path, database: &str) -> f6
                     expires_at: 4_000_000_000,
                     policy: "bench@1",
                     outbox: Some(NewOutboxRecord {
-                        kind: "inspection",
-                        payload: &r.payload,
+                        record: &egress,
                         limits: OutboxLimits::default(),
                     }),
                 },

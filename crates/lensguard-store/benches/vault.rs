@@ -133,20 +133,21 @@ fn main() {
         .expect("vault");
     let mut puts = Vec::new();
     for _ in 0..50 {
+        use lensguard_core::pixels::__from_redaction;
+        use lensguard_store::vault::Sealable;
         let objects = [
-            (DataCategory::Redacted, 190 * 1024),
-            (DataCategory::Thumbnail, 12 * 1024),
+            Sealable::from(__from_redaction::redacted(vec![0x33u8; 190 * 1024])),
+            Sealable::from(__from_redaction::thumbnail(vec![0x33u8; 12 * 1024])),
         ]
         .into_iter()
-        .map(|(category, size)| {
+        .map(|pixels| {
             let new = lensguard_store::vault::NewObject {
                 inspection_id: "bench",
-                category,
                 device_id: None,
                 keep_days: 7,
                 policy: "bench@1",
             };
-            (new, vec![0x33u8; size])
+            (new, pixels)
         })
         .collect();
         let t = Instant::now();

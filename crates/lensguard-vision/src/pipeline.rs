@@ -3,13 +3,14 @@
 //! derivative need them, and redaction. One call ([`run`]); it never panics
 //! and never touches disk or network (the detectors arrive loaded).
 //!
-//! Invariant: a derivative is only ever a [`RedactedJpeg`] made by
-//! [`crate::derive`]; when the full decode fails after the analysis decode
+//! Invariant: a derivative is only ever a [`crate::redact::RedactedJpeg`]
+//! made by [`crate::derive`], handed on as the types the vault keeps
+//! ([`RedactedImage`], [`ThumbnailImage`]); when the full decode fails after the analysis decode
 //! passed, or a needed detector did not run, nothing leaves and the report
 //! says why (`redaction.withheld`).
 
 use crate::derive::{Answer, Detectors, Findings};
-use crate::redact::RedactedJpeg;
+use lensguard_core::pixels::{RedactedImage, ThumbnailImage};
 use lensguard_core::policy::{Expect, Policy};
 use lensguard_core::report::Region;
 use lensguard_core::rules::{self, Unavailable};
@@ -49,9 +50,9 @@ pub struct Outcome {
     /// `redaction` filled in.
     pub report: InspectionReport,
     /// The redacted JPEG, when one was asked for and could be made.
-    pub derivative: Option<RedactedJpeg>,
+    pub derivative: Option<RedactedImage>,
     /// Its thumbnail.
-    pub thumbnail: Option<RedactedJpeg>,
+    pub thumbnail: Option<ThumbnailImage>,
 }
 
 /// Inspects `bytes`; runs the detectors when the policy's `faces` or `text`
@@ -104,8 +105,8 @@ pub fn run(
             text,
         } => (
             RedactionOutcome::redacted(faces, text),
-            Some(jpeg),
-            Some(thumbnail),
+            Some(jpeg.into_redacted_image()),
+            Some(thumbnail.into_thumbnail_image()),
         ),
         Derivative::Withheld { code, message } => {
             (RedactionOutcome::withheld(code, message), None, None)

@@ -179,6 +179,17 @@ impl RedactedJpeg {
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
     }
+
+    /// As a redacted derivative the vault may keep (the only way one is
+    /// made outside tests).
+    pub fn into_redacted_image(self) -> lensguard_core::pixels::RedactedImage {
+        lensguard_core::pixels::__from_redaction::redacted(self.0)
+    }
+
+    /// As a thumbnail the vault may keep.
+    pub fn into_thumbnail_image(self) -> lensguard_core::pixels::ThumbnailImage {
+        lensguard_core::pixels::__from_redaction::thumbnail(self.0)
+    }
 }
 
 /// Hides each region of `frame` in its style.

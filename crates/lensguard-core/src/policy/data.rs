@@ -305,6 +305,16 @@ pub const EGRESS_FIELDS: &[&str] = &[
 ];
 
 impl Egress {
+    /// The record of an inspection whose stored result is `report`, for
+    /// the outbox: `manifest` (`policy@revision`) and the projection.
+    pub fn record(
+        &self,
+        manifest: &str,
+        report: &serde_json::Value,
+    ) -> crate::egress::EgressRecord {
+        crate::egress::EgressRecord::projected(manifest, self.project(report))
+    }
+
     /// The part of `report` (a report as JSON) that may leave: only the
     /// fields the manifest names, everything else dropped. A named field the
     /// report lacks is simply absent.

@@ -10,11 +10,11 @@
 //! of the per-photo time.
 
 use anyhow::Context;
-use lensguard_core::policy::DataCategory;
+use lensguard_core::pixels::Evidence;
 use lensguard_core::{Limits, Policy};
 use lensguard_store::audit::{AuditLog, AuditOptions};
 use lensguard_store::db::Db;
-use lensguard_store::vault::{KeySource, MasterKey, NewObject, Vault};
+use lensguard_store::vault::{KeySource, MasterKey, NewObject, Sealable, Vault};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,25 +94,21 @@ fn measure(
                     path.display()
                 );
             };
-            kept = redacted.as_bytes().len() + thumbnail.as_bytes().len();
+            kept = redacted.len() + thumbnail.len();
             let t = Instant::now();
             rt.block_on(async {
-                let objects = [
-                    (DataCategory::Redacted, redacted),
-                    (DataCategory::Thumbnail, thumbnail),
-                ]
-                .into_iter()
-                .map(|(category, jpeg)| {
-                    let new = NewObject {
-                        inspection_id: "bench",
-                        category,
-                        device_id: None,
-                        keep_days: policy.data.rule(category).keep_days,
-                        policy: "proof-of-delivery@1",
-                    };
-                    (new, jpeg.into_bytes())
-                })
-                .collect();
+                let objects = [Sealable::from(redacted), Sealable::from(thumbnail)]
+                    .into_iter()
+                    .map(|pixels| {
+                        let new = NewObject {
+                            inspection_id: "bench",
+                            device_id: None,
+                            keep_days: policy.data.rule(pixels.category()).keep_days,
+                            policy: "proof-of-delivery@1",
+                        };
+                        (new, pixels)
+                    })
+                    .collect();
                 vault.put_all(objects, now).await?;
                 vault.expiry(now, policy.data.result.keep_days).await
             })?;

@@ -3,3 +3,4 @@
 //! here imports nothing from its siblings outside `common`.
 
 pub mod backoff;
+pub mod crash_point;

@@ -2,18 +2,18 @@
 //! decide per category and verdict; everything kept is sealed in the vault
 //! before the result is recorded.
 //!
-//! Invariant: derived pixels come only from a [`RedactedJpeg`] (the
-//! redaction pipeline's output); the original's bytes are copied out of
-//! the submission only when the policy keeps the original.
+//! Invariant: what is sealed is typed ([`OriginalPhoto`], [`RedactedImage`],
+//! [`ThumbnailImage`]) and its vault category is its type's; derived pixels
+//! exist only as the redaction pipeline's output. The original's bytes are
+//! copied out of the submission only when the policy keeps the original.
 
 use super::{Intake, IntakeError};
 use bytes::Bytes;
 use lensguard_core::Policy;
-use lensguard_core::policy::DataCategory;
+use lensguard_core::pixels::{OriginalPhoto, RedactedImage, ThumbnailImage};
 use lensguard_core::report::Verdict;
 use lensguard_store::audit::{AuditEvent, Outcome};
-use lensguard_store::vault::NewObject;
-use lensguard_vision::redact::RedactedJpeg;
+use lensguard_store::vault::{NewObject, Sealable};
 
 /// What a submission may keep, before the policy decides.
 pub struct Kept {
@@ -21,9 +21,21 @@ pub struct Kept {
     /// `None` when it was not read whole).
     pub original: Option<Bytes>,
     /// The redacted derivative.
-    pub redacted: Option<RedactedJpeg>,
+    pub redacted: Option<RedactedImage>,
     /// Its thumbnail.
-    pub thumbnail: Option<RedactedJpeg>,
+    pub thumbnail: Option<ThumbnailImage>,
+}
+
+/// The inspection a submission's evidence belongs to.
+pub struct Owner<'a> {
+    /// The inspection's id.
+    pub inspection_id: &'a str,
+    /// The submitting device.
+    pub device_id: Option<&'a str>,
+    /// Its verdict.
+    pub verdict: Verdict,
+    /// Whether the source is resuming it after a crash.
+    pub resumed: bool,
 }
 
 /// Seals what `policy` keeps for an inspection with `verdict` (when
@@ -34,38 +46,36 @@ pub struct Kept {
 pub async fn keep(
     intake: &Intake,
     policy: &Policy,
-    inspection_id: &str,
-    device_id: Option<&str>,
-    verdict: Verdict,
+    owner: Owner<'_>,
     kept: Kept,
     now: time::OffsetDateTime,
-    resumed: bool,
 ) -> Result<(), IntakeError> {
+    let Owner {
+        inspection_id,
+        device_id,
+        verdict,
+        resumed,
+    } = owner;
     let policy_ref = format!("{}@{}", policy.name, policy.revision);
     let Kept {
         original,
         redacted,
         thumbnail,
     } = kept;
+    // The original's bytes are copied out only when the policy keeps them.
     let original = original
         .filter(|_| policy.data.original.keeps(verdict))
-        .map(Vec::from);
-    let candidates = [
-        (DataCategory::Original, original),
-        // Only a RedactedJpeg's bytes are ever stored as derived pixels.
-        (
-            DataCategory::Redacted,
-            redacted.map(RedactedJpeg::into_bytes),
-        ),
-        (
-            DataCategory::Thumbnail,
-            thumbnail.map(RedactedJpeg::into_bytes),
-        ),
+        .map(|b| OriginalPhoto::received(Vec::from(b)));
+    let candidates: [Option<Sealable>; 3] = [
+        original.map(Sealable::from),
+        redacted.map(Sealable::from),
+        thumbnail.map(Sealable::from),
     ];
     let mut objects = Vec::new();
-    for (category, bytes) in candidates {
+    for pixels in candidates.into_iter().flatten() {
+        let category = pixels.category();
         let rule = policy.data.rule(category);
-        if let Some(bytes) = bytes.filter(|_| rule.keeps(verdict)) {
+        if rule.keeps(verdict) {
             if resumed
                 && intake
                     .vault
@@ -78,12 +88,11 @@ pub async fn keep(
             }
             let new = NewObject {
                 inspection_id,
-                category,
                 device_id,
                 keep_days: rule.keep_days,
                 policy: &policy_ref,
             };
-            objects.push((new, bytes));
+            objects.push((new, pixels));
         }
     }
     if objects.is_empty() {

@@ -304,8 +304,14 @@ impl Intake {
         let now = time::OffsetDateTime::now_utc();
         let worker_policy = Arc::clone(&policy);
         let (outcome, photo) = tokio::task::spawn_blocking(move || {
-            let o =
-                lensguard_vision::pipeline::run(&photo, &worker_policy, &limits, now, &detectors, true);
+            let o = lensguard_vision::pipeline::run(
+                &photo,
+                &worker_policy,
+                &limits,
+                now,
+                &detectors,
+                true,
+            );
             drop(turn);
             (o, photo)
         })
@@ -316,8 +322,17 @@ impl Intake {
             photo: Some(photo),
             now,
         };
-        self.conclude(key, origin, replay_event, meta, id, policy, digest, inspected)
-            .await
+        self.conclude(
+            key,
+            origin,
+            replay_event,
+            meta,
+            id,
+            policy,
+            digest,
+            inspected,
+        )
+        .await
     }
 
     /// Records a file larger than `Limits::max_file_bytes` from a source
@@ -357,8 +372,17 @@ impl Intake {
             photo: None,
             now: time::OffsetDateTime::now_utc(),
         };
-        self.conclude(key, origin, replay_event, meta, id, policy, digest, inspected)
-            .await
+        self.conclude(
+            key,
+            origin,
+            replay_event,
+            meta,
+            id,
+            policy,
+            digest,
+            inspected,
+        )
+        .await
     }
 
     /// Audits, keeps and records an inspected submission.
@@ -411,6 +435,7 @@ impl Intake {
             ))
             .await?;
         }
+        crate::common::crash_point::hit("intake.audited");
         let body = serde_json::to_string(&WithId {
             id: &id,
             report: &report,
@@ -424,17 +449,14 @@ impl Intake {
             redacted: derivative,
             thumbnail,
         };
-        evidence::keep(
-            self,
-            &policy,
-            &id,
-            meta.device_id.as_deref(),
-            report.verdict,
-            kept,
-            now,
+        let owner = evidence::Owner {
+            inspection_id: &id,
+            device_id: meta.device_id.as_deref(),
+            verdict: report.verdict,
             resumed,
-        )
-        .await?;
+        };
+        evidence::keep(self, &policy, owner, kept, now).await?;
+        crate::common::crash_point::hit("intake.sealed");
         let rule = policy.data.result;
         let (_, expires_at) = self
             .vault
@@ -459,9 +481,8 @@ impl Intake {
                     report: &body,
                     expires_at,
                     policy: &policy_ref,
-                    outbox: queued.as_deref().map(|payload| NewOutboxRecord {
-                        kind: "inspection",
-                        payload,
+                    outbox: queued.as_ref().map(|record| NewOutboxRecord {
+                        record,
                         limits: self.outbox.limits,
                     }),
                 },

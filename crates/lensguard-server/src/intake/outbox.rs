@@ -16,6 +16,7 @@
 use super::IntakeError;
 use crate::edge::metrics::EdgeMetrics;
 use lensguard_core::Policy;
+use lensguard_core::egress::EgressRecord;
 use lensguard_store::db::{Db, OutboxLimits};
 use std::sync::Arc;
 
@@ -32,13 +33,10 @@ pub struct Outbox {
 }
 
 /// The outbox record for an inspection whose stored result is `body`.
-pub fn record(policy: &Policy, body: &str) -> String {
+pub fn record(policy: &Policy, body: &str) -> EgressRecord {
     let report: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-    serde_json::json!({
-        "manifest": format!("{}@{}", policy.name, policy.revision),
-        "data": policy.egress.project(&report),
-    })
-    .to_string()
+    let manifest = format!("{}@{}", policy.name, policy.revision);
+    policy.egress.record(&manifest, &report)
 }
 
 impl Outbox {

@@ -25,6 +25,7 @@
 //! ignored (uploads in progress under a temporary name).
 
 use crate::common::backoff::Backoff;
+use crate::common::crash_point;
 use crate::intake::{self, Accepted, Intake, IntakeError, Origin, SubmissionMeta, Turns};
 use lensguard_core::Policy;
 use lensguard_core::config::sources::{After, FolderSource};
@@ -95,7 +96,11 @@ fn refusal(meta: &std::fs::Metadata) -> Option<&'static str> {
 
 /// Opens `path` without following a link and checks it is still the file
 /// that was listed; reads at most `limit + 1` bytes.
-fn read_claimed(path: &Path, expected: FileIdentity, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+fn read_claimed(
+    path: &Path,
+    expected: FileIdentity,
+    limit: u64,
+) -> std::io::Result<Option<Vec<u8>>> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
         path,
@@ -225,7 +230,13 @@ impl FolderTask {
                     }
                 }
                 _ => {
-                    seen.insert(name, Seen { identity: id, since: now });
+                    seen.insert(
+                        name,
+                        Seen {
+                            identity: id,
+                            since: now,
+                        },
+                    );
                 }
             }
         }
@@ -248,6 +259,7 @@ impl FolderTask {
                 )
                 .await
                 .map_err(|e| format!("cannot record its claim on {path_text} ({e})"))?;
+            crash_point::hit("folder.claimed");
             match self.process(&path, claim).await {
                 Step::Done => {
                     seen.remove(&name);
@@ -260,15 +272,19 @@ impl FolderTask {
 
     /// Audits a refused entry (once per entry as found).
     async fn refuse(&self, name: &std::ffi::OsStr, why: &str) -> Result<(), String> {
-        let event = AuditEvent::new(time::OffsetDateTime::now_utc(), self.actor(), "sources.refused")
-            .target(format!("source:{}", self.source.name))
-            .outcome(
-                Outcome::Denied,
-                Some(format!(
-                    "{} is {why}; left untouched",
-                    self.intake.audit.pseudonym(&name.to_string_lossy())
-                )),
-            );
+        let event = AuditEvent::new(
+            time::OffsetDateTime::now_utc(),
+            self.actor(),
+            "sources.refused",
+        )
+        .target(format!("source:{}", self.source.name))
+        .outcome(
+            Outcome::Denied,
+            Some(format!(
+                "{} is {why}; left untouched",
+                self.intake.audit.pseudonym(&name.to_string_lossy())
+            )),
+        );
         crate::audit_alert::append(&self.intake.audit, event)
             .await
             .map_err(|e| format!("cannot audit a refused entry ({e})"))
@@ -283,7 +299,8 @@ impl FolderTask {
             let limit = self.intake.limits.max_file_bytes;
             let read = {
                 let path = path.to_path_buf();
-                tokio::task::spawn_blocking(move || read_claimed(&path, claim.identity, limit)).await
+                tokio::task::spawn_blocking(move || read_claimed(&path, claim.identity, limit))
+                    .await
             };
             let bytes = match read {
                 Ok(Ok(Some(bytes))) => bytes,
@@ -307,12 +324,18 @@ impl FolderTask {
                 }
                 Err(e) => return Step::Retry(describe(&e)),
             }
+            crash_point::hit("folder.stored");
             if let Err(e) = db.mark_claim_inspected(name, &claim.path).await {
                 return Step::Retry(format!("cannot record the file as inspected ({e})"));
             }
         }
+        crash_point::hit("folder.inspected");
         let after = self.source.after.clone();
-        let (file, expected, id) = (path.to_path_buf(), claim.identity, claim.inspection_id.clone());
+        let (file, expected, id) = (
+            path.to_path_buf(),
+            claim.identity,
+            claim.inspection_id.clone(),
+        );
         match tokio::task::spawn_blocking(move || dispose(&file, expected, &after, &id)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -323,6 +346,7 @@ impl FolderTask {
             }
             Err(_) => return Step::Retry("removing a file failed".to_owned()),
         }
+        crash_point::hit("folder.removed");
         match db.forget_claim(name, &claim.path).await {
             Ok(()) => Step::Done,
             Err(e) => Step::Retry(format!("cannot forget a claim ({e})")),
@@ -339,7 +363,11 @@ impl FolderTask {
             .await?;
         let too_large = bytes.len() as u64 > limit;
         let origin = Origin {
-            event: AuditEvent::new(time::OffsetDateTime::now_utc(), actor.clone(), "inspections.submit"),
+            event: AuditEvent::new(
+                time::OffsetDateTime::now_utc(),
+                actor.clone(),
+                "inspections.submit",
+            ),
             actor,
             turns: Turns::Wait,
             record_undecodable: true,
@@ -354,7 +382,9 @@ impl FolderTask {
             policy: self.policy.clone(),
         };
         let result = if too_large {
-            intake.record_too_large(admitted, origin, submission, limit).await
+            intake
+                .record_too_large(admitted, origin, submission, limit)
+                .await
         } else {
             intake.submit(admitted, origin, submission).await
         };

@@ -53,8 +53,9 @@ pub fn start(folders: &[FolderSource], intake: &Arc<Intake>) -> anyhow::Result<R
                 let text = std::fs::read_to_string(path).with_context(|| {
                     format!("source {}: cannot read {}", source.name, path.display())
                 })?;
-                let policy = Policy::from_toml(&text)
-                    .map_err(|e| anyhow::anyhow!("source {}: {}: {e}", source.name, path.display()))?;
+                let policy = Policy::from_toml(&text).map_err(|e| {
+                    anyhow::anyhow!("source {}: {}: {e}", source.name, path.display())
+                })?;
                 Some(Arc::new(policy))
             }
             None => None,

@@ -180,6 +180,32 @@ impl Server {
             .expect("port")
     }
 
+    /// Waits up to `within` for the service to end by itself (a crash point
+    /// reached); the test fails if it is still running.
+    pub fn wait_for_exit(mut self, within: Duration) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if Instant::now() > deadline {
+                let (_, err) = terminate(&mut child);
+                panic!("the service did not end by itself: {err}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGKILL (a crash: nothing runs at exit) and waits for the end.
+    pub fn kill(mut self) {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+    }
+
     /// Sends SIGTERM and waits up to 20 s; returns the exit status and stderr.
     pub fn stop(mut self) -> (ExitStatus, String) {
         let mut child = self.child.take().expect("running");

@@ -77,28 +77,7 @@ pub struct EgressReceipt {
     pub last_seq: i64,
 }
 
-/// Proof of one deletion, carried by its audit entry (`retention.delete` or
-/// `erasure.delete`): which object, what it held (SHA-256 of the plaintext),
-/// under which policy it was kept, when and how it was destroyed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeletionReceipt {
-    /// The object (`evidence:<id>` or `inspection:<id>` for a result).
-    pub object: String,
-    /// Its data category.
-    pub category: String,
-    /// The inspection it belonged to.
-    pub inspection: String,
-    /// SHA-256 of the plaintext, hex.
-    pub content_sha256: String,
-    /// The policy that set its retention (`name@revision`).
-    pub policy: String,
-    /// When it was destroyed.
-    #[serde(with = "time::serde::rfc3339")]
-    pub deleted_at: time::OffsetDateTime,
-    /// How: `crypto-shred` (wrapped data key destroyed, blob removed) or
-    /// `row-delete` (database row removed with SQLite secure_delete).
-    pub method: String,
-}
+pub use lensguard_core::egress::DeletionReceipt;
 
 impl AuditEvent {
     /// A successful action by `actor` at `time`.

@@ -85,7 +85,11 @@ impl Db {
         .await?;
         if let Some((inode, size, mtime_ns, id, inspected)) = found
             && (inode, size, mtime_ns)
-                == (to_i64(identity.inode), to_i64(identity.size), identity.mtime_ns)
+                == (
+                    to_i64(identity.inode),
+                    to_i64(identity.size),
+                    identity.mtime_ns,
+                )
         {
             tx.commit().await?;
             return Ok(Claim {
@@ -151,16 +155,18 @@ impl Db {
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(path, inode, size, mtime_ns, inspection_id, inspected)| Claim {
-                path,
-                identity: FileIdentity {
-                    inode: u64::try_from(inode).unwrap_or(0),
-                    size: u64::try_from(size).unwrap_or(0),
-                    mtime_ns,
+            .map(
+                |(path, inode, size, mtime_ns, inspection_id, inspected)| Claim {
+                    path,
+                    identity: FileIdentity {
+                        inode: u64::try_from(inode).unwrap_or(0),
+                        size: u64::try_from(size).unwrap_or(0),
+                        mtime_ns,
+                    },
+                    inspection_id,
+                    inspected: inspected != 0,
                 },
-                inspection_id,
-                inspected: inspected != 0,
-            })
+            )
             .collect())
     }
 }

@@ -24,6 +24,7 @@
 
 use super::Db;
 use crate::Error;
+use lensguard_core::egress::EgressRecord;
 use sqlx::Row;
 
 /// Bounds on the outbox (the `Limits` of the edge's queue).
@@ -70,13 +71,13 @@ pub struct OutboxStats {
     pub last_seq: i64,
 }
 
-/// A record to enqueue with an inspection.
+/// A record to enqueue with an inspection. The outbox takes only an
+/// [`EgressRecord`]: what `Egress::record` projected through the policy's
+/// manifest, or a deletion receipt; never a string.
 #[derive(Debug, Clone, Copy)]
 pub struct NewOutboxRecord<'a> {
-    /// What it is.
-    pub kind: &'a str,
-    /// The record, JSON, already projected through the egress manifest.
-    pub payload: &'a str,
+    /// The record.
+    pub record: &'a EgressRecord,
     /// The outbox's bounds.
     pub limits: OutboxLimits,
 }
@@ -92,7 +93,7 @@ pub(crate) async fn enqueue(
         sqlx::query_as("SELECT depth, bytes FROM outbox_meta WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
-    let size = record.payload.len() as u64;
+    let size = record.record.payload().len() as u64;
     let full = depth as u64 >= record.limits.max_entries
         || (bytes as u64).saturating_add(size) > record.limits.max_bytes;
     if full {
@@ -104,8 +105,8 @@ pub(crate) async fn enqueue(
     let seq =
         sqlx::query("INSERT INTO outbox (created_at, kind, payload, bytes) VALUES (?, ?, ?, ?)")
             .bind(now)
-            .bind(record.kind)
-            .bind(record.payload)
+            .bind(record.record.kind().as_str())
+            .bind(record.record.payload())
             .bind(size as i64)
             .execute(&mut *tx)
             .await?

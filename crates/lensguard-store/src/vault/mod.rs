@@ -78,13 +78,55 @@ impl Caller {
     }
 }
 
-/// An object to store.
+/// Pixels ready to seal, with the category their type carries
+/// ([`lensguard_core::pixels::Evidence`]): there is no way to name the
+/// category beside the bytes, so an original cannot be stored as a
+/// derivative. Neither an object nor sealable pixels take a category:
+///
+/// ```compile_fail
+/// use lensguard_core::policy::DataCategory;
+/// let _ = lensguard_store::vault::NewObject {
+///     inspection_id: "i1",
+///     category: DataCategory::Redacted,
+///     device_id: None,
+///     keep_days: 7,
+///     policy: "proof-of-delivery@1",
+/// };
+/// ```
+///
+/// ```compile_fail
+/// use lensguard_core::pixels::OriginalPhoto;
+/// use lensguard_core::policy::DataCategory;
+/// use lensguard_store::vault::Sealable;
+/// let original: Sealable = OriginalPhoto::received(vec![0xff, 0xd8, 0xff]).into();
+/// let _ = Sealable { category: DataCategory::Redacted, ..original };
+/// ```
+pub struct Sealable {
+    category: DataCategory,
+    plain: Vec<u8>,
+}
+
+impl<E: lensguard_core::pixels::Evidence> From<E> for Sealable {
+    fn from(pixels: E) -> Sealable {
+        Sealable {
+            category: E::CATEGORY,
+            plain: pixels.into_bytes(),
+        }
+    }
+}
+
+impl Sealable {
+    /// The category it will be stored under.
+    pub fn category(&self) -> DataCategory {
+        self.category
+    }
+}
+
+/// An object to store (its category comes with its pixels, [`Sealable`]).
 #[derive(Debug, Clone, Copy)]
 pub struct NewObject<'a> {
     /// The inspection it belongs to.
     pub inspection_id: &'a str,
-    /// Its category (one of the evidence categories).
-    pub category: DataCategory,
     /// The submitting device, when known (for holds and erasure).
     pub device_id: Option<&'a str>,
     /// Days to keep it (at least 1).
@@ -256,14 +298,15 @@ impl Vault {
         Ok((created, created + i64::from(keep_days) * 86_400))
     }
 
-    /// Seals and stores `plain`; durable when this returns.
+    /// Seals and stores `pixels` under their type's category; durable when
+    /// this returns.
     pub async fn put(
         &self,
         new: &NewObject<'_>,
-        plain: Vec<u8>,
+        pixels: impl Into<Sealable>,
         now: time::OffsetDateTime,
     ) -> Result<ObjectInfo, Error> {
-        let mut stored = self.put_all(vec![(*new, plain)], now).await?;
+        let mut stored = self.put_all(vec![(*new, pixels.into())], now).await?;
         stored
             .pop()
             .ok_or_else(|| Error::Invalid("nothing was stored".to_owned()))
@@ -275,7 +318,7 @@ impl Vault {
     /// all of them or only orphan blobs without keys (removed by the sweeper).
     pub async fn put_all(
         &self,
-        objects: Vec<(NewObject<'_>, Vec<u8>)>,
+        objects: Vec<(NewObject<'_>, Sealable)>,
         now: time::OffsetDateTime,
     ) -> Result<Vec<ObjectInfo>, Error> {
         let mut written = Vec::new();
@@ -291,28 +334,22 @@ impl Vault {
 
     async fn put_all_into(
         &self,
-        objects: Vec<(NewObject<'_>, Vec<u8>)>,
+        objects: Vec<(NewObject<'_>, Sealable)>,
         now: time::OffsetDateTime,
         written: &mut Vec<String>,
     ) -> Result<Vec<ObjectInfo>, Error> {
         let mut stored = Vec::with_capacity(objects.len());
         let mut rows = Vec::with_capacity(objects.len());
         let mut dirs = std::collections::BTreeSet::new();
-        for (new, plain) in objects {
-            if !new.category.is_evidence() {
-                return Err(Error::Invalid(format!(
-                    "{} is not kept in the evidence vault",
-                    new.category
-                )));
-            }
+        for (new, Sealable { category, plain }) in objects {
             let id = uuid::Uuid::new_v4();
             let id_text = id.to_string();
             let binding = Binding {
                 id: *id.as_bytes(),
-                category: new.category,
+                category,
             };
             let content_sha256 = hex::encode(Sha256::digest(&plain));
-            let version = self.writing_version(new.category, now).await?;
+            let version = self.writing_version(category, now).await?;
             let key = DataKey::generate()?;
             let wrapped = self.keyring.wrap(&binding, version, &key)?;
             let sealed = envelope::seal(&binding, &key, plain)?;
@@ -324,7 +361,7 @@ impl Vault {
             stored.push(ObjectInfo {
                 id: id_text,
                 inspection_id: new.inspection_id.to_owned(),
-                category: new.category,
+                category,
                 device_id: new.device_id.map(str::to_owned),
                 created_at: created,
                 expires_at: expires,

@@ -354,11 +354,9 @@ impl Vault {
                     .execute(&mut *tx)
                     .await?;
                 if self.forwards_receipts() {
-                    let payload = serde_json::json!({"manifest": receipt.policy, "data": receipt})
-                        .to_string();
+                    let egress = lensguard_core::egress::EgressRecord::deletion_receipt(&receipt);
                     let record = crate::db::NewOutboxRecord {
-                        kind: "deletion_receipt",
-                        payload: &payload,
+                        record: &egress,
                         limits: crate::db::OutboxLimits {
                             max_entries: u64::MAX,
                             max_bytes: u64::MAX,

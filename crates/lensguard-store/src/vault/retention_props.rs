@@ -7,7 +7,6 @@
 use super::tests::{fixture, t0};
 use super::{Caller, HoldTarget, NewObject};
 use crate::db::NewInspection;
-use lensguard_core::policy::DataCategory;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -118,12 +117,11 @@ async fn run(ops: Vec<Op>) {
                         .put(
                             &NewObject {
                                 inspection_id: &inspection,
-                                category: DataCategory::Redacted,
                                 device_id: Some(&device),
                                 keep_days: days,
                                 policy: "test@1",
                             },
-                            vec![7u8; 64],
+                            lensguard_core::pixels::__from_redaction::redacted(vec![7u8; 64]),
                             now,
                         )
                         .await

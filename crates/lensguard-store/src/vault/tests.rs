@@ -41,17 +41,23 @@ pub(crate) async fn fixture() -> Fixture {
     }
 }
 
-fn object<'a>(
-    inspection: &'a str,
-    category: DataCategory,
-    device: Option<&'a str>,
-) -> NewObject<'a> {
+fn object<'a>(inspection: &'a str, device: Option<&'a str>) -> NewObject<'a> {
     NewObject {
         inspection_id: inspection,
-        category,
         device_id: device,
         keep_days: 7,
         policy: "test@1",
+    }
+}
+
+/// Test bytes as the typed pixels of `category`.
+fn pixels(category: DataCategory, bytes: Vec<u8>) -> Sealable {
+    use lensguard_core::pixels::{__from_redaction, OriginalPhoto};
+    match category {
+        DataCategory::Original => OriginalPhoto::received(bytes).into(),
+        DataCategory::Redacted => __from_redaction::redacted(bytes).into(),
+        DataCategory::Thumbnail => __from_redaction::thumbnail(bytes).into(),
+        other => panic!("{other} is not kept in the vault"),
     }
 }
 
@@ -77,8 +83,8 @@ async fn objects_round_trip_sealed_with_no_plaintext_on_disk() {
     let info = f
         .vault
         .put(
-            &object("i1", DataCategory::Original, Some("dev-1")),
-            canary.clone(),
+            &object("i1", Some("dev-1")),
+            pixels(DataCategory::Original, canary.clone()),
             t0(),
         )
         .await
@@ -116,8 +122,8 @@ async fn every_flipped_byte_is_an_audited_integrity_error() {
     let info = f
         .vault
         .put(
-            &object("i1", DataCategory::Redacted, None),
-            b"redacted jpeg bytes".to_vec(),
+            &object("i1", None),
+            pixels(DataCategory::Redacted, b"redacted jpeg bytes".to_vec()),
             t0(),
         )
         .await
@@ -177,8 +183,8 @@ async fn swapped_blobs_and_wrapped_keys_do_not_open() {
     let a = f
         .vault
         .put(
-            &object("i1", DataCategory::Original, None),
-            b"object a".to_vec(),
+            &object("i1", None),
+            pixels(DataCategory::Original, b"object a".to_vec()),
             t0(),
         )
         .await
@@ -186,8 +192,8 @@ async fn swapped_blobs_and_wrapped_keys_do_not_open() {
     let b = f
         .vault
         .put(
-            &object("i2", DataCategory::Original, None),
-            b"object b".to_vec(),
+            &object("i2", None),
+            pixels(DataCategory::Original, b"object b".to_vec()),
             t0(),
         )
         .await
@@ -195,8 +201,8 @@ async fn swapped_blobs_and_wrapped_keys_do_not_open() {
     let c = f
         .vault
         .put(
-            &object("i1", DataCategory::Thumbnail, None),
-            b"object c".to_vec(),
+            &object("i1", None),
+            pixels(DataCategory::Thumbnail, b"object c".to_vec()),
             t0(),
         )
         .await
@@ -275,8 +281,8 @@ async fn deletion_leaves_no_key_bytes_and_no_plaintext_and_a_verifiable_receipt(
     let info = f
         .vault
         .put(
-            &object("i1", DataCategory::Original, Some("dev-9")),
-            canary.clone(),
+            &object("i1", Some("dev-9")),
+            pixels(DataCategory::Original, canary.clone()),
             t0(),
         )
         .await
@@ -340,8 +346,8 @@ async fn a_forward_clock_jump_pauses_deletion_and_a_backward_one_deletes_nothing
     let info = f
         .vault
         .put(
-            &object("i1", DataCategory::Redacted, None),
-            b"x".to_vec(),
+            &object("i1", None),
+            pixels(DataCategory::Redacted, b"x".to_vec()),
             t0(),
         )
         .await
@@ -365,8 +371,8 @@ async fn a_forward_clock_jump_pauses_deletion_and_a_backward_one_deletes_nothing
     let late = f
         .vault
         .put(
-            &object("i2", DataCategory::Redacted, None),
-            b"y".to_vec(),
+            &object("i2", None),
+            pixels(DataCategory::Redacted, b"y".to_vec()),
             back,
         )
         .await
@@ -390,8 +396,8 @@ async fn holds_suspend_deletion_until_lifted_and_both_are_audited() {
     let a = f
         .vault
         .put(
-            &object("i1", DataCategory::Redacted, Some("dev-1")),
-            b"a".to_vec(),
+            &object("i1", Some("dev-1")),
+            pixels(DataCategory::Redacted, b"a".to_vec()),
             t0(),
         )
         .await
@@ -460,8 +466,8 @@ async fn rotation_rewraps_everything_and_retires_the_old_version() {
         let info = f
             .vault
             .put(
-                &object(&format!("i{i}"), DataCategory::Original, None),
-                vec![i as u8; 100],
+                &object(&format!("i{i}"), None),
+                pixels(DataCategory::Original, vec![i as u8; 100]),
                 t0(),
             )
             .await
@@ -507,8 +513,8 @@ async fn a_wrong_master_key_opens_nothing() {
     let f = fixture().await;
     f.vault
         .put(
-            &object("i1", DataCategory::Original, None),
-            b"x".to_vec(),
+            &object("i1", None),
+            pixels(DataCategory::Original, b"x".to_vec()),
             t0(),
         )
         .await
@@ -537,8 +543,8 @@ async fn an_interrupted_deletion_is_finished_by_the_next_sweep() {
         let info = f
             .vault
             .put(
-                &object(&format!("i{i}"), DataCategory::Original, None),
-                vec![i; 10],
+                &object(&format!("i{i}"), None),
+                pixels(DataCategory::Original, vec![i; 10]),
                 t0(),
             )
             .await
@@ -611,12 +617,12 @@ async fn a_failed_store_leaves_no_blob_files() {
         .put_all(
             vec![
                 (
-                    object("i1", DataCategory::Redacted, None),
-                    b"pixels".to_vec(),
+                    object("i1", None),
+                    pixels(DataCategory::Redacted, b"pixels".to_vec()),
                 ),
                 (
-                    object("i1", DataCategory::Thumbnail, None),
-                    b"small".to_vec(),
+                    object("i1", None),
+                    pixels(DataCategory::Thumbnail, b"small".to_vec()),
                 ),
             ],
             t0(),

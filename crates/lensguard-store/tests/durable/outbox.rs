@@ -5,6 +5,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
+use lensguard_core::egress::EgressRecord;
 use lensguard_store::Error;
 use lensguard_store::db::{Db, NewInspection, NewOutboxRecord, OutboxLimits};
 use std::io::{BufRead, BufReader};
@@ -14,10 +15,25 @@ use std::time::{Duration, Instant};
 const NOW: time::OffsetDateTime = time::macros::datetime!(2026-11-30 12:00 UTC);
 const WORKER: &str = "LENSGUARD_OUTBOX_WORKER";
 
+/// The outbox record of inspection `id`: its id, projected through a
+/// manifest that names only `id`.
+fn egress(id: &str) -> EgressRecord {
+    let manifest = lensguard_core::policy::Egress {
+        fields: vec!["id".to_owned()],
+        redacted_images: false,
+    };
+    manifest.record("test@1", &serde_json::json!({"id": id, "gps": [52.1, 4.3]}))
+}
+
+/// The payload `egress(id)` leaves with.
+fn payload_of(id: &str) -> String {
+    format!("{{\"data\":{{\"id\":\"{id}\"}},\"manifest\":\"test@1\"}}")
+}
+
 fn inspection<'a>(
     id: &'a str,
     key: Option<&'a str>,
-    payload: &'a str,
+    payload: &'a EgressRecord,
     limits: OutboxLimits,
 ) -> NewInspection<'a> {
     NewInspection {
@@ -31,8 +47,7 @@ fn inspection<'a>(
         expires_at: 4_000_000_000,
         policy: "test@1",
         outbox: Some(NewOutboxRecord {
-            kind: "inspection",
-            payload,
+            record: payload,
             limits,
         }),
     }
@@ -47,7 +62,7 @@ async fn records_travel_with_their_inspection_in_order_and_leave_only_when_retir
     let limits = OutboxLimits::default();
     for i in 1..=5 {
         let id = format!("i{i}");
-        let payload = format!("{{\"id\":\"{id}\"}}");
+        let payload = egress(&id);
         db.insert_inspection(&inspection(&id, Some(&id), &payload, limits), NOW)
             .await
             .expect("insert")
@@ -55,23 +70,20 @@ async fn records_travel_with_their_inspection_in_order_and_leave_only_when_retir
     }
     // A replayed idempotency key stores nothing, and enqueues nothing.
     let replay = db
-        .insert_inspection(
-            &inspection("i9", Some("i3"), "{\"id\":\"i9\"}", limits),
-            NOW,
-        )
+        .insert_inspection(&inspection("i9", Some("i3"), &egress("i9"), limits), NOW)
         .await
         .expect("insert");
     assert!(replay.is_err(), "a replay");
     let first = db.outbox_batch(0, 2).await.expect("batch");
     assert_eq!(first.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
-    assert_eq!(first[0].payload, "{\"id\":\"i1\"}");
+    assert_eq!(first[0].payload, payload_of("i1"));
     assert_eq!(db.outbox_retire(2).await.expect("retire"), 2);
     let stats = db.outbox_stats().await.expect("stats");
     assert_eq!((stats.depth, stats.last_seq), (3, 5));
     let rest = db.outbox_batch(2, 10).await.expect("batch");
     assert_eq!(rest.iter().map(|e| e.seq).collect::<Vec<_>>(), [3, 4, 5]);
     db.outbox_retire(5).await.expect("retire");
-    db.insert_inspection(&inspection("i6", None, "{\"id\":\"i6\"}", limits), NOW)
+    db.insert_inspection(&inspection("i6", None, &egress("i6"), limits), NOW)
         .await
         .expect("insert")
         .expect("new");
@@ -94,13 +106,13 @@ async fn a_full_outbox_refuses_the_inspection_and_keeps_what_it_holds() {
         max_bytes: 1024,
     };
     for id in ["a", "b"] {
-        db.insert_inspection(&inspection(id, None, "{}", limits), NOW)
+        db.insert_inspection(&inspection(id, None, &egress(id), limits), NOW)
             .await
             .expect("insert")
             .expect("new");
     }
     let err = db
-        .insert_inspection(&inspection("c", None, "{}", limits), NOW)
+        .insert_inspection(&inspection("c", None, &egress("c"), limits), NOW)
         .await
         .expect_err("full");
     assert!(matches!(err, Error::OutboxFull { depth: 2, .. }), "{err}");
@@ -108,7 +120,7 @@ async fn a_full_outbox_refuses_the_inspection_and_keeps_what_it_holds() {
         db.get_inspection("c").await.expect("get").is_none(),
         "nothing stored"
     );
-    let big = "x".repeat(2000);
+    let big = egress(&"x".repeat(2000));
     let roomy = OutboxLimits {
         max_entries: 10,
         max_bytes: 1024,
@@ -141,7 +153,7 @@ fn under_sigkill_every_acknowledged_inspection_has_its_record_and_no_record_is_o
                 .expect("db");
             for i in 0.. {
                 let id = format!("{}-{i}", std::process::id());
-                let payload = format!("{{\"id\":\"{id}\"}}");
+                let payload = egress(&id);
                 db.insert_inspection(
                     &inspection(&id, None, &payload, OutboxLimits::default()),
                     NOW,
@@ -197,12 +209,15 @@ fn under_sigkill_every_acknowledged_inspection_has_its_record_and_no_record_is_o
         for id in &acknowledged {
             assert!(db.get_inspection(id).await.expect("get").is_some(), "{id} lost");
             assert!(
-                records.iter().any(|r| r.payload == format!("{{\"id\":\"{id}\"}}")),
+                records.iter().any(|r| r.payload == payload_of(id)),
                 "{id} has no outbox record"
             );
         }
         for r in &records {
-            let id = r.payload.trim_start_matches("{\"id\":\"").trim_end_matches("\"}");
+            let id = r
+                .payload
+                .trim_start_matches("{\"data\":{\"id\":\"")
+                .trim_end_matches("\"},\"manifest\":\"test@1\"}");
             assert!(db.get_inspection(id).await.expect("get").is_some(), "record {} without its inspection", r.seq);
         }
         eprintln!(

@@ -5,7 +5,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use lensguard_core::Sensitive;
-use lensguard_core::policy::DataCategory;
+use lensguard_core::pixels::OriginalPhoto;
 use lensguard_store::Error;
 use lensguard_store::audit::{AuditLog, AuditOptions};
 use lensguard_store::db::Db;
@@ -40,7 +40,6 @@ async fn open(dir: &Path, cfg: Pkcs11Config) -> Result<Vault, Error> {
 fn object(i: usize) -> NewObject<'static> {
     NewObject {
         inspection_id: ["i0", "i1", "i2"][i % 3],
-        category: DataCategory::Original,
         device_id: None,
         keep_days: 7,
         policy: "test@1",
@@ -70,7 +69,7 @@ fn keys_are_made_in_the_token_and_never_leave_it() {
         let info = vault
             .put(
                 &object(0),
-                b"sealed by the HSM".to_vec(),
+                OriginalPhoto::received(b"sealed by the HSM".to_vec()),
                 time::OffsetDateTime::now_utc(),
             )
             .await
@@ -167,7 +166,7 @@ fn a_destroyed_key_leaves_every_data_key_it_wrapped_unreadable() {
             let info = vault
                 .put(
                     &object(i),
-                    vec![i as u8; 32],
+                    OriginalPhoto::received(vec![i as u8; 32]),
                     time::OffsetDateTime::now_utc(),
                 )
                 .await

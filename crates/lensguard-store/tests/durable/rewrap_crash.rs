@@ -7,7 +7,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use lensguard_core::policy::DataCategory;
 use lensguard_store::audit::{AuditLog, AuditOptions};
 use lensguard_store::db::Db;
 use lensguard_store::vault::{Caller, KeySource, MasterKey, NewObject, Vault};
@@ -74,14 +73,18 @@ fn rewrap_survives_sigkill_at_any_point_and_resumes() {
         for i in 0..OBJECTS {
             let new = NewObject {
                 inspection_id: "i",
-                category: [DataCategory::Original, DataCategory::Redacted][i % 2],
                 device_id: None,
                 keep_days: 7,
                 policy: "test@1",
             };
+            let pixels: lensguard_store::vault::Sealable = if i % 2 == 0 {
+                lensguard_core::pixels::OriginalPhoto::received(payload(i)).into()
+            } else {
+                lensguard_core::pixels::__from_redaction::redacted(payload(i)).into()
+            };
             ids.push(
                 vault
-                    .put(&new, payload(i), time::OffsetDateTime::now_utc())
+                    .put(&new, pixels, time::OffsetDateTime::now_utc())
                     .await
                     .expect("put")
                     .id,
