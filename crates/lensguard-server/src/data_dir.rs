@@ -118,18 +118,8 @@ pub fn tighten(dir: &Path) -> anyhow::Result<()> {
 /// Writes `bytes` to `path` readable by its owner only (0600), replacing
 /// it atomically (a temporary file beside it, synced, then renamed).
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let ctx = || format!("cannot write {}", path.display());
-    let mut f = opts.open(&tmp).with_context(ctx)?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
-        .with_context(ctx)?;
-    std::fs::rename(&tmp, path).with_context(ctx)
+    crate::common::durable::write(path, bytes, crate::common::durable::Mode::Private)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]

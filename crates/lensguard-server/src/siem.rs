@@ -24,6 +24,7 @@
 //! file in the `syslog` and `json` formats).
 
 use crate::common::backoff::Backoff;
+use crate::common::durable::{self, Mode};
 use anyhow::Context;
 use lensguard_core::config::siem::SiemConfig;
 use lensguard_store::audit::siem::{SiemFormat, frame, render, render_checkpoint};
@@ -68,7 +69,7 @@ impl Exporter {
     /// Prepares the exporter for `data_dir` (fails on unreadable
     /// certificates, so a misconfigured export stops the service at start).
     pub fn new(config: SiemConfig, data_dir: &Path) -> anyhow::Result<Exporter> {
-        use crate::serve::tls::{read_certs, read_key};
+        use crate::common::tls::{read_certs, read_key};
         let format: SiemFormat = config.format.parse().map_err(anyhow::Error::msg)?;
         let mut roots = rustls::RootCertStore::empty();
         for c in read_certs(&config.ca_file)? {
@@ -76,7 +77,7 @@ impl Exporter {
                 .add(c)
                 .context("siem.ca_file holds an unusable certificate")?;
         }
-        let builder = crate::serve::tls::client_builder()?.with_root_certificates(roots);
+        let builder = crate::common::tls::client_builder()?.with_root_certificates(roots);
         let tls = match &config.client {
             Some((cert, key)) => builder
                 .with_client_auth_cert(read_certs(cert)?, read_key(key)?)
@@ -107,12 +108,11 @@ impl Exporter {
     }
 
     fn save(&self, cursor: &Cursor) -> anyhow::Result<()> {
-        let tmp = self.cursor_file.with_extension("tmp");
-        crate::serve::write_private(&tmp, serde_json::to_string(cursor)?.as_bytes())?;
-        std::fs::rename(&tmp, &self.cursor_file)?;
-        if let Some(dir) = self.cursor_file.parent() {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
+        durable::write(
+            &self.cursor_file,
+            serde_json::to_string(cursor)?.as_bytes(),
+            Mode::Private,
+        )?;
         Ok(())
     }
 

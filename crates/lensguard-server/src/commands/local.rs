@@ -112,9 +112,6 @@ impl Local {
 
 /// Runs `f` on a single-threaded runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let rt = crate::common::runtime::current_thread()?;
     Ok(rt.block_on(f))
 }

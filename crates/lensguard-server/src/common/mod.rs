@@ -4,3 +4,8 @@
 
 pub mod backoff;
 pub mod crash_point;
+pub mod durable;
+pub mod error_body;
+pub mod runtime;
+pub mod shutdown;
+pub mod tls;

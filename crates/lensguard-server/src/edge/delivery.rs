@@ -147,7 +147,7 @@ impl Delivery {
         .map_err(|e| e.to_string())?;
         let receipt = EgressReceipt {
             destination: self.link.destination(),
-            content_sha256: hex::encode(crate::fleet::ca::sha256(&body)),
+            content_sha256: hex::encode(crate::common::tls::sha256(&body)),
             bytes: body.len() as u64,
             manifests: manifests.into_iter().collect(),
             records: entries.len() as u64,

@@ -40,7 +40,7 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
         .serialize_request(&key)
         .context("cannot make the CSR")?
         .pem()?;
-    let tls = crate::serve::tls::client_builder()?
+    let tls = crate::common::tls::client_builder()?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedCa::new(token.ca_sha256)))
         .with_no_client_auth();
@@ -70,9 +70,9 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
     }
     let dir = link::dir(data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    crate::serve::write_private(&dir.join("edge.key"), key.serialize_pem().as_bytes())?;
-    crate::serve::write_public(&dir.join("edge.pem"), answer.certificate_pem.as_bytes())?;
-    crate::serve::write_public(&dir.join("ca.pem"), answer.ca_pem.as_bytes())?;
+    crate::common::durable::write_private(&dir.join("edge.key"), key.serialize_pem().as_bytes())?;
+    crate::common::durable::write_public(&dir.join("edge.pem"), answer.certificate_pem.as_bytes())?;
+    crate::common::durable::write_public(&dir.join("ca.pem"), answer.ca_pem.as_bytes())?;
     let link = HubLink {
         url: url.to_owned(),
         edge_id: answer.edge_id,
@@ -81,7 +81,7 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
         dir: dir.clone(),
     };
     // Written last: its presence means the link is complete.
-    crate::serve::write_public(
+    crate::common::durable::write_public(
         &dir.join("link.json"),
         serde_json::to_string_pretty(&link)?.as_bytes(),
     )?;

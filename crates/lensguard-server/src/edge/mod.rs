@@ -18,10 +18,7 @@ use std::process::ExitCode;
 
 /// Runs a `lensguard edge` subcommand.
 pub fn run(cmd: EdgeCommand) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::common::runtime::multi_thread()?;
     let mut out = std::io::stdout().lock();
     match cmd {
         EdgeCommand::Enroll {

@@ -78,9 +78,9 @@ impl StateFile {
     }
 
     fn write(&self) {
-        let tmp = self.path.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(&self.state).unwrap_or_default();
-        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &self.path));
+        let written =
+            crate::common::durable::write(&self.path, &text, crate::common::durable::Mode::Private);
         if let Err(e) = written {
             eprintln!(
                 "lensguard: WARNING: cannot record the delivery state in {}: {e}",

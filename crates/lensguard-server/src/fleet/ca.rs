@@ -9,6 +9,7 @@
 //! and the usage (client authentication only), never the CSR. Several hub
 //! processes share one CA by sharing these files.
 
+use crate::common::tls::sha256;
 use anyhow::{Context, bail};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DnType,
@@ -75,8 +76,6 @@ pub fn pem_sha256(pem: &str) -> anyhow::Result<[u8; 32]> {
     Ok(sha256(der.as_ref()))
 }
 
-pub use crate::serve::tls::sha256;
-
 impl HubCa {
     /// Makes a new CA in `files` (refuses to replace one).
     pub fn create(files: &CaFiles) -> anyhow::Result<HubCa> {
@@ -100,8 +99,8 @@ impl HubCa {
         validity(&mut params, CA_DAYS);
         let key = KeyPair::generate().context("cannot generate the CA key")?;
         let cert = params.self_signed(&key).context("cannot sign the CA")?;
-        crate::serve::write_private(&files.key, key.serialize_pem().as_bytes())?;
-        crate::serve::write_public(&files.cert, cert.pem().as_bytes())?;
+        crate::common::durable::write_private(&files.key, key.serialize_pem().as_bytes())?;
+        crate::common::durable::write_public(&files.cert, cert.pem().as_bytes())?;
         Self::load(files)
     }
 
@@ -144,10 +143,10 @@ impl HubCa {
         let cert = params
             .signed_by(&key, &self.issuer)
             .context("cannot sign the server certificate")?;
-        crate::serve::write_private(&files.server_key, key.serialize_pem().as_bytes())?;
+        crate::common::durable::write_private(&files.server_key, key.serialize_pem().as_bytes())?;
         // The chain: the server certificate, then the CA (so a new edge can
         // find the CA it pinned by fingerprint).
-        crate::serve::write_public(
+        crate::common::durable::write_public(
             &files.server_cert,
             format!("{}{}", cert.pem(), self.cert_pem).as_bytes(),
         )

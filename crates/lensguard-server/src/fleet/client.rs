@@ -198,12 +198,12 @@ pub fn mutual_tls(
 ) -> anyhow::Result<rustls::ClientConfig> {
     use anyhow::Context;
     let mut roots = rustls::RootCertStore::empty();
-    for c in crate::serve::tls::read_certs(ca_pem)? {
+    for c in crate::common::tls::read_certs(ca_pem)? {
         roots.add(c).context("the hub CA certificate is unusable")?;
     }
-    let chain = crate::serve::tls::read_certs(cert)?;
-    let key = crate::serve::tls::read_key(key)?;
-    crate::serve::tls::client_builder()?
+    let chain = crate::common::tls::read_certs(cert)?;
+    let key = crate::common::tls::read_key(key)?;
+    crate::common::tls::client_builder()?
         .with_root_certificates(roots)
         .with_client_auth_cert(chain, key)
         .context("the edge certificate and key do not match")

@@ -26,7 +26,7 @@ impl PinnedCa {
     pub fn new(pin: [u8; 32]) -> PinnedCa {
         PinnedCa {
             pin,
-            provider: Arc::new(crate::serve::tls::provider()),
+            provider: Arc::new(crate::common::tls::provider()),
         }
     }
 }
@@ -42,7 +42,7 @@ impl ServerCertVerifier for PinnedCa {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let Some(ca) = intermediates
             .iter()
-            .find(|c| super::ca::sha256(c.as_ref()) == self.pin)
+            .find(|c| crate::common::tls::sha256(c.as_ref()) == self.pin)
         else {
             return Err(rustls::Error::General(
                 "the hub did not present the CA named in the enrolment token".into(),

@@ -63,11 +63,15 @@ pub(super) struct Hub {
 }
 
 pub(super) fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (
+    crate::common::error_body::respond(
         status,
-        axum::Json(serde_json::json!({"code": code, "message": message.into()})),
+        crate::common::error_body::ErrorBody {
+            code: code.to_owned(),
+            message: message.into(),
+            // The hub keeps no request log: the id names this answer only.
+            request_id: uuid::Uuid::new_v4().to_string(),
+        },
     )
-        .into_response()
 }
 
 pub(super) fn unavailable() -> Response {
@@ -83,7 +87,7 @@ fn now() -> i64 {
 }
 
 fn tls_config(files: &CaFiles) -> anyhow::Result<rustls::ServerConfig> {
-    use crate::serve::tls::{provider, read_certs, read_key};
+    use crate::common::tls::{provider, read_certs, read_key};
     let mut roots = rustls::RootCertStore::empty();
     for c in read_certs(&files.cert)? {
         roots.add(c).context("the hub CA certificate is unusable")?;
@@ -98,7 +102,7 @@ fn tls_config(files: &CaFiles) -> anyhow::Result<rustls::ServerConfig> {
     let chain = read_certs(&files.server_cert).with_context(|| {
         "no server certificate; run `lensguard hub init --name HOST` first".to_owned()
     })?;
-    let mut config = crate::serve::tls::server_builder()?
+    let mut config = crate::common::tls::server_builder()?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, read_key(&files.server_key)?)
         .context("the server certificate and key do not match")?;
@@ -154,7 +158,7 @@ pub fn serve(dir: &HubDirArgs, listen: &str, url: &str) -> anyhow::Result<ExitCo
             writeln!(out, "lensguard hub listening on https://{bound}")?;
             out.flush()?;
         }
-        let stop = crate::serve::shutdown_signal()?;
+        let stop = crate::common::shutdown::signal()?;
         stop.await;
         handle.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
         let _ = serving.await;
@@ -174,7 +178,7 @@ async fn edge_of(hub: &Hub, tls: Option<&TlsInfo>) -> Result<Edge, Response> {
             "this route needs an enrolled edge's client certificate",
         ));
     };
-    let fingerprint = hex::encode(crate::fleet::ca::sha256(cert));
+    let fingerprint = hex::encode(crate::common::tls::sha256(cert));
     match hub.db.edge_by_cert(&fingerprint).await {
         Ok(Some(edge)) if edge.revoked_at.is_none() => Ok(edge),
         Ok(Some(_)) => Err(refuse_as(

@@ -22,10 +22,7 @@ use std::process::ExitCode;
 pub const OPERATOR_PREFIX: &str = "lghub";
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
+    crate::common::runtime::multi_thread()
 }
 
 fn database_url(dir: &HubDirArgs) -> String {

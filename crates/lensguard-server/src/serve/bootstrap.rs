@@ -25,14 +25,7 @@ pub fn forget(data_dir: &Path) {
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    let _ = std::fs::remove_file(path);
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()
+    crate::common::durable::write(path, text.as_bytes(), crate::common::durable::Mode::Private)
 }
 
 /// Issues and shows a bootstrap token when no owner exists yet.

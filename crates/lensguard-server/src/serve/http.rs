@@ -9,13 +9,13 @@
 //! (the first owner, with the one-time token), both throttled per address.
 
 use super::identity;
+use crate::common::error_body::ErrorBody;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Json, Router};
-use serde::Serialize;
 
 /// The id of one request, echoed in `X-Request-Id` and in error bodies.
 #[derive(Debug, Clone)]
@@ -122,16 +122,6 @@ async fn openapi(
 }
 
 /// A JSON error body.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ErrorBody {
-    /// Stable machine code.
-    pub code: &'static str,
-    /// For people.
-    pub message: String,
-    /// The request's id, for support.
-    pub request_id: String,
-}
-
 /// A JSON error response.
 pub fn error(
     status: StatusCode,
@@ -139,15 +129,14 @@ pub fn error(
     message: impl Into<String>,
     id: &RequestId,
 ) -> Response {
-    (
+    crate::common::error_body::respond(
         status,
-        Json(ErrorBody {
-            code,
+        ErrorBody {
+            code: code.to_owned(),
             message: message.into(),
             request_id: id.0.clone(),
-        }),
+        },
     )
-        .into_response()
 }
 
 /// 503: the database cannot answer.

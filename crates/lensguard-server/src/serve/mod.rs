@@ -31,7 +31,6 @@ pub(crate) mod tls;
 
 pub use policy_api::{FILE as POLICY_FILE, load as stored_policy};
 pub use settings::vault_config;
-pub(crate) use tls::{write_private, write_public};
 
 use crate::cli::ServeArgs;
 use anyhow::Context;
@@ -42,10 +41,7 @@ use std::process::ExitCode;
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let cfg = settings::resolve(&args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = crate::common::runtime::multi_thread()?;
     runtime.block_on(serve(cfg))
 }
 
@@ -75,7 +71,7 @@ fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
 const MAX_HTTP2_STREAMS: u32 = 64;
 
 async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
-    let stop_requested = shutdown_signal()?;
+    let stop_requested = crate::common::shutdown::signal()?;
     // Everything that can be refused without touching the data directory is
     // checked first: a bad policy file or a busy port creates nothing.
     let policy = policy_api::load(&cfg.data_dir)?;
@@ -334,26 +330,4 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         Ok(Err(e)) => Err(anyhow::anyhow!("the server failed: {e}")),
         Err(e) => Err(anyhow::anyhow!("the server task failed: {e}")),
     }
-}
-
-/// SIGINT or SIGTERM, registered when made: a signal that arrives while the
-/// service is still starting is kept, not lost to the default action (which
-/// would end the process without its `service.stop` entry).
-pub(crate) fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
-        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
-        Ok(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-        })
-    }
-    #[cfg(not(unix))]
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
 }

@@ -25,7 +25,7 @@ use lensguard_core::access::needs::PolicyManage;
 use lensguard_store::audit::Outcome;
 use schemars::JsonSchema;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The policy file's name in the data directory.
 pub const FILE: &str = "policy.toml";
@@ -42,16 +42,7 @@ pub fn load(data_dir: &Path) -> anyhow::Result<Policy> {
 }
 
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp: PathBuf = dir.join(format!(".{FILE}.tmp"));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    std::fs::File::open(dir)?.sync_all()
+    crate::common::durable::write(path, text.as_bytes(), crate::common::durable::Mode::Private)
 }
 
 /// The answer to a change.

@@ -5,12 +5,11 @@
 //! `::1`) is written to `<data dir>/tls/cert.pem` and `key.pem` (mode 0600) and
 //! reused on later starts, so clients can pin it.
 
-use anyhow::{Context, bail};
+use crate::common::tls::{provider, read_certs, read_key, server_builder, sha256};
+use anyhow::Context;
 use lensguard_core::config::{ServerConfig, TlsSource};
-use rustls::crypto::aws_lc_rs as rustls_aws_lc;
 use rustls::server::WebPkiClientVerifier;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,43 +21,6 @@ pub struct Tls {
     pub source: String,
     /// SHA-256 fingerprint of the leaf certificate, colon-separated hex.
     pub fingerprint: String,
-}
-
-/// The crypto provider with only AEAD suites (rustls offers no others, and this
-/// keeps it so if that ever changes).
-pub fn provider() -> rustls::crypto::CryptoProvider {
-    let mut p = rustls_aws_lc::default_provider();
-    p.cipher_suites.retain(|s| {
-        let name = format!("{:?}", s.suite());
-        name.contains("_GCM_") || name.contains("CHACHA20_POLY1305")
-    });
-    p
-}
-
-/// A server configuration builder with lensguard's provider and versions
-/// (TLS 1.3 preferred, 1.2 minimum): the one place both are chosen for
-/// servers.
-pub fn server_builder()
--> anyhow::Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::WantsVerifier>> {
-    rustls::ServerConfig::builder_with_provider(Arc::new(provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .context("TLS versions")
-}
-
-/// The same for clients (the edge talking to its hub or its SIEM).
-pub fn client_builder()
--> anyhow::Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>> {
-    rustls::ClientConfig::builder_with_provider(Arc::new(provider()))
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .context("TLS versions")
-}
-
-/// SHA-256 of `bytes`.
-pub fn sha256(bytes: &[u8]) -> [u8; 32] {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(d.as_ref());
-    out
 }
 
 /// Builds the TLS configuration for `cfg`, generating a certificate if needed.
@@ -126,22 +88,6 @@ pub fn aws_lc_rs_fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
-pub fn read_certs(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    let certs = CertificateDer::pem_file_iter(path)
-        .with_context(|| format!("cannot read certificates from {}", path.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("{} is not a PEM certificate file", path.display()))?;
-    if certs.is_empty() {
-        bail!("{} holds no certificate", path.display());
-    }
-    Ok(certs)
-}
-
-pub fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
-    PrivateKeyDer::from_pem_file(path)
-        .with_context(|| format!("{} is not a PEM private key", path.display()))
-}
-
 /// Days a self-signed certificate is valid, and the age at which a start replaces it.
 const SELF_SIGNED_DAYS: i64 = 365;
 const RENEW_AFTER_DAYS: u64 = 335;
@@ -178,48 +124,12 @@ fn generate(dir: &Path, cert_path: &Path, key_path: &Path) -> anyhow::Result<()>
     write_file(cert_path, cert.pem().as_bytes(), 0o644)
 }
 
-/// Writes `bytes` to `path` readable by its owner only (mode 0600), synced.
-pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_file(path, bytes, 0o600)
-}
-
-/// Writes `bytes` to `path` (mode 0644), synced.
-pub fn write_public(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_file(path, bytes, 0o644)
-}
-
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_aead_suites_are_offered() {
-        let names: Vec<String> = provider()
-            .cipher_suites
-            .iter()
-            .map(|s| format!("{:?}", s.suite()))
-            .collect();
-        assert!(!names.is_empty());
-        for n in &names {
-            assert!(
-                n.contains("_GCM_") || n.contains("CHACHA20_POLY1305"),
-                "{n}"
-            );
-            assert!(!n.contains("CBC") && !n.contains("SHA1"), "{n}");
-        }
-    }
+    use crate::common::durable::Mode;
+    let mode = if mode == 0o600 {
+        Mode::Private
+    } else {
+        Mode::Public
+    };
+    crate::common::durable::write_with_context(path, bytes, mode)
 }

@@ -9,7 +9,7 @@
 mod evidence;
 mod identity;
 
-use super::http::ErrorBody;
+use crate::common::error_body::ErrorBody;
 use lensguard_core::InspectionReport;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
