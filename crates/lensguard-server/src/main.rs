@@ -3,7 +3,6 @@
 //! Exit codes: 0 when every photo passes, 1 when at least one gets `retry`,
 //! `fail` or `error` (or a policy file is invalid), 2 for usage or setup errors.
 
-mod audit_alert;
 mod audit_open;
 mod cli;
 mod commands;
@@ -15,9 +14,13 @@ mod fleet;
 mod hub;
 mod inputs;
 mod intake;
+mod metrics;
+#[cfg(test)]
+mod module_rule;
 mod output;
 mod serve;
 mod siem;
+mod sinks;
 mod sources;
 mod token;
 mod vault_keys;

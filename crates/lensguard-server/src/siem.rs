@@ -25,6 +25,7 @@
 
 use crate::common::backoff::Backoff;
 use crate::common::durable::{self, Mode};
+use crate::sinks::Sink;
 use anyhow::Context;
 use lensguard_core::config::siem::SiemConfig;
 use lensguard_store::audit::siem::{SiemFormat, frame, render, render_checkpoint};
@@ -116,37 +117,6 @@ impl Exporter {
         Ok(())
     }
 
-    /// Exports until the task is aborted.
-    pub async fn run(self) {
-        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
-        let mut failing: Option<String> = None;
-        loop {
-            match self.session().await {
-                Ok(0) => {
-                    backoff.reset();
-                    tokio::time::sleep(IDLE).await;
-                }
-                Ok(_) => {
-                    if failing.take().is_some() {
-                        eprintln!("lensguard: SIEM export is delivering again");
-                    }
-                    backoff.reset();
-                }
-                Err(why) => {
-                    let why = format!("{why:#}");
-                    if failing.as_deref() != Some(why.as_str()) {
-                        eprintln!(
-                            "lensguard: SIEM export to {} failed: {why}; the audit log keeps every event, retrying",
-                            self.config.address
-                        );
-                        failing = Some(why);
-                    }
-                    tokio::time::sleep(backoff.next_delay()).await;
-                }
-            }
-        }
-    }
-
     /// One session: `Ok(events delivered)`.
     async fn session(&self) -> anyhow::Result<usize> {
         let cursor = self.cursor();
@@ -226,5 +196,25 @@ impl Exporter {
             .context("the receiver did not close the session in time")??;
         self.save(&next).context("cannot save the SIEM cursor")?;
         Ok(entries.len() + witnessed.len())
+    }
+}
+
+/// SIEM export as a sink: its cursor file is its durable cursor (advanced
+/// only after the receiver confirmed the session).
+impl Sink for Exporter {
+    fn name(&self) -> String {
+        format!("SIEM export to {}", self.config.address)
+    }
+
+    async fn deliver(&mut self) -> Result<usize, String> {
+        self.session().await.map_err(|e| format!("{e:#}"))
+    }
+
+    fn idle(&self) -> Duration {
+        IDLE
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(Duration::from_millis(200), Duration::from_secs(30))
     }
 }

@@ -2,6 +2,7 @@
 //! neutral modules of the dependency rule in ARCHITECTURE.md. A module
 //! here imports nothing from its siblings outside `common`.
 
+pub mod audit_alert;
 pub mod backoff;
 pub mod crash_point;
 pub mod durable;

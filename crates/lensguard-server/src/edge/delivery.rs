@@ -9,16 +9,17 @@
 //! acknowledged after its commit. A lost acknowledgement means the batch is
 //! sent again; the hub stores it once ((edge, seq) is its key).
 //!
-//! Failures back off exponentially from `retry_initial` to `retry_max`
-//! with jitter (each delay uniformly in its upper half), so a fleet that
+//! A [`crate::sinks::Sink`]: failures back off exponentially from
+//! `retry_initial` to `retry_max` with jitter (each delay uniformly in its upper half), so a fleet that
 //! lost its hub does not return in lockstep. Nothing is ever dropped here:
 //! a batch the hub refuses stays queued, and the refusal is logged.
 
 use super::link::HubLink;
-use super::metrics::EdgeMetrics;
 use crate::common::backoff::Backoff;
 use crate::fleet::client::HubClient;
 use crate::fleet::wire::{Batch, BatchAck, EDGE_REVOKED, EdgeState, WireCheckpoint, WireRecord};
+use crate::metrics::EdgeMetrics;
+use crate::sinks::Sink;
 use axum::http::Method;
 use lensguard_core::config::DeliveryConfig;
 use lensguard_store::audit::{AuditEvent, AuditLog, EgressReceipt};
@@ -54,47 +55,65 @@ struct HubView {
     flagged_size: Option<u64>,
 }
 
-impl Delivery {
-    /// Delivers until the task is aborted.
-    pub async fn run(self, mut client: HubClient) {
-        let mut backoff = Backoff::new(self.config.retry_initial, self.config.retry_max);
-        let mut view = HubView::default();
-        // The last failure logged: a streak is logged once, and again when
-        // its reason changes (the hub went from unreachable to refusing).
-        let mut failing: Option<String> = None;
-        let mut state = super::state::StateFile::open(&self.link.dir);
-        loop {
-            match self.round(&mut client, &mut view).await {
-                Ok(sent) => {
-                    state.delivered();
-                    if failing.take().is_some() {
-                        eprintln!("lensguard: delivering to the hub again");
-                    }
-                    backoff.reset();
-                    if sent == 0 {
-                        tokio::select! {
-                            _ = self.wake.notified() => {}
-                            _ = tokio::time::sleep(IDLE) => {}
-                        }
-                    }
-                }
-                Err(why) => {
-                    self.metrics.failures.inc();
-                    view.checkpoint_size = None;
-                    let delay = backoff.next_delay();
-                    state.failed(&why, why.starts_with(REVOKED));
-                    if failing.as_deref() != Some(why.as_str()) {
-                        eprintln!(
-                            "lensguard: cannot deliver to the hub: {why}; the outbox keeps everything, retrying with backoff"
-                        );
-                        failing = Some(why);
-                    }
-                    tokio::time::sleep(delay).await;
-                }
-            }
+/// Delivery to the hub as a sink: the outbox is its durable cursor (records
+/// leave it only when the hub acknowledged them after its commit).
+pub struct HubSink {
+    delivery: Delivery,
+    client: HubClient,
+    view: HubView,
+    state: super::state::StateFile,
+}
+
+impl HubSink {
+    /// Delivery over `client`.
+    pub fn new(delivery: Delivery, client: HubClient) -> HubSink {
+        let state = super::state::StateFile::open(&delivery.link.dir);
+        HubSink {
+            delivery,
+            client,
+            view: HubView::default(),
+            state,
         }
     }
+}
 
+impl Sink for HubSink {
+    fn name(&self) -> String {
+        "delivery to the hub".to_owned()
+    }
+
+    async fn deliver(&mut self) -> Result<usize, String> {
+        self.delivery.round(&mut self.client, &mut self.view).await
+    }
+
+    fn failed(&mut self, why: &str) {
+        self.delivery.metrics.failures.inc();
+        // Learn the hub's state again on the next connection.
+        self.view.checkpoint_size = None;
+        self.state.failed(why, why.starts_with(REVOKED));
+    }
+
+    fn delivered(&mut self) {
+        self.state.delivered();
+    }
+
+    fn wake(&self) -> Option<Arc<tokio::sync::Notify>> {
+        Some(Arc::clone(&self.delivery.wake))
+    }
+
+    fn idle(&self) -> Duration {
+        IDLE
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(
+            self.delivery.config.retry_initial,
+            self.delivery.config.retry_max,
+        )
+    }
+}
+
+impl Delivery {
     /// One round: `Ok(records and checkpoints sent)`.
     async fn round(&self, client: &mut HubClient, view: &mut HubView) -> Result<usize, String> {
         let hub_size = match view.checkpoint_size {

@@ -5,7 +5,6 @@
 pub mod delivery;
 mod enrol;
 pub mod link;
-pub mod metrics;
 mod report;
 mod state;
 

@@ -230,7 +230,7 @@ impl Intake {
     }
 
     async fn audit(&self, event: AuditEvent) -> Result<(), IntakeError> {
-        crate::audit_alert::append(&self.audit, event)
+        crate::common::audit_alert::append(&self.audit, event)
             .await
             .map_err(|_| IntakeError::AuditUnavailable)
     }

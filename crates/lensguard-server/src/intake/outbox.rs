@@ -14,7 +14,7 @@
 //! Nothing already accepted is ever dropped.
 
 use super::IntakeError;
-use crate::edge::metrics::EdgeMetrics;
+use crate::metrics::EdgeMetrics;
 use lensguard_core::Policy;
 use lensguard_core::egress::EgressRecord;
 use lensguard_store::db::{Db, OutboxLimits};

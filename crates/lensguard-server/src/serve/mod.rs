@@ -215,7 +215,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
                 max_entries: cfg.delivery.max_records,
                 max_bytes: cfg.delivery.max_bytes,
             },
-            metrics: std::sync::Arc::new(crate::edge::metrics::EdgeMetrics::new()),
+            metrics: std::sync::Arc::new(crate::metrics::EdgeMetrics::new()),
             wake: std::sync::Arc::new(tokio::sync::Notify::new()),
         },
     ));
@@ -240,32 +240,27 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     };
     // Only an enrolled edge delivers; an air-gapped one starts no task that
     // could connect anywhere.
-    let delivery = match link {
-        Some(link) => {
-            let client = crate::fleet::client::HubClient::new(
-                &link.url,
-                link.client_config()?,
-                cfg.delivery.request_timeout,
-            )?;
-            let task = crate::edge::delivery::Delivery {
-                db: db.clone(),
-                audit: std::sync::Arc::clone(&audit),
-                link,
-                config: cfg.delivery,
-                metrics: std::sync::Arc::clone(&intake.outbox.metrics),
-                wake: std::sync::Arc::clone(&intake.outbox.wake),
-            };
-            Some(tokio::spawn(task.run(client)))
-        }
-        None => None,
-    };
+    let mut sinks = crate::sinks::Sinks::default();
+    if let Some(link) = link {
+        let client = crate::fleet::client::HubClient::new(
+            &link.url,
+            link.client_config()?,
+            cfg.delivery.request_timeout,
+        )?;
+        let delivery = crate::edge::delivery::Delivery {
+            db: db.clone(),
+            audit: std::sync::Arc::clone(&audit),
+            link,
+            config: cfg.delivery,
+            metrics: std::sync::Arc::clone(&intake.outbox.metrics),
+            wake: std::sync::Arc::clone(&intake.outbox.wake),
+        };
+        sinks.spawn(crate::edge::delivery::HubSink::new(delivery, client));
+    }
+    if let Some(siem) = &cfg.siem {
+        sinks.spawn(crate::siem::Exporter::new(siem.clone(), &cfg.data_dir)?);
+    }
     let upkeep = tokio::spawn(maintenance::run(state.clone(), cfg.vault.clone()));
-    let siem = match &cfg.siem {
-        Some(siem) => Some(tokio::spawn(
-            crate::siem::Exporter::new(siem.clone(), &cfg.data_dir)?.run(),
-        )),
-        None => None,
-    };
     let janitor = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -313,12 +308,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     sources.drain(cfg.shutdown_grace).await;
     janitor.abort();
     upkeep.abort();
-    if let Some(d) = delivery {
-        d.abort();
-    }
-    if let Some(s) = siem {
-        s.abort();
-    }
+    sinks.drain(cfg.shutdown_grace).await;
     refusals.flush(&audit).await;
     let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
         .target(format!("https://{addr}"));

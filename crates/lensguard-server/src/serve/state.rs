@@ -120,6 +120,6 @@ impl AppState {
     /// Appends an audit event without blocking the async runtime. `Err` means the
     /// event is not recorded and the caller must refuse what it was about to do.
     pub async fn audit(&self, event: AuditEvent) -> Result<(), String> {
-        crate::audit_alert::append(&self.audit, event).await
+        crate::common::audit_alert::append(&self.audit, event).await
     }
 }

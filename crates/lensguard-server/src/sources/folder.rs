@@ -285,7 +285,7 @@ impl FolderTask {
                 self.intake.audit.pseudonym(&name.to_string_lossy())
             )),
         );
-        crate::audit_alert::append(&self.intake.audit, event)
+        crate::common::audit_alert::append(&self.intake.audit, event)
             .await
             .map_err(|e| format!("cannot audit a refused entry ({e})"))
     }
