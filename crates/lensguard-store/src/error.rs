@@ -62,9 +62,30 @@ pub enum Error {
     /// No such object.
     #[error("not found: {0}")]
     NotFound(String),
-    /// A key file or proof request is malformed.
+    /// The caller's input is not acceptable (a name, a password, a reason,
+    /// a proof range, an id); the message says what to change. Nothing was
+    /// changed. Over HTTP: 400 or 422, with the message.
     #[error("{0}")]
-    Invalid(String),
+    Rejected(String),
+    /// The request conflicts with what is stored (a user name that exists,
+    /// an id already taken). Nothing was changed. Over HTTP: 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// Stored data is unreadable or inconsistent (an unknown category or
+    /// role in the database, a damaged key file, an unreadable checkpoint).
+    /// Restore from a backup and investigate; never shown to an API client.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+    /// The configuration, or a file it names, does not fit (a malformed
+    /// master key, a signing key other than the log's, an unknown database
+    /// URL, a database from a newer lensguard). Fix the configuration.
+    #[error("{0}")]
+    Misconfigured(String),
+    /// A system or cryptographic primitive failed (the random generator,
+    /// sealing, password hashing). Retry; report it if it persists. Never
+    /// shown to an API client.
+    #[error("internal failure: {0}")]
+    Internal(String),
 }
 
 impl Error {

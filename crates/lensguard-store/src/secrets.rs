@@ -40,7 +40,7 @@ pub(crate) fn random_bytes(n: usize) -> Result<Vec<u8>, Error> {
     let mut b = vec![0u8; n];
     SystemRandom::new()
         .fill(&mut b)
-        .map_err(|_| Error::Invalid("the system random generator failed".to_owned()))?;
+        .map_err(|_| Error::Internal("the system random generator failed".to_owned()))?;
     Ok(b)
 }
 
@@ -54,7 +54,7 @@ impl InstallationSecrets {
         let bytes =
             std::fs::read(&path).map_err(Error::io(format!("cannot read {}", path.display())))?;
         if bytes.len() != LEN {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Corrupt(format!(
                 "{} holds {} bytes, not {LEN}: it is damaged (restore it from a backup)",
                 path.display(),
                 bytes.len()
@@ -62,7 +62,7 @@ impl InstallationSecrets {
         }
         let (hmac_key, seal_key) = bytes.split_at(32);
         let sealing = UnboundKey::new(&AES_256_GCM, seal_key)
-            .map_err(|_| Error::Invalid("cannot make the sealing key".to_owned()))?;
+            .map_err(|_| Error::Internal("cannot make the sealing key".to_owned()))?;
         Ok(InstallationSecrets {
             pseudonyms: Pseudonymizer::new(hmac_key),
             sealing: LessSafeKey::new(sealing),
@@ -78,11 +78,11 @@ impl InstallationSecrets {
     pub fn seal(&self, context: &str, plain: &[u8]) -> Result<Vec<u8>, Error> {
         let nonce_bytes = random_bytes(NONCE_LEN)?;
         let nonce = Nonce::try_assume_unique_for_key(&nonce_bytes)
-            .map_err(|_| Error::Invalid("bad nonce length".to_owned()))?;
+            .map_err(|_| Error::Internal("bad nonce length".to_owned()))?;
         let mut sealed = plain.to_vec();
         self.sealing
             .seal_in_place_append_tag(nonce, Aad::from(context.as_bytes()), &mut sealed)
-            .map_err(|_| Error::Invalid("sealing failed".to_owned()))?;
+            .map_err(|_| Error::Internal("sealing failed".to_owned()))?;
         let mut out = nonce_bytes;
         out.extend_from_slice(&sealed);
         Ok(out)
@@ -91,7 +91,7 @@ impl InstallationSecrets {
     /// Opens a value sealed for `context`; an error if it was altered, sealed for
     /// another context, or by another installation.
     pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, Error> {
-        let refused = || Error::Invalid(format!("a sealed value for {context} does not open"));
+        let refused = || Error::Corrupt(format!("a sealed value for {context} does not open"));
         if sealed.len() < NONCE_LEN {
             return Err(refused());
         }

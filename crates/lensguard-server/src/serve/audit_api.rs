@@ -180,7 +180,25 @@ pub async fn inclusion(
     }
     match proofs::inclusion(state.audit.as_ref(), q.index, q.size) {
         Ok(p) => Json(InclusionProof::from(&p)).into_response(),
-        Err(e) => bad(&rid, e.to_string()),
+        Err(e) => proof_failed(&rid, e),
+    }
+}
+
+/// 400 with the reason for a request the log cannot answer (out of range);
+/// any other failure is the service's own: 500 without its text (which goes
+/// to stderr).
+fn proof_failed(rid: &RequestId, e: lensguard_store::Error) -> Response {
+    match e {
+        lensguard_store::Error::Rejected(m) => bad(rid, m),
+        other => {
+            eprintln!("lensguard: an audit proof failed: {other}");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the proof could not be computed; the reason is in the service's log",
+                rid,
+            )
+        }
     }
 }
 
@@ -200,6 +218,38 @@ pub async fn consistency(
     }
     match proofs::consistency(state.audit.as_ref(), q.from, q.to) {
         Ok(p) => Json(ConsistencyProof::from(&p)).into_response(),
-        Err(e) => bad(&rid, e.to_string()),
+        Err(e) => proof_failed(&rid, e),
+    }
+}
+
+#[cfg(test)]
+mod proof_failure_tests {
+    use super::*;
+
+    async fn body(r: Response) -> (StatusCode, String) {
+        let status = r.status();
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    #[tokio::test]
+    async fn a_bad_range_is_explained_and_an_internal_failure_is_not() {
+        let rid = RequestId("r1".to_owned());
+        let (status, text) = body(proof_failed(
+            &rid,
+            lensguard_store::Error::Rejected("index 9 is outside the log's 3 entries".into()),
+        ))
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(text.contains("outside the log"), "{text}");
+        let (status, text) = body(proof_failed(
+            &rid,
+            lensguard_store::Error::Corrupt("/srv/lensguard/audit/log.jsonl line 7".into()),
+        ))
+        .await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!text.contains("/srv/lensguard"), "{text}");
     }
 }

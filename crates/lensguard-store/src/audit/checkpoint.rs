@@ -106,7 +106,7 @@ pub fn folder_public_key(dir: &Path) -> Result<Option<Vec<u8>>, Error> {
             .filter(|k| k.len() == 32)
             .map(Some)
             .ok_or_else(|| {
-                Error::Invalid(format!("{} is not an Ed25519 public key", public.display()))
+                Error::Misconfigured(format!("{} is not an Ed25519 public key", public.display()))
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(format!("cannot read {}", public.display()))(e)),
@@ -118,13 +118,13 @@ impl Signer {
     pub fn load_or_create(path: &Path) -> Result<Signer, Error> {
         if !path.exists() {
             let doc = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
-                .map_err(|_| Error::Invalid("cannot generate an Ed25519 key".to_owned()))?;
+                .map_err(|_| Error::Internal("cannot generate an Ed25519 key".to_owned()))?;
             write_private(path, doc.as_ref())?;
         }
         let bytes =
             std::fs::read(path).map_err(Error::io(format!("cannot read {}", path.display())))?;
         let pair = Ed25519KeyPair::from_pkcs8(&bytes).map_err(|_| {
-            Error::Invalid(format!("{} is not an Ed25519 PKCS#8 key", path.display()))
+            Error::Misconfigured(format!("{} is not an Ed25519 PKCS#8 key", path.display()))
         })?;
         let public_key = pair.public_key().as_ref().to_vec();
         Ok(Signer {

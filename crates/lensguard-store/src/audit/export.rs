@@ -60,12 +60,12 @@ pub fn export(
 ) -> Result<ExportSummary, Error> {
     let s = scan(dir, None)?;
     let Some(cp) = s.checkpoints.last().cloned() else {
-        return Err(Error::Invalid(
+        return Err(Error::Rejected(
             "the audit log has no signed checkpoint yet".to_owned(),
         ));
     };
     let public_key = hex::decode(&s.public_key)
-        .map_err(|_| Error::Invalid("the audit log has no signing key".to_owned()))?;
+        .map_err(|_| Error::Misconfigured("the audit log has no signing key".to_owned()))?;
     let w = |e| Error::io("cannot write the export")(e);
     let in_range =
         |t: time::OffsetDateTime| from.is_none_or(|f| t >= f) && to.is_none_or(|x| t < x);
@@ -85,7 +85,7 @@ pub fn export(
                 "public_key": hex::encode(&public_key), "full": from.is_none() && to.is_none(),
                 "first_seq": first, "last_seq": last});
             writeln!(out, "{header}").map_err(w)?;
-            let mut line = serde_json::to_value(&cp).map_err(|e| Error::Invalid(e.to_string()))?;
+            let mut line = serde_json::to_value(&cp).map_err(|e| Error::Internal(e.to_string()))?;
             line["type"] = json!("checkpoint");
             writeln!(out, "{line}").map_err(w)?;
         }
@@ -112,7 +112,7 @@ pub fn export(
             &line[65..],
         );
         let entry: ParsedEntry =
-            serde_json::from_slice(body).map_err(|e| Error::Invalid(e.to_string()))?;
+            serde_json::from_slice(body).map_err(|e| Error::Corrupt(e.to_string()))?;
         // JSON Lines hold every entry between the claimed bounds; CSV, the range.
         let wanted = match format {
             ExportFormat::Jsonl => claimed(seq),
@@ -187,7 +187,7 @@ fn for_each_signed(
         }
         let line = line.map_err(Error::io("cannot read the audit log"))?;
         let entry: ParsedEntry = serde_json::from_slice(line.get(65..).unwrap_or_default())
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+            .map_err(|e| Error::Corrupt(e.to_string()))?;
         f(seq, &line, &entry);
     }
     Ok(())

@@ -152,7 +152,7 @@ impl AuditLog {
             signer,
         } = with;
         if !(1..=MAX_CHECKPOINT_EVERY).contains(&options.checkpoint_every) {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Misconfigured(format!(
                 "the audit checkpoint cadence must be 1 to {MAX_CHECKPOINT_EVERY} entries, not {}",
                 options.checkpoint_every
             )));
@@ -173,7 +173,7 @@ impl AuditLog {
             None if !dir.join(files::SIGNING_KEY).exists()
                 && dir.join(files::PUBLIC_KEY).exists() =>
             {
-                return Err(Error::Invalid(format!(
+                return Err(Error::Misconfigured(format!(
                     "the audit log in {} is signed by a key held elsewhere (a PKCS#11 token: \
                      {} without {}); open it with that key",
                     dir.display(),
@@ -186,7 +186,7 @@ impl AuditLog {
         if let Some(folder_key) = super::checkpoint::folder_public_key(dir)?
             && folder_key != signer.public_key()
         {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Misconfigured(format!(
                 "the audit log in {} is signed by key {} but the configured signing key is {}: \
                  a log keeps its signing key for life (configure the key it was made with)",
                 dir.display(),

@@ -119,17 +119,17 @@ pub struct Consistency {
 pub fn inclusion(tree: &impl TreeView, index: u64, size: Option<u64>) -> Result<Inclusion, Error> {
     let size = size.unwrap_or_else(|| tree.size());
     if size > tree.size() || index >= size {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Rejected(format!(
             "need index < size <= {} (the log's size), got index {index} size {size}",
             tree.size()
         )));
     }
-    let missing = || Error::Invalid(format!("no proof for entry {index} in {size}"));
+    let missing = || Error::Corrupt(format!("no proof for entry {index} in {size}"));
     let leaf = tree.leaf(index).ok_or_else(missing)?;
     let root = tree.root(size).ok_or_else(missing)?;
     let path = tree.inclusion_proof(index, size).ok_or_else(missing)?;
     verify_inclusion(&leaf, index, size, &path, &root)
-        .map_err(|e| Error::Invalid(format!("the log's own proof does not verify: {e}")))?;
+        .map_err(|e| Error::Corrupt(format!("the log's own proof does not verify: {e}")))?;
     Ok(Inclusion {
         index,
         size,
@@ -144,17 +144,17 @@ pub fn inclusion(tree: &impl TreeView, index: u64, size: Option<u64>) -> Result<
 pub fn consistency(tree: &impl TreeView, from: u64, to: Option<u64>) -> Result<Consistency, Error> {
     let to = to.unwrap_or_else(|| tree.size());
     if to > tree.size() || from == 0 || from > to {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Rejected(format!(
             "need 0 < from <= to <= {} (the log's size), got from {from} to {to}",
             tree.size()
         )));
     }
-    let missing = || Error::Invalid(format!("no proof from {from} to {to}"));
+    let missing = || Error::Corrupt(format!("no proof from {from} to {to}"));
     let from_root = tree.root(from).ok_or_else(missing)?;
     let to_root = tree.root(to).ok_or_else(missing)?;
     let path = tree.consistency_proof(from, to).ok_or_else(missing)?;
     verify_consistency(from, to, &from_root, &to_root, &path)
-        .map_err(|e| Error::Invalid(format!("the log's own proof does not verify: {e}")))?;
+        .map_err(|e| Error::Corrupt(format!("the log's own proof does not verify: {e}")))?;
     Ok(Consistency {
         from,
         to,

@@ -18,7 +18,7 @@ pub fn for_each_entry(dir: &Path, mut each: impl FnMut(ParsedEntry)) -> Result<(
             continue;
         };
         let entry: ParsedEntry =
-            serde_json::from_slice(body).map_err(|e| Error::Invalid(e.to_string()))?;
+            serde_json::from_slice(body).map_err(|e| Error::Corrupt(e.to_string()))?;
         each(entry);
     }
     Ok(())
@@ -41,9 +41,9 @@ pub struct RawEntry {
 pub fn entries_from(dir: &Path, offset: u64, max: usize) -> Result<Vec<RawEntry>, Error> {
     lines_from(&dir.join(super::files::LOG), offset, max, |line, end| {
         let body = line.get(65..).unwrap_or_default();
-        let json = String::from_utf8(body.to_vec()).map_err(|e| Error::Invalid(e.to_string()))?;
+        let json = String::from_utf8(body.to_vec()).map_err(|e| Error::Corrupt(e.to_string()))?;
         let entry: ParsedEntry =
-            serde_json::from_str(&json).map_err(|e| Error::Invalid(e.to_string()))?;
+            serde_json::from_str(&json).map_err(|e| Error::Corrupt(e.to_string()))?;
         Ok(RawEntry { json, entry, end })
     })
 }
@@ -57,7 +57,7 @@ pub fn checkpoints_from(dir: &Path, offset: u64) -> Result<Vec<(super::Checkpoin
         return Ok(Vec::new());
     }
     lines_from(&path, offset, usize::MAX, |line, end| {
-        let cp = serde_json::from_slice(line).map_err(|e| Error::Invalid(e.to_string()))?;
+        let cp = serde_json::from_slice(line).map_err(|e| Error::Corrupt(e.to_string()))?;
         Ok((cp, end))
     })
 }

@@ -42,7 +42,7 @@ impl Db {
                 .await?;
         text.map(|t| {
             serde_json::from_str(&t).map_err(|e| {
-                Error::Invalid(format!("the database's audit anchor is unreadable ({e})"))
+                Error::Corrupt(format!("the database's audit anchor is unreadable ({e})"))
             })
         })
         .transpose()
@@ -57,9 +57,9 @@ impl Db {
 }
 
 async fn store(conn: &mut SqliteConnection, checkpoint: &Checkpoint) -> Result<(), Error> {
-    let text = serde_json::to_string(checkpoint).map_err(|e| Error::Invalid(e.to_string()))?;
+    let text = serde_json::to_string(checkpoint).map_err(|e| Error::Internal(e.to_string()))?;
     let size = i64::try_from(checkpoint.size)
-        .map_err(|_| Error::Invalid("checkpoint size out of range".to_owned()))?;
+        .map_err(|_| Error::Internal("checkpoint size out of range".to_owned()))?;
     sqlx::query(
         "INSERT INTO audit_anchor (id, size, checkpoint) VALUES (1, ?, ?)
          ON CONFLICT (id) DO UPDATE SET size = excluded.size, checkpoint = excluded.checkpoint

@@ -120,9 +120,9 @@ impl Db {
         match idempotency_key {
             Some(k) => match self.find_idempotent(actor, k).await? {
                 Some(original) => Ok(Err(original)),
-                None => Err(Error::Invalid("inspection id collision".to_owned())),
+                None => Err(Error::Conflict("inspection id collision".to_owned())),
             },
-            None => Err(Error::Invalid("inspection id collision".to_owned())),
+            None => Err(Error::Conflict("inspection id collision".to_owned())),
         }
     }
 

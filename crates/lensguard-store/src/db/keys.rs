@@ -145,7 +145,7 @@ fn row_to_key(row: &sqlx::sqlite::SqliteRow) -> Result<ApiKey, Error> {
 /// The `devices` column (space-separated patterns; NULL: every device).
 pub(super) fn device_scope(row: &sqlx::sqlite::SqliteRow) -> Result<Option<DeviceScope>, Error> {
     let text: Option<String> = row.try_get("devices")?;
-    text.map(|t| DeviceScope::parse(&t).map_err(Error::Invalid))
+    text.map(|t| DeviceScope::parse(&t).map_err(Error::Corrupt))
         .transpose()
 }
 
@@ -157,10 +157,10 @@ impl Db {
         now: time::OffsetDateTime,
     ) -> Result<IssuedKey, Error> {
         if new.scopes.is_empty() {
-            return Err(Error::Invalid("a key needs at least one scope".to_owned()));
+            return Err(Error::Rejected("a key needs at least one scope".to_owned()));
         }
         if new.name.trim().is_empty() {
-            return Err(Error::Invalid("a key needs a name".to_owned()));
+            return Err(Error::Rejected("a key needs a name".to_owned()));
         }
         let id = hex::encode(random_bytes(6)?);
         let (token, h) = issue(&id)?;

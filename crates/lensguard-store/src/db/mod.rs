@@ -196,7 +196,7 @@ impl Db {
             .fetch_one(&pool)
             .await?;
         if version > SCHEMA_VERSION {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Misconfigured(format!(
                 "{} was written by a newer lensguard (schema {version}, this build knows {SCHEMA_VERSION})",
                 path.display()
             )));

@@ -122,7 +122,7 @@ pub fn check_username(name: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Invalid(
+        Err(Error::Rejected(
             "a user name is 1-64 characters of a-z, 0-9, '.', '_', '-' and '@'".to_owned(),
         ))
     }
@@ -132,12 +132,12 @@ pub fn check_username(name: &str) -> Result<(), Error> {
 pub fn check_password(password: &str) -> Result<(), Error> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Rejected(format!(
             "a password needs at least {MIN_PASSWORD} characters"
         )));
     }
     if password.len() > MAX_PASSWORD {
-        return Err(Error::Invalid(format!(
+        return Err(Error::Rejected(format!(
             "a password has at most {MAX_PASSWORD} bytes"
         )));
     }
@@ -146,15 +146,15 @@ pub fn check_password(password: &str) -> Result<(), Error> {
 
 async fn hash_password(password: Sensitive<String>) -> Result<String, Error> {
     let salt = SaltString::encode_b64(&random_bytes(16)?)
-        .map_err(|e| Error::Invalid(format!("salt: {e}")))?;
+        .map_err(|e| Error::Internal(format!("salt: {e}")))?;
     tokio::task::spawn_blocking(move || {
         argon2::Argon2::default()
             .hash_password(password.expose().as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| Error::Invalid(format!("password hashing failed: {e}")))
+            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
     })
     .await
-    .map_err(|e| Error::Invalid(format!("password hashing stopped: {e}")))?
+    .map_err(|e| Error::Internal(format!("password hashing stopped: {e}")))?
 }
 
 /// A hash to verify against when the name is unknown, so that case costs the
@@ -195,7 +195,7 @@ fn totp(secret: Vec<u8>, username: &str) -> Result<TOTP, Error> {
         Some("lensguard".to_owned()),
         username.to_owned(),
     )
-    .map_err(|e| Error::Invalid(format!("TOTP: {e}")))
+    .map_err(|e| Error::Internal(format!("TOTP: {e}")))
 }
 
 /// The step a valid, unused code belongs to: current step or one either side,
@@ -217,7 +217,7 @@ pub(super) fn row_to_user(row: &sqlx::sqlite::SqliteRow) -> Result<User, Error> 
         username: row.try_get("username")?,
         role: role
             .parse()
-            .map_err(|_| Error::Invalid(format!("unknown role {role:?} in the database")))?,
+            .map_err(|_| Error::Corrupt(format!("unknown role {role:?} in the database")))?,
         created_at: row.try_get("created_at")?,
         disabled_at: row.try_get("disabled_at")?,
         devices: super::keys::device_scope(row)?,
@@ -442,7 +442,7 @@ pub(super) async fn insert_user(
     match inserted {
         Ok(_) => {}
         Err(e) if unique_violation(&e) => {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Conflict(format!(
                 "a user named {} already exists",
                 new.username
             )));

@@ -103,7 +103,7 @@ impl HubDb {
         if cp.size == stored_size {
             return Ok(CheckpointOutcome::Accepted(stored_size));
         }
-        let size = i64::try_from(cp.size).map_err(|_| Error::Invalid("tree too large".into()))?;
+        let size = i64::try_from(cp.size).map_err(|_| Error::Rejected("tree too large".into()))?;
         let signed_at = cp.time.unix_timestamp();
         let mut tx = self.pool().begin().await?;
         let moved = sqlx::query(
@@ -125,7 +125,7 @@ impl HubDb {
                 u64::try_from(now_size).unwrap_or(0),
             ));
         }
-        let text = serde_json::to_string(cp).map_err(|e| Error::Invalid(e.to_string()))?;
+        let text = serde_json::to_string(cp).map_err(|e| Error::Internal(e.to_string()))?;
         sqlx::query(
             "INSERT INTO hub_checkpoints (edge_id, size, root, signed_at, received_at, checkpoint)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (edge_id, size) DO NOTHING",
@@ -157,7 +157,7 @@ impl HubDb {
         rows.iter()
             .map(|t| {
                 serde_json::from_str(t).map_err(|e| {
-                    Error::Invalid(format!(
+                    Error::Corrupt(format!(
                         "a stored checkpoint of {edge_id} is unreadable ({e})"
                     ))
                 })

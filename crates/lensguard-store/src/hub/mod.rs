@@ -125,7 +125,7 @@ impl HubDb {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Misconfigured(format!(
                 "the hub database must be sqlite://PATH or postgres://..., not {:?}",
                 url.split(':').next().unwrap_or("")
             )));
@@ -176,7 +176,7 @@ impl HubDb {
 pub(crate) fn random_secret() -> Result<String, Error> {
     let mut bytes = [0u8; 32];
     aws_lc_rs::rand::fill(&mut bytes)
-        .map_err(|_| Error::Invalid("the system random generator failed".into()))?;
+        .map_err(|_| Error::Internal("the system random generator failed".into()))?;
     Ok(hex::encode(bytes))
 }
 

@@ -116,7 +116,7 @@ fn integrity(what: &str) -> Error {
 fn aead_key(key: &[u8]) -> Result<LessSafeKey, Error> {
     UnboundKey::new(&AES_256_GCM, key)
         .map(LessSafeKey::new)
-        .map_err(|_| Error::Invalid("an AES-256 key must be 32 bytes".to_owned()))
+        .map_err(|_| Error::Internal("an AES-256 key must be 32 bytes".to_owned()))
 }
 
 /// Seals `plain` in place under `key` with `nonce` and `aad`; returns the tag.
@@ -128,7 +128,7 @@ pub fn seal_in_place(
 ) -> Result<[u8; TAG_LEN], Error> {
     let tag = aead_key(key)?
         .seal_in_place_separate_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad), plain)
-        .map_err(|_| Error::Invalid("AES-GCM refused to seal".to_owned()))?;
+        .map_err(|_| Error::Internal("AES-GCM refused to seal".to_owned()))?;
     let mut out = [0u8; TAG_LEN];
     out.copy_from_slice(tag.as_ref());
     Ok(out)

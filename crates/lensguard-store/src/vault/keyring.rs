@@ -55,11 +55,11 @@ impl MasterKey {
     /// From 64 hex digits (the `LENSGUARD_MASTER_KEY` form).
     pub fn from_hex(text: &str) -> Result<MasterKey, Error> {
         let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| {
-            Error::Invalid("the master key must be 64 hex digits (32 bytes)".to_owned())
+            Error::Misconfigured("the master key must be 64 hex digits (32 bytes)".to_owned())
         })?);
         let mut key = Zeroizing::new([0u8; 32]);
         if bytes.len() != 32 {
-            return Err(Error::Invalid(
+            return Err(Error::Misconfigured(
                 "the master key must be 64 hex digits (32 bytes)".to_owned(),
             ));
         }
@@ -78,7 +78,7 @@ impl MasterKey {
             path.display()
         )))?);
         if bytes.len() != 32 {
-            return Err(Error::Invalid(format!(
+            return Err(Error::Misconfigured(format!(
                 "{} holds {} bytes, not 32: it is not a lensguard master key",
                 path.display(),
                 bytes.len()
@@ -180,10 +180,10 @@ impl Keyring {
             .map(|(c, v, created_at, wraps)| {
                 Ok(KekVersion {
                     category: DataCategory::parse(&c).ok_or_else(|| {
-                        Error::Invalid(format!("unknown category {c:?} in the keyring"))
+                        Error::Corrupt(format!("unknown category {c:?} in the keyring"))
                     })?,
                     version: u32::try_from(v)
-                        .map_err(|_| Error::Invalid("bad KEK version".to_owned()))?,
+                        .map_err(|_| Error::Corrupt("bad KEK version".to_owned()))?,
                     created_at,
                     wraps,
                 })

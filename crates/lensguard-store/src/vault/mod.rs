@@ -192,7 +192,7 @@ impl std::fmt::Debug for Vault {
 pub(crate) fn parse_id(id: &str) -> Result<[u8; 16], Error> {
     uuid::Uuid::parse_str(id)
         .map(|u| *u.as_bytes())
-        .map_err(|_| Error::Invalid(format!("{id:?} is not an evidence id")))
+        .map_err(|_| Error::Rejected(format!("{id:?} is not an evidence id")))
 }
 
 fn row_to_info(row: &sqlx::sqlite::SqliteRow) -> Result<ObjectInfo, Error> {
@@ -201,12 +201,12 @@ fn row_to_info(row: &sqlx::sqlite::SqliteRow) -> Result<ObjectInfo, Error> {
         id: row.try_get("id")?,
         inspection_id: row.try_get("inspection_id")?,
         category: DataCategory::parse(&category)
-            .ok_or_else(|| Error::Invalid(format!("unknown category {category:?}")))?,
+            .ok_or_else(|| Error::Corrupt(format!("unknown category {category:?}")))?,
         device_id: row.try_get("device_id")?,
         created_at: row.try_get("created_at")?,
         expires_at: row.try_get("expires_at")?,
         kek_version: u32::try_from(row.try_get::<i64, _>("kek_version")?)
-            .map_err(|_| Error::Invalid("bad KEK version".to_owned()))?,
+            .map_err(|_| Error::Corrupt("bad KEK version".to_owned()))?,
         content_sha256: row.try_get("content_sha256")?,
         policy: row.try_get("policy")?,
     })
@@ -309,7 +309,7 @@ impl Vault {
         let mut stored = self.put_all(vec![(*new, pixels.into())], now).await?;
         stored
             .pop()
-            .ok_or_else(|| Error::Invalid("nothing was stored".to_owned()))
+            .ok_or_else(|| Error::Internal("nothing was stored".to_owned()))
     }
 
     /// Seals and stores several objects (what one inspection keeps) with one
@@ -461,7 +461,7 @@ impl Vault {
         let path = self.blob_path(id);
         let parent = path
             .parent()
-            .ok_or_else(|| Error::Invalid("blob path has no folder".to_owned()))?
+            .ok_or_else(|| Error::Internal("blob path has no folder".to_owned()))?
             .to_owned();
         if !parent.exists() {
             std::fs::create_dir_all(&parent)
@@ -535,7 +535,7 @@ impl Vault {
         let category: String = row.try_get("category")?;
         let wrapped: Vec<u8> = row.try_get("wrapped_key")?;
         let category = DataCategory::parse(&category)
-            .ok_or_else(|| Error::Invalid(format!("unknown category {category:?}")))?;
+            .ok_or_else(|| Error::Corrupt(format!("unknown category {category:?}")))?;
         let binding = Binding {
             id: parse_id(id)?,
             category,

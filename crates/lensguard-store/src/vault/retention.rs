@@ -331,7 +331,7 @@ impl Vault {
             let receipted: i64 = row.try_get("receipted")?;
             let evidence: i64 = row.try_get("evidence")?;
             let deleted_at = time::OffsetDateTime::from_unix_timestamp(row.try_get("deleted_at")?)
-                .map_err(|_| Error::Invalid("bad deletion time".to_owned()))?;
+                .map_err(|_| Error::Corrupt("bad deletion time".to_owned()))?;
             let receipt = DeletionReceipt {
                 object: row.try_get("object")?,
                 category: row.try_get("category")?,
@@ -453,7 +453,7 @@ impl Vault {
         now: time::OffsetDateTime,
     ) -> Result<String, Error> {
         if reason.trim().is_empty() {
-            return Err(Error::Invalid("a legal hold needs a reason".to_owned()));
+            return Err(Error::Rejected("a legal hold needs a reason".to_owned()));
         }
         let id = uuid::Uuid::new_v4().to_string();
         let event = caller

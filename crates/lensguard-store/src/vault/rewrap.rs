@@ -115,10 +115,10 @@ impl Vault {
             let binding = Binding {
                 id: parse_id(&id)?,
                 category: DataCategory::parse(&category)
-                    .ok_or_else(|| Error::Invalid(format!("unknown category {category:?}")))?,
+                    .ok_or_else(|| Error::Corrupt(format!("unknown category {category:?}")))?,
             };
             let version =
-                u32::try_from(newest).map_err(|_| Error::Invalid("bad KEK version".to_owned()))?;
+                u32::try_from(newest).map_err(|_| Error::Corrupt("bad KEK version".to_owned()))?;
             let key = self.keyring.unwrap(&binding, &wrapped)?;
             let rewrapped = self.keyring.wrap(&binding, version, &key)?;
             let mut tx = self.db.pool().begin().await?;

@@ -305,8 +305,11 @@ pub async fn bootstrap(State(state): State<AppState>, ctx: RequestCtx, body: Bod
             (StatusCode::CREATED, Json(Enrolled::from(enrolment))).into_response()
         }
         Ok(None) => invalid(&ctx, "invalid, expired or already used bootstrap token"),
-        Err(lensguard_store::Error::Invalid(m)) => {
+        Err(lensguard_store::Error::Rejected(m)) => {
             error(StatusCode::BAD_REQUEST, "bad_request", m, &rid(&ctx))
+        }
+        Err(lensguard_store::Error::Conflict(m)) => {
+            error(StatusCode::CONFLICT, "conflict", m, &rid(&ctx))
         }
         Err(_) => db_unavailable(&rid(&ctx)),
     }

@@ -157,8 +157,11 @@ pub async fn create(
     let now = time::OffsetDateTime::now_utc();
     match state.db.create_user(new, &state.secrets, now).await {
         Ok(e) => (StatusCode::CREATED, Json(Enrolled::from(e))).into_response(),
-        Err(lensguard_store::Error::Invalid(m)) => {
+        Err(lensguard_store::Error::Conflict(m)) => {
             error(StatusCode::CONFLICT, "conflict", m, &rid(ctx))
+        }
+        Err(lensguard_store::Error::Rejected(m)) => {
+            error(StatusCode::BAD_REQUEST, "bad_request", m, &rid(ctx))
         }
         Err(_) => db_unavailable(&rid(ctx)),
     }
