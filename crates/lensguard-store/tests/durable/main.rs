@@ -1,12 +1,13 @@
 //! The evidence vault, the database upgrade and the outbox, in one test
 //! binary (one link instead of five): PKCS#11 on SoftHSMv2, SIGKILL during
 //! the re-wrap job, Wycheproof vectors, a schema-4 upgrade, and the outbox's
-//! transactions, bounds and crash safety; the hub's storage on SQLite and
+//! transactions, bounds and crash safety (and against a model); the hub's storage on SQLite and
 //! PostgreSQL.
 
 mod db_upgrade;
 mod hub;
 mod outbox;
+mod outbox_model;
 mod pkcs11;
 mod rewrap_crash;
 mod wycheproof;
