@@ -15,6 +15,8 @@
 pub mod audit;
 pub mod db;
 mod error;
+#[cfg(test)]
+mod golden_tests;
 pub mod hub;
 pub mod pkcs11;
 pub mod secrets;

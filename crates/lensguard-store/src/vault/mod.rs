@@ -20,7 +20,7 @@
 //!   moved between objects, categories or key versions) is an
 //!   [`Error::Integrity`], and is audited.
 
-mod data_key;
+pub(crate) mod data_key;
 pub mod envelope;
 pub mod keyring;
 pub use crate::pkcs11;
