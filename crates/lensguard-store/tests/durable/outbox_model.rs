@@ -4,6 +4,8 @@
 //! grow (never reused, across reopening), retired records gone, depth and
 //! bytes exact, and an enqueue past the bound refused without a trace.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
 use lensguard_core::egress::EgressRecord;
 use lensguard_core::policy::Egress;
 use lensguard_store::Error;
