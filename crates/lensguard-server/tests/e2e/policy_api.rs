@@ -4,9 +4,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
+use crate::common;
 
-use common::{Server, audit_actions, create_key, get_with, lensguard, send, text};
+use crate::common::{Server, audit_actions, create_key, get_with, lensguard, send, text};
 use lensguard_testkit::samples_dir;
 
 fn put(server: &Server, token: &str, body: &str) -> common::Reply {

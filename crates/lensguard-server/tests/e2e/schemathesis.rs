@@ -10,9 +10,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
-
-use common::{Server, create_key};
+use crate::common::{Server, create_key};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

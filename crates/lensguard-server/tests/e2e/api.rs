@@ -3,9 +3,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
+use crate::common;
 
-use common::{Server, audit_actions, create_key, get_with, send};
+use crate::common::{Server, audit_actions, create_key, get_with, send};
 use lensguard_testkit::{bad_input_dir, samples_dir};
 use std::path::Path;
 

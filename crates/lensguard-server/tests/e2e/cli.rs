@@ -3,9 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
-
-use common::{lensguard, text};
+use crate::common::{lensguard, text};
 use std::process::Output;
 
 use lensguard_core::InspectionReport;

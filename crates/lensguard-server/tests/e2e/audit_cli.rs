@@ -2,9 +2,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
+use crate::common;
 
-use common::{Server, lensguard, request, text};
+use crate::common::{Server, lensguard, request, text};
 
 use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
 use std::path::Path;

@@ -4,9 +4,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
+use crate::common;
 
-use common::{Server, request};
+use crate::common::{Server, request};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 

@@ -4,9 +4,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
-
-use common::{lensguard, text};
+use crate::common::{lensguard, text};
 use lensguard_testkit::fetched::{models_dir, photo};
 use lensguard_testkit::samples_dir;
 

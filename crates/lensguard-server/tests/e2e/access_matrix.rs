@@ -11,10 +11,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
-
-use common::identity::{PASSWORD, create_user, login};
-use common::{Reply, Server, audit_actions, create_key, send};
+use crate::common::identity::{PASSWORD, create_user, login};
+use crate::common::{Reply, Server, audit_actions, create_key, send};
 use lensguard_core::access::{Role, Scope};
 use std::collections::{BTreeSet, HashMap};
 
@@ -121,7 +119,7 @@ const ROUTES: &[Route] = &[
 
 #[test]
 fn every_route_is_listed() {
-    let source = include_str!("../src/serve/http.rs");
+    let source = include_str!("../../src/serve/http.rs");
     // Each `.route(...)` call (up to its closing parenthesis), with its path and
     // the number of methods it registers.
     let routed: Vec<(String, usize)> = source
@@ -423,7 +421,7 @@ fn every_route_times_every_scope_and_role_gets_exactly_the_documented_answer() {
 /// Rows of the Markdown table under `## heading` in `docs/access.md`: cells
 /// without backticks.
 fn doc_table(heading: &str) -> Vec<Vec<String>> {
-    let doc = include_str!("../../../docs/access.md");
+    let doc = include_str!("../../../../docs/access.md");
     let section = doc
         .split(&format!("## {heading}\n"))
         .nth(1)

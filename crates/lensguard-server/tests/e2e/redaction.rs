@@ -5,9 +5,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
-
-use common::{Server, audit_actions, create_key, get_with, send};
+use crate::common::{Server, audit_actions, create_key, get_with, send};
 use lensguard_core::Limits;
 use lensguard_testkit::fetched::{models_dir, photo};
 use lensguard_testkit::samples_dir;

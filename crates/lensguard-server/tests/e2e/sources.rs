@@ -3,9 +3,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
-
-use common::{Server, audit_entries, create_key, get_with};
+use crate::common::{Server, audit_entries, create_key, get_with};
 use lensguard_testkit::{bad_input_dir, samples_dir};
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -3,9 +3,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
+use crate::common;
 
-use common::{BOUNDARY, Server, create_key, form, get_with, send};
+use crate::common::{BOUNDARY, Server, create_key, form, get_with, send};
 use lensguard_testkit::samples_dir;
 
 fn post(server: &Server, token: &str, body: Vec<u8>) -> common::Reply {

@@ -47,7 +47,7 @@ fn sigkill_mid_append_loses_no_acknowledged_entry() {
             .args([
                 "--ignored",
                 "--exact",
-                "child_appender",
+                "audit_crash::child_appender",
                 "--nocapture",
                 "--test-threads=1",
             ])

@@ -9,9 +9,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
+use crate::common;
 
-use common::{Server, create_key, request, send};
+use crate::common::{Server, create_key, request, send};
 use std::process::Command;
 
 /// `lensguard serve` on `dir` with SIGXFSZ ignored (set before exec), so a

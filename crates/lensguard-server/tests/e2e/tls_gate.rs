@@ -12,9 +12,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-mod common;
-
-use common::Server;
+use crate::common::Server;
 use std::process::Command;
 
 /// Findings of MEDIUM or worse that a self-signed test certificate always has.

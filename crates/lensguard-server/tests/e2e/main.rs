@@ -1,0 +1,22 @@
+//! The service and the CLI end to end, in one test binary (one link instead
+//! of fourteen): each module drives the real `lensguard` binary.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod access_matrix;
+mod api;
+mod audit_cli;
+mod cli;
+mod fail_closed;
+mod mtls;
+mod multipart;
+mod policy_api;
+mod redact_cli;
+mod redaction;
+mod schemathesis;
+mod serve;
+mod sources;
+mod tls_gate;
