@@ -260,7 +260,10 @@ impl Intake {
         })
     }
 
-    /// Inspects, audits, keeps and records one submission.
+    /// Inspects, audits, keeps and records one submission. A photo larger
+    /// than `Limits::max_file_bytes` is not inspected: it gets the `error`
+    /// verdict `file_too_large` (stored for sources that record undecodable
+    /// files).
     pub async fn submit(
         &self,
         admitted: Admitted,
@@ -280,47 +283,30 @@ impl Intake {
         if let Some(original) = original {
             return self.replay(origin, original, &digest).await;
         }
-        let turn = match origin.turns {
-            Turns::QueueOrRefuse => self.decodes.turn().await,
-            Turns::Wait => self.decodes.turn_when_free().await,
-        };
-        let turn = match turn {
-            Ok(turn) => turn,
-            Err(busy) => {
-                let event = origin.event.outcome(
-                    Outcome::Failure,
-                    Some(format!(
-                        "busy: {} inspections running, {} waiting",
-                        busy.running, busy.waiting
-                    )),
-                );
-                self.audit(event).await?;
-                return Err(IntakeError::Busy(busy));
-            }
-        };
         let policy = policy.unwrap_or_else(|| self.policy());
-        let limits = self.limits;
-        let detectors = Arc::clone(&self.detectors);
         let now = time::OffsetDateTime::now_utc();
-        let worker_policy = Arc::clone(&policy);
-        let (outcome, photo) = tokio::task::spawn_blocking(move || {
-            let o = lensguard_vision::pipeline::run(
-                &photo,
-                &worker_policy,
-                &limits,
-                now,
-                &detectors,
-                true,
+        let inspected = if photo.len() as u64 > self.limits.max_file_bytes {
+            // Only a source that read past the limit gets here (the HTTP
+            // upload refuses with 413 first): none of the bytes are kept.
+            let report = InspectionReport::error(
+                lensguard_core::report::ReasonCode::FileTooLarge,
+                format!(
+                    "the file is larger than {} bytes",
+                    self.limits.max_file_bytes
+                ),
+                policy.reference(),
             );
-            drop(turn);
-            (o, photo)
-        })
-        .await
-        .map_err(|_| IntakeError::Internal)?;
-        let inspected = Inspected {
-            outcome,
-            photo: Some(photo),
-            now,
+            Inspected {
+                outcome: lensguard_vision::pipeline::Outcome {
+                    report,
+                    derivative: None,
+                    thumbnail: None,
+                },
+                photo: None,
+                now,
+            }
+        } else {
+            self.inspect(&origin, photo, &policy, now).await?
         };
         self.conclude(
             key,
@@ -335,54 +321,54 @@ impl Intake {
         .await
     }
 
-    /// Records a file larger than `Limits::max_file_bytes` from a source
-    /// that records what it cannot inspect: an inspection with the `error`
-    /// verdict (`file_too_large`); none of its bytes are kept.
-    pub async fn record_too_large(
+    /// Runs the pipeline in a decoding turn.
+    async fn inspect(
         &self,
-        admitted: Admitted,
-        origin: Origin,
-        submission: Submission,
-        limit: u64,
-    ) -> Result<Accepted, IntakeError> {
-        let Submission {
-            photo,
-            meta,
-            id,
-            policy,
-        } = submission;
-        let Admitted { key, original } = admitted;
-        let replay_event = origin.event.clone();
-        let digest = request_digest(&photo, &meta);
-        if let Some(original) = original {
-            return self.replay(origin, original, &digest).await;
-        }
-        let policy = policy.unwrap_or_else(|| self.policy());
-        let report = InspectionReport::error(
-            lensguard_core::report::ReasonCode::FileTooLarge,
-            format!("the file is larger than {limit} bytes"),
-            policy.reference(),
-        );
-        let inspected = Inspected {
-            outcome: lensguard_vision::pipeline::Outcome {
-                report,
-                derivative: None,
-                thumbnail: None,
-            },
-            photo: None,
-            now: time::OffsetDateTime::now_utc(),
+        origin: &Origin,
+        photo: Bytes,
+        policy: &Arc<Policy>,
+        now: time::OffsetDateTime,
+    ) -> Result<Inspected, IntakeError> {
+        let turn = match origin.turns {
+            Turns::QueueOrRefuse => self.decodes.turn().await,
+            Turns::Wait => self.decodes.turn_when_free().await,
         };
-        self.conclude(
-            key,
-            origin,
-            replay_event,
-            meta,
-            id,
-            policy,
-            digest,
-            inspected,
-        )
+        let turn = match turn {
+            Ok(turn) => turn,
+            Err(busy) => {
+                let event = origin.event.clone().outcome(
+                    Outcome::Failure,
+                    Some(format!(
+                        "busy: {} inspections running, {} waiting",
+                        busy.running, busy.waiting
+                    )),
+                );
+                self.audit(event).await?;
+                return Err(IntakeError::Busy(busy));
+            }
+        };
+        let limits = self.limits;
+        let detectors = Arc::clone(&self.detectors);
+        let worker_policy = Arc::clone(policy);
+        let (outcome, photo) = tokio::task::spawn_blocking(move || {
+            let o = lensguard_vision::pipeline::run(
+                &photo,
+                &worker_policy,
+                &limits,
+                now,
+                &detectors,
+                true,
+            );
+            drop(turn);
+            (o, photo)
+        })
         .await
+        .map_err(|_| IntakeError::Internal)?;
+        Ok(Inspected {
+            outcome,
+            photo: Some(photo),
+            now,
+        })
     }
 
     /// Audits, keeps and records an inspected submission.

@@ -357,11 +357,9 @@ impl FolderTask {
     async fn submit(&self, bytes: Vec<u8>, claim: &Claim) -> Result<(), IntakeError> {
         let actor = self.actor();
         let intake = &self.intake;
-        let limit = intake.limits.max_file_bytes;
         let admitted = intake
             .admit(&actor, Some(claim.inspection_id.clone()))
             .await?;
-        let too_large = bytes.len() as u64 > limit;
         let origin = Origin {
             event: AuditEvent::new(
                 time::OffsetDateTime::now_utc(),
@@ -381,14 +379,10 @@ impl FolderTask {
             id: Some(claim.inspection_id.clone()),
             policy: self.policy.clone(),
         };
-        let result = if too_large {
-            intake
-                .record_too_large(admitted, origin, submission, limit)
-                .await
-        } else {
-            intake.submit(admitted, origin, submission).await
-        };
-        result.map(|(Accepted::Stored { .. } | Accepted::Replayed { .. })| ())
+        intake
+            .submit(admitted, origin, submission)
+            .await
+            .map(|(Accepted::Stored { .. } | Accepted::Replayed { .. })| ())
     }
 }
 

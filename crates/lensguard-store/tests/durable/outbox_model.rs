@@ -47,6 +47,33 @@ const LIMITS: OutboxLimits = OutboxLimits {
     max_bytes: 2048,
 };
 
+/// Stores inspection `id` with `egress` as its outbox record.
+async fn insert(
+    db: &Db,
+    id: &str,
+    egress: &EgressRecord,
+) -> Result<Result<(), lensguard_store::db::IdempotentOriginal>, Error> {
+    db.insert_inspection(
+        &NewInspection {
+            id,
+            actor: "key:model",
+            idempotency_key: None,
+            request_sha256: None,
+            device_id: None,
+            verdict: "pass",
+            report: "{}",
+            expires_at: 4_000_000_000,
+            policy: "model@1",
+            outbox: Some(NewOutboxRecord {
+                record: egress,
+                limits: LIMITS,
+            }),
+        },
+        time::macros::datetime!(2026-12-01 12:00 UTC),
+    )
+    .await
+}
+
 async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("lensguard.db");
@@ -54,7 +81,6 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // The model: waiting (seq, payload), and the highest seq ever written.
     let mut waiting: VecDeque<(i64, String)> = VecDeque::new();
     let mut last_seq = 0i64;
-    let now = time::macros::datetime!(2026-12-01 12:00 UTC);
     for (n, op) in ops.into_iter().enumerate() {
         match op {
             Op::Enqueue(len) => {
@@ -63,26 +89,7 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let bytes: usize = waiting.iter().map(|(_, p)| p.len()).sum();
                 let fits = waiting.len() < LIMITS.max_entries as usize
                     && (bytes + egress.payload().len()) as u64 <= LIMITS.max_bytes;
-                let result = db
-                    .insert_inspection(
-                        &NewInspection {
-                            id: &id,
-                            actor: "key:model",
-                            idempotency_key: None,
-                            request_sha256: None,
-                            device_id: None,
-                            verdict: "pass",
-                            report: "{}",
-                            expires_at: 4_000_000_000,
-                            policy: "model@1",
-                            outbox: Some(NewOutboxRecord {
-                                record: &egress,
-                                limits: LIMITS,
-                            }),
-                        },
-                        now,
-                    )
-                    .await;
+                let result = insert(&db, &id, &egress).await;
                 match result {
                     Ok(Ok(())) => {
                         prop_assert!(fits, "an enqueue past the bound was taken");
@@ -134,27 +141,10 @@ async fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
     // one ever written, retired or not.
     db.outbox_retire(last_seq).await.expect("retire all");
     let egress = record("after");
-    db.insert_inspection(
-        &NewInspection {
-            id: "after",
-            actor: "key:model",
-            idempotency_key: None,
-            request_sha256: None,
-            device_id: None,
-            verdict: "pass",
-            report: "{}",
-            expires_at: 4_000_000_000,
-            policy: "model@1",
-            outbox: Some(NewOutboxRecord {
-                record: &egress,
-                limits: LIMITS,
-            }),
-        },
-        now,
-    )
-    .await
-    .expect("insert")
-    .expect("new");
+    insert(&db, "after", &egress)
+        .await
+        .expect("insert")
+        .expect("new");
     let after = db.outbox_batch(0, 1).await.expect("batch");
     prop_assert!(after[0].seq > last_seq, "seq {} reused", after[0].seq);
     Ok(())
