@@ -3,10 +3,19 @@
 //! its pinned SHA-256. A file that is missing, unreadable or not the pinned one
 //! leaves that detector unloaded with the reason, and everything that needs it
 //! fails closed.
+//!
+//! The runtime: ONNX Runtime when `libonnxruntime.so` is in the models
+//! directory and is the pinned build ([`ORT_SHA256`]); otherwise (missing,
+//! altered, or refused by the loader) tract, with the reason said once. The
+//! library is loaded here, by the binary; `lensguard-vision` only receives
+//! the environment. `LENSGUARD_RUNTIME=tract` chooses tract on purpose.
+//! CenterFace runs on tract for now: its file declares a fixed 10x3x32x32
+//! input that ONNX Runtime enforces.
 
 use crate::inputs::{ReadError, read_limited};
 use lensguard_vision::Error;
 use lensguard_vision::derive::Detectors;
+use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::{CENTERFACE, FaceDetector, ModelCard, PP_OCR_V4_DET, TextDetector};
 use std::path::{Path, PathBuf};
 
@@ -14,6 +23,11 @@ use std::path::{Path, PathBuf};
 pub const FACE_FILE: &str = "centerface.onnx";
 /// File names in the models directory.
 pub const TEXT_FILE: &str = "ch_PP-OCRv4_det_infer.onnx";
+/// The ONNX Runtime library in the models directory.
+pub const ORT_FILE: &str = "libonnxruntime.so";
+/// SHA-256 of `libonnxruntime.so.1.31.1` from the onnxruntime 1.31.1 wheel
+/// (CPython 3.11, manylinux_2_28 x86_64), the build `ort` 2.0.0-rc.15 speaks to.
+pub const ORT_SHA256: &str = "fc44112fbe06d7d689c57e11d3862031f64711007e4ee020f8eed5185fd2c1d3";
 /// No model file lensguard uses is near this size.
 const MAX_MODEL_BYTES: u64 = 256 << 20;
 
@@ -43,19 +57,97 @@ fn read(dir: &Path, file: &str, card: &ModelCard) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// Loads both detectors from `dir`.
-pub fn load(dir: &Path) -> Detectors {
-    Detectors {
-        faces: read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b)),
-        text: read(dir, TEXT_FILE, &PP_OCR_V4_DET).and_then(|b| TextDetector::load(&b)),
+/// The runtime for the models in `dir`: ONNX Runtime when its pinned
+/// library is there and loads, else tract and why not.
+pub fn backend(dir: &Path) -> (Backend, Option<String>) {
+    if std::env::var("LENSGUARD_RUNTIME").is_ok_and(|v| v == "tract") {
+        return (Backend::Tract, None);
     }
+    let path = dir.join(ORT_FILE);
+    let bytes = match read_limited(&path, MAX_MODEL_BYTES) {
+        Ok(b) => b,
+        Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            return (
+                Backend::Tract,
+                Some(format!(
+                    "{} is missing (scripts/fetch-models fetches it); the models run on tract",
+                    path.display()
+                )),
+            );
+        }
+        Err(e) => {
+            let why = match e {
+                ReadError::Io(e) => e.to_string(),
+                ReadError::TooLarge(e) => e.to_string(),
+            };
+            return (
+                Backend::Tract,
+                Some(format!(
+                    "cannot read {} ({why}); the models run on tract",
+                    path.display()
+                )),
+            );
+        }
+    };
+    let digest = hex::encode(aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        &bytes,
+    ));
+    if digest != ORT_SHA256 {
+        return (
+            Backend::Tract,
+            Some(format!(
+                "{} is not the pinned ONNX Runtime build (SHA-256 {digest}); the models run on tract",
+                path.display()
+            )),
+        );
+    }
+    drop(bytes);
+    match ort::init_from(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| b.with_name("lensguard").build().map_err(|e| e.to_string()))
+    {
+        Ok(env) => (Backend::OnnxRuntime(env), None),
+        Err(e) => (
+            Backend::Tract,
+            Some(format!(
+                "{} did not load ({e}); the models run on tract",
+                path.display()
+            )),
+        ),
+    }
+}
+
+/// Loads both detectors from `dir`, on ONNX Runtime where it can; the
+/// second value says why a model runs on tract instead, if one does.
+pub fn load_with_runtime(dir: &Path) -> (Detectors, Option<String>) {
+    let (runtime, why) = backend(dir);
+    let detectors = Detectors {
+        faces: read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b)),
+        text: read(dir, TEXT_FILE, &PP_OCR_V4_DET)
+            .and_then(|b| TextDetector::load_on(&b, &runtime)),
+    };
+    (detectors, why)
+}
+
+/// Which runtime each loaded detector uses, for the start-up line.
+pub fn runtimes(d: &Detectors) -> String {
+    let of = |r: Option<&'static str>| r.unwrap_or("not loaded");
+    format!(
+        "faces on {}, text on {}",
+        of(d.faces.as_ref().ok().map(FaceDetector::runtime)),
+        of(d.text.as_ref().ok().map(TextDetector::runtime))
+    )
 }
 
 /// Loads the detectors from `dir` (or the default folder) for a CLI command,
 /// warning on stderr about each one that did not load.
 pub fn load_for_cli(dir: Option<&Path>) -> Detectors {
     let dir = dir.map_or_else(default_models_dir, Path::to_path_buf);
-    let d = load(&dir);
+    let (d, on_tract) = load_with_runtime(&dir);
+    if let Some(why) = on_tract {
+        eprintln!("lensguard: note: {why}");
+    }
     for problem in problems(&d) {
         eprintln!("lensguard: warning: {problem}");
     }
@@ -69,4 +161,27 @@ pub fn problems(d: &Detectors) -> Vec<String> {
         .flatten()
         .map(ToString::to_string)
         .collect()
+}
+
+#[cfg(test)]
+mod runtime_tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_or_altered_library_falls_back_to_tract_and_says_why() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (runtime, why) = backend(dir.path());
+        assert!(matches!(runtime, Backend::Tract));
+        assert!(
+            why.as_deref().is_some_and(|w| w.contains("is missing")),
+            "{why:?}"
+        );
+        std::fs::write(dir.path().join(ORT_FILE), b"\x7fELF not the library").expect("write");
+        let (runtime, why) = backend(dir.path());
+        assert!(matches!(runtime, Backend::Tract));
+        assert!(
+            why.as_deref().is_some_and(|w| w.contains("not the pinned")),
+            "{why:?}"
+        );
+    }
 }

@@ -7,8 +7,9 @@
 
 use lensguard_testkit::fetched::model;
 use lensguard_vision::Error;
+use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::{
-    CENTERFACE, FaceDetector, PP_OCR_V4_DET, RgbFrame, TextDetector, verify,
+    CENTERFACE, Detection, FaceDetector, PP_OCR_V4_DET, RgbFrame, TextDetector, verify,
 };
 
 fn photo(name: &str) -> Option<RgbFrame> {
@@ -88,15 +89,96 @@ fn a_wrong_or_truncated_model_file_is_refused_before_it_is_parsed() {
     ));
 }
 
+/// ONNX Runtime from the library `scripts/fetch-models` put beside the
+/// models (`None` outside CI when it is missing).
+/// The environment is process-wide: built once, shared by the tests.
+fn onnx_runtime() -> Option<Backend> {
+    static ENV: std::sync::OnceLock<Option<ort::environment::Environment>> =
+        std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let path = lensguard_testkit::fetched::models_dir().join("libonnxruntime.so");
+        lensguard_testkit::fetched::fetched(path.clone())?;
+        Some(
+            ort::init_from(&path)
+                .expect("the pinned ONNX Runtime loads")
+                .with_name("lensguard-tests")
+                .build()
+                .expect("environment"),
+        )
+    })
+    .clone()
+    .map(Backend::OnnxRuntime)
+}
+
+/// Every box of `a` has a box in `b` with IoU at least 0.9.
+fn all_matched(a: &[Detection], b: &[Detection]) -> bool {
+    let iou = |p: &Detection, q: &Detection| {
+        let ix = (p.x + p.width).min(q.x + q.width) - p.x.max(q.x);
+        let iy = (p.y + p.height).min(q.y + q.height) - p.y.max(q.y);
+        let inter = ix.max(0.0) * iy.max(0.0);
+        inter / (p.width * p.height + q.width * q.height - inter)
+    };
+    a.iter().all(|p| b.iter().any(|q| iou(p, q) >= 0.9))
+}
+
+#[test]
+fn both_runtimes_find_the_same_text_and_faces_boxes() {
+    let (Some(text), Some(faces), Some(ort)) = (
+        model("ch_PP-OCRv4_det_infer.onnx"),
+        model("centerface.onnx"),
+        onnx_runtime(),
+    ) else {
+        return;
+    };
+    let on_ort = TextDetector::load_on(&text, &ort).expect("load on onnxruntime");
+    assert_eq!(on_ort.runtime(), "onnxruntime");
+    let on_tract = TextDetector::load(&text).expect("load on tract");
+    let faces_ort = FaceDetector::load_on(&faces, &ort);
+    let mut compared = 0;
+    for name in [
+        "page.png",
+        "astronaut.png",
+        "coffee.png",
+        "chelsea.png",
+        "rocket.jpg",
+    ] {
+        let Some(frame) = photo(name) else { return };
+        let a = on_ort.detect(&frame, 960, 0.5).expect("onnxruntime");
+        let b = on_tract.detect(&frame, 960, 0.5).expect("tract");
+        assert!(
+            all_matched(&a, &b) && all_matched(&b, &a),
+            "{name}: onnxruntime {a:?} vs tract {b:?}"
+        );
+        compared += a.len();
+    }
+    assert!(compared > 5, "too few text boxes compared: {compared}");
+    // CenterFace's file declares a fixed input that ONNX Runtime enforces:
+    // it loads, but the binary keeps it on tract until the file is prepared.
+    assert!(faces_ort.is_ok(), "{faces_ort:?}");
+}
+
 #[test]
 fn pp_ocr_finds_the_lines_of_text_on_the_page() {
     let (Some(bytes), Some(frame)) = (model("ch_PP-OCRv4_det_infer.onnx"), photo("page.png"))
     else {
         return;
     };
-    let detector = TextDetector::load(&bytes).expect("load");
+    let mut detectors = vec![TextDetector::load(&bytes).expect("load")];
+    if let Some(ort) = onnx_runtime() {
+        detectors.push(TextDetector::load_on(&bytes, &ort).expect("load on onnxruntime"));
+    }
+    for detector in &detectors {
+        finds_the_page_lines(detector, &frame);
+    }
+    assert!(matches!(
+        TextDetector::load(&bytes[..bytes.len() - 1]),
+        Err(Error::ModelMismatch { model, .. }) if model == PP_OCR_V4_DET.name
+    ));
+}
+
+fn finds_the_page_lines(detector: &TextDetector, frame: &RgbFrame) {
     let (w, h) = (frame.width() as f32, frame.height() as f32);
-    let lines = detector.detect(&frame, 960, 0.5).expect("detect");
+    let lines = detector.detect(frame, 960, 0.5).expect("detect");
     // scikit-image's page.png is a photographed page of about ten lines of
     // printed text, 384 x 191 pixels.
     assert!(
@@ -119,8 +201,4 @@ fn pp_ocr_finds_the_lines_of_text_on_the_page() {
     // Nothing on a blank frame.
     let grey = RgbFrame::new(320, 240, vec![200; 320 * 240 * 3]).expect("frame");
     assert!(detector.detect(&grey, 320, 0.5).expect("detect").is_empty());
-    assert!(matches!(
-        TextDetector::load(&bytes[..bytes.len() - 1]),
-        Err(Error::ModelMismatch { model, .. }) if model == PP_OCR_V4_DET.name
-    ));
 }

@@ -137,9 +137,13 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .models_dir
         .clone()
         .unwrap_or_else(crate::detection::default_models_dir);
-    let detectors = tokio::task::spawn_blocking(move || crate::detection::load(&models_dir))
-        .await
-        .context("cannot load the models")?;
+    let (detectors, on_tract) =
+        tokio::task::spawn_blocking(move || crate::detection::load_with_runtime(&models_dir))
+            .await
+            .context("cannot load the models")?;
+    if let Some(why) = &on_tract {
+        eprintln!("lensguard: note: {why}");
+    }
     let missing = crate::detection::problems(&detectors);
     for problem in &missing {
         eprintln!("lensguard: WARNING: {problem}; redacted derivatives will be withheld");
@@ -152,9 +156,9 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             |l| l.destination()
         ),
         if missing.is_empty() {
-            "loaded"
+            format!("loaded ({})", crate::detection::runtimes(&detectors))
         } else {
-            "MISSING (derivatives withheld)"
+            "MISSING (derivatives withheld)".to_owned()
         }
     );
     let start = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.start")

@@ -21,9 +21,19 @@ pub struct FaceDetector {
 impl FaceDetector {
     /// Loads the model from its bytes, which must match [`CENTERFACE`].
     pub fn load(bytes: &[u8]) -> Result<FaceDetector, Error> {
+        Self::load_on(bytes, &super::runtime::Backend::Tract)
+    }
+
+    /// Loads the model on `backend`.
+    pub fn load_on(bytes: &[u8], backend: &super::runtime::Backend) -> Result<FaceDetector, Error> {
         Ok(FaceDetector {
-            net: Network::load(CENTERFACE, bytes)?,
+            net: Network::load_on(CENTERFACE, bytes, backend)?,
         })
+    }
+
+    /// The runtime it runs on (`tract` or `onnxruntime`).
+    pub fn runtime(&self) -> &'static str {
+        self.net.runtime()
     }
 
     /// The network, for measuring inference on its own.

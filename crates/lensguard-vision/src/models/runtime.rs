@@ -1,9 +1,15 @@
-//! The model runtime: one verified ONNX graph, run on tract with one optimised
-//! plan kept per input size.
+//! The model runtime: one verified ONNX graph, run on ONNX Runtime when the
+//! binary hands in a loaded library ([`Backend::OnnxRuntime`]), else on tract
+//! with one optimised plan kept per input size (the fallback that needs
+//! nothing).
 //!
-//! Detectors speak to [`Network`] only in plain terms (an NCHW `f32` input, `f32`
-//! output tensors with their shapes), so a second backend can sit behind the same
-//! type without touching their pre- and post-processing.
+//! Detectors speak to [`Network`] only in plain terms (an NCHW `f32` input,
+//! `f32` output tensors with their shapes), so the backends share their pre-
+//! and post-processing. This module never touches disk: the ONNX Runtime
+//! library is located, checked and loaded by the binary, which passes its
+//! [`ort::environment::Environment`] in. Each ORT session runs with one
+//! intra-op and one inter-op thread and no spinning, so concurrency comes
+//! from the service's decoding turns, not from threads inside a model.
 
 use super::{ModelCard, verify};
 use crate::Error;
@@ -45,31 +51,95 @@ pub struct Output {
     pub data: Vec<f32>,
 }
 
+/// Which runtime runs a model.
+#[derive(Clone, Default)]
+pub enum Backend {
+    /// tract (pure Rust, always available).
+    #[default]
+    Tract,
+    /// ONNX Runtime, through the library the binary loaded.
+    OnnxRuntime(ort::environment::Environment),
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Backend {
+    /// `tract` or `onnxruntime`, as reports and the start-up line name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Tract => "tract",
+            Backend::OnnxRuntime(_) => "onnxruntime",
+        }
+    }
+}
+
+enum Engine {
+    Tract {
+        model: InferenceModel,
+        plans: Mutex<HashMap<(usize, usize, usize), Plan>>,
+    },
+    Ort(Mutex<ort::session::Session>),
+}
+
 /// A loaded, verified model.
 pub struct Network {
     card: ModelCard,
-    model: InferenceModel,
-    plans: Mutex<HashMap<(usize, usize, usize), Plan>>,
+    engine: Engine,
 }
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Network({})", self.card.name)
+        write!(f, "Network({} on {})", self.card.name, self.runtime())
     }
 }
 
 impl Network {
-    /// Parses `bytes` after checking they are the file `card` names.
+    /// Parses `bytes` on tract after checking they are the file `card` names.
     pub fn load(card: ModelCard, bytes: &[u8]) -> Result<Network, Error> {
+        Self::load_on(card, bytes, &Backend::Tract)
+    }
+
+    /// Parses `bytes` on `backend` after checking they are the file `card`
+    /// names.
+    pub fn load_on(card: ModelCard, bytes: &[u8], backend: &Backend) -> Result<Network, Error> {
         verify(&card, bytes)?;
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut std::io::Cursor::new(bytes))
-            .map_err(|e| invalid(&card, e))?;
-        Ok(Network {
-            card,
-            model,
-            plans: Mutex::new(HashMap::new()),
-        })
+        let engine = match backend {
+            Backend::Tract => Engine::Tract {
+                model: tract_onnx::onnx()
+                    .model_for_read(&mut std::io::Cursor::new(bytes))
+                    .map_err(|e| invalid(&card, e))?,
+                plans: Mutex::new(HashMap::new()),
+            },
+            Backend::OnnxRuntime(env) => {
+                let fail = |e: ort::Error<_>| invalid(&card, e);
+                let session = ort::session::Session::builder(env)
+                    .map_err(|e| invalid(&card, e))?
+                    .with_intra_threads(1)
+                    .map_err(fail)?
+                    .with_inter_threads(1)
+                    .map_err(fail)?
+                    .with_intra_op_spinning(false)
+                    .map_err(fail)?
+                    .with_inter_op_spinning(false)
+                    .map_err(fail)?
+                    .commit_from_memory(bytes)
+                    .map_err(|e| invalid(&card, e))?;
+                Engine::Ort(Mutex::new(session))
+            }
+        };
+        Ok(Network { card, engine })
+    }
+
+    /// The runtime this model runs on.
+    pub fn runtime(&self) -> &'static str {
+        match self.engine {
+            Engine::Tract { .. } => "tract",
+            Engine::Ort(_) => "onnxruntime",
+        }
     }
 
     /// An error naming this model.
@@ -77,13 +147,17 @@ impl Network {
         invalid(&self.card, reason)
     }
 
-    fn plan(&self, c: usize, h: usize, w: usize) -> Result<Plan, Error> {
-        let mut plans = self.plans.lock().unwrap_or_else(PoisonError::into_inner);
+    fn plan(
+        &self,
+        model: &InferenceModel,
+        plans: &Mutex<HashMap<(usize, usize, usize), Plan>>,
+        (c, h, w): (usize, usize, usize),
+    ) -> Result<Plan, Error> {
+        let mut plans = plans.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(p) = plans.get(&(c, h, w)) {
             return Ok(Arc::clone(p));
         }
-        let plan = self
-            .model
+        let plan = model
             .clone()
             .with_input_fact(0, f32::fact([1, c, h, w]).into())
             .and_then(|m| m.into_optimized())
@@ -95,8 +169,49 @@ impl Network {
 
     /// Runs the model on `input`.
     pub fn run(&self, input: NchwInput) -> Result<Vec<Output>, Error> {
+        match &self.engine {
+            Engine::Tract { model, plans } => self.run_tract(model, plans, input),
+            Engine::Ort(session) => self.run_ort(session, input),
+        }
+    }
+
+    fn run_ort(
+        &self,
+        session: &Mutex<ort::session::Session>,
+        input: NchwInput,
+    ) -> Result<Vec<Output>, Error> {
         let (c, h, w) = (input.channels, input.height, input.width);
-        let plan = self.plan(c, h, w)?;
+        let tensor = ort::value::Tensor::from_array(([1usize, c, h, w], input.data))
+            .map_err(|e| self.invalid(e))?;
+        let mut session = session.lock().unwrap_or_else(PoisonError::into_inner);
+        let outputs = session
+            .run(ort::inputs![tensor])
+            .map_err(|e| self.invalid(e))?;
+        let mut out = Vec::with_capacity(outputs.len());
+        for (_, value) in outputs.iter() {
+            let (shape, data) = value
+                .try_extract_tensor::<f32>()
+                .map_err(|e| self.invalid(e))?;
+            let shape = shape
+                .iter()
+                .map(|&d| usize::try_from(d).map_err(|_| self.invalid("negative output dimension")))
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(Output {
+                shape,
+                data: data.to_vec(),
+            });
+        }
+        Ok(out)
+    }
+
+    fn run_tract(
+        &self,
+        model: &InferenceModel,
+        plans: &Mutex<HashMap<(usize, usize, usize), Plan>>,
+        input: NchwInput,
+    ) -> Result<Vec<Output>, Error> {
+        let (c, h, w) = (input.channels, input.height, input.width);
+        let plan = self.plan(model, plans, (c, h, w))?;
         let tensor = tract_ndarray::Array4::from_shape_vec((1, c, h, w), input.data)
             .map_err(|e| self.invalid(e))?;
         let outputs = plan

@@ -28,9 +28,19 @@ pub struct TextDetector {
 impl TextDetector {
     /// Loads the model from its bytes, which must match [`PP_OCR_V4_DET`].
     pub fn load(bytes: &[u8]) -> Result<TextDetector, Error> {
+        Self::load_on(bytes, &super::runtime::Backend::Tract)
+    }
+
+    /// Loads the model on `backend`.
+    pub fn load_on(bytes: &[u8], backend: &super::runtime::Backend) -> Result<TextDetector, Error> {
         Ok(TextDetector {
-            net: Network::load(PP_OCR_V4_DET, bytes)?,
+            net: Network::load_on(PP_OCR_V4_DET, bytes, backend)?,
         })
+    }
+
+    /// The runtime it runs on (`tract` or `onnxruntime`).
+    pub fn runtime(&self) -> &'static str {
+        self.net.runtime()
     }
 
     /// Text regions in `frame`, detected with its long side scaled to `scale`
