@@ -9,18 +9,23 @@
 //! altered, or refused by the loader) tract, with the reason said once. The
 //! library is loaded here, by the binary; `lensguard-vision` only receives
 //! the environment. `LENSGUARD_RUNTIME=tract` chooses tract on purpose.
-//! CenterFace runs on tract for now: its file declares a fixed 10x3x32x32
-//! input that ONNX Runtime enforces.
+//! On ONNX Runtime, CenterFace is loaded from the prepared file
+//! (`centerface-dynamic.onnx`: its shipped file declares a fixed 10x3x32x32
+//! input that ONNX Runtime enforces); without it, CenterFace runs on tract.
 
 use crate::inputs::{ReadError, read_limited};
 use lensguard_vision::Error;
 use lensguard_vision::derive::Detectors;
 use lensguard_vision::models::runtime::Backend;
-use lensguard_vision::models::{CENTERFACE, FaceDetector, ModelCard, PP_OCR_V4_DET, TextDetector};
+use lensguard_vision::models::{
+    CENTERFACE, CENTERFACE_DYNAMIC, FaceDetector, ModelCard, PP_OCR_V4_DET, TextDetector,
+};
 use std::path::{Path, PathBuf};
 
 /// File names in the models directory.
 pub const FACE_FILE: &str = "centerface.onnx";
+/// CenterFace prepared for ONNX Runtime (`scripts/prepare_centerface.py`).
+pub const FACE_FILE_PREPARED: &str = "centerface-dynamic.onnx";
 /// File names in the models directory.
 pub const TEXT_FILE: &str = "ch_PP-OCRv4_det_infer.onnx";
 /// The ONNX Runtime library in the models directory.
@@ -122,8 +127,17 @@ pub fn backend(dir: &Path) -> (Backend, Option<String>) {
 /// second value says why a model runs on tract instead, if one does.
 pub fn load_with_runtime(dir: &Path) -> (Detectors, Option<String>) {
     let (runtime, why) = backend(dir);
+    let faces = match &runtime {
+        Backend::OnnxRuntime(_) => read(dir, FACE_FILE_PREPARED, &CENTERFACE_DYNAMIC)
+            .and_then(|b| FaceDetector::load_on(&b, &runtime))
+            .or_else(|e| {
+                eprintln!("lensguard: note: {e}; CenterFace runs on tract");
+                read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b))
+            }),
+        Backend::Tract => read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b)),
+    };
     let detectors = Detectors {
-        faces: read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b)),
+        faces,
         text: read(dir, TEXT_FILE, &PP_OCR_V4_DET)
             .and_then(|b| TextDetector::load_on(&b, &runtime)),
     };

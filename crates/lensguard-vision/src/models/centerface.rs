@@ -24,10 +24,16 @@ impl FaceDetector {
         Self::load_on(bytes, &super::runtime::Backend::Tract)
     }
 
-    /// Loads the model on `backend`.
+    /// Loads the model on `backend`: on ONNX Runtime the prepared file
+    /// ([`super::CENTERFACE_DYNAMIC`], whose input size is not fixed), on
+    /// tract the file as shipped.
     pub fn load_on(bytes: &[u8], backend: &super::runtime::Backend) -> Result<FaceDetector, Error> {
+        let card = match backend {
+            super::runtime::Backend::Tract => CENTERFACE,
+            super::runtime::Backend::OnnxRuntime(_) => super::CENTERFACE_DYNAMIC,
+        };
         Ok(FaceDetector {
-            net: Network::load_on(CENTERFACE, bytes, backend)?,
+            net: Network::load_on(card, bytes, backend)?,
         })
     }
 

