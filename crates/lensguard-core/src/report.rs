@@ -499,6 +499,20 @@ pub struct Detections {
     pub scale: u32,
     /// Tiles searched besides the whole photo (0 without tiling).
     pub tiles: u32,
+    /// The models that answered, and the runtime each ran on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelRun>,
+}
+
+/// One model that answered for a report, as the report records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ModelRun {
+    /// The model card's name (`centerface`, `centerface-dynamic`,
+    /// `ch_PP-OCRv4_det_infer`); the card pins its package version and
+    /// SHA-256.
+    pub model: String,
+    /// `onnxruntime` or `tract`.
+    pub runtime: String,
 }
 
 /// Whether a derivative was made.

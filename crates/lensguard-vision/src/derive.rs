@@ -40,6 +40,8 @@ pub struct Findings {
     pub scale: u32,
     /// Tiles searched besides the whole photo.
     pub tiles: u32,
+    /// The models that answered, with their runtimes.
+    pub models: Vec<lensguard_core::report::ModelRun>,
 }
 
 impl Findings {
@@ -51,6 +53,7 @@ impl Findings {
             text: self.text.clone().and_then(Result::ok),
             scale: self.scale,
             tiles: self.tiles,
+            models: self.models.clone(),
         }
     }
 }
@@ -170,11 +173,20 @@ pub fn find(
         Ok(det) => answer(run(&|f| det.detect(f, d.scale, policy.text.threshold))),
         Err(e) => answer(Err(e.clone())),
     };
+    let mut models = Vec::new();
+    let ran = |a: &Answer| matches!(a, Some(Ok(_)));
+    if let (true, Ok(det)) = (ran(&faces), &detectors.faces) {
+        models.push(det.model_run());
+    }
+    if let (true, Ok(det)) = (ran(&text), &detectors.text) {
+        models.push(det.model_run());
+    }
     Findings {
         faces,
         text,
         scale: d.scale,
         tiles: tiles.len() as u32,
+        models,
     }
 }
 

@@ -42,6 +42,14 @@ impl FaceDetector {
         self.net.runtime()
     }
 
+    /// The model and runtime, as a report records them.
+    pub fn model_run(&self) -> lensguard_core::report::ModelRun {
+        lensguard_core::report::ModelRun {
+            model: self.net.model().to_owned(),
+            runtime: self.net.runtime().to_owned(),
+        }
+    }
+
     /// The network, for measuring inference on its own.
     pub fn network(&self) -> &Network {
         &self.net

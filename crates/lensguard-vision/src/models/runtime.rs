@@ -134,6 +134,11 @@ impl Network {
         Ok(Network { card, engine })
     }
 
+    /// The model card's name.
+    pub fn model(&self) -> &'static str {
+        self.card.name
+    }
+
     /// The runtime this model runs on.
     pub fn runtime(&self) -> &'static str {
         match self.engine {

@@ -43,6 +43,14 @@ impl TextDetector {
         self.net.runtime()
     }
 
+    /// The model and runtime, as a report records them.
+    pub fn model_run(&self) -> lensguard_core::report::ModelRun {
+        lensguard_core::report::ModelRun {
+            model: self.net.model().to_owned(),
+            runtime: self.net.runtime().to_owned(),
+        }
+    }
+
     /// Text regions in `frame`, detected with its long side scaled to `scale`
     /// pixels, keeping regions whose mean probability reaches `threshold`
     /// (RapidOCR's `box_thresh`, 0.5).
