@@ -44,10 +44,7 @@ impl FaceDetector {
 
     /// The model and runtime, as a report records them.
     pub fn model_run(&self) -> lensguard_core::report::ModelRun {
-        lensguard_core::report::ModelRun {
-            model: self.net.model().to_owned(),
-            runtime: self.net.runtime().to_owned(),
-        }
+        self.net.model_run()
     }
 
     /// The network, for measuring inference on its own.

@@ -139,6 +139,14 @@ impl Network {
         self.card.name
     }
 
+    /// The model and runtime, as a report records them.
+    pub fn model_run(&self) -> lensguard_core::report::ModelRun {
+        lensguard_core::report::ModelRun {
+            model: self.card.name.to_owned(),
+            runtime: self.runtime().to_owned(),
+        }
+    }
+
     /// The runtime this model runs on.
     pub fn runtime(&self) -> &'static str {
         match self.engine {

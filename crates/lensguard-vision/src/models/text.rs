@@ -45,10 +45,7 @@ impl TextDetector {
 
     /// The model and runtime, as a report records them.
     pub fn model_run(&self) -> lensguard_core::report::ModelRun {
-        lensguard_core::report::ModelRun {
-            model: self.net.model().to_owned(),
-            runtime: self.net.runtime().to_owned(),
-        }
+        self.net.model_run()
     }
 
     /// Text regions in `frame`, detected with its long side scaled to `scale`
