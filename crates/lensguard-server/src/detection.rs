@@ -138,8 +138,17 @@ pub fn load_with_runtime(dir: &Path) -> (Detectors, Option<String>) {
     };
     let detectors = Detectors {
         faces,
-        text: read(dir, TEXT_FILE, &PP_OCR_V4_DET)
-            .and_then(|b| TextDetector::load_on(&b, &runtime)),
+        text: read(dir, TEXT_FILE, &PP_OCR_V4_DET).and_then(|b| {
+            TextDetector::load_on(&b, &runtime).or_else(|e| match runtime {
+                // The pinned file, refused by ONNX Runtime: the same file
+                // on tract, said once, as for CenterFace.
+                Backend::OnnxRuntime(_) => {
+                    eprintln!("lensguard: note: {e}; text detection runs on tract");
+                    TextDetector::load(&b)
+                }
+                Backend::Tract => Err(e),
+            })
+        }),
     };
     (detectors, why)
 }
