@@ -12,13 +12,17 @@
 //! On ONNX Runtime, CenterFace is loaded from the prepared file
 //! (`centerface-dynamic.onnx`: its shipped file declares a fixed 10x3x32x32
 //! input that ONNX Runtime enforces); without it, CenterFace runs on tract.
+//! The text recogniser (`ch_PP-OCRv4_rec_infer.onnx`) only verifies detected
+//! lines: without it every detected line is hidden (more is hidden, never
+//! less), and the start-up line says so.
 
 use crate::inputs::{ReadError, read_limited};
 use lensguard_vision::Error;
 use lensguard_vision::derive::Detectors;
 use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::{
-    CENTERFACE, CENTERFACE_DYNAMIC, FaceDetector, ModelCard, PP_OCR_V4_DET, TextDetector,
+    CENTERFACE, CENTERFACE_DYNAMIC, FaceDetector, ModelCard, PP_OCR_V4_DET, PP_OCR_V4_REC,
+    TextDetector,
 };
 use std::path::{Path, PathBuf};
 
@@ -28,6 +32,8 @@ pub const FACE_FILE: &str = "centerface.onnx";
 pub const FACE_FILE_PREPARED: &str = "centerface-dynamic.onnx";
 /// File names in the models directory.
 pub const TEXT_FILE: &str = "ch_PP-OCRv4_det_infer.onnx";
+/// The text recogniser that verifies detected lines.
+pub const TEXT_VERIFIER_FILE: &str = "ch_PP-OCRv4_rec_infer.onnx";
 /// The ONNX Runtime library in the models directory.
 pub const ORT_FILE: &str = "libonnxruntime.so";
 /// SHA-256 of `libonnxruntime.so.1.31.1` from the onnxruntime 1.31.1 wheel
@@ -150,14 +156,33 @@ pub fn load_with_runtime(dir: &Path) -> (Detectors, Option<String>) {
             })
         }),
     };
+    let mut detectors = detectors;
+    if let Ok(text) = &mut detectors.text {
+        let verified = read(dir, TEXT_VERIFIER_FILE, &PP_OCR_V4_REC).and_then(|b| {
+            text.verify_with(&b, &runtime).or_else(|e| match runtime {
+                Backend::OnnxRuntime(_) => text.verify_with(&b, &Backend::Tract),
+                Backend::Tract => Err(e),
+            })
+        });
+        if let Err(e) = verified {
+            eprintln!(
+                "lensguard: note: {e}; detected text lines are not verified, so every one is hidden"
+            );
+        }
+    }
     (detectors, why)
 }
 
 /// Which runtime each loaded detector uses, for the start-up line.
 pub fn runtimes(d: &Detectors) -> String {
     let of = |r: Option<&'static str>| r.unwrap_or("not loaded");
+    let verified = match &d.text {
+        Ok(t) if t.verifies() => ", lines verified",
+        Ok(_) => ", lines not verified",
+        Err(_) => "",
+    };
     format!(
-        "faces on {}, text on {}",
+        "faces on {}, text on {}{verified}",
         of(d.faces.as_ref().ok().map(FaceDetector::runtime)),
         of(d.text.as_ref().ok().map(TextDetector::runtime))
     )

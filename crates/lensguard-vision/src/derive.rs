@@ -179,7 +179,7 @@ pub fn find(
         models.push(det.model_run());
     }
     if let (true, Ok(det)) = (ran(&text), &detectors.text) {
-        models.push(det.model_run());
+        models.extend(det.model_runs());
     }
     Findings {
         faces,

@@ -25,6 +25,7 @@ mod error;
 pub mod exif;
 pub mod frame;
 pub mod fuzz;
+pub mod geometry;
 mod inspect;
 #[cfg(feature = "models")]
 pub mod models;

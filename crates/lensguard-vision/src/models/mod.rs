@@ -12,12 +12,12 @@ mod centerface;
 pub(crate) mod nms;
 mod prep;
 pub mod runtime;
-mod text;
+pub mod text;
 pub(crate) mod tiles;
 
 pub use crate::RgbFrame;
 pub use centerface::FaceDetector;
-pub use text::TextDetector;
+pub use text::{ProbabilityMap, TextDetector, TextLine, db as text_db};
 
 use crate::Error;
 use sha2::{Digest, Sha256};
@@ -63,6 +63,16 @@ pub const PP_OCR_V4_DET: ModelCard = ModelCard {
     package: "rapidocr-onnxruntime==1.4.4 (PyPI)",
     member: "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
     sha256: "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+    licence: "Apache-2.0",
+};
+
+/// PP-OCRv4 text recognition, as shipped in rapidocr-onnxruntime 1.4.4
+/// (Apache-2.0); lensguard uses only its confidence, to verify detected lines.
+pub const PP_OCR_V4_REC: ModelCard = ModelCard {
+    name: "ch_PP-OCRv4_rec_infer",
+    package: "rapidocr-onnxruntime==1.4.4 (PyPI)",
+    member: "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+    sha256: "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
     licence: "Apache-2.0",
 };
 
