@@ -11,7 +11,7 @@ use crate::models::{Detection, FaceDetector, TextDetector, nms, tiles};
 use crate::redact::{Rect, RedactedJpeg, redact};
 use crate::{Error, RgbFrame};
 use lensguard_core::Limits;
-use lensguard_core::policy::{Expect, PixelCategory, Policy, Tiling};
+use lensguard_core::policy::{Expect, PixelCategory, Policy, RedactStyle, Tiling};
 use lensguard_core::report::{Detections, ReasonCode, Region};
 use lensguard_core::rules::Unavailable;
 use std::time::Instant;
@@ -146,9 +146,9 @@ pub fn find(
         }
         e
     };
-    let run = |detect: &dyn Fn(&RgbFrame) -> Result<Vec<Detection>, Error>| {
+    let run = |detect: &dyn Fn(&RgbFrame) -> Result<Vec<Detection>, Error>, tiles: &[Rect]| {
         let mut all = deadline(detect(frame))?;
-        for t in &tiles {
+        for t in tiles {
             let Some(crop) = frame.crop(t.x, t.y, t.width, t.height) else {
                 continue;
             };
@@ -165,12 +165,19 @@ pub fn find(
     };
     let faces = match &detectors.faces {
         _ if !needed(policy, PixelCategory::Faces) => None,
-        Ok(det) => answer(run(&|f| det.detect(f, d.scale, policy.faces.threshold))),
+        Ok(det) => answer(run(
+            &|f| det.detect(f, d.scale, policy.faces.threshold),
+            &tiles,
+        )),
         Err(e) => answer(Err(e.clone())),
     };
     let text = match &detectors.text {
         _ if !needed(policy, PixelCategory::Text) => None,
-        Ok(det) => answer(run(&|f| det.detect(f, d.scale, policy.text.threshold))),
+        // Text is found in one pass at its own scale: tiles are for faces.
+        Ok(det) => answer(run(
+            &|f| det.detect(f, policy.text.scale, policy.text.threshold),
+            &[],
+        )),
         Err(e) => answer(Err(e.clone())),
     };
     let mut models = Vec::new();
@@ -222,41 +229,10 @@ fn regions(found: &[Detection]) -> Vec<Region> {
 /// Hides what was found in `frame`, or says why it may not leave.
 pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> Derivative {
     let r = &policy.redaction;
-    let mut hide = Vec::new();
-    let mut counts = [0usize; 2];
-    for (i, (category, found, style)) in [
-        (PixelCategory::Faces, &findings.faces, r.faces),
-        (PixelCategory::Text, &findings.text, r.text),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        if !r.hides(category) {
-            continue;
-        }
-        let found = match found {
-            Some(Ok(found)) => found,
-            None => {
-                return Derivative::Withheld {
-                    code: ReasonCode::ModelUnavailable,
-                    message: format!("{category:?} detection did not run"),
-                };
-            }
-            Some(Err(why)) => {
-                return Derivative::Withheld {
-                    code: why.code,
-                    message: why.message.clone(),
-                };
-            }
-        };
-        for g in found {
-            let b = (g.x as f32, g.y as f32, g.width as f32, g.height as f32);
-            if let Some(rect) = Rect::around(b, r.margin, frame.width(), frame.height()) {
-                hide.push((rect, style));
-                counts[i] += 1;
-            }
-        }
-    }
+    let (hide, counts) = match to_hide(findings, policy, frame.width(), frame.height()) {
+        Ok(h) => h,
+        Err((code, message)) => return Derivative::Withheld { code, message },
+    };
     let redacted = redact(frame, &hide);
     match redacted
         .encode_jpeg(r.jpeg_quality)
@@ -272,5 +248,69 @@ pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> De
             code: e.reason_code(),
             message: e.to_string(),
         },
+    }
+}
+
+/// The rectangles to hide in a `width` x `height` frame, each in its
+/// category's style, with how many faces and text lines they are; or why no
+/// derivative may be made (a category the policy hides did not answer).
+pub fn to_hide(
+    findings: &Findings,
+    policy: &Policy,
+    width: u32,
+    height: u32,
+) -> Result<(Vec<(Rect, RedactStyle)>, [usize; 2]), (ReasonCode, String)> {
+    let r = &policy.redaction;
+    let mut hide = Vec::new();
+    let mut counts = [0usize; 2];
+    for (i, (category, found, style)) in [
+        (PixelCategory::Faces, &findings.faces, r.faces),
+        (PixelCategory::Text, &findings.text, r.text),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if !r.hides(category) {
+            continue;
+        }
+        let found = match found {
+            Some(Ok(found)) => found,
+            None => {
+                return Err((
+                    ReasonCode::ModelUnavailable,
+                    format!("{category:?} detection did not run"),
+                ));
+            }
+            Some(Err(why)) => return Err((why.code, why.message.clone())),
+        };
+        for g in found {
+            let b = (g.x as f32, g.y as f32, g.width as f32, g.height as f32);
+            if let Some(rect) = hidden_rect(category, b, r.margin, width, height) {
+                hide.push((rect, style));
+                counts[i] += 1;
+            }
+        }
+    }
+    Ok((hide, counts))
+}
+
+/// What is hidden for a box `(x, y, width, height)` of `category`: a face
+/// grows by `margin` of its size on every side, a text line by `margin` of
+/// its height (its shorter side), so a long line is not widened by a fifth
+/// of its length into what is around the label.
+pub fn hidden_rect(
+    category: PixelCategory,
+    (x, y, w, h): (f32, f32, f32, f32),
+    margin: f32,
+    frame_width: u32,
+    frame_height: u32,
+) -> Option<Rect> {
+    match category {
+        PixelCategory::Faces => Rect::around((x, y, w, h), margin, frame_width, frame_height),
+        PixelCategory::Text => {
+            let m = margin * w.min(h);
+            let grown = (x - m, y - m, w + 2.0 * m, h + 2.0 * m);
+            Rect::around(grown, 0.0, frame_width, frame_height)
+        }
     }
 }

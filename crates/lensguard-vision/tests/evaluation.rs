@@ -1,3 +1,5 @@
+//! The detectors measured: faces here, text in `evaluation/text.rs`.
+//!
 //! Face detection measured against the hand-labelled set in `eval/faces.toml`:
 //! recall and precision across thresholds, and the smallest face found with
 //! and without tiling. Prints its tables (`scripts/evaluate-faces` shows them)
@@ -16,6 +18,11 @@ use lensguard_vision::decode::decode_rgb;
 use lensguard_vision::derive::{Detectors, find};
 use lensguard_vision::models::FaceDetector;
 use serde::Deserialize;
+
+#[path = "common/ort.rs"]
+mod ort_env;
+#[path = "evaluation/text.rs"]
+mod text;
 
 /// A detection matches a labelled face at this IoU or more (hand boxes and
 /// CenterFace's boxes differ in shape, profiles most).

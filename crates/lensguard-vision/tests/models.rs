@@ -12,6 +12,10 @@ use lensguard_vision::models::{
     CENTERFACE, Detection, FaceDetector, PP_OCR_V4_DET, RgbFrame, TextDetector, verify,
 };
 
+#[path = "common/ort.rs"]
+mod ort_env;
+use ort_env::onnx_runtime;
+
 fn photo(name: &str) -> Option<RgbFrame> {
     let bytes = lensguard_testkit::fetched::photo(name)?;
     Some(
@@ -87,27 +91,6 @@ fn a_wrong_or_truncated_model_file_is_refused_before_it_is_parsed() {
         FaceDetector::load(&flipped),
         Err(Error::ModelMismatch { .. })
     ));
-}
-
-/// ONNX Runtime from the library `scripts/fetch-models` put beside the
-/// models (`None` outside CI when it is missing).
-/// The environment is process-wide: built once, shared by the tests.
-fn onnx_runtime() -> Option<Backend> {
-    static ENV: std::sync::OnceLock<Option<ort::environment::Environment>> =
-        std::sync::OnceLock::new();
-    ENV.get_or_init(|| {
-        let path = lensguard_testkit::fetched::models_dir().join("libonnxruntime.so");
-        lensguard_testkit::fetched::fetched(path.clone())?;
-        Some(
-            ort::init_from(&path)
-                .expect("the pinned ONNX Runtime loads")
-                .with_name("lensguard-tests")
-                .build()
-                .expect("environment"),
-        )
-    })
-    .clone()
-    .map(Backend::OnnxRuntime)
 }
 
 /// Every box of `a` has a box in `b` with IoU at least 0.9.
@@ -216,4 +199,124 @@ fn finds_the_page_lines(detector: &TextDetector, frame: &RgbFrame) {
     // Nothing on a blank frame.
     let grey = RgbFrame::new(320, 240, vec![200; 320 * 240 * 3]).expect("frame");
     assert!(detector.detect(&grey, 320, 0.5).expect("detect").is_empty());
+}
+
+/// The text detector with its verifier, on tract and (when its library is
+/// fetched) on ONNX Runtime.
+fn verified_text_detectors() -> Option<Vec<TextDetector>> {
+    let (det, rec) = (
+        model("ch_PP-OCRv4_det_infer.onnx")?,
+        model("ch_PP-OCRv4_rec_infer.onnx")?,
+    );
+    let mut backends = vec![Backend::Tract];
+    backends.extend(onnx_runtime());
+    Some(
+        backends
+            .iter()
+            .map(|b| {
+                let mut d = TextDetector::load_on(&det, b).expect("detector");
+                d.verify_with(&rec, b).expect("verifier");
+                assert!(d.verifies());
+                d
+            })
+            .collect(),
+    )
+}
+
+/// The default policy's text redaction of `frame`, and how many pixels it
+/// changed.
+fn redact_text(detector: TextDetector, frame: &RgbFrame) -> (TextDetector, RgbFrame) {
+    use lensguard_core::policy::{PixelCategory, Policy};
+    use lensguard_vision::derive::{Detectors, find, to_hide};
+    let mut policy = Policy::default();
+    policy.redaction.categories = vec![PixelCategory::Text];
+    let detectors = Detectors {
+        faces: Err(Error::ModelMissing {
+            model: "faces",
+            reason: "not needed".to_owned(),
+        }),
+        text: Ok(detector),
+    };
+    let found = find(frame, &detectors, &policy, std::time::Instant::now());
+    let (hide, _) = to_hide(&found, &policy, frame.width(), frame.height()).expect("ran");
+    let out = lensguard_vision::redact::redact(frame.clone(), &hide);
+    (detectors.text.expect("loaded"), out.frame().clone())
+}
+
+/// Mean absolute horizontal grey gradient over `(x0, y0, x1, y1)`.
+fn gradient(f: &RgbFrame, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> f64 {
+    let g = |x: u32, y: u32| {
+        let i = ((y * f.width() + x) * 3) as usize;
+        let p = &f.pixels()[i..i + 3];
+        f64::from(p[0]) * 0.299 + f64::from(p[1]) * 0.587 + f64::from(p[2]) * 0.114
+    };
+    let mut sum = 0.0;
+    for y in y0..y1 {
+        for x in x0..x1 - 1 {
+            sum += (g(x + 1, y) - g(x, y)).abs();
+        }
+    }
+    sum / f64::from((y1 - y0) * (x1 - x0 - 1))
+}
+
+fn changed(a: &RgbFrame, b: &RgbFrame) -> usize {
+    a.pixels()
+        .chunks_exact(3)
+        .zip(b.pixels().chunks_exact(3))
+        .filter(|(p, q)| p != q)
+        .count()
+}
+
+#[test]
+fn text_redaction_keeps_every_sample_parcel_and_hides_a_badge_name_whole() {
+    let Some(detectors) = verified_text_detectors() else {
+        return;
+    };
+    let Some(portrait) = photo("grace_hopper.jpg") else {
+        return;
+    };
+    let samples = lensguard_testkit::workspace_root().join("samples");
+    let mut names: Vec<_> = std::fs::read_dir(&samples)
+        .expect("samples/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e != "md"))
+        .collect();
+    names.sort();
+    for mut detector in detectors {
+        let runtime = detector.runtime();
+        for path in &names {
+            let bytes = std::fs::read(path).expect("sample");
+            let frame = lensguard_vision::decode::decode_rgb(&bytes, &Default::default())
+                .expect("decode")
+                .frame;
+            let after;
+            (detector, after) = redact_text(detector, &frame);
+            // Nothing in the samples is printed text: not the parcel, not
+            // the label's rows of black blocks.
+            let share = changed(&frame, &after) as f64 / f64::from(frame.width() * frame.height());
+            assert!(
+                share < 0.001,
+                "{runtime}: {path:?} lost {:.1}%",
+                share * 100.0
+            );
+        }
+        // matplotlib's portrait of Grace Hopper: the badge reads "COMO
+        // HOPPER" at x 107..158, y 491..510; the flag's stars fill the top left.
+        let after;
+        (detector, after) = redact_text(detector, &portrait);
+        let name = (107, 492, 158, 509);
+        let (before_g, after_g) = (gradient(&portrait, name), gradient(&after, name));
+        assert!(
+            after_g < 0.35 * before_g,
+            "{runtime}: the badge name is readable ({after_g:.1} of {before_g:.1})"
+        );
+        let flag = after.crop(0, 0, 150, 230).expect("crop");
+        let original_flag = portrait.crop(0, 0, 150, 230).expect("crop");
+        assert_eq!(
+            changed(&original_flag, &flag),
+            0,
+            "{runtime}: the flag's stars were hidden"
+        );
+        drop(detector);
+    }
 }

@@ -102,6 +102,7 @@ pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
     v.fraction("text.threshold", f64::from(policy.text.threshold));
     let d = &policy.detection;
     v.in_range("detection.scale", f64::from(d.scale), 32.0, 4096.0);
+    v.in_range("text.scale", f64::from(policy.text.scale), 32.0, 4096.0);
     v.in_range(
         "detection.max_tiles_per_side",
         f64::from(d.max_tiles_per_side),

@@ -58,6 +58,11 @@ pub struct TextRule {
     pub action: Action,
     /// Mean map probability (0 to 1) from which a region counts. Default 0.5.
     pub threshold: f32,
+    /// Long side, in pixels, the photo is scaled to for text detection. Print
+    /// needs more pixels than faces: at 640 a 1024x768 photo's label letters
+    /// fall under the detector's reach and text-like patterns merge into
+    /// false lines. 32 to 4096. Default 960.
+    pub scale: u32,
 }
 
 impl Default for TextRule {
@@ -66,6 +71,7 @@ impl Default for TextRule {
             expect: Expect::Ignore,
             action: Action::Retry,
             threshold: 0.5,
+            scale: 960,
         }
     }
 }
@@ -76,9 +82,9 @@ impl Default for TextRule {
 pub enum Tiling {
     /// One pass over the whole photo at the detection scale.
     Off,
-    /// Also search overlapping tiles, each at the detection scale, when the
-    /// photo's long side is more than three times the scale, so small faces
-    /// far from the camera keep enough pixels.
+    /// Also search overlapping tiles for faces, each at the detection scale,
+    /// when the photo's long side is more than three times the scale, so
+    /// small faces far from the camera keep enough pixels.
     Auto,
 }
 
@@ -86,10 +92,14 @@ pub enum Tiling {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DetectionSettings {
-    /// Long side, in pixels, the photo is scaled to for detection (deface's
-    /// `--scale`). 32 to 4096. Default 640.
+    /// Long side, in pixels, the photo is scaled to for face detection
+    /// (deface's `--scale`; text has its own, `text.scale`). 32 to 4096.
+    /// Default 640.
     pub scale: u32,
-    /// Tiling for large photos. Default `auto`.
+    /// Tiling for small faces in large photos. Default `off`: one pass finds
+    /// faces down to about 1/30 of the photo's long side; `auto` finds about
+    /// three times smaller ones for about ten times the detection work on a
+    /// 12 MP photo.
     pub tiling: Tiling,
     /// Most tiles along one side when tiling. 2 to 4. Default 3.
     pub max_tiles_per_side: u32,
@@ -102,7 +112,7 @@ impl Default for DetectionSettings {
     fn default() -> Self {
         DetectionSettings {
             scale: 640,
-            tiling: Tiling::Auto,
+            tiling: Tiling::Off,
             max_tiles_per_side: 3,
             deadline_ms: 10_000,
         }
@@ -143,7 +153,8 @@ pub struct RedactionSettings {
     /// Style for printed text (names and addresses on labels). Default `fill`.
     pub text: RedactStyle,
     /// Each box grows by this fraction of its size on every side before it is
-    /// hidden. 0 to 1. Default 0.2.
+    /// hidden (a text line: of its height, on every side, so a long line is
+    /// not widened by a fifth of its length). 0 to 1. Default 0.2.
     pub margin: f32,
     /// JPEG quality of derivatives, 50 to 95. Default 85.
     pub jpeg_quality: u8,
