@@ -251,6 +251,10 @@ pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> De
     }
 }
 
+/// What to hide: rectangles, each in its style, and how many faces and text
+/// lines they are.
+pub type Hiding = (Vec<(Rect, RedactStyle)>, [usize; 2]);
+
 /// The rectangles to hide in a `width` x `height` frame, each in its
 /// category's style, with how many faces and text lines they are; or why no
 /// derivative may be made (a category the policy hides did not answer).
@@ -259,7 +263,7 @@ pub fn to_hide(
     policy: &Policy,
     width: u32,
     height: u32,
-) -> Result<(Vec<(Rect, RedactStyle)>, [usize; 2]), (ReasonCode, String)> {
+) -> Result<Hiding, (ReasonCode, String)> {
     let r = &policy.redaction;
     let mut hide = Vec::new();
     let mut counts = [0usize; 2];
