@@ -126,10 +126,11 @@ fn fetch_models_default_tier_is_what_redaction_needs() {
             .map(|l| l.trim().to_owned())
             .collect()
     };
-    // The two models, CenterFace prepared for ONNX Runtime, and the
-    // runtime library: nothing else.
+    // The face and text models, the recogniser that verifies text lines,
+    // CenterFace prepared for ONNX Runtime, and the runtime library:
+    // nothing else.
     let redaction = tier("redaction");
-    assert_eq!(redaction.len(), 4, "{listing}");
+    assert_eq!(redaction.len(), 5, "{listing}");
     assert!(
         redaction
             .iter()

@@ -32,9 +32,15 @@ impl FaceDetector {
             super::runtime::Backend::Tract => CENTERFACE,
             super::runtime::Backend::OnnxRuntime(_) => super::CENTERFACE_DYNAMIC,
         };
-        Ok(FaceDetector {
+        let detector = FaceDetector {
             net: Network::load_on(card, bytes, backend)?,
-        })
+        };
+        // A file whose outputs are not CenterFace's is refused now, by name,
+        // not on the first photo.
+        let blank = RgbFrame::new(32, 32, vec![0; 32 * 32 * 3])
+            .ok_or_else(|| detector.net.invalid("probe frame"))?;
+        detector.detect(&blank, 32, 1.0)?;
+        Ok(detector)
     }
 
     /// The runtime it runs on (`tract` or `onnxruntime`).

@@ -9,7 +9,10 @@
 //! library is located, checked and loaded by the binary, which passes its
 //! [`ort::environment::Environment`] in. Each ORT session runs with one
 //! intra-op and one inter-op thread and no spinning, so concurrency comes
-//! from the service's decoding turns, not from threads inside a model.
+//! from the service's decoding turns, not from threads inside a model; and
+//! each concurrent caller gets a session of its own ([`SessionPool`]: a
+//! session is taken for one run and put back, and a new one is made only
+//! when every one is busy, so there are as many as workers ran at once).
 
 use super::{ModelCard, verify};
 use crate::Error;
@@ -82,7 +85,64 @@ enum Engine {
         model: InferenceModel,
         plans: Mutex<HashMap<(usize, usize, usize), Plan>>,
     },
-    Ort(Mutex<ort::session::Session>),
+    Ort(SessionPool),
+}
+
+/// ONNX Runtime sessions of one model, one per concurrent caller.
+struct SessionPool {
+    env: ort::environment::Environment,
+    bytes: Arc<[u8]>,
+    idle: Mutex<Vec<ort::session::Session>>,
+}
+
+impl SessionPool {
+    fn new(env: &ort::environment::Environment, bytes: &[u8]) -> Result<SessionPool, String> {
+        let pool = SessionPool {
+            env: env.clone(),
+            bytes: Arc::from(bytes),
+            idle: Mutex::new(Vec::new()),
+        };
+        // The first session now, so a file ONNX Runtime refuses is refused
+        // at load.
+        let first = pool.session()?;
+        pool.put_back(first);
+        Ok(pool)
+    }
+
+    fn session(&self) -> Result<ort::session::Session, String> {
+        let text = |e: ort::Error<_>| e.to_string();
+        ort::session::Session::builder(&self.env)
+            .map_err(|e| e.to_string())?
+            .with_intra_threads(1)
+            .map_err(text)?
+            .with_inter_threads(1)
+            .map_err(text)?
+            .with_intra_op_spinning(false)
+            .map_err(text)?
+            .with_inter_op_spinning(false)
+            .map_err(text)?
+            .commit_from_memory(&self.bytes)
+            .map_err(|e| e.to_string())
+    }
+
+    fn take(&self) -> Result<ort::session::Session, String> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(s) => Ok(s),
+            None => self.session(),
+        }
+    }
+
+    fn put_back(&self, session: ort::session::Session) {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(session);
+    }
 }
 
 /// A loaded, verified model.
@@ -115,20 +175,7 @@ impl Network {
                 plans: Mutex::new(HashMap::new()),
             },
             Backend::OnnxRuntime(env) => {
-                let fail = |e: ort::Error<_>| invalid(&card, e);
-                let session = ort::session::Session::builder(env)
-                    .map_err(|e| invalid(&card, e))?
-                    .with_intra_threads(1)
-                    .map_err(fail)?
-                    .with_inter_threads(1)
-                    .map_err(fail)?
-                    .with_intra_op_spinning(false)
-                    .map_err(fail)?
-                    .with_inter_op_spinning(false)
-                    .map_err(fail)?
-                    .commit_from_memory(bytes)
-                    .map_err(|e| invalid(&card, e))?;
-                Engine::Ort(Mutex::new(session))
+                Engine::Ort(SessionPool::new(env, bytes).map_err(|e| invalid(&card, e))?)
             }
         };
         Ok(Network { card, engine })
@@ -184,19 +231,25 @@ impl Network {
     pub fn run(&self, input: NchwInput) -> Result<Vec<Output>, Error> {
         match &self.engine {
             Engine::Tract { model, plans } => self.run_tract(model, plans, input),
-            Engine::Ort(session) => self.run_ort(session, input),
+            Engine::Ort(pool) => self.run_ort(pool, input),
         }
     }
 
-    fn run_ort(
+    fn run_ort(&self, pool: &SessionPool, input: NchwInput) -> Result<Vec<Output>, Error> {
+        let mut session = pool.take().map_err(|e| self.invalid(e))?;
+        let out = self.run_session(&mut session, input);
+        pool.put_back(session);
+        out
+    }
+
+    fn run_session(
         &self,
-        session: &Mutex<ort::session::Session>,
+        session: &mut ort::session::Session,
         input: NchwInput,
     ) -> Result<Vec<Output>, Error> {
         let (c, h, w) = (input.channels, input.height, input.width);
         let tensor = ort::value::Tensor::from_array(([1usize, c, h, w], input.data))
             .map_err(|e| self.invalid(e))?;
-        let mut session = session.lock().unwrap_or_else(PoisonError::into_inner);
         let outputs = session
             .run(ort::inputs![tensor])
             .map_err(|e| self.invalid(e))?;

@@ -254,4 +254,46 @@ mod tests {
         assert!(lines(&[], 0, 0, 0.5).is_empty());
         assert!(lines(&[0.9], 1, 1, 0.5).is_empty());
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Any map, of any size up to 48 x 48 with any values (NaN and
+        /// infinities included): no panic, every core inside the map with
+        /// a finite score, and every line with finite corners and a score
+        /// between the threshold and 1.
+        #[test]
+        fn random_maps_give_finite_lines_inside_the_map(
+            (w, h, map) in (1usize..48, 1usize..48).prop_flat_map(|(w, h)| {
+                (
+                    Just(w),
+                    Just(h),
+                    proptest::collection::vec(
+                        prop_oneof![
+                            0.0f32..1.0,
+                            Just(0.9f32),
+                            Just(f32::NAN),
+                            Just(f32::INFINITY),
+                            Just(-1.0f32),
+                        ],
+                        w * h,
+                    ),
+                )
+            }),
+            threshold in 0.0f32..1.0,
+        ) {
+            for c in candidates(&map, w, h) {
+                let (x0, y0, x1, y1) = c.core.bounds();
+                prop_assert!(x0 >= -0.01 && y0 >= -0.01, "{c:?}");
+                prop_assert!(x1 <= w as f32 + 0.01 && y1 <= h as f32 + 0.01, "{c:?}");
+                prop_assert!(c.score.is_finite() && c.score <= 1.0, "{c:?}");
+            }
+            for l in lines(&map, w, h, threshold) {
+                prop_assert!(l.quad.corners.iter().all(|(x, y)| x.is_finite() && y.is_finite()), "{l:?}");
+                prop_assert!(l.score >= threshold && l.score <= 1.0, "{l:?}");
+            }
+        }
+    }
 }

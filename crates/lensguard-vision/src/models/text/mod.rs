@@ -54,10 +54,15 @@ impl TextDetector {
 
     /// Loads the model on `backend`.
     pub fn load_on(bytes: &[u8], backend: &super::runtime::Backend) -> Result<TextDetector, Error> {
-        Ok(TextDetector {
+        let detector = TextDetector {
             net: Network::load_on(PP_OCR_V4_DET, bytes, backend)?,
             verifier: None,
-        })
+        };
+        // Outputs of an unexpected shape are refused now, by name.
+        let blank = RgbFrame::new(32, 32, vec![0; 32 * 32 * 3])
+            .ok_or_else(|| detector.net.invalid("probe frame"))?;
+        detector.probability_map(&blank, 32)?;
+        Ok(detector)
     }
 
     /// Adds line verification with PP-OCRv4's recogniser, whose bytes must

@@ -36,6 +36,18 @@ impl Verifier {
     pub fn load_on(bytes: &[u8], backend: &Backend) -> Result<Verifier, Error> {
         let net = Network::load_on(PP_OCR_V4_REC, bytes, backend)?;
         let letters = letter_classes(&PP_OCR_V4_REC, bytes)?;
+        // Outputs that are not one probability per class of the alphabet
+        // are refused now, by name, not on the first line.
+        let out = net.run(NchwInput::zeros(3, HEIGHT, MIN_WIDTH))?;
+        match out.first().map(|o| &o.shape[..]) {
+            Some(&[1, steps, classes]) if steps > 0 && classes == letters.len() => {}
+            other => {
+                return Err(net.invalid(format!(
+                    "output shape {other:?}, expected [1, steps, {}] (the alphabet and its blank and space)",
+                    letters.len()
+                )));
+            }
+        }
         Ok(Verifier { net, letters })
     }
 

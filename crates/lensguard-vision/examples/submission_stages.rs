@@ -1,0 +1,146 @@
+//! Where the CPU goes when the service takes one photo with the default policy
+//! (checks, faces and text found, a redacted derivative and a thumbnail
+//! made), on one thread, stage by stage: the checks (analysis decode and
+//! measurements), the full decode, face detection, text detection (the
+//! network, then post-processing and line verification), redaction with JPEG
+//! encoding of the derivative and the thumbnail. `scripts/bench-submission`
+//! runs it on 1080p and 12 MP photos.
+//!
+//!     cargo run --release -p lensguard-vision --example submission_stages -- \
+//!         MODELS_DIR ROUNDS PHOTO...
+//!
+//! On ONNX Runtime when `MODELS_DIR/libonnxruntime.so` is there, on tract
+//! with `LENSGUARD_RUNTIME=tract`. The first round builds plans and is not
+//! counted; figures are medians of the others.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
+
+use lensguard_core::Limits;
+use lensguard_core::policy::Policy;
+use lensguard_vision::decode::decode_rgb;
+use lensguard_vision::derive::{Detectors, find, redact_found};
+use lensguard_vision::models::runtime::Backend;
+use lensguard_vision::models::{FaceDetector, TextDetector};
+use std::path::Path;
+use std::time::Instant;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn backend(models: &Path) -> Backend {
+    if std::env::var("LENSGUARD_RUNTIME").is_ok_and(|v| v == "tract") {
+        return Backend::Tract;
+    }
+    let env = ort::init_from(models.join("libonnxruntime.so"))
+        .expect("libonnxruntime.so (scripts/fetch-models)")
+        .with_name("bench")
+        .build()
+        .expect("environment");
+    Backend::OnnxRuntime(env)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [models, rounds, photos @ ..] = &args[..] else {
+        eprintln!("usage: submission_stages MODELS_DIR ROUNDS PHOTO...");
+        std::process::exit(2);
+    };
+    let models = Path::new(models);
+    let rounds: usize = rounds.parse().unwrap();
+    let backend = backend(models);
+    let read = |f: &str| std::fs::read(models.join(f)).unwrap();
+    let faces = match backend {
+        Backend::Tract => FaceDetector::load(&read("centerface.onnx")),
+        Backend::OnnxRuntime(_) => {
+            FaceDetector::load_on(&read("centerface-dynamic.onnx"), &backend)
+        }
+    }
+    .unwrap();
+    let mut text = TextDetector::load_on(&read("ch_PP-OCRv4_det_infer.onnx"), &backend).unwrap();
+    text.verify_with(&read("ch_PP-OCRv4_rec_infer.onnx"), &backend)
+        .unwrap();
+    println!("runtime: {}", text.runtime());
+    let policy = Policy::default();
+    let limits = Limits::default();
+    let detectors = Detectors {
+        faces: Ok(faces),
+        text: Ok(text),
+    };
+    let bytes: Vec<Vec<u8>> = photos.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let names = [
+        "checks (analysis decode, measurements)",
+        "full decode (RGB)",
+        "faces (scale 640)",
+        "text network (scale 960)",
+        "text lines + verification",
+        "redact + encode + thumbnail",
+        "total",
+    ];
+    let mut stages: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut found = vec![(0usize, 0usize); bytes.len()];
+    let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+    let (face_only, text_only) = {
+        let mut f = policy.clone();
+        f.redaction.categories = vec![lensguard_core::policy::PixelCategory::Faces];
+        let mut t = policy.clone();
+        t.redaction.categories = vec![lensguard_core::policy::PixelCategory::Text];
+        (f, t)
+    };
+    let text_det = detectors.text.as_ref().unwrap();
+    for round in 0..=rounds {
+        for (i, b) in bytes.iter().enumerate() {
+            let t0 = Instant::now();
+            let report =
+                lensguard_vision::inspect(b, &policy, &limits, time::OffsetDateTime::UNIX_EPOCH);
+            let t1 = Instant::now();
+            let frame = decode_rgb(b, &limits).unwrap().frame;
+            let t2 = Instant::now();
+            let f = find(&frame, &detectors, &face_only, t2);
+            let t3 = Instant::now();
+            text_det.probability_map(&frame, policy.text.scale).unwrap();
+            let t4 = Instant::now();
+            let t = find(&frame, &detectors, &text_only, t4);
+            // The text stage above ran the network again: count only what
+            // came after it.
+            let t5 = Instant::now();
+            let mut all = f.clone();
+            all.text = t.text.clone();
+            all.models.extend(t.models.clone());
+            let out = redact_found(frame, &all, &policy);
+            let t6 = Instant::now();
+            assert_ne!(report.verdict, lensguard_core::Verdict::Error);
+            let lensguard_vision::derive::Derivative::Redacted { faces, text, .. } = out else {
+                panic!("withheld")
+            };
+            if round == 0 {
+                found[i] = (faces, text);
+                continue;
+            }
+            let network = ms(t3, t4);
+            let split = [
+                ms(t0, t1),
+                ms(t1, t2),
+                ms(t2, t3),
+                network,
+                (ms(t4, t5) - network).max(0.0),
+                ms(t5, t6),
+            ];
+            let total: f64 = split.iter().sum();
+            for (s, v) in stages.iter_mut().zip(split.iter().chain([&total])) {
+                s.push(*v);
+            }
+        }
+    }
+    println!(
+        "stage medians over {rounds} rounds of {} photos (one thread), ms per photo:",
+        bytes.len()
+    );
+    for (name, v) in names.iter().zip(stages) {
+        println!("  {name:40} {:8.1}", median(v));
+    }
+    for (p, (f, t)) in photos.iter().zip(&found) {
+        println!("found {f} faces, {t} text lines: {p}");
+    }
+}
