@@ -4,6 +4,9 @@
 //!
 //!     cargo run --release -p lensguard-vision --example redact_stages -- \
 //!         ~/.cache/lensguard/models/centerface.onnx SCALE THRESHOLD ROUNDS PHOTO...
+//!
+//! On ONNX Runtime (the prepared CenterFace beside MODEL) unless
+//! `LENSGUARD_RUNTIME=tract`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -12,8 +15,13 @@ use lensguard_core::policy::{PixelCategory, Policy, Tiling};
 use lensguard_vision::decode::decode_rgb;
 use lensguard_vision::derive::{Derivative, Detectors, find, redact_found};
 use lensguard_vision::models::FaceDetector;
+use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::runtime::NchwInput;
 use std::time::Instant;
+
+#[path = "common/backend.rs"]
+mod common;
+use common::backend;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -31,7 +39,18 @@ fn main() {
         threshold.parse().unwrap(),
         rounds.parse().unwrap(),
     );
-    let detector = FaceDetector::load(&std::fs::read(model).unwrap()).unwrap();
+    // On ONNX Runtime (unless LENSGUARD_RUNTIME=tract), from the prepared
+    // file beside MODEL.
+    let backend = backend(std::path::Path::new(model).parent().unwrap());
+    let detector = match backend {
+        Backend::Tract => FaceDetector::load(&std::fs::read(model).unwrap()),
+        Backend::OnnxRuntime(_) => {
+            let prepared = std::path::Path::new(model).with_file_name("centerface-dynamic.onnx");
+            FaceDetector::load_on(&std::fs::read(prepared).unwrap(), &backend)
+        }
+    }
+    .unwrap();
+    println!("runtime: {}", detector.runtime());
     let mut policy = Policy::default();
     policy.redaction.categories = vec![PixelCategory::Faces];
     policy.faces.threshold = threshold;

@@ -24,21 +24,13 @@ use lensguard_vision::models::{FaceDetector, TextDetector};
 use std::path::Path;
 use std::time::Instant;
 
+#[path = "common/backend.rs"]
+mod common;
+use common::backend;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-fn backend(models: &Path) -> Backend {
-    if std::env::var("LENSGUARD_RUNTIME").is_ok_and(|v| v == "tract") {
-        return Backend::Tract;
-    }
-    let env = ort::init_from(models.join("libonnxruntime.so"))
-        .expect("libonnxruntime.so (scripts/fetch-models)")
-        .with_name("bench")
-        .build()
-        .expect("environment");
-    Backend::OnnxRuntime(env)
 }
 
 fn main() {
