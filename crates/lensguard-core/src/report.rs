@@ -495,8 +495,12 @@ pub struct Detections {
     /// Printed-text regions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<Vec<Region>>,
-    /// Long side, in pixels, the photo was scaled to for detection.
+    /// Long side, in pixels, the photo was scaled to for face detection.
     pub scale: u32,
+    /// Long side, in pixels, the photo was scaled to for text detection
+    /// (absent when text detection did not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_scale: Option<u32>,
     /// Tiles searched besides the whole photo (0 without tiling).
     pub tiles: u32,
     /// The models that answered, and the runtime each ran on.

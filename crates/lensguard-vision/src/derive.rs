@@ -36,8 +36,10 @@ pub struct Findings {
     pub faces: Answer,
     /// Text regions.
     pub text: Answer,
-    /// Detection scale used.
+    /// Face detection scale used.
     pub scale: u32,
+    /// Text detection scale used, when text detection ran.
+    pub text_scale: Option<u32>,
     /// Tiles searched besides the whole photo.
     pub tiles: u32,
     /// The models that answered, with their runtimes.
@@ -52,6 +54,7 @@ impl Findings {
             faces: self.faces.clone().and_then(Result::ok),
             text: self.text.clone().and_then(Result::ok),
             scale: self.scale,
+            text_scale: self.text_scale,
             tiles: self.tiles,
             models: self.models.clone(),
         }
@@ -188,10 +191,12 @@ pub fn find(
     if let (true, Ok(det)) = (ran(&text), &detectors.text) {
         models.extend(det.model_runs());
     }
+    let text_scale = ran(&text).then_some(policy.text.scale);
     Findings {
         faces,
         text,
         scale: d.scale,
+        text_scale,
         tiles: tiles.len() as u32,
         models,
     }
