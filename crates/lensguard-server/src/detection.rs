@@ -241,9 +241,16 @@ mod runtime_tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join(TEXT_FILE), &det).expect("write");
         let (d, _) = load_with_runtime(dir.path());
-        let text = d.text.as_ref().expect("text detection loads without the recogniser");
+        let text = d
+            .text
+            .as_ref()
+            .expect("text detection loads without the recogniser");
         assert!(!text.verifies());
-        assert!(runtimes(&d).contains("lines not verified"), "{}", runtimes(&d));
+        assert!(
+            runtimes(&d).contains("lines not verified"),
+            "{}",
+            runtimes(&d)
+        );
         // A recogniser that is not the pinned file is refused the same way.
         std::fs::write(dir.path().join(TEXT_VERIFIER_FILE), &det[..1000]).expect("write");
         let (d, _) = load_with_runtime(dir.path());
