@@ -6,13 +6,13 @@
 //! other outcome is [`Derivative::Withheld`] with the reason, and no pixels
 //! come out. The only pixels that do come out are a [`RedactedJpeg`].
 
-use crate::decode::decode_rgb;
+use crate::decode::{decode_rgb, decode_rgb_scaled};
 use crate::models::{Detection, FaceDetector, TextDetector, nms, tiles};
 use crate::redact::{Rect, RedactedJpeg, redact};
 use crate::{Error, RgbFrame};
 use lensguard_core::Limits;
 use lensguard_core::policy::{Expect, PixelCategory, Policy, RedactStyle, Tiling};
-use lensguard_core::report::{Detections, ReasonCode, Region};
+use lensguard_core::report::{Detections, ImageFormat, ReasonCode, Region};
 use lensguard_core::rules::Unavailable;
 use std::time::Instant;
 
@@ -47,6 +47,38 @@ pub struct Findings {
 }
 
 impl Findings {
+    /// These findings, made on a frame of `from` pixels, in the coordinates
+    /// of the same photo at `to` pixels (each box grown outwards to whole
+    /// pixels).
+    pub fn scaled_to(self, from: (u32, u32), to: (u32, u32)) -> Findings {
+        if from == to || from.0 == 0 || from.1 == 0 {
+            return self;
+        }
+        let (fx, fy) = (
+            to.0 as f32 / from.0 as f32,
+            to.1 as f32 / from.1 as f32,
+        );
+        let scale = |r: Region| {
+            let x0 = (r.x as f32 * fx).floor();
+            let y0 = (r.y as f32 * fy).floor();
+            let x1 = ((r.x + r.width) as f32 * fx).ceil().min(to.0 as f32);
+            let y1 = ((r.y + r.height) as f32 * fy).ceil().min(to.1 as f32);
+            Region {
+                x: x0 as u32,
+                y: y0 as u32,
+                width: (x1 - x0).max(0.0) as u32,
+                height: (y1 - y0).max(0.0) as u32,
+                score: r.score,
+            }
+        };
+        let all = |a: Answer| a.map(|r| r.map(|v| v.into_iter().map(scale).collect()));
+        Findings {
+            faces: all(self.faces),
+            text: all(self.text),
+            ..self
+        }
+    }
+
     /// The regions found, for the report (a detector that did not run or
     /// answer is absent).
     pub fn detections(&self) -> Detections {
@@ -100,20 +132,80 @@ pub struct Derived {
     pub derivative: Derivative,
 }
 
-/// Decodes `bytes` whole within `limits`, runs the detectors as `policy` says
-/// and, when every needed detector answered in time, redacts and encodes.
-/// Errors only when the photo cannot be decoded.
+/// Decodes `bytes` within `limits`, runs the detectors as `policy` says and,
+/// when every needed detector answered in time, redacts and encodes. Errors
+/// only when the photo cannot be decoded.
+///
+/// An upright JPEG (no EXIF rotation) is decoded only at the DCT scale the
+/// detectors need ([`detection_scale`]) and redacted in its DCT coefficients
+/// ([`crate::redact::dct`]); a PNG, a WebP, a rotated JPEG, or a JPEG the
+/// coefficient path cannot transcode is decoded whole and redacted in pixels.
 pub fn derive(
     bytes: &[u8],
     limits: &Limits,
     detectors: &Detectors,
     policy: &Policy,
 ) -> Result<Derived, Error> {
-    let frame = decode_rgb(bytes, limits)?.frame;
-    Ok(derive_frame(frame, detectors, policy))
+    let started = Instant::now();
+    let decoded = decode_rgb_scaled(bytes, limits, |h| {
+        if h.orientation == 1 {
+            detection_scale(policy, h.width.max(h.height))
+        } else {
+            1
+        }
+    })?;
+    let in_place = decoded.format == ImageFormat::Jpeg && decoded.orientation == 1;
+    if !in_place {
+        return Ok(derive_frame(decoded.frame, detectors, policy));
+    }
+    let (width, height) = (decoded.width, decoded.height);
+    let findings = find(&decoded.frame, detectors, policy, started).scaled_to(
+        (decoded.frame.width(), decoded.frame.height()),
+        (width, height),
+    );
+    let derivative = match redact_jpeg_found(bytes, &findings, policy, limits, (width, height)) {
+        Ok(d) => d,
+        // The coefficient path could not transcode this JPEG: decode it whole
+        // and redact its pixels instead.
+        Err(_) => {
+            let frame = if decoded.scale == 1 {
+                decoded.frame
+            } else {
+                decode_rgb(bytes, limits)?.frame
+            };
+            redact_found(frame, &findings, policy)
+        }
+    };
+    Ok(Derived {
+        width,
+        height,
+        findings,
+        derivative,
+    })
 }
 
-/// [`derive`] for a frame already decoded.
+/// The JPEG DCT scale denominator (1, 2, 4 or 8) to decode a photo whose long
+/// side is `long` at for detection: the smallest decode that keeps at least
+/// the face detection scale (every pixel, when faces are searched in tiles)
+/// and the text detection scale for the detectors `policy` needs.
+pub fn detection_scale(policy: &Policy, long: u32) -> u8 {
+    let mut side = 0;
+    if needed(policy, PixelCategory::Faces) {
+        side = match policy.detection.tiling {
+            Tiling::Auto => long,
+            Tiling::Off => policy.detection.scale,
+        };
+    }
+    if needed(policy, PixelCategory::Text) {
+        side = side.max(policy.text.scale);
+    }
+    [8u8, 4, 2]
+        .into_iter()
+        .find(|&d| long.div_ceil(u32::from(d)) >= side)
+        .unwrap_or(1)
+}
+
+/// [`derive`] for a frame already decoded whole.
 pub fn derive_frame(frame: RgbFrame, detectors: &Detectors, policy: &Policy) -> Derived {
     let started = Instant::now();
     let findings = find(&frame, detectors, policy, started);
@@ -254,6 +346,36 @@ pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> De
             message: e.to_string(),
         },
     }
+}
+
+/// Hides what was found in the upright JPEG `bytes` (`size` pixels) in its
+/// DCT coefficients ([`crate::redact::dct`]), or says why it may not leave.
+/// Errors when the coefficient path cannot transcode the JPEG, so the caller
+/// can redact pixels instead.
+pub fn redact_jpeg_found(
+    bytes: &[u8],
+    findings: &Findings,
+    policy: &Policy,
+    limits: &Limits,
+    (width, height): (u32, u32),
+) -> Result<Derivative, Error> {
+    let (hide, counts) = match to_hide(findings, policy, width, height) {
+        Ok(h) => h,
+        Err((code, message)) => return Ok(Derivative::Withheld { code, message }),
+    };
+    let (jpeg, _) = crate::redact::dct::redact_jpeg(bytes, &hide)?;
+    Ok(match jpeg.thumbnail(THUMBNAIL_SIDE, 80, limits) {
+        Ok(thumbnail) => Derivative::Redacted {
+            jpeg,
+            thumbnail,
+            faces: counts[0],
+            text: counts[1],
+        },
+        Err(e) => Derivative::Withheld {
+            code: e.reason_code(),
+            message: e.to_string(),
+        },
+    })
 }
 
 /// What to hide: rectangles, each in its style, and how many faces and text

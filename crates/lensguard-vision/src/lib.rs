@@ -27,6 +27,7 @@ pub mod frame;
 pub mod fuzz;
 pub mod geometry;
 mod inspect;
+mod libjpeg;
 #[cfg(feature = "models")]
 pub mod models;
 #[cfg(feature = "models")]

@@ -18,7 +18,10 @@
 //! what is inside a region depends only on its block means (fill: on nothing),
 //! so no pixel of a hidden face or label survives.
 
+pub mod dct;
+
 use crate::{Error, RgbFrame};
+use lensguard_core::Limits;
 use lensguard_core::policy::RedactStyle;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -178,6 +181,25 @@ impl RedactedJpeg {
     /// The encoded bytes, owned.
     pub fn into_bytes(self) -> Vec<u8> {
         self.0
+    }
+
+    /// A thumbnail of this JPEG, longer side at most `max_side`: decoded at
+    /// the smallest DCT scale that keeps at least `max_side` pixels, then
+    /// averaged like [`Redacted::thumbnail`], so it shows nothing this JPEG
+    /// does not.
+    pub fn thumbnail(&self, max_side: u32, quality: u8, limits: &Limits) -> Result<RedactedJpeg, Error> {
+        let decoded = crate::decode::decode_rgb_scaled(&self.0, limits, |h| {
+            let long = h.width.max(h.height);
+            [8u8, 4, 2]
+                .into_iter()
+                .find(|&d| long.div_ceil(u32::from(d)) >= max_side)
+                .unwrap_or(1)
+        })?;
+        Redacted {
+            frame: decoded.frame,
+            regions: 0,
+        }
+        .thumbnail(max_side, quality)
     }
 
     /// As a redacted derivative the vault may keep (the only way one is

@@ -8,15 +8,15 @@
 //! coefficients go through the inverse DCT. Greyscale output skips the chroma
 //! IDCT and colour conversion entirely.
 
-use super::jpeg_errors::{JpegFault, strict_error_mgr};
 use super::{Stored, check_dimensions, parse_exif};
 use crate::Error;
 use crate::RgbFrame;
 use crate::exif::ExifInfo;
 use crate::frame::LumaFrame;
+use crate::libjpeg::errors::strict_error_mgr;
+use crate::libjpeg::guarded;
 use lensguard_core::Limits;
 use mozjpeg::{ColorSpace, Decompress, Marker};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
 /// APP1 is where EXIF lives; no other marker is kept.
 const EXIF_MARKERS: &[Marker] = &[Marker::APP(1)];
@@ -26,32 +26,14 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<Stored, Error> {
     guarded(|| decode_inner(bytes, limits))
 }
 
-/// The whole image in colour at full size, as stored (not yet upright).
-pub(super) fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<(RgbFrame, ExifInfo), Error> {
-    guarded(|| decode_rgb_inner(bytes, limits))
-}
-
-/// Runs a libjpeg call, turning its error-manager unwinds into errors.
-fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => Err(fault_to_error(payload)),
-    }
-}
-
-fn fault_to_error(payload: Box<dyn std::any::Any + Send>) -> Error {
-    match payload.downcast::<JpegFault>() {
-        Ok(fault) if fault.is_truncation() => Error::Truncated(fault.message),
-        Ok(fault) => Error::Corrupt(fault.message),
-        Err(other) => {
-            let text = other
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| other.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                .unwrap_or_else(|| "decoder stopped".to_owned());
-            Error::Corrupt(text)
-        }
-    }
+/// The image in colour at 1/`denominator(width, height, exif)` of its size
+/// (1, 2, 4 or 8), as stored (not yet upright), with that denominator.
+pub(super) fn decode_rgb(
+    bytes: &[u8],
+    limits: &Limits,
+    denominator: impl FnOnce(u32, u32, &ExifInfo) -> u8,
+) -> Result<(RgbFrame, ExifInfo, u8), Error> {
+    guarded(|| decode_rgb_inner(bytes, limits, denominator))
 }
 
 /// The DCT scale denominator for a long side of `long` pixels.
@@ -100,15 +82,24 @@ fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Opened<'a>, Error> {
     Ok((d, width, height, exif))
 }
 
-fn decode_rgb_inner(bytes: &[u8], limits: &Limits) -> Result<(RgbFrame, ExifInfo), Error> {
-    let (d, _, _, exif) = open(bytes, limits)?;
+fn decode_rgb_inner(
+    bytes: &[u8],
+    limits: &Limits,
+    denominator: impl FnOnce(u32, u32, &ExifInfo) -> u8,
+) -> Result<(RgbFrame, ExifInfo, u8), Error> {
+    let (mut d, width, height, exif) = open(bytes, limits)?;
+    let denom = match denominator(width, height, &exif) {
+        n @ (2 | 4 | 8) => n,
+        _ => 1,
+    };
+    d.scale(8 / denom);
     let mut started = d.rgb().map_err(io)?;
     let (w, h) = (started.width() as u32, started.height() as u32);
     let pixels: Vec<u8> = started.read_scanlines().map_err(io)?;
     started.finish().map_err(io)?;
     let frame = RgbFrame::new(w, h, pixels)
         .ok_or_else(|| Error::Truncated("fewer scanlines than declared".to_owned()))?;
-    Ok((frame, exif))
+    Ok((frame, exif, denom))
 }
 
 fn decode_inner(bytes: &[u8], limits: &Limits) -> Result<Stored, Error> {

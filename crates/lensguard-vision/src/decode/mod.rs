@@ -14,7 +14,6 @@
 //!    10% larger, then the EXIF orientation.
 
 mod jpeg;
-mod jpeg_errors;
 mod raster;
 
 use crate::Error;
@@ -57,29 +56,99 @@ pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
     }
 }
 
-/// A photo decoded whole, in colour, upright: what detection and redaction
-/// work on. The EXIF block is read for orientation only and not carried on.
+/// A photo decoded in colour, upright: what detection and redaction work on.
+/// The EXIF block is read for orientation only and not carried on.
 #[derive(Debug)]
 pub struct DecodedRgb {
-    /// Full-size upright pixels.
+    /// Upright pixels, at 1/`scale` of the full size.
     pub frame: RgbFrame,
     /// Container format.
     pub format: ImageFormat,
+    /// JPEG DCT scale denominator the frame was decoded at (1, 2, 4 or 8;
+    /// always 1 for PNG and WebP).
+    pub scale: u8,
+    /// Full-size width after orientation.
+    pub width: u32,
+    /// Full-size height after orientation.
+    pub height: u32,
+    /// EXIF orientation applied (1 when absent or out of range).
+    pub orientation: u16,
+}
+
+/// What a JPEG's header says, for choosing the scale to decode it at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JpegHeader {
+    /// Width as stored (before orientation).
+    pub width: u32,
+    /// Height as stored.
+    pub height: u32,
+    /// EXIF orientation (1 when absent or out of range).
+    pub orientation: u16,
 }
 
 /// Decodes `bytes` whole, in colour, upright, within `limits` (the same checks,
 /// in the same order, as [`decode`]; the pixel buffer is 3 bytes a pixel of a
 /// size the limits allow).
 pub fn decode_rgb(bytes: &[u8], limits: &Limits) -> Result<DecodedRgb, Error> {
+    decode_rgb_scaled(bytes, limits, |_| 1)
+}
+
+/// [`decode_rgb`] at a reduced size: a JPEG is decoded at the DCT scale
+/// 1/`denominator(header)` (2, 4 or 8; anything else means 1), so only the
+/// low-frequency coefficients go through the inverse DCT; PNG and WebP are
+/// decoded whole.
+pub fn decode_rgb_scaled(
+    bytes: &[u8],
+    limits: &Limits,
+    denominator: impl FnOnce(&JpegHeader) -> u8,
+) -> Result<DecodedRgb, Error> {
     let format = admit(bytes, limits)?;
-    let (frame, exif) = match format {
-        ImageFormat::Jpeg => jpeg::decode_rgb(bytes, limits)?,
-        ImageFormat::Png | ImageFormat::Webp => raster::decode_rgb(bytes, format, limits)?,
+    let (frame, exif, scale, stored) = match format {
+        ImageFormat::Jpeg => {
+            let mut size = (0, 0);
+            let (frame, exif, scale) = jpeg::decode_rgb(bytes, limits, |width, height, exif| {
+                size = (width, height);
+                denominator(&JpegHeader {
+                    width,
+                    height,
+                    orientation: valid_orientation(exif.orientation),
+                })
+            })?;
+            (frame, exif, scale, size)
+        }
+        ImageFormat::Png | ImageFormat::Webp => {
+            let (frame, exif) = raster::decode_rgb(bytes, format, limits)?;
+            let size = (frame.width(), frame.height());
+            (frame, exif, 1, size)
+        }
     };
+    let orientation = valid_orientation(exif.orientation);
+    let (width, height) = upright(stored, orientation);
     Ok(DecodedRgb {
-        frame: frame.oriented(exif.orientation.unwrap_or(1)),
+        frame: frame.oriented(orientation),
         format,
+        scale,
+        width,
+        height,
+        orientation,
     })
+}
+
+/// An EXIF orientation, 1 when absent or outside 1 to 8.
+fn valid_orientation(o: Option<u16>) -> u16 {
+    match o {
+        Some(o @ 1..=8) => o,
+        _ => 1,
+    }
+}
+
+/// A stored size after `orientation` (5 to 8 swap the sides).
+fn upright((width, height): (u32, u32), orientation: u16) -> (u32, u32) {
+    if (5..=8).contains(&orientation) {
+        (height, width)
+    } else {
+        (width, height)
+    }
 }
 
 /// Steps 1 of the module docs: not empty, not too large, a supported format.
@@ -104,25 +173,17 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, Error> {
         ImageFormat::Jpeg => jpeg::decode(bytes, limits)?,
         ImageFormat::Png | ImageFormat::Webp => raster::decode(bytes, format, limits)?,
     };
-    let orientation = stored.exif.orientation.unwrap_or(1);
+    let orientation = valid_orientation(stored.exif.orientation);
     let frame =
         crate::resize::to_long_side(stored.frame, limits.analysis_long_side).oriented(orientation);
-    let (width, height) = if (5..=8).contains(&orientation) {
-        (stored.height, stored.width)
-    } else {
-        (stored.width, stored.height)
-    };
+    let (width, height) = upright((stored.width, stored.height), orientation);
     Ok(Decoded {
         frame,
         format,
         width,
         height,
         decode_scale: stored.scale,
-        orientation: if (1..=8).contains(&orientation) {
-            orientation
-        } else {
-            1
-        },
+        orientation,
         exif: stored.exif,
     })
 }

@@ -4,7 +4,7 @@
 //! as warnings and carries on, filling the missing area with grey. For evidence
 //! photos a silently patched image is worse than an error, so every warning
 //! unwinds out of the decoder with a [`JpegFault`] payload, which
-//! [`super::jpeg::decode`] catches and maps to `truncated` or `corrupt`.
+//! [`super::guarded`] catches and maps to `truncated` or `corrupt`.
 //! mozjpeg-sys compiles libjpeg with `-fexceptions` under its `unwinding` feature,
 //! which makes unwinding through the C frames sound; the callbacks use the
 //! `C-unwind` ABI for the same reason. Trace messages (level >= 0) are ignored.
@@ -24,22 +24,22 @@ type FormatMessage = unsafe extern "C-unwind" fn(
 
 /// Why libjpeg stopped, carried as the unwind payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct JpegFault {
+pub(crate) struct JpegFault {
     /// libjpeg's message code.
-    pub(super) code: c_int,
+    pub(crate) code: c_int,
     /// libjpeg's message text.
-    pub(super) message: String,
+    pub(crate) message: String,
 }
 
 impl JpegFault {
     /// Whether libjpeg ran out of data (a truncated file).
-    pub(super) fn is_truncation(&self) -> bool {
+    pub(crate) fn is_truncation(&self) -> bool {
         self.code == ffi::JWRN_JPEG_EOF as c_int || self.code == ffi::JERR_INPUT_EOF as c_int
     }
 }
 
 /// An error manager whose fatal errors and warnings unwind with a [`JpegFault`].
-pub(super) fn strict_error_mgr() -> ffi::jpeg_error_mgr {
+pub(crate) fn strict_error_mgr() -> ffi::jpeg_error_mgr {
     // SAFETY: jpeg_error_mgr is a plain C struct of integers and nullable function
     // pointers, for which all-zero bytes are a valid value; jpeg_std_error only
     // writes its default callbacks and counters into the struct it is given.

@@ -1,0 +1,36 @@
+//! The libjpeg (libjpeg-turbo, as vendored by `mozjpeg-sys`) plumbing that
+//! decoding and redaction share: the strict error manager, the guard that
+//! turns its unwinds into [`Error`]s, and the coefficient transcoder.
+//!
+//! Invariant: every call into libjpeg runs inside [`guarded`], so a damaged
+//! file or a libjpeg refusal becomes an error and never a panic.
+
+pub(crate) mod coefficients;
+pub(crate) mod errors;
+
+use crate::Error;
+use errors::JpegFault;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// Runs a libjpeg call, turning its error-manager unwinds into errors.
+pub(crate) fn guarded<T>(f: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => Err(fault_to_error(payload)),
+    }
+}
+
+fn fault_to_error(payload: Box<dyn std::any::Any + Send>) -> Error {
+    match payload.downcast::<JpegFault>() {
+        Ok(fault) if fault.is_truncation() => Error::Truncated(fault.message),
+        Ok(fault) => Error::Corrupt(fault.message),
+        Err(other) => {
+            let text = other
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| other.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "decoder stopped".to_owned());
+            Error::Corrupt(text)
+        }
+    }
+}
