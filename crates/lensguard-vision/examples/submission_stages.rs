@@ -1,9 +1,10 @@
 //! Where the CPU goes when the service takes one photo with the default policy
 //! (checks, faces and text found, a redacted derivative and a thumbnail
 //! made), on one thread, stage by stage: the checks (analysis decode and
-//! measurements), the full decode, face detection, text detection (the
-//! network, then post-processing and line verification), redaction with JPEG
-//! encoding of the derivative and the thumbnail. `scripts/bench-submission`
+//! measurements), the decode at the DCT scale detection needs, face
+//! detection, text detection (the network, then post-processing and line
+//! verification), redaction (of an upright JPEG: in its DCT coefficients)
+//! with the thumbnail, as the service's `derive` runs them. `scripts/bench-submission`
 //! runs it on 1080p and 12 MP photos.
 //!
 //!     cargo run --release -p lensguard-vision --example submission_stages -- \
@@ -17,8 +18,8 @@
 
 use lensguard_core::Limits;
 use lensguard_core::policy::Policy;
-use lensguard_vision::decode::decode_rgb;
-use lensguard_vision::derive::{Detectors, find, redact_found};
+use lensguard_vision::decode::decode_rgb_scaled;
+use lensguard_vision::derive::{Detectors, detection_scale, find, redact_jpeg_found};
 use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::{FaceDetector, TextDetector};
 use std::path::Path;
@@ -63,11 +64,11 @@ fn main() {
     let bytes: Vec<Vec<u8>> = photos.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let names = [
         "checks (analysis decode, measurements)",
-        "full decode (RGB)",
+        "decode (RGB, detection DCT scale)",
         "faces (scale 640)",
         "text network (scale 960)",
         "text lines + verification",
-        "redact + encode + thumbnail",
+        "redact (DCT domain) + thumbnail",
         "total",
     ];
     let mut stages: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
@@ -87,7 +88,15 @@ fn main() {
             let report =
                 lensguard_vision::inspect(b, &policy, &limits, time::OffsetDateTime::UNIX_EPOCH);
             let t1 = Instant::now();
-            let frame = decode_rgb(b, &limits).unwrap().frame;
+            let decoded = decode_rgb_scaled(b, &limits, |h| {
+                detection_scale(&policy, h.width.max(h.height))
+            })
+            .unwrap();
+            let (small, full) = (
+                (decoded.frame.width(), decoded.frame.height()),
+                (decoded.width, decoded.height),
+            );
+            let frame = decoded.frame;
             let t2 = Instant::now();
             let f = find(&frame, &detectors, &face_only, t2);
             let t3 = Instant::now();
@@ -100,7 +109,8 @@ fn main() {
             let mut all = f.clone();
             all.text = t.text.clone();
             all.models.extend(t.models.clone());
-            let out = redact_found(frame, &all, &policy);
+            let all = all.scaled_to(small, full);
+            let out = redact_jpeg_found(b, &all, &policy, &limits, full).unwrap();
             let t6 = Instant::now();
             assert_ne!(report.verdict, lensguard_core::Verdict::Error);
             let lensguard_vision::derive::Derivative::Redacted { faces, text, .. } = out else {

@@ -54,10 +54,7 @@ impl Findings {
         if from == to || from.0 == 0 || from.1 == 0 {
             return self;
         }
-        let (fx, fy) = (
-            to.0 as f32 / from.0 as f32,
-            to.1 as f32 / from.1 as f32,
-        );
+        let (fx, fy) = (to.0 as f32 / from.0 as f32, to.1 as f32 / from.1 as f32);
         let scale = |r: Region| {
             let x0 = (r.x as f32 * fx).floor();
             let y0 = (r.y as f32 * fy).floor();

@@ -187,7 +187,12 @@ impl RedactedJpeg {
     /// the smallest DCT scale that keeps at least `max_side` pixels, then
     /// averaged like [`Redacted::thumbnail`], so it shows nothing this JPEG
     /// does not.
-    pub fn thumbnail(&self, max_side: u32, quality: u8, limits: &Limits) -> Result<RedactedJpeg, Error> {
+    pub fn thumbnail(
+        &self,
+        max_side: u32,
+        quality: u8,
+        limits: &Limits,
+    ) -> Result<RedactedJpeg, Error> {
         let decoded = crate::decode::decode_rgb_scaled(&self.0, limits, |h| {
             let long = h.width.max(h.height);
             [8u8, 4, 2]

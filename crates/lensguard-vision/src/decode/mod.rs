@@ -136,10 +136,7 @@ pub fn decode_rgb_scaled(
 
 /// An EXIF orientation, 1 when absent or outside 1 to 8.
 fn valid_orientation(o: Option<u16>) -> u16 {
-    match o {
-        Some(o @ 1..=8) => o,
-        _ => 1,
-    }
+    o.filter(|o| (1..=8).contains(o)).unwrap_or(1)
 }
 
 /// A stored size after `orientation` (5 to 8 swap the sides).

@@ -202,10 +202,7 @@ fn read(codec: &mut Codec, bytes: &[u8]) -> Result<Arrays, Error> {
 }
 
 /// The geometry of what [`read`] read.
-fn describe(
-    codec: &mut Codec,
-    arrays: Arrays,
-) -> Result<Coefficients<'_>, Error> {
+fn describe(codec: &mut Codec, arrays: Arrays) -> Result<Coefficients<'_>, Error> {
     let d = &*codec.decompress;
     let colour = match (d.jpeg_color_space, d.num_components) {
         (ffi::J_COLOR_SPACE::JCS_GRAYSCALE, 1) => Colour::Grey,

@@ -147,12 +147,7 @@ fn black_dc(colour: Colour, index: usize, step: u16) -> i16 {
 
 /// Sets every block in `blocks` of component `index` to the DC `dc(bx, by)`
 /// (relative block column and row) with no AC.
-fn paint(
-    co: &mut Coefficients<'_>,
-    index: usize,
-    blocks: Blocks,
-    dc: impl Fn(u32, u32) -> i16,
-) {
+fn paint(co: &mut Coefficients<'_>, index: usize, blocks: Blocks, dc: impl Fn(u32, u32) -> i16) {
     for by in blocks.y0..blocks.y1 {
         let Some(row) = co.row(index, by) else {
             continue;
@@ -185,7 +180,9 @@ impl CellMeans {
     fn of(co: &mut Coefficients<'_>, index: usize, blocks: Blocks, cell: (u32, u32)) -> Self {
         let (width, height) = (cell.0.max(1), cell.1.max(1));
         let across = (blocks.x1.saturating_sub(blocks.x0)).div_ceil(width).max(1);
-        let down = (blocks.y1.saturating_sub(blocks.y0)).div_ceil(height).max(1);
+        let down = (blocks.y1.saturating_sub(blocks.y0))
+            .div_ceil(height)
+            .max(1);
         let mut sums = vec![(0i64, 0u32); (across * down) as usize];
         for by in blocks.y0..blocks.y1 {
             let Some(row) = co.row(index, by) else {

@@ -18,8 +18,8 @@ use lensguard_core::Limits;
 use lensguard_core::policy::{PixelCategory, Policy, RedactStyle};
 use lensguard_testkit::fetched::{fetched, model};
 use lensguard_vision::RgbFrame;
-use lensguard_vision::decode::decode_rgb;
-use lensguard_vision::derive::{Detectors, find, hidden_rect, to_hide};
+use lensguard_vision::decode::{decode_rgb, decode_rgb_scaled};
+use lensguard_vision::derive::{Detectors, detection_scale, find, hidden_rect, to_hide};
 use lensguard_vision::models::TextDetector;
 use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::redact::redact;
@@ -135,7 +135,11 @@ fn text_redaction_recall_and_over_redaction_against_rapidocr() {
         return;
     };
     let runtime = text.runtime();
-    let dir = lensguard_testkit::fetched::cache_dir().join("testdata/text-eval");
+    // LENSGUARD_TEXT_EVAL_DIR points at another set of the same layout (a
+    // rescaled copy, say).
+    let dir = std::env::var_os("LENSGUARD_TEXT_EVAL_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| lensguard_testkit::fetched::cache_dir().join("testdata/text-eval"));
     let Some(truth) = fetched(dir.join("truth.json")) else {
         return;
     };
@@ -161,7 +165,15 @@ fn text_redaction_recall_and_over_redaction_against_rapidocr() {
             .frame;
         let (w, h) = (frame.width(), frame.height());
         let before = grey(&frame);
-        let findings = find(&frame, &detectors, &policy, std::time::Instant::now());
+        // Detection sees what the service's does: the JPEG decoded at the
+        // DCT scale the policy needs, boxes scaled back to the full size.
+        let small = decode_rgb_scaled(&bytes, &Limits::default(), |hd| {
+            detection_scale(&policy, hd.width.max(hd.height))
+        })
+        .expect("decode")
+        .frame;
+        let findings = find(&small, &detectors, &policy, std::time::Instant::now())
+            .scaled_to((small.width(), small.height()), (w, h));
         let (ours, _) = to_hide(&findings, &policy, w, h).expect("text detection ran");
         let theirs: Vec<_> = image
             .rapidocr

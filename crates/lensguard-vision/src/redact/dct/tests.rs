@@ -8,6 +8,9 @@ use lensguard_testkit::encode::{JpegOptions, jpeg};
 use lensguard_testkit::scene::{Rgb, doorstep};
 use proptest::prelude::*;
 
+/// Each cell's blocks: (column, row, DC).
+type Cells = std::collections::BTreeMap<(u32, u32), Vec<(u32, u32, i16)>>;
+
 const STYLES: [RedactStyle; 3] = [RedactStyle::Blur, RedactStyle::Pixelate, RedactStyle::Fill];
 
 /// Every component's blocks, row by row, with its geometry.
@@ -115,8 +118,7 @@ proptest! {
                 let b = blocks_of(&a, &c, mcu);
                 let (cw, ch) = cell_blocks(&a, &c, mcu);
                 // Gather each cell's DCs, rotate them, write them back.
-                let mut cells: std::collections::BTreeMap<(u32, u32), Vec<(u32, u32, i16)>> =
-                    Default::default();
+                let mut cells: Cells = Default::default();
                 for by in b.y0..b.y1 {
                     let row = co.row(i, by).expect("row");
                     for bx in b.x0..b.x1 {
@@ -174,7 +176,11 @@ fn fill_is_black_and_pixels_away_from_regions_are_unchanged() {
     for y in 0..h {
         for x in 0..w {
             if (34..94).contains(&x) && (18..62).contains(&y) {
-                assert!(px(&b, x, y).iter().all(|&v| v <= 2), "{x},{y}: {:?}", px(&b, x, y));
+                assert!(
+                    px(&b, x, y).iter().all(|&v| v <= 2),
+                    "{x},{y}: {:?}",
+                    px(&b, x, y)
+                );
             } else if (32..96).contains(&x) && (16..64).contains(&y) {
                 // At the edge, chroma upsampling mixes in the colour outside.
                 assert!(luma(px(&b, x, y)) <= 4, "{x},{y}: {:?}", px(&b, x, y));
@@ -209,7 +215,12 @@ fn pixelate_and_blur_leave_no_detail_and_keep_the_colour() {
             }
             s as f64 / (96.0 * 96.0)
         };
-        assert!((mean(&a) - mean(&b)).abs() < 4.0, "{style:?}: {} vs {}", mean(&a), mean(&b));
+        assert!(
+            (mean(&a) - mean(&b)).abs() < 4.0,
+            "{style:?}: {} vs {}",
+            mean(&a),
+            mean(&b)
+        );
         // Every 8x8 block inside is flat in luma (chroma upsampling shades
         // between cells): no edge or texture survives.
         for by in 4..16u32 {
@@ -243,7 +254,12 @@ fn greyscale_and_progressive_jpegs_are_redacted_in_place() {
         s.finish().expect("finish")
     })
     .expect("encode");
-    let r = Rect { x: 8, y: 8, width: 16, height: 16 };
+    let r = Rect {
+        x: 8,
+        y: 8,
+        width: 16,
+        height: 16,
+    };
     let (out, n) = redact_jpeg(&bytes, &[(r, RedactStyle::Fill)]).expect("grey");
     assert_eq!(n, 1);
     assert_eq!(blocks(out.as_bytes()).len(), 1);
@@ -258,7 +274,9 @@ fn damaged_jpegs_are_errors_and_no_metadata_is_carried() {
         assert!(redact_jpeg(&original[..cut], &[]).is_err(), "cut at {cut}");
     }
     let with_exif = jpeg(
-        &Rgb { ..doorstep(64, 48, 5) },
+        &Rgb {
+            ..doorstep(64, 48, 5)
+        },
         &JpegOptions {
             quality: 90,
             progressive: false,
