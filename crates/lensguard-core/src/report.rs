@@ -544,17 +544,33 @@ pub struct RedactionOutcome {
     pub faces: u32,
     /// Text regions hidden.
     pub text: u32,
+    /// How the derivative was made (absent when withheld).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<RedactionMethod>,
+}
+
+/// How a derivative's regions were hidden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RedactionMethod {
+    /// In the JPEG's DCT coefficients: every 8x8 block outside the hidden
+    /// regions is the original's, bit-exact.
+    Coefficients,
+    /// Decoded, hidden in pixels, and encoded again at
+    /// `redaction.jpeg_quality`.
+    Pixels,
 }
 
 impl RedactionOutcome {
-    /// A derivative was made with these regions hidden.
-    pub fn redacted(faces: usize, text: usize) -> Self {
+    /// A derivative was made with these regions hidden, by `method`.
+    pub fn redacted(faces: usize, text: usize, method: RedactionMethod) -> Self {
         RedactionOutcome {
             status: RedactionStatus::Redacted,
             code: None,
             message: None,
             faces: faces as u32,
             text: text as u32,
+            method: Some(method),
         }
     }
 
@@ -566,6 +582,7 @@ impl RedactionOutcome {
             message: Some(message.into()),
             faces: 0,
             text: 0,
+            method: None,
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::redact::{Rect, RedactedJpeg, redact};
 use crate::{Error, RgbFrame};
 use lensguard_core::Limits;
 use lensguard_core::policy::{Expect, PixelCategory, Policy, RedactStyle, Tiling};
-use lensguard_core::report::{Detections, ImageFormat, ReasonCode, Region};
+use lensguard_core::report::{Detections, ImageFormat, ReasonCode, RedactionMethod, Region};
 use lensguard_core::rules::Unavailable;
 use std::time::Instant;
 
@@ -106,6 +106,8 @@ pub enum Derivative {
         faces: usize,
         /// Text regions hidden.
         text: usize,
+        /// In the JPEG's coefficients or in pixels.
+        method: RedactionMethod,
     },
     /// No pixels may leave.
     Withheld {
@@ -337,6 +339,7 @@ pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> De
             thumbnail,
             faces: counts[0],
             text: counts[1],
+            method: RedactionMethod::Pixels,
         },
         Err(e) => Derivative::Withheld {
             code: e.reason_code(),
@@ -367,6 +370,7 @@ pub fn redact_jpeg_found(
             thumbnail,
             faces: counts[0],
             text: counts[1],
+            method: RedactionMethod::Coefficients,
         },
         Err(e) => Derivative::Withheld {
             code: e.reason_code(),

@@ -103,8 +103,9 @@ pub fn run(
             thumbnail,
             faces,
             text,
+            method,
         } => (
-            RedactionOutcome::redacted(faces, text),
+            RedactionOutcome::redacted(faces, text, method),
             Some(jpeg.into_redacted_image()),
             Some(thumbnail.into_thumbnail_image()),
         ),

@@ -195,7 +195,11 @@ fn redact_one(job: &Job, policy: &Policy, limits: &Limits, detectors: &Detectors
     let detections = Some(derived.findings.detections());
     match derived.derivative {
         Derivative::Redacted {
-            jpeg, faces, text, ..
+            jpeg,
+            faces,
+            text,
+            method,
+            ..
         } => {
             if let Err(e) = write_atomically(&job.output, jpeg.as_bytes()) {
                 return withheld(
@@ -206,7 +210,7 @@ fn redact_one(job: &Job, policy: &Policy, limits: &Limits, detectors: &Detectors
             Line {
                 path,
                 output: Some(job.output.display().to_string()),
-                redaction: RedactionOutcome::redacted(faces, text),
+                redaction: RedactionOutcome::redacted(faces, text, method),
                 detections,
             }
         }
