@@ -182,9 +182,14 @@ pub fn runtimes(d: &Detectors) -> String {
         Err(_) => "",
     };
     format!(
-        "faces on {}, text on {}{verified}",
+        "faces on {}, text on {}{verified}; JPEG codec {}",
         of(d.faces.as_ref().ok().map(FaceDetector::runtime)),
-        of(d.text.as_ref().ok().map(TextDetector::runtime))
+        of(d.text.as_ref().ok().map(TextDetector::runtime)),
+        if lensguard_vision::jpeg_simd() {
+            "with SIMD"
+        } else {
+            "without SIMD (nasm was missing at build time)"
+        }
     )
 }
 

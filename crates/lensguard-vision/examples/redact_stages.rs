@@ -53,6 +53,14 @@ fn main() {
     }
     .unwrap();
     println!("runtime: {}", detector.runtime());
+    println!(
+        "JPEG codec: libjpeg-turbo {} SIMD",
+        if lensguard_vision::jpeg_simd() {
+            "with"
+        } else {
+            "without"
+        }
+    );
     let mut policy = Policy::default();
     policy.redaction.categories = vec![PixelCategory::Faces];
     policy.faces.threshold = threshold;

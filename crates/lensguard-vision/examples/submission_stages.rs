@@ -55,6 +55,14 @@ fn main() {
     text.verify_with(&read("ch_PP-OCRv4_rec_infer.onnx"), &backend)
         .unwrap();
     println!("runtime: {}", text.runtime());
+    println!(
+        "JPEG codec: libjpeg-turbo {} SIMD",
+        if lensguard_vision::jpeg_simd() {
+            "with"
+        } else {
+            "without"
+        }
+    );
     let policy = Policy::default();
     let limits = Limits::default();
     let detectors = Detectors {

@@ -39,4 +39,5 @@ mod rgb;
 pub use error::Error;
 pub use frame::LumaFrame;
 pub use inspect::{inspect, measure};
+pub use libjpeg::simd as jpeg_simd;
 pub use rgb::RgbFrame;
