@@ -145,7 +145,6 @@ pub fn derive(
     detectors: &Detectors,
     policy: &Policy,
 ) -> Result<Derived, Error> {
-    let started = Instant::now();
     let decoded = decode_rgb_scaled(bytes, limits, |h| {
         if h.orientation == 1 {
             detection_scale(policy, h.width.max(h.height))
@@ -158,7 +157,7 @@ pub fn derive(
         return Ok(derive_frame(decoded.frame, detectors, policy));
     }
     let (width, height) = (decoded.width, decoded.height);
-    let findings = find(&decoded.frame, detectors, policy, started).scaled_to(
+    let findings = find(&decoded.frame, detectors, policy, Instant::now()).scaled_to(
         (decoded.frame.width(), decoded.frame.height()),
         (width, height),
     );
