@@ -52,15 +52,7 @@ fn main() {
         }
     }
     .unwrap();
-    println!("runtime: {}", detector.runtime());
-    println!(
-        "JPEG codec: libjpeg-turbo {} SIMD",
-        if lensguard_vision::jpeg_simd() {
-            "with"
-        } else {
-            "without"
-        }
-    );
+    common::print_setup(detector.runtime());
     let mut policy = Policy::default();
     policy.redaction.categories = vec![PixelCategory::Faces];
     policy.faces.threshold = threshold;

@@ -54,15 +54,7 @@ fn main() {
     let mut text = TextDetector::load_on(&read("ch_PP-OCRv4_det_infer.onnx"), &backend).unwrap();
     text.verify_with(&read("ch_PP-OCRv4_rec_infer.onnx"), &backend)
         .unwrap();
-    println!("runtime: {}", text.runtime());
-    println!(
-        "JPEG codec: libjpeg-turbo {} SIMD",
-        if lensguard_vision::jpeg_simd() {
-            "with"
-        } else {
-            "without"
-        }
-    );
+    common::print_setup(text.runtime());
     let policy = Policy::default();
     let limits = Limits::default();
     let detectors = Detectors {

@@ -1,6 +1,6 @@
 //! The runtime for the benchmark examples: ONNX Runtime from the library
 //! `scripts/fetch-models` put in the models folder, or tract with
-//! `LENSGUARD_RUNTIME=tract`.
+//! `LENSGUARD_RUNTIME=tract`; and the header lines they print.
 
 use lensguard_vision::models::runtime::Backend;
 use std::path::Path;
@@ -20,4 +20,19 @@ pub fn backend(models: &Path) -> Backend {
         .build()
         .expect("environment");
     Backend::OnnxRuntime(env)
+}
+
+/// Prints which runtime the models run on and whether libjpeg-turbo runs
+/// its SIMD code.
+#[allow(clippy::print_stdout)]
+pub fn print_setup(runtime: &str) {
+    println!("runtime: {runtime}");
+    println!(
+        "JPEG codec: libjpeg-turbo {} SIMD",
+        if lensguard_vision::jpeg_simd() {
+            "with"
+        } else {
+            "without"
+        }
+    );
 }

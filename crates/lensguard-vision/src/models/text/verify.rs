@@ -96,18 +96,40 @@ pub const MIN_CONFIDENCE: f32 = 0.5;
 pub const MIN_CHARACTERS: usize = 2;
 
 /// How sure the recogniser is that `quad` of `frame` holds letters or
-/// digits, the better of upright and turned half round; `None` when it could
-/// not run.
+/// digits; `None` when it could not run.
+///
+/// A long line is read first by its start alone (the first [`MIN_WIDTH`]
+/// columns of its crop, the recogniser's smallest input, a fraction of the
+/// cost of the whole line): when that already reads as text, the line is
+/// text. Otherwise the whole line is read upright, then turned half round,
+/// and the better confidence counts. Reading the start first can only add
+/// lines to those the whole-line reading accepts, never drop one, so it
+/// hides as much as before or more.
 pub fn confidence(rec: &Verifier, frame: &RgbFrame, quad: &Quad) -> Option<f32> {
-    let upright = read(rec, frame, quad, false)?;
+    let start = read(rec, frame, quad, false, MIN_WIDTH)?;
+    if start >= MIN_CONFIDENCE {
+        return Some(start);
+    }
+    let upright = if crop_width(quad) > MIN_WIDTH {
+        read(rec, frame, quad, false, MAX_WIDTH)?
+    } else {
+        start
+    };
     if upright >= MIN_CONFIDENCE {
         return Some(upright);
     }
-    Some(upright.max(read(rec, frame, quad, true)?))
+    Some(upright.max(read(rec, frame, quad, true, MAX_WIDTH)?))
 }
 
-fn read(rec: &Verifier, frame: &RgbFrame, quad: &Quad, turned: bool) -> Option<f32> {
-    let input = crop(frame, quad, turned)?;
+/// Reads the first `columns` columns (at most) of the line's crop.
+fn read(
+    rec: &Verifier,
+    frame: &RgbFrame,
+    quad: &Quad,
+    turned: bool,
+    columns: usize,
+) -> Option<f32> {
+    let input = crop(frame, quad, turned, columns)?;
     let out = rec.net.run(input).ok()?;
     let probs = out.first()?;
     let [1, steps, classes] = probs.shape[..] else {
@@ -142,10 +164,21 @@ pub fn ctc_confidence(probs: &[f32], letters: &[bool]) -> f32 {
     }
 }
 
+/// Columns of a line's crop: 48 pixels high, as wide as its sides' ratio
+/// makes it, at most [`MAX_WIDTH`].
+fn crop_width(quad: &Quad) -> usize {
+    let (long, short) = (quad.long_side(), quad.short_side());
+    if !(short >= 1.0 && long.is_finite()) {
+        return 0;
+    }
+    ((HEIGHT as f32 * long / short).ceil() as usize).clamp(1, MAX_WIDTH)
+}
+
 /// The line cut out of `frame` along its long side, 48 pixels high, as the
-/// recogniser takes it: BGR, `(v / 255 - 0.5) / 0.5`, zero-padded on the
-/// right to at least 320 and to a multiple of 32.
-fn crop(frame: &RgbFrame, quad: &Quad, turned: bool) -> Option<NchwInput> {
+/// recogniser takes it: BGR, `(v / 255 - 0.5) / 0.5`, its first `columns`
+/// columns at most, zero-padded on the right to at least 320 and to a
+/// multiple of 32.
+fn crop(frame: &RgbFrame, quad: &Quad, turned: bool, columns: usize) -> Option<NchwInput> {
     let (long, short) = (quad.long_side(), quad.short_side());
     if !(short >= 1.0 && long.is_finite()) {
         return None;
@@ -170,13 +203,14 @@ fn crop(frame: &RgbFrame, quad: &Quad, turned: bool) -> Option<NchwInput> {
         c.0 - u.0 * long / 2.0 - v.0 * short / 2.0,
         c.1 - u.1 * long / 2.0 - v.1 * short / 2.0,
     );
-    let width = ((HEIGHT as f32 * long / short).ceil() as usize).clamp(1, MAX_WIDTH);
-    let padded = width.max(MIN_WIDTH).next_multiple_of(32);
+    let width = crop_width(quad);
+    let kept = width.min(columns.max(1));
+    let padded = kept.max(MIN_WIDTH).next_multiple_of(32);
     let mut input = NchwInput::zeros(3, HEIGHT, padded);
     let plane = HEIGHT * padded;
     for j in 0..HEIGHT {
         let t = (j as f32 + 0.5) / HEIGHT as f32 * short;
-        for i in 0..width {
+        for i in 0..kept {
             let s = (i as f32 + 0.5) / width as f32 * long;
             let (x, y) = (origin.0 + s * u.0 + t * v.0, origin.1 + s * u.1 + t * v.1);
             let rgb = sample(frame, x, y);
@@ -248,5 +282,42 @@ mod tests {
         );
         assert_eq!(ctc_confidence(&[], &[false, true, true]), 0.0);
         assert_eq!(ctc_confidence(&[f32::NAN; 6], &[false, true, true]), 0.0);
+    }
+
+    #[test]
+    fn a_line_read_by_its_start_is_the_first_columns_of_the_whole_crop() {
+        // A 400 x 20 line on a gradient: its crop is 48 x 960.
+        let (w, h) = (420u32, 40u32);
+        let pixels = (0..w * h)
+            .flat_map(|i| {
+                let (x, y) = (i % w, i / w);
+                [(x % 251) as u8, (y * 5) as u8, ((x + y) % 97) as u8]
+            })
+            .collect();
+        let frame = RgbFrame::new(w, h, pixels).expect("frame");
+        let quad = Quad {
+            corners: [(10.0, 10.0), (410.0, 10.0), (410.0, 30.0), (10.0, 30.0)],
+        };
+        assert_eq!(crop_width(&quad), 960);
+        let whole = crop(&frame, &quad, false, MAX_WIDTH).expect("whole");
+        let start = crop(&frame, &quad, false, MIN_WIDTH).expect("start");
+        assert_eq!((whole.width, start.width), (960, MIN_WIDTH));
+        for c in 0..3 {
+            for y in 0..HEIGHT {
+                let row = |input: &NchwInput| {
+                    let at = (c * HEIGHT + y) * input.width;
+                    input.data[at..at + MIN_WIDTH].to_vec()
+                };
+                assert_eq!(row(&whole), row(&start), "plane {c}, row {y}");
+            }
+        }
+        // A short line's start is the whole line, padded to the minimum.
+        let short = Quad {
+            corners: [(10.0, 10.0), (60.0, 10.0), (60.0, 30.0), (10.0, 30.0)],
+        };
+        assert_eq!(crop_width(&short), 120);
+        let a = crop(&frame, &short, false, MIN_WIDTH).expect("start");
+        let b = crop(&frame, &short, false, MAX_WIDTH).expect("whole");
+        assert_eq!(a.data, b.data);
     }
 }

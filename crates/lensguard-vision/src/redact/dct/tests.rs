@@ -150,6 +150,12 @@ fn luma([r, g, b]: [u8; 3]) -> u8 {
     ((77 * u32::from(r) + 150 * u32::from(g) + 29 * u32::from(b) + 128) >> 8) as u8
 }
 
+/// The pixel at (`x`, `y`).
+fn px(f: &crate::RgbFrame, x: u32, y: u32) -> [u8; 3] {
+    let at = ((y * f.width() + x) * 3) as usize;
+    [f.pixels()[at], f.pixels()[at + 1], f.pixels()[at + 2]]
+}
+
 fn decode(bytes: &[u8]) -> crate::RgbFrame {
     crate::decode::decode_rgb(bytes, &lensguard_core::Limits::default())
         .expect("decode")
@@ -168,10 +174,6 @@ fn fill_is_black_and_pixels_away_from_regions_are_unchanged() {
     };
     let (out, _) = redact_jpeg(&original, &[(r, RedactStyle::Fill)]).expect("redact");
     let (a, b) = (decode(&original), decode(out.as_bytes()));
-    let px = |f: &crate::RgbFrame, x: u32, y: u32| {
-        let at = ((y * w + x) * 3) as usize;
-        [f.pixels()[at], f.pixels()[at + 1], f.pixels()[at + 2]]
-    };
     // The region grown to 16-pixel MCUs: x 32..96, y 16..64.
     for y in 0..h {
         for x in 0..w {
@@ -225,10 +227,7 @@ fn pixelate_and_blur_leave_no_detail_and_keep_the_colour() {
         // between cells): no edge or texture survives.
         for by in 4..16u32 {
             for bx in 4..16u32 {
-                let at = |x: u32, y: u32| {
-                    let i = ((y * w + x) * 3) as usize;
-                    luma([b.pixels()[i], b.pixels()[i + 1], b.pixels()[i + 2]])
-                };
+                let at = |x: u32, y: u32| luma(px(&b, x, y));
                 let v0 = at(bx * 8, by * 8);
                 for y in by * 8..by * 8 + 8 {
                     for x in bx * 8..bx * 8 + 8 {
