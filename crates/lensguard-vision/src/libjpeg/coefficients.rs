@@ -13,8 +13,8 @@
 //! no marker of the input (no EXIF, XMP, ICC profile or comment): libjpeg
 //! writes only what a baseline JPEG needs (SOI, JFIF or Adobe, DQT, SOF,
 //! DHT, SOS, EOI). Every libjpeg call runs inside [`super::guarded`]; the
-//! codec structs are destroyed and the output buffer freed on every path,
-//! unwinds included.
+//! codec structs are destroyed on every path, unwinds included, and the
+//! output buffer freed once written (see `Codec::finished`).
 #![allow(unsafe_code)]
 
 use super::errors::strict_error_mgr;
@@ -127,6 +127,14 @@ struct Codec {
     compress: Box<ffi::jpeg_compress_struct>,
     decompress_made: bool,
     compress_made: bool,
+    /// Set once `jpeg_finish_compress` has returned: only then does `out`
+    /// point at the buffer that holds the output. libjpeg's memory
+    /// destination grows its buffer by allocating a new one and freeing
+    /// the old, and writes the new address back only when it finishes, so
+    /// before that `out` may name a buffer already freed. An error while
+    /// writing therefore leaks the partial output rather than freeing a
+    /// stale pointer.
+    finished: bool,
     out: *mut u8,
     out_len: c_ulong,
 }
@@ -143,7 +151,7 @@ impl Drop for Codec {
             if self.decompress_made {
                 ffi::jpeg_destroy_decompress(&mut self.decompress);
             }
-            if !self.out.is_null() {
+            if self.finished && !self.out.is_null() {
                 free(self.out.cast());
             }
         }
@@ -169,6 +177,7 @@ pub(crate) fn transcode(
                 compress: Box::new(std::mem::zeroed()),
                 decompress_made: false,
                 compress_made: false,
+                finished: false,
                 out: std::ptr::null_mut(),
                 out_len: 0,
             }
@@ -271,6 +280,7 @@ fn write(codec: &mut Codec, arrays: Arrays) -> Result<Vec<u8>, Error> {
         c.optimize_coding = 0;
         ffi::jpeg_write_coefficients(c, arrays);
         ffi::jpeg_finish_compress(c);
+        codec.finished = true;
         ffi::jpeg_finish_decompress(&mut codec.decompress);
         if codec.out.is_null() {
             return Err(Error::Encode("the JPEG writer produced nothing".to_owned()));
