@@ -13,18 +13,78 @@
 //! no marker of the input (no EXIF, XMP, ICC profile or comment): libjpeg
 //! writes only what a baseline JPEG needs (SOI, JFIF or Adobe, DQT, SOF,
 //! DHT, SOS, EOI). Every libjpeg call runs inside [`super::guarded`]; the
-//! codec structs are destroyed on every path, unwinds included, and the
-//! output buffer freed once written (see `Codec::finished`).
+//! codec structs and the output are released on every path, unwinds
+//! included.
 #![allow(unsafe_code)]
 
 use super::errors::strict_error_mgr;
 use crate::Error;
 use mozjpeg_sys as ffi;
-use std::os::raw::{c_int, c_ulong, c_void};
+use std::os::raw::{c_int, c_ulong};
 
-unsafe extern "C" {
-    /// C's `free`, for the buffer `jpeg_mem_dest` allocates with `malloc`.
-    fn free(ptr: *mut c_void);
+/// Where libjpeg writes the output: a fixed chunk it fills, emptied into a
+/// growing `Vec`. `iface` comes first so libjpeg's `cinfo.dest` pointer is
+/// also a pointer to this struct; it lives in a `Box` owned by [`Codec`],
+/// so its address does not move while libjpeg holds it.
+#[repr(C)]
+struct VecDestination {
+    iface: ffi::jpeg_destination_mgr,
+    chunk: Vec<u8>,
+    out: Vec<u8>,
+}
+
+/// Bytes libjpeg writes between two calls back.
+const CHUNK: usize = 1 << 16;
+
+impl VecDestination {
+    fn boxed() -> *mut VecDestination {
+        Box::into_raw(Box::new(VecDestination {
+            iface: ffi::jpeg_destination_mgr {
+                next_output_byte: std::ptr::null_mut(),
+                free_in_buffer: 0,
+                init_destination: Some(destination_init),
+                empty_output_buffer: Some(destination_empty),
+                term_destination: Some(destination_term),
+            },
+            chunk: vec![0; CHUNK],
+            out: Vec::new(),
+        }))
+    }
+}
+
+/// The destination of `cinfo`, as installed by [`write`].
+///
+/// # Safety
+/// `cinfo.dest` must point at a live [`VecDestination`].
+unsafe fn destination(cinfo: &mut ffi::jpeg_compress_struct) -> &mut VecDestination {
+    // SAFETY: the caller's promise; `iface` is the first field of a repr(C) struct.
+    unsafe { &mut *cinfo.dest.cast::<VecDestination>() }
+}
+
+unsafe extern "C-unwind" fn destination_init(cinfo: &mut ffi::jpeg_compress_struct) {
+    // SAFETY: libjpeg calls this only on the compressor `write` set up.
+    let d = unsafe { destination(cinfo) };
+    d.iface.next_output_byte = d.chunk.as_mut_ptr();
+    d.iface.free_in_buffer = d.chunk.len();
+}
+
+/// libjpeg's contract: the whole chunk is full, whatever `free_in_buffer` says.
+unsafe extern "C-unwind" fn destination_empty(
+    cinfo: &mut ffi::jpeg_compress_struct,
+) -> ffi::boolean {
+    // SAFETY: as in `destination_init`.
+    let d = unsafe { destination(cinfo) };
+    d.out.extend_from_slice(&d.chunk);
+    d.iface.next_output_byte = d.chunk.as_mut_ptr();
+    d.iface.free_in_buffer = d.chunk.len();
+    1
+}
+
+unsafe extern "C-unwind" fn destination_term(cinfo: &mut ffi::jpeg_compress_struct) {
+    // SAFETY: as in `destination_init`.
+    let d = unsafe { destination(cinfo) };
+    let used = d.chunk.len().saturating_sub(d.iface.free_in_buffer);
+    d.out.extend_from_slice(&d.chunk[..used]);
 }
 
 /// How the components of a JPEG are to be read.
@@ -119,31 +179,24 @@ impl Coefficients<'_> {
     }
 }
 
-/// The decompressor, compressor and output buffer of one transcode; dropping
-/// it releases all three, whatever state libjpeg stopped in.
+/// The decompressor, compressor and output of one transcode; dropping it
+/// releases all three, whatever state libjpeg stopped in.
 struct Codec {
     err: Box<ffi::jpeg_error_mgr>,
     decompress: Box<ffi::jpeg_decompress_struct>,
     compress: Box<ffi::jpeg_compress_struct>,
     decompress_made: bool,
     compress_made: bool,
-    /// Set once `jpeg_finish_compress` has returned: only then does `out`
-    /// point at the buffer that holds the output. libjpeg's memory
-    /// destination grows its buffer by allocating a new one and freeing
-    /// the old, and writes the new address back only when it finishes, so
-    /// before that `out` may name a buffer already freed. An error while
-    /// writing therefore leaks the partial output rather than freeing a
-    /// stale pointer.
-    finished: bool,
-    out: *mut u8,
-    out_len: c_ulong,
+    /// From `VecDestination::boxed`; turned back into its `Box` on drop.
+    destination: *mut VecDestination,
 }
 
 impl Drop for Codec {
     fn drop(&mut self) {
         // SAFETY: each struct is destroyed only when jpeg_create_* ran on it;
-        // destroying releases every pool, whatever the state. `out` is either
-        // null or the malloc'd buffer jpeg_mem_dest handed back.
+        // destroying releases every pool, whatever the state. The destination
+        // came from Box::into_raw and is freed once, after the compressor
+        // that pointed at it is gone.
         unsafe {
             if self.compress_made {
                 ffi::jpeg_destroy_compress(&mut self.compress);
@@ -151,9 +204,7 @@ impl Drop for Codec {
             if self.decompress_made {
                 ffi::jpeg_destroy_decompress(&mut self.decompress);
             }
-            if self.finished && !self.out.is_null() {
-                free(self.out.cast());
-            }
+            drop(Box::from_raw(self.destination));
         }
     }
 }
@@ -177,9 +228,7 @@ pub(crate) fn transcode(
                 compress: Box::new(std::mem::zeroed()),
                 decompress_made: false,
                 compress_made: false,
-                finished: false,
-                out: std::ptr::null_mut(),
-                out_len: 0,
+                destination: VecDestination::boxed(),
             }
         };
         let arrays = read(&mut codec, bytes)?;
@@ -263,13 +312,13 @@ fn describe(codec: &mut Codec, arrays: Arrays) -> Result<Coefficients<'_>, Error
 fn write(codec: &mut Codec, arrays: Arrays) -> Result<Vec<u8>, Error> {
     let c = &mut *codec.compress;
     // SAFETY: as in `read`; the compressor reads the decompressor's parameters
-    // and arrays, both alive in `codec`; `out`/`out_len` are fields of `codec`
-    // that jpeg_mem_dest fills and `Codec::drop` frees.
+    // and arrays, both alive in `codec`, and writes into `codec.destination`,
+    // which outlives it (see `Codec::drop`).
     unsafe {
         c.common.err = &mut *codec.err;
         ffi::jpeg_create_compress(c);
         codec.compress_made = true;
-        ffi::jpeg_mem_dest(c, &mut codec.out, &mut codec.out_len);
+        c.dest = codec.destination.cast();
         // libjpeg-turbo's baseline defaults, not mozjpeg's progressive ones.
         ffi::jpeg_c_set_int_param(
             c,
@@ -280,13 +329,7 @@ fn write(codec: &mut Codec, arrays: Arrays) -> Result<Vec<u8>, Error> {
         c.optimize_coding = 0;
         ffi::jpeg_write_coefficients(c, arrays);
         ffi::jpeg_finish_compress(c);
-        codec.finished = true;
         ffi::jpeg_finish_decompress(&mut codec.decompress);
-        if codec.out.is_null() {
-            return Err(Error::Encode("the JPEG writer produced nothing".to_owned()));
-        }
-        let len = usize::try_from(codec.out_len)
-            .map_err(|_| Error::Encode("output too large".to_owned()))?;
-        Ok(std::slice::from_raw_parts(codec.out, len).to_vec())
+        Ok(std::mem::take(&mut (*codec.destination).out))
     }
 }
