@@ -349,8 +349,9 @@ pub fn redact_found(frame: RgbFrame, findings: &Findings, policy: &Policy) -> De
 
 /// Hides what was found in the upright JPEG `bytes` (`size` pixels) in its
 /// DCT coefficients ([`crate::redact::dct`]), or says why it may not leave.
-/// Errors when the coefficient path cannot transcode the JPEG, so the caller
-/// can redact pixels instead.
+/// Errors when the coefficient path cannot transcode the JPEG, or when its
+/// header says it is not upright or not `size` (the findings would then not
+/// lie over what they name), so the caller can redact pixels instead.
 pub fn redact_jpeg_found(
     bytes: &[u8],
     findings: &Findings,
@@ -362,6 +363,13 @@ pub fn redact_jpeg_found(
         Ok(h) => h,
         Err((code, message)) => return Ok(Derivative::Withheld { code, message }),
     };
+    let header = crate::decode::jpeg_header(bytes, limits)?;
+    if header.orientation != 1 || (header.width, header.height) != (width, height) {
+        return Err(Error::UnsupportedFormat(format!(
+            "findings are for an upright {width}x{height} photo; the JPEG is {}x{} with orientation {}",
+            header.width, header.height, header.orientation
+        )));
+    }
     let (jpeg, _) = crate::redact::dct::redact_jpeg(bytes, &hide)?;
     Ok(match jpeg.thumbnail(THUMBNAIL_SIDE, 80, limits) {
         Ok(thumbnail) => Derivative::Redacted {

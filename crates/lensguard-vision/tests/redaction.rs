@@ -188,3 +188,37 @@ fn bad_and_extreme_inputs_give_errors_or_safe_derivatives_never_a_panic() {
         Err(Error::TooManyPixels { .. })
     ));
 }
+
+#[test]
+fn the_coefficient_path_refuses_a_rotated_jpeg_or_findings_of_another_size() {
+    use lensguard_core::policy::Policy;
+    use lensguard_vision::derive::{Derivative, Findings, redact_jpeg_found};
+    let samples = lensguard_testkit::samples_dir();
+    let limits = Limits::default();
+    let findings = Findings {
+        faces: Some(Ok(Vec::new())),
+        text: Some(Ok(Vec::new())),
+        scale: 640,
+        text_scale: Some(960),
+        tiles: 0,
+        models: Vec::new(),
+    };
+    let policy = Policy::default();
+    // samples/rotated.jpg carries an EXIF rotation: its upright size is not
+    // its stored one, and boxes found upright would land elsewhere.
+    let rotated = std::fs::read(samples.join("rotated.jpg")).expect("sample");
+    let up = decode_rgb(&rotated, &limits).expect("decode");
+    assert_ne!(up.orientation, 1);
+    assert!(
+        redact_jpeg_found(&rotated, &findings, &policy, &limits, (up.width, up.height)).is_err()
+    );
+    let sharp = std::fs::read(samples.join("sharp.jpg")).expect("sample");
+    let s = decode_rgb(&sharp, &limits).expect("decode");
+    assert!(
+        redact_jpeg_found(&sharp, &findings, &policy, &limits, (s.width + 1, s.height)).is_err()
+    );
+    assert!(matches!(
+        redact_jpeg_found(&sharp, &findings, &policy, &limits, (s.width, s.height)),
+        Ok(Derivative::Redacted { .. })
+    ));
+}

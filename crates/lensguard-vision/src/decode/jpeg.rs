@@ -36,6 +36,14 @@ pub(super) fn decode_rgb(
     guarded(|| decode_rgb_inner(bytes, limits, denominator))
 }
 
+/// The stored width and height and the EXIF block, from the header alone.
+pub(super) fn header(bytes: &[u8], limits: &Limits) -> Result<(u32, u32, ExifInfo), Error> {
+    guarded(|| {
+        let (_, width, height, exif) = open(bytes, limits)?;
+        Ok((width, height, exif))
+    })
+}
+
 /// The DCT scale denominator for a long side of `long` pixels.
 pub(crate) fn scale_for(long: u32, target: u32) -> u8 {
     let floor = u64::from(target) * 9 / 10;

@@ -134,6 +134,20 @@ pub fn decode_rgb_scaled(
     })
 }
 
+/// What the header of the JPEG in `bytes` says (size as stored, EXIF
+/// orientation), within `limits`; nothing is decompressed.
+pub fn jpeg_header(bytes: &[u8], limits: &Limits) -> Result<JpegHeader, Error> {
+    if admit(bytes, limits)? != ImageFormat::Jpeg {
+        return Err(Error::UnsupportedFormat("not a JPEG".to_owned()));
+    }
+    let (width, height, exif) = jpeg::header(bytes, limits)?;
+    Ok(JpegHeader {
+        width,
+        height,
+        orientation: valid_orientation(exif.orientation),
+    })
+}
+
 /// An EXIF orientation, 1 when absent or outside 1 to 8.
 fn valid_orientation(o: Option<u16>) -> u16 {
     o.filter(|o| (1..=8).contains(o)).unwrap_or(1)

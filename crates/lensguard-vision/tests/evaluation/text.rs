@@ -165,7 +165,7 @@ fn text_redaction_recall_and_over_redaction_against_rapidocr() {
             .frame;
         let (w, h) = (frame.width(), frame.height());
         let before = grey(&frame);
-        // Detection sees what the service's does: the JPEG decoded at the
+        // Detection sees what the service's detection sees: the JPEG decoded at the
         // DCT scale the policy needs, boxes scaled back to the full size.
         let small = decode_rgb_scaled(&bytes, &Limits::default(), |hd| {
             detection_scale(&policy, hd.width.max(hd.height))

@@ -285,7 +285,9 @@ fn damaged_jpegs_are_errors_and_no_metadata_is_carried() {
     let (out, _) = redact_jpeg(&with_exif, &[]).expect("redact");
     let bytes = out.as_bytes();
     // Walk the markers up to the scan: only what a baseline JPEG needs.
+    assert!(bytes.starts_with(&[0xFF, 0xD8]), "no SOI");
     let mut at = 2;
+    let mut reached_scan = false;
     while at + 4 <= bytes.len() && bytes[at] == 0xFF {
         let marker = bytes[at + 1];
         assert!(
@@ -293,10 +295,15 @@ fn damaged_jpegs_are_errors_and_no_metadata_is_carried() {
             "marker {marker:#04x} in the output"
         );
         if marker == 0xDA {
+            reached_scan = true;
             break;
         }
         at += 2 + usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
     }
+    assert!(
+        reached_scan,
+        "the marker walk stopped before the scan at {at}"
+    );
 }
 
 #[test]
