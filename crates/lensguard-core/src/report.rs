@@ -397,7 +397,9 @@ pub struct Measurements {
     pub analysis_width: u32,
     /// Height of the analysis image the pixel checks ran on.
     pub analysis_height: u32,
-    /// JPEG DCT scale denominator used while decoding (1, 2, 4 or 8; 1 for PNG/WebP).
+    /// The analysis image is 1/`decode_scale` of the full size before any
+    /// resampling: a JPEG decoded at that DCT scale (1, 2, 4 or 8), or at a
+    /// finer one for the detectors and averaged down to it; 1 for PNG/WebP.
     pub decode_scale: u8,
     /// EXIF orientation tag (1 to 8) that was applied; 1 when absent.
     pub orientation: u16,

@@ -1,11 +1,13 @@
 //! Where the CPU goes when the service takes one photo with the default policy
 //! (checks, faces and text found, a redacted derivative and a thumbnail
-//! made), on one thread, stage by stage: the checks (analysis decode and
-//! measurements), the decode at the DCT scale detection needs, face
+//! made), on one thread, stage by stage: the one decode (in colour, at the
+//! DCT scale detection needs), the checks (on the luma of that decode), face
 //! detection, text detection (the network, then post-processing and line
 //! verification), redaction (of an upright JPEG: in its DCT coefficients)
-//! with the thumbnail, as the service's `derive` runs them. `scripts/bench-submission`
-//! runs it on 1080p and 12 MP photos.
+//! with the thumbnail, as the service's `pipeline::run` runs them; then
+//! `pipeline::run` itself, whole, as a cross-check of the sum; and, as the
+//! reference for the one decode, the greyscale and colour decodes done apart.
+//! `scripts/bench-submission` runs it on 1080p and 12 MP photos.
 //!
 //!     cargo run --release -p lensguard-vision --example submission_stages -- \
 //!         MODELS_DIR ROUNDS PHOTO...
@@ -18,8 +20,8 @@
 
 use lensguard_core::Limits;
 use lensguard_core::policy::Policy;
-use lensguard_vision::decode::decode_rgb_scaled;
-use lensguard_vision::derive::{Detectors, detection_scale, find, redact_jpeg_found};
+use lensguard_vision::decode::{decode_photo, decode_rgb_scaled};
+use lensguard_vision::derive::{Detectors, decode_denominator, find, redact_jpeg_found};
 use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::{FaceDetector, TextDetector};
 use std::path::Path;
@@ -63,13 +65,15 @@ fn main() {
     };
     let bytes: Vec<Vec<u8>> = photos.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let names = [
-        "checks (analysis decode, measurements)",
-        "decode (RGB, detection DCT scale)",
+        "decode once (RGB, detection DCT scale)",
+        "checks (on the decode's luma)",
         "faces (scale 640)",
         "text network (scale 960)",
         "text lines + verification",
         "redact (DCT domain) + thumbnail",
         "total",
+        "pipeline::run, whole (cross-check)",
+        "reference: two decodes (greyscale + RGB)",
     ];
     let mut stages: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut found = vec![(0usize, 0usize); bytes.len()];
@@ -85,13 +89,14 @@ fn main() {
     for round in 0..=rounds {
         for (i, b) in bytes.iter().enumerate() {
             let t0 = Instant::now();
-            let report =
-                lensguard_vision::inspect(b, &policy, &limits, time::OffsetDateTime::UNIX_EPOCH);
+            let photo = decode_photo(b, &limits, |h| decode_denominator(&policy, h)).unwrap();
             let t1 = Instant::now();
-            let decoded = decode_rgb_scaled(b, &limits, |h| {
-                detection_scale(&policy, h.width.max(h.height))
-            })
-            .unwrap();
+            let report = lensguard_core::rules::judge(
+                lensguard_vision::measure_decoded(photo.analysis),
+                &policy,
+                time::OffsetDateTime::UNIX_EPOCH,
+            );
+            let decoded = photo.colour;
             let (small, full) = (
                 (decoded.frame.width(), decoded.frame.height()),
                 (decoded.width, decoded.height),
@@ -112,6 +117,22 @@ fn main() {
             let all = all.scaled_to(small, full);
             let out = redact_jpeg_found(b, &all, &policy, &limits, full).unwrap();
             let t6 = Instant::now();
+            let whole = lensguard_vision::pipeline::run(
+                b,
+                &policy,
+                &limits,
+                time::OffsetDateTime::UNIX_EPOCH,
+                &detectors,
+                true,
+            );
+            let t7 = Instant::now();
+            // The reference: the analysis decode and the colour decode done
+            // apart, as a submission did before it was decoded once.
+            let grey = lensguard_vision::measure(b, &limits).unwrap();
+            let colour = decode_rgb_scaled(b, &limits, |h| decode_denominator(&policy, h)).unwrap();
+            let t8 = Instant::now();
+            std::hint::black_box((grey, colour));
+            assert!(whole.derivative.is_some(), "{:?}", whole.report);
             assert_ne!(report.verdict, lensguard_core::Verdict::Error);
             let lensguard_vision::derive::Derivative::Redacted { faces, text, .. } = out else {
                 panic!("withheld")
@@ -130,7 +151,12 @@ fn main() {
                 ms(t5, t6),
             ];
             let total: f64 = split.iter().sum();
-            for (s, v) in stages.iter_mut().zip(split.iter().chain([&total])) {
+            let whole = ms(t6, t7);
+            let reference = ms(t7, t8);
+            for (s, v) in stages
+                .iter_mut()
+                .zip(split.iter().chain([&total, &whole, &reference]))
+            {
                 s.push(*v);
             }
         }

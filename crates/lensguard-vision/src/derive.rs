@@ -6,7 +6,7 @@
 //! other outcome is [`Derivative::Withheld`] with the reason, and no pixels
 //! come out. The only pixels that do come out are a [`RedactedJpeg`].
 
-use crate::decode::{decode_rgb, decode_rgb_scaled};
+use crate::decode::{DecodedRgb, JpegHeader, decode_rgb, decode_rgb_scaled};
 use crate::models::{Detection, FaceDetector, TextDetector, nms, tiles};
 use crate::redact::{Rect, RedactedJpeg, redact};
 use crate::{Error, RgbFrame};
@@ -136,24 +136,33 @@ pub struct Derived {
 /// only when the photo cannot be decoded.
 ///
 /// An upright JPEG (no EXIF rotation) is decoded only at the DCT scale the
-/// detectors need ([`detection_scale`]) and redacted in its DCT coefficients
-/// ([`crate::redact::dct`]); a PNG, a WebP, a rotated JPEG, or a JPEG the
-/// coefficient path cannot transcode is decoded whole and redacted in pixels.
+/// detectors need ([`decode_denominator`]) and redacted in its DCT
+/// coefficients ([`crate::redact::dct`]); a PNG, a WebP, a rotated JPEG, or a
+/// JPEG the coefficient path cannot transcode is decoded whole and redacted in
+/// pixels.
 pub fn derive(
     bytes: &[u8],
     limits: &Limits,
     detectors: &Detectors,
     policy: &Policy,
 ) -> Result<Derived, Error> {
-    let decoded = decode_rgb_scaled(bytes, limits, |h| {
-        if h.orientation == 1 {
-            detection_scale(policy, h.width.max(h.height))
-        } else {
-            1
-        }
-    })?;
+    let decoded = decode_rgb_scaled(bytes, limits, |h| decode_denominator(policy, h))?;
+    derive_decoded(bytes, decoded, limits, detectors, policy)
+}
+
+/// [`derive`] for `bytes` already decoded (by [`decode_rgb_scaled`] or
+/// [`crate::decode::decode_photo`], at [`decode_denominator`] or finer).
+/// Errors only when the coefficient path fails and the whole decode it falls
+/// back on fails too.
+pub fn derive_decoded(
+    bytes: &[u8],
+    decoded: DecodedRgb,
+    limits: &Limits,
+    detectors: &Detectors,
+    policy: &Policy,
+) -> Result<Derived, Error> {
     let in_place = decoded.format == ImageFormat::Jpeg && decoded.orientation == 1;
-    if !in_place {
+    if !in_place && decoded.scale == 1 {
         return Ok(derive_frame(decoded.frame, detectors, policy));
     }
     let (width, height) = (decoded.width, decoded.height);
@@ -161,7 +170,14 @@ pub fn derive(
         (decoded.frame.width(), decoded.frame.height()),
         (width, height),
     );
-    let derivative = match redact_jpeg_found(bytes, &findings, policy, limits, (width, height)) {
+    let coefficients = if in_place {
+        redact_jpeg_found(bytes, &findings, policy, limits, (width, height))
+    } else {
+        Err(Error::UnsupportedFormat(
+            "only an upright JPEG is redacted in its coefficients".to_owned(),
+        ))
+    };
+    let derivative = match coefficients {
         Ok(d) => d,
         // The coefficient path could not transcode this JPEG: decode it whole
         // and redact its pixels instead.
@@ -180,6 +196,17 @@ pub fn derive(
         findings,
         derivative,
     })
+}
+
+/// The JPEG DCT scale denominator to decode a photo with `header` at for
+/// [`derive`]: [`detection_scale`] when it is upright (redaction then works on
+/// its coefficients), else 1 (a rotated photo is redacted in pixels, whole).
+pub fn decode_denominator(policy: &Policy, header: &JpegHeader) -> u8 {
+    if header.orientation == 1 {
+        detection_scale(policy, header.width.max(header.height))
+    } else {
+        1
+    }
 }
 
 /// The JPEG DCT scale denominator (1, 2, 4 or 8) to decode a photo whose long

@@ -2,18 +2,22 @@
 
 use crate::Error;
 use crate::checks::{contrast, exposure, glare, histogram::Histogram, phash, sharpness};
-use crate::decode::decode;
+use crate::decode::{Decoded, decode};
 use lensguard_core::report::{InspectionReport, Measurements};
 use lensguard_core::{Limits, Policy, rules};
 
 /// Decodes `bytes` within `limits` and measures everything the checks need.
 pub fn measure(bytes: &[u8], limits: &Limits) -> Result<Measurements, Error> {
-    let d = decode(bytes, limits)?;
+    Ok(measure_decoded(decode(bytes, limits)?))
+}
+
+/// Measures a photo already decoded (its analysis image, sizes and EXIF).
+pub fn measure_decoded(d: Decoded) -> Measurements {
     let frame = &d.frame;
     let hist = Histogram::of(frame);
     let luma_std = contrast::measure(&hist);
     let laplacian_variance = sharpness::laplacian_variance(frame);
-    Ok(Measurements {
+    Measurements {
         format: d.format,
         width: d.width,
         height: d.height,
@@ -31,7 +35,7 @@ pub fn measure(bytes: &[u8], limits: &Limits) -> Result<Measurements, Error> {
         gps: d.exif.gps,
         software: d.exif.software,
         camera: d.exif.camera,
-    })
+    }
 }
 
 /// Inspects one photo: an `error` report when it cannot be decoded, otherwise the
@@ -42,7 +46,17 @@ pub fn inspect(
     limits: &Limits,
     now: time::OffsetDateTime,
 ) -> InspectionReport {
-    match measure(bytes, limits) {
+    judged(measure(bytes, limits), policy, now)
+}
+
+/// The policy's judgement of `measured` at time `now`, or the `error` report
+/// of why the photo could not be measured.
+pub fn judged(
+    measured: Result<Measurements, Error>,
+    policy: &Policy,
+    now: time::OffsetDateTime,
+) -> InspectionReport {
+    match measured {
         Ok(m) => rules::judge(m, policy, now),
         Err(e) => InspectionReport::error(e.reason_code(), e.to_string(), policy.reference()),
     }

@@ -4,7 +4,9 @@
 //!   *analysis image*, about [`Limits::analysis_long_side`] pixels on the long side)
 //!   plus the full-size dimensions and EXIF. Every size limit is checked against the
 //!   header before anything large is allocated; JPEGs are decoded at a reduced DCT
-//!   scale, so the cost does not grow with resolution.
+//!   scale, so the cost does not grow with resolution. When the detectors run
+//!   too, [`decode::decode_photo`] decodes once in colour and makes the same
+//!   analysis image from those pixels.
 //! - [`checks`] measures the analysis image: sharpness, exposure, contrast, glare
 //!   and the perceptual hash. Each check is its own module and is pure.
 //! - [`inspect`] runs both and hands the measurements to
@@ -38,6 +40,6 @@ mod rgb;
 
 pub use error::Error;
 pub use frame::LumaFrame;
-pub use inspect::{inspect, measure};
+pub use inspect::{inspect, judged, measure, measure_decoded};
 pub use libjpeg::simd as jpeg_simd;
 pub use rgb::RgbFrame;

@@ -5,10 +5,16 @@
 //!
 //! Invariant: a derivative is only ever a [`crate::redact::RedactedJpeg`]
 //! made by [`crate::derive`], handed on as the types the vault keeps
-//! ([`RedactedImage`], [`ThumbnailImage`]); when the full decode fails after the analysis decode
-//! passed, or a needed detector did not run, nothing leaves and the report
-//! says why (`redaction.withheld`).
+//! ([`RedactedImage`], [`ThumbnailImage`]); when redaction cannot be done
+//! after the checks passed, or a needed detector did not run, nothing leaves
+//! and the report says why (`redaction.withheld`).
+//!
+//! A photo is decoded into pixels once ([`decode_photo`]): the checks'
+//! analysis image and the detectors' colour frame come from the same decode.
+//! Only a policy that needs no detector takes the cheaper greyscale-only
+//! decode ([`crate::inspect`]).
 
+use crate::decode::decode_photo;
 use crate::derive::{Answer, Detectors, Findings};
 use lensguard_core::pixels::{RedactedImage, ThumbnailImage};
 use lensguard_core::policy::{Expect, Policy};
@@ -65,21 +71,32 @@ pub fn run(
     detectors: &Detectors,
     derivative: bool,
 ) -> Outcome {
-    use crate::derive::{Derivative, derive};
+    use crate::derive::{Derivative, decode_denominator, derive_decoded};
     use lensguard_core::report::RedactionOutcome;
-    let mut report = crate::inspect(bytes, policy, limits, now);
-    let unneeded = !derivative && !checks_need_detection(policy);
-    if report.verdict == lensguard_core::Verdict::Error || unneeded {
+    if !derivative && !checks_need_detection(policy) {
         return Outcome {
-            report,
+            report: crate::inspect(bytes, policy, limits, now),
             derivative: None,
             thumbnail: None,
         };
     }
-    let derived = match derive(bytes, limits, detectors, policy) {
+    // One decode for the checks and the detectors.
+    let photo = match decode_photo(bytes, limits, |h| decode_denominator(policy, h)) {
+        Ok(photo) => photo,
+        Err(e) => {
+            return Outcome {
+                report: crate::judged(Err(e), policy, now),
+                derivative: None,
+                thumbnail: None,
+            };
+        }
+    };
+    let mut report = crate::judged(Ok(crate::measure_decoded(photo.analysis)), policy, now);
+    let derived = match derive_decoded(bytes, photo.colour, limits, detectors, policy) {
         Ok(d) => d,
         Err(e) => {
-            // The analysis decode passed but the full decode did not: nothing leaves.
+            // The coefficient path failed and so did the whole decode it fell
+            // back on: nothing leaves.
             report.redaction =
                 derivative.then(|| RedactionOutcome::withheld(e.reason_code(), e.to_string()));
             return Outcome {

@@ -1,7 +1,7 @@
 //! Memory stays bounded: the decompression bombs, and photos whose decode
 //! would exceed the memory budget, are refused before any large allocation;
-//! a photo within the budget goes the service's whole path (the analysis,
-//! then the full decode, detection and redaction: `inspect` then `derive`)
+//! a photo within the budget goes the service's whole path (one decode for
+//! the checks and the detectors, detection and redaction: `pipeline::run`)
 //! within the per-pixel peak the budget assumes. A counting global allocator
 //! records the peak number of live bytes. This file holds a single test so no
 //! other test's allocations mix into the count.
@@ -12,8 +12,9 @@ use lensguard_core::report::{ImageFormat, ReasonCode};
 use lensguard_core::{Limits, Policy, Verdict};
 use lensguard_testkit::encode::{self, JpegOptions};
 use lensguard_testkit::fetched::model;
-use lensguard_vision::derive::{Detectors, derive};
+use lensguard_vision::derive::Detectors;
 use lensguard_vision::models::{FaceDetector, TextDetector};
+use lensguard_vision::pipeline::run;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -99,10 +100,15 @@ fn bombs_are_refused_before_allocating_their_pixels() {
         let charged = pixels * lensguard_vision::decode::peak_bytes_per_pixel(format);
         let before = LIVE.load(Ordering::SeqCst);
         PEAK.store(before, Ordering::SeqCst);
-        let report = lensguard_vision::inspect(&bytes, &policy, &Limits::default(), now);
-        assert_ne!(report.verdict, Verdict::Error, "{report:?}");
-        let derived = derive(&bytes, &Limits::default(), &detectors, &policy).expect("derive");
-        drop(derived);
+        let outcome = run(&bytes, &policy, &Limits::default(), now, &detectors, true);
+        assert_ne!(
+            outcome.report.verdict,
+            Verdict::Error,
+            "{:?}",
+            outcome.report
+        );
+        assert!(outcome.report.redaction.is_some(), "{:?}", outcome.report);
+        drop(outcome);
         let grew = PEAK.load(Ordering::SeqCst) - before;
         eprintln!(
             "{format:?} 6000x4500: peak {} MiB, charged {} MiB",

@@ -8,7 +8,7 @@ use lensguard_core::report::{ImageFormat, ReasonCode};
 use lensguard_testkit::encode::{self, JpegOptions};
 use lensguard_testkit::exif_block::ExifSpec;
 use lensguard_testkit::{bad_input_dir, samples_dir, scene};
-use lensguard_vision::decode::decode;
+use lensguard_vision::decode::{decode, decode_photo};
 use lensguard_vision::measure;
 
 fn sample(name: &str) -> Vec<u8> {
@@ -222,4 +222,112 @@ fn oversized_exif_is_refused() {
         ReasonCode::ExifTooLarge
     );
     assert!(measure(&jpeg, &Limits::default()).is_ok());
+}
+
+/// `decode_photo` (one decode in colour for the checks and the detectors)
+/// against `decode` (the greyscale-only decode): the same analysis size,
+/// scale, orientation and EXIF; a PNG or WebP the same pixels; a JPEG the same
+/// pixels to rounding (its greyscale is the luma of the colour decode, averaged
+/// down from a finer DCT scale), and the same verdict.
+#[test]
+fn one_decode_for_checks_and_detectors_measures_what_the_greyscale_decode_does() {
+    let names = [
+        "sharp.jpg",
+        "blurred.jpg",
+        "dark.jpg",
+        "foggy.jpg",
+        "glare.jpg",
+        "overexposed.jpg",
+        "progressive.jpg",
+        "rotated.jpg",
+        "low-resolution.jpg",
+        "edited.jpg",
+        "sharp.png",
+        "sharp.webp",
+    ];
+    let mut photos: Vec<(String, Vec<u8>)> =
+        names.iter().map(|n| (n.to_string(), sample(n))).collect();
+    for (w, h) in [(1920u32, 1080u32), (4032, 3024)] {
+        let img = scene::doorstep(w, h, 3);
+        let options = JpegOptions {
+            quality: 90,
+            ..JpegOptions::default()
+        };
+        photos.push((format!("doorstep {w}x{h}"), encode::jpeg(&img, &options)));
+    }
+    let limits = Limits::default();
+    let policy = lensguard_core::Policy::default();
+    let now = time::OffsetDateTime::UNIX_EPOCH;
+    for (name, bytes) in &photos {
+        let grey = decode(bytes, &limits).expect(name);
+        let alone = measure(bytes, &limits).expect(name);
+        for denominator in [1u8, 2, 4, 8] {
+            let at = format!("{name} at 1/{denominator}");
+            let photo = decode_photo(bytes, &limits, |_| denominator).expect(&at);
+            let (a, c) = (&photo.analysis, &photo.colour);
+            assert_eq!(
+                (a.format, a.width, a.height, a.decode_scale, a.orientation),
+                (
+                    grey.format,
+                    grey.width,
+                    grey.height,
+                    grey.decode_scale,
+                    grey.orientation
+                ),
+                "{at}"
+            );
+            assert_eq!(a.exif, grey.exif, "{at}");
+            assert_eq!(
+                (a.frame.width(), a.frame.height()),
+                (grey.frame.width(), grey.frame.height()),
+                "{at}"
+            );
+            // The colour frame is at the scale asked for, or finer when the
+            // analysis image needs more.
+            assert!(
+                c.scale <= denominator.max(1),
+                "{at}: colour at 1/{}",
+                c.scale
+            );
+            assert_eq!((c.width, c.height), (grey.width, grey.height), "{at}");
+            let long = c.frame.width().max(c.frame.height());
+            assert_eq!(
+                long,
+                grey.width.max(grey.height).div_ceil(u32::from(c.scale)),
+                "{at}"
+            );
+            let diffs: Vec<u32> = grey
+                .frame
+                .pixels()
+                .iter()
+                .zip(a.frame.pixels())
+                .map(|(x, y)| u32::from(x.abs_diff(*y)))
+                .collect();
+            let mean = f64::from(diffs.iter().sum::<u32>()) / diffs.len() as f64;
+            if grey.format == ImageFormat::Jpeg {
+                assert!(mean <= 0.5, "{at}: mean difference {mean:.2}");
+            } else {
+                assert_eq!(mean, 0.0, "{at}");
+            }
+            let m = lensguard_vision::measure_decoded(photo.analysis);
+            let relative = (m.sharpness - alone.sharpness).abs() / alone.sharpness.max(1e-9);
+            assert!(
+                relative <= 0.05,
+                "{at}: sharpness {} against {}",
+                m.sharpness,
+                alone.sharpness
+            );
+            assert!(
+                (m.exposure.mean_luma - alone.exposure.mean_luma).abs() <= 0.5,
+                "{at}"
+            );
+            let one = lensguard_core::rules::judge(m, &policy, now);
+            let two = lensguard_core::rules::judge(alone.clone(), &policy, now);
+            assert_eq!(one.verdict, two.verdict, "{at}");
+            let codes = |r: &lensguard_core::InspectionReport| {
+                r.reasons.iter().map(|r| r.code).collect::<Vec<_>>()
+            };
+            assert_eq!(codes(&one), codes(&two), "{at}");
+        }
+    }
 }

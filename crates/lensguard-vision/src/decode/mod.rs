@@ -12,6 +12,10 @@
 //!    converted to greyscale;
 //! 5. resampling down to `analysis_long_side` when the decoded image is more than
 //!    10% larger, then the EXIF orientation.
+//!
+//! [`decode_photo`] is the same order with one decode in colour for both the
+//! checks and the detectors; its analysis image is the one step 4 would give,
+//! made from the colour pixels (to rounding, for a JPEG).
 
 mod jpeg;
 mod raster;
@@ -145,6 +149,85 @@ pub fn jpeg_header(bytes: &[u8], limits: &Limits) -> Result<JpegHeader, Error> {
         width,
         height,
         orientation: valid_orientation(exif.orientation),
+    })
+}
+
+/// One decode serving both the checks and the detectors: the colour frame
+/// the detectors and redaction work on, and the analysis image made from the
+/// same pixels (so a submission's entropy data is decoded into pixels once).
+#[derive(Debug)]
+pub struct DecodedPhoto {
+    /// The analysis image, as [`decode`] describes it.
+    pub analysis: Decoded,
+    /// The colour frame.
+    pub colour: DecodedRgb,
+}
+
+/// Decodes `bytes` once, in colour, for both the checks and the detectors.
+///
+/// A JPEG is decoded at the DCT scale 1/`denominator(header)` (as
+/// [`decode_rgb_scaled`]), or finer when the analysis image needs more pixels
+/// than that; its analysis image is the BT.601 luma of those pixels (what a
+/// greyscale decode gives, to rounding), averaged over k x k cells so it is the
+/// size [`decode`] makes it (1/[`Decoded::decode_scale`] of the photo, then
+/// resampled to the analysis size). A PNG or WebP is decoded whole, its
+/// analysis image converted from the same decode exactly as [`decode`] does.
+pub fn decode_photo(
+    bytes: &[u8],
+    limits: &Limits,
+    denominator: impl FnOnce(&JpegHeader) -> u8,
+) -> Result<DecodedPhoto, Error> {
+    let format = admit(bytes, limits)?;
+    let (colour, luma, exif, scales, stored) = match format {
+        ImageFormat::Jpeg => {
+            let mut header = (0, 0, 1);
+            let (frame, exif, scale) = jpeg::decode_rgb(bytes, limits, |width, height, exif| {
+                let analysis = jpeg::scale_for(width.max(height), limits.analysis_long_side);
+                header = (width, height, analysis);
+                let wanted = denominator(&JpegHeader {
+                    width,
+                    height,
+                    orientation: valid_orientation(exif.orientation),
+                });
+                match wanted {
+                    2 | 4 | 8 => wanted.min(analysis),
+                    _ => 1,
+                }
+            })?;
+            let (width, height, analysis) = header;
+            // Both are powers of two, and `scale <= analysis`.
+            let cell = u32::from(analysis / scale.max(1)).max(1);
+            let luma = crate::resize::binned_luma(&frame, cell)
+                .ok_or_else(|| Error::Corrupt("decoded size differs from the header".to_owned()))?;
+            (frame, luma, exif, (scale, analysis), (width, height))
+        }
+        ImageFormat::Png | ImageFormat::Webp => {
+            let (frame, luma, exif) = raster::decode_both(bytes, format, limits)?;
+            let size = (frame.width(), frame.height());
+            (frame, luma, exif, (1, 1), size)
+        }
+    };
+    let orientation = valid_orientation(exif.orientation);
+    let (width, height) = upright(stored, orientation);
+    let analysis = Decoded {
+        frame: crate::resize::to_long_side(luma, limits.analysis_long_side).oriented(orientation),
+        format,
+        width,
+        height,
+        decode_scale: scales.1,
+        orientation,
+        exif,
+    };
+    Ok(DecodedPhoto {
+        analysis,
+        colour: DecodedRgb {
+            frame: colour.oriented(orientation),
+            format,
+            scale: scales.0,
+            width,
+            height,
+            orientation,
+        },
     })
 }
 

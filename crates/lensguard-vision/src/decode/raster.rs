@@ -40,6 +40,24 @@ pub(super) fn decode_rgb(
     Ok((frame, exif))
 }
 
+/// The whole image in colour and its greyscale, from one decode: the colour
+/// conversion first (so a 16-bit decode is dropped before the greyscale is
+/// made), then the greyscale from it by the same conversion as [`decode`].
+pub(super) fn decode_both(
+    bytes: &[u8],
+    format: ImageFormat,
+    limits: &Limits,
+) -> Result<(RgbFrame, LumaFrame, ExifInfo), Error> {
+    let (image, width, height, exif) = open(bytes, format, limits)?;
+    let rgb = DynamicImage::ImageRgb8(image.into_rgb8());
+    let luma = rgb.to_luma8();
+    let rgb = rgb.into_rgb8();
+    let corrupt = || Error::Corrupt("decoded size differs from the header".to_owned());
+    let luma = LumaFrame::new(width, height, luma.into_raw()).ok_or_else(corrupt)?;
+    let rgb = RgbFrame::new(width, height, rgb.into_raw()).ok_or_else(corrupt)?;
+    Ok((rgb, luma, exif))
+}
+
 /// Header first, limits checked, then the pixels.
 fn open(
     bytes: &[u8],
