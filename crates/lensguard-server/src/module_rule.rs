@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    lensguard_testkit::package_dir(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Module name to layer, from the table rows `| N | `a`, `b` | ... |`.

@@ -15,7 +15,7 @@ use lensguard_core::policy::DataCategory;
 use std::path::{Path, PathBuf};
 
 fn golden() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/v0.1")
+    lensguard_testkit::package_dir(env!("CARGO_MANIFEST_DIR")).join("tests/golden/v0.1")
 }
 
 /// The data key and object the golden envelope was sealed with (test

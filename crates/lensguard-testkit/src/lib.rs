@@ -27,12 +27,24 @@ pub mod softhsm;
 
 use std::path::PathBuf;
 
-/// The workspace root (where `samples/` lives).
+/// The directory of the package whose test is running: cargo sets
+/// `CARGO_MANIFEST_DIR` when it runs a test, and that value comes first,
+/// because a shared target directory can hold a crate compiled in another
+/// checkout of the workspace, whose compile-time path (`compiled`, pass
+/// `env!("CARGO_MANIFEST_DIR")`) may be gone.
+pub fn package_dir(compiled: &str) -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(compiled), PathBuf::from)
+}
+
+/// The workspace root (where `samples/` and `Cargo.lock` live): the nearest
+/// such folder above the running test's package.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    let package = package_dir(env!("CARGO_MANIFEST_DIR"));
+    let package = package.canonicalize().unwrap_or(package);
+    package
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file() && dir.join("samples").is_dir())
+        .map_or_else(|| package.join("../.."), PathBuf::from)
 }
 
 /// The committed sample photos that the README's run command inspects.
@@ -42,5 +54,5 @@ pub fn samples_dir() -> PathBuf {
 
 /// The committed malformed inputs, one file per attack or failure.
 pub fn bad_input_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/bad-input")
+    workspace_root().join("crates/lensguard-testkit/data/bad-input")
 }

@@ -225,8 +225,7 @@ mod tests {
 
     #[test]
     fn committed_inventory_matches_the_default_policy() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/data-inventory.md");
+        let path = lensguard_testkit::workspace_root().join("docs/data-inventory.md");
         let text = markdown(&inventory(&Policy::default()));
         if std::env::var_os("LENSGUARD_BLESS").is_some() {
             std::fs::write(&path, &text).expect("write");

@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn committed_openapi_document_matches_the_code() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+        let path = lensguard_testkit::workspace_root().join("docs/openapi.json");
         let mut text = serde_json::to_string_pretty(&document()).expect("json");
         text.push('\n');
         if std::env::var_os("LENSGUARD_BLESS").is_some() {
@@ -236,7 +236,7 @@ mod tests {
         let fields = doc["components"]["schemas"]["Login"]["properties"]
             .as_object()
             .expect("Login properties");
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/access.md");
+        let path = lensguard_testkit::workspace_root().join("docs/access.md");
         let access = std::fs::read_to_string(path).expect("docs/access.md");
         assert_eq!(fields.len(), 3);
         for name in fields.keys() {
