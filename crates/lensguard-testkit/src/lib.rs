@@ -22,6 +22,7 @@ pub mod forgery;
 pub mod postgres;
 pub mod process;
 pub mod rsyslog;
+pub mod rtsp_server;
 pub mod scene;
 pub mod softhsm;
 

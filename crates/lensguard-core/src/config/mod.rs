@@ -7,6 +7,7 @@
 //! `dangerous_` in their name and are listed by [`ServerConfig::dangerous`].
 
 pub mod audit;
+pub mod cameras;
 pub mod delivery;
 pub mod siem;
 pub mod sources;
@@ -22,7 +23,7 @@ use std::time::Duration;
 pub const MIN_HSTS_MAX_AGE: u64 = 31_536_000;
 
 /// The configuration file, as written. Every key is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfigFile {
     /// Address and port to listen on. Default `127.0.0.1:8443`.
@@ -59,6 +60,9 @@ pub struct ServerConfigFile {
     /// `[[sources.folder]]`.
     #[serde(default)]
     pub sources: sources::SourcesSection,
+    /// `[[cameras]]`.
+    #[serde(default)]
+    pub cameras: Vec<cameras::CameraSection>,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -258,7 +262,7 @@ pub enum TlsSource {
 }
 
 /// A validated configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     /// Listen address.
     pub listen: SocketAddr,
@@ -302,6 +306,8 @@ pub struct ServerConfig {
     pub audit: audit::AuditConfig,
     /// Watched folders.
     pub folders: Vec<sources::FolderSource>,
+    /// Cameras.
+    pub cameras: Vec<cameras::Camera>,
 }
 
 impl ServerConfig {
@@ -450,6 +456,8 @@ impl ServerConfig {
             &mut problems,
         );
         let folders = raw.sources.validate(&mut problems);
+        let folder_names: Vec<String> = folders.iter().map(|f| f.name.clone()).collect();
+        let cameras = cameras::validate(&raw.cameras, &folder_names, &mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -478,6 +486,7 @@ impl ServerConfig {
             siem,
             audit,
             folders,
+            cameras,
         })
     }
 

@@ -6,6 +6,7 @@
 //! `lensguard-core/src/config/`, one line in [`start`], its tests, its
 //! docs (ARCHITECTURE.md lists the steps).
 
+pub mod camera;
 pub mod folder;
 
 use crate::intake::Intake;

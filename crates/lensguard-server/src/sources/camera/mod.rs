@@ -1,0 +1,193 @@
+//! Cameras: each configured camera's analysed stream read over RTSP
+//! ([`rtsp`]), decoded ([`lensguard_video::H264Decoder`]) and handed on at
+//! most `detect_fps` pictures a second, with its live status kept.
+//!
+//! Invariants: one task per camera, which never ends on a camera's fault: a
+//! failure marks the camera down with the reason and it is retried with
+//! backoff and jitter (a refused password waits the longest delay, so a
+//! wrong credential cannot become a retry storm); every picture is decoded
+//! (H.264 needs them all) but only a key picture starts decoding after a
+//! (re)connect; a picture over the camera's pixel limit is refused before it
+//! is decoded.
+
+pub mod rtsp;
+
+use crate::common::backoff::Backoff;
+use lensguard_video::{DecodedFrame, H264Decoder};
+use rtsp::{Credentials, StreamError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The first retry delay after a failure.
+pub const RETRY_INITIAL: Duration = Duration::from_millis(500);
+/// The longest retry delay, and the delay after refused credentials.
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// A camera's state.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+pub enum State {
+    /// Not connected yet.
+    Connecting,
+    /// Pictures are arriving.
+    Up,
+    /// Down, with why.
+    Down(String),
+}
+
+/// A camera's live status.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Status {
+    /// Up, down or connecting.
+    #[serde(flatten)]
+    pub state: State,
+    /// Pictures decoded since the service started.
+    pub decoded: u64,
+    /// Pictures handed to analysis.
+    pub analysed: u64,
+    /// Access units the decoder refused (skipped to the next key picture).
+    pub damaged: u64,
+    /// Sessions opened since the service started.
+    pub sessions: u64,
+    /// The analysed stream's picture size.
+    pub size: Option<(u32, u32)>,
+    /// The service's time of the last picture.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_picture: Option<time::OffsetDateTime>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            state: State::Connecting,
+            decoded: 0,
+            analysed: 0,
+            damaged: 0,
+            sessions: 0,
+            size: None,
+            last_picture: None,
+        }
+    }
+}
+
+/// A picture handed to analysis.
+#[derive(Debug)]
+pub struct Picture {
+    /// The decoded picture (in colour too).
+    pub frame: DecodedFrame,
+    /// The service's time for it.
+    pub at: time::OffsetDateTime,
+    /// Seconds since its session's first picture, by the RTP clock.
+    pub stream_secs: f64,
+}
+
+/// What one camera's task needs.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// The analysed stream's URL (no credentials in it).
+    pub url: String,
+    /// Its credentials, read at start.
+    pub credentials: Option<Credentials>,
+    /// Pictures handed on per second, at most.
+    pub detect_fps: u32,
+    /// The largest picture decoded.
+    pub max_pixels: u64,
+}
+
+/// Reads the camera until `stop` turns true, updating `status` and calling
+/// `analyse` with at most `detect_fps` pictures a second.
+pub async fn run(
+    reader: Reader,
+    status: Arc<Mutex<Status>>,
+    mut stop: watch::Receiver<bool>,
+    mut analyse: impl FnMut(Picture) + Send,
+) {
+    let mut backoff = Backoff::new(RETRY_INITIAL, RETRY_MAX);
+    let update = |f: &mut dyn FnMut(&mut Status)| {
+        f(&mut status.lock().unwrap_or_else(PoisonError::into_inner));
+    };
+    while !*stop.borrow() {
+        update(&mut |s| s.sessions += 1);
+        let outcome = tokio::select! {
+            r = session(&reader, &status, &mut analyse, &mut backoff) => r,
+            _ = stop.changed() => return,
+        };
+        let delay = match &outcome {
+            StreamError::Unauthorized => RETRY_MAX,
+            _ => backoff.next_delay(),
+        };
+        update(&mut |s| s.state = State::Down(outcome.to_string()));
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// One session: open, decode, hand on; returns why it ended.
+async fn session(
+    reader: &Reader,
+    status: &Arc<Mutex<Status>>,
+    analyse: &mut (impl FnMut(Picture) + Send),
+    backoff: &mut Backoff,
+) -> StreamError {
+    let mut stream = match rtsp::open(&reader.url, reader.credentials.as_ref()).await {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let lock = || status.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut decoder: Option<H264Decoder> = None;
+    let interval = 1.0 / f64::from(reader.detect_fps.max(1));
+    let mut next_analysis = 0.0;
+    loop {
+        let unit = match stream.next().await {
+            Ok(u) => u,
+            Err(e) => return e,
+        };
+        if let Some((record, (w, h))) = &unit.parameters {
+            if u64::from(*w) * u64::from(*h) > reader.max_pixels {
+                return StreamError::Protocol(format!(
+                    "{w}x{h} pictures exceed the camera limit of {} pixels; analyse the sub-stream",
+                    reader.max_pixels
+                ));
+            }
+            match H264Decoder::new(record, reader.max_pixels) {
+                Ok(d) => decoder = Some(d),
+                Err(e) => return StreamError::Protocol(e.to_string()),
+            }
+            lock().size = Some((*w, *h));
+        }
+        let Some(d) = decoder.as_mut() else {
+            continue;
+        };
+        let due = unit.stream_secs + 1e-6 >= next_analysis;
+        match d.decode(&unit.data, due) {
+            Ok(Some(frame)) => {
+                backoff.reset();
+                {
+                    let mut s = lock();
+                    s.state = State::Up;
+                    s.decoded += 1;
+                    s.last_picture = Some(unit.at);
+                    if due {
+                        s.analysed += 1;
+                    }
+                }
+                if due {
+                    next_analysis = unit.stream_secs + interval;
+                    analyse(Picture {
+                        frame,
+                        at: unit.at,
+                        stream_secs: unit.stream_secs,
+                    });
+                }
+            }
+            Ok(None) => {}
+            Err(_) => lock().damaged += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

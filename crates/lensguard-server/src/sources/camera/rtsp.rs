@@ -1,0 +1,218 @@
+//! One RTSP session with a camera: DESCRIBE, SETUP of its H.264 video over
+//! TCP (interleaved), PLAY, then the video's access units as they arrive.
+//!
+//! Invariants: the camera's credentials are handed to the RTSP client only
+//! (never in a URL, an error or `Debug` output); audio and other streams are
+//! never set up; each access unit's time is the service's clock at the first
+//! picture plus the stream's RTP clock since then, so a camera whose own
+//! clock is wrong cannot move events in time.
+
+use futures_util::StreamExt;
+use retina::client::{
+    Credentials as RtspCredentials, Demuxed, PlayOptions, Session, SessionOptions, SetupOptions,
+    TcpTransportOptions, Transport,
+};
+use retina::codec::{CodecItem, ParametersRef};
+use std::fmt;
+use std::time::Duration;
+
+/// How long connecting, DESCRIBE, SETUP and PLAY may take together.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the stream may go without a picture before it counts as down.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `user:password` for a camera; prints as `Credentials(user, password
+/// hidden)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user.
+    pub user: String,
+    /// The password.
+    password: String,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credentials({}, password hidden)", self.user)
+    }
+}
+
+impl Credentials {
+    /// From `user:password` (the first line of a credentials file or an
+    /// environment variable's value); `None` without a colon or a user.
+    pub fn parse(text: &str) -> Option<Credentials> {
+        let line = text.lines().next()?.trim_end_matches('\r');
+        let (user, password) = line.split_once(':')?;
+        (!user.is_empty()).then(|| Credentials {
+            user: user.to_owned(),
+            password: password.to_owned(),
+        })
+    }
+}
+
+/// Why a camera's stream could not be read; the message never holds its
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// Nothing answered, or the connection broke: retried with backoff.
+    #[error("camera unreachable: {0}")]
+    Unreachable(String),
+    /// The camera refused the credentials (401): fix the credentials; retried
+    /// slowly.
+    #[error("the camera refused the credentials")]
+    Unauthorized,
+    /// The stream has no H.264 video (H.265 is recorded untouched, but
+    /// analysis needs an H.264 stream, usually the camera's sub-stream).
+    #[error("no H.264 video in the stream (offered: {0}); analysis needs an H.264 stream")]
+    NoH264(String),
+    /// The camera spoke RTSP or RTP wrongly: retried with backoff.
+    #[error("camera protocol error: {0}")]
+    Protocol(String),
+    /// No picture for [`STALL_TIMEOUT`], or opening took over
+    /// [`OPEN_TIMEOUT`].
+    #[error("camera stalled: no picture for {0:?}")]
+    Stalled(Duration),
+}
+
+/// One access unit of the video (AVC: length-prefixed NAL units).
+#[derive(Debug)]
+pub struct AccessUnit {
+    /// The NAL units.
+    pub data: Vec<u8>,
+    /// A key picture (decoding can start here).
+    pub key: bool,
+    /// Seconds since the session's first picture, by the RTP clock.
+    pub stream_secs: f64,
+    /// The service's time for this picture.
+    pub at: time::OffsetDateTime,
+    /// The stream's `AVCDecoderConfigurationRecord` and picture size when
+    /// they are new (the first access unit always has them).
+    pub parameters: Option<(Vec<u8>, (u32, u32))>,
+}
+
+/// A playing session.
+pub struct Stream {
+    demuxed: Demuxed,
+    video: usize,
+    first: Option<(time::OffsetDateTime, f64)>,
+    sent_parameters: bool,
+}
+
+fn classify(e: retina::Error) -> StreamError {
+    let text = e.to_string();
+    if text.contains("401") || text.contains("Unauthorized") {
+        StreamError::Unauthorized
+    } else if text.contains("connect") || text.contains("Connection") || text.contains("EOF") {
+        StreamError::Unreachable(text)
+    } else {
+        StreamError::Protocol(text)
+    }
+}
+
+/// Opens `url` (no credentials in it) and starts its H.264 video playing.
+pub async fn open(url: &str, credentials: Option<&Credentials>) -> Result<Stream, StreamError> {
+    match tokio::time::timeout(OPEN_TIMEOUT, open_inner(url, credentials)).await {
+        Ok(r) => r,
+        Err(_) => Err(StreamError::Stalled(OPEN_TIMEOUT)),
+    }
+}
+
+async fn open_inner(url: &str, credentials: Option<&Credentials>) -> Result<Stream, StreamError> {
+    let url = url::Url::parse(url).map_err(|e| StreamError::Protocol(format!("URL: {e}")))?;
+    let options = SessionOptions::default()
+        .creds(credentials.map(|c| RtspCredentials {
+            username: c.user.clone(),
+            password: c.password.clone(),
+        }))
+        .user_agent(format!("lensguard/{}", env!("CARGO_PKG_VERSION")));
+    let mut session = Session::describe(url, options).await.map_err(classify)?;
+    let video = session
+        .streams()
+        .iter()
+        .position(|s| s.media() == "video" && s.encoding_name().eq_ignore_ascii_case("h264"));
+    let Some(video) = video else {
+        let offered: Vec<String> = session
+            .streams()
+            .iter()
+            .map(|s| format!("{}/{}", s.media(), s.encoding_name()))
+            .collect();
+        return Err(StreamError::NoH264(offered.join(", ")));
+    };
+    session
+        .setup(
+            video,
+            SetupOptions::default().transport(Transport::Tcp(TcpTransportOptions::default())),
+        )
+        .await
+        .map_err(classify)?;
+    let demuxed = session
+        .play(PlayOptions::default())
+        .await
+        .map_err(classify)?
+        .demuxed()
+        .map_err(classify)?;
+    Ok(Stream {
+        demuxed,
+        video,
+        first: None,
+        sent_parameters: false,
+    })
+}
+
+impl Stream {
+    /// The next access unit; `Err` ends the session (the caller reconnects).
+    pub async fn next(&mut self) -> Result<AccessUnit, StreamError> {
+        loop {
+            let item = match tokio::time::timeout(STALL_TIMEOUT, self.demuxed.next()).await {
+                Err(_) => return Err(StreamError::Stalled(STALL_TIMEOUT)),
+                Ok(None) => return Err(StreamError::Unreachable("the stream ended".to_owned())),
+                Ok(Some(Err(e))) => return Err(classify(e)),
+                Ok(Some(Ok(item))) => item,
+            };
+            let CodecItem::VideoFrame(frame) = item else {
+                continue;
+            };
+            if frame.stream_id() != self.video {
+                continue;
+            }
+            let secs = frame.timestamp().elapsed_secs();
+            let now = time::OffsetDateTime::now_utc();
+            let (base, base_secs) = *self.first.get_or_insert((now, secs));
+            let since = (secs - base_secs).max(0.0);
+            let parameters = if frame.has_new_parameters() || !self.sent_parameters {
+                match self.demuxed.streams()[self.video].parameters() {
+                    Some(ParametersRef::Video(v)) => {
+                        Some((v.extra_data().to_vec(), v.pixel_dimensions()))
+                    }
+                    _ => None,
+                }
+            } else {
+                None
+            };
+            self.sent_parameters |= parameters.is_some();
+            let key = frame.is_random_access_point();
+            return Ok(AccessUnit {
+                data: frame.into_data(),
+                key,
+                stream_secs: since,
+                at: base + time::Duration::seconds_f64(since),
+                parameters,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_parse_from_the_first_line_and_never_print_the_password() {
+        let c = Credentials::parse("viewer:s3cr:et\nignored").expect("valid");
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("viewer", "s3cr:et"));
+        assert!(!format!("{c:?}").contains("s3cr"));
+        assert_eq!(Credentials::parse("no-colon"), None);
+        assert_eq!(Credentials::parse(":password"), None);
+        assert_eq!(Credentials::parse(""), None);
+    }
+}

@@ -1,0 +1,129 @@
+//! The camera reader against a real RTSP server (GStreamer's, started by
+//! the test on 127.0.0.1): pictures arrive decoded at the analysis rate,
+//! with the service's times; refused credentials do not become a retry
+//! storm; a camera that goes away is retried and comes back.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use super::*;
+use lensguard_testkit::rtsp_server::RtspServer;
+use std::time::Instant;
+
+fn reader(url: String, credentials: Option<Credentials>) -> Reader {
+    Reader {
+        url,
+        credentials,
+        detect_fps: 5,
+        max_pixels: 1920 * 1080,
+    }
+}
+
+/// Runs `reader` for `secs`, returning its status and the pictures' times
+/// (service time, stream seconds) and sizes.
+async fn watch(reader: Reader, secs: f64) -> (Status, Vec<(time::OffsetDateTime, f64, (u32, u32))>) {
+    let status = Arc::new(Mutex::new(Status::default()));
+    let (stop, stopped) = watch::channel(false);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let task = {
+        let (status, seen) = (Arc::clone(&status), Arc::clone(&seen));
+        tokio::spawn(run(reader, status, stopped, move |p: Picture| {
+            let rgb = p.frame.rgb.as_ref().expect("analysed pictures come in colour");
+            seen.lock().unwrap().push((p.at, p.stream_secs, (rgb.width(), rgb.height())));
+        }))
+    };
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let s = status.lock().unwrap().clone();
+    let v = seen.lock().unwrap().clone();
+    (s, v)
+}
+
+#[tokio::test]
+async fn a_live_camera_is_decoded_and_handed_on_at_the_analysis_rate() {
+    let Some(server) = RtspServer::start(&["ball=ball"], 0, None) else {
+        return;
+    };
+    let started = time::OffsetDateTime::now_utc();
+    let (status, seen) = watch(reader(server.url("ball"), None), 4.0).await;
+    assert_eq!(status.state, State::Up, "{status:?}");
+    assert_eq!(status.size, Some((640, 360)));
+    // 10 pictures a second for about 3 s once playing: all decoded, about
+    // half handed on (5 a second).
+    assert!(status.decoded >= 15, "{status:?}");
+    assert!(status.analysed >= 8 && status.analysed * 10 <= status.decoded * 6, "{status:?}");
+    assert_eq!(status.damaged, 0, "{status:?}");
+    assert!(seen.iter().all(|(_, _, size)| *size == (640, 360)));
+    // Times: the service's clock, in order, spaced by the RTP clock.
+    for pair in seen.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(b.1 - a.1 >= 0.19 && b.1 - a.1 <= 0.41, "{:?} -> {:?}", a.1, b.1);
+        let gap = (b.0 - a.0).as_seconds_f64();
+        assert!((gap - (b.1 - a.1)).abs() < 1e-3, "service time follows the RTP clock");
+    }
+    let first = seen.first().expect("pictures").0;
+    assert!(first >= started && first - started < time::Duration::seconds(4));
+}
+
+#[tokio::test]
+async fn refused_credentials_are_named_and_not_retried_in_a_storm() {
+    let Some(server) = RtspServer::start(&["ball=ball"], 0, Some(("viewer", "right"))) else {
+        return;
+    };
+    let wrong = Credentials::parse("viewer:wrong");
+    let (status, seen) = watch(reader(server.url("ball"), wrong), 3.0).await;
+    assert_eq!(
+        status.state,
+        State::Down("the camera refused the credentials".to_owned())
+    );
+    assert!(!format!("{status:?}").contains("wrong"));
+    assert_eq!(status.sessions, 1, "one attempt, then the longest delay");
+    assert!(seen.is_empty());
+    // The right ones work.
+    let right = Credentials::parse("viewer:right");
+    let (status, seen) = watch(reader(server.url("ball"), right), 3.0).await;
+    assert_eq!(status.state, State::Up, "{status:?}");
+    assert!(!seen.is_empty());
+}
+
+#[tokio::test]
+async fn a_camera_that_goes_away_is_retried_and_comes_back() {
+    let Some(server) = RtspServer::start(&["ball=ball"], 0, None) else {
+        return;
+    };
+    let port = server.port;
+    let status = Arc::new(Mutex::new(Status::default()));
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(run(
+        reader(server.url("ball"), None),
+        Arc::clone(&status),
+        stopped,
+        |_| {},
+    ));
+    let wait_for = |want: fn(&Status) -> bool, what: &str| {
+        let status = Arc::clone(&status);
+        let what = what.to_owned();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                if want(&status.lock().unwrap()) {
+                    return;
+                }
+                assert!(Instant::now() < deadline, "{what}: {:?}", status.lock().unwrap());
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for(|s| s.state == State::Up, "up").await;
+    drop(server);
+    wait_for(|s| matches!(s.state, State::Down(_)), "down after the server stopped").await;
+    let server = RtspServer::start(&["ball=ball"], port, None).expect("restarts");
+    let before = status.lock().unwrap().decoded;
+    wait_for(move |s| s.state == State::Up, "up again").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(status.lock().unwrap().decoded > before);
+    assert!(status.lock().unwrap().sessions >= 2);
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    drop(server);
+}

@@ -1,0 +1,287 @@
+//! [`H264Decoder`]: OpenH264 behind a pixel limit and the AVC conversion.
+//!
+//! Invariants: the parameter sets are fed before any picture; a picture
+//! larger than the limit is refused before it is copied out; after an error
+//! the decoder waits for the next IDR (key) picture, so a damaged picture
+//! never reaches analysis half-decoded.
+
+use crate::{VideoError, avc};
+use lensguard_vision::{LumaFrame, RgbFrame};
+use openh264::decoder::{DecodedYUV, Decoder};
+use openh264::formats::YUVSource;
+
+/// One decoded picture: its luma always, its colour when asked for.
+#[derive(Debug)]
+pub struct DecodedFrame {
+    /// The luma plane.
+    pub luma: LumaFrame,
+    /// The picture in colour, when the caller asked for it.
+    pub rgb: Option<RgbFrame>,
+}
+
+/// An H.264 decoder for one stream.
+pub struct H264Decoder {
+    decoder: Decoder,
+    length_size: usize,
+    max_pixels: u64,
+    annex_b: Vec<u8>,
+    /// Set after an error: pictures are dropped until the next IDR.
+    resync: bool,
+}
+
+impl std::fmt::Debug for H264Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "H264Decoder(max {} pixels)", self.max_pixels)
+    }
+}
+
+/// NAL unit type 5: a slice of an IDR picture.
+const IDR: u8 = 5;
+
+impl H264Decoder {
+    /// A decoder for a stream described by `record` (its
+    /// `AVCDecoderConfigurationRecord`) whose pictures are at most
+    /// `max_pixels`.
+    pub fn new(record: &[u8], max_pixels: u64) -> Result<H264Decoder, VideoError> {
+        let (parameters, length_size) = avc::parameter_sets(record)?;
+        let mut decoder = Decoder::new().map_err(|e| VideoError::Decoder(e.to_string()))?;
+        decoder
+            .decode(&parameters)
+            .map_err(|e| VideoError::Parameters(e.to_string()))?;
+        Ok(H264Decoder {
+            decoder,
+            length_size,
+            max_pixels,
+            annex_b: Vec::new(),
+            resync: false,
+        })
+    }
+
+    /// Decodes one AVC access unit; `Ok(None)` when it completed no picture
+    /// (or the decoder is waiting for a key picture after an error). With
+    /// `rgb`, the picture comes in colour too.
+    pub fn decode(&mut self, frame: &[u8], rgb: bool) -> Result<Option<DecodedFrame>, VideoError> {
+        self.annex_b.clear();
+        avc::access_unit(frame, self.length_size, &mut self.annex_b)?;
+        if self.resync && !has_idr(frame, self.length_size) {
+            return Ok(None);
+        }
+        let max_pixels = self.max_pixels;
+        let picture = match self.decoder.decode(&self.annex_b) {
+            Ok(p) => p,
+            Err(e) => {
+                self.resync = true;
+                return Err(VideoError::Decoder(e.to_string()));
+            }
+        };
+        self.resync = false;
+        let Some(picture) = picture else {
+            return Ok(None);
+        };
+        match copy_out(&picture, max_pixels, rgb) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) => {
+                self.resync = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Whether the access unit holds an IDR slice.
+fn has_idr(frame: &[u8], length_size: usize) -> bool {
+    let mut rest = frame;
+    while rest.len() > length_size {
+        let len = rest[..length_size]
+            .iter()
+            .fold(0usize, |n, b| (n << 8) | usize::from(*b));
+        let Some(unit) = rest.get(length_size..length_size.saturating_add(len)) else {
+            return false;
+        };
+        if unit.first().is_some_and(|h| h & 0x1f == IDR) {
+            return true;
+        }
+        rest = &rest[length_size + len..];
+    }
+    false
+}
+
+/// The picture's luma (and colour) as owned frames, within the limit.
+fn copy_out(p: &DecodedYUV<'_>, max_pixels: u64, rgb: bool) -> Result<DecodedFrame, VideoError> {
+    let (w, h) = p.dimensions();
+    let (width, height) = (
+        u32::try_from(w).unwrap_or(u32::MAX),
+        u32::try_from(h).unwrap_or(u32::MAX),
+    );
+    if u64::from(width) * u64::from(height) > max_pixels || w == 0 || h == 0 {
+        return Err(VideoError::TooLarge {
+            width,
+            height,
+            max_pixels,
+        });
+    }
+    let stride = p.strides().0;
+    let plane = p.y();
+    let mut luma = Vec::with_capacity(w * h);
+    for row in 0..h {
+        let start = row * stride;
+        let line = plane
+            .get(start..start + w)
+            .ok_or_else(|| VideoError::Decoder("luma plane shorter than its size".to_owned()))?;
+        luma.extend_from_slice(line);
+    }
+    let short = || VideoError::Decoder("picture buffer does not match its size".to_owned());
+    let luma = LumaFrame::new(width, height, luma).ok_or_else(short)?;
+    let rgb = if rgb {
+        let mut pixels = vec![0u8; w * h * 3];
+        p.write_rgb8(&mut pixels);
+        Some(RgbFrame::new(width, height, pixels).ok_or_else(short)?)
+    } else {
+        None
+    };
+    Ok(DecodedFrame { luma, rgb })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openh264::encoder::Encoder;
+    use openh264::formats::{RgbSliceU8, YUVBuffer};
+    use proptest::prelude::*;
+
+    /// NAL units of an Annex B stream (start codes of 3 or 4 bytes).
+    fn nal_units(stream: &[u8]) -> Vec<&[u8]> {
+        let mut starts = Vec::new();
+        let mut i = 0;
+        while i + 3 <= stream.len() {
+            if stream[i..i + 3] == [0, 0, 1] {
+                starts.push(i + 3);
+                i += 3;
+            } else {
+                i += 1;
+            }
+        }
+        let mut units = Vec::new();
+        for (k, &s) in starts.iter().enumerate() {
+            let mut end = starts.get(k + 1).map_or(stream.len(), |n| n - 3);
+            while end > s && stream[end - 1] == 0 {
+                end -= 1;
+            }
+            units.push(&stream[s..end]);
+        }
+        units
+    }
+
+    /// A real stream: `frames` pictures of a bright square moving across a
+    /// dark 64x48 field, encoded by OpenH264; its record and AVC access
+    /// units.
+    fn stream(frames: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+        let (w, h) = (64usize, 48usize);
+        let mut encoder = Encoder::new().expect("encoder");
+        let (mut sps, mut pps) = (Vec::new(), Vec::new());
+        let mut units = Vec::new();
+        for f in 0..frames {
+            let rgb: Vec<u8> = (0..w * h)
+                .flat_map(|i| {
+                    let (x, y) = (i % w, i / w);
+                    let on = (x / 16 == f % 4) && (16..32).contains(&y);
+                    [if on { 230 } else { 20 }; 3]
+                })
+                .collect();
+            let yuv = YUVBuffer::from_rgb_source(RgbSliceU8::new(&rgb, (w, h)));
+            let bits = encoder.encode(&yuv).expect("encode").to_vec();
+            let mut au = Vec::new();
+            for unit in nal_units(&bits) {
+                match unit[0] & 0x1f {
+                    7 => sps = unit.to_vec(),
+                    8 => pps = unit.to_vec(),
+                    _ => {
+                        au.extend_from_slice(&(unit.len() as u32).to_be_bytes());
+                        au.extend_from_slice(unit);
+                    }
+                }
+            }
+            units.push(au);
+        }
+        let mut record = vec![1, sps[1], sps[2], sps[3], 0xff, 0xe1];
+        record.extend_from_slice(&(sps.len() as u16).to_be_bytes());
+        record.extend_from_slice(&sps);
+        record.push(1);
+        record.extend_from_slice(&(pps.len() as u16).to_be_bytes());
+        record.extend_from_slice(&pps);
+        (record, units)
+    }
+
+    #[test]
+    fn a_real_stream_decodes_to_its_pictures_in_luma_and_colour() {
+        let (record, units) = stream(4);
+        let mut d = H264Decoder::new(&record, 64 * 48).expect("decoder");
+        let mut seen = 0;
+        for (f, au) in units.iter().enumerate() {
+            let Some(frame) = d.decode(au, true).expect("decodes") else {
+                continue;
+            };
+            seen += 1;
+            assert_eq!((frame.luma.width(), frame.luma.height()), (64, 48));
+            let rgb = frame.rgb.expect("colour asked for");
+            assert_eq!((rgb.width(), rgb.height()), (64, 48));
+            // The square is where it was drawn: bright inside, dark outside.
+            let y = frame.luma.pixels();
+            let at = |x: usize, row: usize| y[row * 64 + x];
+            assert!(at((f % 4) * 16 + 8, 24) > 150, "frame {f}");
+            assert!(at(((f + 2) % 4) * 16 + 8, 24) < 80, "frame {f}");
+            assert!(at(8, 4) < 80, "frame {f}");
+        }
+        assert_eq!(seen, 4);
+    }
+
+    #[test]
+    fn pictures_over_the_limit_are_refused_and_the_decoder_waits_for_a_key_picture() {
+        let (record, units) = stream(3);
+        let mut d = H264Decoder::new(&record, 64 * 47).expect("decoder");
+        assert!(matches!(
+            d.decode(&units[0], false),
+            Err(VideoError::TooLarge { width: 64, height: 48, .. })
+        ));
+        // The next picture is not a key picture: skipped, not decoded.
+        assert!(matches!(d.decode(&units[1], false), Ok(None)));
+    }
+
+    #[test]
+    fn a_record_without_parameter_sets_is_refused() {
+        assert!(matches!(
+            H264Decoder::new(&[1, 0x42, 0, 0x1e, 0xff, 0xe0, 0], 1 << 20),
+            Err(VideoError::Parameters(_))
+        ));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Garbage, and real access units with bytes flipped, after valid
+        /// parameter sets: errors or no picture, never a panic, never a
+        /// picture over the limit.
+        #[test]
+        fn damaged_access_units_never_panic(
+            garbage in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..300), 1..4),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        ) {
+            let (record, units) = stream(3);
+            let mut d = H264Decoder::new(&record, 64 * 48).expect("decoder");
+            for body in garbage {
+                let mut frame = (body.len() as u32).to_be_bytes().to_vec();
+                frame.extend_from_slice(&body);
+                let _ = d.decode(&frame, true);
+                let _ = d.decode(&body, false);
+            }
+            for mut au in units {
+                for (at, x) in &flips {
+                    let i = 4 + at % (au.len() - 4);
+                    au[i] ^= x;
+                }
+                if let Ok(Some(f)) = d.decode(&au, true) {
+                    prop_assert!(u64::from(f.luma.width()) * u64::from(f.luma.height()) <= 64 * 48);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Camera video for lensguard: H.264 access units, as an RTSP client
+//! depacketises them, to frames the checks and detectors take.
+//!
+//! - [`avc`] turns the AVC form RTSP clients hand out (length-prefixed NAL
+//!   units, parameter sets in an `AVCDecoderConfigurationRecord`) into the
+//!   Annex B byte stream the decoder reads, checking every length.
+//! - [`H264Decoder`] wraps OpenH264 with a pixel limit: a stream whose
+//!   pictures are larger than the camera's limit is refused, not decoded.
+//!
+//! Invariants: no input makes this crate panic (the property tests feed it
+//! random bytes); it touches neither disk nor network; decoded pixels live
+//! only in [`lensguard_vision::LumaFrame`] and [`lensguard_vision::RgbFrame`],
+//! which never print or serialise their pixels.
+
+pub mod avc;
+mod decoder;
+mod error;
+
+pub use decoder::{DecodedFrame, H264Decoder};
+pub use error::VideoError;
