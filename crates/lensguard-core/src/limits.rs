@@ -32,6 +32,12 @@ pub struct Limits {
     /// for a PNG or WebP). Default 512 MiB: a 64-megapixel PNG or a
     /// 100-megapixel JPEG fits; a blank 10000x10000 PNG does not.
     pub max_decode_bytes: u64,
+    /// Largest picture of a camera's analysed stream, in pixels: a stream
+    /// whose parameter sets announce more is refused before a decoder is
+    /// made for it (the decoder's buffers grow with the picture). Default
+    /// 3840 x 2160 (8,294,400); the analysed stream is usually a camera's
+    /// sub-stream, far smaller.
+    pub max_camera_pixels: u64,
 }
 
 impl Default for Limits {
@@ -44,6 +50,7 @@ impl Default for Limits {
             max_exif_bytes: 256 * 1024,
             analysis_long_side: 512,
             max_decode_bytes: 512 * 1024 * 1024,
+            max_camera_pixels: 3840 * 2160,
         }
     }
 }

@@ -57,7 +57,10 @@ impl RtspServer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {script:?}: {e}"));
-        let stdout = child.stdout.take().expect("piped");
+        let stdout = child
+            .stdout
+            .take()
+            .unwrap_or_else(|| panic!("the server's standard output is piped"));
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();

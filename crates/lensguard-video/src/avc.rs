@@ -12,7 +12,9 @@ const START: [u8; 4] = [0, 0, 0, 1];
 pub fn parameter_sets(record: &[u8]) -> Result<(Vec<u8>, usize), VideoError> {
     let bad = |what: &str| VideoError::Parameters(what.to_owned());
     let mut r = Reader(record);
-    let header = r.take(5).ok_or_else(|| bad("record shorter than its header"))?;
+    let header = r
+        .take(5)
+        .ok_or_else(|| bad("record shorter than its header"))?;
     if header[0] != 1 {
         return Err(bad("record version is not 1"));
     }
@@ -101,7 +103,9 @@ mod tests {
     fn a_record_gives_its_parameter_sets_with_start_codes() {
         // version 1, profile 0x42, compat 0, level 0x1e, length size 4,
         // one SPS of 3 bytes, one PPS of 2 bytes.
-        let record = [1, 0x42, 0, 0x1e, 0xff, 0xe1, 0, 3, 0x67, 1, 2, 1, 0, 2, 0x68, 9];
+        let record = [
+            1, 0x42, 0, 0x1e, 0xff, 0xe1, 0, 3, 0x67, 1, 2, 1, 0, 2, 0x68, 9,
+        ];
         let (annex_b, size) = parameter_sets(&record).expect("valid");
         assert_eq!(size, 4);
         assert_eq!(annex_b, [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 9]);

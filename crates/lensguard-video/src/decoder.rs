@@ -241,7 +241,11 @@ mod tests {
         let mut d = H264Decoder::new(&record, 64 * 47).expect("decoder");
         assert!(matches!(
             d.decode(&units[0], false),
-            Err(VideoError::TooLarge { width: 64, height: 48, .. })
+            Err(VideoError::TooLarge {
+                width: 64,
+                height: 48,
+                ..
+            })
         ));
         // The next picture is not a key picture: skipped, not decoded.
         assert!(matches!(d.decode(&units[1], false), Ok(None)));

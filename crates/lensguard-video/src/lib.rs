@@ -6,6 +6,7 @@
 //!   Annex B byte stream the decoder reads, checking every length.
 //! - [`H264Decoder`] wraps OpenH264 with a pixel limit: a stream whose
 //!   pictures are larger than the camera's limit is refused, not decoded.
+//! - [`motion`] gates detection: only frames, and regions, that moved.
 //!
 //! Invariants: no input makes this crate panic (the property tests feed it
 //! random bytes); it touches neither disk nor network; decoded pixels live
@@ -15,6 +16,7 @@
 pub mod avc;
 mod decoder;
 mod error;
+pub mod motion;
 
 pub use decoder::{DecodedFrame, H264Decoder};
 pub use error::VideoError;

@@ -405,17 +405,17 @@ mod tests {
         assert_eq!((c.zones.len(), c.masks.len()), (1, 1));
         assert_eq!(
             c.credentials,
-            Some(CredentialSource::File("/etc/lensguard/dock-2.secret".into()))
+            Some(CredentialSource::File(
+                "/etc/lensguard/dock-2.secret".into()
+            ))
         );
     }
 
     #[test]
     fn a_url_with_credentials_is_refused_without_echoing_them() {
-        let (_, problems) = one(
-            r#"[[cameras]]
+        let (_, problems) = one(r#"[[cameras]]
                name = "gate"
-               detect_url = "rtsp://admin:hunter2@cam.local/sub""#,
-        );
+               detect_url = "rtsp://admin:hunter2@cam.local/sub""#);
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("credentials_file"), "{problems:?}");
         assert!(!problems.join(" ").contains("hunter2"), "{problems:?}");
@@ -423,8 +423,7 @@ mod tests {
 
     #[test]
     fn bad_settings_are_each_named() {
-        let (_, problems) = one(
-            r#"[[cameras]]
+        let (_, problems) = one(r#"[[cameras]]
                name = "bad name!"
                detect_url = "http://cam.local/sub"
                credentials_file = "/a"
@@ -441,8 +440,7 @@ mod tests {
                [[cameras]]
                name = "c"
                detect_url = "rtsp://cam/sub"
-               mode = "continuous""#,
-        );
+               mode = "continuous""#);
         for expected in [
             "cameras[0].name",
             "cameras[0].detect_url: must start with rtsp://",

@@ -84,6 +84,7 @@ pub fn router(
             "/v1/policy",
             get(super::policy_api::get).put(super::policy_api::put),
         )
+        .route("/v1/cameras", get(super::cameras::list))
         .route("/v1/audit/checkpoint", get(super::audit_api::head))
         .route(
             "/v1/audit/proofs/inclusion",

@@ -10,6 +10,7 @@
 pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
+mod cameras;
 mod connections;
 mod evidence;
 mod hsts_guard;
@@ -223,7 +224,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             wake: std::sync::Arc::new(tokio::sync::Notify::new()),
         },
     ));
-    let sources = crate::sources::start(&cfg.folders, &intake)?;
+    let sources = crate::sources::start(&cfg.folders, &cfg.cameras, &intake)?;
     let state = state::AppState {
         db: db.clone(),
         audit: std::sync::Arc::clone(&audit),
@@ -241,6 +242,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             cfg.refusals.1,
         )),
         intake: std::sync::Arc::clone(&intake),
+        cameras: std::sync::Arc::clone(&sources.cameras),
     };
     // Only an enrolled edge delivers; an air-gapped one starts no task that
     // could connect anywhere.

@@ -38,6 +38,8 @@ pub struct AppState {
     pub rewrap_soon: Arc<tokio::sync::Notify>,
     /// Refusals audited per client address (`serve/refusal_flood.rs`).
     pub refusals: Arc<super::refusal_flood::RefusalLimits>,
+    /// Each camera's live status.
+    pub cameras: Arc<crate::sources::camera::Registry>,
 }
 
 /// A rate limiter keyed by a string (`key:ID`, `user:ID`, a login pair).

@@ -12,6 +12,7 @@ pub mod folder;
 use crate::intake::Intake;
 use anyhow::Context;
 use lensguard_core::Policy;
+use lensguard_core::config::cameras::{Camera, CredentialSource};
 use lensguard_core::config::sources::FolderSource;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -21,11 +22,18 @@ use tokio::task::JoinHandle;
 pub struct Running {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    /// Each camera's live status.
+    pub cameras: Arc<camera::Registry>,
 }
 
-/// Checks every source's folder and policy, then starts them. Refused
-/// (nothing started) when a folder is missing or a policy file is invalid.
-pub fn start(folders: &[FolderSource], intake: &Arc<Intake>) -> anyhow::Result<Running> {
+/// Checks every source's folder, policy and credentials, then starts them.
+/// Refused (nothing started) when a folder is missing, a policy file is
+/// invalid or a camera's credentials cannot be read.
+pub fn start(
+    folders: &[FolderSource],
+    cameras: &[Camera],
+    intake: &Arc<Intake>,
+) -> anyhow::Result<Running> {
     let mut ready = Vec::new();
     for source in folders {
         let meta = std::fs::metadata(&source.path).with_context(|| {
@@ -67,12 +75,74 @@ pub fn start(folders: &[FolderSource], intake: &Arc<Intake>) -> anyhow::Result<R
             policy,
         });
     }
+    let mut readers = Vec::new();
+    for c in cameras {
+        let credentials = match &c.credentials {
+            None => None,
+            Some(from) => Some(read_credentials(&c.name, from)?),
+        };
+        readers.push((
+            c.name.clone(),
+            c.motion,
+            camera::Reader {
+                url: c.detect_url.clone(),
+                credentials,
+                detect_fps: c.detect_fps,
+                max_pixels: intake.limits.max_camera_pixels,
+            },
+        ));
+    }
     let (stop, watch) = watch::channel(false);
-    let tasks = ready
+    let mut tasks: Vec<JoinHandle<()>> = ready
         .into_iter()
         .map(|task| tokio::spawn(task.run(watch.clone())))
         .collect();
-    Ok(Running { stop, tasks })
+    let registry = Arc::new(camera::Registry::default());
+    for (name, motion, reader) in readers {
+        let status = registry.add(&name);
+        // Sampled pictures go through motion gating only: detection, events
+        // and recordings are not built yet, so nothing is kept.
+        let gate = camera::gate_motion(motion, Arc::clone(&status));
+        tasks.push(tokio::spawn(camera::run(
+            reader,
+            status,
+            watch.clone(),
+            gate,
+        )));
+    }
+    Ok(Running {
+        stop,
+        tasks,
+        cameras: registry,
+    })
+}
+
+/// A camera's `user:password`, from its file's first line or its
+/// environment variable; the error names where, never the value.
+fn read_credentials(
+    camera: &str,
+    from: &CredentialSource,
+) -> anyhow::Result<camera::rtsp::Credentials> {
+    let (text, place) = match from {
+        CredentialSource::File(path) => (
+            std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "camera {camera}: cannot read credentials_file {}",
+                    path.display()
+                )
+            })?,
+            format!("credentials_file {}", path.display()),
+        ),
+        CredentialSource::Env(var) => (
+            std::env::var(var).map_err(|_| {
+                anyhow::anyhow!("camera {camera}: credentials_env {var} is not set")
+            })?,
+            format!("credentials_env {var}"),
+        ),
+    };
+    camera::rtsp::Credentials::parse(&text).ok_or_else(|| {
+        anyhow::anyhow!("camera {camera}: {place} must hold user:password on its first line")
+    })
 }
 
 impl Running {

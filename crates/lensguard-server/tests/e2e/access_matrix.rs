@@ -99,6 +99,7 @@ const ROUTES: &[Route] = &[
         Need::Scope(Scope::KeysManage),
     ),
     r("DELETE", "/v1/keys/{id}", Need::Scope(Scope::KeysManage)),
+    r("GET", "/v1/cameras", Need::Scope(Scope::InspectionsRead)),
     r("GET", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("PUT", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("GET", "/v1/audit/checkpoint", Need::Scope(Scope::AuditRead)),

@@ -6,6 +6,7 @@
 //! a test fails when the committed copy drifts. Regenerate with
 //! `LENSGUARD_BLESS=1 cargo test -p lensguard-server openapi`.
 
+mod cameras;
 mod evidence;
 mod identity;
 
@@ -59,6 +60,7 @@ pub fn document() -> Value {
     generator.subschema_for::<ErrorBody>();
     identity::register(&mut generator);
     evidence::register(&mut generator);
+    cameras::register(&mut generator);
     generator.subschema_for::<super::submission::SubmissionMeta>();
     let mut schemas = generator.take_definitions(true);
     schemas.insert(
@@ -167,6 +169,7 @@ pub fn document() -> Value {
     if let Some(paths) = doc["paths"].as_object_mut() {
         paths.extend(identity::paths());
         paths.extend(evidence::paths());
+        paths.extend(cameras::paths());
     }
     doc
 }
@@ -210,6 +213,7 @@ mod tests {
         ("get", "/v1/audit/checkpoint", "audit:read"),
         ("get", "/v1/audit/proofs/inclusion", "audit:read"),
         ("get", "/v1/audit/proofs/consistency", "audit:read"),
+        ("get", "/v1/cameras", "inspections:read"),
         ("get", "/metrics", "metrics:read"),
     ];
 

@@ -44,8 +44,8 @@ pub struct Status {
     pub state: State,
     /// Pictures decoded since the service started.
     pub decoded: u64,
-    /// Pictures handed to analysis.
-    pub analysed: u64,
+    /// Pictures sampled for analysis (at most `detect_fps` a second).
+    pub sampled: u64,
     /// Access units the decoder refused (skipped to the next key picture).
     pub damaged: u64,
     /// Sessions opened since the service started.
@@ -55,6 +55,13 @@ pub struct Status {
     /// The service's time of the last picture.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_picture: Option<time::OffsetDateTime>,
+    /// Whether motion gating is (re)learning the background.
+    pub calibrating: bool,
+    /// Sampled pictures in which something moved.
+    pub moving: u64,
+    /// The service's time of the last picture in which something moved.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_motion: Option<time::OffsetDateTime>,
 }
 
 impl Default for Status {
@@ -62,24 +69,77 @@ impl Default for Status {
         Status {
             state: State::Connecting,
             decoded: 0,
-            analysed: 0,
+            sampled: 0,
             damaged: 0,
             sessions: 0,
             size: None,
             last_picture: None,
+            calibrating: true,
+            moving: 0,
+            last_motion: None,
         }
     }
 }
 
-/// A picture handed to analysis.
+/// A picture sampled for analysis.
 #[derive(Debug)]
 pub struct Picture {
     /// The decoded picture (in colour too).
     pub frame: DecodedFrame,
     /// The service's time for it.
     pub at: time::OffsetDateTime,
-    /// Seconds since its session's first picture, by the RTP clock.
-    pub stream_secs: f64,
+}
+
+/// Every camera's status, by name.
+#[derive(Debug, Default)]
+pub struct Registry {
+    cameras: Mutex<Vec<(String, Arc<Mutex<Status>>)>>,
+}
+
+impl Registry {
+    /// Adds a camera; its status, for its task to keep.
+    pub fn add(&self, name: &str) -> Arc<Mutex<Status>> {
+        let status = Arc::new(Mutex::new(Status::default()));
+        self.cameras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((name.to_owned(), Arc::clone(&status)));
+        status
+    }
+
+    /// Every camera's name and status now, in configuration order.
+    pub fn snapshot(&self) -> Vec<(String, Status)> {
+        self.cameras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(name, s)| {
+                (
+                    name.clone(),
+                    s.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// What the service does with a camera's sampled pictures today: motion
+/// gating ([`lensguard_video::motion`]), recorded in the camera's status.
+/// Detection on the moving regions, events and recordings build on it.
+pub fn gate_motion(
+    settings: lensguard_core::config::cameras::MotionSettings,
+    status: Arc<Mutex<Status>>,
+) -> impl FnMut(Picture) + Send {
+    let mut detector = lensguard_video::motion::MotionDetector::new(settings);
+    move |p: Picture| {
+        let motion = detector.detect(&p.frame.luma);
+        let mut s = status.lock().unwrap_or_else(PoisonError::into_inner);
+        s.calibrating = motion.calibrating;
+        if !motion.boxes.is_empty() {
+            s.moving += 1;
+            s.last_motion = Some(p.at);
+        }
+    }
 }
 
 /// What one camera's task needs.
@@ -96,7 +156,8 @@ pub struct Reader {
 }
 
 /// Reads the camera until `stop` turns true, updating `status` and calling
-/// `analyse` with at most `detect_fps` pictures a second.
+/// `analyse` with at most `detect_fps` pictures a second (sampled by the
+/// stream's clock).
 pub async fn run(
     reader: Reader,
     status: Arc<Mutex<Status>>,
@@ -171,16 +232,12 @@ async fn session(
                     s.decoded += 1;
                     s.last_picture = Some(unit.at);
                     if due {
-                        s.analysed += 1;
+                        s.sampled += 1;
                     }
                 }
                 if due {
                     next_analysis = unit.stream_secs + interval;
-                    analyse(Picture {
-                        frame,
-                        at: unit.at,
-                        stream_secs: unit.stream_secs,
-                    });
+                    analyse(Picture { frame, at: unit.at });
                 }
             }
             Ok(None) => {}

@@ -79,8 +79,6 @@ pub enum StreamError {
 pub struct AccessUnit {
     /// The NAL units.
     pub data: Vec<u8>,
-    /// A key picture (decoding can start here).
-    pub key: bool,
     /// Seconds since the session's first picture, by the RTP clock.
     pub stream_secs: f64,
     /// The service's time for this picture.
@@ -190,10 +188,8 @@ impl Stream {
                 None
             };
             self.sent_parameters |= parameters.is_some();
-            let key = frame.is_random_access_point();
             return Ok(AccessUnit {
                 data: frame.into_data(),
-                key,
                 stream_secs: since,
                 at: base + time::Duration::seconds_f64(since),
                 parameters,
@@ -209,7 +205,10 @@ mod tests {
     #[test]
     fn credentials_parse_from_the_first_line_and_never_print_the_password() {
         let c = Credentials::parse("viewer:s3cr:et\nignored").expect("valid");
-        assert_eq!((c.user.as_str(), c.password.as_str()), ("viewer", "s3cr:et"));
+        assert_eq!(
+            (c.user.as_str(), c.password.as_str()),
+            ("viewer", "s3cr:et")
+        );
         assert!(!format!("{c:?}").contains("s3cr"));
         assert_eq!(Credentials::parse("no-colon"), None);
         assert_eq!(Credentials::parse(":password"), None);

@@ -1,0 +1,80 @@
+//! `GET /v1/cameras`: every configured camera's live status. Read with
+//! `inspections:read` (a camera's status is operational metadata beside the
+//! results it will produce) and audited like every read.
+
+use super::auth::{Auth, audit_read};
+use super::state::AppState;
+use crate::sources::camera::State as CameraState;
+use axum::Json;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use lensguard_core::access::needs::InspectionsRead;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+/// One camera's status.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CameraView {
+    /// The camera's name.
+    pub name: String,
+    /// `connecting`, `up` or `down`.
+    pub state: String,
+    /// Why it is down (never its credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Pictures of the analysed stream decoded since the service started.
+    pub decoded: u64,
+    /// Pictures sampled for analysis (at most `detect_fps` a second).
+    pub sampled: u64,
+    /// Access units the decoder refused (decoding resumed at the next key picture).
+    pub damaged: u64,
+    /// RTSP sessions opened since the service started.
+    pub sessions: u64,
+    /// The analysed stream's picture width and height.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<[u32; 2]>,
+    /// The service's time of the last picture (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_picture: Option<String>,
+}
+
+/// The answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CameraList {
+    /// In configuration order.
+    pub cameras: Vec<CameraView>,
+}
+
+/// `GET /v1/cameras`.
+pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) -> Response {
+    if let Err(refused) = audit_read(&state, &auth, "cameras.read", "cameras".into(), None).await {
+        return refused;
+    }
+    let cameras = state
+        .cameras
+        .snapshot()
+        .into_iter()
+        .map(|(name, s)| {
+            let (state, reason) = match s.state {
+                CameraState::Connecting => ("connecting", None),
+                CameraState::Up => ("up", None),
+                CameraState::Down(why) => ("down", Some(why)),
+            };
+            CameraView {
+                name,
+                state: state.to_owned(),
+                reason,
+                decoded: s.decoded,
+                sampled: s.sampled,
+                damaged: s.damaged,
+                sessions: s.sessions,
+                size: s.size.map(|(w, h)| [w, h]),
+                last_picture: s.last_picture.and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                }),
+            }
+        })
+        .collect();
+    Json(CameraList { cameras }).into_response()
+}
