@@ -30,6 +30,15 @@ pub struct CameraView {
     pub damaged: u64,
     /// RTSP sessions opened since the service started.
     pub sessions: u64,
+    /// Times the camera went down (retries of the same failure not counted).
+    pub failures: u64,
+    /// Whether motion gating is (re)learning the background.
+    pub calibrating: bool,
+    /// Sampled pictures in which something moved.
+    pub moving: u64,
+    /// The service's time of the last picture in which something moved (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_motion: Option<String>,
     /// The analysed stream's picture width and height.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<[u32; 2]>,
@@ -68,13 +77,19 @@ pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) ->
                 sampled: s.sampled,
                 damaged: s.damaged,
                 sessions: s.sessions,
+                failures: s.failures,
+                calibrating: s.calibrating,
+                moving: s.moving,
+                last_motion: s.last_motion.and_then(rfc3339),
                 size: s.size.map(|(w, h)| [w, h]),
-                last_picture: s.last_picture.and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                }),
+                last_picture: s.last_picture.and_then(rfc3339),
             }
         })
         .collect();
     Json(CameraList { cameras }).into_response()
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
 }

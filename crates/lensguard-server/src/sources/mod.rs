@@ -85,6 +85,7 @@ pub fn start(
             c.name.clone(),
             c.motion,
             camera::Reader {
+                name: c.name.clone(),
                 url: c.detect_url.clone(),
                 credentials,
                 detect_fps: c.detect_fps,
@@ -103,9 +104,11 @@ pub fn start(
         // Sampled pictures go through motion gating only: detection, events
         // and recordings are not built yet, so nothing is kept.
         let gate = camera::gate_motion(motion, Arc::clone(&status));
+        let audit = Some(Arc::clone(&intake.audit));
         tasks.push(tokio::spawn(camera::run(
             reader,
             status,
+            audit,
             watch.clone(),
             gate,
         )));

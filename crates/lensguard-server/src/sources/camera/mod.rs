@@ -5,7 +5,9 @@
 //! Invariants: one task per camera, which never ends on a camera's fault: a
 //! failure marks the camera down with the reason and it is retried with
 //! backoff and jitter (a refused password waits the longest delay, so a
-//! wrong credential cannot become a retry storm); every picture is decoded
+//! wrong credential cannot become a retry storm); a change of state (up,
+//! down, credentials refused) is audited once, by the actor `source:NAME`,
+//! not every retry; every picture is decoded
 //! (H.264 needs them all) but only a key picture starts decoding after a
 //! (re)connect; a picture over the camera's pixel limit is refused before it
 //! is decoded.
@@ -13,6 +15,7 @@
 pub mod rtsp;
 
 use crate::common::backoff::Backoff;
+use lensguard_store::audit::{AuditEvent, AuditLog, Outcome};
 use lensguard_video::{DecodedFrame, H264Decoder};
 use rtsp::{Credentials, StreamError};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,8 +28,7 @@ pub const RETRY_INITIAL: Duration = Duration::from_millis(500);
 pub const RETRY_MAX: Duration = Duration::from_secs(30);
 
 /// A camera's state.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
     /// Not connected yet.
     Connecting,
@@ -37,10 +39,9 @@ pub enum State {
 }
 
 /// A camera's live status.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     /// Up, down or connecting.
-    #[serde(flatten)]
     pub state: State,
     /// Pictures decoded since the service started.
     pub decoded: u64,
@@ -50,17 +51,17 @@ pub struct Status {
     pub damaged: u64,
     /// Sessions opened since the service started.
     pub sessions: u64,
+    /// Times the camera went down (a failure after it was up, or the first).
+    pub failures: u64,
     /// The analysed stream's picture size.
     pub size: Option<(u32, u32)>,
     /// The service's time of the last picture.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub last_picture: Option<time::OffsetDateTime>,
     /// Whether motion gating is (re)learning the background.
     pub calibrating: bool,
     /// Sampled pictures in which something moved.
     pub moving: u64,
     /// The service's time of the last picture in which something moved.
-    #[serde(with = "time::serde::rfc3339::option")]
     pub last_motion: Option<time::OffsetDateTime>,
 }
 
@@ -72,6 +73,7 @@ impl Default for Status {
             sampled: 0,
             damaged: 0,
             sessions: 0,
+            failures: 0,
             size: None,
             last_picture: None,
             calibrating: true,
@@ -145,6 +147,8 @@ pub fn gate_motion(
 /// What one camera's task needs.
 #[derive(Debug, Clone)]
 pub struct Reader {
+    /// The camera's name (its audit actor is `source:NAME`).
+    pub name: String,
     /// The analysed stream's URL (no credentials in it).
     pub url: String,
     /// Its credentials, read at start.
@@ -157,28 +161,50 @@ pub struct Reader {
 
 /// Reads the camera until `stop` turns true, updating `status` and calling
 /// `analyse` with at most `detect_fps` pictures a second (sampled by the
-/// stream's clock).
+/// stream's clock); changes of state go to `audit` when given.
 pub async fn run(
     reader: Reader,
     status: Arc<Mutex<Status>>,
+    audit: Option<Arc<AuditLog>>,
     mut stop: watch::Receiver<bool>,
     mut analyse: impl FnMut(Picture) + Send,
 ) {
     let mut backoff = Backoff::new(RETRY_INITIAL, RETRY_MAX);
-    let update = |f: &mut dyn FnMut(&mut Status)| {
-        f(&mut status.lock().unwrap_or_else(PoisonError::into_inner));
+    let events = Transitions {
+        camera: reader.name.clone(),
+        audit,
     };
     while !*stop.borrow() {
-        update(&mut |s| s.sessions += 1);
+        lock(&status).sessions += 1;
         let outcome = tokio::select! {
-            r = session(&reader, &status, &mut analyse, &mut backoff) => r,
+            r = session(&reader, &status, &events, &mut analyse, &mut backoff) => r,
             _ = stop.changed() => return,
         };
         let delay = match &outcome {
             StreamError::Unauthorized => RETRY_MAX,
             _ => backoff.next_delay(),
         };
-        update(&mut |s| s.state = State::Down(outcome.to_string()));
+        let reason = outcome.to_string();
+        let changed = {
+            let mut s = lock(&status);
+            let changed = match &s.state {
+                State::Down(before) => {
+                    // Only a change between refused credentials and any
+                    // other failure is news; the same failure again is not.
+                    (*before == StreamError::Unauthorized.to_string())
+                        != matches!(outcome, StreamError::Unauthorized)
+                }
+                State::Up | State::Connecting => true,
+            };
+            if changed {
+                s.failures += 1;
+            }
+            s.state = State::Down(reason.clone());
+            changed
+        };
+        if changed {
+            events.down(&outcome, &reason).await;
+        }
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             _ = stop.changed() => return,
@@ -186,10 +212,52 @@ pub async fn run(
     }
 }
 
+fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
+    status.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Audits a camera's changes of state.
+struct Transitions {
+    camera: String,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl Transitions {
+    async fn append(&self, action: &str, outcome: Outcome, reason: String) {
+        let Some(audit) = &self.audit else {
+            return;
+        };
+        let event = AuditEvent::new(
+            time::OffsetDateTime::now_utc(),
+            format!("source:{}", self.camera),
+            action,
+        )
+        .target(format!("camera:{}", self.camera))
+        .outcome(outcome, Some(reason));
+        // An audit log that cannot take entries raises its own alert; the
+        // camera goes on being read.
+        let _ = crate::common::audit_alert::append(audit, event).await;
+    }
+
+    async fn up(&self, (w, h): (u32, u32)) {
+        let reason = format!("receiving {w}x{h} H.264");
+        self.append("cameras.up", Outcome::Success, reason).await;
+    }
+
+    async fn down(&self, why: &StreamError, reason: &str) {
+        let (action, outcome) = match why {
+            StreamError::Unauthorized => ("cameras.credentials_refused", Outcome::Denied),
+            _ => ("cameras.down", Outcome::Failure),
+        };
+        self.append(action, outcome, reason.to_owned()).await;
+    }
+}
+
 /// One session: open, decode, hand on; returns why it ended.
 async fn session(
     reader: &Reader,
     status: &Arc<Mutex<Status>>,
+    events: &Transitions,
     analyse: &mut (impl FnMut(Picture) + Send),
     backoff: &mut Backoff,
 ) -> StreamError {
@@ -197,7 +265,6 @@ async fn session(
         Ok(s) => s,
         Err(e) => return e,
     };
-    let lock = || status.lock().unwrap_or_else(PoisonError::into_inner);
     let mut decoder: Option<H264Decoder> = None;
     let interval = 1.0 / f64::from(reader.detect_fps.max(1));
     let mut next_analysis = 0.0;
@@ -217,7 +284,7 @@ async fn session(
                 Ok(d) => decoder = Some(d),
                 Err(e) => return StreamError::Protocol(e.to_string()),
             }
-            lock().size = Some((*w, *h));
+            lock(status).size = Some((*w, *h));
         }
         let Some(d) = decoder.as_mut() else {
             continue;
@@ -226,14 +293,19 @@ async fn session(
         match d.decode(&unit.data, due) {
             Ok(Some(frame)) => {
                 backoff.reset();
-                {
-                    let mut s = lock();
+                let came_up = {
+                    let mut s = lock(status);
+                    let came_up = s.state != State::Up;
                     s.state = State::Up;
                     s.decoded += 1;
                     s.last_picture = Some(unit.at);
                     if due {
                         s.sampled += 1;
                     }
+                    came_up.then(|| (frame.luma.width(), frame.luma.height()))
+                };
+                if let Some(size) = came_up {
+                    events.up(size).await;
                 }
                 if due {
                     next_analysis = unit.stream_secs + interval;
@@ -241,7 +313,7 @@ async fn session(
                 }
             }
             Ok(None) => {}
-            Err(_) => lock().damaged += 1,
+            Err(_) => lock(status).damaged += 1,
         }
     }
 }

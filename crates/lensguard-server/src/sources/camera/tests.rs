@@ -11,6 +11,7 @@ use std::time::Instant;
 
 fn reader(url: String, credentials: Option<Credentials>) -> Reader {
     Reader {
+        name: "dock-2".to_owned(),
         url,
         credentials,
         detect_fps: 5,
@@ -18,15 +19,36 @@ fn reader(url: String, credentials: Option<Credentials>) -> Reader {
     }
 }
 
+/// An audit log in a folder of its own.
+fn audit_log() -> (tempfile::TempDir, Arc<AuditLog>) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(dir.path(), Default::default()).unwrap();
+    (dir, Arc::new(log))
+}
+
+/// The cameras' entries in the audit log in `dir`.
+fn audited(dir: &tempfile::TempDir) -> Vec<String> {
+    lensguard_store::audit::entries_from(dir.path(), 0, 10_000)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.json)
+        .filter(|json| json.contains("\"action\":\"cameras."))
+        .collect()
+}
+
 /// Runs `reader` for `secs`, returning its status and the pictures' times
 /// and sizes.
-async fn watch(reader: Reader, secs: f64) -> (Status, Vec<(time::OffsetDateTime, (u32, u32))>) {
+async fn watch(
+    reader: Reader,
+    audit: Option<Arc<AuditLog>>,
+    secs: f64,
+) -> (Status, Vec<(time::OffsetDateTime, (u32, u32))>) {
     let status = Arc::new(Mutex::new(Status::default()));
     let (stop, stopped) = watch::channel(false);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let task = {
         let (status, seen) = (Arc::clone(&status), Arc::clone(&seen));
-        tokio::spawn(run(reader, status, stopped, move |p: Picture| {
+        tokio::spawn(run(reader, status, audit, stopped, move |p: Picture| {
             let rgb = p
                 .frame
                 .rgb
@@ -51,7 +73,7 @@ async fn a_live_camera_is_decoded_and_handed_on_at_the_analysis_rate() {
         return;
     };
     let started = time::OffsetDateTime::now_utc();
-    let (status, seen) = watch(reader(server.url("ball"), None), 4.0).await;
+    let (status, seen) = watch(reader(server.url("ball"), None), None, 4.0).await;
     assert_eq!(status.state, State::Up, "{status:?}");
     assert_eq!(status.size, Some((640, 360)));
     // 10 pictures a second for about 3 s once playing: all decoded, about
@@ -85,7 +107,8 @@ async fn refused_credentials_are_named_and_not_retried_in_a_storm() {
         return;
     };
     let wrong = Credentials::parse("viewer:wrong");
-    let (status, seen) = watch(reader(server.url("ball"), wrong), 3.0).await;
+    let (dir, audit) = audit_log();
+    let (status, seen) = watch(reader(server.url("ball"), wrong), Some(audit), 3.0).await;
     assert_eq!(
         status.state,
         State::Down("the camera refused the credentials".to_owned())
@@ -93,9 +116,18 @@ async fn refused_credentials_are_named_and_not_retried_in_a_storm() {
     assert!(!format!("{status:?}").contains("wrong"));
     assert_eq!(status.sessions, 1, "one attempt, then the longest delay");
     assert!(seen.is_empty());
+    // Audited once, as refused, without the password.
+    let entries = audited(&dir);
+    assert_eq!(entries.len(), 1, "{entries:#?}");
+    assert!(
+        entries[0].contains("\"cameras.credentials_refused\""),
+        "{entries:#?}"
+    );
+    assert!(entries[0].contains("\"source:dock-2\""), "{entries:#?}");
+    assert!(!entries[0].contains("wrong"), "{entries:#?}");
     // The right ones work.
     let right = Credentials::parse("viewer:right");
-    let (status, seen) = watch(reader(server.url("ball"), right), 3.0).await;
+    let (status, seen) = watch(reader(server.url("ball"), right), None, 3.0).await;
     assert_eq!(status.state, State::Up, "{status:?}");
     assert!(!seen.is_empty());
 }
@@ -108,9 +140,11 @@ async fn a_camera_that_goes_away_is_retried_and_comes_back() {
     let port = server.port;
     let status = Arc::new(Mutex::new(Status::default()));
     let (stop, stopped) = watch::channel(false);
+    let (dir, audit) = audit_log();
     let task = tokio::spawn(run(
         reader(server.url("ball"), None),
         Arc::clone(&status),
+        Some(audit),
         stopped,
         |_| {},
     ));
@@ -139,15 +173,39 @@ async fn a_camera_that_goes_away_is_retried_and_comes_back() {
         "down after the server stopped",
     )
     .await;
+    // Down for a while: several retries fail (after 0.25-0.5, 0.5-1 and 1-2 s).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        status.lock().unwrap().sessions >= 3,
+        "{:?}",
+        status.lock().unwrap()
+    );
     let server = RtspServer::start(&["ball=ball"], port, None).expect("restarts");
     let before = status.lock().unwrap().decoded;
     wait_for(move |s| s.state == State::Up, "up again").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(status.lock().unwrap().decoded > before);
     assert!(status.lock().unwrap().sessions >= 2);
+    assert_eq!(
+        status.lock().unwrap().failures,
+        1,
+        "retries are not new failures"
+    );
     stop.send(true).unwrap();
     task.await.unwrap();
     drop(server);
+    // Each change of state audited once: up, down (however many retries
+    // failed), up again.
+    let actions: Vec<&str> = audited(&dir)
+        .iter()
+        .map(|e| {
+            ["cameras.up", "cameras.down", "cameras.credentials_refused"]
+                .into_iter()
+                .find(|a| e.contains(&format!("\"{a}\"")))
+                .unwrap_or("other")
+        })
+        .collect();
+    assert_eq!(actions, ["cameras.up", "cameras.down", "cameras.up"]);
 }
 
 #[tokio::test]
@@ -163,6 +221,7 @@ async fn motion_gating_sees_the_moving_ball_and_nothing_in_a_still_picture() {
         let task = tokio::spawn(run(
             reader(server.url(mount), None),
             Arc::clone(&status),
+            None,
             stopped,
             gate,
         ));
