@@ -40,6 +40,23 @@ pub fn parameter_sets(record: &[u8]) -> Result<(Vec<u8>, usize), VideoError> {
     Ok((out, length_size))
 }
 
+/// The NAL units of the AVC access unit `frame` (each prefixed by a
+/// big-endian length of `length_size` bytes), as far as their lengths hold;
+/// `None` in place of a unit whose length is zero or runs past the end (the
+/// iteration stops there).
+pub fn units(frame: &[u8], length_size: usize) -> impl Iterator<Item = Option<&[u8]>> {
+    let mut r = Reader(frame);
+    let mut broken = false;
+    std::iter::from_fn(move || {
+        if broken || r.0.is_empty() {
+            return None;
+        }
+        let unit = take_unit(&mut r, length_size);
+        broken = unit.is_none();
+        Some(unit)
+    })
+}
+
 /// Appends the NAL units of the AVC access unit `frame` (each prefixed by a
 /// big-endian length of `length_size` bytes) to `out` as Annex B.
 pub fn access_unit(frame: &[u8], length_size: usize, out: &mut Vec<u8>) -> Result<(), VideoError> {
@@ -48,14 +65,15 @@ pub fn access_unit(frame: &[u8], length_size: usize, out: &mut Vec<u8>) -> Resul
             "NAL unit length size of {length_size} bytes"
         )));
     }
-    let mut r = Reader(frame);
-    if r.0.is_empty() {
+    if frame.is_empty() {
         return Err(VideoError::Malformed("empty access unit".to_owned()));
     }
-    while !r.0.is_empty() {
-        copy_unit(&mut r, length_size, out).ok_or_else(|| {
-            VideoError::Malformed("a NAL unit is longer than the access unit".to_owned())
+    for unit in units(frame, length_size) {
+        let unit = unit.ok_or_else(|| {
+            VideoError::Malformed("a NAL unit is empty or longer than the access unit".to_owned())
         })?;
+        out.extend_from_slice(&START);
+        out.extend_from_slice(unit);
     }
     Ok(())
 }
@@ -63,6 +81,15 @@ pub fn access_unit(frame: &[u8], length_size: usize, out: &mut Vec<u8>) -> Resul
 /// Copies one length-prefixed, non-empty NAL unit from `r` to `out` as
 /// Annex B; `None` when the length runs past the end or is zero.
 fn copy_unit(r: &mut Reader<'_>, length_size: usize, out: &mut Vec<u8>) -> Option<()> {
+    let unit = take_unit(r, length_size)?;
+    out.extend_from_slice(&START);
+    out.extend_from_slice(unit);
+    Some(())
+}
+
+/// Takes one length-prefixed, non-empty NAL unit from `r`; `None` when the
+/// length runs past the end or is zero.
+fn take_unit<'a>(r: &mut Reader<'a>, length_size: usize) -> Option<&'a [u8]> {
     let len = r
         .take(length_size)?
         .iter()
@@ -70,10 +97,7 @@ fn copy_unit(r: &mut Reader<'_>, length_size: usize, out: &mut Vec<u8>) -> Optio
     if len == 0 {
         return None;
     }
-    let unit = r.take(len)?;
-    out.extend_from_slice(&START);
-    out.extend_from_slice(unit);
-    Some(())
+    r.take(len)
 }
 
 /// A cursor over bytes that never reads past the end.

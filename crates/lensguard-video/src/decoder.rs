@@ -90,20 +90,9 @@ impl H264Decoder {
 
 /// Whether the access unit holds an IDR slice.
 fn has_idr(frame: &[u8], length_size: usize) -> bool {
-    let mut rest = frame;
-    while rest.len() > length_size {
-        let len = rest[..length_size]
-            .iter()
-            .fold(0usize, |n, b| (n << 8) | usize::from(*b));
-        let Some(unit) = rest.get(length_size..length_size.saturating_add(len)) else {
-            return false;
-        };
-        if unit.first().is_some_and(|h| h & 0x1f == IDR) {
-            return true;
-        }
-        rest = &rest[length_size + len..];
-    }
-    false
+    avc::units(frame, length_size)
+        .map_while(|unit| unit)
+        .any(|unit| unit.first().is_some_and(|h| h & 0x1f == IDR))
 }
 
 /// The picture's luma (and colour) as owned frames, within the limit.
