@@ -236,3 +236,20 @@ async fn motion_gating_sees_the_moving_ball_and_nothing_in_a_still_picture() {
     assert!(moving[0] >= 15, "{moving:?}");
     assert_eq!(moving[1], 0, "{moving:?}");
 }
+
+#[tokio::test]
+async fn an_h265_only_stream_is_refused_saying_what_analysis_needs() {
+    let Some(server) = RtspServer::start(&["hevc=hevc"], 0, None) else {
+        return;
+    };
+    let (status, seen) = watch(reader(server.url("hevc"), None), None, 2.0).await;
+    let State::Down(why) = &status.state else {
+        panic!("{status:?}");
+    };
+    assert!(why.contains("no H.264 video"), "{why}");
+    assert!(
+        why.to_lowercase().contains("h265"),
+        "names what it offers: {why}"
+    );
+    assert!(seen.is_empty() && status.decoded == 0, "{status:?}");
+}
