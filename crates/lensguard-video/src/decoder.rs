@@ -102,7 +102,10 @@ fn copy_out(p: &DecodedYUV<'_>, max_pixels: u64, rgb: bool) -> Result<DecodedFra
         u32::try_from(w).unwrap_or(u32::MAX),
         u32::try_from(h).unwrap_or(u32::MAX),
     );
-    if u64::from(width) * u64::from(height) > max_pixels || w == 0 || h == 0 {
+    if w == 0 || h == 0 {
+        return Err(VideoError::Decoder("a picture without pixels".to_owned()));
+    }
+    if u64::from(width) * u64::from(height) > max_pixels {
         return Err(VideoError::TooLarge {
             width,
             height,

@@ -33,7 +33,7 @@
 //! refused (without echoing it), and credentials are only named by where
 //! they are read from.
 
-use super::sources::valid_source_name;
+use super::name_problem;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -274,10 +274,8 @@ pub fn validate(
     for (i, c) in cameras.iter().enumerate() {
         let at = format!("cameras[{i}]");
         let name = c.name.clone().unwrap_or_default();
-        if !valid_source_name(&name) {
-            problems.push(format!(
-                "{at}.name: {name:?} must be 1 to 64 of A-Z a-z 0-9 . _ -"
-            ));
+        if let Some(p) = name_problem(&at, &name) {
+            problems.push(p);
         } else if out.iter().any(|o| o.name == name) || other_names.contains(&name) {
             problems.push(format!("{at}.name: {name:?} names another source too"));
         }
@@ -331,10 +329,8 @@ pub fn validate(
         for (j, z) in c.zones.iter().enumerate() {
             let zat = format!("{at}.zones[{j}]");
             let zname = z.name.clone().unwrap_or_default();
-            if !valid_source_name(&zname) {
-                problems.push(format!(
-                    "{zat}.name: {zname:?} must be 1 to 64 of A-Z a-z 0-9 . _ -"
-                ));
+            if let Some(p) = name_problem(&zat, &zname) {
+                problems.push(p);
             } else if zones.iter().any(|o: &Zone| o.name == zname) {
                 problems.push(format!("{zat}.name: {zname:?} names another zone too"));
             }

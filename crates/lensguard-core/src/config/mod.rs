@@ -19,6 +19,22 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Whether `name` may name a source, a camera or a zone (it becomes a
+/// device id and part of an audit actor).
+pub fn valid_source_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The problem with `name` at `at` (`at.name: ...`), if it may not name a
+/// source, a camera or a zone.
+fn name_problem(at: &str, name: &str) -> Option<String> {
+    (!valid_source_name(name))
+        .then(|| format!("{at}.name: {name:?} must be 1 to 64 of A-Z a-z 0-9 . _ -"))
+}
+
 /// The minimum HSTS `max-age`: one year, as browsers' preload lists require.
 pub const MIN_HSTS_MAX_AGE: u64 = 31_536_000;
 

@@ -66,15 +66,6 @@ pub struct FolderSource {
     pub policy: Option<PathBuf>,
 }
 
-/// Whether `name` may name a source (it becomes a device id and part of an
-/// audit actor).
-pub fn valid_source_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 impl SourcesSection {
     /// The folder sources; problems are added to `problems`.
     pub fn validate(&self, problems: &mut Vec<String>) -> Vec<FolderSource> {
@@ -82,10 +73,8 @@ impl SourcesSection {
         for (i, f) in self.folder.iter().enumerate() {
             let at = format!("sources.folder[{i}]");
             let name = f.name.clone().unwrap_or_default();
-            if !valid_source_name(&name) {
-                problems.push(format!(
-                    "{at}.name: {name:?} must be 1 to 64 of A-Z a-z 0-9 . _ -"
-                ));
+            if let Some(p) = super::name_problem(&at, &name) {
+                problems.push(p);
             } else if out.iter().any(|o| o.name == name) {
                 problems.push(format!("{at}.name: {name:?} names another source too"));
             }

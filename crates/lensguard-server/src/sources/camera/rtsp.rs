@@ -159,9 +159,12 @@ async fn open_inner(url: &str, credentials: Option<&Credentials>) -> Result<Stre
 
 impl Stream {
     /// The next access unit; `Err` ends the session (the caller reconnects).
+    /// It is stalled when no access unit of the video comes within
+    /// [`STALL_TIMEOUT`], whatever else (RTCP, other items) arrives.
     pub async fn next(&mut self) -> Result<AccessUnit, StreamError> {
+        let deadline = tokio::time::Instant::now() + STALL_TIMEOUT;
         loop {
-            let item = match tokio::time::timeout(STALL_TIMEOUT, self.demuxed.next()).await {
+            let item = match tokio::time::timeout_at(deadline, self.demuxed.next()).await {
                 Err(_) => return Err(StreamError::Stalled(STALL_TIMEOUT)),
                 Ok(None) => return Err(StreamError::Unreachable("the stream ended".to_owned())),
                 Ok(Some(Err(e))) => return Err(classify(e)),
