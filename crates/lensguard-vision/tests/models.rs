@@ -336,3 +336,100 @@ fn text_redaction_keeps_every_sample_parcel_and_hides_a_badge_name_whole() {
         drop(detector);
     }
 }
+
+/// NanoDet on tract and (when its library is fetched) ONNX Runtime.
+fn object_detectors() -> Option<Vec<lensguard_vision::models::ObjectDetector>> {
+    let bytes = model("nanodet.onnx")?;
+    let mut backends = vec![Backend::Tract];
+    backends.extend(onnx_runtime());
+    Some(
+        backends
+            .iter()
+            .map(|b| lensguard_vision::models::ObjectDetector::load_on(&bytes, b).expect("load"))
+            .collect(),
+    )
+}
+
+#[test]
+fn nanodet_finds_people_and_a_motorcycle_where_they_are_and_nothing_on_brick() {
+    use lensguard_vision::models::ObjectClass;
+    let Some(detectors) = object_detectors() else {
+        return;
+    };
+    // (photo, class, the object's box as x0, y0, x1, y1 by eye)
+    let cases = [
+        (
+            "astronaut.png",
+            ObjectClass::Person,
+            [0.0, 0.0, 370.0, 512.0],
+        ),
+        (
+            "grace_hopper.jpg",
+            ObjectClass::Person,
+            [0.0, 0.0, 512.0, 600.0],
+        ),
+        (
+            "opencv-messi5.jpg",
+            ObjectClass::Person,
+            [60.0, 65.0, 460.0, 342.0],
+        ),
+        (
+            "motorcycle_left.png",
+            ObjectClass::Motorcycle,
+            [105.0, 75.0, 690.0, 455.0],
+        ),
+    ];
+    let mut boxes = Vec::new();
+    for d in &detectors {
+        for (name, class, [x0, y0, x1, y1]) in cases {
+            let Some(frame) = photo(name) else { return };
+            let found = d.detect(&frame, 0.4).expect("detect");
+            let best = found
+                .iter()
+                .find(|o| o.class == class)
+                .unwrap_or_else(|| panic!("{name}: no {class:?} in {found:?}"));
+            let truth = Detection {
+                x: x0,
+                y: y0,
+                width: x1 - x0,
+                height: y1 - y0,
+                score: 1.0,
+            };
+            assert!(
+                best.detection.iou(&truth) > 0.7,
+                "{name}: {best:?} is not where the {class:?} is"
+            );
+            assert!(best.detection.score > 0.5, "{name}: {best:?}");
+            boxes.push(best.detection);
+        }
+        let Some(brick) = photo("brick.png") else {
+            return;
+        };
+        assert_eq!(d.detect(&brick, 0.4).expect("detect"), vec![], "brick");
+        let grey = RgbFrame::new(640, 360, vec![128; 640 * 360 * 3]).expect("frame");
+        assert_eq!(
+            d.detect(&grey, 0.4).expect("detect"),
+            vec![],
+            "a grey frame"
+        );
+    }
+    // Both runtimes find the same boxes.
+    let n = cases.len();
+    for (a, b) in boxes[..n].iter().zip(boxes[n..].iter()) {
+        assert!(
+            a.iou(b) > 0.95 && (a.score - b.score).abs() < 0.01,
+            "{a:?} vs {b:?}"
+        );
+    }
+}
+
+#[test]
+fn nanodet_refuses_another_file_by_name() {
+    let Some(bytes) = model("centerface-dynamic.onnx") else {
+        return;
+    };
+    match lensguard_vision::models::ObjectDetector::load_on(&bytes, &Backend::Tract) {
+        Err(Error::ModelMismatch { model, .. }) => assert_eq!(model, "nanodet"),
+        other => panic!("{other:?}"),
+    }
+}

