@@ -7,6 +7,7 @@
 //! - [`H264Decoder`] wraps OpenH264 with a pixel limit: a stream whose
 //!   pictures are larger than the camera's limit is refused, not decoded.
 //! - [`motion`] gates detection: only frames, and regions, that moved.
+//! - [`tracker`] turns detections into events (IoU tracking).
 //!
 //! Invariants: no input makes this crate panic (the property tests feed it
 //! random bytes); it touches neither disk nor network; decoded pixels live
@@ -17,6 +18,7 @@ pub mod avc;
 mod decoder;
 mod error;
 pub mod motion;
+pub mod tracker;
 
 pub use decoder::{DecodedFrame, H264Decoder};
 pub use error::VideoError;
