@@ -1,7 +1,9 @@
 //! What may leave this edge for the hub, as a type: an [`EgressRecord`] is
 //! made only by [`crate::policy::Egress::record`] (an inspection result
 //! projected through the policy's egress manifest: fields it does not name
-//! never enter) and [`EgressRecord::deletion_receipt`] (a receipt, whose
+//! never enter), [`crate::policy::Egress::event_record`] (a camera event
+//! projected through the manifest's event fields) and
+//! [`EgressRecord::deletion_receipt`] (a receipt, whose
 //! shape holds no pixels and no personal data). The outbox takes nothing
 //! else. There is no conversion from a string or JSON value, and no
 //! `Deserialize`:
@@ -25,6 +27,8 @@ pub enum EgressKind {
     Inspection,
     /// A deletion receipt.
     DeletionReceipt,
+    /// A camera event, projected through the manifest's event fields.
+    CameraEvent,
 }
 
 impl EgressKind {
@@ -33,6 +37,7 @@ impl EgressKind {
         match self {
             EgressKind::Inspection => "inspection",
             EgressKind::DeletionReceipt => "deletion_receipt",
+            EgressKind::CameraEvent => "camera_event",
         }
     }
 }
@@ -49,6 +54,15 @@ impl EgressRecord {
     pub(crate) fn projected(manifest: &str, data: serde_json::Value) -> EgressRecord {
         EgressRecord {
             kind: EgressKind::Inspection,
+            payload: serde_json::json!({"manifest": manifest, "data": data}).to_string(),
+        }
+    }
+
+    /// Only `Egress::event_record` (in this crate) makes camera event
+    /// records.
+    pub(crate) fn camera_event(manifest: &str, data: serde_json::Value) -> EgressRecord {
+        EgressRecord {
+            kind: EgressKind::CameraEvent,
             payload: serde_json::json!({"manifest": manifest, "data": data}).to_string(),
         }
     }

@@ -220,7 +220,11 @@ impl<L: Copy + PartialEq> Tracker<L> {
             }
         }
         for (track, seen) in self.tracks.iter_mut().zip(&matched) {
-            if !seen && analysed.iter().any(|r| r.intersection(&track.last_box) > 0.0) {
+            if !seen
+                && analysed
+                    .iter()
+                    .any(|r| r.intersection(&track.last_box) > 0.0)
+            {
                 track.looked_for = true;
             }
         }
@@ -314,9 +318,13 @@ mod tests {
             changes.extend(t.update(f64::from(step) * 0.2, &WHOLE, vec![]));
         }
         assert_eq!(changes.len(), 2, "{changes:?}");
-        let Change::Started(s) = &changes[0] else { panic!("{changes:?}") };
+        let Change::Started(s) = &changes[0] else {
+            panic!("{changes:?}")
+        };
         assert_eq!((s.start, s.id), (0.0, 1));
-        let Change::Ended(e) = &changes[1] else { panic!("{changes:?}") };
+        let Change::Ended(e) = &changes[1] else {
+            panic!("{changes:?}")
+        };
         assert_eq!(e.start, 0.0);
         assert!((e.end - 3.8).abs() < 1e-9, "{e:?}");
         assert_eq!(e.trail.len(), 20);
@@ -326,7 +334,10 @@ mod tests {
     fn one_stray_detection_is_no_event_and_a_still_object_waits_to_be_looked_for() {
         let mut t = Tracker::new(TrackerSettings::default());
         assert!(t.update(0.0, &WHOLE, vec![obs(100.0, 0.9)]).is_empty());
-        assert!(t.update(5.0, &WHOLE, vec![]).is_empty(), "unconfirmed: no event");
+        assert!(
+            t.update(5.0, &WHOLE, vec![]).is_empty(),
+            "unconfirmed: no event"
+        );
         assert!(t.live_boxes().is_empty());
         // Confirmed, then nothing moves where it is: it stays live.
         t.update(10.0, &WHOLE, vec![obs(100.0, 0.9)]);
@@ -344,7 +355,10 @@ mod tests {
         let ended = t.update(61.0, &WHOLE, vec![]);
         let ended2 = t.update(62.5, &WHOLE, vec![]);
         let all: Vec<_> = ended.into_iter().chain(ended2).collect();
-        assert!(matches!(&all[..], [Change::Ended(e)] if e.end == 10.2 && e.best_score == 0.9), "{all:?}");
+        assert!(
+            matches!(&all[..], [Change::Ended(e)] if e.end == 10.2 && e.best_score == 0.9),
+            "{all:?}"
+        );
     }
 
     #[test]
@@ -358,7 +372,11 @@ mod tests {
         car.label = "car";
         t.update(0.0, &WHOLE, vec![obs(10.0, 0.9), car.clone()]);
         assert_eq!(t.live_boxes().len(), 2, "a car does not continue a person");
-        t.update(0.2, &WHOLE, (0..10).map(|i| obs(100.0 + 50.0 * i as f32, 0.5)).collect());
+        t.update(
+            0.2,
+            &WHOLE,
+            (0..10).map(|i| obs(100.0 + 50.0 * i as f32, 0.5)).collect(),
+        );
         assert_eq!(t.live_boxes().len(), 3);
         assert!(t.dropped() > 0);
         let mut t = Tracker::new(TrackerSettings::default());
@@ -366,8 +384,14 @@ mod tests {
             t.update(f64::from(step) * 0.2, &WHOLE, vec![obs(10.0, 0.5)]);
         }
         let ended = t.finish();
-        let [Change::Ended(e)] = &ended[..] else { panic!("{ended:?}") };
-        assert!(e.trail.len() <= MAX_TRAIL && e.trail[0].0 == 0.0, "{}", e.trail.len());
+        let [Change::Ended(e)] = &ended[..] else {
+            panic!("{ended:?}")
+        };
+        assert!(
+            e.trail.len() <= MAX_TRAIL && e.trail[0].0 == 0.0,
+            "{}",
+            e.trail.len()
+        );
         assert!((e.end - 199.8).abs() < 1e-9);
     }
 }

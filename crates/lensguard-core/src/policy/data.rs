@@ -276,7 +276,24 @@ pub struct Egress {
     pub fields: Vec<String>,
     /// Whether redacted derivatives may leave. Default false.
     pub redacted_images: bool,
+    /// Camera event fields that may leave (`label`, `start`, `zones`); see
+    /// [`EVENT_FIELDS`]. Default none: no camera event leaves at all.
+    pub event_fields: Vec<String>,
 }
+
+/// Every camera event field an egress manifest may name. None of them holds
+/// pixels; `trail` and `box` are boxes in fractions of the frame.
+pub const EVENT_FIELDS: &[&str] = &[
+    "id",
+    "camera",
+    "label",
+    "start",
+    "end",
+    "best_score",
+    "box",
+    "zones",
+    "trail",
+];
 
 /// Every report field an egress manifest may name.
 pub const EGRESS_FIELDS: &[&str] = &[
@@ -313,6 +330,28 @@ impl Egress {
         report: &serde_json::Value,
     ) -> crate::egress::EgressRecord {
         crate::egress::EgressRecord::projected(manifest, self.project(report))
+    }
+
+    /// The record of a camera event (`event`: the stored event as JSON),
+    /// projected through `event_fields`, or `None` when the manifest names
+    /// none (nothing about events leaves).
+    pub fn event_record(
+        &self,
+        manifest: &str,
+        event: &serde_json::Value,
+    ) -> Option<crate::egress::EgressRecord> {
+        if self.event_fields.is_empty() {
+            return None;
+        }
+        let data: serde_json::Map<_, _> = self
+            .event_fields
+            .iter()
+            .filter_map(|f| event.get(f).map(|v| (f.clone(), v.clone())))
+            .collect();
+        Some(crate::egress::EgressRecord::camera_event(
+            manifest,
+            serde_json::Value::Object(data),
+        ))
     }
 
     /// The part of `report` (a report as JSON) that may leave: only the

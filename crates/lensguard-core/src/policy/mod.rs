@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub use data::{
-    CategoryRule, DataCategory, DataRules, EGRESS_FIELDS, Egress, RetentionSettings, StoreWhen,
+    CategoryRule, DataCategory, DataRules, EGRESS_FIELDS, EVENT_FIELDS, Egress, RetentionSettings,
+    StoreWhen,
 };
 pub use validate::validate;
 pub use vision::{

@@ -135,7 +135,7 @@ pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
 
 /// `[data]`, `[retention]` and `[egress]`.
 fn data_rules(policy: &Policy, v: &mut Issues) {
-    use super::{DataCategory, EGRESS_FIELDS, StoreWhen};
+    use super::{DataCategory, EGRESS_FIELDS, EVENT_FIELDS, StoreWhen};
     for category in DataCategory::ALL {
         let rule = policy.data.rule(category);
         let name = category.as_str();
@@ -186,6 +186,17 @@ fn data_rules(policy: &Policy, v: &mut Issues) {
             "retention.max_clock_jump_hours",
             "must be above zero".to_owned(),
         );
+    }
+    for field in &policy.egress.event_fields {
+        if !EVENT_FIELDS.contains(&field.as_str()) {
+            v.push(
+                "egress.event_fields",
+                format!(
+                    "unknown camera event field {field:?} (known: {})",
+                    EVENT_FIELDS.join(", ")
+                ),
+            );
+        }
     }
     for field in &policy.egress.fields {
         if !EGRESS_FIELDS.contains(&field.as_str()) {

@@ -12,7 +12,8 @@
 //! A sweep first finishes every tombstone a killed sweep left (so a crash
 //! between 1 and 2 can at worst append the same receipt twice, never none),
 //! then deletes what expired. Inspection results (`inspections` rows, the
-//! `result` category) go the same way, with method `row-delete`.
+//! `result` category) and camera events (`camera_events` rows, kept under
+//! the `result` category) go the same way, with method `row-delete`.
 //!
 //! Nothing is deleted early: an object expires at `created + keep_days` on
 //! the vault clock, and objects under an active legal hold (by inspection,
@@ -95,7 +96,52 @@ struct Doomed {
     inspection: String,
     content_sha256: String,
     policy: String,
-    evidence: bool,
+    kind: Kind,
+}
+
+/// What a doomed row is; its code is the tombstone's `evidence` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// An inspection result (`inspections`).
+    Result,
+    /// A sealed object (`vault_objects`).
+    Evidence,
+    /// A camera event (`camera_events`).
+    CameraEvent,
+}
+
+impl Kind {
+    fn of(code: i64) -> Kind {
+        match code {
+            1 => Kind::Evidence,
+            2 => Kind::CameraEvent,
+            _ => Kind::Result,
+        }
+    }
+
+    fn code(self) -> i64 {
+        match self {
+            Kind::Result => 0,
+            Kind::Evidence => 1,
+            Kind::CameraEvent => 2,
+        }
+    }
+
+    fn table(self) -> &'static str {
+        match self {
+            Kind::Result => "inspections",
+            Kind::Evidence => "vault_objects",
+            Kind::CameraEvent => "camera_events",
+        }
+    }
+
+    fn object(self) -> &'static str {
+        match self {
+            Kind::Result => "inspection",
+            Kind::Evidence => "evidence",
+            Kind::CameraEvent => "event",
+        }
+    }
 }
 
 /// The SQL condition "covered by an active hold", for a table aliased `o`
@@ -237,7 +283,8 @@ impl Vault {
         let held_result = held_sql("id");
         let held: i64 = sqlx::query_scalar(&format!(
             "SELECT (SELECT COUNT(*) FROM vault_objects o WHERE {evidence_where} AND {held_evidence})
-                  + (SELECT COUNT(*) FROM inspections o WHERE {result_where} AND o.expires_at IS NOT NULL AND {held_result})"
+                  + (SELECT COUNT(*) FROM inspections o WHERE {result_where} AND o.expires_at IS NOT NULL AND {held_result})
+                  + (SELECT COUNT(*) FROM camera_events o WHERE {result_where} AND {held_result})"
         ))
         .bind(bind_t)
         .bind(bind_device)
@@ -251,6 +298,9 @@ impl Vault {
                  UNION ALL
                  SELECT id, id AS inspection, 'result' AS category, content_sha256, policy, 0 AS evidence
                    FROM inspections o WHERE {result_where} AND o.expires_at IS NOT NULL AND NOT {held_result}
+                 UNION ALL
+                 SELECT id, '' AS inspection, 'result' AS category, content_sha256, policy, 2 AS evidence
+                   FROM camera_events o WHERE {result_where} AND NOT {held_result}
                  LIMIT 500"
             ))
             .bind(bind_t)
@@ -263,12 +313,9 @@ impl Vault {
             for row in rows {
                 let evidence: i64 = row.try_get("evidence")?;
                 let id: String = row.try_get("id")?;
+                let kind = Kind::of(evidence);
                 let doomed = Doomed {
-                    object: if evidence == 1 {
-                        format!("evidence:{id}")
-                    } else {
-                        format!("inspection:{id}")
-                    },
+                    object: format!("{}:{id}", kind.object()),
                     id,
                     category: row.try_get("category")?,
                     inspection: row.try_get("inspection")?,
@@ -278,7 +325,7 @@ impl Vault {
                     policy: row
                         .try_get::<Option<String>, _>("policy")?
                         .unwrap_or_default(),
-                    evidence: evidence == 1,
+                    kind,
                 };
                 self.shred(&doomed, action).await?;
             }
@@ -290,11 +337,7 @@ impl Vault {
     /// one transaction.
     async fn shred(&self, d: &Doomed, action: &str) -> Result<(), Error> {
         let mut tx = self.db.pool().begin().await?;
-        let table = if d.evidence {
-            "vault_objects"
-        } else {
-            "inspections"
-        };
+        let table = d.kind.table();
         let gone = sqlx::query(&format!("DELETE FROM {table} WHERE id = ?"))
             .bind(&d.id)
             .execute(&mut *tx)
@@ -312,8 +355,12 @@ impl Vault {
             .bind(&d.policy)
             .bind(action)
             .bind(time::OffsetDateTime::now_utc().unix_timestamp())
-            .bind(if d.evidence { "crypto-shred" } else { "row-delete" })
-            .bind(i64::from(d.evidence))
+            .bind(if d.kind == Kind::Evidence {
+                "crypto-shred"
+            } else {
+                "row-delete"
+            })
+            .bind(d.kind.code())
             .execute(&mut *tx)
             .await?;
         }

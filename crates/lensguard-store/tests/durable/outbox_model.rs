@@ -38,6 +38,7 @@ fn record(id: &str) -> EgressRecord {
     let manifest = Egress {
         fields: vec!["id".to_owned()],
         redacted_images: false,
+        event_fields: Vec::new(),
     };
     manifest.record("model@1", &serde_json::json!({"id": id}))
 }
