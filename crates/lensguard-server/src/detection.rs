@@ -21,8 +21,8 @@ use lensguard_vision::Error;
 use lensguard_vision::derive::Detectors;
 use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::{
-    CENTERFACE, CENTERFACE_DYNAMIC, FaceDetector, ModelCard, PP_OCR_V4_DET, PP_OCR_V4_REC,
-    TextDetector,
+    CENTERFACE, CENTERFACE_DYNAMIC, FaceDetector, ModelCard, NANODET, ObjectDetector,
+    PP_OCR_V4_DET, PP_OCR_V4_REC, TextDetector,
 };
 use std::path::{Path, PathBuf};
 
@@ -34,6 +34,8 @@ pub const FACE_FILE_PREPARED: &str = "centerface-dynamic.onnx";
 pub const TEXT_FILE: &str = "ch_PP-OCRv4_det_infer.onnx";
 /// The text recogniser that verifies detected lines.
 pub const TEXT_VERIFIER_FILE: &str = "ch_PP-OCRv4_rec_infer.onnx";
+/// The people and vehicle detector cameras use (`scripts/fetch-models --tier cameras`).
+pub const OBJECT_FILE: &str = "nanodet.onnx";
 /// The ONNX Runtime library in the models directory.
 pub const ORT_FILE: &str = "libonnxruntime.so";
 /// SHA-256 of `libonnxruntime.so.1.31.1` from the onnxruntime 1.31.1 wheel
@@ -132,7 +134,27 @@ pub fn backend(dir: &Path) -> (Backend, Option<String>) {
 /// Loads both detectors from `dir`, on ONNX Runtime where it can; the
 /// second value says why a model runs on tract instead, if one does.
 pub fn load_with_runtime(dir: &Path) -> (Detectors, Option<String>) {
+    let (detectors, why, _) = load_all(dir, false);
+    (detectors, why)
+}
+
+/// The people and vehicle detector (NanoDet), or why it is not loaded.
+pub type Objects = Result<std::sync::Arc<ObjectDetector>, String>;
+
+/// Like [`load_with_runtime`], and with `objects` also the people and
+/// vehicle detector cameras use (on the same runtime).
+pub fn load_all(dir: &Path, objects: bool) -> (Detectors, Option<String>, Objects) {
     let (runtime, why) = backend(dir);
+    let loaded_objects = if objects {
+        read(dir, OBJECT_FILE, &NANODET)
+            .and_then(|b| ObjectDetector::load_on(&b, &runtime))
+            .map(std::sync::Arc::new)
+            .map_err(|e| {
+                format!("{e}; cameras detect motion only and make no events (scripts/fetch-models --tier cameras)")
+            })
+    } else {
+        Err("no camera is configured".to_owned())
+    };
     let faces = match &runtime {
         Backend::OnnxRuntime(_) => read(dir, FACE_FILE_PREPARED, &CENTERFACE_DYNAMIC)
             .and_then(|b| FaceDetector::load_on(&b, &runtime))
@@ -170,7 +192,7 @@ pub fn load_with_runtime(dir: &Path) -> (Detectors, Option<String>) {
             );
         }
     }
-    (detectors, why)
+    (detectors, why, loaded_objects)
 }
 
 /// Which runtime each loaded detector uses, for the start-up line.

@@ -94,10 +94,13 @@ impl MotionDetector {
         if self.size != Some((mw, mh)) {
             *self = MotionDetector::new(self.settings);
             self.size = Some((mw, mh));
-            self.background = vec![0.0; mw * mh];
         }
         let (small, percentiles) = self.stretched(&nearest(frame, mw, mh));
         let blurred = blur(&small, mw, mh);
+        if self.background.is_empty() {
+            // The first frame is the first background (not black).
+            self.background = blurred.iter().map(|&p| f32::from(p)).collect();
+        }
         let mut changed: Vec<bool> = blurred
             .iter()
             .zip(&self.background)
@@ -146,7 +149,8 @@ impl MotionDetector {
             true
         } else {
             self.moving_frames = self.moving_frames.saturating_add(1);
-            self.moving_frames >= PERSISTENT_FRAMES
+            // While calibrating the scene is being learnt, moving or not.
+            self.calibrating || self.moving_frames >= PERSISTENT_FRAMES
         };
         if learn {
             for (b, &p) in self.background.iter_mut().zip(&blurred) {
@@ -179,7 +183,18 @@ impl MotionDetector {
             return (small.to_vec(), None);
         }
         if !self.contrast_started {
-            self.contrast = [(lo, hi); CONTRAST_HISTORY];
+            // The first frame with contrast: its own values, so a textured
+            // scene is stretched from the start. After plain frames (whose
+            // background is learnt unstretched), the history starts from
+            // no stretch instead and moves towards the scene's a frame at a
+            // time, as Frigate's does: a jump would change every pixel at
+            // once and read as a light switching.
+            let start = if self.background.is_empty() {
+                (lo, hi)
+            } else {
+                (0, 255)
+            };
+            self.contrast = [start; CONTRAST_HISTORY];
             self.contrast_started = true;
         }
         self.contrast[self.contrast_at] = (lo, hi);
@@ -374,7 +389,10 @@ mod tests {
     fn a_still_scene_has_no_motion_once_calibrated() {
         let mut d = MotionDetector::new(MotionSettings::default());
         let first = d.detect(&scene(None, 0));
-        assert!(first.calibrating && first.boxes.is_empty());
+        assert!(
+            first.boxes.is_empty(),
+            "the first frame is the background: {first:?}"
+        );
         let mut d = calibrated();
         for _ in 0..50 {
             let m = d.detect(&scene(None, 0));
@@ -405,6 +423,31 @@ mod tests {
                 assert!(b.x + b.width <= 640 && b.y + b.height <= 360, "{b:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_body_crossing_a_plain_scene_is_motion_from_entry_to_exit() {
+        // A uniform grey scene (no contrast to stretch) and a 171x200
+        // checked body walking in from the left at 32 px a frame.
+        let mut d = MotionDetector::new(MotionSettings::default());
+        let mut moving = Vec::new();
+        for i in 0..40i32 {
+            let x0 = -520 + 32 * i;
+            let frame = LumaFrame::from_fn(640, 360, |x, y| {
+                let inside = (x0..x0 + 171).contains(&(x as i32)) && y >= 160;
+                match (inside, (x / 8 + y / 8) % 2) {
+                    (true, 0) => 30,
+                    (true, _) => 200,
+                    (false, _) => 120,
+                }
+            })
+            .expect("valid size");
+            let m = d.detect(&frame);
+            let visible = x0 + 171 > 0 && x0 < 640;
+            assert_eq!(!m.boxes.is_empty(), visible, "frame {i} (x {x0}): {m:?}");
+            moving.push(!m.boxes.is_empty());
+        }
+        assert_eq!(moving.iter().filter(|m| **m).count(), 26);
     }
 
     #[test]

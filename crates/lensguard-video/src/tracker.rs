@@ -171,7 +171,7 @@ impl<L: Copy + PartialEq> Tracker<L> {
         let mut matched = vec![false; self.tracks.len()];
         let mut changes = Vec::new();
         for obs in observations {
-            if !obs.score.is_finite() || !(obs.bbox.width > 0.0 && obs.bbox.height > 0.0) {
+            if !(obs.score.is_finite() && obs.bbox.width > 0.0 && obs.bbox.height > 0.0) {
                 continue;
             }
             let best = self

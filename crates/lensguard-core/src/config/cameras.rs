@@ -130,6 +130,24 @@ pub enum CredentialSource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Polygon(pub Vec<[f64; 2]>);
 
+impl Polygon {
+    /// Whether the point (`x`, `y`), in fractions of the frame, is inside
+    /// (even-odd rule; a point on an edge may fall either way).
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        let points = &self.0;
+        let mut inside = false;
+        let mut j = points.len().wrapping_sub(1);
+        for (i, &[xi, yi]) in points.iter().enumerate() {
+            let [xj, yj] = points[j];
+            if (yi > y) != (yj > y) && x < (xj - xi) * (y - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+            j = i;
+        }
+        inside
+    }
+}
+
 /// A named zone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Zone {
@@ -367,6 +385,28 @@ pub fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_point_is_inside_a_zone_by_the_even_odd_rule() {
+        let door = Polygon(vec![[0.0, 0.5], [0.5, 0.5], [0.5, 1.0], [0.0, 1.0]]);
+        assert!(door.contains(0.25, 0.75));
+        assert!(!door.contains(0.75, 0.75));
+        assert!(!door.contains(0.25, 0.25));
+        // A concave outline: the notch is outside.
+        let u = Polygon(vec![
+            [0.0, 0.0],
+            [0.3, 0.0],
+            [0.3, 0.6],
+            [0.6, 0.6],
+            [0.6, 0.0],
+            [1.0, 0.0],
+            [1.0, 1.0],
+            [0.0, 1.0],
+        ]);
+        assert!(!u.contains(0.45, 0.3));
+        assert!(u.contains(0.45, 0.8));
+        assert!(!Polygon(Vec::new()).contains(0.5, 0.5));
+    }
 
     fn one(toml_text: &str) -> (Vec<Camera>, Vec<String>) {
         #[derive(Deserialize)]

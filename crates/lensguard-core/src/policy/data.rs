@@ -436,10 +436,31 @@ mod tests {
                 "checks".into(),
             ],
             redacted_images: false,
+            event_fields: Vec::new(),
         };
         assert_eq!(
             manifest.project(&report),
             serde_json::json!({"verdict": "pass", "measurements": {"sharpness": 20.0}})
+        );
+    }
+
+    #[test]
+    fn camera_events_leave_only_with_named_fields() {
+        let event = serde_json::json!({
+            "id": "e", "camera": "dock-2", "label": "person", "zones": ["door"],
+            "trail": [[0.0, [0.1, 0.2, 0.1, 0.3]]]
+        });
+        assert_eq!(Egress::default().event_record("p@1", &event), None);
+        let manifest = Egress {
+            event_fields: vec!["label".into(), "zones".into(), "start".into()],
+            ..Egress::default()
+        };
+        let record = manifest.event_record("p@1", &event).expect("a record");
+        assert_eq!(record.kind().as_str(), "camera_event");
+        let payload: serde_json::Value = serde_json::from_str(record.payload()).expect("json");
+        assert_eq!(
+            payload,
+            serde_json::json!({"manifest": "p@1", "data": {"label": "person", "zones": ["door"]}})
         );
     }
 }

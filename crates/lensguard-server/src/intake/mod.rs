@@ -1,6 +1,9 @@
 //! The intake: the one way a photo enters lensguard, whatever its source
 //! (the HTTP upload, a watched folder, later camera frames).
 //!
+//! Camera events come in through [`Intake::record_event`] (`events`):
+//! audited, stored with their outbox record, no pixels.
+//!
 //! A source calls [`Intake::admit`] before it reads the photo (a full
 //! outbox refuses here, so no body is read for nothing; an earlier answer
 //! under the same idempotency key is looked up), then [`Intake::submit`]
@@ -24,11 +27,13 @@
 //!   runs no second inspection.
 
 mod decode_queue;
+mod events;
 mod evidence;
 mod meta;
 mod outbox;
 
 pub use decode_queue::{Busy, DecodeQueue};
+pub use events::CameraEvent;
 pub use meta::{Location, SubmissionMeta};
 pub use outbox::Outbox;
 

@@ -138,10 +138,14 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .models_dir
         .clone()
         .unwrap_or_else(crate::detection::default_models_dir);
-    let (detectors, on_tract) =
-        tokio::task::spawn_blocking(move || crate::detection::load_with_runtime(&models_dir))
+    let with_cameras = !cfg.cameras.is_empty();
+    let (detectors, on_tract, objects) =
+        tokio::task::spawn_blocking(move || crate::detection::load_all(&models_dir, with_cameras))
             .await
             .context("cannot load the models")?;
+    if let (true, Err(why)) = (with_cameras, &objects) {
+        eprintln!("lensguard: WARNING: {why}");
+    }
     if let Some(why) = &on_tract {
         eprintln!("lensguard: note: {why}");
     }
@@ -224,7 +228,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             wake: std::sync::Arc::new(tokio::sync::Notify::new()),
         },
     ));
-    let sources = crate::sources::start(&cfg.folders, &cfg.cameras, &intake)?;
+    let sources = crate::sources::start(&cfg.folders, &cfg.cameras, &objects, &intake)?;
     let state = state::AppState {
         db: db.clone(),
         audit: std::sync::Arc::clone(&audit),

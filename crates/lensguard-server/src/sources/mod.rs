@@ -32,6 +32,7 @@ pub struct Running {
 pub fn start(
     folders: &[FolderSource],
     cameras: &[Camera],
+    objects: &Result<Arc<lensguard_vision::models::ObjectDetector>, String>,
     intake: &Arc<Intake>,
 ) -> anyhow::Result<Running> {
     let mut ready = Vec::new();
@@ -82,8 +83,7 @@ pub fn start(
             Some(from) => Some(read_credentials(&c.name, from)?),
         };
         readers.push((
-            c.name.clone(),
-            c.motion,
+            c.clone(),
             camera::Reader {
                 name: c.name.clone(),
                 url: c.detect_url.clone(),
@@ -99,19 +99,32 @@ pub fn start(
         .map(|task| tokio::spawn(task.run(watch.clone())))
         .collect();
     let registry = Arc::new(camera::Registry::default());
-    for (name, motion, reader) in readers {
-        let status = registry.add(&name);
-        // Sampled pictures go through motion gating only: detection, events
-        // and recordings are not built yet, so nothing is kept.
-        let gate = camera::gate_motion(motion, Arc::clone(&status));
+    for (c, reader) in readers {
+        let status = registry.add(&c.name);
+        if let Err(why) = objects {
+            status
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .detector_missing = Some(why.clone());
+        }
+        // Sampled pictures go to the camera's analysis thread (motion,
+        // detection, events); recordings are not built yet.
+        let (analyse, recorder) = camera::worker::start(
+            &c,
+            objects.as_ref().ok().cloned(),
+            Arc::clone(&status),
+            Arc::clone(intake),
+        )
+        .with_context(|| format!("camera {}: cannot start its analysis thread", c.name))?;
         let audit = Some(Arc::clone(&intake.audit));
         tasks.push(tokio::spawn(camera::run(
             reader,
             status,
             audit,
             watch.clone(),
-            gate,
+            analyse,
         )));
+        tasks.push(recorder);
     }
     Ok(Running {
         stop,

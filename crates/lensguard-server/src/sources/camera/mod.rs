@@ -12,7 +12,9 @@
 //! (re)connect; a picture over the camera's pixel limit is refused before it
 //! is decoded.
 
+pub mod analysis;
 pub mod rtsp;
+pub mod worker;
 
 use crate::common::backoff::Backoff;
 use lensguard_store::audit::{AuditEvent, AuditLog, Outcome};
@@ -63,6 +65,18 @@ pub struct Status {
     pub moving: u64,
     /// The service's time of the last picture in which something moved.
     pub last_motion: Option<time::OffsetDateTime>,
+    /// Sampled pictures the analysis thread was still busy for (dropped).
+    pub skipped: u64,
+    /// Detector runs (on a moving region or a re-check of tracked objects).
+    pub detections: u64,
+    /// Detector runs that failed.
+    pub detector_errors: u64,
+    /// Events in progress.
+    pub active_events: u64,
+    /// Events ended since the service started.
+    pub events: u64,
+    /// Why no events are made, when the object detector is not loaded.
+    pub detector_missing: Option<String>,
 }
 
 impl Default for Status {
@@ -79,6 +93,12 @@ impl Default for Status {
             calibrating: true,
             moving: 0,
             last_motion: None,
+            skipped: 0,
+            detections: 0,
+            detector_errors: 0,
+            active_events: 0,
+            events: 0,
+            detector_missing: None,
         }
     }
 }
@@ -90,6 +110,11 @@ pub struct Picture {
     pub frame: DecodedFrame,
     /// The service's time for it.
     pub at: time::OffsetDateTime,
+    /// Its time on the stream's clock (seconds from the session's first
+    /// picture).
+    pub stream_secs: f64,
+    /// The session it came in (a reconnect is a new session).
+    pub session: u64,
 }
 
 /// Every camera's status, by name.
@@ -122,25 +147,6 @@ impl Registry {
                 )
             })
             .collect()
-    }
-}
-
-/// What the service does with a camera's sampled pictures today: motion
-/// gating ([`lensguard_video::motion`]), recorded in the camera's status.
-/// Detection on the moving regions, events and recordings build on it.
-pub fn gate_motion(
-    settings: lensguard_core::config::cameras::MotionSettings,
-    status: Arc<Mutex<Status>>,
-) -> impl FnMut(Picture) + Send {
-    let mut detector = lensguard_video::motion::MotionDetector::new(settings);
-    move |p: Picture| {
-        let motion = detector.detect(&p.frame.luma);
-        let mut s = status.lock().unwrap_or_else(PoisonError::into_inner);
-        s.calibrating = motion.calibrating;
-        if !motion.boxes.is_empty() {
-            s.moving += 1;
-            s.last_motion = Some(p.at);
-        }
     }
 }
 
@@ -261,6 +267,7 @@ async fn session(
     analyse: &mut (impl FnMut(Picture) + Send),
     backoff: &mut Backoff,
 ) -> StreamError {
+    let session = lock(status).sessions;
     let mut stream = match rtsp::open(&reader.url, reader.credentials.as_ref()).await {
         Ok(s) => s,
         Err(e) => return e,
@@ -309,7 +316,12 @@ async fn session(
                 }
                 if due {
                     next_analysis = unit.stream_secs + interval;
-                    analyse(Picture { frame, at: unit.at });
+                    analyse(Picture {
+                        frame,
+                        at: unit.at,
+                        stream_secs: unit.stream_secs,
+                        session,
+                    });
                 }
             }
             Ok(None) => {}

@@ -19,6 +19,22 @@ fn reader(url: String, credentials: Option<Credentials>) -> Reader {
     }
 }
 
+/// A camera as configured, with default settings.
+fn camera() -> lensguard_core::config::cameras::Camera {
+    lensguard_core::config::cameras::Camera {
+        name: "dock-2".to_owned(),
+        detect_url: "rtsp://127.0.0.1/unused".to_owned(),
+        record_url: None,
+        credentials: None,
+        mode: lensguard_core::config::cameras::CameraMode::StructureOnly,
+        detect_fps: 5,
+        keep_audio: false,
+        zones: Vec::new(),
+        masks: Vec::new(),
+        motion: Default::default(),
+    }
+}
+
 /// An audit log in a folder of its own.
 fn audit_log() -> (tempfile::TempDir, Arc<AuditLog>) {
     let dir = tempfile::tempdir().unwrap();
@@ -217,7 +233,10 @@ async fn motion_gating_sees_the_moving_ball_and_nothing_in_a_still_picture() {
     for mount in ["ball", "still"] {
         let status = Arc::new(Mutex::new(Status::default()));
         let (stop, stopped) = watch::channel(false);
-        let gate = gate_motion(Default::default(), Arc::clone(&status));
+        let mut analysis = analysis::Analysis::new(&camera(), None, Arc::clone(&status));
+        let gate = move |p: Picture| {
+            assert!(analysis.picture(p).is_empty(), "no detector, no events");
+        };
         let task = tokio::spawn(run(
             reader(server.url(mount), None),
             Arc::clone(&status),
@@ -252,4 +271,118 @@ async fn an_h265_only_stream_is_refused_saying_what_analysis_needs() {
         "names what it offers: {why}"
     );
     assert!(seen.is_empty() && status.decoded == 0, "{status:?}");
+}
+
+/// The people and vehicle detector, as the service loads it (`None`
+/// outside CI when its model is not fetched).
+fn object_detector() -> Option<Arc<lensguard_vision::models::ObjectDetector>> {
+    let dir = lensguard_testkit::fetched::models_dir();
+    lensguard_testkit::fetched::fetched(dir.join(crate::detection::OBJECT_FILE))?;
+    let (_, _, objects) = crate::detection::load_all(&dir, true);
+    Some(objects.expect("the fetched detector loads"))
+}
+
+/// Runs the analysis on `mount` for `secs`: the events that ended, with
+/// their start and end in the stream's seconds, and the status.
+async fn events_on(
+    server: &RtspServer,
+    mount: &str,
+    objects: Arc<lensguard_vision::models::ObjectDetector>,
+    secs: u64,
+) -> (Vec<(String, f64, f64)>, Status) {
+    let status = Arc::new(Mutex::new(Status::default()));
+    let (stop, stopped) = watch::channel(false);
+    let found = Arc::new(Mutex::new(Vec::new()));
+    let analysis = Arc::new(Mutex::new(analysis::Analysis::new(
+        &camera(),
+        Some(objects),
+        Arc::clone(&status),
+    )));
+    // The service's time of the stream's second 0.
+    let zero = Arc::new(Mutex::new(None));
+    let task = {
+        let (analysis, found, zero) =
+            (Arc::clone(&analysis), Arc::clone(&found), Arc::clone(&zero));
+        tokio::spawn(run(
+            reader(server.url(mount), None),
+            Arc::clone(&status),
+            None,
+            stopped,
+            move |p: Picture| {
+                let origin = p.at - time::Duration::seconds_f64(p.stream_secs);
+                zero.lock().unwrap().get_or_insert(origin);
+                let ended = analysis.lock().unwrap().picture(p);
+                found.lock().unwrap().extend(ended);
+            },
+        ))
+    };
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let mut events = found.lock().unwrap().clone();
+    events.extend(analysis.lock().unwrap().finish());
+    let zero = zero.lock().unwrap().expect("pictures arrived");
+    let in_stream = |t: time::OffsetDateTime| (t - zero).as_seconds_f64();
+    let s = status.lock().unwrap().clone();
+    (
+        events
+            .into_iter()
+            .map(|e| (e.label, in_stream(e.start), in_stream(e.end)))
+            .collect(),
+        s,
+    )
+}
+
+#[tokio::test]
+async fn a_person_crossing_is_one_event_within_a_second_of_the_truth() {
+    let Some(objects) = object_detector() else {
+        return;
+    };
+    let Some(photo) = lensguard_testkit::fetched::photo("grace_hopper.jpg")
+        .map(|_| lensguard_testkit::fetched::cache_dir().join("testdata/grace_hopper.jpg"))
+    else {
+        return;
+    };
+    let source = format!("walk=crossing:{}", photo.display());
+    let Some(server) = RtspServer::start(&[source.as_str()], 0, None) else {
+        return;
+    };
+    let (events, status) = events_on(&server, "walk", objects, 10).await;
+    // The script's CROSSING: Grace Hopper's portrait at 130 pixels tall
+    // (111 wide) enters at 2 s from x = -130 at 160 px/s; at least half of
+    // it is in the 640-wide frame from 2.47 s to 6.47 s of the stream.
+    let (truth_start, truth_end) = (
+        2.0 + (130.0 - 55.5) / 160.0,
+        2.0 + (130.0 + 640.0 - 55.5) / 160.0,
+    );
+    assert_eq!(events.len(), 1, "{events:?} {status:?}");
+    let (label, start, end) = &events[0];
+    eprintln!(
+        "person event {start:.2}-{end:.2} s of the stream; truth {truth_start:.2}-{truth_end:.2} s; {} detector runs for {} pictures",
+        status.detections, status.sampled
+    );
+    assert_eq!(label, "person");
+    assert!(
+        (start - truth_start).abs() <= 1.0,
+        "started at {start:.2} s, truth {truth_start:.2} s"
+    );
+    assert!(
+        (end - truth_end).abs() <= 1.0,
+        "ended at {end:.2} s, truth {truth_end:.2} s"
+    );
+    // Detection ran only while something moved (about 5 s of the 10).
+    assert!(status.detections < status.sampled, "{status:?}");
+}
+
+#[tokio::test]
+async fn changing_light_in_an_empty_scene_makes_no_event() {
+    let Some(objects) = object_detector() else {
+        return;
+    };
+    let Some(server) = RtspServer::start(&["lights=lights"], 0, None) else {
+        return;
+    };
+    let (events, status) = events_on(&server, "lights", objects, 9).await;
+    assert!(events.is_empty(), "{events:?}");
+    assert!(status.sampled >= 30, "{status:?}");
 }

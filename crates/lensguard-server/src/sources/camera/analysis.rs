@@ -1,0 +1,320 @@
+//! What happens to a camera's sampled pictures: motion gating, detection of
+//! people and vehicles where something moved, and tracking into events.
+//!
+//! Per picture (at most `detect_fps` a second, on the camera's own analysis
+//! thread): the motion detector ([`lensguard_video::motion`]) says what
+//! moved; the detector runs on one region around all of it, at least the
+//! model's input size (416x416, clipped to the frame), as Frigate does, so
+//! a small moving object is seen at full resolution and a still scene costs
+//! no detection at all. Tracked objects where nothing moves are not looked
+//! for again until [`RECHECK`] has passed (a whole-frame look), so a parked
+//! car is not re-detected five times a second. While the motion detector
+//! recalibrates (a light switched) it cannot tell what moved, so the whole
+//! frame is looked at. Detections go to the
+//! [`Tracker`]; an event that ends becomes a [`CameraEvent`] with its times
+//! on the service's clock (the stream's clock mapped to the service's at
+//! receipt), its zones, and its trail in fractions of the frame.
+//!
+//! Invariants: a new session (a reconnect) ends every live event first, at
+//! its last sighting; without the object detector (its model not fetched)
+//! motion is still gated and counted and no event is made, which the
+//! camera's status says.
+
+use super::{Picture, Status};
+use crate::intake::CameraEvent;
+use lensguard_core::config::cameras::Zone;
+use lensguard_video::motion::{MotionBox, MotionDetector};
+use lensguard_video::tracker::{BoxF, Change, Observation, TrackedEvent, Tracker, TrackerSettings};
+use lensguard_vision::models::{ObjectClass, ObjectDetector, nanodet};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Seconds between whole-frame looks while objects are tracked and nothing
+/// moves.
+pub const RECHECK: f64 = 5.0;
+/// The lowest detection score that counts.
+pub const THRESHOLD: f32 = 0.4;
+
+/// One camera's analysis state.
+pub struct Analysis {
+    camera: String,
+    motion: MotionDetector,
+    objects: Option<Arc<ObjectDetector>>,
+    tracker: Tracker<ObjectClass>,
+    zones: Vec<Zone>,
+    status: Arc<Mutex<Status>>,
+    session: u64,
+    /// The service's time at a stream time, for mapping.
+    clock: Option<(time::OffsetDateTime, f64)>,
+    /// The frame's size, for fractions.
+    size: (f32, f32),
+    last_look: f64,
+}
+
+impl Analysis {
+    /// A camera's analysis, with the object detector when it is loaded.
+    pub fn new(
+        camera: &lensguard_core::config::cameras::Camera,
+        objects: Option<Arc<ObjectDetector>>,
+        status: Arc<Mutex<Status>>,
+    ) -> Analysis {
+        Analysis {
+            camera: camera.name.clone(),
+            motion: MotionDetector::new(camera.motion),
+            objects,
+            tracker: Tracker::new(TrackerSettings::default()),
+            zones: camera.zones.clone(),
+            status,
+            session: 0,
+            clock: None,
+            size: (1.0, 1.0),
+            last_look: f64::NEG_INFINITY,
+        }
+    }
+
+    /// Analyses one sampled picture; the events that ended.
+    pub fn picture(&mut self, p: Picture) -> Vec<CameraEvent> {
+        let mut ended = Vec::new();
+        if p.session != self.session {
+            ended = self.finish();
+            self.session = p.session;
+            self.last_look = f64::NEG_INFINITY;
+        }
+        self.clock = Some((p.at, p.stream_secs));
+        let luma = &p.frame.luma;
+        let (fw, fh) = (luma.width(), luma.height());
+        self.size = (fw as f32, fh as f32);
+        let motion = self.motion.detect(luma);
+        {
+            let mut s = lock(&self.status);
+            s.calibrating = motion.calibrating;
+            if !motion.boxes.is_empty() {
+                s.moving += 1;
+                s.last_motion = Some(p.at);
+            }
+        }
+        let (Some(objects), Some(rgb)) = (self.objects.clone(), p.frame.rgb.as_ref()) else {
+            return ended;
+        };
+        let whole = MotionBox {
+            x: 0,
+            y: 0,
+            width: fw,
+            height: fh,
+        };
+        let region = match union(&motion.boxes) {
+            Some(moved) => Some(region_around(moved, (fw, fh))),
+            // While the motion detector relearns the scene (a light
+            // switched) it cannot say what moved: look everywhere.
+            None if motion.calibrating => Some(whole),
+            None if !self.tracker.live_boxes().is_empty()
+                && p.stream_secs - self.last_look >= RECHECK =>
+            {
+                Some(whole)
+            }
+            None => None,
+        };
+        let mut looked = Vec::new();
+        let mut seen = Vec::new();
+        if let Some(r) = region {
+            if (r.width, r.height) == (fw, fh) {
+                self.last_look = p.stream_secs;
+            }
+            match rgb
+                .crop(r.x, r.y, r.width, r.height)
+                .map(|c| objects.detect(&c, THRESHOLD))
+            {
+                Some(Ok(found)) => {
+                    looked.push(to_boxf(r));
+                    for o in found {
+                        let d = o.detection;
+                        let bbox = BoxF {
+                            x: d.x + r.x as f32,
+                            y: d.y + r.y as f32,
+                            width: d.width,
+                            height: d.height,
+                        };
+                        seen.push(Observation {
+                            label: o.class,
+                            bbox,
+                            score: d.score,
+                            zones: self.zones_of(&bbox),
+                        });
+                    }
+                    lock(&self.status).detections += 1;
+                }
+                Some(Err(_)) | None => lock(&self.status).detector_errors += 1,
+            }
+        }
+        let changes = self.tracker.update(p.stream_secs, &looked, seen);
+        ended.extend(self.changed(changes));
+        ended
+    }
+
+    /// Ends every live event (the stream stopped); those that were events.
+    pub fn finish(&mut self) -> Vec<CameraEvent> {
+        let changes = self.tracker.finish();
+        self.changed(changes)
+    }
+
+    fn changed(&mut self, changes: Vec<Change<ObjectClass>>) -> Vec<CameraEvent> {
+        let mut ended = Vec::new();
+        for change in changes {
+            match change {
+                Change::Started(_) => lock(&self.status).active_events += 1,
+                Change::Ended(e) => {
+                    let mut s = lock(&self.status);
+                    s.active_events = s.active_events.saturating_sub(1);
+                    s.events += 1;
+                    drop(s);
+                    if let Some(event) = self.event(e) {
+                        ended.push(event);
+                    }
+                }
+            }
+        }
+        ended
+    }
+
+    /// The zones `b`'s bottom centre (where an object stands) is in, as bits.
+    fn zones_of(&self, b: &BoxF) -> u64 {
+        let (fw, fh) = self.size;
+        let x = f64::from((b.x + b.width / 2.0) / fw);
+        let y = f64::from((b.y + b.height) / fh);
+        self.zones
+            .iter()
+            .take(64)
+            .enumerate()
+            .filter(|(_, z)| z.outline.contains(x, y))
+            .fold(0, |bits, (i, _)| bits | (1 << i))
+    }
+
+    fn event(&self, e: TrackedEvent<ObjectClass>) -> Option<CameraEvent> {
+        let (at, stream) = self.clock?;
+        let on_clock = |s: f64| at + time::Duration::seconds_f64(s - stream);
+        let (fw, fh) = self.size;
+        let frac = |b: BoxF| [b.x / fw, b.y / fh, b.width / fw, b.height / fh];
+        Some(CameraEvent {
+            id: uuid::Uuid::new_v4().to_string(),
+            camera: self.camera.clone(),
+            label: e.label.as_str().to_owned(),
+            start: on_clock(e.start),
+            end: on_clock(e.end),
+            best_score: e.best_score,
+            best_box: frac(e.best_box),
+            zones: self
+                .zones
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i < 64 && e.zones & (1 << i) != 0)
+                .map(|(_, z)| z.name.clone())
+                .collect(),
+            trail: e
+                .trail
+                .iter()
+                .map(|(t, b)| ((t - e.start) as f32, frac(*b)))
+                .collect(),
+            model: self
+                .objects
+                .as_ref()
+                .map(|o| o.model_run())
+                .unwrap_or_else(|| lensguard_core::report::ModelRun {
+                    model: "none".to_owned(),
+                    runtime: "none".to_owned(),
+                }),
+        })
+    }
+}
+
+fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
+    status.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn to_boxf(b: MotionBox) -> BoxF {
+    BoxF {
+        x: b.x as f32,
+        y: b.y as f32,
+        width: b.width as f32,
+        height: b.height as f32,
+    }
+}
+
+/// The box around every moving region.
+fn union(boxes: &[MotionBox]) -> Option<MotionBox> {
+    let first = boxes.first()?;
+    let (mut x0, mut y0) = (first.x, first.y);
+    let (mut x1, mut y1) = (first.x + first.width, first.y + first.height);
+    for b in &boxes[1..] {
+        x0 = x0.min(b.x);
+        y0 = y0.min(b.y);
+        x1 = x1.max(b.x + b.width);
+        y1 = y1.max(b.y + b.height);
+    }
+    Some(MotionBox {
+        x: x0,
+        y: y0,
+        width: x1 - x0,
+        height: y1 - y0,
+    })
+}
+
+/// The region detection runs on around `moved`: a square at least the
+/// model's input side, centred on it, moved (not shrunk) to fit the frame,
+/// and clipped where the frame is smaller.
+pub fn region_around(moved: MotionBox, (fw, fh): (u32, u32)) -> MotionBox {
+    let side = moved.width.max(moved.height).max(nanodet::INPUT_SIDE);
+    let (w, h) = (side.min(fw), side.min(fh));
+    let place = |start: u32, len: u32, want: u32, frame: u32| {
+        let centre = start + len / 2;
+        centre.saturating_sub(want / 2).min(frame - want)
+    };
+    MotionBox {
+        x: place(moved.x, moved.width, w, fw),
+        y: place(moved.y, moved.height, h, fh),
+        width: w,
+        height: h,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b(x: u32, y: u32, width: u32, height: u32) -> MotionBox {
+        MotionBox {
+            x,
+            y,
+            width,
+            height,
+        }
+    }
+
+    #[test]
+    fn the_region_is_at_least_the_model_input_and_stays_in_the_frame() {
+        // A small movement near the right edge of a 640x360 frame: a 416
+        // wide region ending at the edge, the frame's full height.
+        assert_eq!(
+            region_around(b(600, 100, 20, 30), (640, 360)),
+            b(224, 0, 416, 360)
+        );
+        // In the middle of a 1920x1080 frame: 416x416 around it.
+        assert_eq!(
+            region_around(b(900, 500, 40, 80), (1920, 1080)),
+            b(712, 332, 416, 416)
+        );
+        // Larger than the input: the movement's long side, square.
+        assert_eq!(
+            region_around(b(100, 100, 600, 200), (1920, 1080)),
+            b(100, 0, 600, 600)
+        );
+        // Larger than the frame: the frame.
+        assert_eq!(
+            region_around(b(0, 0, 640, 360), (640, 360)),
+            b(0, 0, 640, 360)
+        );
+        assert_eq!(
+            union(&[b(10, 10, 5, 5), b(100, 50, 10, 10)]),
+            Some(b(10, 10, 100, 50))
+        );
+        assert_eq!(union(&[]), None);
+    }
+}

@@ -1,0 +1,97 @@
+//! A camera's analysis thread and its event recorder.
+//!
+//! The camera's reading task hands each sampled picture to the analysis
+//! thread through a channel that holds one picture: when detection is still
+//! busy with the last one, the new picture is dropped and counted
+//! (`skipped`), never queued, so a slow detector cannot grow memory or
+//! delay the stream. Events that end go through a bounded channel to a
+//! task that records them with the intake; a failure to record (audit log or
+//! database unavailable, outbox full) is said in the log and retried with
+//! backoff until it succeeds or the service stops, so an event is not
+//! dropped silently. When the camera's task ends, the thread ends the live
+//! events and the recorder stores them before it finishes.
+
+use super::analysis::Analysis;
+use super::{Picture, Status};
+use crate::common::backoff::Backoff;
+use crate::intake::{CameraEvent, Intake, IntakeError};
+use lensguard_vision::models::ObjectDetector;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Events waiting to be recorded, at most.
+const EVENTS_WAITING: usize = 256;
+
+/// Starts `camera`'s analysis thread and event recorder; the function the
+/// reading task hands sampled pictures to, and the recorder's task.
+pub fn start(
+    camera: &lensguard_core::config::cameras::Camera,
+    objects: Option<Arc<ObjectDetector>>,
+    status: Arc<Mutex<Status>>,
+    intake: Arc<Intake>,
+) -> std::io::Result<(impl FnMut(Picture) + Send + 'static, JoinHandle<()>)> {
+    let (pictures, inbox) = mpsc::sync_channel::<Picture>(1);
+    let (events, mut outbox) = tokio::sync::mpsc::channel::<CameraEvent>(EVENTS_WAITING);
+    let mut analysis = Analysis::new(camera, objects, Arc::clone(&status));
+    std::thread::Builder::new()
+        .name(format!("camera-{}", camera.name))
+        .spawn(move || {
+            for picture in inbox {
+                for event in analysis.picture(picture) {
+                    if events.blocking_send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+            for event in analysis.finish() {
+                if events.blocking_send(event).is_err() {
+                    return;
+                }
+            }
+        })?;
+    let name = camera.name.clone();
+    let recorder = tokio::spawn(async move {
+        while let Some(event) = outbox.recv().await {
+            record(&intake, &name, &event).await;
+        }
+    });
+    let hand_on = move |picture: Picture| {
+        if pictures.try_send(picture).is_err() {
+            status
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .skipped += 1;
+        }
+    };
+    Ok((hand_on, recorder))
+}
+
+async fn record(intake: &Intake, camera: &str, event: &CameraEvent) {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    loop {
+        match intake.record_event(event).await {
+            Ok(()) => return,
+            Err(e) => {
+                eprintln!(
+                    "lensguard: camera {camera}: event {} could not be recorded ({}); retrying",
+                    event.id,
+                    why(&e)
+                );
+                tokio::time::sleep(backoff.next_delay()).await;
+            }
+        }
+    }
+}
+
+fn why(e: &IntakeError) -> &'static str {
+    match e {
+        IntakeError::AuditUnavailable => "the audit log cannot take entries",
+        IntakeError::DatabaseUnavailable | IntakeError::StorageFailed => {
+            "the database cannot be written"
+        }
+        IntakeError::VaultUnavailable => "the vault's keys are unreachable",
+        IntakeError::OutboxFull { .. } => "the outbox is full",
+        _ => "an internal error",
+    }
+}
