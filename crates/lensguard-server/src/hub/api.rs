@@ -279,6 +279,7 @@ fn admit(r: &WireRecord, previous: i64) -> Result<IngestRecord, String> {
     let allowed: &[&str] = match r.kind.as_str() {
         "inspection" => lensguard_core::policy::EGRESS_FIELDS,
         "deletion_receipt" => &RECEIPT_FIELDS,
+        "camera_event" => lensguard_core::policy::EVENT_FIELDS,
         other => return Err(format!("record {}: unknown kind {other:?}", r.seq)),
     };
     let text = r.payload.to_string();

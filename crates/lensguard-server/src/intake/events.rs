@@ -16,8 +16,8 @@ use serde::Serialize;
 /// A box in fractions of the frame's width and height: `[x, y, w, h]`.
 pub type FrameBox = [f32; 4];
 
-/// An event as stored and served (`lensguard.camera_event.v1`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An event as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CameraEvent {
     /// Its id.
     pub id: String,
@@ -27,9 +27,11 @@ pub struct CameraEvent {
     pub label: String,
     /// Its first sighting, on the service's clock.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
     pub start: time::OffsetDateTime,
     /// Its last sighting, on the service's clock.
     #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
     pub end: time::OffsetDateTime,
     /// The best detection score, 0 to 1.
     pub best_score: f32,

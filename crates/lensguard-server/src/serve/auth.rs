@@ -330,3 +330,16 @@ impl Refusal {
         }
     }
 }
+
+/// Whether `principal` may read what `device` sent: its device scope
+/// permits it, or it has none. Outside the scope an inspection is answered
+/// as if it did not exist.
+pub fn may_read_device(
+    principal: &lensguard_core::access::Principal,
+    device: Option<&str>,
+) -> bool {
+    principal
+        .devices
+        .as_ref()
+        .is_none_or(|scope| scope.permits(device))
+}

@@ -45,6 +45,19 @@ pub struct CameraView {
     /// The service's time of the last picture (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_picture: Option<String>,
+    /// Sampled pictures dropped because detection was still busy.
+    pub skipped: u64,
+    /// Detector runs (on what moved, or re-checks of tracked objects).
+    pub detections: u64,
+    /// Detector runs that failed.
+    pub detector_errors: u64,
+    /// Events in progress.
+    pub active_events: u64,
+    /// Events ended since the service started (stored through the intake).
+    pub events: u64,
+    /// Why this camera makes no events, when its detector is not loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detector_missing: Option<String>,
 }
 
 /// The answer.
@@ -83,6 +96,12 @@ pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) ->
                 last_motion: s.last_motion.and_then(rfc3339),
                 size: s.size.map(|(w, h)| [w, h]),
                 last_picture: s.last_picture.and_then(rfc3339),
+                skipped: s.skipped,
+                detections: s.detections,
+                detector_errors: s.detector_errors,
+                active_events: s.active_events,
+                events: s.events,
+                detector_missing: s.detector_missing,
             }
         })
         .collect();

@@ -15,8 +15,9 @@
 
 use super::auth::Auth;
 use super::auth::audit_read;
+use super::auth::may_read_device;
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, read_json};
-use super::inspections::{may_read_device, no_such_inspection};
+use super::inspections::no_such_inspection;
 use super::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};

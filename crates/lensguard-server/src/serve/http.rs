@@ -13,7 +13,7 @@ use crate::common::error_body::ErrorBody;
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
 use axum::{Extension, Json, Router};
 
@@ -85,6 +85,8 @@ pub fn router(
             get(super::policy_api::get).put(super::policy_api::put),
         )
         .route("/v1/cameras", get(super::cameras::list))
+        .route("/v1/events", get(super::events::list))
+        .route("/v1/events/{id}", get(super::events::get))
         .route("/v1/audit/checkpoint", get(super::audit_api::head))
         .route(
             "/v1/audit/proofs/inclusion",
@@ -120,6 +122,19 @@ async fn openapi(
     _auth: super::auth::Auth<lensguard_core::access::needs::Authenticated>,
 ) -> Json<serde_json::Value> {
     Json(super::openapi::document())
+}
+
+/// A response whose body is JSON text already serialised.
+pub fn json(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// A JSON error body.

@@ -20,28 +20,17 @@
 //! ([`super::outbox`]); a full outbox answers 503 before the photo is read.
 //! Reads (one inspection, a page of them) are audited too, before the answer.
 
-use super::auth::{Auth, audit_read};
-use super::http::{RequestId, audit_unavailable, db_unavailable, error};
+use super::auth::{Auth, audit_read, may_read_device};
+use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
+use super::paging::{decode_cursor, encode_cursor, parse_time};
 use super::state::AppState;
 use super::submission::{self, Submission};
 use crate::intake::{self, Accepted, IntakeError, Origin, Turns};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use lensguard_core::access::needs::{InspectionsRead, InspectionsWrite};
 use lensguard_store::audit::Outcome;
-
-fn json(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        body,
-    )
-        .into_response()
-}
 
 /// The `Idempotency-Key` header, if any; `Err` when it is malformed.
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ()> {
@@ -178,19 +167,6 @@ pub async fn get(
     }
 }
 
-/// Whether `principal` may read what `device` sent: its device scope
-/// permits it, or it has none. Outside the scope an inspection is answered
-/// as if it did not exist.
-pub(super) fn may_read_device(
-    principal: &lensguard_core::access::Principal,
-    device: Option<&str>,
-) -> bool {
-    principal
-        .devices
-        .as_ref()
-        .is_none_or(|scope| scope.permits(device))
-}
-
 pub(super) fn no_such_inspection(rid: &RequestId) -> Response {
     error(
         StatusCode::NOT_FOUND,
@@ -211,27 +187,6 @@ pub struct ListQuery {
     device: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
-}
-
-fn parse_time(s: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
-fn encode_cursor(created_at: i64, id: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    use base64::Engine;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()?;
-    let text = String::from_utf8(raw).ok()?;
-    let (t, id) = text.split_once(':')?;
-    Some((t.parse().ok()?, id.to_owned()))
 }
 
 /// `GET /v1/inspections`: newest first, filtered by time range (`from`, `to`,

@@ -100,6 +100,12 @@ const ROUTES: &[Route] = &[
     ),
     r("DELETE", "/v1/keys/{id}", Need::Scope(Scope::KeysManage)),
     r("GET", "/v1/cameras", Need::Scope(Scope::InspectionsRead)),
+    r("GET", "/v1/events", Need::Scope(Scope::InspectionsRead)),
+    r(
+        "GET",
+        "/v1/events/{id}",
+        Need::Scope(Scope::InspectionsRead),
+    ),
     r("GET", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("PUT", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("GET", "/v1/audit/checkpoint", Need::Scope(Scope::AuditRead)),

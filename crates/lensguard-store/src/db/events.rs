@@ -82,6 +82,9 @@ pub struct CameraEventFilter {
     pub to_ms: Option<i64>,
     /// Continue after this `(start_ms, id)`, from a previous page.
     pub after: Option<(i64, String)>,
+    /// Only cameras matching these device patterns (`dock-*`), for a
+    /// caller whose scope names devices; `None`: every camera.
+    pub devices: Option<Vec<String>>,
 }
 
 impl Db {
@@ -149,6 +152,11 @@ impl Db {
                AND (?3 IS NULL OR end_ms >= ?3)
                AND (?4 IS NULL OR start_ms < ?4)
                AND (?5 IS NULL OR (start_ms, id) < (?5, ?6))
+               AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(?8) AS p WHERE
+                    device_id = p.value
+                    OR (substr(p.value, -1) = '*'
+                        AND substr(device_id, 1, length(p.value) - 1)
+                            = substr(p.value, 1, length(p.value) - 1))))
              ORDER BY start_ms DESC, id DESC
              LIMIT ?7",
         )
@@ -159,6 +167,12 @@ impl Db {
         .bind(after_t)
         .bind(after_id)
         .bind(i64::from(limit))
+        .bind(
+            filter
+                .devices
+                .as_ref()
+                .map(|d| serde_json::to_string(d).unwrap_or_default()),
+        )
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(row_to_event).collect()

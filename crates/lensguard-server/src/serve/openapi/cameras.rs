@@ -1,14 +1,16 @@
-//! The OpenAPI paths of cameras, with their schemas.
+//! The OpenAPI paths of cameras and their events, with their schemas.
 
 use super::super::cameras::{CameraList, CameraView};
 use super::identity::answer;
-use super::{map, refusals};
+use super::{error_response, map, refusals};
+use crate::intake::CameraEvent;
 use serde_json::{Map, Value, json};
 
 /// Adds this part's schemas to the generator's definitions.
 pub fn register(generator: &mut schemars::SchemaGenerator) {
     generator.subschema_for::<CameraView>();
     generator.subschema_for::<CameraList>();
+    generator.subschema_for::<CameraEvent>();
 }
 
 /// This part's paths.
@@ -18,6 +20,37 @@ pub fn paths() -> Map<String, Value> {
             "operationId": "listCameras",
             "summary": "Every configured camera's live status (up, down with why, pictures decoded and sampled). Needs inspections:read.",
             "responses": refusals(map(json!({"200": answer("The cameras, in configuration order.", "CameraList")})))
+        }},
+        "/v1/events": {"get": {
+            "operationId": "listEvents",
+            "summary": "Cameras' events, newest first by start: what was seen (person, bicycle, car, motorcycle, bus, truck), when, how sure, in which zones, and where (boxes in fractions of the frame; never pixels). A caller whose scope names devices sees only those cameras. Needs inspections:read.",
+            "parameters": [
+                {"name": "camera", "in": "query", "schema": {"type": "string"}, "description": "Only this camera's events."},
+                {"name": "label", "in": "query", "schema": {"type": "string", "enum": ["person", "bicycle", "car", "motorcycle", "bus", "truck"]}},
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Only events ending at or after this time."},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Only events starting before this time."},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "The previous page's next_cursor."}
+            ],
+            "responses": refusals(map(json!({
+                "200": {"description": "A page of events.", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["items", "next_cursor"],
+                    "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/CameraEvent"}},
+                        "next_cursor": {"type": ["string", "null"]}
+                    }
+                }}}},
+                "400": error_response("A query parameter is unknown or malformed.")
+            })))
+        }},
+        "/v1/events/{id}": {"get": {
+            "operationId": "getEvent",
+            "summary": "One camera event. Needs inspections:read.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": refusals(map(json!({
+                "200": answer("The event.", "CameraEvent"),
+                "404": error_response("No such event (or not one of the caller's cameras).")
+            })))
         }}
     }))
 }

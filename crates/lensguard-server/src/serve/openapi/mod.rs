@@ -214,6 +214,8 @@ mod tests {
         ("get", "/v1/audit/proofs/inclusion", "audit:read"),
         ("get", "/v1/audit/proofs/consistency", "audit:read"),
         ("get", "/v1/cameras", "inspections:read"),
+        ("get", "/v1/events", "inspections:read"),
+        ("get", "/v1/events/{id}", "inspections:read"),
         ("get", "/metrics", "metrics:read"),
     ];
 

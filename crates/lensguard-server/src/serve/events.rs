@@ -1,0 +1,134 @@
+//! `GET /v1/events` and `GET /v1/events/{id}`: the cameras' events
+//! (metadata only: label, times, score, zones, boxes in fractions of the
+//! frame). Read with `inspections:read`, like the results photos produce;
+//! a caller whose scope names devices sees only the cameras it names (a
+//! camera's name is its device id) and is answered 404 for others. Every
+//! read is audited (`events.list`, `events.read`).
+
+use super::auth::{Auth, audit_read, may_read_device};
+use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
+use super::paging::{decode_cursor, encode_cursor, parse_time_ms};
+use super::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use lensguard_core::access::needs::InspectionsRead;
+use lensguard_store::audit::Outcome;
+use lensguard_store::db::CameraEventFilter;
+
+/// Query parameters of `GET /v1/events`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    camera: Option<String>,
+    label: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+/// The labels an event can have.
+pub const LABELS: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
+
+/// `GET /v1/events`: newest first by start, filtered by `camera`, `label`
+/// and time (`from`: ending at or after; `to`: starting before; RFC 3339),
+/// `limit` 1 to 200 (default 50), continued with the previous page's
+/// `next_cursor`.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsRead>,
+    query: Result<axum::extract::Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let bad = |m: &str| error(StatusCode::BAD_REQUEST, "bad_request", m.to_owned(), &rid);
+    let Ok(axum::extract::Query(q)) = query else {
+        return bad(
+            "unknown or malformed query parameter (camera, label, from, to, limit, cursor)",
+        );
+    };
+    let mut filter = CameraEventFilter {
+        camera: q.camera.clone(),
+        ..CameraEventFilter::default()
+    };
+    if let Some(l) = &q.label {
+        if !LABELS.contains(&l.as_str()) {
+            return bad("label must be person, bicycle, car, motorcycle, bus or truck");
+        }
+        filter.label = Some(l.clone());
+    }
+    for (value, slot, name) in [
+        (&q.from, &mut filter.from_ms, "from"),
+        (&q.to, &mut filter.to_ms, "to"),
+    ] {
+        if let Some(v) = value {
+            let Some(ms) = parse_time_ms(v) else {
+                return bad(&format!("{name} must be an RFC 3339 time"));
+            };
+            *slot = Some(ms);
+        }
+    }
+    if let Some(c) = &q.cursor {
+        let Some(after) = decode_cursor(c) else {
+            return bad("cursor is not one this service issued");
+        };
+        filter.after = Some(after);
+    }
+    filter.devices = auth
+        .granted
+        .principal()
+        .devices
+        .as_ref()
+        .map(|d| d.patterns().to_vec());
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return bad("limit must be 1 to 200");
+    }
+    let found = match state.db.list_camera_events(&filter, limit).await {
+        Ok(f) => f,
+        Err(_) => return db_unavailable(&rid),
+    };
+    let event = auth
+        .ctx
+        .event(auth.granted.principal().actor.to_string(), "events.list")
+        .outcome(Outcome::Success, Some(format!("{} events", found.len())));
+    if state.audit(event).await.is_err() {
+        return audit_unavailable(&rid);
+    }
+    let next = (found.len() == limit as usize)
+        .then(|| found.last().map(|e| encode_cursor(e.start_ms, &e.id)))
+        .flatten();
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .filter_map(|e| serde_json::from_str(&e.event).ok())
+        .collect();
+    json(
+        StatusCode::OK,
+        serde_json::json!({"items": items, "next_cursor": next}).to_string(),
+    )
+}
+
+/// `GET /v1/events/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsRead>,
+    Path(id): Path<String>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    match state.db.get_camera_event(&id).await {
+        Ok(Some(found)) if may_read_device(auth.granted.principal(), Some(&found.camera)) => {
+            let target = format!("event:{id}");
+            if let Err(refused) = audit_read(&state, &auth, "events.read", target, None).await {
+                return refused;
+            }
+            json(StatusCode::OK, found.event)
+        }
+        Ok(Some(_) | None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such event".to_owned(),
+            &rid,
+        ),
+        Err(_) => db_unavailable(&rid),
+    }
+}

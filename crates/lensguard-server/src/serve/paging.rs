@@ -1,0 +1,35 @@
+//! Paging and time filters shared by the listing endpoints: an opaque
+//! cursor `(sort key, id)` and RFC 3339 times.
+//!
+//! A cursor is the last item's sort key and id, base64url-encoded; it names
+//! a position, not a snapshot, so items stored after it was issued may
+//! appear on a later page. A cursor this service did not issue is refused.
+
+use base64::Engine;
+
+/// An RFC 3339 time as seconds since the epoch.
+pub fn parse_time(s: &str) -> Option<i64> {
+    parse_time_ms(s).map(|ms| ms.div_euclid(1000))
+}
+
+/// An RFC 3339 time as milliseconds since the epoch.
+pub fn parse_time_ms(s: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
+}
+
+/// The cursor after the item with sort key `key` and `id`.
+pub fn encode_cursor(key: i64, id: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{key}:{id}"))
+}
+
+/// The position a cursor names, if this service issued it.
+pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (t, id) = text.split_once(':')?;
+    Some((t.parse().ok()?, id.to_owned()))
+}
