@@ -9,6 +9,7 @@ mod common;
 mod access_matrix;
 mod api;
 mod audit_cli;
+mod cameras;
 mod cli;
 mod fail_closed;
 mod mtls;
