@@ -103,12 +103,38 @@ pub enum Command {
     /// Erase everything kept from a device (a data-subject or device erasure
     /// request), with a deletion receipt for each object.
     Erase(EraseArgs),
+    /// Check the cameras in a service configuration: connect to each for a few
+    /// seconds and show what the service would see.
+    ///
+    /// For each `[[cameras]]` entry of FILE (credentials read as the service
+    /// reads them, never printed): whether its analysed stream answers, or why
+    /// not (refused credentials, no H.264 video, unreachable); the picture
+    /// size; pictures decoded and damaged; whether anything moved. The running
+    /// service's live status, with events, is `GET /v1/cameras`.
+    ///
+    /// Exit status: 0 if every camera delivered pictures, 1 if any did not, 2
+    /// on a usage or setup error (no configuration, no camera in it).
+    Cameras(CamerasArgs),
     /// Measure the single-thread time per photo (decode and every check).
     ///
     /// Reads each file once, runs warm-up rounds, then times each round on one
     /// thread and prints the median. `scripts/bench` runs this beside the OpenCV
     /// reference and the libjpeg-turbo floor on the same photos.
     Bench(BenchArgs),
+}
+
+/// `lensguard cameras`.
+#[derive(Debug, Args)]
+pub struct CamerasArgs {
+    /// The service configuration (TOML) whose cameras to check.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// How long to watch each camera (all at once), 1 to 60.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub seconds: u64,
+    /// Print one JSON object per camera (JSON Lines).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options shared by everything that judges photos.

@@ -3,6 +3,7 @@
 mod audit;
 mod bench;
 mod bench_vault;
+mod cameras;
 mod check;
 mod evidence;
 mod explain;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retention(cmd) => retention::run(cmd),
         Command::Evidence(cmd) => evidence::run(cmd),
         Command::Erase(args) => evidence::erase(args),
+        Command::Cameras(args) => cameras::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Hub(cmd) => crate::hub::run(cmd),
         Command::Edge(cmd) => crate::edge::run(cmd),

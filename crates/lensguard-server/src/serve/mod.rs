@@ -26,7 +26,7 @@ mod plain_http;
 mod policy_api;
 mod refusal_flood;
 mod refusals;
-mod settings;
+pub(crate) mod settings;
 mod slow_body;
 mod state;
 mod submission;

@@ -135,7 +135,7 @@ pub fn start(
 
 /// A camera's `user:password`, from its file's first line or its
 /// environment variable; the error names where, never the value.
-fn read_credentials(
+pub(crate) fn read_credentials(
     camera: &str,
     from: &CredentialSource,
 ) -> anyhow::Result<camera::rtsp::Credentials> {

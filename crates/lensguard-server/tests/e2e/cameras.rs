@@ -161,3 +161,47 @@ fn the_picture_scan_finds_a_picture_where_there_is_one() {
     );
     assert_eq!(picture_bytes(&[0u8; 4096]), None);
 }
+
+#[test]
+fn lensguard_cameras_says_which_camera_answers_and_why_another_does_not() {
+    let Some(rtsp) = RtspServer::start(&["ball=ball"], 0, None) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A port nothing listens on: bound, then released.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let config = tmp.path().join("service.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[cameras]]\nname = \"dock-1\"\ndetect_url = {:?}\n\n[[cameras]]\nname = \"gone\"\ndetect_url = \"rtsp://127.0.0.1:{free}/x\"\n",
+            rtsp.url("ball")
+        ),
+    )
+    .expect("config");
+    let run = |config: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"))
+            .args(["cameras", "--seconds", "3", "--config"])
+            .arg(config)
+            .output()
+            .expect("run lensguard cameras")
+    };
+    let out = run(&config);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "one camera is down: {text}");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("dock-1: up; 640x360;"), "{text}");
+    assert!(
+        lines[1].starts_with("gone: down;") && lines[1].contains("unreachable"),
+        "{text}"
+    );
+    let empty = tmp.path().join("empty.toml");
+    std::fs::write(&empty, "").expect("config");
+    let out = run(&empty);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("configures no camera"));
+}
