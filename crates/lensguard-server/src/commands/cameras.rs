@@ -6,6 +6,7 @@
 use crate::cli::{CamerasArgs, ServeArgs};
 use crate::sources::camera::{self, Picture, State, Status};
 use anyhow::Context;
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -56,13 +57,15 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
     }
     let seen = runtime.block_on(watch_all(readers, Duration::from_secs(args.seconds)));
     let mut all_up = true;
+    let mut out = std::io::stdout().lock();
     for (name, s) in &seen {
         all_up &= s.decoded > 0;
-        if args.json {
-            println!("{}", json_line(name, s));
+        let text = if args.json {
+            json_line(name, s).to_string()
         } else {
-            println!("{}", line(name, s));
-        }
+            line(name, s)
+        };
+        writeln!(out, "{text}").context("cannot write to standard output")?;
     }
     Ok(if all_up {
         ExitCode::SUCCESS
