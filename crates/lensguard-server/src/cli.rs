@@ -135,6 +135,15 @@ pub struct CamerasArgs {
     /// Print one JSON object per camera (JSON Lines).
     #[arg(long)]
     pub json: bool,
+    /// Also run the service's analysis (motion gating, people and vehicle
+    /// detection, tracking; nothing stored) and report the CPU time it took:
+    /// what a camera costs on this machine.
+    #[arg(long)]
+    pub analyse: bool,
+    /// Folder with the model files, for --analyse (default $LENSGUARD_MODELS,
+    /// else ~/.cache/lensguard/models).
+    #[arg(long, value_name = "DIR")]
+    pub models: Option<PathBuf>,
 }
 
 /// Options shared by everything that judges photos.

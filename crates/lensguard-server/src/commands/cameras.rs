@@ -1,7 +1,8 @@
 //! `lensguard cameras`: connects to each camera of a service configuration
 //! for a few seconds, as the service would (same RTSP client, decoder,
 //! credentials and limits), and says what it saw. Nothing is stored and
-//! nothing is audited: no data directory is opened.
+//! nothing is audited: no data directory is opened. With `--analyse` it
+//! runs the service's analysis too and reports the CPU time it took.
 
 use crate::cli::{CamerasArgs, ServeArgs};
 use crate::sources::camera::{self, Picture, State, Status};
@@ -44,6 +45,21 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
             },
         ));
     }
+    let objects = if args.analyse {
+        let dir = args
+            .models
+            .clone()
+            .unwrap_or_else(crate::detection::default_models_dir);
+        match crate::detection::load_all(&dir, true).2 {
+            Ok(o) => Some(o),
+            Err(why) => {
+                eprintln!("lensguard: cannot analyse: {why}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -55,7 +71,13 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
             args.seconds
         );
     }
-    let seen = runtime.block_on(watch_all(readers, Duration::from_secs(args.seconds)));
+    let (cpu_before, wall) = (cpu_seconds(), std::time::Instant::now());
+    let seen = runtime.block_on(watch_all(
+        readers,
+        objects,
+        Duration::from_secs(args.seconds),
+    ));
+    let (cpu, wall) = (cpu_seconds() - cpu_before, wall.elapsed().as_secs_f64());
     let mut all_up = true;
     let mut out = std::io::stdout().lock();
     for (name, s) in &seen {
@@ -64,6 +86,21 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
             json_line(name, s).to_string()
         } else {
             line(name, s)
+        };
+        writeln!(out, "{text}").context("cannot write to standard output")?;
+    }
+    if args.analyse {
+        let runs: u64 = seen.iter().map(|(_, s)| s.detections).sum();
+        let text = if args.json {
+            serde_json::json!({"cpu_seconds": cpu, "wall_seconds": wall, "cameras": seen.len(), "detector_runs": runs})
+                .to_string()
+        } else {
+            format!(
+                "analysis: {cpu:.2} CPU s in {wall:.1} s ({:.1}% of one core) for {} camera(s); {:.1} detector runs a second",
+                100.0 * cpu / wall,
+                seen.len(),
+                runs as f64 / wall
+            )
         };
         writeln!(out, "{text}").context("cannot write to standard output")?;
     }
@@ -76,14 +113,16 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
 
 async fn watch_all(
     readers: Vec<(lensguard_core::config::cameras::Camera, camera::Reader)>,
+    objects: Option<Arc<lensguard_vision::models::ObjectDetector>>,
     how_long: Duration,
 ) -> Vec<(String, Status)> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut running = Vec::new();
     for (c, reader) in readers {
         let status = Arc::new(Mutex::new(Status::default()));
-        // Motion only: the question is what the camera sends.
-        let mut analysis = camera::analysis::Analysis::new(&c, None, Arc::clone(&status));
+        // Motion only unless asked: the question is what the camera sends.
+        let mut analysis =
+            camera::analysis::Analysis::new(&c, objects.clone(), Arc::clone(&status));
         let task = tokio::spawn(camera::run(
             reader,
             Arc::clone(&status),
@@ -143,4 +182,22 @@ fn json_line(name: &str, s: &Status) -> serde_json::Value {
         "sampled": s.sampled,
         "moving": s.moving,
     })
+}
+
+/// This process's CPU time so far (user and system), from /proc/self/stat
+/// (clock ticks of 1/100 s); 0 where it cannot be read.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces), from field 3.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }
