@@ -140,6 +140,10 @@ pub struct CamerasArgs {
     /// what a camera costs on this machine.
     #[arg(long)]
     pub analyse: bool,
+    /// With --analyse: motion gating only, no detector (what decoding and
+    /// motion alone cost).
+    #[arg(long, requires = "analyse")]
+    pub motion_only: bool,
     /// Folder with the model files, for --analyse (default $LENSGUARD_MODELS,
     /// else ~/.cache/lensguard/models).
     #[arg(long, value_name = "DIR")]

@@ -45,7 +45,7 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
             },
         ));
     }
-    let objects = if args.analyse {
+    let objects = if args.analyse && !args.motion_only {
         let dir = args
             .models
             .clone()

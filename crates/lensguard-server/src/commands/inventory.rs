@@ -68,8 +68,8 @@ fn facts(c: DataCategory) -> (&'static str, &'static str, &'static str, &'static
             SHRED,
         ),
         DataCategory::Result => (
-            "verdict, reasons, measurements and detections (no pixels; the photo's GPS position and capture time when it had them)",
-            "`<data dir>/lensguard.db`, table `inspections`",
+            "verdict, reasons, measurements and detections (no pixels; the photo's GPS position and capture time when it had them); camera events (label, times, score, zones, boxes in fractions of the frame; no pixels)",
+            "`<data dir>/lensguard.db`, tables `inspections` and `camera_events`",
             "not envelope-encrypted (metadata); use disk encryption for the data directory",
             "row deleted (SQLite secure_delete, WAL truncated); a deletion receipt goes to the audit log",
         ),
@@ -128,11 +128,20 @@ pub fn inventory(policy: &Policy) -> Inventory {
                     }
                 }
                 DataCategory::Result => {
-                    if policy.egress.fields.is_empty() {
+                    let results = if policy.egress.fields.is_empty() {
                         "denied (the egress manifest names no fields)".to_owned()
                     } else {
                         format!("only the fields {}", policy.egress.fields.join(", "))
-                    }
+                    };
+                    let events = if policy.egress.event_fields.is_empty() {
+                        "camera events denied (no event_fields)".to_owned()
+                    } else {
+                        format!(
+                            "camera events: only {}",
+                            policy.egress.event_fields.join(", ")
+                        )
+                    };
+                    format!("{results}; {events}")
                 }
                 DataCategory::RequestLog | DataCategory::AuditLog => {
                     "only by an operator's export (`lensguard audit export`) or the `[siem]` stream (TLS to the configured receiver)".to_owned()

@@ -315,7 +315,11 @@ fn admit(r: &WireRecord, previous: i64) -> Result<IngestRecord, String> {
         created_at: r.created_at,
         kind: r.kind.clone(),
         manifest: manifest.to_owned(),
-        inspection_id: text_of(data.get("id").or_else(|| data.get("inspection"))),
+        inspection_id: if r.kind == "camera_event" {
+            None
+        } else {
+            text_of(data.get("id").or_else(|| data.get("inspection")))
+        },
         device_id: text_of(data.get("submission").and_then(|s| s.get("device_id"))),
         verdict: text_of(data.get("verdict")),
         payload: text,
@@ -405,4 +409,39 @@ async fn batches(
         checkpoint_size,
     })
     .into_response()
+}
+
+#[cfg(test)]
+mod admit_tests {
+    use super::*;
+
+    fn record(kind: &str, data: serde_json::Value) -> WireRecord {
+        WireRecord {
+            seq: 7,
+            created_at: 0,
+            kind: kind.to_owned(),
+            payload: serde_json::json!({"manifest": "p@1", "data": data}),
+        }
+    }
+
+    #[test]
+    fn a_camera_event_is_taken_with_event_fields_only() {
+        let ok = admit(
+            &record(
+                "camera_event",
+                serde_json::json!({"id": "e1", "label": "person", "zones": ["door"]}),
+            ),
+            0,
+        )
+        .expect("event fields are taken");
+        assert_eq!(ok.kind, "camera_event");
+        assert_eq!(ok.inspection_id, None, "an event id is not an inspection");
+        let refused = admit(
+            &record("camera_event", serde_json::json!({"label": "person", "measurements": {}})),
+            0,
+        );
+        assert!(refused.is_err_and(|e| e.contains("measurements")));
+        let unknown = admit(&record("frames", serde_json::json!({})), 0);
+        assert!(unknown.is_err_and(|e| e.contains("unknown kind")));
+    }
 }
