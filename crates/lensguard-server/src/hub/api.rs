@@ -437,7 +437,10 @@ mod admit_tests {
         assert_eq!(ok.kind, "camera_event");
         assert_eq!(ok.inspection_id, None, "an event id is not an inspection");
         let refused = admit(
-            &record("camera_event", serde_json::json!({"label": "person", "measurements": {}})),
+            &record(
+                "camera_event",
+                serde_json::json!({"label": "person", "measurements": {}}),
+            ),
             0,
         );
         assert!(refused.is_err_and(|e| e.contains("measurements")));
