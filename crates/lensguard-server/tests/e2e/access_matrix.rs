@@ -222,7 +222,9 @@ fn answer(route: &Route, caller: Caller) -> Answer {
             "/v1/inspections/{id}"
             | "/v1/inspections/{id}/redacted"
             | "/v1/inspections/{id}/thumbnail"
-            | "/v1/inspections/{id}/original",
+            | "/v1/inspections/{id}/original"
+            // No camera is configured: an allowed caller finds no event.
+            | "/v1/events/{id}",
         ) => 404,
         // The matrix lifts a hold that does not exist.
         ("DELETE", "/v1/holds/{id}") => 404,
