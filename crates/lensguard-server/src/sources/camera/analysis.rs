@@ -8,7 +8,10 @@
 //! a small moving object is seen at full resolution and a still scene costs
 //! no detection at all. Tracked objects where nothing moves are not looked
 //! for again until [`RECHECK`] has passed (a whole-frame look), so a parked
-//! car is not re-detected five times a second. While the motion detector
+//! car is not re-detected five times a second; motion that lies wholly
+//! around an event's own object is looked at every other picture (the
+//! tracker bridges the gap; motion anywhere else is looked at at once).
+//! While the motion detector
 //! recalibrates (a light switched) it cannot tell what moved, so the whole
 //! frame is looked at. Detections go to the
 //! [`Tracker`]; an event that ends becomes a [`CameraEvent`] with its times
@@ -48,6 +51,8 @@ pub struct Analysis {
     /// The frame's size, for fractions.
     size: (f32, f32),
     last_look: f64,
+    /// Whether the last picture's detection was skipped (explained motion).
+    skipped_last: bool,
 }
 
 impl Analysis {
@@ -68,6 +73,7 @@ impl Analysis {
             clock: None,
             size: (1.0, 1.0),
             last_look: f64::NEG_INFINITY,
+            skipped_last: false,
         }
     }
 
@@ -101,7 +107,22 @@ impl Analysis {
             width: fw,
             height: fh,
         };
-        let region = match union(&motion.boxes) {
+        let moved = union(&motion.boxes);
+        // Motion that only an event's own object makes (inside its box,
+        // grown by half a box each way for a picture's travel) is looked at
+        // every other picture: the track tolerates a gap, and anything new
+        // moving elsewhere is motion outside and is looked at at once.
+        let events = self.tracker.event_boxes();
+        let explained = !motion.boxes.is_empty()
+            && !events.is_empty()
+            && motion
+                .boxes
+                .iter()
+                .all(|b| events.iter().any(|e| inside(to_boxf(*b), grown(*e))));
+        let skip = explained && !self.skipped_last;
+        self.skipped_last = skip;
+        let region = match moved {
+            Some(_) if skip => None,
             Some(moved) => Some(region_around(moved, (fw, fh))),
             // While the motion detector relearns the scene (a light
             // switched) it cannot say what moved: look everywhere.
@@ -238,6 +259,24 @@ fn to_boxf(b: MotionBox) -> BoxF {
     }
 }
 
+/// `b` grown by half its size on every side.
+fn grown(b: BoxF) -> BoxF {
+    BoxF {
+        x: b.x - b.width / 2.0,
+        y: b.y - b.height / 2.0,
+        width: b.width * 2.0,
+        height: b.height * 2.0,
+    }
+}
+
+/// Whether `inner` lies wholly within `outer`.
+fn inside(inner: BoxF, outer: BoxF) -> bool {
+    inner.x >= outer.x
+        && inner.y >= outer.y
+        && inner.x + inner.width <= outer.x + outer.width
+        && inner.y + inner.height <= outer.y + outer.height
+}
+
 /// The box around every moving region.
 fn union(boxes: &[MotionBox]) -> Option<MotionBox> {
     let first = boxes.first()?;
@@ -316,5 +355,12 @@ mod tests {
             Some(b(10, 10, 100, 50))
         );
         assert_eq!(union(&[]), None);
+        // Motion around a tracked object's box, grown by half each way.
+        let person = to_boxf(b(100, 100, 40, 100));
+        assert!(inside(to_boxf(b(90, 80, 60, 140)), grown(person)));
+        assert!(
+            !inside(to_boxf(b(70, 80, 60, 140)), grown(person)),
+            "too far left"
+        );
     }
 }
