@@ -36,13 +36,11 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
         };
         readers.push((
             c.clone(),
-            camera::Reader {
-                name: c.name.clone(),
-                url: c.detect_url.clone(),
+            camera::Reader::for_camera(
+                c,
                 credentials,
-                detect_fps: c.detect_fps,
-                max_pixels: lensguard_core::Limits::default().max_camera_pixels,
-            },
+                lensguard_core::Limits::default().max_camera_pixels,
+            ),
         ));
     }
     let objects = if args.analyse && !args.motion_only {

@@ -101,11 +101,7 @@ impl Intake {
                 }
                 Ok(())
             }
-            Err(lensguard_store::Error::OutboxFull { depth, .. }) => {
-                self.outbox.metrics.refused_full.inc();
-                Err(IntakeError::OutboxFull { depth })
-            }
-            Err(_) => Err(IntakeError::StorageFailed),
+            Err(e) => Err(self.not_stored(e)),
         }
     }
 }

@@ -496,11 +496,18 @@ impl Intake {
                 };
                 self.replay(origin, original, &digest).await
             }
-            Err(lensguard_store::Error::OutboxFull { depth, .. }) => {
+            Err(e) => Err(self.not_stored(e)),
+        }
+    }
+
+    /// What a failed insert (with its outbox record) means for the source.
+    fn not_stored(&self, e: lensguard_store::Error) -> IntakeError {
+        match e {
+            lensguard_store::Error::OutboxFull { depth, .. } => {
                 self.outbox.metrics.refused_full.inc();
-                Err(IntakeError::OutboxFull { depth })
+                IntakeError::OutboxFull { depth }
             }
-            Err(_) => Err(IntakeError::StorageFailed),
+            _ => IntakeError::StorageFailed,
         }
     }
 

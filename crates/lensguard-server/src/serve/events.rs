@@ -7,7 +7,7 @@
 
 use super::auth::{Auth, audit_read, may_read_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
-use super::paging::{decode_cursor, encode_cursor, parse_time_ms};
+use super::paging::{decode_cursor, page_body, parse_time_ms};
 use super::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -95,17 +95,8 @@ pub async fn list(
     if state.audit(event).await.is_err() {
         return audit_unavailable(&rid);
     }
-    let next = (found.len() == limit as usize)
-        .then(|| found.last().map(|e| encode_cursor(e.start_ms, &e.id)))
-        .flatten();
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .filter_map(|e| serde_json::from_str(&e.event).ok())
-        .collect();
-    json(
-        StatusCode::OK,
-        serde_json::json!({"items": items, "next_cursor": next}).to_string(),
-    )
+    let body = page_body(&found, limit, |e| (e.start_ms, &e.id), |e| &e.event);
+    json(StatusCode::OK, body)
 }
 
 /// `GET /v1/events/{id}`.

@@ -22,7 +22,7 @@
 
 use super::auth::{Auth, audit_read, may_read_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
-use super::paging::{decode_cursor, encode_cursor, parse_time};
+use super::paging::{decode_cursor, page_body, parse_time};
 use super::state::AppState;
 use super::submission::{self, Submission};
 use crate::intake::{self, Accepted, IntakeError, Origin, Turns};
@@ -252,15 +252,6 @@ pub async fn list(
     if state.audit(event).await.is_err() {
         return audit_unavailable(&rid);
     }
-    let next = (found.len() == limit as usize)
-        .then(|| found.last().map(|l| encode_cursor(l.created_at, &l.id)))
-        .flatten();
-    let items: Vec<serde_json::Value> = found
-        .iter()
-        .filter_map(|i| serde_json::from_str(&i.report).ok())
-        .collect();
-    json(
-        StatusCode::OK,
-        serde_json::json!({"items": items, "next_cursor": next}).to_string(),
-    )
+    let body = page_body(&found, limit, |i| (i.created_at, &i.id), |i| &i.report);
+    json(StatusCode::OK, body)
 }

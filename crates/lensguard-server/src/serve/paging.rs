@@ -33,3 +33,27 @@ pub fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
     let (t, id) = text.split_once(':')?;
     Some((t.parse().ok()?, id.to_owned()))
 }
+
+/// The body of a page: `{"items": [...], "next_cursor": ...}` from `found`
+/// (at most `limit` stored JSON texts), with a cursor after the last item
+/// when the page is full.
+pub fn page_body<T>(
+    found: &[T],
+    limit: u32,
+    key: impl Fn(&T) -> (i64, &str),
+    text: impl Fn(&T) -> &str,
+) -> String {
+    let next = (found.len() == limit as usize)
+        .then(|| {
+            found.last().map(|last| {
+                let (k, id) = key(last);
+                encode_cursor(k, id)
+            })
+        })
+        .flatten();
+    let items: Vec<serde_json::Value> = found
+        .iter()
+        .filter_map(|f| serde_json::from_str(text(f)).ok())
+        .collect();
+    serde_json::json!({"items": items, "next_cursor": next}).to_string()
+}

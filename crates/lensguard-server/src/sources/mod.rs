@@ -84,13 +84,7 @@ pub fn start(
         };
         readers.push((
             c.clone(),
-            camera::Reader {
-                name: c.name.clone(),
-                url: c.detect_url.clone(),
-                credentials,
-                detect_fps: c.detect_fps,
-                max_pixels: intake.limits.max_camera_pixels,
-            },
+            camera::Reader::for_camera(c, credentials, intake.limits.max_camera_pixels),
         ));
     }
     let (stop, watch) = watch::channel(false);

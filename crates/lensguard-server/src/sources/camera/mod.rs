@@ -165,6 +165,23 @@ pub struct Reader {
     pub max_pixels: u64,
 }
 
+impl Reader {
+    /// The reader of `camera`'s analysed stream.
+    pub fn for_camera(
+        camera: &lensguard_core::config::cameras::Camera,
+        credentials: Option<Credentials>,
+        max_pixels: u64,
+    ) -> Reader {
+        Reader {
+            name: camera.name.clone(),
+            url: camera.detect_url.clone(),
+            credentials,
+            detect_fps: camera.detect_fps,
+            max_pixels,
+        }
+    }
+}
+
 /// Reads the camera until `stop` turns true, updating `status` and calling
 /// `analyse` with at most `detect_fps` pictures a second (sampled by the
 /// stream's clock); changes of state go to `audit` when given.
