@@ -613,6 +613,8 @@ impl Vault {
 }
 
 #[cfg(test)]
+mod event_retention_tests;
+#[cfg(test)]
 mod retention_props;
 #[cfg(test)]
 mod tests;
