@@ -112,7 +112,8 @@ pub enum Command {
     /// size; pictures decoded and damaged; whether anything moved. The running
     /// service's live status, with events, is `GET /v1/cameras`.
     ///
-    /// Exit status: 0 if every camera delivered pictures, 1 if any did not, 2
+    /// Exit status: 0 if every camera was delivering pictures at the end, 1 if
+    /// any was not (down, or never sent one), 2
     /// on a usage or setup error (no configuration, no camera in it).
     Cameras(CamerasArgs),
     /// Measure the single-thread time per photo (decode and every check).

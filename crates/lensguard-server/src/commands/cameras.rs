@@ -79,7 +79,7 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
     let mut all_up = true;
     let mut out = std::io::stdout().lock();
     for (name, s) in &seen {
-        all_up &= s.decoded > 0;
+        all_up &= state(s).0 == "up";
         let text = if args.json {
             json_line(name, s).to_string()
         } else {
@@ -147,11 +147,12 @@ async fn watch_all(
 }
 
 fn state(s: &Status) -> (&'static str, Option<&str>) {
+    // Stopping the watch leaves the state as it was: up means pictures were
+    // still arriving at the end; one that failed after some is down.
     match &s.state {
-        // A camera that delivered pictures and was then stopped by us is up.
-        _ if s.decoded > 0 => ("up", None),
+        State::Up => ("up", None),
         State::Down(why) => ("down", Some(why.as_str())),
-        State::Connecting | State::Up => ("no pictures", None),
+        State::Connecting => ("no pictures", None),
     }
 }
 

@@ -48,17 +48,27 @@ pub struct CameraEvent {
 
 impl Intake {
     /// Audits and stores `event` (and queues what the egress manifest lets
-    /// out); storing the same id again changes nothing.
-    pub async fn record_event(&self, event: &CameraEvent) -> Result<(), IntakeError> {
+    /// out); storing the same id again changes nothing. `audited` says
+    /// whether an earlier attempt already audited it (a retry after the
+    /// database failed is not audited twice); it is set once the entry is
+    /// in the log.
+    pub async fn record_event(
+        &self,
+        event: &CameraEvent,
+        audited: &mut bool,
+    ) -> Result<(), IntakeError> {
         let now = time::OffsetDateTime::now_utc();
-        let seconds = (event.end - event.start).as_seconds_f64();
-        let audit = AuditEvent::new(now, format!("source:{}", event.camera), "cameras.event")
-            .target(format!("event:{}", event.id))
-            .outcome(
-                Outcome::Success,
-                Some(format!("{} for {seconds:.1} s", event.label)),
-            );
-        self.audit(audit).await?;
+        if !*audited {
+            let seconds = (event.end - event.start).as_seconds_f64();
+            let audit = AuditEvent::new(now, format!("source:{}", event.camera), "cameras.event")
+                .target(format!("event:{}", event.id))
+                .outcome(
+                    Outcome::Success,
+                    Some(format!("{} for {seconds:.1} s", event.label)),
+                );
+            self.audit(audit).await?;
+            *audited = true;
+        }
         let policy = self.policy();
         let body = serde_json::to_string(event).map_err(|_| IntakeError::Internal)?;
         let value = serde_json::to_value(event).map_err(|_| IntakeError::Internal)?;

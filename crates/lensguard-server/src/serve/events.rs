@@ -7,7 +7,7 @@
 
 use super::auth::{Auth, audit_read, may_read_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
-use super::paging::{decode_cursor, page_body, parse_time_ms};
+use super::paging::{page_body, page_request, parse_time_ms};
 use super::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -15,6 +15,7 @@ use axum::response::Response;
 use lensguard_core::access::needs::InspectionsRead;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::CameraEventFilter;
+use lensguard_vision::models::ObjectClass;
 
 /// Query parameters of `GET /v1/events`.
 #[derive(Debug, serde::Deserialize)]
@@ -27,9 +28,6 @@ pub struct ListQuery {
     limit: Option<u32>,
     cursor: Option<String>,
 }
-
-/// The labels an event can have.
-pub const LABELS: [&str; 6] = ["person", "bicycle", "car", "motorcycle", "bus", "truck"];
 
 /// `GET /v1/events`: newest first by start, filtered by `camera`, `label`
 /// and time (`from`: ending at or after; `to`: starting before; RFC 3339),
@@ -52,8 +50,9 @@ pub async fn list(
         ..CameraEventFilter::default()
     };
     if let Some(l) = &q.label {
-        if !LABELS.contains(&l.as_str()) {
-            return bad("label must be person, bicycle, car, motorcycle, bus or truck");
+        if !ObjectClass::ALL.iter().any(|c| c.as_str() == l) {
+            let known: Vec<&str> = ObjectClass::ALL.iter().map(|c| c.as_str()).collect();
+            return bad(&format!("label must be one of {}", known.join(", ")));
         }
         filter.label = Some(l.clone());
     }
@@ -68,22 +67,17 @@ pub async fn list(
             *slot = Some(ms);
         }
     }
-    if let Some(c) = &q.cursor {
-        let Some(after) = decode_cursor(c) else {
-            return bad("cursor is not one this service issued");
-        };
-        filter.after = Some(after);
-    }
+    let (limit, after) = match page_request(q.limit, q.cursor.as_deref()) {
+        Ok(page) => page,
+        Err(why) => return bad(why),
+    };
+    filter.after = after;
     filter.devices = auth
         .granted
         .principal()
         .devices
         .as_ref()
         .map(|d| d.patterns().to_vec());
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return bad("limit must be 1 to 200");
-    }
     let found = match state.db.list_camera_events(&filter, limit).await {
         Ok(f) => f,
         Err(_) => return db_unavailable(&rid),

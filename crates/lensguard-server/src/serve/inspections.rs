@@ -22,7 +22,7 @@
 
 use super::auth::{Auth, audit_read, may_read_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
-use super::paging::{decode_cursor, page_body, parse_time};
+use super::paging::{page_body, page_request, parse_time};
 use super::state::AppState;
 use super::submission::{self, Submission};
 use crate::intake::{self, Accepted, IntakeError, Origin, Turns};
@@ -226,16 +226,11 @@ pub async fn list(
     filter.actor = q.actor.clone();
     filter.device = q.device.clone();
     filter.devices = auth.granted.principal().devices.clone();
-    if let Some(c) = &q.cursor {
-        let Some(after) = decode_cursor(c) else {
-            return bad("cursor is not one this service issued");
-        };
-        filter.after = Some(after);
-    }
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return bad("limit must be 1 to 200");
-    }
+    let (limit, after) = match page_request(q.limit, q.cursor.as_deref()) {
+        Ok(page) => page,
+        Err(why) => return bad(why),
+    };
+    filter.after = after;
     let found = match state.db.list_inspections(&filter, limit).await {
         Ok(f) => f,
         Err(_) => {

@@ -7,6 +7,26 @@
 
 use base64::Engine;
 
+/// A position to continue after: the last item's sort key and id.
+pub type After = (i64, String);
+
+/// A listing's `limit` (1 to 200, default 50) and `cursor`, checked; the
+/// message for the caller when either is wrong.
+pub fn page_request(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(u32, Option<After>), &'static str> {
+    let after = match cursor {
+        Some(c) => Some(decode_cursor(c).ok_or("cursor is not one this service issued")?),
+        None => None,
+    };
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err("limit must be 1 to 200");
+    }
+    Ok((limit, after))
+}
+
 /// An RFC 3339 time as seconds since the epoch.
 pub fn parse_time(s: &str) -> Option<i64> {
     parse_time_ms(s).map(|ms| ms.div_euclid(1000))

@@ -69,6 +69,16 @@ impl ObjectClass {
     }
 
     const COCO: [usize; 6] = [0, 1, 2, 3, 5, 7];
+
+    /// Every class, in COCO order.
+    pub const ALL: [ObjectClass; 6] = [
+        ObjectClass::Person,
+        ObjectClass::Bicycle,
+        ObjectClass::Car,
+        ObjectClass::Motorcycle,
+        ObjectClass::Bus,
+        ObjectClass::Truck,
+    ];
 }
 
 /// A detected object: its class and box.

@@ -15,6 +15,10 @@ pub fn register(generator: &mut schemars::SchemaGenerator) {
 
 /// This part's paths.
 pub fn paths() -> Map<String, Value> {
+    let labels: Vec<&str> = lensguard_vision::models::ObjectClass::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
     map(json!({
         "/v1/cameras": {"get": {
             "operationId": "listCameras",
@@ -23,10 +27,10 @@ pub fn paths() -> Map<String, Value> {
         }},
         "/v1/events": {"get": {
             "operationId": "listEvents",
-            "summary": "Cameras' events, newest first by start: what was seen (person, bicycle, car, motorcycle, bus, truck), when, how sure, in which zones, and where (boxes in fractions of the frame; never pixels). A caller whose scope names devices sees only those cameras. Needs inspections:read.",
+            "summary": "Cameras' events, newest first by start: what was seen (the label), when, how sure, in which zones, and where (boxes in fractions of the frame; never pixels). A caller whose scope names devices sees only those cameras. Needs inspections:read.",
             "parameters": [
                 {"name": "camera", "in": "query", "schema": {"type": "string"}, "description": "Only this camera's events."},
-                {"name": "label", "in": "query", "schema": {"type": "string", "enum": ["person", "bicycle", "car", "motorcycle", "bus", "truck"]}},
+                {"name": "label", "in": "query", "schema": {"type": "string", "enum": labels}},
                 {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Only events ending at or after this time."},
                 {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Only events starting before this time."},
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},

@@ -8,7 +8,7 @@
 //! task that records them with the intake; a failure to record (audit log or
 //! database unavailable, outbox full) is said in the log and retried with
 //! backoff until it succeeds or the service stops, so an event is not
-//! dropped silently. When the camera's task ends, the thread ends the live
+//! dropped silently (and audited once, however many attempts it takes). When the camera's task ends, the thread ends the live
 //! events and the recorder stores them before it finishes.
 
 use super::analysis::Analysis;
@@ -69,8 +69,9 @@ pub fn start(
 
 async fn record(intake: &Intake, camera: &str, event: &CameraEvent) {
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let mut audited = false;
     loop {
-        match intake.record_event(event).await {
+        match intake.record_event(event, &mut audited).await {
             Ok(()) => return,
             Err(e) => {
                 eprintln!(
