@@ -12,11 +12,13 @@
 //! - [`softhsm`] makes throwaway SoftHSMv2 tokens for the PKCS#11 tests.
 //! - [`postgres`] starts throwaway PostgreSQL servers for the hub's storage tests.
 //! - [`rsyslog`] starts real rsyslog receivers (TLS) for the SIEM export tests.
+//! - [`ffprobe`] decodes recorded segments with FFmpeg's `ffprobe`.
 //! - [`forgery`] rewrites an audit log the way an attacker with write access would.
 
 pub mod encode;
 pub mod exif_block;
 pub mod fetched;
+pub mod ffprobe;
 pub mod fixtures;
 pub mod forgery;
 pub mod postgres;

@@ -8,6 +8,9 @@
 //!   pictures are larger than the camera's limit is refused, not decoded.
 //! - [`motion`] gates detection: only frames, and regions, that moved.
 //! - [`tracker`] turns detections into events (IoU tracking).
+//! - [`segmenter`] cuts a recorded stream (H.264 or H.265, untouched) into
+//!   segments of a few seconds, each a standalone fragmented MP4 file
+//!   ([`fmp4`]).
 //!
 //! Invariants: no input makes this crate panic (the property tests feed it
 //! random bytes); it touches neither disk nor network; decoded pixels live
@@ -17,7 +20,11 @@
 pub mod avc;
 mod decoder;
 mod error;
+pub mod fmp4;
 pub mod motion;
+pub mod segmenter;
+#[cfg(test)]
+mod test_stream;
 pub mod tracker;
 
 pub use decoder::{DecodedFrame, H264Decoder};
