@@ -11,7 +11,10 @@
 //!   tests call; none of these types converts from bytes, a string or
 //!   another of them.
 //! - [`OriginalPhoto`] is what a source received, unchanged.
-//! - [`Evidence`] is sealed: only the three types here implement it, so the
+//! - [`ContinuousFootage`], [`MotionFootage`] and [`EventFootage`] are a
+//!   camera's recorded video as it sent it (never re-encoded, never
+//!   redacted): originals, read only with a reason.
+//! - [`Evidence`] is sealed: only the types here implement it, so the
 //!   vault cannot be handed pixels of any other category.
 //!
 //! An original cannot be stored where a redacted image is expected:
@@ -48,6 +51,29 @@ pub struct RedactedImage(Vec<u8>);
 /// A small copy of a redacted derivative.
 pub struct ThumbnailImage(Vec<u8>);
 
+/// A segment of a camera's recorded video where nothing moved.
+pub struct ContinuousFootage(Vec<u8>);
+
+/// A segment of a camera's recorded video in which something moved.
+pub struct MotionFootage(Vec<u8>);
+
+/// A segment of a camera's recorded video around an event.
+pub struct EventFootage(Vec<u8>);
+
+macro_rules! footage {
+    ($t:ident) => {
+        impl $t {
+            /// A segment as the camera's stream delivered it, unchanged.
+            pub fn recorded(bytes: Vec<u8>) -> $t {
+                $t(bytes)
+            }
+        }
+    };
+}
+footage!(ContinuousFootage);
+footage!(MotionFootage);
+footage!(EventFootage);
+
 impl OriginalPhoto {
     /// The bytes a source received, unchanged.
     pub fn received(bytes: Vec<u8>) -> OriginalPhoto {
@@ -65,7 +91,14 @@ macro_rules! opaque_debug {
         }
     )*};
 }
-opaque_debug!(OriginalPhoto, RedactedImage, ThumbnailImage);
+opaque_debug!(
+    OriginalPhoto,
+    RedactedImage,
+    ThumbnailImage,
+    ContinuousFootage,
+    MotionFootage,
+    EventFootage
+);
 
 /// The constructors of redaction output, for `lensguard-vision` (which
 /// makes them from a `RedactedJpeg`) and tests. Anything else calling these
@@ -90,6 +123,9 @@ mod sealed {
     impl Sealed for super::OriginalPhoto {}
     impl Sealed for super::RedactedImage {}
     impl Sealed for super::ThumbnailImage {}
+    impl Sealed for super::ContinuousFootage {}
+    impl Sealed for super::MotionFootage {}
+    impl Sealed for super::EventFootage {}
 }
 
 /// Pixels the vault may keep; the category is the type's.
@@ -125,6 +161,9 @@ macro_rules! evidence {
 evidence!(OriginalPhoto, DataCategory::Original);
 evidence!(RedactedImage, DataCategory::Redacted);
 evidence!(ThumbnailImage, DataCategory::Thumbnail);
+evidence!(ContinuousFootage, DataCategory::FootageContinuous);
+evidence!(MotionFootage, DataCategory::FootageMotion);
+evidence!(EventFootage, DataCategory::FootageEvent);
 
 #[cfg(test)]
 mod tests {

@@ -11,7 +11,8 @@
 //!
 //! Defaults follow what careful vendors promise: original image bytes are
 //! discarded after the verdict; redacted images and thumbnails are kept 7
-//! days; inspection results and request logs 30; the audit log 90. The
+//! days; inspection results and request logs 30; the audit log 90; cameras'
+//! footage 3 days where nothing moved, 7 with motion, 14 around events. The
 //! `inspection-line` profile ([`super::Policy::builtin`]) keeps originals of
 //! failed inspections only.
 
@@ -47,17 +48,37 @@ pub enum DataCategory {
     RequestLog,
     /// The tamper-evident audit log.
     AuditLog,
+    /// A camera's recorded video, kept all the time (`continuous` mode)
+    /// where nothing moved.
+    FootageContinuous,
+    /// A camera's recorded video while something moved and no event was
+    /// under way (`continuous` mode).
+    FootageMotion,
+    /// A camera's recorded video around an event, pre- and post-roll
+    /// included (`events` and `continuous` modes).
+    FootageEvent,
 }
 
 impl DataCategory {
     /// Every category, in inventory order.
-    pub const ALL: [DataCategory; 6] = [
+    pub const ALL: [DataCategory; 9] = [
         DataCategory::Original,
         DataCategory::Redacted,
         DataCategory::Thumbnail,
         DataCategory::Result,
         DataCategory::RequestLog,
         DataCategory::AuditLog,
+        DataCategory::FootageContinuous,
+        DataCategory::FootageMotion,
+        DataCategory::FootageEvent,
+    ];
+
+    /// The recorded-video categories, in the order a camera's disk quota
+    /// deletes them (continuous first, event clips last).
+    pub const FOOTAGE: [DataCategory; 3] = [
+        DataCategory::FootageContinuous,
+        DataCategory::FootageMotion,
+        DataCategory::FootageEvent,
     ];
 
     /// The name used in policies, receipts and the inventory.
@@ -69,6 +90,9 @@ impl DataCategory {
             DataCategory::Result => "result",
             DataCategory::RequestLog => "request_log",
             DataCategory::AuditLog => "audit_log",
+            DataCategory::FootageContinuous => "footage_continuous",
+            DataCategory::FootageMotion => "footage_motion",
+            DataCategory::FootageEvent => "footage_event",
         }
     }
 
@@ -81,6 +105,9 @@ impl DataCategory {
             DataCategory::Result => 4,
             DataCategory::RequestLog => 5,
             DataCategory::AuditLog => 6,
+            DataCategory::FootageContinuous => 7,
+            DataCategory::FootageMotion => 8,
+            DataCategory::FootageEvent => 9,
         }
     }
 
@@ -98,7 +125,10 @@ impl DataCategory {
     /// reason, and every read is audited.
     pub fn read_scope(self) -> Scope {
         match self {
-            DataCategory::Original => Scope::EvidenceReadOriginal,
+            DataCategory::Original
+            | DataCategory::FootageContinuous
+            | DataCategory::FootageMotion
+            | DataCategory::FootageEvent => Scope::EvidenceReadOriginal,
             DataCategory::Redacted | DataCategory::Thumbnail | DataCategory::Result => {
                 Scope::InspectionsRead
             }
@@ -111,7 +141,18 @@ impl DataCategory {
         matches!(
             self,
             DataCategory::Original | DataCategory::Redacted | DataCategory::Thumbnail
-        )
+        ) || self.is_footage()
+    }
+
+    /// Whether it is a camera's recorded video (never a photo's).
+    pub fn is_footage(self) -> bool {
+        DataCategory::FOOTAGE.contains(&self)
+    }
+
+    /// Whether reading it shows original, unredacted pixels (a stated
+    /// reason is required, and the read is audited with it).
+    pub fn is_original(self) -> bool {
+        self == DataCategory::Original || self.is_footage()
     }
 }
 
@@ -196,6 +237,15 @@ fn request_log() -> CategoryRule {
 fn audit_log() -> CategoryRule {
     CategoryRule::new(StoreWhen::Always, 90)
 }
+fn footage_continuous() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 3)
+}
+fn footage_motion() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 7)
+}
+fn footage_event() -> CategoryRule {
+    CategoryRule::new(StoreWhen::Always, 14)
+}
 
 /// `[data]`: one rule per category.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -219,6 +269,16 @@ pub struct DataRules {
     /// The audit log. Default: 90 days.
     #[serde(default = "audit_log")]
     pub audit_log: CategoryRule,
+    /// Cameras' footage where nothing moved (`continuous` mode). Default:
+    /// 3 days. `store` is `always` or `never` (footage has no verdict).
+    #[serde(default = "footage_continuous")]
+    pub footage_continuous: CategoryRule,
+    /// Cameras' footage with motion and no event. Default: 7 days.
+    #[serde(default = "footage_motion")]
+    pub footage_motion: CategoryRule,
+    /// Cameras' footage around events. Default: 14 days.
+    #[serde(default = "footage_event")]
+    pub footage_event: CategoryRule,
 }
 
 impl Default for DataRules {
@@ -230,6 +290,9 @@ impl Default for DataRules {
             result: result(),
             request_log: request_log(),
             audit_log: audit_log(),
+            footage_continuous: footage_continuous(),
+            footage_motion: footage_motion(),
+            footage_event: footage_event(),
         }
     }
 }
@@ -244,6 +307,9 @@ impl DataRules {
             DataCategory::Result => self.result,
             DataCategory::RequestLog => self.request_log,
             DataCategory::AuditLog => self.audit_log,
+            DataCategory::FootageContinuous => self.footage_continuous,
+            DataCategory::FootageMotion => self.footage_motion,
+            DataCategory::FootageEvent => self.footage_event,
         }
     }
 }
@@ -419,7 +485,7 @@ mod tests {
             assert_eq!(DataCategory::parse(c.as_str()), Some(c));
         }
         assert_eq!(DataCategory::from_code(0), None);
-        assert_eq!(DataCategory::from_code(7), None);
+        assert_eq!(DataCategory::from_code(10), None);
     }
 
     #[test]

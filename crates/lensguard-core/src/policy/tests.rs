@@ -164,3 +164,17 @@ fn vision_sections_parse_and_out_of_range_values_are_located() {
     assert!(text.contains("5:1: redaction.margin"), "{text}");
     assert!(Policy::from_toml("version = 1\n[redaction]\nfaces = \"none\"\n").is_err());
 }
+
+#[test]
+fn footage_is_stored_always_or_never_since_it_has_no_verdict() {
+    let mut p = Policy::default();
+    p.data.footage_motion.store = crate::policy::StoreWhen::OnFail;
+    p.data.footage_event.keep_days = 3651;
+    let issues = validate(&p);
+    let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["data.footage_motion.store", "data.footage_event.keep_days"]
+    );
+    assert!(issues[0].message.contains("no verdict"), "{issues:?}");
+}

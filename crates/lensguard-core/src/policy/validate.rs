@@ -148,6 +148,15 @@ fn data_rules(policy: &Policy, v: &mut Issues) {
                 ),
             );
         }
+        if category.is_footage() && !matches!(rule.store, StoreWhen::Always | StoreWhen::Never) {
+            v.push(
+                &format!("data.{name}.store"),
+                format!(
+                    "footage has no verdict: say \"always\" or \"never\", not \"{}\"",
+                    rule.store.as_str()
+                ),
+            );
+        }
         if rule.keep_days > 3650 {
             v.push(
                 &format!("data.{name}.keep_days"),

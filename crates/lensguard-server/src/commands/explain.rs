@@ -63,6 +63,7 @@ fn explain(
         .unwrap_or_else(|| "no derivative was made".to_owned());
     let stored = DataCategory::ALL
         .into_iter()
+        .filter(|c| !c.is_footage())
         .map(|c| {
             let rule = policy.data.rule(c);
             let made = match c {

@@ -85,8 +85,29 @@ fn facts(c: DataCategory) -> (&'static str, &'static str, &'static str, &'static
             "not encrypted; tamper-evident: hash chain, RFC 6962 Merkle tree, Ed25519-signed checkpoints at least every 1000 entries (signing key in `audit/` or a PKCS#11 token), each also kept in the database and optionally a checkpoint file; an administrator who can write the data directory and use the signing key can rewrite the history undetected except against checkpoints kept off the machine (the hub, a checkpoint file elsewhere: `lensguard audit verify --trusted-checkpoint`)",
             "never pruned by lensguard (receipts must outlive what they prove); export and archive with `lensguard audit export`",
         ),
+        DataCategory::FootageContinuous => (
+            "a camera's recorded video (`continuous` mode) where nothing moved: fragmented MP4 segments of a few seconds, as the camera encoded them (faces and plates visible); audio only where the camera's keep_audio says",
+            FOOTAGE_AT,
+            VAULT_AT_REST,
+            FOOTAGE_SHRED,
+        ),
+        DataCategory::FootageMotion => (
+            "a camera's recorded video (`continuous` mode) while something moved and no event was under way",
+            FOOTAGE_AT,
+            VAULT_AT_REST,
+            FOOTAGE_SHRED,
+        ),
+        DataCategory::FootageEvent => (
+            "a camera's recorded video around an event, pre- and post-roll included (`events` and `continuous` modes)",
+            FOOTAGE_AT,
+            VAULT_AT_REST,
+            FOOTAGE_SHRED,
+        ),
     }
 }
+
+const FOOTAGE_AT: &str = "evidence vault: sealed blob `<data dir>/vault/<xx>/<id>`, wrapped key and the segment's camera and times in `lensguard.db`";
+const FOOTAGE_SHRED: &str = "as originals (crypto-shredding with a receipt), at expiry or earlier when the camera's disk quota is reached (continuous footage first, never anything under a hold)";
 
 pub(super) fn stored(when: StoreWhen) -> &'static str {
     match when {
@@ -105,21 +126,26 @@ pub fn inventory(policy: &Policy) -> Inventory {
             let rule = policy.data.rule(c);
             let (holds, location, encryption, deletion) = facts(c);
             let mut read_by = c.read_scope().as_str().to_owned();
-            if c == DataCategory::Original {
+            if c.is_original() {
                 read_by.push_str(" with a stated reason");
             }
             read_by.push_str("; every read audited");
-            if matches!(
-                c,
-                DataCategory::Original
-                    | DataCategory::Redacted
-                    | DataCategory::Thumbnail
-                    | DataCategory::Result
-            ) {
+            if c.is_footage()
+                || matches!(
+                    c,
+                    DataCategory::Original
+                        | DataCategory::Redacted
+                        | DataCategory::Thumbnail
+                        | DataCategory::Result
+                )
+            {
                 read_by.push_str("; only within the credential's device scope, if it has one");
             }
             let egress = match c {
-                DataCategory::Original => "never".to_owned(),
+                DataCategory::Original
+                | DataCategory::FootageContinuous
+                | DataCategory::FootageMotion
+                | DataCategory::FootageEvent => "never".to_owned(),
                 DataCategory::Redacted | DataCategory::Thumbnail => {
                     if policy.egress.redacted_images {
                         "may leave (egress.redacted_images)".to_owned()

@@ -12,7 +12,8 @@
 //! the request stored with an idempotency key, schema 8 the owner of an API
 //! key, schema 9 the audit log's anchor ([`anchor`]), schema 10 the device
 //! scopes of keys and users, schema 11 the watched folders' claims
-//! ([`claims`]), schema 12 the camera events ([`events`]); opening an older file
+//! ([`claims`]), schema 12 the camera events ([`events`]), schema 13 the
+//! cameras' recorded segments and gaps ([`footage`]); opening an older file
 //! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
@@ -20,6 +21,7 @@
 mod anchor;
 mod claims;
 mod events;
+mod footage;
 mod inspections;
 mod keys;
 mod outbox;
@@ -29,6 +31,7 @@ mod users;
 pub use anchor::AuditAnchor;
 pub use claims::{Claim, FileIdentity};
 pub use events::{CameraEventFilter, NewCameraEvent, StoredCameraEvent};
+pub use footage::{NewSegment, RecordingGap, StoredSegment};
 pub use inspections::{IdempotentOriginal, InspectionFilter, NewInspection, StoredInspection};
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 pub(crate) use outbox::enqueue as enqueue_outbox;
@@ -46,7 +49,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 12;
+const SCHEMA_VERSION: i64 = 13;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -207,6 +210,7 @@ impl Db {
         sqlx::raw_sql(anchor::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(claims::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(events::SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(footage::SCHEMA).execute(&pool).await?;
         // Columns added after schema 1: device_id (3), retention (5), the
         // request digest (7).
         for (column, ty) in [

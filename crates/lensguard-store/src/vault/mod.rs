@@ -321,8 +321,51 @@ impl Vault {
         objects: Vec<(NewObject<'_>, Sealable)>,
         now: time::OffsetDateTime,
     ) -> Result<Vec<ObjectInfo>, Error> {
+        self.put_written(objects, now, None).await
+    }
+
+    /// Seals and stores one segment of a camera's footage (its category
+    /// comes with its pixels) with its place in time, in one commit;
+    /// durable when this returns. The object's inspection is `camera:NAME`
+    /// and its device the camera, so holds and erasures by device cover it.
+    pub async fn put_segment(
+        &self,
+        segment: &crate::db::NewSegment<'_>,
+        keep_days: u32,
+        policy: &str,
+        pixels: impl Into<Sealable>,
+        now: time::OffsetDateTime,
+    ) -> Result<ObjectInfo, Error> {
+        let pixels = pixels.into();
+        if !pixels.category.is_footage() {
+            return Err(Error::Rejected(format!(
+                "{} is not footage",
+                pixels.category
+            )));
+        }
+        let inspection = format!("camera:{}", segment.camera);
+        let new = NewObject {
+            inspection_id: &inspection,
+            device_id: Some(segment.camera),
+            keep_days,
+            policy,
+        };
+        let mut stored = self
+            .put_written(vec![(new, pixels)], now, Some(segment))
+            .await?;
+        stored
+            .pop()
+            .ok_or_else(|| Error::Internal("nothing was stored".to_owned()))
+    }
+
+    async fn put_written(
+        &self,
+        objects: Vec<(NewObject<'_>, Sealable)>,
+        now: time::OffsetDateTime,
+        segment: Option<&crate::db::NewSegment<'_>>,
+    ) -> Result<Vec<ObjectInfo>, Error> {
         let mut written = Vec::new();
-        let result = self.put_all_into(objects, now, &mut written).await;
+        let result = self.put_all_into(objects, now, &mut written, segment).await;
         if result.is_err() {
             // Nothing names these blobs: a failed store leaves no files.
             for id in &written {
@@ -337,7 +380,9 @@ impl Vault {
         objects: Vec<(NewObject<'_>, Sealable)>,
         now: time::OffsetDateTime,
         written: &mut Vec<String>,
+        segment: Option<&crate::db::NewSegment<'_>>,
     ) -> Result<Vec<ObjectInfo>, Error> {
+        let mut sizes = Vec::with_capacity(objects.len());
         let mut stored = Vec::with_capacity(objects.len());
         let mut rows = Vec::with_capacity(objects.len());
         let mut dirs = std::collections::BTreeSet::new();
@@ -349,6 +394,7 @@ impl Vault {
                 category,
             };
             let content_sha256 = hex::encode(Sha256::digest(&plain));
+            sizes.push(i64::try_from(plain.len()).unwrap_or(i64::MAX));
             let version = self.writing_version(category, now).await?;
             let key = DataKey::generate()?;
             let wrapped = self.keyring.wrap(&binding, version, &key)?;
@@ -398,6 +444,22 @@ impl Vault {
             )
             .bind(info.category.as_str())
             .bind(i64::from(info.kek_version))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if let (Some(segment), Some(info), Some(bytes)) = (segment, stored.first(), sizes.first()) {
+            sqlx::query(
+                "INSERT INTO camera_segments (object_id, camera, category, start_ms, end_ms, bytes, pictures, codec)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&info.id)
+            .bind(segment.camera)
+            .bind(info.category.as_str())
+            .bind(segment.start_ms)
+            .bind(segment.end_ms)
+            .bind(bytes)
+            .bind(i64::from(segment.pictures))
+            .bind(segment.codec)
             .execute(&mut *tx)
             .await?;
         }
@@ -614,6 +676,8 @@ impl Vault {
 
 #[cfg(test)]
 mod event_retention_tests;
+#[cfg(test)]
+mod footage_tests;
 #[cfg(test)]
 mod retention_props;
 #[cfg(test)]

@@ -246,6 +246,62 @@ impl Vault {
         Ok(report)
     }
 
+    /// Deletes `camera`'s footage until it keeps at most `quota` bytes:
+    /// continuous footage first, then motion, then event clips, the oldest
+    /// first within each; never anything a legal hold covers. Each deletion
+    /// is a crypto-shred with a receipt (`retention.quota_delete`). When
+    /// held footage alone is over the quota, the report's `held` counts it
+    /// and nothing more can go.
+    pub async fn enforce_footage_quota(
+        &self,
+        camera: &str,
+        quota: u64,
+    ) -> Result<SweepReport, Error> {
+        let _one_at_a_time = self.deleting.lock().await;
+        let mut report = SweepReport::default();
+        self.finish_tombstones(&mut report).await?;
+        let held = held_sql("inspection_id");
+        while self.db.footage_bytes(camera).await? > quota {
+            let row = sqlx::query(&format!(
+                "SELECT o.id, o.inspection_id, o.category, o.content_sha256, o.policy
+                   FROM camera_segments s JOIN vault_objects o ON o.id = s.object_id
+                  WHERE s.camera = ?1 AND NOT {held}
+                  ORDER BY CASE s.category WHEN 'footage_continuous' THEN 0
+                                           WHEN 'footage_motion' THEN 1 ELSE 2 END,
+                           s.start_ms, s.object_id
+                  LIMIT 1"
+            ))
+            .bind(camera)
+            .fetch_optional(self.db.pool())
+            .await?;
+            let Some(row) = row else {
+                let n: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM camera_segments WHERE camera = ?")
+                        .bind(camera)
+                        .fetch_one(self.db.pool())
+                        .await?;
+                report.held = u64::try_from(n).unwrap_or(0);
+                break;
+            };
+            let id: String = row.try_get("id")?;
+            let doomed = Doomed {
+                object: format!("{}:{id}", Kind::Evidence.object()),
+                id,
+                category: row.try_get("category")?,
+                inspection: row.try_get("inspection_id")?,
+                content_sha256: row.try_get("content_sha256")?,
+                policy: row.try_get("policy")?,
+                kind: Kind::Evidence,
+            };
+            self.shred(&doomed, "retention.quota_delete").await?;
+            self.finish_tombstones(&mut report).await?;
+        }
+        if !report.deleted.is_empty() {
+            self.checkpoint().await?;
+        }
+        Ok(report)
+    }
+
     /// Lifted holds on an erased device protect nothing any more: their
     /// records keep the device's and the reason's pseudonyms (as the audit
     /// log does), not the clear text. Active holds keep theirs: they still
@@ -343,6 +399,13 @@ impl Vault {
             .execute(&mut *tx)
             .await?;
         if gone.rows_affected() == 1 {
+            if d.kind == Kind::Evidence {
+                // A deleted segment is never listed.
+                sqlx::query("DELETE FROM camera_segments WHERE object_id = ?")
+                    .bind(&d.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "INSERT INTO vault_tombstones (id, object, category, inspection, content_sha256, policy, action, deleted_at, method, evidence)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
