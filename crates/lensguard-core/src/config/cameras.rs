@@ -11,7 +11,7 @@
 //! # credentials_env = "DOCK_2_CREDENTIALS"         # or the same from the environment
 //! mode = "events"      # "structure_only" | "events" | "continuous"
 //! detect_fps = 5       # detections a second at most (1 to 30)
-//! keep_audio = false   # audio is dropped unless a recording keeps it
+//! keep_audio = false   # audio is dropped (keeping it is not supported yet)
 //!
 //! [[cameras.zones]]
 //! name = "loading-bay"
@@ -26,6 +26,10 @@
 //! frame_height = 100   # the motion frame's height
 //! frame_alpha = 0.01   # how fast the background follows the scene
 //! lightning_threshold = 0.8  # a change over this share of the frame recalibrates
+//!
+//! [cameras.recording]  # see `super::recording`
+//! segment_seconds = 4
+//! quota_gb = 50
 //! ```
 //!
 //! Invariant: a camera's credentials never appear in a validated URL, a
@@ -66,6 +70,9 @@ pub struct CameraSection {
     /// Motion detection settings.
     #[serde(default)]
     pub motion: MotionSection,
+    /// Recording settings.
+    #[serde(default)]
+    pub recording: super::recording::RecordingSection,
 }
 
 /// A `[[cameras.zones]]`, as written.
@@ -207,6 +214,8 @@ pub struct Camera {
     pub masks: Vec<Polygon>,
     /// Motion settings.
     pub motion: MotionSettings,
+    /// Recording settings (used when `record_url` is set).
+    pub recording: super::recording::RecordingSettings,
 }
 
 /// Checks an RTSP URL without echoing it (it may hold a password); the
@@ -334,6 +343,16 @@ pub fn validate(
                 CameraMode::StructureOnly
             }
         };
+        if mode == CameraMode::StructureOnly && c.record_url.is_some() {
+            problems.push(format!(
+                "{at}.record_url: mode = \"structure_only\" stores no frame; remove record_url or choose mode = \"events\" or \"continuous\""
+            ));
+        }
+        if c.keep_audio == Some(true) {
+            problems.push(format!(
+                "{at}.keep_audio: keeping audio is not supported yet (recordings are video only); remove it or set it to false"
+            ));
+        }
         if mode == CameraMode::Continuous && c.record_url.is_none() {
             problems.push(format!(
                 "{at}.record_url: mode = \"continuous\" records, so it needs the stream to record"
@@ -366,6 +385,9 @@ pub fn validate(
             .filter_map(|(j, m)| polygon(&format!("{at}.masks[{j}]"), &m.points, problems))
             .collect();
         let motion = c.motion.validate(&format!("{at}.motion"), problems);
+        let recording = c
+            .recording
+            .validate(&format!("{at}.recording"), problems);
         out.push(Camera {
             name,
             detect_url,
@@ -377,6 +399,7 @@ pub fn validate(
             zones,
             masks,
             motion,
+            recording,
         });
     }
     out
@@ -438,6 +461,10 @@ mod tests {
         assert_eq!(c.mode, CameraMode::Events);
         assert_eq!((c.detect_fps, c.keep_audio), (5, false));
         assert_eq!(c.motion, MotionSettings::default());
+        assert_eq!(
+            c.recording,
+            crate::config::recording::RecordingSettings::default()
+        );
         assert_eq!((c.zones.len(), c.masks.len()), (1, 1));
         assert_eq!(
             c.credentials,
@@ -476,7 +503,17 @@ mod tests {
                [[cameras]]
                name = "c"
                detect_url = "rtsp://cam/sub"
-               mode = "continuous""#);
+               mode = "continuous"
+               [cameras.recording]
+               segment_seconds = 0
+               post_roll_seconds = 61
+               quota_gb = -1
+               [[cameras]]
+               name = "d"
+               detect_url = "rtsp://cam/sub"
+               record_url = "rtsp://cam/main"
+               mode = "structure_only"
+               keep_audio = true"#);
         for expected in [
             "cameras[0].name",
             "cameras[0].detect_url: must start with rtsp://",
@@ -487,12 +524,17 @@ mod tests {
             "cameras[0].masks[0].points: a polygon needs 3 to 64 points",
             "cameras[0].motion.frame_alpha",
             "cameras[1].record_url: mode = \"continuous\" records",
+            "cameras[1].recording.segment_seconds: 1 to 60",
+            "cameras[1].recording.post_roll_seconds: 0 to 60",
+            "cameras[1].recording.quota_gb",
+            "cameras[2].record_url: mode = \"structure_only\" stores no frame",
+            "cameras[2].keep_audio: keeping audio is not supported yet",
         ] {
             assert!(
                 problems.iter().any(|p| p.contains(expected)),
                 "{expected} missing from {problems:#?}"
             );
         }
-        assert_eq!(problems.len(), 9, "{problems:#?}");
+        assert_eq!(problems.len(), 14, "{problems:#?}");
     }
 }

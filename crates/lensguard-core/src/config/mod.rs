@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod cameras;
+pub mod recording;
 pub mod delivery;
 pub mod siem;
 pub mod sources;

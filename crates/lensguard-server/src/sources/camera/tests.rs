@@ -32,6 +32,7 @@ fn camera() -> lensguard_core::config::cameras::Camera {
         zones: Vec::new(),
         masks: Vec::new(),
         motion: Default::default(),
+        recording: Default::default(),
     }
 }
 
