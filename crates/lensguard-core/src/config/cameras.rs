@@ -385,9 +385,7 @@ pub fn validate(
             .filter_map(|(j, m)| polygon(&format!("{at}.masks[{j}]"), &m.points, problems))
             .collect();
         let motion = c.motion.validate(&format!("{at}.motion"), problems);
-        let recording = c
-            .recording
-            .validate(&format!("{at}.recording"), problems);
+        let recording = c.recording.validate(&format!("{at}.recording"), problems);
         out.push(Camera {
             name,
             detect_url,

@@ -8,8 +8,8 @@
 
 pub mod audit;
 pub mod cameras;
-pub mod recording;
 pub mod delivery;
+pub mod recording;
 pub mod siem;
 pub mod sources;
 

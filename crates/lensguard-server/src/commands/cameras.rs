@@ -119,8 +119,12 @@ async fn watch_all(
     for (c, reader) in readers {
         let status = Arc::new(Mutex::new(Status::default()));
         // Motion only unless asked: the question is what the camera sends.
-        let mut analysis =
-            camera::analysis::Analysis::new(&c, objects.clone(), Arc::clone(&status));
+        let mut analysis = camera::analysis::Analysis::new(
+            &c,
+            objects.clone(),
+            Arc::clone(&status),
+            Default::default(),
+        );
         let task = tokio::spawn(camera::run(
             reader,
             Arc::clone(&status),

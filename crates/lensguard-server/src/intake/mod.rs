@@ -29,11 +29,13 @@
 mod decode_queue;
 mod events;
 mod evidence;
+mod footage;
 mod meta;
 mod outbox;
 
 pub use decode_queue::{Busy, DecodeQueue};
 pub use events::CameraEvent;
+pub use footage::SegmentOutcome;
 pub use meta::{Location, SubmissionMeta};
 pub use outbox::Outbox;
 

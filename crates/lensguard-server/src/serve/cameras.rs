@@ -58,6 +58,44 @@ pub struct CameraView {
     /// Why this camera makes no events, when its detector is not loaded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detector_missing: Option<String>,
+    /// The recorded stream, when the camera records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingView>,
+}
+
+/// A camera's recorded stream.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RecordingView {
+    /// `connecting`, `up` or `down`.
+    pub state: String,
+    /// Why it is down (never its credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `h264` or `h265`, once known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codec: Option<String>,
+    /// Segments sealed in the vault since the service started.
+    pub stored: u64,
+    /// Segments not kept (away from any event in `events` mode, or a
+    /// category the policy does not store).
+    pub discarded: u64,
+    /// Segments lost because the vault did not take them in time.
+    pub lost: u64,
+    /// Gaps recorded since the service started.
+    pub gaps: u64,
+    /// Segments the camera's disk quota deleted since the service started.
+    pub quota_deleted: u64,
+    /// Where the last segment received ends (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_segment_end: Option<String>,
+}
+
+fn state_view(s: CameraState) -> (String, Option<String>) {
+    match s {
+        CameraState::Connecting => ("connecting".to_owned(), None),
+        CameraState::Up => ("up".to_owned(), None),
+        CameraState::Down(why) => ("down".to_owned(), Some(why)),
+    }
 }
 
 /// The answer.
@@ -77,14 +115,24 @@ pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) ->
         .snapshot()
         .into_iter()
         .map(|(name, s)| {
-            let (state, reason) = match s.state {
-                CameraState::Connecting => ("connecting", None),
-                CameraState::Up => ("up", None),
-                CameraState::Down(why) => ("down", Some(why)),
-            };
+            let (state, reason) = state_view(s.state);
+            let recording = s.recording.map(|r| {
+                let (state, reason) = state_view(r.state);
+                RecordingView {
+                    state,
+                    reason,
+                    codec: r.codec.map(str::to_owned),
+                    stored: r.stored,
+                    discarded: r.discarded,
+                    lost: r.lost,
+                    gaps: r.gaps,
+                    quota_deleted: r.quota_deleted,
+                    last_segment_end: r.last_segment_end.and_then(rfc3339),
+                }
+            });
             CameraView {
                 name,
-                state: state.to_owned(),
+                state,
                 reason,
                 decoded: s.decoded,
                 sampled: s.sampled,
@@ -102,6 +150,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) ->
                 active_events: s.active_events,
                 events: s.events,
                 detector_missing: s.detector_missing,
+                recording,
             }
         })
         .collect();

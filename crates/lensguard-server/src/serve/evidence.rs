@@ -128,7 +128,7 @@ fn media_type(bytes: &[u8]) -> &'static str {
     }
 }
 
-fn caller<S: lensguard_core::access::needs::Needs>(auth: &Auth<S>) -> Caller {
+pub(super) fn caller<S: lensguard_core::access::needs::Needs>(auth: &Auth<S>) -> Caller {
     Caller {
         actor: auth.granted.principal().actor.to_string(),
         source_ip: Some(auth.ctx.ip.to_string()),
@@ -168,20 +168,32 @@ pub async fn original(
     query: Result<Query<ReasonQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
-    let reason = query
+    let Some(reason) = stated_reason(query) else {
+        return reason_required(&rid);
+    };
+    serve_object(&state, &auth, &id, DataCategory::Original, Some(reason)).await
+}
+
+/// The `?reason=` of a request for originals, when it is usable (1 to 500
+/// characters after trimming, no control characters).
+pub(super) fn stated_reason(
+    query: Result<Query<ReasonQuery>, axum::extract::rejection::QueryRejection>,
+) -> Option<String> {
+    query
         .ok()
         .and_then(|Query(q)| q.reason)
         .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty() && r.len() <= 500 && !lensguard_core::text::has_control(r));
-    let Some(reason) = reason else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "reason_required",
-            "reading an original needs a stated reason: ?reason=... (1 to 500 characters, no control characters); it is audited",
-            &rid,
-        );
-    };
-    serve_object(&state, &auth, &id, DataCategory::Original, Some(reason)).await
+        .filter(|r| !r.is_empty() && r.len() <= 500 && !lensguard_core::text::has_control(r))
+}
+
+/// `400 reason_required`.
+pub(super) fn reason_required(rid: &RequestId) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "reason_required",
+        "reading an original needs a stated reason: ?reason=... (1 to 500 characters, no control characters); it is audited",
+        rid,
+    )
 }
 
 /// A deletion receipt as the API shows it.

@@ -14,6 +14,7 @@ mod cameras;
 mod connections;
 mod events;
 mod evidence;
+mod footage;
 mod hsts_guard;
 mod http;
 mod identity;

@@ -12,7 +12,7 @@ pub mod folder;
 use crate::intake::Intake;
 use anyhow::Context;
 use lensguard_core::Policy;
-use lensguard_core::config::cameras::{Camera, CredentialSource};
+use lensguard_core::config::cameras::{Camera, CameraMode, CredentialSource};
 use lensguard_core::config::sources::FolderSource;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -102,14 +102,33 @@ pub fn start(
                 .detector_missing = Some(why.clone());
         }
         // Sampled pictures go to the camera's analysis thread (motion,
-        // detection, events); recordings are not built yet.
-        let (analyse, recorder) = camera::worker::start(
+        // detection, events), which notes what it saw for the recorder.
+        let activity = Arc::new(std::sync::Mutex::new(camera::activity::Activity::default()));
+        let (analyse, event_recorder) = camera::worker::start(
             &c,
             objects.as_ref().ok().cloned(),
             Arc::clone(&status),
+            Arc::clone(&activity),
             Arc::clone(intake),
         )
         .with_context(|| format!("camera {}: cannot start its analysis thread", c.name))?;
+        if let Some(url) = c
+            .record_url
+            .clone()
+            .filter(|_| c.mode != CameraMode::StructureOnly)
+        {
+            let recorder = camera::recorder::Recorder {
+                camera: c.name.clone(),
+                url,
+                credentials: reader.credentials.clone(),
+                mode: c.mode,
+                settings: c.recording,
+                activity,
+                status: Arc::clone(&status),
+                intake: Arc::clone(intake),
+            };
+            tasks.push(tokio::spawn(recorder.run(watch.clone())));
+        }
         let audit = Some(Arc::clone(&intake.audit));
         tasks.push(tokio::spawn(camera::run(
             reader,
@@ -118,7 +137,7 @@ pub fn start(
             watch.clone(),
             analyse,
         )));
-        tasks.push(recorder);
+        tasks.push(event_recorder);
     }
     Ok(Running {
         stop,

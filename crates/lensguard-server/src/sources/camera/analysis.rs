@@ -23,6 +23,7 @@
 //! motion is still gated and counted and no event is made, which the
 //! camera's status says.
 
+use super::activity::Activity;
 use super::{Picture, Status};
 use crate::intake::CameraEvent;
 use lensguard_core::config::cameras::Zone;
@@ -45,6 +46,8 @@ pub struct Analysis {
     tracker: Tracker<ObjectClass>,
     zones: Vec<Zone>,
     status: Arc<Mutex<Status>>,
+    /// What the recorder reads to classify footage.
+    activity: Arc<Mutex<Activity>>,
     session: u64,
     /// The service's time at a stream time, for mapping.
     clock: Option<(time::OffsetDateTime, f64)>,
@@ -61,6 +64,7 @@ impl Analysis {
         camera: &lensguard_core::config::cameras::Camera,
         objects: Option<Arc<ObjectDetector>>,
         status: Arc<Mutex<Status>>,
+        activity: Arc<Mutex<Activity>>,
     ) -> Analysis {
         Analysis {
             camera: camera.name.clone(),
@@ -69,6 +73,7 @@ impl Analysis {
             tracker: Tracker::new(TrackerSettings::default()),
             zones: camera.zones.clone(),
             status,
+            activity,
             session: 0,
             clock: None,
             size: (1.0, 1.0),
@@ -96,6 +101,8 @@ impl Analysis {
             if !motion.boxes.is_empty() {
                 s.moving += 1;
                 s.last_motion = Some(p.at);
+                drop(s);
+                lock(&self.activity).motion(millis(p.at));
             }
         }
         let (Some(objects), Some(rgb)) = (self.objects.clone(), p.frame.rgb.as_ref()) else {
@@ -168,6 +175,9 @@ impl Analysis {
         }
         let changes = self.tracker.update(p.stream_secs, &looked, seen);
         ended.extend(self.changed(changes));
+        if lock(&self.status).active_events > 0 {
+            lock(&self.activity).event(millis(p.at), millis(p.at));
+        }
         ended
     }
 
@@ -188,6 +198,7 @@ impl Analysis {
                     s.events += 1;
                     drop(s);
                     if let Some(event) = self.event(e) {
+                        lock(&self.activity).event(millis(event.start), millis(event.end));
                         ended.push(event);
                     }
                 }
@@ -246,8 +257,13 @@ impl Analysis {
     }
 }
 
-fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
-    status.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Milliseconds since the epoch.
+fn millis(t: time::OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 fn to_boxf(b: MotionBox) -> BoxF {

@@ -12,7 +12,9 @@
 //! (re)connect; a picture over the camera's pixel limit is refused before it
 //! is decoded.
 
+pub mod activity;
 pub mod analysis;
+pub mod recorder;
 pub mod rtsp;
 pub mod worker;
 
@@ -77,6 +79,46 @@ pub struct Status {
     pub events: u64,
     /// Why no events are made, when the object detector is not loaded.
     pub detector_missing: Option<String>,
+    /// The recorded stream's status, when the camera records.
+    pub recording: Option<RecordingStatus>,
+}
+
+/// A recorded stream's live status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordingStatus {
+    /// Up, down or connecting.
+    pub state: State,
+    /// `h264` or `h265`, once known.
+    pub codec: Option<&'static str>,
+    /// Segments sealed in the vault since the service started.
+    pub stored: u64,
+    /// Segments not kept (in `events` mode, footage away from any event;
+    /// or a category the policy does not store).
+    pub discarded: u64,
+    /// Segments that could not be stored (vault or database unavailable,
+    /// or the camera's quota full of held footage) and were lost.
+    pub lost: u64,
+    /// Gaps recorded (the stream broke and came back).
+    pub gaps: u64,
+    /// Segments the camera's disk quota deleted.
+    pub quota_deleted: u64,
+    /// Where the last segment received ends.
+    pub last_segment_end: Option<time::OffsetDateTime>,
+}
+
+impl Default for RecordingStatus {
+    fn default() -> Self {
+        RecordingStatus {
+            state: State::Connecting,
+            codec: None,
+            stored: 0,
+            discarded: 0,
+            lost: 0,
+            gaps: 0,
+            quota_deleted: 0,
+            last_segment_end: None,
+        }
+    }
 }
 
 impl Default for Status {
@@ -99,6 +141,7 @@ impl Default for Status {
             active_events: 0,
             events: 0,
             detector_missing: None,
+            recording: None,
         }
     }
 }
@@ -196,6 +239,7 @@ pub async fn run(
     let events = Transitions {
         camera: reader.name.clone(),
         audit,
+        stream: "cameras",
     };
     while !*stop.borrow() {
         lock(&status).sessions += 1;
@@ -203,26 +247,14 @@ pub async fn run(
             r = session(&reader, &status, &events, &mut analyse, &mut backoff) => r,
             _ = stop.changed() => return,
         };
-        let delay = match &outcome {
-            StreamError::Unauthorized => RETRY_MAX,
-            _ => backoff.next_delay(),
-        };
+        let delay = retry_delay(&outcome, &mut backoff);
         let reason = outcome.to_string();
         let changed = {
             let mut s = lock(&status);
-            let changed = match &s.state {
-                State::Down(before) => {
-                    // Only a change between refused credentials and any
-                    // other failure is news; the same failure again is not.
-                    (*before == StreamError::Unauthorized.to_string())
-                        != matches!(outcome, StreamError::Unauthorized)
-                }
-                State::Up | State::Connecting => true,
-            };
+            let changed = mark_down(&mut s.state, &outcome);
             if changed {
                 s.failures += 1;
             }
-            s.state = State::Down(reason.clone());
             changed
         };
         if changed {
@@ -235,14 +267,41 @@ pub async fn run(
     }
 }
 
+/// How long to wait before retrying after `outcome`: refused credentials
+/// wait the longest delay (no retry storm), anything else backs off.
+fn retry_delay(outcome: &StreamError, backoff: &mut Backoff) -> Duration {
+    match outcome {
+        StreamError::Unauthorized => RETRY_MAX,
+        _ => backoff.next_delay(),
+    }
+}
+
+/// Marks `state` down for `outcome`; whether that is news (audited and
+/// counted): only a change between refused credentials and any other
+/// failure is, the same failure again is not.
+fn mark_down(state: &mut State, outcome: &StreamError) -> bool {
+    let changed = match state {
+        State::Down(before) => {
+            (*before == StreamError::Unauthorized.to_string())
+                != matches!(outcome, StreamError::Unauthorized)
+        }
+        State::Up | State::Connecting => true,
+    };
+    *state = State::Down(outcome.to_string());
+    changed
+}
+
 fn lock(status: &Mutex<Status>) -> std::sync::MutexGuard<'_, Status> {
     status.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Audits a camera's changes of state.
+/// Audits a camera stream's changes of state (`cameras.*` for the
+/// analysed stream, `recordings.*` for the recorded one).
 struct Transitions {
     camera: String,
     audit: Option<Arc<AuditLog>>,
+    /// The actions' prefix.
+    stream: &'static str,
 }
 
 impl Transitions {
@@ -253,7 +312,7 @@ impl Transitions {
         let event = AuditEvent::new(
             time::OffsetDateTime::now_utc(),
             format!("source:{}", self.camera),
-            action,
+            format!("{}.{action}", self.stream),
         )
         .target(format!("camera:{}", self.camera))
         .outcome(outcome, Some(reason));
@@ -262,15 +321,14 @@ impl Transitions {
         let _ = crate::common::audit_alert::append(audit, event).await;
     }
 
-    async fn up(&self, (w, h): (u32, u32)) {
-        let reason = format!("receiving {w}x{h} H.264");
-        self.append("cameras.up", Outcome::Success, reason).await;
+    async fn up(&self, what: String) {
+        self.append("up", Outcome::Success, what).await;
     }
 
     async fn down(&self, why: &StreamError, reason: &str) {
         let (action, outcome) = match why {
-            StreamError::Unauthorized => ("cameras.credentials_refused", Outcome::Denied),
-            _ => ("cameras.down", Outcome::Failure),
+            StreamError::Unauthorized => ("credentials_refused", Outcome::Denied),
+            _ => ("down", Outcome::Failure),
         };
         self.append(action, outcome, reason.to_owned()).await;
     }
@@ -285,7 +343,13 @@ async fn session(
     backoff: &mut Backoff,
 ) -> StreamError {
     let session = lock(status).sessions;
-    let mut stream = match rtsp::open(&reader.url, reader.credentials.as_ref()).await {
+    let mut stream = match rtsp::open(
+        &reader.url,
+        reader.credentials.as_ref(),
+        rtsp::Purpose::Analysis,
+    )
+    .await
+    {
         Ok(s) => s,
         Err(e) => return e,
     };
@@ -328,8 +392,8 @@ async fn session(
                     }
                     came_up.then(|| (frame.luma.width(), frame.luma.height()))
                 };
-                if let Some(size) = came_up {
-                    events.up(size).await;
+                if let Some((w, h)) = came_up {
+                    events.up(format!("receiving {w}x{h} H.264")).await;
                 }
                 if due {
                     next_analysis = unit.stream_secs + interval;

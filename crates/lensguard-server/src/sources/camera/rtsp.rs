@@ -1,5 +1,7 @@
-//! One RTSP session with a camera: DESCRIBE, SETUP of its H.264 video over
-//! TCP (interleaved), PLAY, then the video's access units as they arrive.
+//! One RTSP session with a camera: DESCRIBE, SETUP of its video over TCP
+//! (interleaved), PLAY, then the video's access units as they arrive. The
+//! analysed stream must be H.264 (it is decoded); a recorded stream may be
+//! H.264 or H.265 (it is stored as sent).
 //!
 //! Invariants: the camera's credentials are handed to the RTSP client only
 //! (never in a URL, an error or `Debug` output); audio and other streams are
@@ -74,13 +76,26 @@ pub enum StreamError {
     Stalled(Duration),
 }
 
-/// One access unit of the video (AVC: length-prefixed NAL units).
+/// What a session is for, which decides the codecs it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Decoded for analysis: H.264 only.
+    Analysis,
+    /// Stored as sent: H.264 or H.265.
+    Recording,
+}
+
+/// One access unit of the video (length-prefixed NAL units).
 #[derive(Debug)]
 pub struct AccessUnit {
     /// The NAL units.
     pub data: Vec<u8>,
     /// Seconds since the session's first picture, by the RTP clock.
     pub stream_secs: f64,
+    /// RTP clock ticks since the session's first picture.
+    pub ticks: i64,
+    /// Whether decoding can start here (an IDR or IRAP picture).
+    pub key: bool,
     /// The service's time for this picture.
     pub at: time::OffsetDateTime,
     /// The stream's `AVCDecoderConfigurationRecord` and picture size when
@@ -92,6 +107,11 @@ pub struct AccessUnit {
 pub struct Stream {
     demuxed: Demuxed,
     video: usize,
+    /// The video's codec.
+    pub codec: lensguard_video::fmp4::Codec,
+    /// The video's RTP clock rate (ticks a second).
+    pub clock_rate: u32,
+    first_ticks: Option<i64>,
     first: Option<(time::OffsetDateTime, f64)>,
     sent_parameters: bool,
 }
@@ -107,15 +127,25 @@ fn classify(e: retina::Error) -> StreamError {
     }
 }
 
-/// Opens `url` (no credentials in it) and starts its H.264 video playing.
-pub async fn open(url: &str, credentials: Option<&Credentials>) -> Result<Stream, StreamError> {
-    match tokio::time::timeout(OPEN_TIMEOUT, open_inner(url, credentials)).await {
+/// Opens `url` (no credentials in it) and starts its video playing: H.264
+/// for analysis, H.264 (preferred) or H.265 for recording.
+pub async fn open(
+    url: &str,
+    credentials: Option<&Credentials>,
+    purpose: Purpose,
+) -> Result<Stream, StreamError> {
+    match tokio::time::timeout(OPEN_TIMEOUT, open_inner(url, credentials, purpose)).await {
         Ok(r) => r,
         Err(_) => Err(StreamError::Stalled(OPEN_TIMEOUT)),
     }
 }
 
-async fn open_inner(url: &str, credentials: Option<&Credentials>) -> Result<Stream, StreamError> {
+async fn open_inner(
+    url: &str,
+    credentials: Option<&Credentials>,
+    purpose: Purpose,
+) -> Result<Stream, StreamError> {
+    use lensguard_video::fmp4::Codec;
     let url = url::Url::parse(url).map_err(|e| StreamError::Protocol(format!("URL: {e}")))?;
     let options = SessionOptions::default()
         .creds(credentials.map(|c| RtspCredentials {
@@ -124,18 +154,32 @@ async fn open_inner(url: &str, credentials: Option<&Credentials>) -> Result<Stre
         }))
         .user_agent(format!("lensguard/{}", env!("CARGO_PKG_VERSION")));
     let mut session = Session::describe(url, options).await.map_err(classify)?;
-    let video = session
-        .streams()
-        .iter()
-        .position(|s| s.media() == "video" && s.encoding_name().eq_ignore_ascii_case("h264"));
-    let Some(video) = video else {
+    let find = |name: &str| {
+        session
+            .streams()
+            .iter()
+            .position(|s| s.media() == "video" && s.encoding_name().eq_ignore_ascii_case(name))
+    };
+    let found = match (find("h264"), purpose) {
+        (Some(i), _) => Some((i, Codec::H264)),
+        (None, Purpose::Recording) => find("h265").map(|i| (i, Codec::H265)),
+        (None, Purpose::Analysis) => None,
+    };
+    let Some((video, codec)) = found else {
         let offered: Vec<String> = session
             .streams()
             .iter()
             .map(|s| format!("{}/{}", s.media(), s.encoding_name()))
             .collect();
-        return Err(StreamError::NoH264(offered.join(", ")));
+        return Err(match purpose {
+            Purpose::Analysis => StreamError::NoH264(offered.join(", ")),
+            Purpose::Recording => StreamError::Protocol(format!(
+                "no H.264 or H.265 video to record (offered: {})",
+                offered.join(", ")
+            )),
+        });
     };
+    let clock_rate = session.streams()[video].clock_rate_hz();
     session
         .setup(
             video,
@@ -152,6 +196,9 @@ async fn open_inner(url: &str, credentials: Option<&Credentials>) -> Result<Stre
     Ok(Stream {
         demuxed,
         video,
+        codec,
+        clock_rate,
+        first_ticks: None,
         first: None,
         sent_parameters: false,
     })
@@ -177,6 +224,9 @@ impl Stream {
                 continue;
             }
             let secs = frame.timestamp().elapsed_secs();
+            let elapsed = frame.timestamp().elapsed();
+            let first_ticks = *self.first_ticks.get_or_insert(elapsed);
+            let key = frame.is_random_access_point();
             let now = time::OffsetDateTime::now_utc();
             let (base, base_secs) = *self.first.get_or_insert((now, secs));
             let since = (secs - base_secs).max(0.0);
@@ -194,6 +244,8 @@ impl Stream {
             return Ok(AccessUnit {
                 data: frame.into_data(),
                 stream_secs: since,
+                ticks: (elapsed - first_ticks).max(0),
+                key,
                 at: base + time::Duration::seconds_f64(since),
                 parameters,
             });

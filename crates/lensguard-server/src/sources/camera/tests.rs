@@ -234,7 +234,8 @@ async fn motion_gating_sees_the_moving_ball_and_nothing_in_a_still_picture() {
     for mount in ["ball", "still"] {
         let status = Arc::new(Mutex::new(Status::default()));
         let (stop, stopped) = watch::channel(false);
-        let mut analysis = analysis::Analysis::new(&camera(), None, Arc::clone(&status));
+        let mut analysis =
+            analysis::Analysis::new(&camera(), None, Arc::clone(&status), Default::default());
         let gate = move |p: Picture| {
             assert!(analysis.picture(p).is_empty(), "no detector, no events");
         };
@@ -298,6 +299,7 @@ async fn events_on(
         &camera(),
         Some(objects),
         Arc::clone(&status),
+        Default::default(),
     )));
     // The service's time of the stream's second 0.
     let zero = Arc::new(Mutex::new(None));

@@ -29,11 +29,12 @@ pub fn start(
     camera: &lensguard_core::config::cameras::Camera,
     objects: Option<Arc<ObjectDetector>>,
     status: Arc<Mutex<Status>>,
+    activity: Arc<Mutex<super::activity::Activity>>,
     intake: Arc<Intake>,
 ) -> std::io::Result<(impl FnMut(Picture) + Send + 'static, JoinHandle<()>)> {
     let (pictures, inbox) = mpsc::sync_channel::<Picture>(1);
     let (events, mut outbox) = tokio::sync::mpsc::channel::<CameraEvent>(EVENTS_WAITING);
-    let mut analysis = Analysis::new(camera, objects, Arc::clone(&status));
+    let mut analysis = Analysis::new(camera, objects, Arc::clone(&status), activity);
     std::thread::Builder::new()
         .name(format!("camera-{}", camera.name))
         .spawn(move || {
