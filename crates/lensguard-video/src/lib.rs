@@ -21,6 +21,7 @@ pub mod avc;
 mod decoder;
 mod error;
 pub mod fmp4;
+pub mod hevc;
 pub mod motion;
 pub mod segmenter;
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod fail_closed;
 mod mtls;
 mod multipart;
 mod policy_api;
+mod recordings;
 mod redact_cli;
 mod redaction;
 mod schemathesis;

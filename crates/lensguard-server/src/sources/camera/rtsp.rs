@@ -226,7 +226,11 @@ impl Stream {
             let secs = frame.timestamp().elapsed_secs();
             let elapsed = frame.timestamp().elapsed();
             let first_ticks = *self.first_ticks.get_or_insert(elapsed);
-            let key = frame.is_random_access_point();
+            // Retina marks only IDR pictures of H.265 as random access
+            // points; CRA pictures (most encoders' key pictures) are too.
+            let key = frame.is_random_access_point()
+                || (self.codec == lensguard_video::fmp4::Codec::H265
+                    && lensguard_video::hevc::is_irap(frame.data()));
             let now = time::OffsetDateTime::now_utc();
             let (base, base_secs) = *self.first.get_or_insert((now, secs));
             let since = (secs - base_secs).max(0.0);

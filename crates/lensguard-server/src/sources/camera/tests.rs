@@ -392,3 +392,27 @@ async fn changing_light_in_an_empty_scene_makes_no_event() {
     // so no event is a finding, not a detector that never ran.
     assert!(status.detections > 0, "{status:?}");
 }
+
+#[tokio::test]
+async fn an_h265_stream_is_read_for_recording_with_key_pictures() {
+    let Some(server) = RtspServer::start(&["hevc=hevc"], 0, None) else {
+        return;
+    };
+    let mut stream = rtsp::open(&server.url("hevc"), None, rtsp::Purpose::Recording)
+        .await
+        .expect("an H.265 stream opens for recording");
+    assert_eq!(stream.codec, lensguard_video::fmp4::Codec::H265);
+    let mut keys = 0;
+    for i in 0..25 {
+        let unit = stream.next().await.expect("an access unit");
+        keys += usize::from(unit.key);
+        if i == 0 {
+            assert!(unit.parameters.is_some());
+        }
+    }
+    // The test server's x265 marks a key picture every 10 pictures as CRA.
+    assert!(
+        keys >= 3,
+        "a key picture a second at 10 fps, {keys} in 2.5 s"
+    );
+}
