@@ -106,6 +106,16 @@ const ROUTES: &[Route] = &[
         "/v1/events/{id}",
         Need::Scope(Scope::InspectionsRead),
     ),
+    r(
+        "GET",
+        "/v1/cameras/{name}/segments",
+        Need::Scope(Scope::InspectionsRead),
+    ),
+    r(
+        "GET",
+        "/v1/segments/{id}/original",
+        Need::Scope(Scope::EvidenceReadOriginal),
+    ),
     r("GET", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("PUT", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("GET", "/v1/audit/checkpoint", Need::Scope(Scope::AuditRead)),
@@ -223,8 +233,11 @@ fn answer(route: &Route, caller: Caller) -> Answer {
             | "/v1/inspections/{id}/redacted"
             | "/v1/inspections/{id}/thumbnail"
             | "/v1/inspections/{id}/original"
-            // No camera is configured: an allowed caller finds no event.
-            | "/v1/events/{id}",
+            // No camera is configured: an allowed caller finds no event,
+            // no camera and no segment.
+            | "/v1/events/{id}"
+            | "/v1/cameras/{name}/segments"
+            | "/v1/segments/{id}/original",
         ) => 404,
         // The matrix lifts a hold that does not exist.
         ("DELETE", "/v1/holds/{id}") => 404,
@@ -319,7 +332,7 @@ fn every_route_times_every_scope_and_role_gets_exactly_the_documented_answer() {
                 (p, Some(c)) if p.starts_with("/v1/keys/") => victim_keys[&c].clone(),
                 _ => "00000000-0000-0000-0000-000000000000".to_owned(),
             };
-            let mut path = route.path.replace("{id}", &id);
+            let mut path = route.path.replace("{id}", &id).replace("{name}", "dock-1");
             if path.ends_with("/inclusion") {
                 path.push_str("?index=0");
             } else if path.ends_with("/consistency") {

@@ -1,6 +1,7 @@
 //! The OpenAPI paths of cameras and their events, with their schemas.
 
-use super::super::cameras::{CameraList, CameraView};
+use super::super::cameras::{CameraList, CameraView, RecordingView};
+use super::super::footage::{GapView, SegmentList, SegmentView};
 use super::identity::answer;
 use super::{error_response, map, refusals};
 use crate::intake::CameraEvent;
@@ -11,6 +12,10 @@ pub fn register(generator: &mut schemars::SchemaGenerator) {
     generator.subschema_for::<CameraView>();
     generator.subschema_for::<CameraList>();
     generator.subschema_for::<CameraEvent>();
+    generator.subschema_for::<RecordingView>();
+    generator.subschema_for::<SegmentView>();
+    generator.subschema_for::<GapView>();
+    generator.subschema_for::<SegmentList>();
 }
 
 /// This part's paths.
@@ -45,6 +50,38 @@ pub fn paths() -> Map<String, Value> {
                     }
                 }}}},
                 "400": error_response("A query parameter is unknown or malformed.")
+            })))
+        }},
+        "/v1/cameras/{name}/segments": {"get": {
+            "operationId": "listSegments",
+            "summary": "Where a camera's sealed footage lies in time (category, start, end, size, codec), oldest first, and the gaps in its recording with why. Metadata only; reading a segment needs evidence:read-original. A caller whose scope names devices sees only those cameras. Needs inspections:read; audited as footage.list.",
+            "parameters": [
+                {"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The camera's name."},
+                {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Only footage ending after this time."},
+                {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Only footage starting before this time."},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}, "description": "The previous page's next_cursor."}
+            ],
+            "responses": refusals(map(json!({
+                "200": answer("A page of segments, and the gaps in the range.", "SegmentList"),
+                "400": error_response("A query parameter is unknown or malformed."),
+                "404": error_response("No such camera (or not one of the caller's cameras).")
+            })))
+        }},
+        "/v1/segments/{id}/original": {"get": {
+            "operationId": "getSegmentOriginal",
+            "summary": "One segment of a camera's footage as the camera sent it: a standalone fragmented MP4 (faces and plates visible). Needs evidence:read-original and a stated reason; audited as footage.read_original with the camera, the time range and the reason's pseudonym, before the bytes are read.",
+            "parameters": [
+                {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+                {"name": "reason", "in": "query", "required": true, "description": "Why it is watched (recorded in the audit log).",
+                 "schema": {"type": "string", "minLength": 1, "maxLength": 500}}
+            ],
+            "responses": refusals(map(json!({
+                "200": {"description": "The segment.", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+                "400": error_response("No reason given (`reason_required`)."),
+                "404": error_response("No such segment (never recorded, deleted, or not one of the caller's cameras)."),
+                "500": error_response("The sealed segment failed its integrity check (`integrity_error`; audited)."),
+                "503": error_response("The vault's keys are unreachable (`vault_unavailable`).")
             })))
         }},
         "/v1/events/{id}": {"get": {
