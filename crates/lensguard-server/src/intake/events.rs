@@ -114,4 +114,35 @@ impl Intake {
             Err(e) => Err(self.not_stored(e)),
         }
     }
+
+    /// Seals `event`'s redacted snapshot under the `redacted` category's
+    /// retention (the object's inspection is `event:ID`, its device the
+    /// camera); nothing when the policy keeps no redacted images.
+    pub async fn record_snapshot(
+        &self,
+        event: &CameraEvent,
+        image: lensguard_core::pixels::RedactedImage,
+    ) -> Result<(), IntakeError> {
+        let policy = self.policy();
+        let rule = policy.data.redacted;
+        if rule.store == lensguard_core::policy::StoreWhen::Never || rule.keep_days == 0 {
+            return Ok(());
+        }
+        let policy_ref = format!("{}@{}", policy.name, policy.revision);
+        let inspection = format!("event:{}", event.id);
+        let new = lensguard_store::vault::NewObject {
+            inspection_id: &inspection,
+            device_id: Some(&event.camera),
+            keep_days: rule.keep_days,
+            policy: &policy_ref,
+        };
+        self.vault
+            .put(&new, image, time::OffsetDateTime::now_utc())
+            .await
+            .map(|_| ())
+            .map_err(|e| match e {
+                lensguard_store::Error::AuditUnavailable(_) => IntakeError::AuditUnavailable,
+                _ => IntakeError::VaultUnavailable,
+            })
+    }
 }

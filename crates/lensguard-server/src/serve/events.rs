@@ -3,16 +3,21 @@
 //! frame). Read with `inspections:read`, like the results photos produce;
 //! a caller whose scope names devices sees only the cameras it names (a
 //! camera's name is its device id) and is answered 404 for others. Every
-//! read is audited (`events.list`, `events.read`).
+//! read is audited (`events.list`, `events.read`, `events.snapshot`).
+//!
+//! `GET /v1/events/{id}/snapshot` answers the event's redacted snapshot
+//! (JPEG: privacy masks filled, faces and text hidden as the policy says);
+//! there is never an unredacted one to serve.
 
 use super::auth::{Auth, audit_read, may_read_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
 use super::paging::{page_body, page_request, parse_time_ms};
 use super::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use lensguard_core::access::needs::InspectionsRead;
+use lensguard_core::policy::DataCategory;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::CameraEventFilter;
 use lensguard_vision::models::ObjectClass;
@@ -115,5 +120,68 @@ pub async fn get(
             &rid,
         ),
         Err(_) => db_unavailable(&rid),
+    }
+}
+
+/// `GET /v1/events/{id}/snapshot`.
+pub async fn snapshot(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsRead>,
+    Path(id): Path<String>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    match state.db.get_camera_event(&id).await {
+        Ok(Some(found)) if may_read_device(auth.granted.principal(), Some(&found.camera)) => {}
+        Ok(_) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such event".to_owned(),
+                &rid,
+            );
+        }
+        Err(_) => return db_unavailable(&rid),
+    }
+    let info = match state
+        .vault
+        .find(&format!("event:{id}"), DataCategory::Redacted)
+        .await
+    {
+        Ok(Some(info)) => info,
+        Ok(None) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "no_snapshot",
+                "no snapshot is kept for this event (a structure_only camera, withheld because a detector the policy needs was unavailable, not kept by the policy, or expired)".to_owned(),
+                &rid,
+            );
+        }
+        Err(_) => return db_unavailable(&rid),
+    };
+    let target = format!("event:{id} evidence:{}", info.id);
+    if let Err(refused) = audit_read(&state, &auth, "events.snapshot", target, None).await {
+        return refused;
+    }
+    match state
+        .vault
+        .get(&info.id, &super::evidence::caller(&auth))
+        .await
+    {
+        Ok(bytes) => (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(lensguard_store::Error::Integrity(_)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "integrity_error",
+            "the stored snapshot failed its integrity check; the failure is audited",
+            &rid,
+        ),
+        Err(_) => super::evidence::vault_unavailable(&rid),
     }
 }

@@ -87,6 +87,7 @@ pub fn router(
         .route("/v1/cameras", get(super::cameras::list))
         .route("/v1/events", get(super::events::list))
         .route("/v1/events/{id}", get(super::events::get))
+        .route("/v1/events/{id}/snapshot", get(super::events::snapshot))
         .route("/v1/cameras/{name}/segments", get(super::footage::list))
         .route("/v1/segments/{id}/original", get(super::footage::original))
         .route("/v1/audit/checkpoint", get(super::audit_api::head))

@@ -108,6 +108,11 @@ const ROUTES: &[Route] = &[
     ),
     r(
         "GET",
+        "/v1/events/{id}/snapshot",
+        Need::Scope(Scope::InspectionsRead),
+    ),
+    r(
+        "GET",
         "/v1/cameras/{name}/segments",
         Need::Scope(Scope::InspectionsRead),
     ),
@@ -236,6 +241,7 @@ fn answer(route: &Route, caller: Caller) -> Answer {
             // No camera is configured: an allowed caller finds no event,
             // no camera and no segment.
             | "/v1/events/{id}"
+            | "/v1/events/{id}/snapshot"
             | "/v1/cameras/{name}/segments"
             | "/v1/segments/{id}/original",
         ) => 404,

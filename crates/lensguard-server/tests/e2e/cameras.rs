@@ -121,8 +121,11 @@ fn a_person_crossing_is_an_event_in_the_api_and_no_picture_is_kept_in_structure_
         cameras["cameras"][0]["events"].as_u64() >= Some(1),
         "the camera counts the event: {cameras}"
     );
-    // An unknown id is 404.
+    // An unknown id is 404; structure-only keeps no snapshot.
     assert_eq!(get_with(&server, "/v1/events/nope", &reader).status, 404);
+    let snap = get_with(&server, &format!("/v1/events/{id}/snapshot"), &reader);
+    assert_eq!(snap.status, 404, "{}", snap.body);
+    assert!(snap.body.contains("no_snapshot"), "{}", snap.body);
     server.stop();
 
     // Audited under the camera's name, and kept across a restart.

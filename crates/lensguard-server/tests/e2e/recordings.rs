@@ -73,8 +73,10 @@ fn footage_is_sealed_per_category_read_only_with_a_reason_and_decodes_only_when_
     let investigator = create_key(&data, &["inspections:read", "evidence:read-original"], &[]);
     let recording_settings =
         "[cameras.recording]\nsegment_seconds = 2\npre_roll_seconds = 2\npost_roll_seconds = 2\n";
+    // A privacy mask over the top-left corner of door-1.
+    let mask = "[[cameras.masks]]\npoints = [[0.0, 0.0], [0.25, 0.0], [0.25, 0.25], [0.0, 0.25]]\n";
     let config = format!(
-        "[[cameras]]\nname = \"door-1\"\ndetect_url = {walk:?}\nrecord_url = {walk:?}\nmode = \"continuous\"\n{recording_settings}\n\
+        "[[cameras]]\nname = \"door-1\"\ndetect_url = {walk:?}\nrecord_url = {walk:?}\nmode = \"continuous\"\n{mask}{recording_settings}\n\
          [[cameras]]\nname = \"dock-9\"\ndetect_url = {walk:?}\nrecord_url = {main:?}\nmode = \"continuous\"\n{recording_settings}",
         walk = rtsp.url("walk"),
         main = rtsp.url("main265"),
@@ -100,6 +102,34 @@ fn footage_is_sealed_per_category_read_only_with_a_reason_and_decodes_only_when_
     let status = recording(&server, "door-1", &viewer);
     assert_eq!(status["state"], "up", "{status}");
     assert!(status["stored"].as_u64() >= Some(2), "{status}");
+
+    // The event's snapshot is served redacted: the masked corner is black,
+    // the rest of the grey scene is not.
+    let events = get_with(&server, "/v1/events?camera=door-1", &viewer);
+    let events: serde_json::Value = serde_json::from_str(&events.body).expect("json");
+    let event_id = events["items"][0]["id"]
+        .as_str()
+        .expect("an event")
+        .to_owned();
+    let snap = get_with(&server, &format!("/v1/events/{event_id}/snapshot"), &viewer);
+    assert_eq!(snap.status, 200, "{}", snap.body);
+    assert_eq!(snap.header("content-type").as_deref(), Some("image/jpeg"));
+    let picture =
+        lensguard_vision::decode::decode_rgb(&snap.raw, &lensguard_core::Limits::default())
+            .expect("a JPEG")
+            .frame;
+    assert_eq!((picture.width(), picture.height()), (640, 360));
+    let mean = |x0: usize, y0: usize| {
+        let mut sum = 0u64;
+        for y in y0..y0 + 40 {
+            for x in x0..x0 + 40 {
+                sum += u64::from(picture.pixels()[(y * 640 + x) * 3]);
+            }
+        }
+        sum / 1600
+    };
+    assert!(mean(40, 20) < 12, "the mask is filled: {}", mean(40, 20));
+    assert!(mean(560, 300) > 100, "the scene is not: {}", mean(560, 300));
 
     // Reading the original: a viewer may not, nobody may without a reason.
     let path = format!("/v1/segments/{id}/original");
@@ -182,6 +212,12 @@ fn footage_is_sealed_per_category_read_only_with_a_reason_and_decodes_only_when_
         "{target}"
     );
     assert!(!format!("{reads:?}").contains("incident 42"));
+    assert!(
+        audit_entries(&data)
+            .iter()
+            .any(|e| e["action"] == "events.snapshot"),
+        "the snapshot read is audited"
+    );
 
     // Everything stored survives a restart of the service.
     let before: Vec<String> = list["segments"]

@@ -52,6 +52,17 @@ pub fn paths() -> Map<String, Value> {
                 "400": error_response("A query parameter is unknown or malformed.")
             })))
         }},
+        "/v1/events/{id}/snapshot": {"get": {
+            "operationId": "getEventSnapshot",
+            "summary": "An event's snapshot: the picture where its object scored best, with the camera's privacy masks filled and faces and printed text hidden as the policy says (never an unredacted picture). Not kept for structure_only cameras. Needs inspections:read; audited as events.snapshot.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": refusals(map(json!({
+                "200": {"description": "The redacted snapshot.", "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}},
+                "404": error_response("No such event (or not one of the caller's cameras), or no snapshot kept for it (`no_snapshot`)."),
+                "500": error_response("The sealed snapshot failed its integrity check (`integrity_error`; audited)."),
+                "503": error_response("The vault's keys are unreachable (`vault_unavailable`).")
+            })))
+        }},
         "/v1/cameras/{name}/segments": {"get": {
             "operationId": "listSegments",
             "summary": "Where a camera's sealed footage lies in time (category, start, end, size, codec), oldest first, and the gaps in its recording with why. Metadata only; reading a segment needs evidence:read-original. A caller whose scope names devices sees only those cameras. Needs inspections:read; audited as footage.list.",

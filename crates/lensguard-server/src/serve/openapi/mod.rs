@@ -216,6 +216,7 @@ mod tests {
         ("get", "/v1/cameras", "inspections:read"),
         ("get", "/v1/events", "inspections:read"),
         ("get", "/v1/events/{id}", "inspections:read"),
+        ("get", "/v1/events/{id}/snapshot", "inspections:read"),
         ("get", "/v1/cameras/{name}/segments", "inspections:read"),
         (
             "get",

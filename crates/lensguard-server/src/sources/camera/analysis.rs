@@ -26,9 +26,10 @@
 use super::activity::Activity;
 use super::{Picture, Status};
 use crate::intake::CameraEvent;
-use lensguard_core::config::cameras::Zone;
+use lensguard_core::config::cameras::{CameraMode, Polygon, Zone};
 use lensguard_video::motion::{MotionBox, MotionDetector};
 use lensguard_video::tracker::{BoxF, Change, Observation, TrackedEvent, Tracker, TrackerSettings};
+use lensguard_vision::RgbFrame;
 use lensguard_vision::models::{ObjectClass, ObjectDetector, nanodet};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -37,6 +38,18 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub const RECHECK: f64 = 5.0;
 /// The lowest detection score that counts.
 pub const THRESHOLD: f32 = 0.4;
+
+/// An event that ended, with the picture where its label scored best
+/// (kept only outside `structure_only` mode) and the masks to paint over it.
+#[derive(Debug)]
+pub struct Ended {
+    /// The event.
+    pub event: CameraEvent,
+    /// Its best picture, unredacted: only [`super::snapshot`] may keep it.
+    pub picture: Option<RgbFrame>,
+    /// The camera's privacy masks.
+    pub masks: Vec<Polygon>,
+}
 
 /// One camera's analysis state.
 pub struct Analysis {
@@ -48,6 +61,13 @@ pub struct Analysis {
     status: Arc<Mutex<Status>>,
     /// What the recorder reads to classify footage.
     activity: Arc<Mutex<Activity>>,
+    /// Whether events keep a snapshot (not in `structure_only` mode).
+    keep_snapshots: bool,
+    /// The camera's privacy masks (painted over snapshots).
+    masks: Vec<Polygon>,
+    /// Per label, the best-scoring picture since its objects were last
+    /// all gone: the snapshot of the event of that label that ends next.
+    candidates: Vec<(ObjectClass, f32, RgbFrame)>,
     session: u64,
     /// The service's time at a stream time, for mapping.
     clock: Option<(time::OffsetDateTime, f64)>,
@@ -74,6 +94,9 @@ impl Analysis {
             zones: camera.zones.clone(),
             status,
             activity,
+            keep_snapshots: camera.mode != CameraMode::StructureOnly,
+            masks: camera.masks.clone(),
+            candidates: Vec::new(),
             session: 0,
             clock: None,
             size: (1.0, 1.0),
@@ -83,7 +106,7 @@ impl Analysis {
     }
 
     /// Analyses one sampled picture; the events that ended.
-    pub fn picture(&mut self, p: Picture) -> Vec<CameraEvent> {
+    pub fn picture(&mut self, p: Picture) -> Vec<Ended> {
         let mut ended = Vec::new();
         if p.session != self.session {
             ended = self.finish();
@@ -161,6 +184,9 @@ impl Analysis {
                             width: d.width,
                             height: d.height,
                         };
+                        if self.keep_snapshots {
+                            self.consider_snapshot(o.class, d.score, rgb);
+                        }
                         seen.push(Observation {
                             label: o.class,
                             bbox,
@@ -178,16 +204,28 @@ impl Analysis {
         if lock(&self.status).active_events > 0 {
             lock(&self.activity).event(millis(p.at), millis(p.at));
         }
+        if self.tracker.live_boxes().is_empty() {
+            self.candidates.clear();
+        }
         ended
     }
 
+    /// Keeps `rgb` as the snapshot candidate of `label` when it scores best.
+    fn consider_snapshot(&mut self, label: ObjectClass, score: f32, rgb: &RgbFrame) {
+        match self.candidates.iter_mut().find(|(l, _, _)| *l == label) {
+            Some((_, best, _)) if *best >= score => {}
+            Some(c) => *c = (label, score, rgb.clone()),
+            None => self.candidates.push((label, score, rgb.clone())),
+        }
+    }
+
     /// Ends every live event (the stream stopped); those that were events.
-    pub fn finish(&mut self) -> Vec<CameraEvent> {
+    pub fn finish(&mut self) -> Vec<Ended> {
         let changes = self.tracker.finish();
         self.changed(changes)
     }
 
-    fn changed(&mut self, changes: Vec<Change<ObjectClass>>) -> Vec<CameraEvent> {
+    fn changed(&mut self, changes: Vec<Change<ObjectClass>>) -> Vec<Ended> {
         let mut ended = Vec::new();
         for change in changes {
             match change {
@@ -197,9 +235,19 @@ impl Analysis {
                     s.active_events = s.active_events.saturating_sub(1);
                     s.events += 1;
                     drop(s);
+                    let label = e.label;
                     if let Some(event) = self.event(e) {
                         lock(&self.activity).event(millis(event.start), millis(event.end));
-                        ended.push(event);
+                        let picture = self
+                            .candidates
+                            .iter()
+                            .position(|(l, _, _)| *l == label)
+                            .map(|i| self.candidates.swap_remove(i).2);
+                        ended.push(Ended {
+                            event,
+                            picture,
+                            masks: self.masks.clone(),
+                        });
                     }
                 }
             }

@@ -16,6 +16,7 @@ pub mod activity;
 pub mod analysis;
 pub mod recorder;
 pub mod rtsp;
+pub mod snapshot;
 pub mod worker;
 
 use crate::common::backoff::Backoff;

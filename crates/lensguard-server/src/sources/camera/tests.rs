@@ -291,12 +291,17 @@ async fn events_on(
     mount: &str,
     objects: Arc<lensguard_vision::models::ObjectDetector>,
     secs: u64,
-) -> (Vec<(String, f64, f64)>, Status) {
+) -> (Vec<(String, f64, f64, Option<(u32, u32)>)>, Status) {
     let status = Arc::new(Mutex::new(Status::default()));
     let (stop, stopped) = watch::channel(false);
     let found = Arc::new(Mutex::new(Vec::new()));
+    // Events mode: ended events carry their best picture for a snapshot.
+    let events_mode = lensguard_core::config::cameras::Camera {
+        mode: lensguard_core::config::cameras::CameraMode::Events,
+        ..camera()
+    };
     let analysis = Arc::new(Mutex::new(analysis::Analysis::new(
-        &camera(),
+        &events_mode,
         Some(objects),
         Arc::clone(&status),
         Default::default(),
@@ -322,7 +327,7 @@ async fn events_on(
     tokio::time::sleep(Duration::from_secs(secs)).await;
     stop.send(true).unwrap();
     task.await.unwrap();
-    let mut events = found.lock().unwrap().clone();
+    let mut events: Vec<analysis::Ended> = std::mem::take(&mut *found.lock().unwrap());
     events.extend(analysis.lock().unwrap().finish());
     let zero = zero.lock().unwrap().expect("pictures arrived");
     let in_stream = |t: time::OffsetDateTime| (t - zero).as_seconds_f64();
@@ -330,7 +335,11 @@ async fn events_on(
     (
         events
             .into_iter()
-            .map(|e| (e.label, in_stream(e.start), in_stream(e.end)))
+            .map(|e| {
+                let size = e.picture.as_ref().map(|p| (p.width(), p.height()));
+                let e = e.event;
+                (e.label, in_stream(e.start), in_stream(e.end), size)
+            })
             .collect(),
         s,
     )
@@ -359,7 +368,12 @@ async fn a_person_crossing_is_one_event_within_a_second_of_the_truth() {
         2.0 + (130.0 + 640.0 - 55.5) / 160.0,
     );
     assert_eq!(events.len(), 1, "{events:?} {status:?}");
-    let (label, start, end) = &events[0];
+    let (label, start, end, picture) = &events[0];
+    assert_eq!(
+        *picture,
+        Some((640, 360)),
+        "the event keeps its best picture for a snapshot"
+    );
     eprintln!(
         "person event {start:.2}-{end:.2} s of the stream; truth {truth_start:.2}-{truth_end:.2} s; {} detector runs for {} pictures",
         status.detections, status.sampled

@@ -11,7 +11,7 @@
 //! dropped silently (and audited once, however many attempts it takes). When the camera's task ends, the thread ends the live
 //! events and the recorder stores them before it finishes.
 
-use super::analysis::Analysis;
+use super::analysis::{Analysis, Ended};
 use super::{Picture, Status};
 use crate::common::backoff::Backoff;
 use crate::intake::{CameraEvent, Intake, IntakeError};
@@ -33,7 +33,7 @@ pub fn start(
     intake: Arc<Intake>,
 ) -> std::io::Result<(impl FnMut(Picture) + Send + 'static, JoinHandle<()>)> {
     let (pictures, inbox) = mpsc::sync_channel::<Picture>(1);
-    let (events, mut outbox) = tokio::sync::mpsc::channel::<CameraEvent>(EVENTS_WAITING);
+    let (events, mut outbox) = tokio::sync::mpsc::channel::<Ended>(EVENTS_WAITING);
     let mut analysis = Analysis::new(camera, objects, Arc::clone(&status), activity);
     std::thread::Builder::new()
         .name(format!("camera-{}", camera.name))
@@ -53,8 +53,11 @@ pub fn start(
         })?;
     let name = camera.name.clone();
     let recorder = tokio::spawn(async move {
-        while let Some(event) = outbox.recv().await {
-            record(&intake, &name, &event).await;
+        while let Some(ended) = outbox.recv().await {
+            if let Some(picture) = ended.picture {
+                keep_snapshot(&intake, &ended.event, picture, ended.masks).await;
+            }
+            record(&intake, &name, &ended.event).await;
         }
     });
     let hand_on = move |picture: Picture| {
@@ -66,6 +69,37 @@ pub fn start(
         }
     };
     Ok((hand_on, recorder))
+}
+
+/// Redacts and seals `event`'s snapshot; a snapshot that must be withheld
+/// (a detector the policy needs is unavailable) or cannot be stored is said
+/// in the log, and the event is recorded without it.
+async fn keep_snapshot(
+    intake: &Arc<Intake>,
+    event: &CameraEvent,
+    picture: lensguard_vision::RgbFrame,
+    masks: Vec<lensguard_core::config::cameras::Polygon>,
+) {
+    let policy = intake.policy();
+    let detectors = Arc::clone(&intake.detectors);
+    let redacted = tokio::task::spawn_blocking(move || {
+        super::snapshot::redacted_snapshot(&picture, &masks, &detectors, &policy)
+    })
+    .await;
+    let outcome = match redacted {
+        Ok(Ok(image)) => intake
+            .record_snapshot(event, image)
+            .await
+            .map_err(|e| why(&e).to_owned()),
+        Ok(Err(withheld)) => Err(format!("withheld: {withheld}")),
+        Err(_) => Err("redaction failed".to_owned()),
+    };
+    if let Err(why) = outcome {
+        eprintln!(
+            "lensguard: camera {}: event {} has no snapshot ({why})",
+            event.camera, event.id
+        );
+    }
 }
 
 async fn record(intake: &Intake, camera: &str, event: &CameraEvent) {
