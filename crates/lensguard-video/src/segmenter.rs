@@ -247,4 +247,33 @@ mod tests {
         assert!(s.finish().is_none());
         assert_eq!(s.dropped, 1);
     }
+
+    proptest::proptest! {
+        /// Whatever a camera sends (sizes, key pictures, times that jump
+        /// back or far ahead): no panic, every segment starts with a key
+        /// picture, holds at most the byte limit plus one unit, and ends
+        /// no earlier than it starts.
+        #[test]
+        fn any_stream_is_cut_safely(
+            units in proptest::collection::vec((1usize..300, proptest::bool::ANY, -90_000i64..900_000), 0..200),
+        ) {
+            let mut s = Segmenter::new(1.0, 1000);
+            s.parameters(track());
+            let mut segments = Vec::new();
+            let mut ticks = 0i64;
+            for (len, key, step) in units {
+                ticks += step;
+                let mut data = (len as u32).to_be_bytes().to_vec();
+                data.extend(std::iter::repeat_n(if key { 0x65 } else { 0x41 }, len));
+                segments.extend(s.push(Unit { data, ticks, at_ms: ticks / 90, key }));
+            }
+            segments.extend(s.finish());
+            for g in segments {
+                proptest::prop_assert!(g.end_ms >= g.start_ms);
+                proptest::prop_assert!(g.file.len() < 1000 + 304 + 2048 + 12 * g.pictures as usize);
+                let mdat = g.file.windows(4).position(|w| w == b"mdat").expect("mdat");
+                proptest::prop_assert_eq!(g.file.get(mdat + 8), Some(&0x65), "starts with a key picture");
+            }
+        }
+    }
 }

@@ -116,8 +116,26 @@ pub struct Stream {
     sent_parameters: bool,
 }
 
+/// Longest reason kept from a camera's error (it may quote what the camera
+/// sent: a reason ends up in the status and the audit log).
+pub const MAX_REASON: usize = 300;
+
+/// `text` on one line, control characters replaced, at most [`MAX_REASON`]
+/// characters.
+fn bounded(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.split_whitespace().flat_map(|w| w.chars().chain([' '])) {
+        if out.chars().count() >= MAX_REASON {
+            out.push_str("...");
+            return out;
+        }
+        out.push(if c.is_control() { '?' } else { c });
+    }
+    out.trim_end().to_owned()
+}
+
 fn classify(e: retina::Error) -> StreamError {
-    let text = e.to_string();
+    let text = bounded(&e.to_string());
     if text.contains("401") || text.contains("Unauthorized") {
         StreamError::Unauthorized
     } else if text.contains("connect") || text.contains("Connection") || text.contains("EOF") {

@@ -430,3 +430,83 @@ async fn an_h265_stream_is_read_for_recording_with_key_pictures() {
         "a key picture a second at 10 fps, {keys} in 2.5 s"
     );
 }
+
+/// A camera that answers every RTSP request with `describe` to DESCRIBE
+/// and 200 to anything else (OPTIONS), on 127.0.0.1; its URL.
+async fn lying_camera(describe: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            let describe = describe.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = conn.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let request = String::from_utf8_lossy(&buf[..end]).into_owned();
+                        buf.drain(..end + 4);
+                        let cseq = request
+                            .lines()
+                            .find_map(|l| l.strip_prefix("CSeq: "))
+                            .unwrap_or("1")
+                            .to_owned();
+                        let reply = if request.starts_with("DESCRIBE") {
+                            format!(
+                                "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nContent-Base: rtsp://127.0.0.1:{port}/x/\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{describe}",
+                                describe.len()
+                            )
+                        } else {
+                            format!(
+                                "RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nPublic: DESCRIBE, SETUP, PLAY\r\n\r\n"
+                            )
+                        };
+                        if conn.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    format!("rtsp://127.0.0.1:{port}/x")
+}
+
+#[tokio::test]
+async fn an_absurd_stream_description_is_refused_and_the_camera_is_down_not_the_service() {
+    let absurd = [
+        // Parameter sets that are not base64, and an attribute of 200 kB.
+        format!(
+            "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1;sprop-parameter-sets=!!!!,????\r\na=x:{}\r\n",
+            "A".repeat(200_000)
+        ),
+        // Not SDP at all.
+        "\u{0}\u{1}garbage".repeat(1000),
+        // A video stream with an absurd clock rate and no encoding.
+        "v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\na=rtpmap:96 /0\r\n"
+            .to_owned(),
+    ];
+    for sdp in absurd {
+        let url = lying_camera(sdp).await;
+        let (status, seen) = watch(reader(url.clone(), None), None, 1.5).await;
+        let State::Down(why) = &status.state else {
+            panic!("{status:?}");
+        };
+        assert!(seen.is_empty() && status.decoded == 0, "{status:?}");
+        // The reason may quote the camera: one bounded line, no control
+        // characters, for the status and the audit log.
+        assert!(!why.is_empty() && why.len() <= 400, "{} bytes", why.len());
+        assert!(!why.chars().any(char::is_control), "{why:?}");
+        // The recorder refuses it too, with a reason.
+        let recorded = rtsp::open(&url, None, rtsp::Purpose::Recording).await;
+        assert!(recorded.is_err());
+    }
+}
