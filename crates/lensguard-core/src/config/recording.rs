@@ -75,10 +75,10 @@ impl RecordingSection {
         }
         match self.quota_gb {
             None => {}
-            Some(gb) if gb.is_finite() && (0.001..=1_000_000.0).contains(&gb) => {
+            Some(gb) if gb.is_finite() && (0.0001..=1_000_000.0).contains(&gb) => {
                 r.quota_bytes = (gb * 1e9) as u64;
             }
-            Some(_) => problems.push(format!("{at}.quota_gb: 0.001 to 1000000")),
+            Some(_) => problems.push(format!("{at}.quota_gb: 0.0001 (100 kB) to 1000000")),
         }
         r
     }

@@ -356,3 +356,44 @@ fn a_camera_restarted_ten_times_leaves_ten_gaps_and_the_service_keeps_recording(
     assert_eq!(after["gaps"].as_array().map(Vec::len), Some(10));
     server.stop();
 }
+
+#[test]
+fn a_camera_over_its_quota_loses_its_oldest_footage_with_receipts() {
+    let Some(rtsp) = RtspServer::start(&["yard=ball"], 0, None) else {
+        return;
+    };
+    let url = rtsp.url("yard");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let viewer = create_key(&data, &["inspections:read"], &[]);
+    // 150 kB: a few one-second segments of the test stream.
+    let config = format!(
+        "[[cameras]]\nname = \"yard\"\ndetect_url = {url:?}\nrecord_url = {url:?}\nmode = \"continuous\"\n\
+         [cameras.recording]\nsegment_seconds = 1\npre_roll_seconds = 0\npost_roll_seconds = 0\nquota_gb = 0.00015\n"
+    );
+    let server = Server::start_with_config(&data, &config);
+    wait_for(
+        Duration::from_secs(60),
+        "the quota to delete footage",
+        || recording(&server, "yard", &viewer)["quota_deleted"].as_u64() >= Some(2),
+    );
+    let list = segments(&server, "yard", &viewer);
+    let kept: i64 = list["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["bytes"].as_i64().unwrap())
+        .sum();
+    assert!(kept <= 150_000, "{kept} bytes kept over a 150 kB quota");
+    assert!(!list["segments"].as_array().unwrap().is_empty());
+    let receipts: Vec<serde_json::Value> = audit_entries(&data)
+        .into_iter()
+        .filter(|e| e["action"] == "retention.quota_delete")
+        .collect();
+    assert!(receipts.len() >= 2, "{receipts:#?}");
+    // The ball always moves: all of it is motion footage (the order across
+    // categories is the store's test).
+    assert_eq!(receipts[0]["receipt"]["category"], "footage_motion");
+    assert_eq!(receipts[0]["receipt"]["inspection"], "camera:yard");
+    server.stop();
+}
