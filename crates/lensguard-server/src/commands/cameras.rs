@@ -48,9 +48,9 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
             .models
             .clone()
             .unwrap_or_else(crate::detection::default_models_dir);
-        match crate::detection::load_all(&dir, true).2 {
-            Ok(o) => Some(o),
-            Err(why) => {
+        match crate::detection::load_all(&dir, true) {
+            (detectors, _, Ok(o)) => Some((o, Arc::new(detectors))),
+            (_, _, Err(why)) => {
                 eprintln!("lensguard: cannot analyse: {why}");
                 return Ok(ExitCode::from(2));
             }
@@ -111,7 +111,10 @@ pub fn run(args: CamerasArgs) -> anyhow::Result<ExitCode> {
 
 async fn watch_all(
     readers: Vec<(lensguard_core::config::cameras::Camera, camera::Reader)>,
-    objects: Option<Arc<lensguard_vision::models::ObjectDetector>>,
+    objects: Option<(
+        Arc<lensguard_vision::models::ObjectDetector>,
+        Arc<lensguard_vision::derive::Detectors>,
+    )>,
     how_long: Duration,
 ) -> Vec<(String, Status)> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -121,7 +124,8 @@ async fn watch_all(
         // Motion only unless asked: the question is what the camera sends.
         let mut analysis = camera::analysis::Analysis::new(
             &c,
-            objects.clone(),
+            objects.as_ref().map(|(o, _)| Arc::clone(o)),
+            objects.as_ref().map(|(_, d)| Arc::clone(d)),
             Arc::clone(&status),
             Default::default(),
         );

@@ -23,7 +23,7 @@ pub struct CameraEvent {
     pub id: String,
     /// The camera.
     pub camera: String,
-    /// What was seen (`person`, `car`, `truck`, `bus`, `bicycle`, `motorcycle`).
+    /// What was seen (`person`, `car`, `truck`, `bus`, `bicycle`, `motorcycle`, `face`).
     pub label: String,
     /// Its first sighting, on the service's clock.
     #[serde(with = "time::serde::rfc3339")]

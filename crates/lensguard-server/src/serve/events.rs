@@ -20,7 +20,7 @@ use lensguard_core::access::needs::InspectionsRead;
 use lensguard_core::policy::DataCategory;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::CameraEventFilter;
-use lensguard_vision::models::ObjectClass;
+use lensguard_vision::models::EventLabel;
 
 /// Query parameters of `GET /v1/events`.
 #[derive(Debug, serde::Deserialize)]
@@ -55,8 +55,8 @@ pub async fn list(
         ..CameraEventFilter::default()
     };
     if let Some(l) = &q.label {
-        if !ObjectClass::ALL.iter().any(|c| c.as_str() == l) {
-            let known: Vec<&str> = ObjectClass::ALL.iter().map(|c| c.as_str()).collect();
+        if EventLabel::parse(l).is_none() {
+            let known: Vec<&str> = EventLabel::ALL.iter().map(|c| c.as_str()).collect();
             return bad(&format!("label must be one of {}", known.join(", ")));
         }
         filter.label = Some(l.clone());

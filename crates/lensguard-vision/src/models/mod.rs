@@ -9,6 +9,7 @@
 //! Model cards, with source package, licence and known limits: `docs/models/`.
 
 mod centerface;
+pub mod label;
 pub mod nanodet;
 pub(crate) mod nms;
 mod prep;
@@ -18,6 +19,7 @@ pub(crate) mod tiles;
 
 pub use crate::RgbFrame;
 pub use centerface::FaceDetector;
+pub use label::EventLabel;
 pub use nanodet::{Object, ObjectClass, ObjectDetector};
 pub use text::{ProbabilityMap, TextDetector, TextLine, db as text_db};
 

@@ -20,7 +20,7 @@ pub fn register(generator: &mut schemars::SchemaGenerator) {
 
 /// This part's paths.
 pub fn paths() -> Map<String, Value> {
-    let labels: Vec<&str> = lensguard_vision::models::ObjectClass::ALL
+    let labels: Vec<&str> = lensguard_vision::models::EventLabel::ALL
         .iter()
         .map(|c| c.as_str())
         .collect();

@@ -30,7 +30,8 @@ use lensguard_core::config::cameras::{CameraMode, Polygon, Zone};
 use lensguard_video::motion::{MotionBox, MotionDetector};
 use lensguard_video::tracker::{BoxF, Change, Observation, TrackedEvent, Tracker, TrackerSettings};
 use lensguard_vision::RgbFrame;
-use lensguard_vision::models::{ObjectClass, ObjectDetector, nanodet};
+use lensguard_vision::derive::Detectors;
+use lensguard_vision::models::{EventLabel, ObjectClass, ObjectDetector, nanodet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Seconds between whole-frame looks while objects are tracked and nothing
@@ -38,6 +39,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub const RECHECK: f64 = 5.0;
 /// The lowest detection score that counts.
 pub const THRESHOLD: f32 = 0.4;
+/// CenterFace's score from which a face counts (the photo policy's default).
+pub const FACE_THRESHOLD: f32 = 0.5;
 
 /// An event that ended, with the picture where its label scored best
 /// (kept only outside `structure_only` mode) and the masks to paint over it.
@@ -56,7 +59,7 @@ pub struct Analysis {
     camera: String,
     motion: MotionDetector,
     objects: Option<Arc<ObjectDetector>>,
-    tracker: Tracker<ObjectClass>,
+    tracker: Tracker<EventLabel>,
     zones: Vec<Zone>,
     status: Arc<Mutex<Status>>,
     /// What the recorder reads to classify footage.
@@ -67,7 +70,9 @@ pub struct Analysis {
     masks: Vec<Polygon>,
     /// Per label, the best-scoring picture since its objects were last
     /// all gone: the snapshot of the event of that label that ends next.
-    candidates: Vec<(ObjectClass, f32, RgbFrame)>,
+    candidates: Vec<(EventLabel, f32, RgbFrame)>,
+    /// CenterFace, when loaded: faces are looked for inside each person.
+    faces: Option<Arc<Detectors>>,
     session: u64,
     /// The service's time at a stream time, for mapping.
     clock: Option<(time::OffsetDateTime, f64)>,
@@ -79,10 +84,12 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// A camera's analysis, with the object detector when it is loaded.
+    /// A camera's analysis, with the object detector when it is loaded,
+    /// and the photo detectors (whose face detector finds faces in people).
     pub fn new(
         camera: &lensguard_core::config::cameras::Camera,
         objects: Option<Arc<ObjectDetector>>,
+        faces: Option<Arc<Detectors>>,
         status: Arc<Mutex<Status>>,
         activity: Arc<Mutex<Activity>>,
     ) -> Analysis {
@@ -97,6 +104,7 @@ impl Analysis {
             keep_snapshots: camera.mode != CameraMode::StructureOnly,
             masks: camera.masks.clone(),
             candidates: Vec::new(),
+            faces: faces.filter(|d| d.faces.is_ok()),
             session: 0,
             clock: None,
             size: (1.0, 1.0),
@@ -184,11 +192,25 @@ impl Analysis {
                             width: d.width,
                             height: d.height,
                         };
+                        let label = EventLabel::Object(o.class);
+                        if o.class == ObjectClass::Person {
+                            for (face, score) in self.faces_in(rgb, bbox) {
+                                if self.keep_snapshots {
+                                    self.consider_snapshot(EventLabel::Face, score, rgb);
+                                }
+                                seen.push(Observation {
+                                    label: EventLabel::Face,
+                                    bbox: face,
+                                    score,
+                                    zones: self.zones_of(&face),
+                                });
+                            }
+                        }
                         if self.keep_snapshots {
-                            self.consider_snapshot(o.class, d.score, rgb);
+                            self.consider_snapshot(label, d.score, rgb);
                         }
                         seen.push(Observation {
-                            label: o.class,
+                            label,
                             bbox,
                             score: d.score,
                             zones: self.zones_of(&bbox),
@@ -210,8 +232,50 @@ impl Analysis {
         ended
     }
 
+    /// Faces inside `person` (grown by a tenth each way), in frame pixels,
+    /// with their scores; none without the face detector.
+    fn faces_in(&self, rgb: &RgbFrame, person: BoxF) -> Vec<(BoxF, f32)> {
+        let Some(faces) = self.faces.as_ref().and_then(|d| d.faces.as_ref().ok()) else {
+            return Vec::new();
+        };
+        let (fw, fh) = (rgb.width() as f32, rgb.height() as f32);
+        let x0 = (person.x - person.width * 0.1).max(0.0);
+        let y0 = (person.y - person.height * 0.1).max(0.0);
+        let x1 = (person.x + person.width * 1.1).min(fw);
+        let y1 = (person.y + person.height * 1.1).min(fh);
+        if x1 - x0 < 16.0 || y1 - y0 < 16.0 {
+            return Vec::new();
+        }
+        let (x, y) = (x0 as u32, y0 as u32);
+        let Some(crop) = rgb.crop(x, y, (x1 - x0) as u32, (y1 - y0) as u32) else {
+            return Vec::new();
+        };
+        // CenterFace at the crop's own size (a multiple of 32, 64 to 320):
+        // a person box is small, so this costs little beside NanoDet.
+        let long = crop.width().max(crop.height());
+        let scale = long.div_ceil(32).clamp(2, 10) * 32;
+        match faces.detect(&crop, scale, FACE_THRESHOLD) {
+            Ok(found) => found
+                .into_iter()
+                .map(|d| {
+                    let b = BoxF {
+                        x: d.x + x as f32,
+                        y: d.y + y as f32,
+                        width: d.width,
+                        height: d.height,
+                    };
+                    (b, d.score)
+                })
+                .collect(),
+            Err(_) => {
+                lock(&self.status).detector_errors += 1;
+                Vec::new()
+            }
+        }
+    }
+
     /// Keeps `rgb` as the snapshot candidate of `label` when it scores best.
-    fn consider_snapshot(&mut self, label: ObjectClass, score: f32, rgb: &RgbFrame) {
+    fn consider_snapshot(&mut self, label: EventLabel, score: f32, rgb: &RgbFrame) {
         match self.candidates.iter_mut().find(|(l, _, _)| *l == label) {
             Some((_, best, _)) if *best >= score => {}
             Some(c) => *c = (label, score, rgb.clone()),
@@ -225,7 +289,7 @@ impl Analysis {
         self.changed(changes)
     }
 
-    fn changed(&mut self, changes: Vec<Change<ObjectClass>>) -> Vec<Ended> {
+    fn changed(&mut self, changes: Vec<Change<EventLabel>>) -> Vec<Ended> {
         let mut ended = Vec::new();
         for change in changes {
             match change {
@@ -268,7 +332,7 @@ impl Analysis {
             .fold(0, |bits, (i, _)| bits | (1 << i))
     }
 
-    fn event(&self, e: TrackedEvent<ObjectClass>) -> Option<CameraEvent> {
+    fn event(&self, e: TrackedEvent<EventLabel>) -> Option<CameraEvent> {
         let (at, stream) = self.clock?;
         let on_clock = |s: f64| at + time::Duration::seconds_f64(s - stream);
         let (fw, fh) = self.size;

@@ -234,8 +234,13 @@ async fn motion_gating_sees_the_moving_ball_and_nothing_in_a_still_picture() {
     for mount in ["ball", "still"] {
         let status = Arc::new(Mutex::new(Status::default()));
         let (stop, stopped) = watch::channel(false);
-        let mut analysis =
-            analysis::Analysis::new(&camera(), None, Arc::clone(&status), Default::default());
+        let mut analysis = analysis::Analysis::new(
+            &camera(),
+            None,
+            None,
+            Arc::clone(&status),
+            Default::default(),
+        );
         let gate = move |p: Picture| {
             assert!(analysis.picture(p).is_empty(), "no detector, no events");
         };
@@ -275,13 +280,21 @@ async fn an_h265_only_stream_is_refused_saying_what_analysis_needs() {
     assert!(seen.is_empty() && status.decoded == 0, "{status:?}");
 }
 
-/// The people and vehicle detector, as the service loads it (`None`
-/// outside CI when its model is not fetched).
-fn object_detector() -> Option<Arc<lensguard_vision::models::ObjectDetector>> {
+/// The people and vehicle detector and the face detector, as the service
+/// loads them (`None` outside CI when the models are not fetched).
+fn object_detector() -> Option<(
+    Arc<lensguard_vision::models::ObjectDetector>,
+    Arc<lensguard_vision::derive::Detectors>,
+)> {
     let dir = lensguard_testkit::fetched::models_dir();
     lensguard_testkit::fetched::fetched(dir.join(crate::detection::OBJECT_FILE))?;
-    let (_, _, objects) = crate::detection::load_all(&dir, true);
-    Some(objects.expect("the fetched detector loads"))
+    lensguard_testkit::fetched::fetched(dir.join("centerface.onnx"))?;
+    let (detectors, _, objects) = crate::detection::load_all(&dir, true);
+    assert!(detectors.faces.is_ok(), "the fetched face detector loads");
+    Some((
+        objects.expect("the fetched detector loads"),
+        Arc::new(detectors),
+    ))
 }
 
 /// Runs the analysis on `mount` for `secs`: the events that ended, with
@@ -289,7 +302,10 @@ fn object_detector() -> Option<Arc<lensguard_vision::models::ObjectDetector>> {
 async fn events_on(
     server: &RtspServer,
     mount: &str,
-    objects: Arc<lensguard_vision::models::ObjectDetector>,
+    (objects, faces): (
+        Arc<lensguard_vision::models::ObjectDetector>,
+        Arc<lensguard_vision::derive::Detectors>,
+    ),
     secs: u64,
 ) -> (Vec<(String, f64, f64, Option<(u32, u32)>)>, Status) {
     let status = Arc::new(Mutex::new(Status::default()));
@@ -303,6 +319,7 @@ async fn events_on(
     let analysis = Arc::new(Mutex::new(analysis::Analysis::new(
         &events_mode,
         Some(objects),
+        Some(faces),
         Arc::clone(&status),
         Default::default(),
     )));
@@ -346,7 +363,7 @@ async fn events_on(
 }
 
 #[tokio::test]
-async fn a_person_crossing_is_one_event_within_a_second_of_the_truth() {
+async fn a_person_crossing_is_one_person_and_one_face_event_within_a_second_of_the_truth() {
     let Some(objects) = object_detector() else {
         return;
     };
@@ -359,7 +376,8 @@ async fn a_person_crossing_is_one_event_within_a_second_of_the_truth() {
     let Some(server) = RtspServer::start(&[source.as_str()], 0, None) else {
         return;
     };
-    let (events, status) = events_on(&server, "walk", objects, 10).await;
+    let (mut events, status) = events_on(&server, "walk", objects, 10).await;
+    events.sort_by(|a, b| a.0.cmp(&b.0));
     // The script's CROSSING: Grace Hopper's portrait at 130 pixels tall
     // (111 wide) enters at 2 s from x = -130 at 160 px/s; at least half of
     // it is in the 640-wide frame from 2.47 s to 6.47 s of the stream.
@@ -367,15 +385,22 @@ async fn a_person_crossing_is_one_event_within_a_second_of_the_truth() {
         2.0 + (130.0 - 55.5) / 160.0,
         2.0 + (130.0 + 640.0 - 55.5) / 160.0,
     );
-    assert_eq!(events.len(), 1, "{events:?} {status:?}");
-    let (label, start, end, picture) = &events[0];
+    // One person, and the face CenterFace finds in them.
+    let labels: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
+    assert_eq!(labels, ["face", "person"], "{events:?} {status:?}");
+    let (_, face_start, face_end, _) = &events[0];
+    assert!(
+        (face_start - truth_start).abs() <= 1.0 && (face_end - truth_end).abs() <= 1.0,
+        "face {face_start:.2}-{face_end:.2} s, truth {truth_start:.2}-{truth_end:.2} s"
+    );
+    let (label, start, end, picture) = &events[1];
     assert_eq!(
         *picture,
         Some((640, 360)),
         "the event keeps its best picture for a snapshot"
     );
     eprintln!(
-        "person event {start:.2}-{end:.2} s of the stream; truth {truth_start:.2}-{truth_end:.2} s; {} detector runs for {} pictures",
+        "person event {start:.2}-{end:.2} s of the stream, face {face_start:.2}-{face_end:.2} s; truth {truth_start:.2}-{truth_end:.2} s; {} detector runs for {} pictures",
         status.detections, status.sampled
     );
     assert_eq!(label, "person");

@@ -34,7 +34,13 @@ pub fn start(
 ) -> std::io::Result<(impl FnMut(Picture) + Send + 'static, JoinHandle<()>)> {
     let (pictures, inbox) = mpsc::sync_channel::<Picture>(1);
     let (events, mut outbox) = tokio::sync::mpsc::channel::<Ended>(EVENTS_WAITING);
-    let mut analysis = Analysis::new(camera, objects, Arc::clone(&status), activity);
+    let mut analysis = Analysis::new(
+        camera,
+        objects,
+        Some(Arc::clone(&intake.detectors)),
+        Arc::clone(&status),
+        activity,
+    );
     std::thread::Builder::new()
         .name(format!("camera-{}", camera.name))
         .spawn(move || {
