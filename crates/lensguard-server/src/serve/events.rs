@@ -11,11 +11,11 @@
 
 use super::auth::{Auth, audit_read, may_read_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, json};
-use super::paging::{page_body, page_request, parse_time_ms};
+use super::paging::{page_body, page_request, parse_range};
 use super::state::AppState;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use lensguard_core::access::needs::InspectionsRead;
 use lensguard_core::policy::DataCategory;
 use lensguard_store::audit::Outcome;
@@ -61,16 +61,9 @@ pub async fn list(
         }
         filter.label = Some(l.clone());
     }
-    for (value, slot, name) in [
-        (&q.from, &mut filter.from_ms, "from"),
-        (&q.to, &mut filter.to_ms, "to"),
-    ] {
-        if let Some(v) = value {
-            let Some(ms) = parse_time_ms(v) else {
-                return bad(&format!("{name} must be an RFC 3339 time"));
-            };
-            *slot = Some(ms);
-        }
+    match parse_range(q.from.as_deref(), q.to.as_deref()) {
+        Ok((from, to)) => (filter.from_ms, filter.to_ms) = (from, to),
+        Err(why) => return bad(&why),
     }
     let (limit, after) = match page_request(q.limit, q.cursor.as_deref()) {
         Ok(page) => page,
@@ -113,14 +106,18 @@ pub async fn get(
             }
             json(StatusCode::OK, found.event)
         }
-        Ok(Some(_) | None) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such event".to_owned(),
-            &rid,
-        ),
+        Ok(Some(_) | None) => no_such_event(&rid),
         Err(_) => db_unavailable(&rid),
     }
+}
+
+fn no_such_event(rid: &RequestId) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such event".to_owned(),
+        rid,
+    )
 }
 
 /// `GET /v1/events/{id}/snapshot`.
@@ -132,14 +129,7 @@ pub async fn snapshot(
     let rid = RequestId(auth.ctx.request_id.clone());
     match state.db.get_camera_event(&id).await {
         Ok(Some(found)) if may_read_device(auth.granted.principal(), Some(&found.camera)) => {}
-        Ok(_) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such event".to_owned(),
-                &rid,
-            );
-        }
+        Ok(_) => return no_such_event(&rid),
         Err(_) => return db_unavailable(&rid),
     }
     let info = match state
@@ -167,21 +157,7 @@ pub async fn snapshot(
         .get(&info.id, &super::evidence::caller(&auth))
         .await
     {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(lensguard_store::Error::Integrity(_)) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "integrity_error",
-            "the stored snapshot failed its integrity check; the failure is audited",
-            &rid,
-        ),
-        Err(_) => super::evidence::vault_unavailable(&rid),
+        Ok(bytes) => super::evidence::sealed_bytes(bytes, "image/jpeg", None),
+        Err(e) => super::evidence::sealed_failed(&e, &rid),
     }
 }

@@ -93,28 +93,50 @@ async fn serve_object<S: lensguard_core::access::needs::Needs>(
     if let Err(refused) = audit_read(state, auth, action, target, reason).await {
         return refused;
     }
-    let caller = caller(auth);
-    match state.vault.get(&info.id, &caller).await {
-        Ok(bytes) => (
-            StatusCode::OK,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(media_type(&bytes)),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(StoreError::Integrity(_)) => error(
+    let read = state.vault.get(&info.id, &caller(auth)).await;
+    let bytes = match read {
+        Ok(bytes) => bytes,
+        Err(StoreError::NotFound(_)) => return no_such_inspection(&rid),
+        Err(e) => return sealed_failed(&e, &rid),
+    };
+    let kind = media_type(&bytes);
+    sealed_bytes(bytes, kind, None)
+}
+
+/// `200` with a sealed object's bytes, never cached, as `kind`, and as an
+/// attachment named `download` when given.
+pub(super) fn sealed_bytes(bytes: Vec<u8>, kind: &'static str, download: Option<&str>) -> Response {
+    let mut response = (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        bytes,
+    )
+        .into_response();
+    if let Some(value) = download
+        .and_then(|name| HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).ok())
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// The answer when the vault could not open a sealed object: `500
+/// integrity_error` (audited by the vault), `503 audit_unavailable`, or `503
+/// vault_unavailable`.
+pub(super) fn sealed_failed(e: &StoreError, rid: &RequestId) -> Response {
+    match e {
+        StoreError::Integrity(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "integrity_error",
             "the stored evidence failed its integrity check; the failure is audited",
-            &rid,
+            rid,
         ),
-        Err(StoreError::NotFound(_)) => no_such_inspection(&rid),
-        Err(e) => vault_failed(&e, &rid, vault_unavailable),
+        _ => vault_failed(e, rid, vault_unavailable),
     }
 }
 

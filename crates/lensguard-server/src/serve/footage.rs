@@ -11,16 +11,19 @@
 //!   from when to when, the reason's pseudonym), before any byte is read.
 //!
 //! A caller whose scope names devices sees only the cameras it names (a
-//! camera's name is its device id) and is answered 404 for others.
+//! camera's name is its device id) and is answered 404 for others. A camera
+//! taken out of the configuration is listed while it still has footage.
 
 use super::auth::{Auth, audit_read, may_read_device};
-use super::evidence::{ReasonQuery, caller, reason_required, stated_reason, vault_unavailable};
-use super::http::{RequestId, audit_unavailable, db_unavailable, error};
-use super::paging::{encode_cursor, page_request, parse_time_ms};
+use super::evidence::{
+    ReasonQuery, caller, reason_required, sealed_bytes, sealed_failed, stated_reason,
+};
+use super::http::{RequestId, db_unavailable, error};
+use super::paging::{encode_cursor, page_request, parse_range};
 use super::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use lensguard_core::access::needs::{EvidenceReadOriginal, InspectionsRead};
 use lensguard_store::Error as StoreError;
@@ -123,19 +126,22 @@ pub async fn list(
     let Ok(Query(q)) = query else {
         return bad("unknown or malformed query parameter (from, to, limit, cursor)");
     };
-    let known = state.cameras.snapshot().iter().any(|(n, _)| *n == camera);
-    if !known || !may_read_device(auth.granted.principal(), Some(&camera)) {
+    if !may_read_device(auth.granted.principal(), Some(&camera)) {
         return no_such_camera(&rid);
     }
-    let mut range = (i64::MIN, i64::MAX);
-    for (value, slot, name) in [(&q.from, &mut range.0, "from"), (&q.to, &mut range.1, "to")] {
-        if let Some(v) = value {
-            let Some(ms) = parse_time_ms(v) else {
-                return bad(&format!("{name} must be an RFC 3339 time"));
-            };
-            *slot = ms;
+    // A camera taken out of the configuration keeps its footage until
+    // retention deletes it: it is still listed while it has some.
+    if !state.cameras.snapshot().iter().any(|(n, _)| *n == camera) {
+        match state.db.footage_bytes(&camera).await {
+            Ok(0) => return no_such_camera(&rid),
+            Ok(_) => {}
+            Err(_) => return db_unavailable(&rid),
         }
     }
+    let range = match parse_range(q.from.as_deref(), q.to.as_deref()) {
+        Ok((from, to)) => (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)),
+        Err(why) => return bad(&why),
+    };
     let (limit, after) = match page_request(q.limit, q.cursor.as_deref()) {
         Ok(page) => page,
         Err(why) => return bad(why),
@@ -212,33 +218,10 @@ pub async fn original(
     }
     match state.vault.get(&id, &caller(&auth)).await {
         Ok(bytes) => {
-            let name = format!(
-                "attachment; filename=\"{}-{}.mp4\"",
-                segment.camera, segment.start_ms
-            );
-            (
-                StatusCode::OK,
-                [
-                    (header::CONTENT_TYPE, HeaderValue::from_static("video/mp4")),
-                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        HeaderValue::from_str(&name)
-                            .unwrap_or_else(|_| HeaderValue::from_static("attachment")),
-                    ),
-                ],
-                bytes,
-            )
-                .into_response()
+            let name = format!("{}-{}.mp4", segment.camera, segment.start_ms);
+            sealed_bytes(bytes, "video/mp4", Some(&name))
         }
-        Err(StoreError::Integrity(_)) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "integrity_error",
-            "the stored footage failed its integrity check; the failure is audited",
-            &rid,
-        ),
         Err(StoreError::NotFound(_)) => no_such_segment(&rid),
-        Err(StoreError::AuditUnavailable(_)) => audit_unavailable(&rid),
-        Err(_) => vault_unavailable(&rid),
+        Err(e) => sealed_failed(&e, &rid),
     }
 }

@@ -39,6 +39,20 @@ pub fn parse_time_ms(s: &str) -> Option<i64> {
         .and_then(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok())
 }
 
+/// `from` and `to` (RFC 3339, each optional) as milliseconds since the
+/// epoch, or what is wrong with them.
+pub fn parse_range(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Option<i64>, Option<i64>), String> {
+    let one = |value: Option<&str>, name: &str| {
+        value
+            .map(|v| parse_time_ms(v).ok_or_else(|| format!("{name} must be an RFC 3339 time")))
+            .transpose()
+    };
+    Ok((one(from, "from")?, one(to, "to")?))
+}
+
 /// The cursor after the item with sort key `key` and `id`.
 pub fn encode_cursor(key: i64, id: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{key}:{id}"))
