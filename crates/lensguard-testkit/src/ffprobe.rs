@@ -21,22 +21,13 @@ pub struct Probe {
     pub frames: u64,
 }
 
-/// Decodes `file`'s first video stream: `Some(Ok)` when it decodes,
-/// `Some(Err(ffprobe's complaint))` when it does not, `None` without
-/// `ffprobe` outside CI.
-pub fn probe(file: &Path) -> Option<Result<Probe, String>> {
+/// Runs `ffprobe` on `file`'s stream `selector` (`v:0`, `a:0`) with
+/// `-count_frames`, asking for `entries`: its CSV fields, or its complaint;
+/// `None` without `ffprobe` outside CI.
+fn run(file: &Path, selector: &str, entries: &str) -> Option<Result<Vec<String>, String>> {
     let output = match Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-select_streams",
-            "v:0",
-            "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
+        .args(["-v", "error", "-count_frames", "-select_streams", selector])
+        .args(["-show_entries", entries, "-of", "csv=p=0"])
         .arg(file)
         .output()
     {
@@ -50,28 +41,47 @@ pub fn probe(file: &Path) -> Option<Result<Probe, String>> {
             return None;
         }
     };
-    let text = String::from_utf8_lossy(&output.stdout);
-    let fields: Vec<&str> = text.trim().split(',').collect();
-    let parsed = match fields.as_slice() {
-        [codec, width, height, frames] if output.status.success() => {
-            match (width.parse(), height.parse(), frames.parse()) {
-                (Ok(width), Ok(height), Ok(frames)) => Some(Probe {
-                    codec: (*codec).to_owned(),
-                    width,
-                    height,
-                    frames,
-                }),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    Some(parsed.ok_or_else(|| {
-        format!(
-            "ffprobe: status {}, output {:?}, errors {:?}",
+    let text = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    Some(if output.status.success() && !text.is_empty() {
+        Ok(text.split(',').map(str::to_owned).collect())
+    } else {
+        Err(format!(
+            "ffprobe: status {}, output {text:?}, errors {:?}",
             output.status,
-            text.trim(),
             String::from_utf8_lossy(&output.stderr).trim()
-        )
+        ))
+    })
+}
+
+/// Decodes `file`'s first video stream: `Some(Ok)` when it decodes,
+/// `Some(Err(ffprobe's complaint))` when it does not, `None` without
+/// `ffprobe` outside CI.
+pub fn probe(file: &Path) -> Option<Result<Probe, String>> {
+    let fields = run(file, "v:0", "stream=codec_name,width,height,nb_read_frames")?;
+    Some(fields.and_then(|f| match f.as_slice() {
+        [codec, width, height, frames] => match (width.parse(), height.parse(), frames.parse()) {
+            (Ok(width), Ok(height), Ok(frames)) => Ok(Probe {
+                codec: codec.clone(),
+                width,
+                height,
+                frames,
+            }),
+            _ => Err(format!("ffprobe: unexpected fields {f:?}")),
+        },
+        _ => Err(format!("ffprobe: unexpected fields {f:?}")),
+    }))
+}
+
+/// Decodes `file`'s first audio stream: its codec and frames decoded.
+pub fn probe_audio(file: &Path) -> Option<Result<(String, u64), String>> {
+    let fields = run(file, "a:0", "stream=codec_name,nb_read_frames")?;
+    Some(fields.and_then(|f| {
+        match f.as_slice() {
+            [codec, frames] => frames
+                .parse()
+                .map(|n| (codec.clone(), n))
+                .map_err(|_| format!("ffprobe: unexpected fields {f:?}")),
+            _ => Err(format!("ffprobe: unexpected fields {f:?}")),
+        }
     }))
 }

@@ -157,24 +157,130 @@ impl Drop for BoxWriter<'_> {
     }
 }
 
-const TRACK_ID: u32 = 1;
+const VIDEO_ID: u32 = 1;
+const AUDIO_ID: u32 = 2;
 /// `sample_depends_on = 2` (depends on no other picture).
 const KEY_FLAGS: u32 = 0x0200_0000;
 /// `sample_depends_on = 1`, `sample_is_non_sync_sample`.
 const DELTA_FLAGS: u32 = 0x0101_0000;
 
+/// A recording's audio track (AAC), kept only where a camera's
+/// `keep_audio` says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioTrack {
+    /// The whole `mp4a` sample entry box (with its `esds`), as the RTSP
+    /// client builds it from the stream's AudioSpecificConfig.
+    pub sample_entry: Vec<u8>,
+    /// Ticks per second (the sample rate).
+    pub timescale: u32,
+}
+
+/// Audio for one segment: its track, where its decode time starts, and its
+/// frames (every one a sync sample).
+#[derive(Debug, Clone, Copy)]
+pub struct Audio<'a> {
+    /// The track.
+    pub track: &'a AudioTrack,
+    /// Decode time of the first frame, in the track's timescale.
+    pub decode_time: u64,
+    /// The frames.
+    pub samples: &'a [Sample],
+}
+
 /// One self-contained fragmented MP4 file: the track's header, then
 /// `samples` as fragment `sequence` starting at `decode_time` (in the track's
 /// timescale).
 pub fn segment(track: &Track, sequence: u32, decode_time: u64, samples: &[Sample]) -> Vec<u8> {
-    let payload: usize = samples.iter().map(|s| s.data.len()).sum();
-    let mut out = Vec::with_capacity(1024 + samples.len() * 12 + payload);
-    header(&mut out, track);
-    fragment(&mut out, sequence, decode_time, samples);
+    segment_with_audio(track, None, sequence, decode_time, samples)
+}
+
+/// [`segment`] with an audio track beside the video.
+pub fn segment_with_audio(
+    track: &Track,
+    audio: Option<Audio<'_>>,
+    sequence: u32,
+    decode_time: u64,
+    samples: &[Sample],
+) -> Vec<u8> {
+    let audio_samples = audio.map_or(&[][..], |a| a.samples);
+    let payload: usize = samples
+        .iter()
+        .chain(audio_samples)
+        .map(|s| s.data.len())
+        .sum();
+    let mut out = Vec::with_capacity(2048 + (samples.len() + audio_samples.len()) * 12 + payload);
+    header(&mut out, track, audio.map(|a| a.track));
+    let mut runs = vec![(VIDEO_ID, decode_time, samples)];
+    if let Some(a) = audio.filter(|a| !a.samples.is_empty()) {
+        runs.push((AUDIO_ID, a.decode_time, a.samples));
+    }
+    fragment(&mut out, sequence, &runs);
     out
 }
 
-fn header(out: &mut Vec<u8>, track: &Track) {
+/// `tkhd`, `mdhd`, `hdlr`, the media header, `dinf` and an `stbl` holding
+/// `entry` (empty sample tables: the samples are in fragments).
+fn trak(
+    moov: &mut BoxWriter<'_>,
+    id: u32,
+    timescale: u32,
+    size: (u16, u16),
+    audio: bool,
+    entry: impl FnOnce(&mut BoxWriter<'_>),
+) {
+    let mut trak = moov.child(b"trak");
+    {
+        let mut tkhd = trak.full_child(b"tkhd", 0, 0x3);
+        tkhd.u32(0).u32(0).u32(id).u32(0).u32(0);
+        // Reserved, layer, alternate group, volume (full for audio).
+        tkhd.zeros(8)
+            .u16(0)
+            .u16(0)
+            .u16(if audio { 0x0100 } else { 0 })
+            .u16(0)
+            .matrix();
+        tkhd.u32(u32::from(size.0) << 16)
+            .u32(u32::from(size.1) << 16);
+    }
+    let mut mdia = trak.child(b"mdia");
+    {
+        let mut mdhd = mdia.full_child(b"mdhd", 0, 0);
+        // Times, timescale, duration, language "und", pre_defined.
+        mdhd.u32(0).u32(0).u32(timescale).u32(0).u16(0x55c4).u16(0);
+    }
+    {
+        let mut hdlr = mdia.full_child(b"hdlr", 0, 0);
+        hdlr.u32(0)
+            .bytes(if audio { b"soun" } else { b"vide" })
+            .zeros(12)
+            .bytes(b"lensguard\0");
+    }
+    let mut minf = mdia.child(b"minf");
+    if audio {
+        minf.full_child(b"smhd", 0, 0).u16(0).u16(0);
+    } else {
+        minf.full_child(b"vmhd", 0, 1).u16(0).zeros(6);
+    }
+    {
+        let mut dinf = minf.child(b"dinf");
+        let mut dref = dinf.full_child(b"dref", 0, 0);
+        dref.u32(1);
+        // `url ` with flag 1: the media is in this file.
+        drop(dref.full_child(b"url ", 0, 1));
+    }
+    let mut stbl = minf.child(b"stbl");
+    {
+        let mut stsd = stbl.full_child(b"stsd", 0, 0);
+        stsd.u32(1);
+        entry(&mut stsd);
+    }
+    stbl.full_child(b"stts", 0, 0).u32(0);
+    stbl.full_child(b"stsc", 0, 0).u32(0);
+    stbl.full_child(b"stsz", 0, 0).u32(0).u32(0);
+    stbl.full_child(b"stco", 0, 0).u32(0);
+}
+
+fn header(out: &mut Vec<u8>, track: &Track, audio: Option<&AudioTrack>) {
     {
         let mut ftyp = BoxWriter::open(out, b"ftyp");
         ftyp.bytes(b"iso6").u32(0);
@@ -191,96 +297,75 @@ fn header(out: &mut Vec<u8>, track: &Track) {
             .zeros(10)
             .matrix()
             .zeros(24);
-        mvhd.u32(TRACK_ID + 1);
+        mvhd.u32(AUDIO_ID + 1);
     }
-    {
-        let mut trak = moov.child(b"trak");
-        {
-            let mut tkhd = trak.full_child(b"tkhd", 0, 0x3);
-            tkhd.u32(0).u32(0).u32(TRACK_ID).u32(0).u32(0);
-            tkhd.zeros(8).u16(0).u16(0).u16(0).u16(0).matrix();
-            tkhd.u32(u32::from(track.width) << 16)
-                .u32(u32::from(track.height) << 16);
-        }
-        let mut mdia = trak.child(b"mdia");
-        {
-            let mut mdhd = mdia.full_child(b"mdhd", 0, 0);
-            // Times, timescale, duration, language "und", pre_defined.
-            mdhd.u32(0)
-                .u32(0)
-                .u32(track.timescale)
-                .u32(0)
-                .u16(0x55c4)
-                .u16(0);
-        }
-        {
-            let mut hdlr = mdia.full_child(b"hdlr", 0, 0);
-            hdlr.u32(0).bytes(b"vide").zeros(12).bytes(b"lensguard\0");
-        }
-        let mut minf = mdia.child(b"minf");
-        minf.full_child(b"vmhd", 0, 1).u16(0).zeros(6);
-        {
-            let mut dinf = minf.child(b"dinf");
-            let mut dref = dinf.full_child(b"dref", 0, 0);
-            dref.u32(1);
-            // `url ` with flag 1: the media is in this file.
-            drop(dref.full_child(b"url ", 0, 1));
-        }
-        let mut stbl = minf.child(b"stbl");
-        {
-            let mut stsd = stbl.full_child(b"stsd", 0, 0);
-            stsd.u32(1);
-            let mut entry = stsd.child(track.codec.sample_entry());
-            entry.zeros(6).u16(1); // reserved, data_reference_index
-            entry.zeros(16); // pre_defined, reserved
-            entry.u16(track.width).u16(track.height);
-            entry.u32(0x0048_0000).u32(0x0048_0000).u32(0).u16(1);
-            entry.zeros(32).u16(0x0018).u16(0xffff);
-            entry
-                .child(track.codec.configuration_box())
-                .bytes(&track.record);
-        }
-        stbl.full_child(b"stts", 0, 0).u32(0);
-        stbl.full_child(b"stsc", 0, 0).u32(0);
-        stbl.full_child(b"stsz", 0, 0).u32(0).u32(0);
-        stbl.full_child(b"stco", 0, 0).u32(0);
+    let size = (track.width, track.height);
+    trak(&mut moov, VIDEO_ID, track.timescale, size, false, |stsd| {
+        let mut entry = stsd.child(track.codec.sample_entry());
+        entry.zeros(6).u16(1); // reserved, data_reference_index
+        entry.zeros(16); // pre_defined, reserved
+        entry.u16(track.width).u16(track.height);
+        entry.u32(0x0048_0000).u32(0x0048_0000).u32(0).u16(1);
+        entry.zeros(32).u16(0x0018).u16(0xffff);
+        entry
+            .child(track.codec.configuration_box())
+            .bytes(&track.record);
+    });
+    if let Some(a) = audio {
+        trak(&mut moov, AUDIO_ID, a.timescale, (0, 0), true, |stsd| {
+            stsd.bytes(&a.sample_entry);
+        });
     }
     let mut mvex = moov.child(b"mvex");
-    mvex.full_child(b"trex", 0, 0)
-        .u32(TRACK_ID)
-        .u32(1)
-        .u32(0)
-        .u32(0)
-        .u32(0);
+    for id in std::iter::once(VIDEO_ID).chain(audio.map(|_| AUDIO_ID)) {
+        mvex.full_child(b"trex", 0, 0)
+            .u32(id)
+            .u32(1)
+            .u32(0)
+            .u32(0)
+            .u32(0);
+    }
 }
 
-fn fragment(out: &mut Vec<u8>, sequence: u32, decode_time: u64, samples: &[Sample]) {
+/// One `moof` with a `traf` per run (track id, decode time, samples), then
+/// one `mdat` holding the runs' samples in order.
+fn fragment(out: &mut Vec<u8>, sequence: u32, runs: &[(u32, u64, &[Sample])]) {
     let moof_start = out.len();
-    let data_offset_at;
+    let mut offsets_at = Vec::with_capacity(runs.len());
     {
         let mut moof = BoxWriter::open(out, b"moof");
         moof.full_child(b"mfhd", 0, 0).u32(sequence);
-        let mut traf = moof.child(b"traf");
-        // default-base-is-moof: data offsets count from the moof's start.
-        traf.full_child(b"tfhd", 0, 0x02_0000).u32(TRACK_ID);
-        traf.full_child(b"tfdt", 1, 0).u64(decode_time);
-        // data-offset, sample duration, size and flags present.
-        let mut trun = traf.full_child(b"trun", 0, 0x000_0701);
-        trun.u32(u32::try_from(samples.len()).unwrap_or(u32::MAX));
-        data_offset_at = trun.out.len();
-        trun.u32(0);
-        for s in samples {
-            trun.u32(s.duration)
-                .u32(u32::try_from(s.data.len()).unwrap_or(u32::MAX))
-                .u32(if s.key { KEY_FLAGS } else { DELTA_FLAGS });
+        for &(id, decode_time, samples) in runs {
+            let mut traf = moof.child(b"traf");
+            // default-base-is-moof: data offsets count from the moof's start.
+            traf.full_child(b"tfhd", 0, 0x02_0000).u32(id);
+            traf.full_child(b"tfdt", 1, 0).u64(decode_time);
+            // data-offset, sample duration, size and flags present.
+            let mut trun = traf.full_child(b"trun", 0, 0x000_0701);
+            trun.u32(u32::try_from(samples.len()).unwrap_or(u32::MAX));
+            offsets_at.push(trun.out.len());
+            trun.u32(0);
+            for s in samples {
+                let flags = if s.key { KEY_FLAGS } else { DELTA_FLAGS };
+                trun.u32(s.duration)
+                    .u32(u32::try_from(s.data.len()).unwrap_or(u32::MAX))
+                    .u32(flags);
+            }
         }
     }
-    // The first sample's bytes follow the mdat's 8-byte header.
-    let offset = u32::try_from(out.len() - moof_start + 8).unwrap_or(u32::MAX);
-    out[data_offset_at..data_offset_at + 4].copy_from_slice(&offset.to_be_bytes());
+    // Each run's first sample follows the mdat's 8-byte header and the
+    // runs before it.
+    let mut offset = out.len() - moof_start + 8;
+    for (&(_, _, samples), at) in runs.iter().zip(offsets_at) {
+        let value = u32::try_from(offset).unwrap_or(u32::MAX);
+        out[at..at + 4].copy_from_slice(&value.to_be_bytes());
+        offset += samples.iter().map(|s| s.data.len()).sum::<usize>();
+    }
     let mut mdat = BoxWriter::open(out, b"mdat");
-    for s in samples {
-        mdat.bytes(&s.data);
+    for &(_, _, samples) in runs {
+        for s in samples {
+            mdat.bytes(&s.data);
+        }
     }
 }
 
@@ -389,5 +474,58 @@ mod tests {
             probe.as_ref().map_or(true, |p| p.frames == 0),
             "decoded without parameter sets: {probe:?}"
         );
+    }
+
+    #[test]
+    fn audio_is_a_second_track_whose_run_points_at_its_own_bytes() {
+        let track = Track {
+            codec: Codec::H264,
+            record: vec![1, 0x42, 0, 0x1e, 0xff, 0xe0, 0],
+            width: 64,
+            height: 48,
+            timescale: 90_000,
+        };
+        let video = [Sample {
+            data: vec![0, 0, 0, 1, 0x65],
+            duration: 3000,
+            key: true,
+        }];
+        let sound = AudioTrack {
+            sample_entry: b"\0\0\0\x08mp4a".to_vec(),
+            timescale: 48_000,
+        };
+        let frames = [
+            Sample {
+                data: vec![0xa1, 0xa2],
+                duration: 1024,
+                key: true,
+            },
+            Sample {
+                data: vec![0xa3],
+                duration: 1024,
+                key: true,
+            },
+        ];
+        let audio = Audio {
+            track: &sound,
+            decode_time: 7,
+            samples: &frames,
+        };
+        let file = segment_with_audio(&track, Some(audio), 1, 0, &video);
+        let count = |kind: &[u8]| file.windows(4).filter(|w| *w == kind).count();
+        assert_eq!((count(b"trak"), count(b"trex"), count(b"traf")), (2, 2, 2));
+        assert_eq!(count(b"soun"), 1);
+        let moof = file.windows(4).position(|w| w == b"moof").expect("moof") - 4;
+        let runs: Vec<usize> = file
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == b"trun")
+            .map(|(i, _)| {
+                let at = i + 4 + 8;
+                moof + u32::from_be_bytes(file[at..at + 4].try_into().unwrap()) as usize
+            })
+            .collect();
+        assert_eq!(&file[runs[0]..runs[0] + 5], [0, 0, 0, 1, 0x65]);
+        assert_eq!(&file[runs[1]..], [0xa1, 0xa2, 0xa3]);
     }
 }

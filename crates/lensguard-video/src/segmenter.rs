@@ -10,7 +10,7 @@
 //! segment (the next one carries them); times are the service's (the wall
 //! time of a session's first picture plus the stream's clock since then).
 
-use crate::fmp4::{self, Sample, Track};
+use crate::fmp4::{self, Audio, AudioTrack, Sample, Track};
 
 /// Pictures a segment holds at most (about 4 minutes at 30 fps).
 pub const MAX_SAMPLES: usize = 8192;
@@ -41,6 +41,8 @@ pub struct Segment {
     pub pictures: u32,
     /// Its codec.
     pub codec: fmp4::Codec,
+    /// Audio frames in it (none unless the camera keeps audio).
+    pub audio_frames: u32,
 }
 
 /// Builds segments from one stream's access units.
@@ -61,6 +63,15 @@ pub struct Segmenter {
     last_duration: u32,
     /// Units dropped while waiting for a key picture.
     pub dropped: u64,
+    audio: Option<AudioTrack>,
+    /// Audio frames of the segment in progress: bytes and time in the
+    /// audio track's timescale.
+    audio_pending: Vec<(Vec<u8>, i64)>,
+    /// Where the next segment's audio decode time starts; `None` until the
+    /// session's first kept audio frame sets it (aligned to the video by the
+    /// service's clock).
+    audio_decode_time: Option<u64>,
+    audio_last_duration: u32,
 }
 
 impl Segmenter {
@@ -77,7 +88,42 @@ impl Segmenter {
             decode_time: 0,
             last_duration: 3000,
             dropped: 0,
+            audio: None,
+            audio_pending: Vec::new(),
+            audio_decode_time: None,
+            audio_last_duration: 1024,
         }
+    }
+
+    /// The stream's audio track (kept beside the video from now on).
+    pub fn audio_parameters(&mut self, track: AudioTrack) {
+        self.audio = Some(track);
+    }
+
+    /// Adds an audio frame at `ticks` (the audio track's timescale, from the
+    /// session's start) heard at `at_ms`: kept in the segment in progress,
+    /// dropped before the first key picture, without an audio track, or
+    /// when the segment is full.
+    pub fn push_audio(&mut self, data: Vec<u8>, ticks: i64, at_ms: i64) {
+        let (Some(audio), Some((first, _))) = (&self.audio, self.pending.first()) else {
+            return;
+        };
+        if self.bytes + data.len() > self.max_bytes {
+            return;
+        }
+        if self.audio_decode_time.is_none() {
+            // The first kept frame sits where it was heard, after the
+            // segment's first picture.
+            let after_ms = (at_ms - first.at_ms).max(0) as u64;
+            let start = self.decode_time * 1000 / u64::from(self.video_timescale().max(1));
+            self.audio_decode_time = Some((start + after_ms) * u64::from(audio.timescale) / 1000);
+        }
+        self.bytes += data.len();
+        self.audio_pending.push((data, ticks));
+    }
+
+    fn video_timescale(&self) -> u32 {
+        self.track.as_ref().map_or(90_000, |t| t.timescale)
     }
 
     /// The stream's (new) parameters: the segment in progress ends.
@@ -122,14 +168,16 @@ impl Segmenter {
     pub fn finish(&mut self) -> Option<Segment> {
         let done = self.cut();
         self.decode_time = 0;
+        self.audio_decode_time = None;
         done
     }
 
     fn cut(&mut self) -> Option<Segment> {
-        let track = self.track.as_ref()?;
-        if self.pending.is_empty() {
+        if self.track.is_none() || self.pending.is_empty() {
             return None;
         }
+        let audio_samples = self.audio_samples();
+        let track = self.track.as_ref()?;
         let pending = std::mem::take(&mut self.pending);
         self.bytes = 0;
         let start_ms = pending[0].0.at_ms;
@@ -148,8 +196,19 @@ impl Segmenter {
             });
         }
         self.sequence = self.sequence.wrapping_add(1);
-        let file = fmp4::segment(track, self.sequence, self.decode_time, &samples);
+        let audio_start = self.audio_decode_time.unwrap_or(0);
+        let audio = self.audio.as_ref().map(|track| Audio {
+            track,
+            decode_time: audio_start,
+            samples: &audio_samples,
+        });
+        let file =
+            fmp4::segment_with_audio(track, audio, self.sequence, self.decode_time, &samples);
         self.decode_time += total;
+        if !audio_samples.is_empty() {
+            let heard: u64 = audio_samples.iter().map(|s| u64::from(s.duration)).sum();
+            self.audio_decode_time = Some(audio_start + heard);
+        }
         let span_ms = (total * 1000 / u64::from(track.timescale.max(1))) as i64;
         Some(Segment {
             file,
@@ -157,7 +216,29 @@ impl Segmenter {
             end_ms: start_ms + span_ms,
             pictures: u32::try_from(samples.len()).unwrap_or(u32::MAX),
             codec: track.codec,
+            audio_frames: u32::try_from(audio_samples.len()).unwrap_or(u32::MAX),
         })
+    }
+
+    /// The segment's audio frames, with durations from their times (the
+    /// last one as long as the one before).
+    fn audio_samples(&mut self) -> Vec<Sample> {
+        let pending = std::mem::take(&mut self.audio_pending);
+        let times: Vec<i64> = pending.iter().map(|(_, t)| *t).collect();
+        let mut samples = Vec::with_capacity(pending.len());
+        for (i, (data, _)) in pending.into_iter().enumerate() {
+            let duration = match times.get(i + 1) {
+                Some(next) => u32::try_from((next - times[i]).clamp(1, 1 << 20)).unwrap_or(1),
+                None => self.audio_last_duration,
+            };
+            self.audio_last_duration = duration;
+            samples.push(Sample {
+                data,
+                duration,
+                key: true,
+            });
+        }
+        samples
     }
 }
 

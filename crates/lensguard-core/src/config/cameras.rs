@@ -11,7 +11,7 @@
 //! # credentials_env = "DOCK_2_CREDENTIALS"         # or the same from the environment
 //! mode = "events"      # "structure_only" | "events" | "continuous"
 //! detect_fps = 5       # detections a second at most (1 to 30)
-//! keep_audio = false   # audio is dropped (keeping it is not supported yet)
+//! keep_audio = false   # audio is dropped unless true: then the record_url's AAC audio is kept in its recordings
 //!
 //! [[cameras.zones]]
 //! name = "loading-bay"
@@ -59,7 +59,7 @@ pub struct CameraSection {
     pub mode: Option<String>,
     /// Detections a second at most. Default 5.
     pub detect_fps: Option<u32>,
-    /// Keep the recorded stream's audio. Default false.
+    /// Keep the recorded stream's AAC audio in its recordings. Default false.
     pub keep_audio: Option<bool>,
     /// Named zones events report entering.
     #[serde(default)]
@@ -348,9 +348,9 @@ pub fn validate(
                 "{at}.record_url: mode = \"structure_only\" stores no frame; remove record_url or choose mode = \"events\" or \"continuous\""
             ));
         }
-        if c.keep_audio == Some(true) {
+        if c.keep_audio == Some(true) && c.record_url.is_none() {
             problems.push(format!(
-                "{at}.keep_audio: keeping audio is not supported yet (recordings are video only); remove it or set it to false"
+                "{at}.keep_audio: audio is kept in recordings only; set record_url, or remove keep_audio"
             ));
         }
         if mode == CameraMode::Continuous && c.record_url.is_none() {
@@ -491,6 +491,7 @@ mod tests {
                credentials_env = "B"
                mode = "always"
                detect_fps = 0
+               keep_audio = true
                [[cameras.zones]]
                name = "z"
                points = [[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]]
@@ -526,7 +527,7 @@ mod tests {
             "cameras[1].recording.post_roll_seconds: 0 to 60",
             "cameras[1].recording.quota_gb",
             "cameras[2].record_url: mode = \"structure_only\" stores no frame",
-            "cameras[2].keep_audio: keeping audio is not supported yet",
+            "cameras[0].keep_audio: audio is kept in recordings only",
         ] {
             assert!(
                 problems.iter().any(|p| p.contains(expected)),

@@ -74,6 +74,9 @@ pub struct RecordingView {
     /// `h264` or `h265`, once known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codec: Option<String>,
+    /// With `keep_audio`: `aac`, or why the audio is not recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audio: Option<String>,
     /// Segments sealed in the vault since the service started.
     pub stored: u64,
     /// Segments not kept (away from any event in `events` mode, or a
@@ -122,6 +125,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) ->
                     state,
                     reason,
                     codec: r.codec.map(str::to_owned),
+                    audio: r.audio,
                     stored: r.stored,
                     discarded: r.discarded,
                     lost: r.lost,

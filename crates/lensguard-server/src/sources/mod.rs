@@ -123,6 +123,7 @@ pub fn start(
                 credentials: reader.credentials.clone(),
                 mode: c.mode,
                 settings: c.recording,
+                keep_audio: c.keep_audio,
                 activity,
                 status: Arc::clone(&status),
                 intake: Arc::clone(intake),

@@ -402,3 +402,66 @@ fn a_camera_over_its_quota_loses_its_oldest_footage_with_receipts() {
     assert_eq!(receipts[0]["receipt"]["inspection"], "camera:yard");
     server.stop();
 }
+
+#[test]
+fn audio_is_kept_only_for_a_camera_that_says_keep_audio() {
+    let Some(rtsp) = RtspServer::start(&["av=ball+aac"], 0, None) else {
+        return;
+    };
+    let url = rtsp.url("av");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    let investigator = create_key(&data, &["inspections:read", "evidence:read-original"], &[]);
+    let camera = |name: &str, audio: bool| {
+        format!(
+            "[[cameras]]\nname = \"{name}\"\ndetect_url = {url:?}\nrecord_url = {url:?}\nmode = \"continuous\"\nkeep_audio = {audio}\n\
+             [cameras.recording]\nsegment_seconds = 2\npre_roll_seconds = 0\npost_roll_seconds = 0\n"
+        )
+    };
+    let config = format!(
+        "{}\n{}",
+        camera("with-sound", true),
+        camera("silent", false)
+    );
+    let server = Server::start_with_config(&data, &config);
+    for name in ["with-sound", "silent"] {
+        wait_for(Duration::from_secs(40), "a segment", || {
+            !categories(&segments(&server, name, &investigator)).is_empty()
+        });
+    }
+    assert_eq!(
+        recording(&server, "with-sound", &investigator)["audio"],
+        "aac"
+    );
+    assert!(recording(&server, "silent", &investigator)["audio"].is_null());
+    let exported = tmp.path().join("segment.mp4");
+    let mut heard = Vec::new();
+    for name in ["with-sound", "silent"] {
+        let list = segments(&server, name, &investigator);
+        let first = &list["segments"][0];
+        let id = first["id"].as_str().unwrap();
+        let read = get_with(
+            &server,
+            &format!("/v1/segments/{id}/original?reason=noise%20complaint"),
+            &investigator,
+        );
+        assert_eq!(read.status, 200, "{}", read.body);
+        std::fs::write(&exported, &read.raw).expect("write");
+        let Some(video) = probe(&exported) else {
+            return;
+        };
+        let video = video.expect("the video decodes");
+        assert_eq!(Some(video.frames), first["pictures"].as_u64(), "{first}");
+        heard.push(lensguard_testkit::ffprobe::probe_audio(&exported).expect("ffprobe ran"));
+    }
+    let (codec, frames) = heard[0].clone().expect("the audio decodes");
+    // About 2 s of 48 kHz AAC: 1024 samples a frame, about 47 a second.
+    assert_eq!(codec, "aac");
+    assert!(frames >= 40, "{frames} audio frames in a 2 s segment");
+    assert!(
+        heard[1].is_err(),
+        "no audio without keep_audio: {:?}",
+        heard[1]
+    );
+    server.stop();
+}

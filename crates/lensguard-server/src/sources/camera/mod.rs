@@ -91,6 +91,8 @@ pub struct RecordingStatus {
     pub state: State,
     /// `h264` or `h265`, once known.
     pub codec: Option<&'static str>,
+    /// With `keep_audio`: `aac`, or why the audio is not recorded.
+    pub audio: Option<String>,
     /// Segments sealed in the vault since the service started.
     pub stored: u64,
     /// Segments not kept (in `events` mode, footage away from any event;
@@ -112,6 +114,7 @@ impl Default for RecordingStatus {
         RecordingStatus {
             state: State::Connecting,
             codec: None,
+            audio: None,
             stored: 0,
             discarded: 0,
             lost: 0,

@@ -14,11 +14,13 @@
 //!   segment before and the first after is recorded as a gap, with why.
 //! - A segment that cannot be sealed is retried while it fits in memory;
 //!   beyond that the oldest is dropped, counted as lost and said in the log.
+//! - Audio is set up only when the camera's `keep_audio` says so, and then
+//!   kept in the same sealed segments as the video.
 //! - Changes of state are audited once (`recordings.up`, `recordings.down`,
 //!   `recordings.credentials_refused`), as for the analysed stream.
 
 use super::activity::Activity;
-use super::rtsp::{self, Credentials, Purpose, StreamError};
+use super::rtsp::{self, Credentials, Item, Purpose, StreamError};
 use super::{RETRY_INITIAL, RecordingStatus, State, Status, Transitions};
 use crate::common::backoff::Backoff;
 use crate::intake::{Intake, SegmentOutcome};
@@ -54,6 +56,8 @@ pub struct Recorder {
     pub mode: CameraMode,
     /// Segment length, pre/post-roll, quota.
     pub settings: RecordingSettings,
+    /// Whether the camera's AAC audio is kept beside the video.
+    pub keep_audio: bool,
     /// What the analysis saw.
     pub activity: Arc<Mutex<Activity>>,
     /// The camera's status (its `recording` part is this recorder's).
@@ -169,7 +173,7 @@ impl Recorder {
             return Ended::Stopped;
         }
         let opened = tokio::select! {
-            r = rtsp::open(&self.url, self.credentials.as_ref(), Purpose::Recording) => r,
+            r = rtsp::open(&self.url, self.credentials.as_ref(), Purpose::Recording { audio: self.keep_audio }) => r,
             _ = stop.changed() => return Ended::Stopped,
         };
         let mut stream = match opened {
@@ -177,6 +181,13 @@ impl Recorder {
             Err(e) => return Ended::Failed(e),
         };
         let codec = stream.codec;
+        if self.keep_audio {
+            let audio = match &stream.audio_missing {
+                None => "aac".to_owned(),
+                Some(why) => format!("not recorded: {why}"),
+            };
+            self.status(|r| r.audio = Some(audio));
+        }
         let mut segmenter =
             Segmenter::new(f64::from(self.settings.segment_seconds), MAX_SEGMENT_BYTES);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -184,9 +195,17 @@ impl Recorder {
         let mut up = false;
         let ended = loop {
             tokio::select! {
-                unit = stream.next() => {
-                    let unit = match unit {
-                        Ok(u) => u,
+                item = stream.next_item() => {
+                    let unit = match item {
+                        Ok(Item::Video(u)) => u,
+                        Ok(Item::Audio(a)) => {
+                            if let Some(track) = a.track {
+                                segmenter.audio_parameters(track);
+                            }
+                            let at_ms = (a.at.unix_timestamp_nanos() / 1_000_000) as i64;
+                            segmenter.push_audio(a.data, a.ticks, at_ms);
+                            continue;
+                        }
                         Err(e) => break Ended::Failed(e),
                     };
                     last_unit = tokio::time::Instant::now();

@@ -79,10 +79,36 @@ pub enum StreamError {
 /// What a session is for, which decides the codecs it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
-    /// Decoded for analysis: H.264 only.
+    /// Decoded for analysis: H.264 only, never audio.
     Analysis,
-    /// Stored as sent: H.264 or H.265.
-    Recording,
+    /// Stored as sent: H.264 or H.265, and the camera's AAC audio when
+    /// `audio` (a camera's `keep_audio`).
+    Recording {
+        /// Whether to set up the audio too.
+        audio: bool,
+    },
+}
+
+/// One audio frame (AAC, raw).
+#[derive(Debug)]
+pub struct AudioUnit {
+    /// The frame.
+    pub data: Vec<u8>,
+    /// Audio clock ticks since the session's first audio frame.
+    pub ticks: i64,
+    /// The service's time for it.
+    pub at: time::OffsetDateTime,
+    /// The audio track (`mp4a` sample entry, sample rate) when it is new.
+    pub track: Option<lensguard_video::fmp4::AudioTrack>,
+}
+
+/// What a session delivers.
+#[derive(Debug)]
+pub enum Item {
+    /// A picture.
+    Video(AccessUnit),
+    /// An audio frame (recording with audio only).
+    Audio(AudioUnit),
 }
 
 /// One access unit of the video (length-prefixed NAL units).
@@ -111,6 +137,12 @@ pub struct Stream {
     pub codec: lensguard_video::fmp4::Codec,
     /// The video's RTP clock rate (ticks a second).
     pub clock_rate: u32,
+    /// The audio stream, when set up.
+    audio: Option<usize>,
+    /// Why the camera's audio is not recorded although asked for.
+    pub audio_missing: Option<String>,
+    first_audio_ticks: Option<i64>,
+    sent_audio_track: bool,
     first_ticks: Option<i64>,
     first: Option<(time::OffsetDateTime, f64)>,
     sent_parameters: bool,
@@ -180,7 +212,7 @@ async fn open_inner(
     };
     let found = match (find("h264"), purpose) {
         (Some(i), _) => Some((i, Codec::H264)),
-        (None, Purpose::Recording) => find("h265").map(|i| (i, Codec::H265)),
+        (None, Purpose::Recording { .. }) => find("h265").map(|i| (i, Codec::H265)),
         (None, Purpose::Analysis) => None,
     };
     let Some((video, codec)) = found else {
@@ -191,20 +223,25 @@ async fn open_inner(
             .collect();
         return Err(match purpose {
             Purpose::Analysis => StreamError::NoH264(offered.join(", ")),
-            Purpose::Recording => StreamError::Protocol(format!(
+            Purpose::Recording { .. } => StreamError::Protocol(format!(
                 "no H.264 or H.265 video to record (offered: {})",
                 offered.join(", ")
             )),
         });
     };
     let clock_rate = session.streams()[video].clock_rate_hz();
-    session
-        .setup(
-            video,
-            SetupOptions::default().transport(Transport::Tcp(TcpTransportOptions::default())),
-        )
-        .await
-        .map_err(classify)?;
+    let tcp = || SetupOptions::default().transport(Transport::Tcp(TcpTransportOptions::default()));
+    session.setup(video, tcp()).await.map_err(classify)?;
+    let (mut audio, mut audio_missing) = (None, None);
+    if purpose == (Purpose::Recording { audio: true }) {
+        match find_audio(&session) {
+            Some(i) => {
+                session.setup(i, tcp()).await.map_err(classify)?;
+                audio = Some(i);
+            }
+            None => audio_missing = Some("the camera offers no AAC audio".to_owned()),
+        }
+    }
     let demuxed = session
         .play(PlayOptions::default())
         .await
@@ -216,27 +253,57 @@ async fn open_inner(
         video,
         codec,
         clock_rate,
+        audio,
+        audio_missing,
+        first_audio_ticks: None,
+        sent_audio_track: false,
         first_ticks: None,
         first: None,
         sent_parameters: false,
     })
 }
 
+/// The camera's AAC audio stream, if it offers one.
+fn find_audio(session: &Session<retina::client::Described>) -> Option<usize> {
+    session.streams().iter().position(|s| {
+        s.media() == "audio" && s.encoding_name().eq_ignore_ascii_case("mpeg4-generic")
+    })
+}
+
 impl Stream {
     /// The next access unit; `Err` ends the session (the caller reconnects).
     /// It is stalled when no access unit of the video comes within
-    /// [`STALL_TIMEOUT`], whatever else (RTCP, other items) arrives.
+    /// [`STALL_TIMEOUT`], whatever else (RTCP, audio, other items) arrives.
     pub async fn next(&mut self) -> Result<AccessUnit, StreamError> {
         let deadline = tokio::time::Instant::now() + STALL_TIMEOUT;
         loop {
-            let item = match tokio::time::timeout_at(deadline, self.demuxed.next()).await {
+            match tokio::time::timeout_at(deadline, self.next_item()).await {
                 Err(_) => return Err(StreamError::Stalled(STALL_TIMEOUT)),
-                Ok(None) => return Err(StreamError::Unreachable("the stream ended".to_owned())),
-                Ok(Some(Err(e))) => return Err(classify(e)),
-                Ok(Some(Ok(item))) => item,
+                Ok(Err(e)) => return Err(e),
+                Ok(Ok(Item::Video(unit))) => return Ok(unit),
+                Ok(Ok(Item::Audio(_))) => {}
+            }
+        }
+    }
+
+    /// The next picture or audio frame (audio only when set up); `Err`
+    /// ends the session. The caller watches for stalls.
+    pub async fn next_item(&mut self) -> Result<Item, StreamError> {
+        loop {
+            let item = match self.demuxed.next().await {
+                None => return Err(StreamError::Unreachable("the stream ended".to_owned())),
+                Some(Err(e)) => return Err(classify(e)),
+                Some(Ok(item)) => item,
             };
-            let CodecItem::VideoFrame(frame) = item else {
-                continue;
+            let frame = match item {
+                CodecItem::VideoFrame(frame) => frame,
+                CodecItem::AudioFrame(frame) if Some(frame.stream_id()) == self.audio => {
+                    if let Some(unit) = self.audio_unit(frame) {
+                        return Ok(Item::Audio(unit));
+                    }
+                    continue;
+                }
+                _ => continue,
             };
             if frame.stream_id() != self.video {
                 continue;
@@ -263,15 +330,48 @@ impl Stream {
                 None
             };
             self.sent_parameters |= parameters.is_some();
-            return Ok(AccessUnit {
+            return Ok(Item::Video(AccessUnit {
                 data: frame.into_data(),
                 stream_secs: since,
                 ticks: (elapsed - first_ticks).max(0),
                 key,
                 at: base + time::Duration::seconds_f64(since),
                 parameters,
-            });
+            }));
         }
+    }
+
+    /// An audio frame with its time; `None` before the first picture (its
+    /// time has no base yet) or when the track cannot go into MP4.
+    fn audio_unit(&mut self, frame: retina::codec::AudioFrame) -> Option<AudioUnit> {
+        let (base, base_secs) = self.first?;
+        let track = if self.sent_audio_track {
+            None
+        } else {
+            let index = self.audio?;
+            let Some(ParametersRef::Audio(a)) = self.demuxed.streams()[index].parameters() else {
+                return None;
+            };
+            let Ok(entry) = a.mp4_sample_entry().build() else {
+                self.audio = None;
+                self.audio_missing = Some("the camera's audio cannot be stored in MP4".to_owned());
+                return None;
+            };
+            Some(lensguard_video::fmp4::AudioTrack {
+                sample_entry: entry,
+                timescale: a.clock_rate(),
+            })
+        };
+        self.sent_audio_track |= track.is_some();
+        let elapsed = frame.timestamp().elapsed();
+        let first = *self.first_audio_ticks.get_or_insert(elapsed);
+        let since = (frame.timestamp().elapsed_secs() - base_secs).max(0.0);
+        Some(AudioUnit {
+            data: frame.data().to_vec(),
+            ticks: (elapsed - first).max(0),
+            at: base + time::Duration::seconds_f64(since),
+            track,
+        })
     }
 }
 

@@ -437,9 +437,13 @@ async fn an_h265_stream_is_read_for_recording_with_key_pictures() {
     let Some(server) = RtspServer::start(&["hevc=hevc"], 0, None) else {
         return;
     };
-    let mut stream = rtsp::open(&server.url("hevc"), None, rtsp::Purpose::Recording)
-        .await
-        .expect("an H.265 stream opens for recording");
+    let mut stream = rtsp::open(
+        &server.url("hevc"),
+        None,
+        rtsp::Purpose::Recording { audio: false },
+    )
+    .await
+    .expect("an H.265 stream opens for recording");
     assert_eq!(stream.codec, lensguard_video::fmp4::Codec::H265);
     let mut keys = 0;
     for i in 0..25 {
@@ -531,7 +535,7 @@ async fn an_absurd_stream_description_is_refused_and_the_camera_is_down_not_the_
         assert!(!why.is_empty() && why.len() <= 400, "{} bytes", why.len());
         assert!(!why.chars().any(char::is_control), "{why:?}");
         // The recorder refuses it too, with a reason.
-        let recorded = rtsp::open(&url, None, rtsp::Purpose::Recording).await;
+        let recorded = rtsp::open(&url, None, rtsp::Purpose::Recording { audio: true }).await;
         assert!(recorded.is_err());
     }
 }
