@@ -22,6 +22,7 @@
 
 pub(crate) mod data_key;
 pub mod envelope;
+mod footage;
 pub mod keyring;
 pub use crate::pkcs11;
 pub mod retention;
@@ -324,41 +325,7 @@ impl Vault {
         self.put_written(objects, now, None).await
     }
 
-    /// Seals and stores one segment of a camera's footage (its category
-    /// comes with its pixels) with its place in time, in one commit;
-    /// durable when this returns. The object's inspection is `camera:NAME`
-    /// and its device the camera, so holds and erasures by device cover it.
-    pub async fn put_segment(
-        &self,
-        segment: &crate::db::NewSegment<'_>,
-        keep_days: u32,
-        policy: &str,
-        pixels: impl Into<Sealable>,
-        now: time::OffsetDateTime,
-    ) -> Result<ObjectInfo, Error> {
-        let pixels = pixels.into();
-        if !pixels.category.is_footage() {
-            return Err(Error::Rejected(format!(
-                "{} is not footage",
-                pixels.category
-            )));
-        }
-        let inspection = format!("camera:{}", segment.camera);
-        let new = NewObject {
-            inspection_id: &inspection,
-            device_id: Some(segment.camera),
-            keep_days,
-            policy,
-        };
-        let mut stored = self
-            .put_written(vec![(new, pixels)], now, Some(segment))
-            .await?;
-        stored
-            .pop()
-            .ok_or_else(|| Error::Internal("nothing was stored".to_owned()))
-    }
-
-    async fn put_written(
+    pub(super) async fn put_written(
         &self,
         objects: Vec<(NewObject<'_>, Sealable)>,
         now: time::OffsetDateTime,

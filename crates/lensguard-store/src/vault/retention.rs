@@ -89,19 +89,19 @@ pub struct SweepReport {
 }
 
 /// One thing to delete.
-struct Doomed {
-    object: String,
-    id: String,
-    category: String,
-    inspection: String,
-    content_sha256: String,
-    policy: String,
-    kind: Kind,
+pub(super) struct Doomed {
+    pub(super) object: String,
+    pub(super) id: String,
+    pub(super) category: String,
+    pub(super) inspection: String,
+    pub(super) content_sha256: String,
+    pub(super) policy: String,
+    pub(super) kind: Kind,
 }
 
 /// What a doomed row is; its code is the tombstone's `evidence` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(super) enum Kind {
     /// An inspection result (`inspections`).
     Result,
     /// A sealed object (`vault_objects`).
@@ -135,7 +135,7 @@ impl Kind {
         }
     }
 
-    fn object(self) -> &'static str {
+    pub(super) fn object(self) -> &'static str {
         match self {
             Kind::Result => "inspection",
             Kind::Evidence => "evidence",
@@ -146,7 +146,7 @@ impl Kind {
 
 /// The SQL condition "covered by an active hold", for a table aliased `o`
 /// with `inspection` id, `device_id` and `created_at` columns.
-fn held_sql(inspection_col: &str) -> String {
+pub(super) fn held_sql(inspection_col: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM legal_holds h WHERE h.lifted_at IS NULL AND (
             (h.kind = 'inspection' AND h.value = o.{inspection_col})
@@ -246,62 +246,6 @@ impl Vault {
         Ok(report)
     }
 
-    /// Deletes `camera`'s footage until it keeps at most `quota` bytes:
-    /// continuous footage first, then motion, then event clips, the oldest
-    /// first within each; never anything a legal hold covers. Each deletion
-    /// is a crypto-shred with a receipt (`retention.quota_delete`). When
-    /// held footage alone is over the quota, the report's `held` counts it
-    /// and nothing more can go.
-    pub async fn enforce_footage_quota(
-        &self,
-        camera: &str,
-        quota: u64,
-    ) -> Result<SweepReport, Error> {
-        let _one_at_a_time = self.deleting.lock().await;
-        let mut report = SweepReport::default();
-        self.finish_tombstones(&mut report).await?;
-        let held = held_sql("inspection_id");
-        while self.db.footage_bytes(camera).await? > quota {
-            let row = sqlx::query(&format!(
-                "SELECT o.id, o.inspection_id, o.category, o.content_sha256, o.policy
-                   FROM camera_segments s JOIN vault_objects o ON o.id = s.object_id
-                  WHERE s.camera = ?1 AND NOT {held}
-                  ORDER BY CASE s.category WHEN 'footage_continuous' THEN 0
-                                           WHEN 'footage_motion' THEN 1 ELSE 2 END,
-                           s.start_ms, s.object_id
-                  LIMIT 1"
-            ))
-            .bind(camera)
-            .fetch_optional(self.db.pool())
-            .await?;
-            let Some(row) = row else {
-                let n: i64 =
-                    sqlx::query_scalar("SELECT COUNT(*) FROM camera_segments WHERE camera = ?")
-                        .bind(camera)
-                        .fetch_one(self.db.pool())
-                        .await?;
-                report.held = u64::try_from(n).unwrap_or(0);
-                break;
-            };
-            let id: String = row.try_get("id")?;
-            let doomed = Doomed {
-                object: format!("{}:{id}", Kind::Evidence.object()),
-                id,
-                category: row.try_get("category")?,
-                inspection: row.try_get("inspection_id")?,
-                content_sha256: row.try_get("content_sha256")?,
-                policy: row.try_get("policy")?,
-                kind: Kind::Evidence,
-            };
-            self.shred(&doomed, "retention.quota_delete").await?;
-            self.finish_tombstones(&mut report).await?;
-        }
-        if !report.deleted.is_empty() {
-            self.checkpoint().await?;
-        }
-        Ok(report)
-    }
-
     /// Lifted holds on an erased device protect nothing any more: their
     /// records keep the device's and the reason's pseudonyms (as the audit
     /// log does), not the clear text. Active holds keep theirs: they still
@@ -391,7 +335,7 @@ impl Vault {
 
     /// Step 1: the row goes (with its wrapped key) and a tombstone comes, in
     /// one transaction.
-    async fn shred(&self, d: &Doomed, action: &str) -> Result<(), Error> {
+    pub(super) async fn shred(&self, d: &Doomed, action: &str) -> Result<(), Error> {
         let mut tx = self.db.pool().begin().await?;
         let table = d.kind.table();
         let gone = sqlx::query(&format!("DELETE FROM {table} WHERE id = ?"))
@@ -432,7 +376,7 @@ impl Vault {
     }
 
     /// Steps 2 and 3 for every tombstone.
-    async fn finish_tombstones(&self, report: &mut SweepReport) -> Result<(), Error> {
+    pub(super) async fn finish_tombstones(&self, report: &mut SweepReport) -> Result<(), Error> {
         let rows = sqlx::query("SELECT * FROM vault_tombstones ORDER BY deleted_at, id")
             .fetch_all(self.db.pool())
             .await?;
