@@ -34,7 +34,8 @@ impl Intake {
     /// Seals (a copy of) `segment` of `camera` as `category` footage, then
     /// deletes the camera's oldest footage beyond `quota_bytes`. On an
     /// error nothing was stored, and the caller still has the segment to
-    /// try again.
+    /// try again; once stored, it is `Ok` even when the quota step failed
+    /// (said in the log, and tried again after the next segment).
     pub async fn record_segment(
         &self,
         camera: &str,
@@ -72,17 +73,20 @@ impl Intake {
                 lensguard_store::Error::AuditUnavailable(_) => IntakeError::AuditUnavailable,
                 _ => IntakeError::VaultUnavailable,
             })?;
-        let quota = self
-            .vault
-            .enforce_footage_quota(camera, quota_bytes)
-            .await
-            .map_err(|e| match e {
-                lensguard_store::Error::AuditUnavailable(_) => IntakeError::AuditUnavailable,
-                _ => IntakeError::DatabaseUnavailable,
-            })?;
+        // The segment is stored whatever the quota step does: a failure
+        // there is said and tried again after the next segment.
+        let quota_deleted = match self.vault.enforce_footage_quota(camera, quota_bytes).await {
+            Ok(report) => report.deleted.len() as u64,
+            Err(e) => {
+                eprintln!(
+                    "lensguard: camera {camera}: the footage quota could not be enforced: {e}"
+                );
+                0
+            }
+        };
         Ok(SegmentOutcome::Stored {
             id: stored.id,
-            quota_deleted: quota.deleted.len() as u64,
+            quota_deleted,
         })
     }
 }

@@ -80,6 +80,8 @@ struct Progress {
     /// after it (when it did).
     last_end: Option<i64>,
     broke: Option<String>,
+    /// Whether sealing is failing (said once per streak).
+    failing: bool,
 }
 
 fn now_ms() -> i64 {
@@ -107,6 +109,7 @@ impl Recorder {
             waiting_bytes: 0,
             last_end: None,
             broke: None,
+            failing: false,
         };
         loop {
             let e = match self
@@ -332,17 +335,29 @@ impl Recorder {
                 progress.waiting_bytes -= segment.file.len();
             }
             match kept {
-                Ok(SegmentOutcome::Stored { quota_deleted, .. }) => self.status(|r| {
-                    r.stored += 1;
-                    r.quota_deleted += quota_deleted;
-                }),
+                Ok(SegmentOutcome::Stored { quota_deleted, .. }) => {
+                    if std::mem::take(&mut progress.failing) {
+                        eprintln!(
+                            "lensguard: camera {}: segments are sealed again",
+                            self.camera
+                        );
+                    }
+                    self.status(|r| {
+                        r.stored += 1;
+                        r.quota_deleted += quota_deleted;
+                    });
+                }
                 Ok(SegmentOutcome::NotKept) => self.status(|r| r.discarded += 1),
                 Err(e) => {
-                    // It stays first in line and is tried again next time.
-                    eprintln!(
-                        "lensguard: camera {}: a segment could not be sealed yet ({e:?}); retrying",
-                        self.camera
-                    );
+                    // It stays first in line and is tried again next time;
+                    // said once per streak of failures.
+                    if !progress.failing {
+                        progress.failing = true;
+                        eprintln!(
+                            "lensguard: camera {}: segments cannot be sealed ({e:?}); retrying every second",
+                            self.camera
+                        );
+                    }
                     return;
                 }
             }
