@@ -8,6 +8,9 @@
 //!   pictures are larger than the camera's limit is refused, not decoded.
 //! - [`motion`] gates detection: only frames, and regions, that moved.
 //! - [`tracker`] turns detections into events (IoU tracking).
+//! - [`cover`] decides what to hide in every frame of a redacted video from
+//!   detections that may skip or miss frames (look-ahead, interpolation,
+//!   hold-over).
 //! - [`segmenter`] cuts a recorded stream (H.264 or H.265, untouched) into
 //!   segments of a few seconds, each a standalone fragmented MP4 file
 //!   ([`fmp4`]).
@@ -18,6 +21,7 @@
 //! which never print or serialise their pixels.
 
 pub mod avc;
+pub mod cover;
 mod decoder;
 mod error;
 pub mod fmp4;
