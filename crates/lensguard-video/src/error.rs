@@ -25,4 +25,8 @@ pub enum VideoError {
     /// The decoder refused the bitstream: skip to the next key frame.
     #[error("the H.264 decoder refused the stream: {0}")]
     Decoder(String),
+    /// The encoder refused the pictures (odd or changing size, or an
+    /// internal failure): nothing was written; report it.
+    #[error("the H.264 encoder refused: {0}")]
+    Encoder(String),
 }

@@ -8,6 +8,7 @@
 //!   pictures are larger than the camera's limit is refused, not decoded.
 //! - [`motion`] gates detection: only frames, and regions, that moved.
 //! - [`tracker`] turns detections into events (IoU tracking).
+//! - [`encoder`] turns (redacted) frames back into H.264 (OpenH264).
 //! - [`cover`] decides what to hide in every frame of a redacted video from
 //!   detections that may skip or miss frames (look-ahead, interpolation,
 //!   hold-over).
@@ -23,6 +24,7 @@
 pub mod avc;
 pub mod cover;
 mod decoder;
+pub mod encoder;
 mod error;
 pub mod fmp4;
 pub mod hevc;
