@@ -89,7 +89,7 @@ impl H264Encoder {
         bits_per_second: u32,
         max_pixels: u64,
     ) -> Result<H264Encoder, VideoError> {
-        if width == 0 || height == 0 || width % 2 != 0 || height % 2 != 0 {
+        if width == 0 || height == 0 || !width.is_multiple_of(2) || !height.is_multiple_of(2) {
             return Err(VideoError::Encoder(format!(
                 "{width}x{height}: sizes must be even and not zero"
             )));
