@@ -3,8 +3,9 @@
 //! access units and the `AVCDecoderConfigurationRecord` that
 //! [`crate::fmp4`] embeds.
 //!
-//! Invariants: what is encoded is the [`RgbFrame`] given, nothing else (a
-//! caller that hands redacted frames gets redacted video); parameter sets
+//! Invariants: only [`lensguard_vision::redact::Redacted`] pictures are
+//! encoded (the only public way in), so what this encoder writes is
+//! redacted video; parameter sets
 //! are kept out of the access units and in the record; sizes must be even
 //! (4:2:0) and within the limit given, or the frame is refused.
 
@@ -125,9 +126,28 @@ impl H264Encoder {
         self.inner.force_intra_frame();
     }
 
-    /// Encodes `frame` (of the encoder's size); `None` when the encoder
-    /// produced nothing for it.
-    pub fn encode(&mut self, frame: &RgbFrame) -> Result<Option<EncodedPicture>, VideoError> {
+    /// Encodes a redacted picture (of the encoder's size); `None` when the
+    /// encoder produced nothing for it. Only redacted pictures can be
+    /// encoded from outside this crate:
+    ///
+    /// ```compile_fail
+    /// use lensguard_video::encoder::H264Encoder;
+    /// let mut e = H264Encoder::new(2, 2, 10.0, 1000, 4).unwrap();
+    /// let original = lensguard_vision::RgbFrame::new(2, 2, vec![0; 12]).unwrap();
+    /// let _ = e.encode(&original);
+    /// ```
+    pub fn encode(
+        &mut self,
+        picture: &lensguard_vision::redact::Redacted,
+    ) -> Result<Option<EncodedPicture>, VideoError> {
+        self.encode_frame(picture.frame())
+    }
+
+    /// Encodes any frame: for this crate's tests (a camera's stream).
+    pub(crate) fn encode_frame(
+        &mut self,
+        frame: &RgbFrame,
+    ) -> Result<Option<EncodedPicture>, VideoError> {
         if (frame.width(), frame.height()) != self.size {
             return Err(VideoError::Encoder(format!(
                 "a {}x{} frame for a {}x{} stream",
@@ -182,7 +202,7 @@ mod tests {
                 encoder.force_key();
             }
             let p = encoder
-                .encode(&picture(f))
+                .encode_frame(&picture(f))
                 .expect("encodes")
                 .expect("a picture");
             assert_eq!(p.key, f == 0 || f == 10, "picture {f}");
@@ -228,6 +248,9 @@ mod tests {
             Err(VideoError::TooLarge { .. })
         ));
         let mut e = H264Encoder::new(32, 32, 10.0, 1000, 1 << 20).expect("encoder");
-        assert!(matches!(e.encode(&picture(0)), Err(VideoError::Encoder(_))));
+        assert!(matches!(
+            e.encode_frame(&picture(0)),
+            Err(VideoError::Encoder(_))
+        ));
     }
 }

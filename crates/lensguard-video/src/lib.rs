@@ -8,6 +8,8 @@
 //!   pictures are larger than the camera's limit is refused, not decoded.
 //! - [`motion`] gates detection: only frames, and regions, that moved.
 //! - [`tracker`] turns detections into events (IoU tracking).
+//! - [`masks`] burns privacy masks into pictures; [`redactor`] makes
+//!   redacted frames from decoded ones (masks, then what [`cover`] says).
 //! - [`encoder`] turns (redacted) frames back into H.264 (OpenH264).
 //! - [`cover`] decides what to hide in every frame of a redacted video from
 //!   detections that may skip or miss frames (look-ahead, interpolation,
@@ -28,7 +30,9 @@ pub mod encoder;
 mod error;
 pub mod fmp4;
 pub mod hevc;
+pub mod masks;
 pub mod motion;
+pub mod redactor;
 pub mod segmenter;
 #[cfg(test)]
 mod test_stream;

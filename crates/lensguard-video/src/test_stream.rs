@@ -24,7 +24,7 @@ pub(crate) fn stream(frames: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
     let units = (0..frames)
         .map(|f| {
             encoder
-                .encode(&picture(f))
+                .encode_frame(&picture(f))
                 .expect("encodes")
                 .expect("a picture")
                 .data
