@@ -12,7 +12,7 @@
 use crate::VideoError;
 use lensguard_vision::RgbFrame;
 use openh264::OpenH264API;
-use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, FrameType};
+use openh264::encoder::{BitRate, Encoder, EncoderConfig, FrameRate, FrameType, RateControlMode};
 use openh264::formats::{RgbSliceU8, YUVBuffer};
 
 /// One encoded picture.
@@ -102,9 +102,12 @@ impl H264Encoder {
                 max_pixels,
             });
         }
+        // Buffer-based rate control: the bitrate is a target, and no
+        // picture is ever skipped (every frame of a redacted video is kept).
         let config = EncoderConfig::new()
             .bitrate(BitRate::from_bps(bits_per_second))
             .max_frame_rate(FrameRate::from_hz(fps))
+            .rate_control_mode(RateControlMode::Bufferbased)
             .skip_frames(false);
         let inner = Encoder::with_api_config(OpenH264API::from_source(), config)
             .map_err(|e| VideoError::Encoder(e.to_string()))?;

@@ -16,7 +16,7 @@
 //!   hold-over).
 //! - [`segmenter`] cuts a recorded stream (H.264 or H.265, untouched) into
 //!   segments of a few seconds, each a standalone fragmented MP4 file
-//!   ([`fmp4`]).
+//!   ([`fmp4`], read back by [`fmp4_read`]).
 //!
 //! Invariants: no input makes this crate panic (the property tests feed it
 //! random bytes); it touches neither disk nor network; decoded pixels live
@@ -29,6 +29,7 @@ mod decoder;
 pub mod encoder;
 mod error;
 pub mod fmp4;
+pub mod fmp4_read;
 pub mod hevc;
 pub mod masks;
 pub mod motion;
