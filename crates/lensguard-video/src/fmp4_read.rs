@@ -24,8 +24,11 @@ fn bad(what: &str) -> VideoError {
     VideoError::Malformed(format!("segment: {what}"))
 }
 
-/// The boxes directly inside `bytes`: (kind, body).
-fn boxes(bytes: &[u8]) -> Result<Vec<([u8; 4], &[u8], usize)>, VideoError> {
+/// A box: its kind, its body, and where it starts in what was split.
+type RawBox<'a> = ([u8; 4], &'a [u8], usize);
+
+/// The boxes directly inside `bytes`.
+fn boxes(bytes: &[u8]) -> Result<Vec<RawBox<'_>>, VideoError> {
     let mut out = Vec::new();
     let mut at = 0usize;
     while at < bytes.len() {
