@@ -9,7 +9,8 @@
 //! - [`motion`] gates detection: only frames, and regions, that moved.
 //! - [`tracker`] turns detections into events (IoU tracking).
 //! - [`masks`] burns privacy masks into pictures; [`redactor`] makes
-//!   redacted frames from decoded ones (masks, then what [`cover`] says).
+//!   redacted frames from decoded ones (masks, then what [`cover`] says);
+//!   [`redact_segment`] turns a stored segment into a redacted one.
 //! - [`encoder`] turns (redacted) frames back into H.264 (OpenH264).
 //! - [`cover`] decides what to hide in every frame of a redacted video from
 //!   detections that may skip or miss frames (look-ahead, interpolation,
@@ -33,6 +34,7 @@ pub mod fmp4_read;
 pub mod hevc;
 pub mod masks;
 pub mod motion;
+pub mod redact_segment;
 pub mod redactor;
 pub mod segmenter;
 #[cfg(test)]
