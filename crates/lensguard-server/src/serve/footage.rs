@@ -10,6 +10,11 @@
 //!   and audited with the read (`footage.read_original`: who, which camera,
 //!   from when to when, the reason's pseudonym), before any byte is read.
 //!
+//! - `GET /v1/segments/{id}/redacted` (`inspections:read`): the segment
+//!   with faces hidden in every picture and the privacy masks burned in,
+//!   re-encoded; audited as `footage.read_redacted`; fail closed (no face
+//!   detector, H.265 footage, a camera whose masks are unknown: nothing).
+//!
 //! A caller whose scope names devices sees only the cameras it names (a
 //! camera's name is its device id) and is answered 404 for others. A camera
 //! taken out of the configuration is listed while it still has footage.
@@ -223,5 +228,108 @@ pub async fn original(
         }
         Err(StoreError::NotFound(_)) => no_such_segment(&rid),
         Err(e) => sealed_failed(&e, &rid),
+    }
+}
+
+/// Pictures between two looks of the face detector in a redacted segment
+/// (the cover's hold-over and look-ahead span more than this).
+pub const DETECT_EVERY: usize = 2;
+
+/// `GET /v1/segments/{id}/redacted`: the segment with faces hidden in
+/// every picture and the camera's privacy masks burned in, re-encoded
+/// (H.264, no audio). Fail closed: without the face detector, or for H.265
+/// footage, nothing is served.
+pub async fn redacted(
+    State(state): State<AppState>,
+    auth: Auth<InspectionsRead>,
+    Path(id): Path<String>,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let segment = match state.db.get_segment(&id).await {
+        Ok(Some(s)) if may_read_device(auth.granted.principal(), Some(&s.camera)) => s,
+        Ok(_) => return no_such_segment(&rid),
+        Err(_) => return db_unavailable(&rid),
+    };
+    if state.intake.detectors.faces.is_err() {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "redaction_unavailable",
+            "the face detector is not loaded: no footage can leave redacted (fetch the models)",
+            &rid,
+        );
+    }
+    let Some(masks) = state.cameras.masks(&segment.camera) else {
+        return error(
+            StatusCode::CONFLICT,
+            "camera_not_configured",
+            "the camera is not in the configuration, so its privacy masks are unknown: footage of it leaves only as an original",
+            &rid,
+        );
+    };
+    let target = format!(
+        "segment:{id} camera:{} {}..{}",
+        segment.camera,
+        rfc3339_ms(segment.start_ms),
+        rfc3339_ms(segment.end_ms)
+    );
+    if let Err(refused) = audit_read(&state, &auth, "footage.read_redacted", target, None).await {
+        return refused;
+    }
+    let original = match state.vault.get(&id, &caller(&auth)).await {
+        Ok(bytes) => bytes,
+        Err(StoreError::NotFound(_)) => return no_such_segment(&rid),
+        Err(e) => return sealed_failed(&e, &rid),
+    };
+    let policy = state.policy();
+    let detectors = std::sync::Arc::clone(&state.intake.detectors);
+    let how = lensguard_video::redact_segment::SegmentRedaction {
+        detect_every: DETECT_EVERY,
+        cover: lensguard_video::cover::CoverSettings::default(),
+        masks,
+        style: policy.redaction.faces,
+        max_pixels: state.intake.limits.max_camera_pixels,
+    };
+    let (scale, threshold) = (policy.detection.scale, policy.faces.threshold);
+    let redacted = tokio::task::spawn_blocking(move || {
+        let Ok(faces) = detectors.faces.as_ref() else {
+            return Err(lensguard_video::VideoError::Decoder(
+                "the face detector is not loaded".to_owned(),
+            ));
+        };
+        lensguard_video::redact_segment::redact_segment(&original, &how, |frame| {
+            faces
+                .detect(frame, scale, threshold)
+                .map(|found| {
+                    found
+                        .into_iter()
+                        .map(|d| lensguard_video::tracker::BoxF {
+                            x: d.x,
+                            y: d.y,
+                            width: d.width,
+                            height: d.height,
+                        })
+                        .collect()
+                })
+                .map_err(|e| e.to_string())
+        })
+    })
+    .await;
+    match redacted {
+        Ok(Ok(done)) => {
+            let name = format!("{}-{}-redacted.mp4", segment.camera, segment.start_ms);
+            sealed_bytes(done.file, "video/mp4", Some(&name))
+        }
+        Ok(Err(e)) => error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "cannot_redact",
+            format!("this footage cannot leave redacted: {e}"),
+            &rid,
+        ),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the redaction failed; nothing was served",
+            &rid,
+        ),
     }
 }

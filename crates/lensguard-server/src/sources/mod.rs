@@ -94,7 +94,7 @@ pub fn start(
         .collect();
     let registry = Arc::new(camera::Registry::default());
     for (c, reader) in readers {
-        let status = registry.add(&c.name);
+        let status = registry.add(&c.name, c.masks.clone());
         if let Err(why) = objects {
             status
                 .lock()

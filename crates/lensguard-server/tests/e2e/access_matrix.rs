@@ -121,6 +121,11 @@ const ROUTES: &[Route] = &[
         "/v1/segments/{id}/original",
         Need::Scope(Scope::EvidenceReadOriginal),
     ),
+    r(
+        "GET",
+        "/v1/segments/{id}/redacted",
+        Need::Scope(Scope::InspectionsRead),
+    ),
     r("GET", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("PUT", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("GET", "/v1/audit/checkpoint", Need::Scope(Scope::AuditRead)),
@@ -243,7 +248,8 @@ fn answer(route: &Route, caller: Caller) -> Answer {
             | "/v1/events/{id}"
             | "/v1/events/{id}/snapshot"
             | "/v1/cameras/{name}/segments"
-            | "/v1/segments/{id}/original",
+            | "/v1/segments/{id}/original"
+            | "/v1/segments/{id}/redacted",
         ) => 404,
         // The matrix lifts a hold that does not exist.
         ("DELETE", "/v1/holds/{id}") => 404,

@@ -197,6 +197,55 @@ fn footage_is_sealed_per_category_read_only_with_a_reason_and_decodes_only_when_
         );
     }
 
+    // A viewer may watch the event footage redacted: every picture
+    // decodes, and the masked corner is black in every one.
+    let event_segment = list["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["category"] == "footage_event")
+        .expect("an event segment")
+        .clone();
+    let event_id = event_segment["id"].as_str().unwrap();
+    let watched = get_with(
+        &server,
+        &format!("/v1/segments/{event_id}/redacted"),
+        &viewer,
+    );
+    assert_eq!(watched.status, 200, "{}", watched.body);
+    assert_eq!(watched.header("content-type").as_deref(), Some("video/mp4"));
+    let back = lensguard_video::fmp4_read::read(&watched.raw).expect("an fMP4 segment");
+    assert_eq!(
+        Some(back.samples.len() as u64),
+        event_segment["pictures"].as_u64(),
+        "every picture is kept"
+    );
+    let mut decoder =
+        lensguard_video::H264Decoder::new(&back.track.record, 1 << 22).expect("a decoder");
+    for (t, s) in back.samples.iter().enumerate() {
+        let frame = decoder
+            .decode(&s.data, true)
+            .expect("decodes")
+            .and_then(|f| f.rgb)
+            .expect("a picture");
+        let mut corner = 0u64;
+        for y in 10..80 {
+            for x in 10..150 {
+                corner = corner.max(u64::from(frame.pixels()[(y * 640 + x) * 3]));
+            }
+        }
+        assert!(
+            corner < 24,
+            "picture {t}: the masked corner shows ({corner})"
+        );
+    }
+    assert!(
+        audit_entries(&data)
+            .iter()
+            .any(|e| e["action"] == "footage.read_redacted"),
+        "the redacted read is audited"
+    );
+
     // The H.265 main stream is recorded as sent.
     let h265 = segments(&server, "dock-9", &viewer);
     let h265_id = h265["segments"][0]["id"].as_str().unwrap().to_owned();

@@ -95,6 +95,19 @@ pub fn paths() -> Map<String, Value> {
                 "503": error_response("The vault's keys are unreachable (`vault_unavailable`).")
             })))
         }},
+        "/v1/segments/{id}/redacted": {"get": {
+            "operationId": "getSegmentRedacted",
+            "summary": "One segment of a camera's footage with faces hidden in every picture (looked for every other picture, followed between looks, held over misses, covered ahead of their first detection) and the camera's privacy masks burned in, re-encoded as H.264 in a standalone fragmented MP4 without audio. Needs inspections:read; audited as footage.read_redacted. Fail closed: nothing without the face detector.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": refusals(map(json!({
+                "200": {"description": "The redacted segment.", "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}}},
+                "404": error_response("No such segment (never recorded, deleted, or not one of the caller's cameras)."),
+                "409": error_response("The camera is no longer configured, so its privacy masks are unknown (`camera_not_configured`)."),
+                "422": error_response("The footage cannot be redacted, e.g. H.265 (`cannot_redact`)."),
+                "500": error_response("The sealed segment failed its integrity check (`integrity_error`; audited)."),
+                "503": error_response("The face detector is not loaded (`redaction_unavailable`), or the vault's keys are unreachable.")
+            })))
+        }},
         "/v1/events/{id}": {"get": {
             "operationId": "getEvent",
             "summary": "One camera event. Needs inspections:read.",

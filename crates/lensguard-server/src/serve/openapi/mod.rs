@@ -223,6 +223,7 @@ mod tests {
             "/v1/segments/{id}/original",
             "evidence:read-original",
         ),
+        ("get", "/v1/segments/{id}/redacted", "inspections:read"),
         ("get", "/metrics", "metrics:read"),
     ];
 

@@ -164,21 +164,49 @@ pub struct Picture {
     pub session: u64,
 }
 
-/// Every camera's status, by name.
+/// A configured camera as the registry keeps it.
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    masks: Vec<lensguard_core::config::cameras::Polygon>,
+    status: Arc<Mutex<Status>>,
+}
+
+/// Every camera's status (and privacy masks), by name.
 #[derive(Debug, Default)]
 pub struct Registry {
-    cameras: Mutex<Vec<(String, Arc<Mutex<Status>>)>>,
+    cameras: Mutex<Vec<Entry>>,
 }
 
 impl Registry {
-    /// Adds a camera; its status, for its task to keep.
-    pub fn add(&self, name: &str) -> Arc<Mutex<Status>> {
+    /// Adds a camera with its privacy masks; its status, for its task to
+    /// keep.
+    pub fn add(
+        &self,
+        name: &str,
+        masks: Vec<lensguard_core::config::cameras::Polygon>,
+    ) -> Arc<Mutex<Status>> {
         let status = Arc::new(Mutex::new(Status::default()));
         self.cameras
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push((name.to_owned(), Arc::clone(&status)));
+            .push(Entry {
+                name: name.to_owned(),
+                masks,
+                status: Arc::clone(&status),
+            });
         status
+    }
+
+    /// A configured camera's privacy masks; `None` for a camera not in the
+    /// configuration (its masks are unknown).
+    pub fn masks(&self, name: &str) -> Option<Vec<lensguard_core::config::cameras::Polygon>> {
+        self.cameras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| e.masks.clone())
     }
 
     /// Every camera's name and status now, in configuration order.
@@ -187,10 +215,13 @@ impl Registry {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .map(|(name, s)| {
+            .map(|e| {
                 (
-                    name.clone(),
-                    s.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+                    e.name.clone(),
+                    e.status
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .clone(),
                 )
             })
             .collect()
