@@ -34,6 +34,8 @@ pub mod fmp4_read;
 pub mod hevc;
 pub mod masks;
 pub mod motion;
+#[cfg(test)]
+mod redact_faces_tests;
 pub mod redact_segment;
 pub mod redactor;
 pub mod segmenter;
