@@ -18,8 +18,6 @@
 
 use crate::H264Decoder;
 use crate::cover::CoverSettings;
-use crate::encoder::H264Encoder;
-use crate::fmp4::{self, Codec, Sample, Track};
 use crate::fmp4_read;
 use crate::redact_segment::{SegmentRedaction, redact_segment};
 use crate::tracker::BoxF;
@@ -145,29 +143,7 @@ fn as_boxes(found: Vec<lensguard_vision::models::Detection>) -> Vec<BoxF> {
 /// Encodes `frames` as a camera would, redacts that segment with the real
 /// detector, and returns the decoded redacted pictures with their truth.
 fn redacted(faces: &FaceDetector, frames: &[(RgbFrame, BoxF)]) -> Vec<(RgbFrame, BoxF)> {
-    let mut encoder = H264Encoder::new(W, H, 10.0, 800_000, 1 << 20).expect("encoder");
-    let samples: Vec<Sample> = frames
-        .iter()
-        .map(|(f, _)| {
-            let p = encoder
-                .encode_frame(f)
-                .expect("encodes")
-                .expect("a picture");
-            Sample {
-                data: p.data,
-                duration: 9000,
-                key: p.key,
-            }
-        })
-        .collect();
-    let track = Track {
-        codec: Codec::H264,
-        record: encoder.record().expect("record").to_vec(),
-        width: W as u16,
-        height: H as u16,
-        timescale: 90_000,
-    };
-    let original = fmp4::segment(&track, 1, 0, &samples);
+    let original = crate::test_stream::camera_segment(frames.iter().map(|(f, _)| f));
     let how = SegmentRedaction {
         detect_every: 2,
         cover: CoverSettings::default(),

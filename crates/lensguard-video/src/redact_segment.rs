@@ -177,28 +177,8 @@ mod tests {
 
     /// The clip as a camera's segment (an H.264 encode of the originals).
     fn original_segment(frames: u64) -> Vec<u8> {
-        let mut encoder = H264Encoder::new(W, H, 10.0, 400_000, 1 << 20).expect("encoder");
-        let samples: Vec<Sample> = (0..frames)
-            .map(|t| {
-                let p = encoder
-                    .encode_frame(&clip(t).0)
-                    .expect("encodes")
-                    .expect("a picture");
-                Sample {
-                    data: p.data,
-                    duration: 9000,
-                    key: p.key,
-                }
-            })
-            .collect();
-        let track = Track {
-            codec: Codec::H264,
-            record: encoder.record().expect("record").to_vec(),
-            width: W as u16,
-            height: H as u16,
-            timescale: 90_000,
-        };
-        fmp4::segment(&track, 1, 0, &samples)
+        let pictures: Vec<RgbFrame> = (0..frames).map(|t| clip(t).0).collect();
+        crate::test_stream::camera_segment(&pictures)
     }
 
     /// The spread of luma inside `b` (max - min).

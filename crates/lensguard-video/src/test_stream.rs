@@ -32,3 +32,34 @@ pub(crate) fn stream(frames: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
         .collect();
     (encoder.record().expect("a record").to_vec(), units)
 }
+
+/// `frames` (all of one size) encoded as a camera would send them, in one
+/// segment of our fragmented MP4 at 10 pictures a second.
+pub(crate) fn camera_segment<'a>(frames: impl IntoIterator<Item = &'a RgbFrame>) -> Vec<u8> {
+    use crate::fmp4::{Codec, Sample, Track, segment};
+    let frames: Vec<&RgbFrame> = frames.into_iter().collect();
+    let (w, h) = (frames[0].width(), frames[0].height());
+    let mut encoder = H264Encoder::new(w, h, 10.0, 800_000, 1 << 22).expect("encoder");
+    let samples: Vec<Sample> = frames
+        .iter()
+        .map(|f| {
+            let p = encoder
+                .encode_frame(f)
+                .expect("encodes")
+                .expect("a picture");
+            Sample {
+                data: p.data,
+                duration: 9000,
+                key: p.key,
+            }
+        })
+        .collect();
+    let track = Track {
+        codec: Codec::H264,
+        record: encoder.record().expect("record").to_vec(),
+        width: w as u16,
+        height: h as u16,
+        timescale: 90_000,
+    };
+    segment(&track, 1, 0, &samples)
+}
