@@ -106,7 +106,7 @@ fn facts(c: DataCategory) -> (&'static str, &'static str, &'static str, &'static
     }
 }
 
-const FOOTAGE_AT: &str = "evidence vault: sealed blob `<data dir>/vault/<xx>/<id>`, wrapped key and the segment's camera and times in `lensguard.db`";
+const FOOTAGE_AT: &str = "evidence vault: sealed blob `<data dir>/vault/<xx>/<id>`, wrapped key and the segment's camera and times in `lensguard.db`; a redacted rendering (faces hidden in every picture, masks burned in) is made on request for `inspections:read` and never stored";
 const FOOTAGE_SHRED: &str = "as originals (crypto-shredding with a receipt), at expiry or earlier when the camera's disk quota is reached (continuous footage first, never anything under a hold)";
 
 pub(super) fn stored(when: StoreWhen) -> &'static str {
