@@ -25,6 +25,10 @@ pub enum VideoError {
     /// The decoder refused the bitstream: skip to the next key frame.
     #[error("the H.264 decoder refused the stream: {0}")]
     Decoder(String),
+    /// The face detector failed on a picture: nothing was written (a
+    /// redacted video is never made without it); check the models.
+    #[error("the face detector failed: {0}")]
+    Detector(String),
     /// The encoder refused the pictures (odd or changing size, or an
     /// internal failure): nothing was written; report it.
     #[error("the H.264 encoder refused: {0}")]

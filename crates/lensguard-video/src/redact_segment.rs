@@ -118,7 +118,7 @@ pub fn redact_segment(
             looked += 1;
             // A detector that fails hides nothing it could not see: the
             // export is refused rather than written without faces hidden.
-            Some(detect(&frame).map_err(VideoError::Decoder)?)
+            Some(detect(&frame).map_err(VideoError::Detector)?)
         } else {
             None
         };
@@ -255,7 +255,10 @@ mod tests {
             max_pixels: 1 << 20,
         };
         let original = original_segment(3);
-        assert!(redact_segment(&original, &how, |_| Err("no model".to_owned())).is_err());
+        assert!(matches!(
+            redact_segment(&original, &how, |_| Err("no model".to_owned())),
+            Err(VideoError::Detector(why)) if why == "no model"
+        ));
         let mut read = fmp4_read::read(&original).expect("reads");
         read.track.codec = Codec::H265;
         let hevc = fmp4::segment(&read.track, 1, 0, &read.samples);

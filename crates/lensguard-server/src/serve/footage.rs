@@ -292,8 +292,8 @@ pub async fn redacted(
     let (scale, threshold) = (policy.detection.scale, policy.faces.threshold);
     let redacted = tokio::task::spawn_blocking(move || {
         let Ok(faces) = detectors.faces.as_ref() else {
-            return Err(lensguard_video::VideoError::Decoder(
-                "the face detector is not loaded".to_owned(),
+            return Err(lensguard_video::VideoError::Detector(
+                "it is not loaded".to_owned(),
             ));
         };
         lensguard_video::redact_segment::redact_segment(&original, &how, |frame| {
