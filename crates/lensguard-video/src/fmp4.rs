@@ -5,8 +5,9 @@
 //! entry (`avc1` with `avcC`, or `hvc1` with `hvcC`) carries the camera's
 //! decoder configuration record byte for byte, then one `moof` + `mdat`
 //! holding the samples. A player, `ffprobe` or a court's expert opens any
-//! exported segment on its own; consecutive segments of a session also
-//! concatenate into one playable stream (their `tfdt` decode times continue).
+//! exported segment on its own. Consecutive segments of a session carry
+//! continuing `tfdt` decode times; joining them into one file is not
+//! built (each repeats its header).
 //!
 //! Invariants: sample bytes are copied unchanged (AVC/HEVC length-prefixed
 //! NAL units, as RTSP clients hand them out); the first sample of a segment
@@ -373,6 +374,18 @@ fn fragment(out: &mut Vec<u8>, sequence: u32, runs: &[(u32, u64, &[Sample])]) {
 mod tests {
     use super::*;
 
+    /// A 64x48 H.264 track whose record has no parameter sets (structure
+    /// tests only: nothing decodes it).
+    fn small_track() -> Track {
+        Track {
+            codec: Codec::H264,
+            record: vec![1, 0x42, 0, 0x1e, 0xff, 0xe0, 0],
+            width: 64,
+            height: 48,
+            timescale: 90_000,
+        }
+    }
+
     /// The boxes at the top of `file`: kind and size.
     fn top_boxes(file: &[u8]) -> Vec<(String, usize)> {
         let mut at = 0;
@@ -392,13 +405,7 @@ mod tests {
 
     #[test]
     fn a_segment_is_a_header_and_one_fragment_whose_data_offset_finds_the_samples() {
-        let track = Track {
-            codec: Codec::H264,
-            record: vec![1, 0x42, 0, 0x1e, 0xff, 0xe0, 0],
-            width: 64,
-            height: 48,
-            timescale: 90_000,
-        };
+        let track = small_track();
         let samples = vec![
             Sample {
                 data: vec![0, 0, 0, 2, 0x65, 0xaa],
@@ -429,23 +436,7 @@ mod tests {
 
     #[test]
     fn ffprobe_decodes_every_picture_of_a_real_h264_segment_and_none_without_its_record() {
-        let (record, units) = crate::test_stream::stream(30);
-        let track = Track {
-            codec: Codec::H264,
-            record,
-            width: 64,
-            height: 48,
-            timescale: 90_000,
-        };
-        let samples: Vec<Sample> = units
-            .into_iter()
-            .enumerate()
-            .map(|(i, data)| Sample {
-                data,
-                duration: 3000,
-                key: i == 0,
-            })
-            .collect();
+        let (track, samples) = crate::test_stream::track_and_samples(30, |_| 3000);
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("segment.mp4");
         std::fs::write(&path, segment(&track, 1, 0, &samples)).expect("write");
@@ -478,13 +469,7 @@ mod tests {
 
     #[test]
     fn audio_is_a_second_track_whose_run_points_at_its_own_bytes() {
-        let track = Track {
-            codec: Codec::H264,
-            record: vec![1, 0x42, 0, 0x1e, 0xff, 0xe0, 0],
-            width: 64,
-            height: 48,
-            timescale: 90_000,
-        };
+        let track = small_track();
         let video = [Sample {
             data: vec![0, 0, 0, 1, 0x65],
             duration: 3000,

@@ -170,23 +170,8 @@ mod tests {
     use proptest::prelude::*;
 
     fn written() -> (Track, Vec<Sample>, Vec<u8>) {
-        let (record, units) = crate::test_stream::stream(6);
-        let track = Track {
-            codec: Codec::H264,
-            record,
-            width: 64,
-            height: 48,
-            timescale: 90_000,
-        };
-        let samples: Vec<Sample> = units
-            .into_iter()
-            .enumerate()
-            .map(|(i, data)| Sample {
-                data,
-                duration: 3000 + i as u32,
-                key: i == 0,
-            })
-            .collect();
+        // Durations differ, so reading them back is a check.
+        let (track, samples) = crate::test_stream::track_and_samples(6, |i| 3000 + i as u32);
         let sound = AudioTrack {
             sample_entry: b"\0\0\0\x08mp4a".to_vec(),
             timescale: 48_000,

@@ -63,3 +63,30 @@ pub(crate) fn camera_segment<'a>(frames: impl IntoIterator<Item = &'a RgbFrame>)
     };
     segment(&track, 1, 0, &samples)
 }
+
+/// The track of [`stream`]`(frames)` (64x48 at 90 kHz) and its pictures as
+/// samples, the first a key picture, each `duration(i)` long.
+pub(crate) fn track_and_samples(
+    frames: usize,
+    duration: impl Fn(usize) -> u32,
+) -> (crate::fmp4::Track, Vec<crate::fmp4::Sample>) {
+    use crate::fmp4::{Codec, Sample, Track};
+    let (record, units) = stream(frames);
+    let track = Track {
+        codec: Codec::H264,
+        record,
+        width: 64,
+        height: 48,
+        timescale: 90_000,
+    };
+    let samples = units
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| Sample {
+            data,
+            duration: duration(i),
+            key: i == 0,
+        })
+        .collect();
+    (track, samples)
+}

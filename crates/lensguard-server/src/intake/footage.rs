@@ -7,7 +7,9 @@
 //! stores them under that category's key and nowhere else; a category the
 //! policy does not store (`store = "never"` or no days) is not sealed at
 //! all; the quota runs after every stored segment, so a camera's footage
-//! stays within its quota unless held footage alone exceeds it.
+//! stays within its quota unless held footage alone exceeds it (or the
+//! quota step failed: said in the log, and run again after the next
+//! segment).
 
 use super::{Intake, IntakeError};
 use lensguard_core::pixels::{ContinuousFootage, EventFootage, MotionFootage};

@@ -97,27 +97,38 @@ pub async fn get(
     auth: Auth<InspectionsRead>,
     Path(id): Path<String>,
 ) -> Response {
-    let rid = RequestId(auth.ctx.request_id.clone());
-    match state.db.get_camera_event(&id).await {
-        Ok(Some(found)) if may_read_device(auth.granted.principal(), Some(&found.camera)) => {
-            let target = format!("event:{id}");
-            if let Err(refused) = audit_read(&state, &auth, "events.read", target, None).await {
-                return refused;
-            }
-            json(StatusCode::OK, found.event)
-        }
-        Ok(Some(_) | None) => no_such_event(&rid),
-        Err(_) => db_unavailable(&rid),
+    let found = match readable_event(&state, &auth, &id).await {
+        Ok(found) => found,
+        Err(answer) => return answer,
+    };
+    let target = format!("event:{id}");
+    if let Err(refused) = audit_read(&state, &auth, "events.read", target, None).await {
+        return refused;
     }
+    json(StatusCode::OK, found.event)
 }
 
-fn no_such_event(rid: &RequestId) -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "no such event".to_owned(),
-        rid,
-    )
+/// Event `id`, when it exists and is one of the caller's cameras; else the
+/// answer (`404` either way, so a caller cannot learn of other cameras'
+/// events, or `503` when the database cannot be read).
+async fn readable_event(
+    state: &AppState,
+    auth: &Auth<InspectionsRead>,
+    id: &str,
+) -> Result<lensguard_store::db::StoredCameraEvent, Response> {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    match state.db.get_camera_event(id).await {
+        Ok(Some(found)) if may_read_device(auth.granted.principal(), Some(&found.camera)) => {
+            Ok(found)
+        }
+        Ok(_) => Err(error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such event".to_owned(),
+            &rid,
+        )),
+        Err(_) => Err(db_unavailable(&rid)),
+    }
 }
 
 /// `GET /v1/events/{id}/snapshot`.
@@ -127,10 +138,8 @@ pub async fn snapshot(
     Path(id): Path<String>,
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
-    match state.db.get_camera_event(&id).await {
-        Ok(Some(found)) if may_read_device(auth.granted.principal(), Some(&found.camera)) => {}
-        Ok(_) => return no_such_event(&rid),
-        Err(_) => return db_unavailable(&rid),
+    if let Err(answer) = readable_event(&state, &auth, &id).await {
+        return answer;
     }
     let info = match state
         .vault

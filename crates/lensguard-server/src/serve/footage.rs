@@ -136,7 +136,7 @@ pub async fn list(
     }
     // A camera taken out of the configuration keeps its footage until
     // retention deletes it: it is still listed while it has some.
-    if !state.cameras.snapshot().iter().any(|(n, _)| *n == camera) {
+    if state.cameras.masks(&camera).is_none() {
         match state.db.footage_bytes(&camera).await {
             Ok(0) => return no_such_camera(&rid),
             Ok(_) => {}

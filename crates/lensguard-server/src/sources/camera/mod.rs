@@ -199,7 +199,7 @@ impl Registry {
     }
 
     /// A configured camera's privacy masks; `None` for a camera not in the
-    /// configuration (its masks are unknown).
+    /// configuration (its masks are unknown: it is not configured).
     pub fn masks(&self, name: &str) -> Option<Vec<lensguard_core::config::cameras::Polygon>> {
         self.cameras
             .lock()
