@@ -19,6 +19,7 @@
 //! deleted row's bytes are zeroed in the file.
 
 mod anchor;
+mod cases;
 mod claims;
 mod events;
 mod footage;
@@ -29,6 +30,7 @@ mod sessions;
 mod users;
 
 pub use anchor::AuditAnchor;
+pub use cases::{Case, CaseItem, CaseItemKind, Selection, StoredCaseItem};
 pub use claims::{Claim, FileIdentity};
 pub use events::{CameraEventFilter, NewCameraEvent, StoredCameraEvent};
 pub use footage::{NewSegment, RecordingGap, StoredSegment};
@@ -49,7 +51,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 13;
+const SCHEMA_VERSION: i64 = 14;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -211,6 +213,7 @@ impl Db {
         sqlx::raw_sql(claims::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(events::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(footage::SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(cases::SCHEMA).execute(&pool).await?;
         // Columns added after schema 1: device_id (3), retention (5), the
         // request digest (7).
         for (column, ty) in [

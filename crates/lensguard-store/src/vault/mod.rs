@@ -20,6 +20,7 @@
 //!   moved between objects, categories or key versions) is an
 //!   [`Error::Integrity`], and is audited.
 
+mod cases;
 pub(crate) mod data_key;
 pub mod envelope;
 mod footage;
@@ -641,6 +642,8 @@ impl Vault {
     }
 }
 
+#[cfg(test)]
+mod case_tests;
 #[cfg(test)]
 mod event_retention_tests;
 #[cfg(test)]

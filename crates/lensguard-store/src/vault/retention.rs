@@ -145,13 +145,18 @@ impl Kind {
 }
 
 /// The SQL condition "covered by an active hold", for a table aliased `o`
-/// with `inspection` id, `device_id` and `created_at` columns.
+/// with `id`, `inspection` id, `device_id` and `created_at` columns. A
+/// case's hold covers each item of the case: an inspection's row and
+/// objects, an event's row and snapshot (`event:ID`), a segment's object.
 pub(super) fn held_sql(inspection_col: &str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM legal_holds h WHERE h.lifted_at IS NULL AND (
             (h.kind = 'inspection' AND h.value = o.{inspection_col})
             OR (h.kind = 'device' AND h.value = o.device_id)
-            OR (h.kind = 'range' AND o.created_at >= h.range_from AND o.created_at < h.range_to)))"
+            OR (h.kind = 'range' AND o.created_at >= h.range_from AND o.created_at < h.range_to)
+            OR (h.kind = 'case' AND EXISTS (SELECT 1 FROM case_items ci WHERE ci.case_id = h.value
+                AND (ci.item_id = o.id OR ci.item_id = o.{inspection_col}
+                     OR ('event:' || ci.item_id) = o.{inspection_col})))))"
     )
 }
 
@@ -548,11 +553,19 @@ impl Vault {
         caller: &Caller,
         now: time::OffsetDateTime,
     ) -> Result<bool, Error> {
-        let active: Option<String> =
-            sqlx::query_scalar("SELECT id FROM legal_holds WHERE id = ? AND lifted_at IS NULL")
-                .bind(id)
-                .fetch_optional(self.db.pool())
-                .await?;
+        let active: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT kind, value FROM legal_holds WHERE id = ? AND lifted_at IS NULL",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await?;
+        if let Some((kind, Some(case))) = &active
+            && kind == "case"
+        {
+            return Err(Error::Conflict(format!(
+                "hold {id} belongs to case {case}; it is lifted when the case is closed"
+            )));
+        }
         if active.is_none() {
             let event = caller
                 .event("hold.lift", now)

@@ -41,7 +41,7 @@ pub(crate) async fn fixture() -> Fixture {
     }
 }
 
-fn object<'a>(inspection: &'a str, device: Option<&'a str>) -> NewObject<'a> {
+pub(crate) fn object<'a>(inspection: &'a str, device: Option<&'a str>) -> NewObject<'a> {
     NewObject {
         inspection_id: inspection,
         device_id: device,
@@ -51,7 +51,7 @@ fn object<'a>(inspection: &'a str, device: Option<&'a str>) -> NewObject<'a> {
 }
 
 /// Test bytes as the typed pixels of `category`.
-fn pixels(category: DataCategory, bytes: Vec<u8>) -> Sealable {
+pub(crate) fn pixels(category: DataCategory, bytes: Vec<u8>) -> Sealable {
     use lensguard_core::pixels::{__from_redaction, OriginalPhoto};
     match category {
         DataCategory::Original => OriginalPhoto::received(bytes).into(),
