@@ -1,8 +1,10 @@
 //! Command-line definitions: every flag and its help text.
 
+mod cases;
 mod fleet;
 mod vault;
 
+pub use cases::{CaseAddArgs, CaseCommand, CaseExportArgs, CaseVerifyArgs};
 pub use fleet::{EdgeCommand, EgressCommand, HubCommand, HubDirArgs};
 pub use vault::{EraseArgs, EvidenceCommand, EvidenceKind, RetentionCommand, VaultArgs};
 
@@ -100,6 +102,10 @@ pub enum Command {
     /// Read kept evidence (redacted images, thumbnails, originals).
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Evidence cases: open, add evidence (held until closed), close, export
+    /// a bundle that proves itself, and verify one.
+    #[command(subcommand)]
+    Case(CaseCommand),
     /// Erase everything kept from a device (a data-subject or device erasure
     /// request), with a deletion receipt for each object.
     Erase(EraseArgs),

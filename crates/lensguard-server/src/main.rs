@@ -4,6 +4,7 @@
 //! `fail` or `error` (or a policy file is invalid), 2 for usage or setup errors.
 
 mod audit_open;
+mod cases;
 mod cli;
 mod commands;
 mod common;
@@ -11,6 +12,7 @@ mod data_dir;
 mod detection;
 mod edge;
 mod fleet;
+mod footage_redaction;
 mod hub;
 mod inputs;
 mod intake;

@@ -151,6 +151,12 @@ fn audit_dir(data_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
 /// `--public-key`: 64 hex digits, or a file holding them or the JSON answer
 /// of `GET /v1/audit/checkpoint` (its `public_key`).
 fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
+    parse_key_for("--public-key", given)
+}
+
+/// An Ed25519 public key given to `flag`: 64 hex digits, or a file holding
+/// them (or JSON with a `public_key` field).
+pub(super) fn parse_key_for(flag: &str, given: &str) -> anyhow::Result<Vec<u8>> {
     let given = given.trim();
     let looks_hex = !given.is_empty() && given.bytes().all(|b| b.is_ascii_hexdigit());
     let text = if looks_hex {
@@ -158,7 +164,7 @@ fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
     } else {
         let path = Path::new(given);
         let text = std::fs::read_to_string(path).with_context(|| {
-            format!("--public-key {given:?} is neither 64 hexadecimal digits nor a readable file")
+            format!("{flag} {given:?} is neither 64 hexadecimal digits nor a readable file")
         })?;
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(v) => v
@@ -174,7 +180,7 @@ fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
     let text = text.trim();
     if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!(
-            "--public-key {text} looks like a key id (a fingerprint, 16 hex digits), which cannot \
+            "{flag} {text} looks like a key id (a fingerprint, 16 hex digits), which cannot \
              check a signature: give the whole public key (64 hex digits), printed by \
              `lensguard audit verify --data-dir DIR` after \"public key\" and answered by GET \
              /v1/audit/checkpoint as \"public_key\""
@@ -183,9 +189,7 @@ fn parse_key(given: &str) -> anyhow::Result<Vec<u8>> {
     let key = hex::decode(text)
         .ok()
         .filter(|k| k.len() == 32)
-        .with_context(|| {
-            "--public-key must be an Ed25519 public key: 64 hexadecimal digits".to_owned()
-        })?;
+        .with_context(|| format!("{flag} must be an Ed25519 public key: 64 hexadecimal digits"))?;
     Ok(key)
 }
 

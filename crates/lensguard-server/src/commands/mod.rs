@@ -4,6 +4,7 @@ mod audit;
 mod bench;
 mod bench_vault;
 mod cameras;
+mod case;
 mod check;
 mod evidence;
 mod explain;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retention(cmd) => retention::run(cmd),
         Command::Evidence(cmd) => evidence::run(cmd),
         Command::Erase(args) => evidence::erase(args),
+        Command::Case(cmd) => case::run(cmd),
         Command::Cameras(args) => cameras::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Hub(cmd) => crate::hub::run(cmd),

@@ -231,10 +231,6 @@ pub async fn original(
     }
 }
 
-/// Pictures between two looks of the face detector in a redacted segment
-/// (the cover's hold-over and look-ahead span more than this).
-pub const DETECT_EVERY: usize = 2;
-
 /// `GET /v1/segments/{id}/redacted`: the segment with faces hidden in
 /// every picture and the camera's privacy masks burned in, re-encoded
 /// (H.264, no audio). Fail closed: without the face detector, or for H.265
@@ -282,36 +278,9 @@ pub async fn redacted(
     };
     let policy = state.policy();
     let detectors = std::sync::Arc::clone(&state.intake.detectors);
-    let how = lensguard_video::redact_segment::SegmentRedaction {
-        detect_every: DETECT_EVERY,
-        cover: lensguard_video::cover::CoverSettings::default(),
-        masks,
-        style: policy.redaction.faces,
-        max_pixels: state.intake.limits.max_camera_pixels,
-    };
-    let (scale, threshold) = (policy.detection.scale, policy.faces.threshold);
+    let max_pixels = state.intake.limits.max_camera_pixels;
     let redacted = tokio::task::spawn_blocking(move || {
-        let Ok(faces) = detectors.faces.as_ref() else {
-            return Err(lensguard_video::VideoError::Detector(
-                "it is not loaded".to_owned(),
-            ));
-        };
-        lensguard_video::redact_segment::redact_segment(&original, &how, |frame| {
-            faces
-                .detect(frame, scale, threshold)
-                .map(|found| {
-                    found
-                        .into_iter()
-                        .map(|d| lensguard_video::tracker::BoxF {
-                            x: d.x,
-                            y: d.y,
-                            width: d.width,
-                            height: d.height,
-                        })
-                        .collect()
-                })
-                .map_err(|e| e.to_string())
-        })
+        crate::footage_redaction::redact(&original, masks, &policy, &detectors, max_pixels)
     })
     .await;
     match redacted {

@@ -33,8 +33,9 @@ mod state;
 mod submission;
 pub(crate) mod tls;
 
+pub use policy_api::load as load_policy;
 pub use policy_api::{FILE as POLICY_FILE, load as stored_policy};
-pub use settings::vault_config;
+pub use settings::{camera_masks, vault_config};
 
 use crate::cli::ServeArgs;
 use anyhow::Context;

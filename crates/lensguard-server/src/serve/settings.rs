@@ -36,6 +36,21 @@ pub fn vault_config(
     Ok(cfg)
 }
 
+/// Each configured camera's privacy masks in configuration file `config`
+/// (none without one), for the local commands that redact footage.
+pub fn camera_masks(
+    config: Option<&std::path::Path>,
+) -> anyhow::Result<std::collections::HashMap<String, Vec<lensguard_core::config::cameras::Polygon>>>
+{
+    let raw = read_file(config)?;
+    let mut problems = Vec::new();
+    let cameras = lensguard_core::config::cameras::validate(&raw.cameras, &[], &mut problems);
+    if !problems.is_empty() {
+        bail!("invalid configuration\n{}", problems.join("\n"));
+    }
+    Ok(cameras.into_iter().map(|c| (c.name, c.masks)).collect())
+}
+
 /// The validated configuration for `lensguard serve`.
 pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServerConfig> {
     let mut raw = read_file(args.config.as_deref())?;
