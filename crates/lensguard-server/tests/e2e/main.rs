@@ -10,6 +10,7 @@ mod access_matrix;
 mod api;
 mod audit_cli;
 mod cameras;
+mod cases;
 mod cli;
 mod fail_closed;
 mod mtls;
