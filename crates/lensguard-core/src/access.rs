@@ -54,11 +54,18 @@ pub enum Scope {
     /// Read the outbox and delivery metrics (`GET /metrics`).
     #[serde(rename = "metrics:read")]
     MetricsRead,
+    /// List evidence cases and what they hold.
+    #[serde(rename = "cases:read")]
+    CasesRead,
+    /// Open, fill and close evidence cases (adding places a hold), and
+    /// export their bundles (redacted media only).
+    #[serde(rename = "cases:manage")]
+    CasesManage,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 9] = [
+    pub const ALL: [Scope; 11] = [
         Scope::InspectionsWrite,
         Scope::InspectionsRead,
         Scope::AuditRead,
@@ -68,6 +75,8 @@ impl Scope {
         Scope::EvidenceReadOriginal,
         Scope::EvidenceManage,
         Scope::MetricsRead,
+        Scope::CasesRead,
+        Scope::CasesManage,
     ];
 
     /// The scope's name, e.g. `inspections:write`.
@@ -82,6 +91,8 @@ impl Scope {
             Scope::EvidenceReadOriginal => "evidence:read-original",
             Scope::EvidenceManage => "evidence:manage",
             Scope::MetricsRead => "metrics:read",
+            Scope::CasesRead => "cases:read",
+            Scope::CasesManage => "cases:manage",
         }
     }
 }
@@ -258,7 +269,9 @@ pub mod needs {
         PolicyManage,
         EvidenceReadOriginal,
         EvidenceManage,
-        MetricsRead
+        MetricsRead,
+        CasesRead,
+        CasesManage
     );
 }
 

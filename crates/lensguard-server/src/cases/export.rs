@@ -352,7 +352,7 @@ async fn export_item(
     item: &CaseItem,
     w: &Writer,
     cx: &ExportContext<'_>,
-    signer: &dyn c2pa::Signer,
+    signer: &(dyn c2pa::Signer + Send + Sync),
 ) -> anyhow::Result<ItemRecord> {
     let mut record = ItemRecord {
         kind: item.kind.as_str().to_owned(),
@@ -480,13 +480,24 @@ async fn export_item(
                     item.id
                 );
             }
-            let redacted = crate::footage_redaction::redact(
-                &original,
-                masks,
-                cx.policy,
-                cx.detectors,
-                cx.max_pixels,
-            )
+            // Decoding and detection take seconds: off the service's
+            // async workers (the CLI's runtime has a single thread).
+            let redact = || {
+                crate::footage_redaction::redact(
+                    &original,
+                    masks,
+                    cx.policy,
+                    cx.detectors,
+                    cx.max_pixels,
+                )
+            };
+            let multi_thread = tokio::runtime::Handle::try_current()
+                .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+            let redacted = if multi_thread {
+                tokio::task::block_in_place(redact)
+            } else {
+                redact()
+            }
             .with_context(|| format!("segment {} cannot be redacted", item.id))?;
             let model = cx
                 .detectors

@@ -268,7 +268,7 @@ pub struct ErasureReport {
     pub held: u64,
 }
 
-fn valid_device(d: &str) -> bool {
+pub(super) fn valid_device(d: &str) -> bool {
     (1..=128).contains(&d.len())
         && d.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
@@ -440,6 +440,7 @@ pub async fn lift_hold(
             "no such active hold",
             &rid,
         ),
+        Err(StoreError::Conflict(m)) => error(StatusCode::CONFLICT, "case_hold", m, &rid),
         Err(e) => vault_failed(&e, &rid, db_unavailable),
     }
 }

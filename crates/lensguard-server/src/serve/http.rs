@@ -62,6 +62,14 @@ pub fn router(
         )
         .route("/v1/holds/{id}", delete(super::evidence::lift_hold))
         .route("/v1/erasure", post(super::evidence::erase))
+        .route(
+            "/v1/cases",
+            get(super::cases::list).post(super::cases::open),
+        )
+        .route("/v1/cases/{id}", get(super::cases::get))
+        .route("/v1/cases/{id}/items", post(super::cases::add))
+        .route("/v1/cases/{id}/close", post(super::cases::close))
+        .route("/v1/cases/{id}/export", post(super::cases::export))
         .route("/v1/vault/rotate", post(super::evidence::rotate))
         .route("/v1/bootstrap", post(identity::sessions::bootstrap))
         .route("/v1/sessions", post(identity::sessions::login))

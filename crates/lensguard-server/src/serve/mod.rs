@@ -11,6 +11,7 @@ pub(crate) mod audit_api;
 mod auth;
 mod bootstrap;
 mod cameras;
+mod cases;
 mod connections;
 mod events;
 mod evidence;

@@ -85,6 +85,24 @@ const ROUTES: &[Route] = &[
         "/v1/vault/rotate",
         Need::Scope(Scope::EvidenceManage),
     ),
+    r("GET", "/v1/cases", Need::Scope(Scope::CasesRead)),
+    r("POST", "/v1/cases", Need::Scope(Scope::CasesManage)),
+    r("GET", "/v1/cases/{id}", Need::Scope(Scope::CasesRead)),
+    r(
+        "POST",
+        "/v1/cases/{id}/items",
+        Need::Scope(Scope::CasesManage),
+    ),
+    r(
+        "POST",
+        "/v1/cases/{id}/close",
+        Need::Scope(Scope::CasesManage),
+    ),
+    r(
+        "POST",
+        "/v1/cases/{id}/export",
+        Need::Scope(Scope::CasesManage),
+    ),
     r("POST", "/v1/bootstrap", Need::Public(401)),
     r("POST", "/v1/sessions", Need::Public(401)),
     r("GET", "/v1/users", Need::Scope(Scope::UsersManage)),
@@ -235,7 +253,12 @@ fn answer(route: &Route, caller: Caller) -> Answer {
         return Answer::BeyondAccess;
     }
     Answer::Status(match (route.method, route.path) {
-        ("POST", "/v1/inspections" | "/v1/users" | "/v1/keys" | "/v1/holds") => 201,
+        ("POST", "/v1/inspections" | "/v1/users" | "/v1/keys" | "/v1/holds" | "/v1/cases") => 201,
+        // The matrix names a case that does not exist.
+        (
+            "GET" | "POST",
+            "/v1/cases/{id}" | "/v1/cases/{id}/items" | "/v1/cases/{id}/close" | "/v1/cases/{id}/export",
+        ) => 404,
         ("POST", "/v1/vault/rotate") => 202,
         (
             "GET",
@@ -370,6 +393,8 @@ fn every_route_times_every_scope_and_role_gets_exactly_the_documented_answer() {
                 ("POST", "/v1/inspections") => b"not read".to_vec(),
                 ("POST", "/v1/holds") => br#"{"device": "cam-matrix", "reason": "access matrix"}"#.to_vec(),
                 ("POST", "/v1/erasure") => br#"{"device": "cam-nobody"}"#.to_vec(),
+                ("POST", "/v1/cases") => br#"{"name": "matrix", "reason": "access matrix"}"#.to_vec(),
+                ("POST", "/v1/cases/{id}/items") => br#"{"inspections": ["nope"]}"#.to_vec(),
                 _ => Vec::new(),
             };
             let content_type = match route.path {

@@ -7,6 +7,7 @@
 //! `LENSGUARD_BLESS=1 cargo test -p lensguard-server openapi`.
 
 mod cameras;
+mod cases;
 mod evidence;
 mod identity;
 
@@ -60,6 +61,7 @@ pub fn document() -> Value {
     generator.subschema_for::<ErrorBody>();
     identity::register(&mut generator);
     evidence::register(&mut generator);
+    cases::register(&mut generator);
     cameras::register(&mut generator);
     generator.subschema_for::<super::submission::SubmissionMeta>();
     let mut schemas = generator.take_definitions(true);
@@ -169,6 +171,7 @@ pub fn document() -> Value {
     if let Some(paths) = doc["paths"].as_object_mut() {
         paths.extend(identity::paths());
         paths.extend(evidence::paths());
+        paths.extend(cases::paths());
         paths.extend(cameras::paths());
     }
     doc
@@ -197,6 +200,12 @@ mod tests {
         ("delete", "/v1/holds/{id}", "evidence:manage"),
         ("post", "/v1/erasure", "evidence:manage"),
         ("post", "/v1/vault/rotate", "evidence:manage"),
+        ("get", "/v1/cases", "cases:read"),
+        ("post", "/v1/cases", "cases:manage"),
+        ("get", "/v1/cases/{id}", "cases:read"),
+        ("post", "/v1/cases/{id}/items", "cases:manage"),
+        ("post", "/v1/cases/{id}/close", "cases:manage"),
+        ("post", "/v1/cases/{id}/export", "cases:manage"),
         ("post", "/v1/bootstrap", "public"),
         ("post", "/v1/sessions", "public"),
         ("delete", "/v1/sessions/current", "authenticated"),
