@@ -116,7 +116,103 @@ fn video_track(moov: &[u8]) -> Result<(u32, Track), VideoError> {
     Err(bad("no video track"))
 }
 
-/// The video track and samples of a segment `fmp4` wrote.
+/// What a `tfhd` says samples are when their `trun` does not.
+struct TrackDefaults {
+    duration: Option<u32>,
+    size: Option<u32>,
+    flags: Option<u32>,
+}
+
+impl TrackDefaults {
+    fn of(tfhd: &[u8]) -> Result<TrackDefaults, VideoError> {
+        let flags = u32_at(tfhd, 0)? & 0x00ff_ffff;
+        if flags & 0x1 != 0 {
+            return Err(bad("a tfhd with an explicit base data offset"));
+        }
+        // After version/flags (4) and the track id (4).
+        let mut at = 8;
+        if flags & 0x2 != 0 {
+            at += 4; // sample description index
+        }
+        let mut next = |present: bool| -> Result<Option<u32>, VideoError> {
+            if !present {
+                return Ok(None);
+            }
+            let v = u32_at(tfhd, at)?;
+            at += 4;
+            Ok(Some(v))
+        };
+        Ok(TrackDefaults {
+            duration: next(flags & 0x8 != 0)?,
+            size: next(flags & 0x10 != 0)?,
+            flags: next(flags & 0x20 != 0)?,
+        })
+    }
+}
+
+/// Appends the samples of one `trun` (offsets from the `moof` at
+/// `moof_at`): per-sample fields where present, else the `tfhd` defaults.
+fn read_trun(
+    file: &[u8],
+    trun: &[u8],
+    moof_at: usize,
+    defaults: &TrackDefaults,
+    samples: &mut Vec<Sample>,
+) -> Result<(), VideoError> {
+    let flags = u32_at(trun, 0)? & 0x00ff_ffff;
+    if flags & 0x1 == 0 {
+        return Err(bad("a trun without a data offset"));
+    }
+    let count = u32_at(trun, 4)? as usize;
+    let mut offset = moof_at
+        .checked_add_signed(u32_at(trun, 8)? as i32 as isize)
+        .ok_or_else(|| bad("a data offset before the file"))?;
+    let mut at = 12;
+    let first_flags = if flags & 0x4 != 0 {
+        at += 4;
+        Some(u32_at(trun, 8 + 4)?)
+    } else {
+        None
+    };
+    if count > trun.len() / 4 {
+        return Err(bad("a trun longer than its box"));
+    }
+    for i in 0..count {
+        let mut field = |bit: u32| -> Result<Option<u32>, VideoError> {
+            if flags & bit == 0 {
+                return Ok(None);
+            }
+            let v = u32_at(trun, at)?;
+            at += 4;
+            Ok(Some(v))
+        };
+        let duration = field(0x100)?.or(defaults.duration);
+        let size = field(0x200)?.or(defaults.size);
+        let mut sample_flags = field(0x400)?.or(defaults.flags);
+        field(0x800)?; // composition offset: pictures are shown in decode order
+        if i == 0 && first_flags.is_some() {
+            sample_flags = first_flags;
+        }
+        let (Some(duration), Some(size)) = (duration, size) else {
+            return Err(bad("a sample without a duration or size"));
+        };
+        let size = size as usize;
+        let data = file
+            .get(offset..offset.saturating_add(size))
+            .ok_or_else(|| bad("a sample past the end of the file"))?;
+        samples.push(Sample {
+            data: data.to_vec(),
+            duration,
+            key: sample_flags.is_none_or(|f| f & 0x0001_0000 == 0),
+        });
+        offset += size;
+    }
+    Ok(())
+}
+
+/// The video track and samples of a fragmented MP4: a segment `fmp4`
+/// wrote, or another writer's (ffmpeg's `frag_keyframe` files) whose
+/// fragments address their data from their `moof`.
 pub fn read(file: &[u8]) -> Result<ReadSegment, VideoError> {
     let top = boxes(file)?;
     let moov = top
@@ -134,30 +230,10 @@ pub fn read(file: &[u8]) -> Result<ReadSegment, VideoError> {
             if &kind != b"traf" || u32_at(child(traf, b"tfhd")?, 4)? != video_id {
                 continue;
             }
+            let tfhd = child(traf, b"tfhd")?;
+            let defaults = TrackDefaults::of(tfhd)?;
             let trun = child(traf, b"trun")?;
-            let flags = u32_at(trun, 0)? & 0x00ff_ffff;
-            if flags != 0x701 {
-                return Err(bad("a trun this reader does not know"));
-            }
-            let count = u32_at(trun, 4)? as usize;
-            let mut offset = moof_at + u32_at(trun, 8)? as usize;
-            for i in 0..count {
-                let at = 12 + i * 12;
-                let (duration, size, sample_flags) = (
-                    u32_at(trun, at)?,
-                    u32_at(trun, at + 4)? as usize,
-                    u32_at(trun, at + 8)?,
-                );
-                let data = file
-                    .get(offset..offset + size)
-                    .ok_or_else(|| bad("a sample past the end of the file"))?;
-                samples.push(Sample {
-                    data: data.to_vec(),
-                    duration,
-                    key: sample_flags & 0x0001_0000 == 0,
-                });
-                offset += size;
-            }
+            read_trun(file, trun, moof_at, &defaults, &mut samples)?;
         }
     }
     Ok(ReadSegment { track, samples })

@@ -23,6 +23,7 @@ use lensguard_core::policy::RedactStyle;
 use lensguard_vision::RgbFrame;
 use lensguard_vision::redact::Redacted;
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// How a segment is redacted.
 #[derive(Debug, Clone)]
@@ -48,6 +49,23 @@ pub struct RedactedSegment {
     pub pictures: usize,
     /// Pictures the detector looked at.
     pub looked: usize,
+    /// Where the time went.
+    pub stages: Stages,
+}
+
+/// Time per stage of one redaction (wall clock on the calling thread).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// Reading the segment and decoding its pictures.
+    pub decode: Duration,
+    /// The face detector.
+    pub detect: Duration,
+    /// Following faces between looks (the cover).
+    pub track: Duration,
+    /// Burning in masks and hiding faces.
+    pub redact: Duration,
+    /// Encoding H.264 and writing the fragmented MP4.
+    pub encode: Duration,
 }
 
 /// Redacts `file` (a segment `fmp4` wrote); `detect` finds faces in a
@@ -57,6 +75,7 @@ pub fn redact_segment(
     how: &SegmentRedaction,
     mut detect: impl FnMut(&RgbFrame) -> Result<Vec<BoxF>, String>,
 ) -> Result<RedactedSegment, VideoError> {
+    let started = Instant::now();
     let segment = fmp4_read::read(file)?;
     if segment.track.codec != Codec::H264 {
         return Err(VideoError::Decoder(
@@ -79,11 +98,17 @@ pub fn redact_segment(
     let mut redactor = FrameRedactor::new(how.cover, how.masks.clone(), how.style);
     let every = how.detect_every.max(1);
     let (mut durations, mut looked, mut decoded) = (VecDeque::new(), 0usize, 0usize);
+    let mut stages = Stages {
+        decode: started.elapsed(),
+        ..Stages::default()
+    };
+    let mut encoding = Duration::ZERO;
     let mut out: Vec<Sample> = Vec::new();
     let mut encode = |pictures: Vec<Redacted>,
                       durations: &mut VecDeque<u32>,
                       out: &mut Vec<Sample>|
      -> Result<(), VideoError> {
+        let started = Instant::now();
         for picture in pictures {
             let duration = durations.pop_front().unwrap_or(3000);
             if out.is_empty() {
@@ -99,13 +124,16 @@ pub fn redact_segment(
                 last.duration += duration;
             }
         }
+        encoding += started.elapsed();
         Ok(())
     };
     for sample in &segment.samples {
+        let started = Instant::now();
         let frame = match decoder.decode(&sample.data, true) {
             Ok(Some(f)) => f.rgb,
             Ok(None) | Err(_) => None,
         };
+        stages.decode += started.elapsed();
         let Some(frame) = frame else {
             // Its time goes to the picture before.
             if let Some(last) = durations.back_mut() {
@@ -116,9 +144,12 @@ pub fn redact_segment(
         durations.push_back(sample.duration);
         let faces = if decoded % every == 0 {
             looked += 1;
+            let started = Instant::now();
             // A detector that fails hides nothing it could not see: the
             // export is refused rather than written without faces hidden.
-            Some(detect(&frame).map_err(VideoError::Detector)?)
+            let found = detect(&frame).map_err(VideoError::Detector)?;
+            stages.detect += started.elapsed();
+            Some(found)
         } else {
             None
         };
@@ -128,6 +159,8 @@ pub fn redact_segment(
     }
     let rest = redactor.finish();
     encode(rest, &mut durations, &mut out)?;
+    (stages.track, stages.redact) = redactor.times();
+    let started = Instant::now();
     let record = encoder
         .record()
         .ok_or_else(|| VideoError::Encoder("no picture was encoded".to_owned()))?
@@ -139,10 +172,13 @@ pub fn redact_segment(
         height: segment.track.height,
         timescale,
     };
+    let file = fmp4::segment(&track, 1, 0, &out);
+    stages.encode = encoding + started.elapsed();
     Ok(RedactedSegment {
-        file: fmp4::segment(&track, 1, 0, &out),
+        file,
         pictures: out.len(),
         looked,
+        stages,
     })
 }
 

@@ -19,6 +19,7 @@ use lensguard_core::policy::RedactStyle;
 use lensguard_vision::RgbFrame;
 use lensguard_vision::redact::{Rect, Redacted, redact};
 use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
 /// Redacts a video's frames.
 #[derive(Debug)]
@@ -28,6 +29,8 @@ pub struct FrameRedactor {
     next: u64,
     masks: Vec<Polygon>,
     style: RedactStyle,
+    tracking: Duration,
+    hiding: Duration,
 }
 
 impl FrameRedactor {
@@ -40,7 +43,15 @@ impl FrameRedactor {
             next: 0,
             masks,
             style,
+            tracking: Duration::ZERO,
+            hiding: Duration::ZERO,
         }
+    }
+
+    /// Time spent so far following faces (the cover) and hiding them
+    /// (masks and redaction), for the benchmark's split.
+    pub fn times(&self) -> (Duration, Duration) {
+        (self.tracking, self.hiding)
     }
 
     /// The next frame and the faces detected in it (`None`: the detector
@@ -48,17 +59,22 @@ impl FrameRedactor {
     pub fn push(&mut self, frame: RgbFrame, faces: Option<&[BoxF]>) -> Vec<Redacted> {
         self.held.push_back((self.next, frame));
         self.next += 1;
+        let started = Instant::now();
         let done = self.cover.push(faces);
+        self.tracking += started.elapsed();
         self.release(done)
     }
 
     /// Every frame still held back, redacted (the video ended).
     pub fn finish(&mut self) -> Vec<Redacted> {
+        let started = Instant::now();
         let done = self.cover.finish();
+        self.tracking += started.elapsed();
         self.release(done)
     }
 
     fn release(&mut self, done: Vec<(u64, Vec<BoxF>)>) -> Vec<Redacted> {
+        let started = Instant::now();
         let mut out = Vec::with_capacity(done.len());
         for (index, boxes) in done {
             // Cover and frames advance together: the front frame is the one
@@ -69,6 +85,7 @@ impl FrameRedactor {
             debug_assert_eq!(held, index);
             out.push(self.redact_one(&frame, &boxes));
         }
+        self.hiding += started.elapsed();
         out
     }
 

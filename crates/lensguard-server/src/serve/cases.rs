@@ -1,7 +1,7 @@
 //! Evidence cases over the API (the same operations as `lensguard case`).
 //!
 //! - `GET /v1/cases`, `GET /v1/cases/{id}` (`cases:read`): cases, and one
-//!   case with its items.
+//!   case with its items (audited as `cases.list`, `cases.read`).
 //! - `POST /v1/cases`, `POST /v1/cases/{id}/items`, `POST
 //!   /v1/cases/{id}/close` (`cases:manage`): open, add (held from then on,
 //!   each addition audited), close (the hold is lifted).
@@ -12,7 +12,7 @@
 //! Cases span devices, so a caller whose access is limited to some devices
 //! is refused (403 `device_scoped`).
 
-use super::auth::Auth;
+use super::auth::{Auth, audit_read};
 use super::evidence::{caller, valid_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, read_json};
 use super::state::AppState;
@@ -143,6 +143,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth<CasesRead>) -> Respo
     if let Some(r) = refuse_device_scoped(&auth, &rid) {
         return r;
     }
+    if let Err(refused) = audit_read(&state, &auth, "cases.list", "cases".into(), None).await {
+        return refused;
+    }
     match state.db.list_cases().await {
         Ok(cases) => {
             let items: Vec<CaseView> = cases.into_iter().map(|c| view(c, None)).collect();
@@ -167,6 +170,10 @@ pub async fn get(
         Ok(None) => return no_such_case(&rid),
         Err(_) => return db_unavailable(&rid),
     };
+    if let Err(refused) = audit_read(&state, &auth, "cases.read", format!("case:{id}"), None).await
+    {
+        return refused;
+    }
     match state.db.case_items(&id).await {
         Ok(items) => {
             let items = items
