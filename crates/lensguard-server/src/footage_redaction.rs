@@ -39,17 +39,20 @@ pub fn redact(
     redact_segment(original, &how, |frame| {
         faces
             .detect(frame, scale, threshold)
-            .map(|found| {
-                found
-                    .into_iter()
-                    .map(|d| BoxF {
-                        x: d.x,
-                        y: d.y,
-                        width: d.width,
-                        height: d.height,
-                    })
-                    .collect()
-            })
+            .map(boxes)
             .map_err(|e| e.to_string())
     })
+}
+
+/// Detections as the boxes video redaction follows.
+pub fn boxes(found: Vec<lensguard_vision::models::Detection>) -> Vec<BoxF> {
+    found
+        .into_iter()
+        .map(|d| BoxF {
+            x: d.x,
+            y: d.y,
+            width: d.width,
+            height: d.height,
+        })
+        .collect()
 }

@@ -111,6 +111,26 @@ impl Writer {
         }
         std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))
     }
+
+    /// Writes `bytes` (a `media_type` file) at `path` with a signed C2PA
+    /// manifest recording `what`.
+    fn signed(
+        &self,
+        path: String,
+        media_type: &str,
+        bytes: &[u8],
+        what: &EvidenceAssertion,
+        signer: &(dyn c2pa::Signer + Send + Sync),
+    ) -> anyhow::Result<FileRecord> {
+        let signed = provenance::sign(bytes, media_type, &path, what, signer)?;
+        self.put(&path, &signed)?;
+        Ok(FileRecord {
+            path,
+            media_type: media_type.to_owned(),
+            c2pa: true,
+            original_sha256: what.original_sha256.clone(),
+        })
+    }
 }
 
 /// Exports case `case_id` into the new folder `out`, calling `progress`
@@ -403,14 +423,9 @@ async fn export_item(
                 Some(redacted.policy.clone()),
             );
             let path = format!("media/inspection-{}.jpg", item.id);
-            let signed = provenance::sign(&bytes, "image/jpeg", &path, &what, signer)?;
-            w.put(&path, &signed)?;
-            record.files.push(FileRecord {
-                path,
-                media_type: "image/jpeg".to_owned(),
-                c2pa: true,
-                original_sha256: original,
-            });
+            record
+                .files
+                .push(w.signed(path, "image/jpeg", &bytes, &what, signer)?);
         }
         CaseItemKind::Event => {
             let Some(event) = cx.db.get_camera_event(&item.id).await? else {
@@ -435,14 +450,9 @@ async fn export_item(
                     Some(snapshot.policy.clone()),
                 );
                 let path = format!("media/event-{}.jpg", item.id);
-                let signed = provenance::sign(&bytes, "image/jpeg", &path, &what, signer)?;
-                w.put(&path, &signed)?;
-                record.files.push(FileRecord {
-                    path,
-                    media_type: "image/jpeg".to_owned(),
-                    c2pa: true,
-                    original_sha256: None,
-                });
+                record
+                    .files
+                    .push(w.signed(path, "image/jpeg", &bytes, &what, signer)?);
             }
         }
         CaseItemKind::Segment => {
@@ -516,14 +526,9 @@ async fn export_item(
                 Some(format!("{}@{}", cx.policy.name, cx.policy.revision)),
             );
             let path = format!("media/segment-{}.mp4", item.id);
-            let signed = provenance::sign(&redacted.file, "video/mp4", &path, &what, signer)?;
-            w.put(&path, &signed)?;
-            record.files.push(FileRecord {
-                path,
-                media_type: "video/mp4".to_owned(),
-                c2pa: true,
-                original_sha256: Some(original_sha),
-            });
+            record
+                .files
+                .push(w.signed(path, "video/mp4", &redacted.file, &what, signer)?);
         }
     }
     Ok(record)

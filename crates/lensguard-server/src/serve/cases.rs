@@ -277,31 +277,32 @@ pub async fn add(
     };
     let selection = match (&req.device, &req.camera) {
         (Some(_), Some(_)) => return bad("select by device or by camera, not both"),
-        (Some(device), None) => match range() {
-            Some((from, to)) if valid_device(device) => Some(Selection::Device {
-                device: device.clone(),
-                from,
-                to,
-            }),
-            _ => {
-                return bad(
-                    "a device selection needs a valid device id, and from before to (RFC 3339)",
-                );
-            }
-        },
-        (None, Some(camera)) => match range() {
-            Some((from, to)) if valid_device(camera) => Some(Selection::Camera {
-                camera: camera.clone(),
-                from,
-                to,
-            }),
-            _ => {
-                return bad(
-                    "a camera selection needs a valid camera name, and from before to (RFC 3339)",
-                );
-            }
-        },
         (None, None) => None,
+        (device, camera) => {
+            let name = device
+                .as_ref()
+                .or(camera.as_ref())
+                .cloned()
+                .unwrap_or_default();
+            let Some((from, to)) = range().filter(|_| valid_device(&name)) else {
+                return bad(
+                    "a selection needs a valid device id or camera name, and from before to (RFC 3339)",
+                );
+            };
+            Some(if device.is_some() {
+                Selection::Device {
+                    device: name,
+                    from,
+                    to,
+                }
+            } else {
+                Selection::Camera {
+                    camera: name,
+                    from,
+                    to,
+                }
+            })
+        }
     };
     if let Some(s) = &selection {
         match state.db.select_items(s).await {

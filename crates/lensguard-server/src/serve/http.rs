@@ -97,6 +97,7 @@ pub fn router(
         .route("/v1/events/{id}", get(super::events::get))
         .route("/v1/events/{id}/snapshot", get(super::events::snapshot))
         .route("/v1/cameras/{name}/segments", get(super::footage::list))
+        .route("/v1/cameras/{name}/live", get(super::live::live))
         .route("/v1/segments/{id}/original", get(super::footage::original))
         .route("/v1/segments/{id}/redacted", get(super::footage::redacted))
         .route("/v1/audit/checkpoint", get(super::audit_api::head))

@@ -20,6 +20,7 @@ mod hsts_guard;
 mod http;
 mod identity;
 mod inspections;
+mod live;
 mod maintenance;
 mod openapi;
 mod outbox;

@@ -110,6 +110,7 @@ pub fn start(
             Arc::clone(&status),
             Arc::clone(&activity),
             Arc::clone(intake),
+            registry.live_sender(&c.name),
         )
         .with_context(|| format!("camera {}: cannot start its analysis thread", c.name))?;
         if let Some(url) = c

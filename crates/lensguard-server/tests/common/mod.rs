@@ -444,6 +444,26 @@ pub fn hex_path(v: &serde_json::Value) -> Vec<[u8; 32]> {
 pub const BOUNDARY: &str = "lensguard-test-boundary";
 
 /// A `multipart/form-data` body: `(name, content type or None, bytes)` parts.
+/// Submits `photo` from `device` as multipart (expects `201`); the report.
+#[allow(dead_code)] // not every test binary submits photos
+pub fn submit_photo(server: &Server, token: &str, photo: &[u8], device: &str) -> serde_json::Value {
+    let auth = format!("Bearer {token}");
+    let kind = format!("multipart/form-data; boundary={BOUNDARY}");
+    let body = form(&[
+        ("photo", Some("image/jpeg"), photo),
+        ("device_id", None, device.as_bytes()),
+    ]);
+    let r = send(
+        server,
+        "POST",
+        "/v1/inspections",
+        &[("authorization", &auth), ("content-type", &kind)],
+        body,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    serde_json::from_str(&r.body).expect("json")
+}
+
 pub fn form(parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, kind, bytes) in parts {

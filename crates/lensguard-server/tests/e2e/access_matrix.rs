@@ -136,6 +136,11 @@ const ROUTES: &[Route] = &[
     ),
     r(
         "GET",
+        "/v1/cameras/{name}/live",
+        Need::Scope(Scope::InspectionsRead),
+    ),
+    r(
+        "GET",
         "/v1/segments/{id}/original",
         Need::Scope(Scope::EvidenceReadOriginal),
     ),
@@ -271,6 +276,7 @@ fn answer(route: &Route, caller: Caller) -> Answer {
             | "/v1/events/{id}"
             | "/v1/events/{id}/snapshot"
             | "/v1/cameras/{name}/segments"
+            | "/v1/cameras/{name}/live"
             | "/v1/segments/{id}/original"
             | "/v1/segments/{id}/redacted",
         ) => 404,

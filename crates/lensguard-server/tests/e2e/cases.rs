@@ -10,31 +10,17 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
-use crate::common::{
-    BOUNDARY, Server, create_key, form, get_with, lensguard, send, text, tool_available,
-};
+use crate::common::{Server, create_key, get_with, lensguard, send, text, tool_available};
 use lensguard_testkit::rtsp_server::RtspServer;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn submit(server: &Server, token: &str, photo: &[u8], device: &str) -> String {
-    let auth = format!("Bearer {token}");
-    let kind = format!("multipart/form-data; boundary={BOUNDARY}");
-    let body = form(&[
-        ("photo", Some("image/jpeg"), photo),
-        ("device_id", None, device.as_bytes()),
-    ]);
-    let r = send(
-        server,
-        "POST",
-        "/v1/inspections",
-        &[("authorization", &auth), ("content-type", &kind)],
-        body,
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    let v: serde_json::Value = serde_json::from_str(&r.body).expect("json");
-    v["id"].as_str().expect("an id").to_owned()
+    crate::common::submit_photo(server, token, photo, device)["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
 }
 
 fn run_ok(args: &[&str]) -> String {
@@ -146,6 +132,73 @@ fn sums_rewritten(bundle: &Path) {
     std::fs::write(bundle.join("MANIFEST.sha256"), out).unwrap();
 }
 
+/// The camera's live view for a few seconds with curl: each part a JPEG
+/// with the masked corner black; the view is audited.
+fn live_view_is_redacted(server: &Server, token: &str, dir: &Path) {
+    if !tool_available("curl", "scripts/install-test-deps") {
+        return;
+    }
+    let file = dir.join("live.mjpeg");
+    let out = Command::new("curl")
+        .args(["-sS", "--max-time", "4", "--cacert"])
+        .arg(server.data_dir.join("tls/cert.pem"))
+        .args(["-H", &format!("Authorization: Bearer {token}"), "-o"])
+        .arg(&file)
+        .arg(format!(
+            "https://localhost:{}/v1/cameras/door-1/live",
+            server.port()
+        ))
+        .output()
+        .expect("curl runs");
+    // 28: stopped by --max-time, as intended (the view goes on).
+    assert_eq!(out.status.code(), Some(28), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&file).unwrap();
+    let mut pictures = 0;
+    let mut at = 0;
+    while let Some(start) = find(&bytes[at..], b"\r\n\r\n") {
+        let head = String::from_utf8_lossy(&bytes[at..at + start]).into_owned();
+        let Some(len) = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+        else {
+            break;
+        };
+        assert!(head.contains("--lensguard-live-picture"), "{head}");
+        let body_at = at + start + 4;
+        let Some(jpeg) = bytes.get(body_at..body_at + len) else {
+            break; // the part curl was reading when it stopped
+        };
+        let picture =
+            lensguard_vision::decode::decode_rgb(jpeg, &lensguard_core::Limits::default())
+                .expect("a JPEG")
+                .frame;
+        let w = picture.width() as usize;
+        let corner = (10..80)
+            .flat_map(|y| (10..150).map(move |x| (y, x)))
+            .map(|(y, x)| picture.pixels()[(y * w + x) * 3])
+            .max()
+            .unwrap();
+        assert!(
+            corner < 24,
+            "live picture {pictures}: the masked corner shows ({corner})"
+        );
+        pictures += 1;
+        at = body_at + len;
+    }
+    assert!(pictures >= 2, "{pictures} live pictures in 4 s");
+    assert!(
+        crate::common::audit_entries(&server.data_dir)
+            .iter()
+            .any(|e| e["action"] == "cameras.live"),
+        "the live view is audited"
+    );
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
 #[test]
 fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
     let Some(photo) = lensguard_testkit::fetched::photo("grace_hopper.jpg") else {
@@ -211,6 +264,7 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
         segments[0]["start"].as_str().unwrap().to_owned(),
         segments[0]["end"].as_str().unwrap().to_owned(),
     );
+    live_view_is_redacted(&server, &token, tmp.path());
 
     // Over the API: a case with the photo, exported as a tar of the bundle.
     let auth = format!("Bearer {manager}");

@@ -7,28 +7,13 @@
 //! reason, and a legal hold stops its erasure until lifted.
 
 use crate::common::{
-    BOUNDARY, Server, audit_entries, create_key, files_holding, form, get_with, lensguard, send,
-    text,
+    Server, audit_entries, create_key, files_holding, get_with, lensguard, send, text,
 };
 use lensguard_testkit::samples_dir;
 use std::path::Path;
 
 fn submit(server: &Server, token: &str, photo: &[u8], device: &str) -> serde_json::Value {
-    let auth = format!("Bearer {token}");
-    let kind = format!("multipart/form-data; boundary={BOUNDARY}");
-    let body = form(&[
-        ("photo", Some("image/jpeg"), photo),
-        ("device_id", None, device.as_bytes()),
-    ]);
-    let r = send(
-        server,
-        "POST",
-        "/v1/inspections",
-        &[("authorization", &auth), ("content-type", &kind)],
-        body,
-    );
-    assert_eq!(r.status, 201, "{}", r.body);
-    serde_json::from_str(&r.body).expect("json")
+    crate::common::submit_photo(server, token, photo, device)
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {

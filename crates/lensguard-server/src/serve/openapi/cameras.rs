@@ -79,6 +79,16 @@ pub fn paths() -> Map<String, Value> {
                 "404": error_response("No such camera (or not one of the caller's cameras).")
             })))
         }},
+        "/v1/cameras/{name}/live": {"get": {
+            "operationId": "watchCameraLive",
+            "summary": "A camera's live view, redacted: its sampled pictures (detect_fps a second) as MJPEG (multipart/x-mixed-replace, one JPEG per part), each searched for faces before it is sent, faces of the last pictures held over, the privacy masks burned in. Ends after 10 minutes (reconnect) or when a detection fails. At most 4 views at once. Needs inspections:read; audited as cameras.live.",
+            "parameters": [{"name": "name", "in": "path", "required": true, "schema": {"type": "string"}, "description": "The camera's name."}],
+            "responses": refusals(map(json!({
+                "200": {"description": "The live view.", "content": {"multipart/x-mixed-replace": {"schema": {"type": "string", "format": "binary"}}}},
+                "404": error_response("No such camera (or not one of the caller's cameras)."),
+                "503": error_response("The face detector is not loaded (`redaction_unavailable`), or 4 views are open (`too_many_viewers`).")
+            })))
+        }},
         "/v1/segments/{id}/original": {"get": {
             "operationId": "getSegmentOriginal",
             "summary": "One segment of a camera's footage as the camera sent it: a standalone fragmented MP4 (faces and plates visible). Needs evidence:read-original and a stated reason; audited as footage.read_original with the camera, the time range and the reason's pseudonym, before the bytes are read.",

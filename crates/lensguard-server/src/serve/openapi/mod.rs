@@ -227,6 +227,7 @@ mod tests {
         ("get", "/v1/events/{id}", "inspections:read"),
         ("get", "/v1/events/{id}/snapshot", "inspections:read"),
         ("get", "/v1/cameras/{name}/segments", "inspections:read"),
+        ("get", "/v1/cameras/{name}/live", "inspections:read"),
         (
             "get",
             "/v1/segments/{id}/original",

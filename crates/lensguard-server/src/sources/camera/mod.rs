@@ -164,12 +164,17 @@ pub struct Picture {
     pub session: u64,
 }
 
+/// The latest sampled picture of a camera, for its live view (`None`
+/// until one arrives). Pictures are published only while someone watches.
+pub type LivePicture = Option<Arc<lensguard_vision::RgbFrame>>;
+
 /// A configured camera as the registry keeps it.
 #[derive(Debug)]
 struct Entry {
     name: String,
     masks: Vec<lensguard_core::config::cameras::Polygon>,
     status: Arc<Mutex<Status>>,
+    live: Arc<tokio::sync::watch::Sender<LivePicture>>,
 }
 
 /// Every camera's status (and privacy masks), by name.
@@ -194,6 +199,7 @@ impl Registry {
                 name: name.to_owned(),
                 masks,
                 status: Arc::clone(&status),
+                live: Arc::new(tokio::sync::watch::channel(None).0),
             });
         status
     }
@@ -207,6 +213,34 @@ impl Registry {
             .iter()
             .find(|e| e.name == name)
             .map(|e| e.masks.clone())
+    }
+
+    /// Where camera `name`'s sampled pictures are published for its live
+    /// view (the camera's analysis hands them on).
+    pub fn live_sender(&self, name: &str) -> Option<Arc<tokio::sync::watch::Sender<LivePicture>>> {
+        self.cameras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| Arc::clone(&e.live))
+    }
+
+    /// A configured camera's sampled pictures, as they come, with its
+    /// privacy masks; `None` for a camera not in the configuration.
+    pub fn watch(
+        &self,
+        name: &str,
+    ) -> Option<(
+        tokio::sync::watch::Receiver<LivePicture>,
+        Vec<lensguard_core::config::cameras::Polygon>,
+    )> {
+        self.cameras
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| (e.live.subscribe(), e.masks.clone()))
     }
 
     /// Every camera's name and status now, in configuration order.

@@ -31,6 +31,7 @@ pub fn start(
     status: Arc<Mutex<Status>>,
     activity: Arc<Mutex<super::activity::Activity>>,
     intake: Arc<Intake>,
+    live: Option<Arc<tokio::sync::watch::Sender<super::LivePicture>>>,
 ) -> std::io::Result<(impl FnMut(Picture) + Send + 'static, JoinHandle<()>)> {
     let (pictures, inbox) = mpsc::sync_channel::<Picture>(1);
     let (events, mut outbox) = tokio::sync::mpsc::channel::<Ended>(EVENTS_WAITING);
@@ -67,6 +68,12 @@ pub fn start(
         }
     });
     let hand_on = move |picture: Picture| {
+        // A copy for the live view, only while someone watches.
+        if let (Some(live), Some(rgb)) = (&live, &picture.frame.rgb)
+            && live.receiver_count() > 0
+        {
+            live.send_replace(Some(Arc::new(rgb.clone())));
+        }
         if pictures.try_send(picture).is_err() {
             status
                 .lock()
