@@ -40,6 +40,11 @@ pub struct EvidenceSigner {
 impl EvidenceSigner {
     /// The installation's signer in `data_dir`, made on first use.
     pub fn installation(data_dir: &Path) -> anyhow::Result<EvidenceSigner> {
+        // Two first exports at once must not each make a CA.
+        static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = MAKING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = data_dir.join(FOLDER);
         let (chain, key, ca) = (
             dir.join("signer.pem"),
