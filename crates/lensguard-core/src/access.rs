@@ -354,8 +354,8 @@ mod tests {
     #[test]
     fn role_matrix_is_as_documented() {
         use Scope::*;
-        assert_eq!(Role::Owner.scopes().len(), 9);
-        assert_eq!(Role::Admin.scopes().len(), 9);
+        assert_eq!(Role::Owner.scopes().len(), 11);
+        assert_eq!(Role::Admin.scopes().len(), 11);
         assert_eq!(
             Role::Developer.scopes(),
             [InspectionsWrite, InspectionsRead, KeysManage]
