@@ -59,7 +59,8 @@ fn deliver_then_revoke(database: Option<String>) {
     for r in &held {
         let v: serde_json::Value = serde_json::from_str(&r.payload).unwrap();
         assert_eq!(v["manifest"], "fleet-test@3");
-        let keys: Vec<&String> = v["data"].as_object().unwrap().keys().collect();
+        let mut keys: Vec<&String> = v["data"].as_object().unwrap().keys().collect();
+        keys.sort();
         assert_eq!(
             keys,
             ["id", "submission", "verdict"],
