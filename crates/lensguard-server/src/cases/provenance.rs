@@ -124,7 +124,26 @@ pub fn sign(
     builder
         .sign(signer, format, &mut Cursor::new(bytes), &mut out)
         .with_context(|| format!("cannot sign {title}"))?;
-    Ok(out.into_inner())
+    let out = out.into_inner();
+    // Nothing leaves with a manifest that does not validate (trust aside:
+    // the recipient decides that with their anchor).
+    let found = check(&out, format, None)?;
+    let failed: Vec<&String> = found
+        .failures
+        .iter()
+        .filter(|f| !f.starts_with("signingCredential.untrusted"))
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!(
+            "the C2PA manifest signed for {title} does not validate ({}): the signing certificate must meet the C2PA profile (ES256 key, digitalSignature, documentSigning or emailProtection usage, an organisation in its subject)",
+            failed
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(out)
 }
 
 /// What a C2PA reader found in a file.

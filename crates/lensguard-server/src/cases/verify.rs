@@ -90,15 +90,22 @@ pub fn verify(dir: &Path, keys: &Keys) -> Verdict {
     };
     let anchors = match &keys.anchors {
         Some(a) => Some(a.clone()),
-        None => {
-            unchecked.push(format!(
-                "C2PA signatures were checked against the bundle's own CA copy ({}): give --trust-anchor with the certificate you received from the installation",
-                bundle::C2PA_ANCHOR
-            ));
-            read(dir, bundle::C2PA_ANCHOR)
-                .ok()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-        }
+        None => match read(dir, bundle::C2PA_ANCHOR) {
+            Ok(b) => {
+                unchecked.push(format!(
+                    "C2PA signatures were checked against the bundle's own CA copy ({}): give --trust-anchor with the certificate you received from the installation",
+                    bundle::C2PA_ANCHOR
+                ));
+                Some(String::from_utf8_lossy(&b).into_owned())
+            }
+            Err(_) => {
+                unchecked.push(
+                    "no trust anchor was given and the bundle carries none (signed with a customer's certificate): no C2PA signer can be trusted; give --trust-anchor"
+                        .to_owned(),
+                );
+                None
+            }
+        },
     };
 
     // 1. The checkpoint.

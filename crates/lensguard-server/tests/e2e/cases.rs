@@ -195,6 +195,47 @@ fn live_view_is_redacted(server: &Server, token: &str, dir: &Path) {
     );
 }
 
+/// A customer's CA and an ES256 signer it issued (documentSigning), with
+/// `organisation` in its subject, PEM: (CA, signer chain, signer key).
+fn customer_signer(organisation: Option<&str>) -> (String, String, String) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    ca.distinguished_name
+        .push(DnType::CommonName, "Customer evidence CA");
+    // Real validity periods (rcgen's defaults run to the year 4096).
+    let now = time::OffsetDateTime::now_utc();
+    ca.not_before = now - time::Duration::hours(1);
+    ca.not_after = now + time::Duration::days(365);
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut leaf = CertificateParams::default();
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![
+        1, 3, 6, 1, 5, 5, 7, 3, 36,
+    ])];
+    leaf.distinguished_name
+        .push(DnType::CommonName, "Customer evidence signer");
+    if let Some(o) = organisation {
+        leaf.distinguished_name.push(DnType::OrganizationName, o);
+    }
+    leaf.use_authority_key_identifier_extension = true;
+    leaf.not_before = now - time::Duration::hours(1);
+    leaf.not_after = now + time::Duration::days(90);
+    let leaf_cert = leaf.signed_by(&key, &issuer).unwrap();
+    (
+        ca_cert.pem(),
+        format!("{}{}", leaf_cert.pem(), ca_cert.pem()),
+        key.serialize_pem(),
+    )
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -571,6 +612,78 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
             "c2pa-python missed the moved manifest: {lines:?}"
         );
     }
+
+    // Signed with a customer's certificate instead: it verifies against the
+    // customer's CA, and without an anchor nothing can trust its signer.
+    let customer = tmp.path().join("customer");
+    std::fs::create_dir_all(&customer).unwrap();
+    let theirs = tmp.path().join("customer-bundle");
+    // A certificate outside the C2PA profile (no organisation) is refused,
+    // and nothing is written.
+    let (_, chain_pem, key_pem) = customer_signer(None);
+    std::fs::write(customer.join("chain.pem"), chain_pem).unwrap();
+    std::fs::write(customer.join("key.pem"), key_pem).unwrap();
+    let refused = lensguard(&[
+        "case",
+        "export",
+        &case,
+        "--data-dir",
+        d,
+        "--config",
+        cfg,
+        "--out",
+        theirs.to_str().unwrap(),
+        "--signing-cert",
+        customer.join("chain.pem").to_str().unwrap(),
+        "--signing-key",
+        customer.join("key.pem").to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("must meet the C2PA profile"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert!(!theirs.exists());
+    let (ca_pem, chain_pem, key_pem) = customer_signer(Some("Customer Ltd"));
+    std::fs::write(customer.join("ca.pem"), ca_pem).unwrap();
+    std::fs::write(customer.join("chain.pem"), chain_pem).unwrap();
+    std::fs::write(customer.join("key.pem"), key_pem).unwrap();
+    run_ok(&[
+        "case",
+        "export",
+        &case,
+        "--data-dir",
+        d,
+        "--config",
+        cfg,
+        "--out",
+        theirs.to_str().unwrap(),
+        "--signing-cert",
+        customer.join("chain.pem").to_str().unwrap(),
+        "--signing-key",
+        customer.join("key.pem").to_str().unwrap(),
+    ]);
+    let (ok, report) = verify(&theirs, &key, &customer.join("ca.pem"));
+    assert!(ok, "the customer's bundle: {report}");
+    let (ok, report) = verify(&theirs, &key, &anchor);
+    assert!(
+        !ok && report.contains("FAIL C2PA manifests"),
+        "another CA: {report}"
+    );
+    let out = lensguard(&[
+        "case",
+        "verify",
+        theirs.to_str().unwrap(),
+        "--audit-key",
+        &key,
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stdout).contains("no C2PA signer can be trusted"),
+        "{}",
+        text(&out.stdout)
+    );
 
     // Without the installation's keys, the report says what it did not check.
     let out = lensguard(&["case", "verify", b]);
