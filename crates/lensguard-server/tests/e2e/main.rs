@@ -15,6 +15,7 @@ mod cli;
 mod fail_closed;
 mod mtls;
 mod multipart;
+mod pictures;
 mod policy_api;
 mod recordings;
 mod redact_cli;

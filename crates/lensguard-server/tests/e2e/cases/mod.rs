@@ -10,8 +10,15 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
+mod bundle_tools;
+mod live;
+
 use crate::common::{Server, create_key, get_with, lensguard, send, text, tool_available};
+use bundle_tools::{
+    c2pa_python, copy_dir, customer_signer, export_args, flip, split_app11, sums_rewritten, verify,
+};
 use lensguard_testkit::rtsp_server::RtspServer;
+use live::live_view_is_redacted;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -23,6 +30,11 @@ fn submit(server: &Server, token: &str, photo: &[u8], device: &str) -> String {
         .to_owned()
 }
 
+/// `args` as the `&str`s `lensguard` takes.
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
 fn run_ok(args: &[&str]) -> String {
     let out = lensguard(args);
     assert!(
@@ -32,212 +44,6 @@ fn run_ok(args: &[&str]) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-/// `lensguard case verify` on `bundle` with the installation's keys.
-fn verify(bundle: &Path, key: &str, anchor: &Path) -> (bool, String) {
-    let out = lensguard(&[
-        "case",
-        "verify",
-        bundle.to_str().unwrap(),
-        "--audit-key",
-        key,
-        "--trust-anchor",
-        anchor.to_str().unwrap(),
-    ]);
-    (out.status.success(), text(&out.stdout) + &text(&out.stderr))
-}
-
-/// c2pa-python's verdict on each file (`PATH STATE codes`), or `None` when
-/// the test tools are not installed (a failure under CI).
-fn c2pa_python(anchor: &Path, files: &[PathBuf]) -> Option<Vec<String>> {
-    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-    let python = home.join(".cache/lensguard/test-venv/bin/python");
-    if !python.exists() {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "c2pa-python is required under CI (scripts/install-test-deps installs it)"
-        );
-        eprintln!(
-            "\n*** SKIPPING the c2pa-python checks: scripts/install-test-deps installs it ***\n"
-        );
-        return None;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/c2pa_check.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(anchor)
-        .args(files)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.stderr.is_empty() || out.status.code() != Some(2),
-        "{}",
-        text(&out.stderr)
-    );
-    Some(text(&out.stdout).lines().map(str::to_owned).collect())
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(from).unwrap();
-        let dest = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
-/// Flips a bit `back` bytes before the end of `path` (in a clip: inside
-/// the last picture's data).
-fn flip(path: &Path, back: usize) {
-    let mut bytes = std::fs::read(path).unwrap();
-    let at = bytes.len().saturating_sub(back);
-    bytes[at] ^= 0x01;
-    std::fs::write(path, bytes).unwrap();
-}
-
-/// The APP11 (JUMBF, where C2PA lives) segments of a JPEG, and the JPEG
-/// without them.
-fn split_app11(jpeg: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    let (mut app11, mut rest) = (Vec::new(), jpeg[..2].to_vec());
-    let mut at = 2;
-    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
-        let len = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
-        let segment = &jpeg[at..at + 2 + len];
-        if jpeg[at + 1] == 0xEB {
-            app11.extend_from_slice(segment);
-        } else {
-            rest.extend_from_slice(segment);
-        }
-        at += 2 + len;
-    }
-    rest.extend_from_slice(&jpeg[at..]);
-    (app11, rest)
-}
-
-fn sums_rewritten(bundle: &Path) {
-    let mut out = String::new();
-    let sums = std::fs::read_to_string(bundle.join("MANIFEST.sha256")).unwrap();
-    for line in sums.lines() {
-        let (_, rel) = line.split_once("  ").unwrap();
-        let bytes = std::fs::read(bundle.join(rel)).unwrap();
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &bytes);
-        out.push_str(&format!("{}  {rel}\n", hex::encode(digest.as_ref())));
-    }
-    std::fs::write(bundle.join("MANIFEST.sha256"), out).unwrap();
-}
-
-/// The camera's live view for a few seconds with curl: each part a JPEG
-/// with the masked corner black; the view is audited.
-fn live_view_is_redacted(server: &Server, token: &str, dir: &Path) {
-    if !tool_available("curl", "scripts/install-test-deps") {
-        return;
-    }
-    let file = dir.join("live.mjpeg");
-    let out = Command::new("curl")
-        .args(["-sS", "--max-time", "4", "--cacert"])
-        .arg(server.data_dir.join("tls/cert.pem"))
-        .args(["-H", &format!("Authorization: Bearer {token}"), "-o"])
-        .arg(&file)
-        .arg(format!(
-            "https://localhost:{}/v1/cameras/door-1/live",
-            server.port()
-        ))
-        .output()
-        .expect("curl runs");
-    // 28: stopped by --max-time, as intended (the view goes on).
-    assert_eq!(out.status.code(), Some(28), "{}", text(&out.stderr));
-    let bytes = std::fs::read(&file).unwrap();
-    let mut pictures = 0;
-    let mut at = 0;
-    while let Some(start) = find(&bytes[at..], b"\r\n\r\n") {
-        let head = String::from_utf8_lossy(&bytes[at..at + start]).into_owned();
-        let Some(len) = head
-            .lines()
-            .find_map(|l| l.strip_prefix("Content-Length: "))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-        else {
-            break;
-        };
-        assert!(head.contains("--lensguard-live-picture"), "{head}");
-        let body_at = at + start + 4;
-        let Some(jpeg) = bytes.get(body_at..body_at + len) else {
-            break; // the part curl was reading when it stopped
-        };
-        let picture =
-            lensguard_vision::decode::decode_rgb(jpeg, &lensguard_core::Limits::default())
-                .expect("a JPEG")
-                .frame;
-        let w = picture.width() as usize;
-        let corner = (10..80)
-            .flat_map(|y| (10..150).map(move |x| (y, x)))
-            .map(|(y, x)| picture.pixels()[(y * w + x) * 3])
-            .max()
-            .unwrap();
-        assert!(
-            corner < 24,
-            "live picture {pictures}: the masked corner shows ({corner})"
-        );
-        pictures += 1;
-        at = body_at + len;
-    }
-    assert!(pictures >= 2, "{pictures} live pictures in 4 s");
-    assert!(
-        crate::common::audit_entries(&server.data_dir)
-            .iter()
-            .any(|e| e["action"] == "cameras.live"),
-        "the live view is audited"
-    );
-}
-
-/// A customer's CA and an ES256 signer it issued (documentSigning), with
-/// `organisation` in its subject, PEM: (CA, signer chain, signer key).
-fn customer_signer(organisation: Option<&str>) -> (String, String, String) {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-        KeyUsagePurpose,
-    };
-    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut ca = CertificateParams::default();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-    ca.distinguished_name
-        .push(DnType::CommonName, "Customer evidence CA");
-    // Real validity periods (rcgen's defaults run to the year 4096).
-    let now = time::OffsetDateTime::now_utc();
-    ca.not_before = now - time::Duration::hours(1);
-    ca.not_after = now + time::Duration::days(365);
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut leaf = CertificateParams::default();
-    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::Other(vec![
-        1, 3, 6, 1, 5, 5, 7, 3, 36,
-    ])];
-    leaf.distinguished_name
-        .push(DnType::CommonName, "Customer evidence signer");
-    if let Some(o) = organisation {
-        leaf.distinguished_name.push(DnType::OrganizationName, o);
-    }
-    leaf.use_authority_key_identifier_extension = true;
-    leaf.not_before = now - time::Duration::hours(1);
-    leaf.not_after = now + time::Duration::days(90);
-    let leaf_cert = leaf.signed_by(&key, &issuer).unwrap();
-    (
-        ca_cert.pem(),
-        format!("{}{}", leaf_cert.pem(), ca_cert.pem()),
-        key.serialize_pem(),
-    )
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 #[test]
@@ -434,17 +240,7 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
 
     let bundle = tmp.path().join("bundle");
     let b = bundle.to_str().unwrap();
-    let exported = run_ok(&[
-        "case",
-        "export",
-        &case,
-        "--data-dir",
-        d,
-        "--config",
-        cfg,
-        "--out",
-        b,
-    ]);
+    let exported = run_ok(&strs(&export_args(&case, d, cfg, &bundle, None)));
     let key = exported
         .lines()
         .find_map(|l| l.strip_prefix("audit public key "))
@@ -488,20 +284,13 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
         assert_eq!(probed.codec, "h264");
         assert_eq!(Some(probed.frames), segments[0]["pictures"].as_u64());
     }
-    let back = lensguard_video::fmp4_read::read(&std::fs::read(&clip).unwrap()).expect("fMP4");
-    let mut decoder =
-        lensguard_video::H264Decoder::new(&back.track.record, 1 << 22).expect("a decoder");
-    for (t, s) in back.samples.iter().enumerate() {
-        let frame = decoder
-            .decode(&s.data, true)
-            .expect("decodes")
-            .and_then(|f| f.rgb)
-            .expect("a picture");
-        let corner = (10..80)
-            .flat_map(|y| (10..150).map(move |x| (y, x)))
-            .map(|(y, x)| frame.pixels()[(y * frame.width() as usize + x) * 3])
-            .max()
-            .unwrap();
+    let pictures = crate::pictures::decoded(&std::fs::read(&clip).unwrap());
+    assert_eq!(
+        Some(pictures.len() as u64),
+        segments[0]["pictures"].as_u64()
+    );
+    for (t, frame) in pictures.iter().enumerate() {
+        let corner = crate::pictures::masked_corner(frame);
         assert!(
             corner < 24,
             "picture {t}: the masked corner shows ({corner})"
@@ -623,21 +412,7 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
     let (_, chain_pem, key_pem) = customer_signer(None);
     std::fs::write(customer.join("chain.pem"), chain_pem).unwrap();
     std::fs::write(customer.join("key.pem"), key_pem).unwrap();
-    let refused = lensguard(&[
-        "case",
-        "export",
-        &case,
-        "--data-dir",
-        d,
-        "--config",
-        cfg,
-        "--out",
-        theirs.to_str().unwrap(),
-        "--signing-cert",
-        customer.join("chain.pem").to_str().unwrap(),
-        "--signing-key",
-        customer.join("key.pem").to_str().unwrap(),
-    ]);
+    let refused = lensguard(&strs(&export_args(&case, d, cfg, &theirs, Some(&customer))));
     assert!(!refused.status.success());
     assert!(
         text(&refused.stderr).contains("must meet the C2PA profile"),
@@ -649,21 +424,7 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
     std::fs::write(customer.join("ca.pem"), ca_pem).unwrap();
     std::fs::write(customer.join("chain.pem"), chain_pem).unwrap();
     std::fs::write(customer.join("key.pem"), key_pem).unwrap();
-    run_ok(&[
-        "case",
-        "export",
-        &case,
-        "--data-dir",
-        d,
-        "--config",
-        cfg,
-        "--out",
-        theirs.to_str().unwrap(),
-        "--signing-cert",
-        customer.join("chain.pem").to_str().unwrap(),
-        "--signing-key",
-        customer.join("key.pem").to_str().unwrap(),
-    ]);
+    run_ok(&strs(&export_args(&case, d, cfg, &theirs, Some(&customer))));
     let (ok, report) = verify(&theirs, &key, &customer.join("ca.pem"));
     assert!(ok, "the customer's bundle: {report}");
     let (ok, report) = verify(&theirs, &key, &anchor);
@@ -698,17 +459,7 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
     run_ok(&["case", "close", &case, "--data-dir", d]);
     run_ok(&["erase", "--data-dir", d, "--device", "van-9"]);
     let again = tmp.path().join("again");
-    run_ok(&[
-        "case",
-        "export",
-        &case,
-        "--data-dir",
-        d,
-        "--config",
-        cfg,
-        "--out",
-        again.to_str().unwrap(),
-    ]);
+    run_ok(&strs(&export_args(&case, d, cfg, &again, None)));
     let (ok, report) = verify(&again, &key, &anchor);
     assert!(ok, "{report}");
     let manifest: serde_json::Value =
