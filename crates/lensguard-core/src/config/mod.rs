@@ -167,6 +167,8 @@ pub struct AuthSection {
     /// Login attempts per minute for one user name from one client address
     /// (and ten times that from one address for all names). Default 5, 1 to 1000.
     pub login_attempts_per_minute: Option<u32>,
+    /// Minutes a console session lasts without use. Default 15, 1 to 720.
+    pub console_idle_minutes: Option<u32>,
 }
 
 /// `[vault]`: where the evidence vault's key-encryption keys come from, and
@@ -309,6 +311,8 @@ pub struct ServerConfig {
     pub refusals: (u32, u32),
     /// User session lifetime.
     pub session_lifetime: Duration,
+    /// How long a console session lasts without use.
+    pub console_idle: Duration,
     /// Default overlap for API key rotation.
     pub key_rotation_overlap: Duration,
     /// Login attempts per minute per (name, client address).
@@ -459,6 +463,12 @@ impl ServerConfig {
             24,
             0..=720,
         );
+        let console_idle = ranged(
+            "console_idle_minutes",
+            raw.auth.console_idle_minutes,
+            15,
+            1..=720,
+        );
         let login_rate = ranged(
             "login_attempts_per_minute",
             raw.auth.login_attempts_per_minute,
@@ -496,6 +506,7 @@ impl ServerConfig {
             connections,
             refusals,
             session_lifetime: Duration::from_secs(u64::from(session_hours) * 3600),
+            console_idle: Duration::from_secs(u64::from(console_idle) * 60),
             key_rotation_overlap: Duration::from_secs(u64::from(overlap_hours) * 3600),
             login_attempts_per_minute: login_rate,
             vault,

@@ -122,102 +122,156 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Auth<S> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let ctx = context(parts, state);
-        let rid = RequestId(ctx.request_id.clone());
-        let action = format!("auth.{}", S::SCOPE.map_or("any", |s| s.as_str()));
-        // Every refusal goes through here: audited first, 503 if it cannot be;
-        // past the per-address bound, 429 and only counted (refusal_flood.rs).
-        let refuse = |r: Refusal| {
-            let admitted = state.refusals.admit(ctx.ip);
-            let outcome = r.outcome();
-            let event = ctx
-                .event(r.actor.clone(), &action)
-                .outcome(outcome, Some(r.message.clone()));
-            let rid = rid.clone();
-            async move {
-                if let Err(wait) = admitted {
-                    let message = "too many refused requests from this address";
-                    return too_many_requests(message, wait, &rid);
-                }
-                match state.audit(event).await {
-                    Ok(()) => error(r.status, r.code(), r.message, &rid),
-                    Err(_) => audit_unavailable(&rid),
-                }
-            }
-        };
-        let Some(token) = bearer(parts) else {
-            let missing = "missing credentials (Authorization: Bearer <API key or session token>)";
-            return Err(refuse(Refusal::unauthenticated(missing, "anonymous")).await);
-        };
-        let now = time::OffsetDateTime::now_utc();
-        let session = token.starts_with(SESSION_PREFIX);
-        let (kind, label) = if session {
-            ("session", "session")
-        } else {
-            ("API key", "key")
-        };
-        let checked = if session {
-            state.db.authenticate_session(token, now).await
-        } else {
-            state.db.authenticate_key(token, ctx.ip, now).await
-        };
-        let principal = match checked {
-            Ok(KeyCheck::Valid(p)) => p,
-            Ok(KeyCheck::Invalid) => {
-                return Err(
-                    refuse(Refusal::unauthenticated("invalid credentials", "anonymous")).await,
-                );
-            }
-            Ok(KeyCheck::Revoked(id)) => {
-                let message = format!("this {kind} was revoked");
-                let r = Refusal::unauthenticated(&message, &format!("{label}:{id}"));
-                return Err(refuse(r).await);
-            }
-            Ok(KeyCheck::Expired(id)) => {
-                let message = format!("this {kind} has expired");
-                let r = Refusal::unauthenticated(&message, &format!("{label}:{id}"));
-                return Err(refuse(r).await);
-            }
-            Ok(KeyCheck::OwnerDisabled(id)) => {
-                let message = "this API key's owner is disabled";
-                let r = Refusal::unauthenticated(message, &format!("key:{id}"));
-                return Err(refuse(r).await);
-            }
-            Ok(KeyCheck::NetworkNotAllowed(id)) => {
-                let message = format!("this API key may not be used from {}", ctx.ip);
-                return Err(refuse(Refusal::forbidden(message, format!("key:{id}"))).await);
-            }
-            Err(_) => {
-                return Err(error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "credentials cannot be checked right now",
-                    &rid,
-                ));
-            }
-        };
-        if let Err(not_until) = state.rate.check_key(&principal.actor.to_string()) {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let message = format!("too many requests for this {kind}");
-            return Err(too_many_requests(&message, seconds, &rid));
+        let token = bearer(parts).map(str::to_owned);
+        let rid = RequestId(context(parts, state).request_id);
+        gate::<S>(parts, state, token.as_deref())
+            .await
+            .map_err(|refused| refused.json(&rid))
+    }
+}
+
+/// A request the gate refused, after the refusal was audited (or could not
+/// be: then it is the 503 `audit_unavailable`).
+#[derive(Debug)]
+pub struct Refused {
+    /// 401, 403, 429 or 503.
+    pub status: StatusCode,
+    /// The error code the API answers.
+    pub code: &'static str,
+    /// What the caller is told.
+    pub message: String,
+    /// For a 429: seconds to wait.
+    pub retry_after: Option<u64>,
+}
+
+impl Refused {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Refused {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
         }
-        match authorize::<S>(principal) {
-            Ok(granted) => {
-                if let Some(slot) = parts.extensions.get::<CallerSlot>() {
-                    let _ = slot.0.set(Caller {
-                        actor: granted.principal().actor.to_string(),
-                        ctx: ctx.clone(),
-                    });
-                }
-                Ok(Auth { granted, ctx })
+    }
+
+    fn too_many(message: impl Into<String>, wait: u64) -> Self {
+        Refused {
+            retry_after: Some(wait),
+            ..Refused::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+        }
+    }
+
+    /// The API's JSON answer.
+    pub fn json(self, rid: &RequestId) -> Response {
+        match self.retry_after {
+            Some(wait) => too_many_requests(&self.message, wait, rid),
+            None => error(self.status, self.code, self.message, rid),
+        }
+    }
+}
+
+/// The one check every API route and console page passes through: `token`
+/// (a key or a session, however the request carried it) is authenticated,
+/// rate-limited, and must hold `S`. Every refusal is audited first (503 if it
+/// cannot be), and past the per-address bound only counted (429).
+pub async fn gate<S: Needs>(
+    parts: &Parts,
+    state: &AppState,
+    token: Option<&str>,
+) -> Result<Auth<S>, Refused> {
+    let ctx = context(parts, state);
+    let action = format!("auth.{}", S::SCOPE.map_or("any", |s| s.as_str()));
+    let refuse = |r: Refusal| {
+        let admitted = state.refusals.admit(ctx.ip);
+        let outcome = r.outcome();
+        let event = ctx
+            .event(r.actor.clone(), &action)
+            .outcome(outcome, Some(r.message.clone()));
+        async move {
+            if let Err(wait) = admitted {
+                return Refused::too_many("too many refused requests from this address", wait);
             }
-            Err(denied) => {
-                let message = format!("this {kind} lacks the scope {}", denied.needed);
-                Err(refuse(Refusal::forbidden(message, denied.actor.to_string())).await)
+            match state.audit(event).await {
+                Ok(()) => Refused::new(r.status, r.code(), r.message),
+                Err(_) => Refused::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "audit_unavailable",
+                    "the audit log cannot record this request",
+                ),
             }
+        }
+    };
+    let Some(token) = token else {
+        let missing = "missing credentials (Authorization: Bearer <API key or session token>)";
+        return Err(refuse(Refusal::unauthenticated(missing, "anonymous")).await);
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let session = token.starts_with(SESSION_PREFIX);
+    let (kind, label) = if session {
+        ("session", "session")
+    } else {
+        ("API key", "key")
+    };
+    let checked = if session {
+        state.db.authenticate_session(token, now).await
+    } else {
+        state.db.authenticate_key(token, ctx.ip, now).await
+    };
+    let principal = match checked {
+        Ok(KeyCheck::Valid(p)) => p,
+        Ok(KeyCheck::Invalid) => {
+            return Err(refuse(Refusal::unauthenticated("invalid credentials", "anonymous")).await);
+        }
+        Ok(KeyCheck::Revoked(id)) => {
+            let message = format!("this {kind} was revoked");
+            let r = Refusal::unauthenticated(&message, &format!("{label}:{id}"));
+            return Err(refuse(r).await);
+        }
+        Ok(KeyCheck::Expired(id)) => {
+            let message = format!("this {kind} has expired");
+            let r = Refusal::unauthenticated(&message, &format!("{label}:{id}"));
+            return Err(refuse(r).await);
+        }
+        Ok(KeyCheck::OwnerDisabled(id)) => {
+            let message = "this API key's owner is disabled";
+            let r = Refusal::unauthenticated(message, &format!("key:{id}"));
+            return Err(refuse(r).await);
+        }
+        Ok(KeyCheck::NetworkNotAllowed(id)) => {
+            let message = format!("this API key may not be used from {}", ctx.ip);
+            return Err(refuse(Refusal::forbidden(message, format!("key:{id}"))).await);
+        }
+        Err(_) => {
+            return Err(Refused::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "credentials cannot be checked right now",
+            ));
+        }
+    };
+    if let Err(not_until) = state.rate.check_key(&principal.actor.to_string()) {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(
+            &governor::clock::DefaultClock::default(),
+        ));
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return Err(Refused::too_many(
+            format!("too many requests for this {kind}"),
+            seconds,
+        ));
+    }
+    match authorize::<S>(principal) {
+        Ok(granted) => {
+            if let Some(slot) = parts.extensions.get::<CallerSlot>() {
+                let _ = slot.0.set(Caller {
+                    actor: granted.principal().actor.to_string(),
+                    ctx: ctx.clone(),
+                });
+            }
+            Ok(Auth { granted, ctx })
+        }
+        Err(denied) => {
+            let message = format!("this {kind} lacks the scope {}", denied.needed);
+            Err(refuse(Refusal::forbidden(message, denied.actor.to_string())).await)
         }
     }
 }

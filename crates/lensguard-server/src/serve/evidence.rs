@@ -59,42 +59,78 @@ async fn serve_object<S: lensguard_core::access::needs::Needs>(
     reason: Option<String>,
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
-    let principal = auth.granted.principal();
-    let info = match state.vault.find(id, category).await {
-        Ok(Some(info)) if may_read_device(principal, info.device_id.as_deref()) => info,
-        Ok(Some(_)) => return no_such_inspection(&rid),
-        Ok(None) => {
-            return match state.db.get_inspection(id).await {
-                Ok(Some(found)) if !may_read_device(principal, found.device_id.as_deref()) => {
-                    no_such_inspection(&rid)
-                }
-                Ok(Some(_)) => error(
-                    StatusCode::NOT_FOUND,
-                    "no_evidence",
-                    format!(
-                        "no {category} image is kept for this inspection (withheld, not kept by the policy, or expired)"
-                    ),
-                    &rid,
-                ),
-                Ok(None) => no_such_inspection(&rid),
-                Err(_) => db_unavailable(&rid),
-            };
-        }
-        Err(_) => return db_unavailable(&rid),
+    let info = match locate(state, auth.granted.principal(), id, category, &rid).await {
+        Ok(info) => info,
+        Err(answer) => return answer,
     };
+    if let Err(refused) = audit_object(state, auth, &info, reason).await {
+        return refused;
+    }
+    object_bytes(state, auth, &info).await
+}
+
+/// The `category` object of inspection `id`, when `principal` may read it;
+/// `Err` is the API's answer (404 `not_found` outside the caller's devices,
+/// 404 `no_evidence` when none is kept, 503).
+pub(super) async fn locate(
+    state: &AppState,
+    principal: &lensguard_core::access::Principal,
+    id: &str,
+    category: DataCategory,
+    rid: &RequestId,
+) -> Result<lensguard_store::vault::ObjectInfo, Response> {
+    match state.vault.find(id, category).await {
+        Ok(Some(info)) if may_read_device(principal, info.device_id.as_deref()) => Ok(info),
+        Ok(Some(_)) => Err(no_such_inspection(rid)),
+        Ok(None) => Err(match state.db.get_inspection(id).await {
+            Ok(Some(found)) if !may_read_device(principal, found.device_id.as_deref()) => {
+                no_such_inspection(rid)
+            }
+            Ok(Some(_)) => error(
+                StatusCode::NOT_FOUND,
+                "no_evidence",
+                format!(
+                    "no {category} image is kept for this inspection (withheld, not kept by the policy, or expired)"
+                ),
+                rid,
+            ),
+            Ok(None) => no_such_inspection(rid),
+            Err(_) => db_unavailable(rid),
+        }),
+        Err(_) => Err(db_unavailable(rid)),
+    }
+}
+
+/// Audits a read of `info` (an original's with its stated reason, which the
+/// log keeps as a pseudonym since it is free text); `Err` is the 503.
+pub(super) async fn audit_object<S: lensguard_core::access::needs::Needs>(
+    state: &AppState,
+    auth: &Auth<S>,
+    info: &lensguard_store::vault::ObjectInfo,
+    reason: Option<String>,
+) -> Result<(), Response> {
+    let category = info.category;
     let action = if category == DataCategory::Original {
         "evidence.read_original"
     } else {
         "evidence.read"
     };
-    let target = format!("evidence:{} inspection:{id} {category}", info.id);
-    // The stated reason is free text: the log keeps its pseudonym.
+    let target = format!(
+        "evidence:{} inspection:{} {category}",
+        info.id, info.inspection_id
+    );
     let reason = reason.map(|r| format!("reason {}", state.audit.pseudonym(&r)));
-    if let Err(refused) = audit_read(state, auth, action, target, reason).await {
-        return refused;
-    }
-    let read = state.vault.get(&info.id, &caller(auth)).await;
-    let bytes = match read {
+    audit_read(state, auth, action, target, reason).await
+}
+
+/// `info`'s bytes opened from the vault, as the answer.
+pub(super) async fn object_bytes<S: lensguard_core::access::needs::Needs>(
+    state: &AppState,
+    auth: &Auth<S>,
+    info: &lensguard_store::vault::ObjectInfo,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let bytes = match state.vault.get(&info.id, &caller(auth)).await {
         Ok(bytes) => bytes,
         Err(StoreError::NotFound(_)) => return no_such_inspection(&rid),
         Err(e) => return sealed_failed(&e, &rid),
@@ -204,8 +240,14 @@ pub(super) fn stated_reason(
     query
         .ok()
         .and_then(|Query(q)| q.reason)
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty() && r.len() <= 500 && !lensguard_core::text::has_control(r))
+        .and_then(|r| usable_reason(&r))
+}
+
+/// A stated reason, when usable: 1 to 500 characters after trimming, no
+/// control characters.
+pub(super) fn usable_reason(reason: &str) -> Option<String> {
+    let r = reason.trim();
+    (!r.is_empty() && r.len() <= 500 && !lensguard_core::text::has_control(r)).then(|| r.to_owned())
 }
 
 /// `400 reason_required`.

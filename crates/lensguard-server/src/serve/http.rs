@@ -113,6 +113,7 @@ pub fn router(
             state.clone(),
             super::auth::audit_body_refusals,
         ))
+        .merge(super::console::routes())
         .with_state(state)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -266,7 +267,11 @@ async fn security_headers(hsts: Option<HeaderValue>, mut req: Request, next: Nex
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The console's versioned static files may be kept by the browser;
+    // everything else is never cached.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),

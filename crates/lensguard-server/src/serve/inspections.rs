@@ -176,22 +176,68 @@ pub(super) fn no_such_inspection(rid: &RequestId) -> Response {
     )
 }
 
-/// Query parameters of `GET /v1/inspections`.
-#[derive(Debug, serde::Deserialize)]
+/// Query parameters of `GET /v1/inspections` (and the console's filters).
+#[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    from: Option<String>,
-    to: Option<String>,
-    verdict: Option<String>,
-    actor: Option<String>,
-    device: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+    pub(super) verdict: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) source: Option<String>,
+    pub(super) actor: Option<String>,
+    pub(super) device: Option<String>,
+    pub(super) limit: Option<u32>,
+    pub(super) cursor: Option<String>,
+}
+
+/// A reason code as the policy writes them: 1 to 64 of `a-z`, `0-9`, `_`.
+fn valid_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The filter and page size `q` asks for, within what `principal` may read;
+/// `Err` says what is wrong with the query.
+pub(super) fn filter(
+    q: &ListQuery,
+    principal: &lensguard_core::access::Principal,
+) -> Result<(lensguard_store::db::InspectionFilter, u32), &'static str> {
+    let mut filter = lensguard_store::db::InspectionFilter::default();
+    if let Some(f) = &q.from {
+        filter.from = Some(parse_time(f).ok_or("from must be an RFC 3339 time")?);
+    }
+    if let Some(t) = &q.to {
+        filter.to = Some(parse_time(t).ok_or("to must be an RFC 3339 time")?);
+    }
+    if let Some(v) = &q.verdict {
+        if !["pass", "retry", "fail"].contains(&v.as_str()) {
+            return Err("verdict must be pass, retry or fail");
+        }
+        filter.verdict = Some(v.clone());
+    }
+    if let Some(r) = &q.reason {
+        if !valid_code(r) {
+            return Err("reason must be a reason code (a-z, 0-9 and _)");
+        }
+        filter.reason = Some(r.clone());
+    }
+    filter.source = q.source.clone();
+    filter.actor = q.actor.clone();
+    filter.device = q.device.clone();
+    filter.devices = principal.devices.clone();
+    let (limit, after) = page_request(q.limit, q.cursor.as_deref())?;
+    filter.after = after;
+    Ok((filter, limit))
 }
 
 /// `GET /v1/inspections`: newest first, filtered by time range (`from`, `to`,
-/// RFC 3339), `verdict`, `actor` and `device`, `limit` 1 to 200 (default 50), continued with
-/// the `next_cursor` of the previous page.
+/// RFC 3339), `verdict`, `reason` (a reason code), `source` (`api`, or a
+/// watched folder's name), `actor` and `device`, `limit` 1 to 200 (default 50),
+/// continued with the `next_cursor` of the previous page.
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth<InspectionsRead>,
@@ -201,36 +247,13 @@ pub async fn list(
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, "bad_request", m.to_owned(), &rid);
     let Ok(axum::extract::Query(q)) = query else {
         return bad(
-            "unknown or malformed query parameter (from, to, verdict, actor, device, limit, cursor)",
+            "unknown or malformed query parameter (from, to, verdict, reason, source, actor, device, limit, cursor)",
         );
     };
-    let mut filter = lensguard_store::db::InspectionFilter::default();
-    if let Some(f) = &q.from {
-        let Some(t) = parse_time(f) else {
-            return bad("from must be an RFC 3339 time");
-        };
-        filter.from = Some(t);
-    }
-    if let Some(t) = &q.to {
-        let Some(t) = parse_time(t) else {
-            return bad("to must be an RFC 3339 time");
-        };
-        filter.to = Some(t);
-    }
-    if let Some(v) = &q.verdict {
-        if !["pass", "retry", "fail"].contains(&v.as_str()) {
-            return bad("verdict must be pass, retry or fail");
-        }
-        filter.verdict = Some(v.clone());
-    }
-    filter.actor = q.actor.clone();
-    filter.device = q.device.clone();
-    filter.devices = auth.granted.principal().devices.clone();
-    let (limit, after) = match page_request(q.limit, q.cursor.as_deref()) {
-        Ok(page) => page,
+    let (filter, limit) = match filter(&q, auth.granted.principal()) {
+        Ok(f) => f,
         Err(why) => return bad(why),
     };
-    filter.after = after;
     let found = match state.db.list_inspections(&filter, limit).await {
         Ok(f) => f,
         Err(_) => {

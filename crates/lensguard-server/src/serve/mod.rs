@@ -13,6 +13,7 @@ mod bootstrap;
 mod cameras;
 mod cases;
 mod connections;
+mod console;
 mod events;
 mod evidence;
 mod footage;
@@ -253,6 +254,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         )),
         intake: std::sync::Arc::clone(&intake),
         cameras: std::sync::Arc::clone(&sources.cameras),
+        console: std::sync::Arc::new(console::ConsoleState::new(cfg.console_idle)),
     };
     // Only an enrolled edge delivers; an air-gapped one starts no task that
     // could connect anywhere.

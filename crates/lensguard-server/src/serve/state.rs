@@ -40,6 +40,8 @@ pub struct AppState {
     pub refusals: Arc<super::refusal_flood::RefusalLimits>,
     /// Each camera's live status.
     pub cameras: Arc<crate::sources::camera::Registry>,
+    /// The console's form key and view grants.
+    pub console: Arc<super::console::ConsoleState>,
 }
 
 /// A rate limiter keyed by a string (`key:ID`, `user:ID`, a login pair).

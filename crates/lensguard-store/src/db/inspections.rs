@@ -22,6 +22,8 @@ pub struct StoredInspection {
     pub report: String,
     /// The device that sent it, when named.
     pub device_id: Option<String>,
+    /// When the result itself expires (seconds since the epoch).
+    pub expires_at: Option<i64>,
 }
 
 fn row_to_inspection(row: &sqlx::sqlite::SqliteRow) -> Result<StoredInspection, Error> {
@@ -31,6 +33,7 @@ fn row_to_inspection(row: &sqlx::sqlite::SqliteRow) -> Result<StoredInspection, 
         created_at: row.try_get("created_at")?,
         report: row.try_get("report")?,
         device_id: row.try_get("device_id")?,
+        expires_at: row.try_get("expires_at")?,
     })
 }
 
@@ -134,7 +137,7 @@ impl Db {
         idempotency_key: &str,
     ) -> Result<Option<IdempotentOriginal>, Error> {
         let row = sqlx::query(
-            "SELECT id, actor, created_at, report, device_id, request_sha256 FROM inspections
+            "SELECT id, actor, created_at, report, device_id, expires_at, request_sha256 FROM inspections
               WHERE actor = ? AND idempotency_key = ?",
         )
         .bind(actor)
@@ -153,7 +156,7 @@ impl Db {
     /// One inspection by id.
     pub async fn get_inspection(&self, id: &str) -> Result<Option<StoredInspection>, Error> {
         let row = sqlx::query(
-            "SELECT id, actor, created_at, report, device_id FROM inspections WHERE id = ?",
+            "SELECT id, actor, created_at, report, device_id, expires_at FROM inspections WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(self.pool())
@@ -177,6 +180,11 @@ pub struct InspectionFilter {
     pub device: Option<String>,
     /// Only devices this scope permits (the caller's device scope).
     pub devices: Option<lensguard_core::devices::DeviceScope>,
+    /// Only results with a reason of this code (`blurry`, `face_present`...).
+    pub reason: Option<String>,
+    /// Only what came in through this source: `api` (a key or a user), or a
+    /// watched folder's or camera's source name.
+    pub source: Option<String>,
     /// Continue after this `(created_at, id)`, from a previous page.
     pub after: Option<(i64, String)>,
 }
@@ -193,7 +201,7 @@ impl Db {
             None => (None, None),
         };
         let rows = sqlx::query(
-            "SELECT id, actor, created_at, report, device_id FROM inspections
+            "SELECT id, actor, created_at, report, device_id, expires_at FROM inspections
              WHERE (?1 IS NULL OR created_at >= ?1)
                AND (?2 IS NULL OR created_at < ?2)
                AND (?3 IS NULL OR verdict = ?3)
@@ -205,6 +213,10 @@ impl Db {
                     OR (substr(p.value, -1) = '*'
                         AND substr(device_id, 1, length(p.value) - 1)
                             = substr(p.value, 1, length(p.value) - 1))))
+               AND (?10 IS NULL OR EXISTS (SELECT 1 FROM json_each(report, '$.reasons') AS r
+                    WHERE json_extract(r.value, '$.code') = ?10))
+               AND (?11 IS NULL OR (?11 = 'api' AND actor NOT LIKE 'source:%')
+                    OR actor = 'source:' || ?11)
              ORDER BY created_at DESC, id DESC
              LIMIT ?7",
         )
@@ -222,6 +234,8 @@ impl Db {
                 .as_ref()
                 .map(|d| serde_json::to_string(d.patterns()).unwrap_or_default()),
         )
+        .bind(filter.reason.as_deref())
+        .bind(filter.source.as_deref())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(row_to_inspection).collect()

@@ -13,7 +13,9 @@
 //! key, schema 9 the audit log's anchor ([`anchor`]), schema 10 the device
 //! scopes of keys and users, schema 11 the watched folders' claims
 //! ([`claims`]), schema 12 the camera events ([`events`]), schema 13 the
-//! cameras' recorded segments and gaps ([`footage`]); opening an older file
+//! cameras' recorded segments and gaps ([`footage`]), schema 14 the evidence
+//! cases ([`cases`]), schema 15 a session's idle limit, last use and client
+//! (the console's sessions); opening an older file
 //! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
@@ -38,7 +40,10 @@ pub use inspections::{IdempotentOriginal, InspectionFilter, NewInspection, Store
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 pub(crate) use outbox::enqueue as enqueue_outbox;
 pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
-pub use sessions::{BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX};
+pub use sessions::{
+    BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX, SessionInfo, SessionTerms,
+    session_id,
+};
 pub use users::{
     LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, NewUser, TotpEnrolment, User, VerifiedLogin,
     check_password, check_username,
@@ -51,7 +56,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 14;
+const SCHEMA_VERSION: i64 = 15;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -167,7 +172,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     secret_hash BLOB NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    revoked_at INTEGER
+    revoked_at INTEGER,
+    idle_seconds INTEGER,
+    last_seen_at INTEGER,
+    client TEXT
 );
 CREATE TABLE IF NOT EXISTS bootstrap (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -237,10 +245,14 @@ impl Db {
         }
         // The key owner (8): keys made before it belong to no user; device
         // scopes (10): credentials made before them read every device.
+        // A session's idle limit, last use and client (15).
         for (table, column) in [
             ("api_keys", "owner"),
             ("api_keys", "devices"),
             ("users", "devices"),
+            ("sessions", "idle_seconds"),
+            ("sessions", "last_seen_at"),
+            ("sessions", "client"),
         ] {
             let has: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
@@ -249,7 +261,12 @@ impl Db {
                     .fetch_one(&pool)
                     .await?;
             if has == 0 {
-                sqlx::raw_sql(&format!("ALTER TABLE {table} ADD COLUMN {column} TEXT"))
+                let ty = if column.ends_with("_seconds") || column.ends_with("_at") {
+                    "INTEGER"
+                } else {
+                    "TEXT"
+                };
+                sqlx::raw_sql(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))
                     .execute(&pool)
                     .await?;
             }

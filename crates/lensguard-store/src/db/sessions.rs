@@ -4,7 +4,8 @@
 //! ([`Db::check_login`]), so every session is TOTP-verified: there is no
 //! password-only session for an owner or admin (or anyone) to act through.
 //! Tokens are `lgs_<id>_<secret>` (the id is public, only SHA-256 of the secret is
-//! stored, like API keys), expire after a fixed lifetime, and end at once on
+//! stored, like API keys), expire after a fixed lifetime (and, for the
+//! console's sessions, after an idle time without use), and end at once on
 //! logout or when the user is disabled. A session's scopes are its user's role,
 //! looked up on every request, so a role change applies at once.
 //!
@@ -43,6 +44,44 @@ pub struct IssuedSession {
     pub expires_at: i64,
 }
 
+/// How a new session ends and whom it was opened for.
+#[derive(Debug, Clone)]
+pub struct SessionTerms {
+    /// Its absolute lifetime.
+    pub lifetime: time::Duration,
+    /// It ends after this long without use (`None`: only the lifetime).
+    pub idle: Option<time::Duration>,
+    /// The client it was opened from, as the session list shows it
+    /// (address and user agent, at most 200 characters).
+    pub client: String,
+}
+
+/// A session as its user's session list shows it (never its secret).
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// Public id (the `<id>` of `lgs_<id>_...`).
+    pub id: String,
+    /// When it was opened, seconds since the epoch.
+    pub created_at: i64,
+    /// When it was last used, seconds since the epoch.
+    pub last_seen_at: i64,
+    /// When it ends at the latest, seconds since the epoch.
+    pub expires_at: i64,
+    /// Its idle limit in seconds, if any.
+    pub idle_seconds: Option<i64>,
+    /// The client it was opened from.
+    pub client: String,
+}
+
+/// A session's id from its token, when the token is well formed.
+pub fn session_id(token: &str) -> Option<&str> {
+    parse(token).map(|(id, _)| id)
+}
+
+/// Uses closer together than this do not rewrite `last_seen_at`: one write
+/// per session per interval, not one per request.
+const SEEN_GRANULARITY: i64 = 5;
+
 fn secret() -> Result<String, Error> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes(32)?))
 }
@@ -55,15 +94,15 @@ fn parse(token: &str) -> Option<(&str, &str)> {
 }
 
 impl Db {
-    /// Opens a session for `user` (whose login was just checked) for `lifetime`.
+    /// Opens a session for `user` (whose login was just checked) on `terms`.
     pub async fn open_session(
         &self,
         user: &User,
-        lifetime: time::Duration,
+        terms: &SessionTerms,
         now: time::OffsetDateTime,
     ) -> Result<IssuedSession, Error> {
         let mut conn = self.pool().acquire().await?;
-        insert_session(&mut conn, &user.id, lifetime, now).await
+        insert_session(&mut conn, &user.id, terms, now).await
     }
 
     /// Spends the login's TOTP step and opens its session, in one
@@ -72,7 +111,7 @@ impl Db {
     pub async fn open_login_session(
         &self,
         login: &super::users::VerifiedLogin,
-        lifetime: time::Duration,
+        terms: &SessionTerms,
         now: time::OffsetDateTime,
     ) -> Result<Result<IssuedSession, LoginRefusal>, Error> {
         let mut tx = self.pool().begin().await?;
@@ -89,12 +128,13 @@ impl Db {
             tx.rollback().await?;
             return Ok(Err(LoginRefusal::ReusedCode(login.user.id.clone())));
         }
-        let session = insert_session(&mut tx, &login.user.id, lifetime, now).await?;
+        let session = insert_session(&mut tx, &login.user.id, terms, now).await?;
         tx.commit().await?;
         Ok(Ok(session))
     }
 
-    /// Checks a session token at `now`.
+    /// Checks a session token at `now`; a valid one is marked used, so its
+    /// idle limit (if any) counts from now.
     pub async fn authenticate_session(
         &self,
         token: &str,
@@ -104,7 +144,8 @@ impl Db {
             return Ok(KeyCheck::Invalid);
         };
         let row = sqlx::query(
-            "SELECT s.secret_hash, s.expires_at, s.revoked_at, u.* FROM sessions s
+            "SELECT s.secret_hash, s.expires_at, s.revoked_at, s.idle_seconds, s.last_seen_at,
+                    u.* FROM sessions s
              JOIN users u ON u.id = s.user_id WHERE s.id = ?",
         )
         .bind(id)
@@ -125,6 +166,20 @@ impl Db {
         let expires_at: i64 = row.try_get("expires_at")?;
         if unix(now) >= expires_at {
             return Ok(KeyCheck::Expired(id.to_owned()));
+        }
+        let idle: Option<i64> = row.try_get("idle_seconds")?;
+        let seen: Option<i64> = row.try_get("last_seen_at")?;
+        if let (Some(idle), Some(seen)) = (idle, seen)
+            && unix(now) >= seen.saturating_add(idle)
+        {
+            return Ok(KeyCheck::Expired(id.to_owned()));
+        }
+        if seen.is_none_or(|seen| unix(now) - seen >= SEEN_GRANULARITY) {
+            sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id = ?")
+                .bind(unix(now))
+                .bind(id)
+                .execute(self.pool())
+                .await?;
         }
         Ok(KeyCheck::Valid(Principal {
             actor: Actor::User(user.id),
@@ -149,6 +204,56 @@ impl Db {
                 .bind(id)
                 .execute(self.pool())
                 .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The open sessions of `user_id` at `now`, newest first.
+    pub async fn list_sessions(
+        &self,
+        user_id: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<Vec<SessionInfo>, Error> {
+        let rows = sqlx::query(
+            "SELECT id, created_at, COALESCE(last_seen_at, created_at) AS seen, expires_at,
+                    idle_seconds, COALESCE(client, '') AS client
+             FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
+               AND (idle_seconds IS NULL OR COALESCE(last_seen_at, created_at) + idle_seconds > ?2)
+             ORDER BY created_at DESC, id",
+        )
+        .bind(user_id)
+        .bind(unix(now))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SessionInfo {
+                    id: r.try_get("id")?,
+                    created_at: r.try_get("created_at")?,
+                    last_seen_at: r.try_get("seen")?,
+                    expires_at: r.try_get("expires_at")?,
+                    idle_seconds: r.try_get("idle_seconds")?,
+                    client: r.try_get("client")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Ends the session `id` of `user_id` at once; false if no such session
+    /// of theirs was open.
+    pub async fn revoke_session(
+        &self,
+        user_id: &str,
+        id: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(unix(now))
+        .bind(id)
+        .bind(user_id)
+        .execute(self.pool())
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -259,20 +364,26 @@ async fn bootstrap_valid(
 async fn insert_session(
     conn: &mut sqlx::SqliteConnection,
     user_id: &str,
-    lifetime: time::Duration,
+    terms: &SessionTerms,
     now: time::OffsetDateTime,
 ) -> Result<IssuedSession, Error> {
     let id = hex::encode(random_bytes(6)?);
     let secret = secret()?;
-    let expires_at = unix(now + lifetime);
+    let expires_at = unix(now + terms.lifetime);
+    let client: String = terms.client.chars().take(200).collect();
     sqlx::query(
-        "INSERT INTO sessions (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO sessions (id, user_id, secret_hash, created_at, expires_at, idle_seconds,
+                               last_seen_at, client)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(user_id)
     .bind(hash(&secret))
     .bind(unix(now))
     .bind(expires_at)
+    .bind(terms.idle.map(|d| d.whole_seconds()))
+    .bind(unix(now))
+    .bind(client)
     .execute(conn)
     .await?;
     Ok(IssuedSession {

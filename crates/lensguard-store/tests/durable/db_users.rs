@@ -4,7 +4,7 @@
 
 use lensguard_core::Sensitive;
 use lensguard_core::access::{Actor, Role, Scope};
-use lensguard_store::db::{Db, KeyCheck, LoginRefusal, NewUser, TotpEnrolment};
+use lensguard_store::db::{Db, KeyCheck, LoginRefusal, NewUser, SessionTerms, TotpEnrolment};
 use lensguard_store::secrets::InstallationSecrets;
 use time::macros::datetime;
 
@@ -18,6 +18,15 @@ async fn setup() -> (tempfile::TempDir, Db, InstallationSecrets) {
         .expect("open");
     let secrets = InstallationSecrets::load_or_create(dir.path()).expect("secrets");
     (dir, db, secrets)
+}
+
+/// An hour-long session with no idle limit, as the API opens them.
+fn hour() -> SessionTerms {
+    SessionTerms {
+        lifetime: time::Duration::hours(1),
+        idle: None,
+        client: "127.0.0.1".into(),
+    }
 }
 
 fn pw(p: &str) -> Sensitive<String> {
@@ -76,7 +85,7 @@ async fn a_login_needs_the_password_and_a_fresh_totp_code_used_once() {
                 .expect("db")
             {
                 Ok(verified) => db
-                    .open_login_session(&verified, time::Duration::hours(1), at)
+                    .open_login_session(&verified, &hour(), at)
                     .await
                     .expect("db")
                     .map(|_| verified.user),
@@ -130,11 +139,103 @@ async fn a_login_needs_the_password_and_a_fresh_totp_code_used_once() {
 }
 
 #[tokio::test]
+async fn an_idle_session_ends_and_its_user_lists_and_revokes_their_own() {
+    let (_d, db, secrets) = setup().await;
+    let bob = user(&db, &secrets, "bob", Role::Operator).await;
+    let eve = user(&db, &secrets, "eve", Role::Operator).await;
+    let console = SessionTerms {
+        lifetime: time::Duration::hours(12),
+        idle: Some(time::Duration::minutes(15)),
+        client: "10.0.0.7 Firefox".into(),
+    };
+    let idle = db.open_session(&bob.user, &console, NOW).await.expect("s");
+    let token = idle.token.expose().clone();
+    let valid = |t: time::OffsetDateTime| {
+        let db = db.clone();
+        let token = token.clone();
+        async move {
+            matches!(
+                db.authenticate_session(&token, t).await.expect("db"),
+                KeyCheck::Valid(_)
+            )
+        }
+    };
+    // Each use moves the idle limit on; fifteen minutes without one end it.
+    assert!(valid(NOW + time::Duration::minutes(14)).await);
+    assert!(valid(NOW + time::Duration::minutes(28)).await);
+    let listed = db
+        .list_sessions(&bob.user.id, NOW + time::Duration::minutes(28))
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, idle.id);
+    assert_eq!(listed[0].client, "10.0.0.7 Firefox");
+    assert_eq!(listed[0].idle_seconds, Some(900));
+    assert_eq!(
+        listed[0].last_seen_at,
+        (NOW + time::Duration::minutes(28)).unix_timestamp()
+    );
+    let later = NOW + time::Duration::minutes(43);
+    assert!(matches!(
+        db.authenticate_session(&token, later).await.expect("db"),
+        KeyCheck::Expired(_)
+    ));
+    assert!(
+        db.list_sessions(&bob.user.id, later)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    // Sessions without an idle limit (the API's) last their lifetime.
+    let api = db.open_session(&bob.user, &hour(), NOW).await.expect("s");
+    let other = db.open_session(&bob.user, &hour(), NOW).await.expect("s");
+    let at = NOW + time::Duration::minutes(59);
+    assert!(matches!(
+        db.authenticate_session(api.token.expose(), at)
+            .await
+            .expect("db"),
+        KeyCheck::Valid(_)
+    ));
+    assert_eq!(
+        db.list_sessions(&bob.user.id, at).await.expect("l").len(),
+        2
+    );
+    // Only the owner of a session revokes it through the list.
+    assert!(
+        !db.revoke_session(&eve.user.id, &api.id, at)
+            .await
+            .expect("r")
+    );
+    assert!(
+        db.revoke_session(&bob.user.id, &api.id, at)
+            .await
+            .expect("r")
+    );
+    assert!(
+        !db.revoke_session(&bob.user.id, &api.id, at)
+            .await
+            .expect("r")
+    );
+    assert!(matches!(
+        db.authenticate_session(api.token.expose(), at)
+            .await
+            .expect("db"),
+        KeyCheck::Revoked(_)
+    ));
+    let left = db.list_sessions(&bob.user.id, at).await.expect("l");
+    assert_eq!(
+        left.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        [other.id.as_str()]
+    );
+}
+
+#[tokio::test]
 async fn sessions_carry_the_role_and_end_on_logout_expiry_or_disable() {
     let (_d, db, secrets) = setup().await;
     let bob = user(&db, &secrets, "bob", Role::Operator).await;
     let session = db
-        .open_session(&bob.user, time::Duration::hours(1), NOW)
+        .open_session(&bob.user, &hour(), NOW)
         .await
         .expect("session");
     let token = session.token.expose().clone();
@@ -170,7 +271,7 @@ async fn sessions_carry_the_role_and_end_on_logout_expiry_or_disable() {
     ));
     let viewer = db.get_user(&bob.user.id).await.expect("db").expect("bob");
     let session = db
-        .open_session(&viewer, time::Duration::hours(1), NOW)
+        .open_session(&viewer, &hour(), NOW)
         .await
         .expect("session");
     let token = session.token.expose().clone();
@@ -190,7 +291,7 @@ async fn sessions_carry_the_role_and_end_on_logout_expiry_or_disable() {
         KeyCheck::Revoked(_)
     ));
     let session = db
-        .open_session(&viewer, time::Duration::hours(1), NOW)
+        .open_session(&viewer, &hour(), NOW)
         .await
         .expect("session");
     let token = session.token.expose().clone();
@@ -214,7 +315,7 @@ async fn sessions_carry_the_role_and_end_on_logout_expiry_or_disable() {
     ));
 
     let other = db
-        .open_session(&bob.user, time::Duration::hours(1), NOW)
+        .open_session(&bob.user, &hour(), NOW)
         .await
         .expect("session");
     assert!(db.disable_user(&bob.user.id, NOW).await.expect("disable"));

@@ -102,12 +102,46 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
         Ok(l) => l,
         Err(r) => return r,
     };
+    let terms = lensguard_store::db::SessionTerms {
+        lifetime: time::Duration::try_from(state.session_lifetime).unwrap_or(time::Duration::HOUR),
+        idle: None,
+        client: ctx.ip.to_string(),
+    };
+    match sign_in(&state, &ctx, login, &terms).await {
+        Ok((session, user)) => (
+            StatusCode::CREATED,
+            Json(SessionView {
+                token: session.token.expose().clone(),
+                expires_at: rfc3339(session.expires_at),
+                user: UserView::from(&user),
+            }),
+        )
+            .into_response(),
+        Err(refused) => refused,
+    }
+}
+
+/// Checks a login (throttled, audited whichever way it goes) and opens a
+/// session on `terms`: the one way in for the API and the console. `Err` is
+/// the API's answer (401 "invalid credentials", 429 or 503).
+pub async fn sign_in(
+    state: &AppState,
+    ctx: &RequestCtx,
+    login: Login,
+    terms: &lensguard_store::db::SessionTerms,
+) -> Result<
+    (
+        lensguard_store::db::IssuedSession,
+        lensguard_store::db::User,
+    ),
+    Response,
+> {
     if let Err(wait) = state.logins.check(&login.username, ctx.ip) {
-        return too_many_requests(
+        return Err(too_many_requests(
             "too many login attempts from this address",
             wait,
-            &rid(&ctx),
-        );
+            &rid(ctx),
+        ));
     }
     let now = time::OffsetDateTime::now_utc();
     let checked = state
@@ -134,53 +168,42 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
                 ),
             };
             let reason = Some(refusal.reason().to_owned());
-            if let Err(r) = record(
-                &state,
-                &ctx,
+            record(
+                state,
+                ctx,
                 &actor,
                 "auth.login",
                 &target,
                 Outcome::Failure,
                 reason,
             )
-            .await
-            {
-                return r;
-            }
-            return invalid(&ctx, "invalid credentials");
+            .await?;
+            return Err(invalid(ctx, "invalid credentials"));
         }
-        Err(_) => return db_unavailable(&rid(&ctx)),
+        Err(_) => return Err(db_unavailable(&rid(ctx))),
     };
     let user = verified.user.clone();
     let actor = format!("user:{}", user.id);
     let login_entry =
-        |outcome, reason| record(&state, &ctx, &actor, "auth.login", &actor, outcome, reason);
+        |outcome, reason| record(state, ctx, &actor, "auth.login", &actor, outcome, reason);
     // Audited before the code's step is spent: a login that cannot be
     // recorded changes nothing, and the same code still works.
-    if let Err(r) = login_entry(Outcome::Success, Some(format!("role {}", user.role))).await {
-        return r;
-    }
-    let lifetime = time::Duration::try_from(state.session_lifetime).unwrap_or(time::Duration::HOUR);
-    match state.db.open_login_session(&verified, lifetime, now).await {
-        Ok(Ok(session)) => (
-            StatusCode::CREATED,
-            Json(SessionView {
-                token: session.token.expose().clone(),
-                expires_at: rfc3339(session.expires_at),
-                user: UserView::from(&user),
-            }),
-        )
-            .into_response(),
+    let how = if terms.idle.is_some() {
+        format!("role {}; console", user.role)
+    } else {
+        format!("role {}", user.role)
+    };
+    login_entry(Outcome::Success, Some(how)).await?;
+    match state.db.open_login_session(&verified, terms, now).await {
+        Ok(Ok(session)) => Ok((session, user)),
         Ok(Err(refusal)) => {
             // A concurrent login spent the code (or the user was disabled)
             // after this one was recorded as a success: say so too.
             let reason = Some(format!("{}; no session was opened", refusal.reason()));
-            if let Err(r) = login_entry(Outcome::Failure, reason).await {
-                return r;
-            }
-            invalid(&ctx, "invalid credentials")
+            login_entry(Outcome::Failure, reason).await?;
+            Err(invalid(ctx, "invalid credentials"))
         }
-        Err(_) => db_unavailable(&rid(&ctx)),
+        Err(_) => Err(db_unavailable(&rid(ctx))),
     }
 }
 

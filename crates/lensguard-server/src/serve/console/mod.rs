@@ -1,0 +1,106 @@
+//! The console: server-rendered web pages for operators, security reviewers
+//! and administrators, under `/console/`, on by default in `lensguard serve`.
+//!
+//! Invariants every page keeps:
+//! - **The API's gate**: a page takes [`page::Page<S>`], which runs the very
+//!   check an API route runs ([`super::auth::gate`]) on the session cookie, so
+//!   no page reaches data the API would refuse that session. Changes go
+//!   through the API's own handlers (no escalation, audit first), called
+//!   in-process with the page's capability.
+//! - **Forms**: every state-changing request passes [`csrf`] (same origin and
+//!   a session-bound token); refusals are audited.
+//! - **Audit**: a page that shows evidence is one audited read; a listing is
+//!   one audited read per page view naming what it showed; the images on it
+//!   load under that page's [`grants`] instead of auditing again.
+//! - **Content Security Policy**: `default-src 'self'`, no inline script or
+//!   style, no `eval`, `frame-ancestors 'none'`; scripts are files served
+//!   here ([`assets`]) with Subresource Integrity.
+//! - **Sessions**: the cookie is `Secure; HttpOnly; SameSite=Strict`; a
+//!   console session ends after `[auth] console_idle_minutes` without use
+//!   (default 15) and after `[auth] session_hours` in any case (default 12).
+
+mod assets;
+mod csrf;
+mod grants;
+mod inspections;
+mod overview;
+mod page;
+mod render;
+mod sign_in;
+
+use super::state::AppState;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{Redirect, Response};
+use axum::routing::{get, post};
+
+/// What the console keeps in memory.
+pub struct ConsoleState {
+    /// Makes and checks form tokens.
+    pub csrf: csrf::CsrfKey,
+    /// Images that audited pages may load.
+    pub grants: grants::ViewGrants,
+    /// How long a console session lasts without use.
+    pub idle: std::time::Duration,
+}
+
+impl ConsoleState {
+    /// Fresh state (a new form key) with sessions idle after `idle`.
+    pub fn new(idle: std::time::Duration) -> Self {
+        ConsoleState {
+            csrf: csrf::CsrfKey::random(),
+            grants: grants::ViewGrants::default(),
+            idle,
+        }
+    }
+}
+
+/// The Content-Security-Policy of every console response.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+                   frame-ancestors 'none'";
+
+/// The console's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/console",
+            get(|| async { Redirect::permanent("/console/") }),
+        )
+        .route("/console/", get(overview::page))
+        .route("/console/assets/{name}", get(assets::serve))
+        .route("/console/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/console/sign-out", post(sign_in::sign_out))
+        .route(
+            "/console/first-owner",
+            get(sign_in::first_owner_form).post(sign_in::first_owner),
+        )
+        .route("/console/account", get(sign_in::account))
+        .route(
+            "/console/account/sessions/{id}/revoke",
+            post(sign_in::revoke),
+        )
+        .route("/console/inspections", get(inspections::list))
+        .route("/console/inspections/{id}", get(inspections::detail))
+        .route(
+            "/console/inspections/{id}/original",
+            post(inspections::original),
+        )
+        .route("/console/images/{kind}/{id}", get(inspections::image))
+        .route("/console/originals/{id}", get(inspections::original_image))
+        .layer(axum::middleware::from_fn(policy_headers))
+}
+
+/// Adds the console's Content-Security-Policy and framing refusal.
+async fn policy_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    res
+}

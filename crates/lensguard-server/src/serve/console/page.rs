@@ -1,0 +1,215 @@
+//! Who is looking at a console page: the session cookie, the same gate as
+//! the API, and what the page's frame (navigation, form token) needs.
+//!
+//! The session token lives in the `__Host-lensguard-session` cookie
+//! (`Secure; HttpOnly; SameSite=Strict; Path=/`), never in a URL or a page.
+//! [`Page<S>`] takes it through [`gate`], the check every API route passes, so
+//! a page reaches only what the API would answer the same session. No cookie
+//! is not a refusal (a browser arriving): it is sent to sign in. A refused
+//! cookie (expired, idle too long, revoked) is audited by the gate, cleared,
+//! and sent to sign in; a session without the page's scope gets a 403 page.
+
+use super::super::auth::{Auth, gate};
+use super::super::state::AppState;
+use super::csrf;
+use super::render::{self, Chrome};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use lensguard_core::access::needs::Needs;
+use lensguard_store::audit::Outcome;
+use lensguard_store::db::{SESSION_PREFIX, session_id};
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "__Host-lensguard-session";
+/// A random value per browser that binds the sign-in form's token.
+pub const BROWSER_COOKIE: &str = "__Host-lensguard-browser";
+
+/// The value of cookie `name`, if the request has it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for `name=value` with the console's attributes; `max_age`
+/// `Some(0)` deletes it, `None` makes it end with the browser.
+pub fn set_cookie(name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
+    let age = max_age.map_or(String::new(), |a| format!("; Max-Age={a}"));
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict{age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// A page for a session holding `S`.
+pub struct Page<S: Needs> {
+    /// The capability and request context, exactly as an API handler gets them.
+    pub auth: Auth<S>,
+    /// The session's public id.
+    pub session: String,
+    /// Navigation, user and form token for the page's frame.
+    pub chrome: Chrome,
+    origin: Result<(), &'static str>,
+}
+
+impl<S: Needs> Page<S> {
+    /// Checks a state-changing request: it came from this service's pages
+    /// and carries this session's form token. A refusal is audited
+    /// (`console.csrf`, denied) and answered with a 403 page.
+    pub async fn check_form(&self, state: &AppState, presented: &str) -> Result<(), Response> {
+        let why = match self.origin {
+            Err(why) => why,
+            Ok(()) if state.console.csrf.verify(&self.session, presented) => return Ok(()),
+            Ok(()) => "the form's token is missing or is not this session's",
+        };
+        let actor = self.auth.granted.principal().actor.to_string();
+        let event = self
+            .auth
+            .ctx
+            .event(actor, "console.csrf")
+            .outcome(Outcome::Denied, Some(why.to_owned()));
+        if state.audit(event).await.is_err() {
+            return Err(render::unavailable(&self.chrome));
+        }
+        Err(render::error_page(
+            &self.chrome,
+            StatusCode::FORBIDDEN,
+            "Form refused",
+            &format!("{why}. Reload the page and send the form again."),
+        ))
+    }
+}
+
+impl<S: Needs> axum::extract::FromRequestParts<AppState> for Page<S> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE)
+            .filter(|t| t.starts_with(SESSION_PREFIX))
+            .map(str::to_owned)
+        else {
+            return Err(to_sign_in(parts, false));
+        };
+        let session = session_id(&token).unwrap_or_default().to_owned();
+        let auth = match gate::<S>(parts, state, Some(&token)).await {
+            Ok(auth) => auth,
+            Err(refused) if refused.status == StatusCode::UNAUTHORIZED => {
+                return Err(to_sign_in(parts, true));
+            }
+            Err(refused) => {
+                // The session is valid but not enough: show the page's frame
+                // for what it may do, and why this page is not part of it.
+                let chrome = Chrome::for_session(state, &token, &session).await;
+                let title = if refused.status == StatusCode::FORBIDDEN {
+                    "Not for your role"
+                } else {
+                    "Not now"
+                };
+                return Err(render::error_page(
+                    &chrome,
+                    refused.status,
+                    title,
+                    &refused.message,
+                ));
+            }
+        };
+        let chrome = Chrome::for_principal(state, auth.granted.principal(), &session).await;
+        Ok(Page {
+            auth,
+            session,
+            chrome,
+            origin: csrf::same_origin(&parts.headers, parts.uri.authority().map(|a| a.as_str())),
+        })
+    }
+}
+
+/// The redirect to sign in, back to this page afterwards (GET pages only);
+/// `ended` clears the refused cookie and says the session ended.
+fn to_sign_in(parts: &Parts, ended: bool) -> Response {
+    let mut target = String::from("/console/sign-in");
+    let mut query = Vec::new();
+    if ended {
+        query.push("ended=1".to_owned());
+    }
+    if parts.method == axum::http::Method::GET
+        && let Some(pq) = parts.uri.path_and_query()
+    {
+        query.push(format!("next={}", render::url_encode(pq.as_str())));
+    }
+    if !query.is_empty() {
+        target = format!("{target}?{}", query.join("&"));
+    }
+    let mut response = Redirect::to(&target).into_response();
+    if ended {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
+    }
+    response
+}
+
+/// Someone not (yet) signed in: the sign-in and first-owner forms.
+pub struct Visitor {
+    /// The browser's binding for form tokens.
+    pub binding: String,
+    /// The form token for `binding`.
+    pub csrf: String,
+    /// A new browser cookie to set, when the request had none.
+    pub new_cookie: Option<HeaderValue>,
+    origin: Result<(), &'static str>,
+    /// The request's context, for audit events.
+    pub ctx: super::super::auth::RequestCtx,
+}
+
+impl Visitor {
+    /// Whether a form from this visitor may be acted on; `Err` says why not.
+    pub fn check_form(&self, state: &AppState, presented: &str) -> Result<(), &'static str> {
+        self.origin?;
+        if self.new_cookie.is_some() || !state.console.csrf.verify(&self.binding, presented) {
+            return Err("the form's token is missing or is not this browser's");
+        }
+        Ok(())
+    }
+
+    /// `response` with the browser cookie set, when it is new.
+    pub fn with_cookie(&self, mut response: Response) -> Response {
+        if let Some(c) = &self.new_cookie {
+            response.headers_mut().append(header::SET_COOKIE, c.clone());
+        }
+        response
+    }
+}
+
+impl axum::extract::FromRequestParts<AppState> for Visitor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let existing = cookie(&parts.headers, BROWSER_COOKIE)
+            .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_owned);
+        let (binding, new_cookie) = match existing {
+            Some(b) => (b, None),
+            None => {
+                let b = hex::encode(uuid::Uuid::new_v4().as_bytes());
+                let c = set_cookie(BROWSER_COOKIE, &b, None);
+                (b, Some(c))
+            }
+        };
+        Ok(Visitor {
+            csrf: state.console.csrf.token(&binding),
+            binding,
+            new_cookie,
+            origin: csrf::same_origin(&parts.headers, parts.uri.authority().map(|a| a.as_str())),
+            ctx: super::super::auth::context(parts, state),
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Rendering: the frame every page shares ([`Chrome`]), HTML answers, and
+//! error pages. Templates live in `templates/console/` and are compiled into
+//! the binary by askama, which escapes every value for HTML.
+
+use super::super::state::AppState;
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lensguard_core::access::{Actor, Principal, Scope};
+use lensguard_store::db::KeyCheck;
+
+/// One entry of the navigation.
+#[derive(Debug, Clone)]
+pub struct NavItem {
+    /// Where it goes.
+    pub href: &'static str,
+    /// What it says.
+    pub label: &'static str,
+}
+
+/// The console's sections and the scope each needs: a section is listed
+/// only for sessions holding its scope (its pages check it again).
+const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
+    ("/console/", "Overview", Some(Scope::InspectionsRead)),
+    (
+        "/console/inspections",
+        "Inspections",
+        Some(Scope::InspectionsRead),
+    ),
+    ("/console/audit", "Audit", Some(Scope::AuditRead)),
+    ("/console/account", "Account", None),
+];
+
+/// What every page's frame shows: who is signed in, where they may go, and
+/// the token their forms carry.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    /// The user's name; empty before sign-in.
+    pub user: String,
+    /// Their role.
+    pub role: String,
+    /// The sections they may open.
+    pub nav: Vec<NavItem>,
+    /// The form token.
+    pub csrf: String,
+}
+
+impl Chrome {
+    /// The frame for a signed-in `principal` in session `session`.
+    pub async fn for_principal(state: &AppState, principal: &Principal, session: &str) -> Chrome {
+        let user = match &principal.actor {
+            Actor::User(id) => state
+                .db
+                .get_user(id)
+                .await
+                .ok()
+                .flatten()
+                .map_or_else(|| id.clone(), |u| u.username),
+            other => other.to_string(),
+        };
+        let nav = SECTIONS
+            .iter()
+            .filter(|(_, _, scope)| scope.is_none_or(|s| principal.scopes.contains(&s)))
+            .map(|(href, label, _)| NavItem { href, label })
+            .collect();
+        Chrome {
+            user,
+            role: principal.role.map_or_else(String::new, |r| r.to_string()),
+            nav,
+            csrf: state.console.csrf.token(session),
+        }
+    }
+
+    /// The frame for a session token the gate refused a page (it is valid,
+    /// without the page's scope); an empty frame if it cannot be read.
+    pub async fn for_session(state: &AppState, token: &str, session: &str) -> Chrome {
+        let now = time::OffsetDateTime::now_utc();
+        match state.db.authenticate_session(token, now).await {
+            Ok(KeyCheck::Valid(p)) => Chrome::for_principal(state, &p, session).await,
+            _ => Chrome::default(),
+        }
+    }
+
+    /// The Subresource Integrity value of static file `name`.
+    pub fn sri(&self, name: &str) -> &'static str {
+        super::assets::integrity(name)
+    }
+}
+
+/// A template rendered as a `status` page.
+pub fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            html,
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+            "the page could not be rendered",
+        )
+            .into_response(),
+    }
+}
+
+/// A template rendered as a `200` page.
+pub fn ok(template: &impl Template) -> Response {
+    page(StatusCode::OK, template)
+}
+
+/// A page that says what went wrong.
+#[derive(Template)]
+#[template(path = "console/error.html")]
+pub struct ErrorPage<'a> {
+    pub chrome: &'a Chrome,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub status: u16,
+}
+
+/// `status` with a page titled `title` saying `message`.
+pub fn error_page(chrome: &Chrome, status: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        status,
+        &ErrorPage {
+            chrome,
+            title,
+            message,
+            status: status.as_u16(),
+        },
+    )
+}
+
+/// 503: the audit log cannot record the view, so nothing is shown.
+pub fn unavailable(chrome: &Chrome) -> Response {
+    error_page(
+        chrome,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Not available",
+        "The audit log cannot record this view right now, so nothing is shown.",
+    )
+}
+
+/// 503: the database cannot answer.
+pub fn db_unavailable(chrome: &Chrome) -> Response {
+    error_page(
+        chrome,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Not available",
+        "The database is not answering right now.",
+    )
+}
+
+/// An API handler's error answer as a page: its status and message (the
+/// handlers' bodies are `{code, message, request_id}`).
+pub async fn api_error(chrome: &Chrome, title: &str, answer: Response) -> Response {
+    let status = answer.status();
+    let message = api_message(answer).await;
+    error_page(chrome, status, title, &message)
+}
+
+/// The message of an API handler's error answer.
+pub async fn api_message(answer: Response) -> String {
+    let bytes = axum::body::to_bytes(answer.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "the request was refused".to_owned())
+}
+
+/// The JSON body of an API handler's answer.
+pub async fn api_json(answer: Response) -> Option<serde_json::Value> {
+    let bytes = axum::body::to_bytes(answer.into_body(), 16 * 1024 * 1024)
+        .await
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `s` percent-encoded for a query string value.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Seconds since the epoch as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn when(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .map_or_else(String::new, |t| format!("{t} UTC"))
+}

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""The console's browser tests: Debian's chromium driven by Playwright.
+
+Run by the end-to-end test `console` (crates/lensguard-server/tests/e2e/console.rs),
+which starts lensguard, creates a user of every role and some inspections, and
+passes what it made as a JSON file:
+
+    console_browser.py PLAN.json
+
+Every check is counted; the first failure of each kind is printed, and the
+exit status is 1 if any check failed. Checks:
+  - every page for every role: the page opens (200) for a role holding its
+    scope and is refused (403) otherwise; the navigation lists exactly the
+    sections the role may open;
+  - no Content-Security-Policy violation on any page (console errors and
+    `securitypolicyviolation` events);
+  - axe-core finds no serious or critical accessibility issue on any page;
+  - the flow: sign in with TOTP (by keyboard only), find a failed inspection,
+    view its original with a reason, and find that view on the audit page;
+  - a cross-origin form post and a form without its token are refused, and
+    change nothing;
+  - a session idle past its limit goes back to sign-in;
+  - pages fit a phone's width (no sideways scrolling of the page);
+  - screenshots of the main pages when the plan names a folder.
+"""
+
+import base64
+import hashlib
+import hmac
+import http.server
+import json
+import struct
+import sys
+import threading
+import time
+
+from playwright.sync_api import sync_playwright
+
+PLAN = json.load(open(sys.argv[1]))
+BASE = PLAN["base"]
+FAILURES = []
+CHECKS = [0]
+
+
+def check(ok, what):
+    CHECKS[0] += 1
+    if not ok:
+        FAILURES.append(what)
+        print(f"FAIL: {what}", flush=True)
+    return ok
+
+
+def totp(secret_b32, at=None):
+    """RFC 6238 code (SHA-1, 6 digits, 30 s) for `at` (now by default)."""
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    step = int((at or time.time()) // 30)
+    digest = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    code = (struct.unpack(">I", digest[offset:offset + 4])[0] & 0x7FFFFFFF) % 1_000_000
+    return f"{code:06d}"
+
+
+# Reports every CSP violation to the test, whatever the page does.
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+AXE = open(PLAN["axe"]).read()
+
+
+class Watch:
+    """Console errors of one browser context."""
+
+    def __init__(self, context):
+        self.errors = []
+        context.on("console", self.on_console)
+
+    def on_console(self, msg):
+        if msg.type == "error" and ("Content Security Policy" in msg.text or "Refused to" in msg.text):
+            self.errors.append(msg.text)
+
+
+def new_context(browser, width=1280, height=800):
+    context = browser.new_context(
+        ignore_https_errors=True, viewport={"width": width, "height": height}, base_url=BASE
+    )
+    context.add_init_script(WATCH_CSP)
+    return context, Watch(context)
+
+
+def sign_in(page, user, keyboard=False):
+    page.goto("/console/sign-in")
+    # A code is spent once: wait for a fresh step when this user just used one.
+    last = user.get("_step")
+    while last is not None and int(time.time() // 30) <= last:
+        time.sleep(0.5)
+    if keyboard:
+        page.keyboard.press("Tab")  # the skip link first
+        check(page.evaluate("document.activeElement.className") == "skip",
+              "the skip link is the first stop")
+        page.focus("#username")
+        page.keyboard.type(user["name"])
+        page.keyboard.press("Tab")
+        page.keyboard.type(PLAN["password"])
+        page.keyboard.press("Tab")
+        page.keyboard.type(totp(user["secret"]))
+        page.keyboard.press("Enter")
+    else:
+        page.fill("#username", user["name"])
+        page.fill("#password", PLAN["password"])
+        page.fill("#totp", totp(user["secret"]))
+        page.click("button[type=submit]")
+    user["_step"] = int(time.time() // 30)
+    page.wait_for_load_state()
+    return check("/console/sign-in" not in page.url, f"{user['name']} signs in (at {page.url})")
+
+
+def audit_page(page, watch, what):
+    """CSP and accessibility checks of the page as it is now."""
+    violations = page.evaluate("window.__csp || []")
+    check(not violations and not watch.errors,
+          f"no CSP violation on {what}: {violations} {watch.errors[:3]}")
+    watch.errors.clear()
+    page.evaluate(AXE)
+    found = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+        ".map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).slice(0, 3).join(', '))"
+    )
+    check(not found, f"axe finds no serious or critical issue on {what}: {found}")
+
+
+def nav_sections(page):
+    return sorted(page.eval_on_selector_all("header nav a", "els => els.map(e => e.getAttribute('href'))"))
+
+
+def pages_for_every_role(browser):
+    for user in PLAN["users"]:
+        context, watch = new_context(browser)
+        page = context.new_page()
+        if not sign_in(page, user):
+            context.close()
+            continue
+        allowed = [p for p in PLAN["pages"] if p["scope"] is None or p["scope"] in user["scopes"]]
+        expected_nav = sorted(s["href"] for s in PLAN["sections"]
+                              if s["scope"] is None or s["scope"] in user["scopes"])
+        check(nav_sections(page) == expected_nav,
+              f"{user['role']} sees the sections {expected_nav}, saw {nav_sections(page)}")
+        for p in PLAN["pages"]:
+            response = page.goto(p["path"])
+            status = response.status if response else 0
+            may = p in allowed
+            what = f"{p['path']} as {user['role']}"
+            if may:
+                check(status == 200, f"{what} opens (got {status})")
+            else:
+                check(status == 403, f"{what} is refused with 403 (got {status})")
+                check("Not for your role" in page.content(), f"{what} says why it is refused")
+            audit_page(page, watch, what)
+        context.close()
+
+
+def full_flow(browser, shots):
+    reviewer = PLAN["flow_user"]
+    context, watch = new_context(browser)
+    page = context.new_page()
+    sign_in(page, reviewer, keyboard=True)
+    if shots:
+        page.goto("/console/")
+    page.goto("/console/inspections?verdict=fail")
+    audit_page(page, watch, "the failed inspections")
+    if shots:
+        page.screenshot(path=f"{shots}/inspections.png")
+    row = page.locator(f"a[href='/console/inspections/{PLAN['failed_inspection']}']").first
+    check(row.count() == 1, "the failed inspection is listed under verdict=fail")
+    row.click()
+    page.wait_for_load_state()
+    check(page.locator("text=Verdict").count() > 0, "the inspection page opens")
+    audit_page(page, watch, "an inspection's page")
+    # A reason is required before anything is shown.
+    page.fill("#reason", "   ")
+    page.click("text=View original")
+    page.wait_for_load_state()
+    check(page.locator("img[alt^='Original photo']").count() == 0, "no original without a reason")
+    page.fill("#reason", "customer complaint 4471")
+    page.click("text=View original")
+    page.wait_for_load_state()
+    original = page.locator("img[alt^='Original photo']")
+    check(original.count() == 1, "the original is shown after a reason")
+    if original.count() == 1:
+        page.wait_for_function("document.querySelector(\"img[alt^='Original photo']\").complete")
+        check(original.evaluate("img => img.naturalWidth") > 0, "the original's pixels load")
+    audit_page(page, watch, "an inspection's original")
+    if shots:
+        page.screenshot(path=f"{shots}/inspection.png", full_page=False)
+    # The grant was spent: loading the original again is refused.
+    again = page.request.get(original.get_attribute("src")) if original.count() else None
+    check(again is not None and again.status == 403, "an original's grant works once")
+    page.goto("/console/audit?action=evidence.read_original")
+    audit_page(page, watch, "the audit page")
+    check(PLAN["failed_inspection"] in page.content(),
+          "the audit page shows the view of the original")
+    if shots:
+        page.screenshot(path=f"{shots}/audit.png")
+    # Phone width: the page itself never scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ["/console/inspections", f"/console/inspections/{PLAN['failed_inspection']}", "/console/account"]:
+        page.goto(path)
+        wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        check(wide <= 1, f"{path} fits a phone's width (overflows by {wide}px)")
+    context.close()
+
+
+class Hostile(http.server.BaseHTTPRequestHandler):
+    """Another origin's page that posts a form to the console."""
+
+    form = ""
+
+    def do_GET(self):
+        body = Hostile.form.encode()
+        self.send_response(200)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def forged_forms(browser):
+    user = PLAN["forgery_user"]
+    context, _ = new_context(browser)
+    page = context.new_page()
+    sign_in(page, user)
+    page.goto("/console/account")
+    session = page.locator("form[action$='/revoke']").first.get_attribute("action")
+    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    # 1. The right token, from another origin: refused by where it came from.
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Hostile.form = (
+        f"<!doctype html><form id=f method=post action='{BASE}{session}'>"
+        f"<input name=csrf value='{token}'></form><script>document.getElementById('f').submit()</script>"
+    )
+    page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+    page.wait_for_url(f"{BASE}/**")
+    check("Form refused" in page.content() or "/console/sign-in" in page.url,
+          f"a cross-origin form post is refused (at {page.url})")
+    server.shutdown()
+    response = page.goto("/console/account")
+    check(response.status == 200 and "(this one)" in page.content(),
+          "the cross-origin post changed nothing: the session is still open")
+    # 2. From the console's own origin without the token: refused.
+    status = page.evaluate(
+        "async (url) => (await fetch(url, {method: 'POST', headers: {'content-type':"
+        " 'application/x-www-form-urlencoded'}, body: 'csrf='})).status",
+        session,
+    )
+    check(status == 403, f"a form without its token is refused (got {status})")
+    # 3. With another session's token: refused.
+    status = page.evaluate(
+        "async ([url, t]) => (await fetch(url, {method: 'POST', headers: {'content-type':"
+        " 'application/x-www-form-urlencoded'}, body: 'csrf=' + t})).status",
+        [session, "AAAA" + token[4:]],
+    )
+    check(status == 403, f"a form with a wrong token is refused (got {status})")
+    response = page.goto("/console/account")
+    check(response.status == 200, "the refused forms changed nothing")
+    context.close()
+
+
+def main():
+    shots = PLAN.get("screenshots")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=PLAN["chromium"],
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        # The idle session: signed in first, left alone, tried last.
+        idle_user = PLAN["idle_user"]
+        idle_context, _ = new_context(browser)
+        idle_page = idle_context.new_page()
+        sign_in(idle_page, idle_user)
+        idle_since = time.time()
+        if shots:
+            context, _ = new_context(browser)
+            page = context.new_page()
+            page.goto("/console/sign-in")
+            page.screenshot(path=f"{shots}/sign-in.png")
+            context.close()
+        full_flow(browser, shots)
+        forged_forms(browser)
+        pages_for_every_role(browser)
+        wait = PLAN["idle_seconds"] + 2 - (time.time() - idle_since)
+        if wait > 0:
+            time.sleep(wait)
+        idle_page.goto("/console/inspections")
+        check("/console/sign-in" in idle_page.url and "ended=1" in idle_page.url,
+              f"a session idle past its limit goes back to sign-in (at {idle_page.url})")
+        check("Your session ended" in idle_page.content(), "the sign-in page says the session ended")
+        browser.close()
+    print(f"{CHECKS[0]} checks, {len(FAILURES)} failed")
+    sys.exit(1 if FAILURES else 0)
+
+
+if __name__ == "__main__":
+    main()
