@@ -98,21 +98,24 @@ def sign_in(page, user, keyboard=False):
     while last is not None and int(time.time() // 30) <= last:
         time.sleep(0.5)
     if keyboard:
-        page.keyboard.press("Tab")  # the skip link first
-        check(page.evaluate("document.activeElement.className") == "skip",
-              "the skip link is the first stop")
-        page.focus("#username")
+        # The name field has the focus on arrival; Tab goes on in reading order.
+        focused = lambda: page.evaluate("document.activeElement.id")
+        check(focused() == "username", f"the name field has the focus on arrival ({focused()})")
         page.keyboard.type(user["name"])
         page.keyboard.press("Tab")
+        check(focused() == "password", "Tab goes to the password")
         page.keyboard.type(PLAN["password"])
         page.keyboard.press("Tab")
+        check(focused() == "totp", "Tab goes to the code")
         page.keyboard.type(totp(user["secret"]))
-        page.keyboard.press("Enter")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
     else:
         page.fill("#username", user["name"])
         page.fill("#password", PLAN["password"])
         page.fill("#totp", totp(user["secret"]))
-        page.click("button[type=submit]")
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
     user["_step"] = int(time.time() // 30)
     page.wait_for_load_state()
     return check("/console/sign-in" not in page.url, f"{user['name']} signs in (at {page.url})")
@@ -176,18 +179,18 @@ def full_flow(browser, shots):
         page.screenshot(path=f"{shots}/inspections.png")
     row = page.locator(f"a[href='/console/inspections/{PLAN['failed_inspection']}']").first
     check(row.count() == 1, "the failed inspection is listed under verdict=fail")
-    row.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        row.click()
     check(page.locator("text=Verdict").count() > 0, "the inspection page opens")
     audit_page(page, watch, "an inspection's page")
     # A reason is required before anything is shown.
     page.fill("#reason", "   ")
-    page.click("text=View original")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("text=View original")
     check(page.locator("img[alt^='Original photo']").count() == 0, "no original without a reason")
     page.fill("#reason", "customer complaint 4471")
-    page.click("text=View original")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("text=View original")
     original = page.locator("img[alt^='Original photo']")
     check(original.count() == 1, "the original is shown after a reason")
     if original.count() == 1:

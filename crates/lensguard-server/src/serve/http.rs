@@ -101,6 +101,7 @@ pub fn router(
         .route("/v1/segments/{id}/original", get(super::footage::original))
         .route("/v1/segments/{id}/redacted", get(super::footage::redacted))
         .route("/v1/audit/checkpoint", get(super::audit_api::head))
+        .route("/v1/audit/entries", get(super::audit_search::entries))
         .route(
             "/v1/audit/proofs/inclusion",
             get(super::audit_api::inclusion),
@@ -272,10 +273,13 @@ async fn security_headers(hsts: Option<HeaderValue>, mut req: Request, next: Nex
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    // The console names its own (`same-origin`, so its forms carry their Origin).
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
     if let Ok(v) = HeaderValue::from_str(&id.0) {
         h.insert(HeaderName::from_static("x-request-id"), v);
     }

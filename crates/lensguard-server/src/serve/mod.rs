@@ -8,6 +8,7 @@
 //! requests for the grace period, then records `service.stop`.
 
 pub(crate) mod audit_api;
+mod audit_search;
 mod auth;
 mod bootstrap;
 mod cameras;

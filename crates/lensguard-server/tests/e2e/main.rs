@@ -12,6 +12,7 @@ mod audit_cli;
 mod cameras;
 mod cases;
 mod cli;
+mod console;
 mod fail_closed;
 mod mtls;
 mod multipart;

@@ -50,6 +50,7 @@ pub mod merkle;
 pub mod proofs;
 mod pseudonym;
 mod read;
+pub mod search;
 pub mod siem;
 pub mod verify;
 pub mod witness;

@@ -30,6 +30,11 @@ pub const ASSETS: &[Asset] = &[
         bytes: include_bytes!("../../../assets/console/console.css"),
     },
     Asset {
+        name: "favicon.svg",
+        kind: "image/svg+xml",
+        bytes: include_bytes!("../../../assets/console/favicon.svg"),
+    },
+    Asset {
         name: "console.js",
         kind: "text/javascript; charset=utf-8",
         bytes: include_bytes!("../../../assets/console/console.js"),

@@ -52,7 +52,7 @@ fn some(s: &str) -> Option<String> {
 }
 
 /// A `datetime-local` value (`2026-12-07T14:30`, read as UTC) or RFC 3339.
-fn time_field(s: &str) -> Option<String> {
+pub(super) fn time_field(s: &str) -> Option<String> {
     let t = some(s)?;
     let has_zone = t.ends_with('Z') || t.get(19..).is_some_and(|z| z.contains(['+', '-']));
     Some(match (t.len(), has_zone) {

@@ -20,6 +20,7 @@
 //!   (default 15) and after `[auth] session_hours` in any case (default 12).
 
 mod assets;
+mod audit;
 mod csrf;
 mod grants;
 mod inspections;
@@ -88,12 +89,16 @@ pub fn routes() -> Router<AppState> {
             "/console/inspections/{id}/original",
             post(inspections::original),
         )
+        .route("/console/audit", get(audit::list))
+        .route("/console/audit/verify", post(audit::verify))
+        .route("/console/audit/export", get(audit::export))
         .route("/console/images/{kind}/{id}", get(inspections::image))
         .route("/console/originals/{id}", get(inspections::original_image))
         .layer(axum::middleware::from_fn(policy_headers))
 }
 
-/// Adds the console's Content-Security-Policy and framing refusal.
+/// Adds the console's Content-Security-Policy, framing refusal and referrer
+/// policy.
 async fn policy_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -102,5 +107,12 @@ async fn policy_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static(CSP),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Same-origin requests carry the page as referrer and their real Origin
+    // (with `no-referrer`, a browser sends `Origin: null` on form posts);
+    // nothing leaks to other sites.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }

@@ -1,0 +1,146 @@
+//! The console in a real browser: Debian's chromium driven by Playwright
+//! (`scripts/console_browser.py`), against a running service with a user of
+//! every role and inspections to look at. What each role sees and is
+//! refused, CSP, accessibility (axe-core), the review flow, forged forms and
+//! idle sessions are checked by the script; this test makes the world it
+//! checks and fails when any check does.
+//!
+//! The pages and the scope each needs are written here from docs/access.md,
+//! independently of the console's code, so a page shown to the wrong role
+//! fails the test.
+//!
+//! `LENSGUARD_SCREENSHOTS=DIR` also writes screenshots of the main pages
+//! (the ones in docs/console/ are made this way).
+
+use crate::common::identity::{PASSWORD, create_user};
+use crate::common::{Server, create_key, submit_photo};
+use lensguard_core::access::Role;
+use std::path::Path;
+use std::process::Command;
+
+/// Every console page of this build and the scope it needs (`None`: any
+/// signed-in user).
+const PAGES: &[(&str, Option<&str>)] = &[
+    ("/console/", Some("inspections:read")),
+    ("/console/inspections", Some("inspections:read")),
+    ("/console/audit", Some("audit:read")),
+    ("/console/account", None),
+];
+
+/// The navigation's sections and their scopes.
+const SECTIONS: &[(&str, Option<&str>)] = &[
+    ("/console/", Some("inspections:read")),
+    ("/console/inspections", Some("inspections:read")),
+    ("/console/audit", Some("audit:read")),
+    ("/console/account", None),
+];
+
+/// Where the test tools are: the test virtual environment's Python, axe-core.
+fn tools() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let cache = std::env::var_os("LENSGUARD_CACHE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+                .join(".cache/lensguard")
+        });
+    let python = cache.join("test-venv/bin/python");
+    let axe = cache.join("npm-test/node_modules/axe-core/axe.min.js");
+    let playwright = Command::new(&python)
+        .args(["-c", "import playwright"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let ready = playwright && axe.exists() && Path::new("/usr/bin/chromium").exists();
+    if !ready {
+        let why = "Playwright (test venv), axe-core (npm) and /usr/bin/chromium are needed; \
+                   scripts/install-test-deps installs them";
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{why}");
+        eprintln!("\n*** SKIPPING: {why} ***\n");
+        return None;
+    }
+    Some((python, axe))
+}
+
+fn user(data: &Path, name: &str, role: Role) -> serde_json::Value {
+    let secret = create_user(data, name, &role.to_string());
+    serde_json::json!({
+        "name": name,
+        "role": role.to_string(),
+        "secret": secret,
+        "scopes": role.scopes().iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+#[test]
+fn the_console_in_a_real_browser() {
+    let Some((python, axe)) = tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    // Blurry photos fail, and originals are kept, so a reviewer has a failed
+    // inspection whose original can be asked for.
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::write(
+        data.join("policy.toml"),
+        "version = 1\nname = \"console-test\"\n[blur]\naction = \"fail\"\n\
+         [data.original]\nstore = \"always\"\nkeep_days = 30\n",
+    )
+    .expect("policy");
+    let mut users: Vec<serde_json::Value> = Role::ALL
+        .iter()
+        .map(|r| user(&data, &format!("{r}-user"), *r))
+        .collect();
+    let flow_user = user(&data, "reviewer", Role::Admin);
+    let forgery_user = user(&data, "victim", Role::Viewer);
+    let idle_user = user(&data, "idler", Role::Operator);
+    users.sort_by_key(|u| u["name"].as_str().map(str::to_owned));
+    let key = create_key(&data, &["inspections:write"], &[]);
+    let server = Server::start_with_config(
+        &data,
+        &format!(
+            "data_dir = {data:?}\n[auth]\nconsole_idle_minutes = 1\n",
+            data = data.to_str().expect("utf8")
+        ),
+    );
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let sample = |name: &str| std::fs::read(root.join("samples").join(name)).expect("sample");
+    let failed = submit_photo(&server, &key, &sample("blurred.jpg"), "van-7");
+    assert_eq!(failed["verdict"], "fail", "{failed}");
+    for (name, device) in [
+        ("foggy.jpg", "van-7"),
+        ("glare.jpg", "van-9"),
+        ("rotated.jpg", "van-9"),
+    ] {
+        submit_photo(&server, &key, &sample(name), device);
+    }
+    let shots = std::env::var("LENSGUARD_SCREENSHOTS").ok();
+    let plan = serde_json::json!({
+        "base": format!("https://{}", server.addr),
+        "password": PASSWORD,
+        "users": users,
+        "flow_user": flow_user,
+        "forgery_user": forgery_user,
+        "idle_user": idle_user,
+        "idle_seconds": 60,
+        "failed_inspection": failed["id"],
+        "pages": PAGES.iter().map(|(path, scope)| serde_json::json!({"path": path, "scope": scope})).collect::<Vec<_>>(),
+        "sections": SECTIONS.iter().map(|(href, scope)| serde_json::json!({"href": href, "scope": scope})).collect::<Vec<_>>(),
+        "axe": axe,
+        "chromium": "/usr/bin/chromium",
+        "screenshots": shots,
+    });
+    let plan_file = dir.path().join("plan.json");
+    std::fs::write(&plan_file, plan.to_string()).expect("plan");
+    let out = Command::new(&python)
+        .arg(root.join("scripts/console_browser.py"))
+        .arg(&plan_file)
+        .output()
+        .expect("the browser tests run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    eprintln!("{stdout}");
+}
