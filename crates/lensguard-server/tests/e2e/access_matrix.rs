@@ -152,6 +152,7 @@ const ROUTES: &[Route] = &[
     r("GET", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("PUT", "/v1/policy", Need::Scope(Scope::PolicyManage)),
     r("GET", "/v1/audit/checkpoint", Need::Scope(Scope::AuditRead)),
+    r("GET", "/v1/audit/entries", Need::Scope(Scope::AuditRead)),
     r(
         "GET",
         "/v1/audit/proofs/inclusion",
