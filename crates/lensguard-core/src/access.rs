@@ -61,11 +61,15 @@ pub enum Scope {
     /// export their bundles (redacted media only).
     #[serde(rename = "cases:manage")]
     CasesManage,
+    /// Override a retry or fail verdict with a stated reason, where the
+    /// policy allows it for every reason of the result.
+    #[serde(rename = "inspections:override")]
+    InspectionsOverride,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 11] = [
+    pub const ALL: [Scope; 12] = [
         Scope::InspectionsWrite,
         Scope::InspectionsRead,
         Scope::AuditRead,
@@ -77,6 +81,7 @@ impl Scope {
         Scope::MetricsRead,
         Scope::CasesRead,
         Scope::CasesManage,
+        Scope::InspectionsOverride,
     ];
 
     /// The scope's name, e.g. `inspections:write`.
@@ -93,6 +98,7 @@ impl Scope {
             Scope::MetricsRead => "metrics:read",
             Scope::CasesRead => "cases:read",
             Scope::CasesManage => "cases:manage",
+            Scope::InspectionsOverride => "inspections:override",
         }
     }
 }
@@ -106,7 +112,7 @@ impl fmt::Display for Scope {
 /// A scope name that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scope {0:?} (known: inspections:write, inspections:read, audit:read, keys:manage, users:manage, policy:manage, evidence:read-original, evidence:manage)"
+    "unknown scope {0:?} (known: inspections:write, inspections:read, inspections:override, audit:read, keys:manage, users:manage, policy:manage, evidence:read-original, evidence:manage, metrics:read, cases:read, cases:manage)"
 )]
 pub struct UnknownScope(pub String);
 
@@ -176,7 +182,7 @@ impl Role {
             Role::Owner | Role::Admin => &Scope::ALL,
             Role::Developer => &[InspectionsWrite, InspectionsRead, KeysManage],
             Role::Viewer => &[InspectionsRead, AuditRead, MetricsRead],
-            Role::Operator => &[InspectionsWrite, InspectionsRead],
+            Role::Operator => &[InspectionsWrite, InspectionsRead, InspectionsOverride],
         }
     }
 }
@@ -271,7 +277,8 @@ pub mod needs {
         EvidenceManage,
         MetricsRead,
         CasesRead,
-        CasesManage
+        CasesManage,
+        InspectionsOverride
     );
 }
 
@@ -354,8 +361,8 @@ mod tests {
     #[test]
     fn role_matrix_is_as_documented() {
         use Scope::*;
-        assert_eq!(Role::Owner.scopes().len(), 11);
-        assert_eq!(Role::Admin.scopes().len(), 11);
+        assert_eq!(Role::Owner.scopes().len(), 12);
+        assert_eq!(Role::Admin.scopes().len(), 12);
         assert_eq!(
             Role::Developer.scopes(),
             [InspectionsWrite, InspectionsRead, KeysManage]
@@ -364,6 +371,9 @@ mod tests {
             Role::Viewer.scopes(),
             [InspectionsRead, AuditRead, MetricsRead]
         );
-        assert_eq!(Role::Operator.scopes(), [InspectionsWrite, InspectionsRead]);
+        assert_eq!(
+            Role::Operator.scopes(),
+            [InspectionsWrite, InspectionsRead, InspectionsOverride]
+        );
     }
 }

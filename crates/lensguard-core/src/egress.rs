@@ -2,7 +2,9 @@
 //! made only by [`crate::policy::Egress::record`] (an inspection result
 //! projected through the policy's egress manifest: fields it does not name
 //! never enter), [`crate::policy::Egress::event_record`] (a camera event
-//! projected through the manifest's event fields) and
+//! projected through the manifest's event fields),
+//! [`crate::policy::Egress::override_record`] (an override projected through
+//! the manifest's override fields) and
 //! [`EgressRecord::deletion_receipt`] (a receipt, whose
 //! shape holds no pixels and no personal data). The outbox takes nothing
 //! else. There is no conversion from a string or JSON value, and no
@@ -29,6 +31,9 @@ pub enum EgressKind {
     DeletionReceipt,
     /// A camera event, projected through the manifest's event fields.
     CameraEvent,
+    /// A person's override of a verdict, projected through the manifest's
+    /// override fields.
+    Override,
 }
 
 impl EgressKind {
@@ -38,6 +43,7 @@ impl EgressKind {
             EgressKind::Inspection => "inspection",
             EgressKind::DeletionReceipt => "deletion_receipt",
             EgressKind::CameraEvent => "camera_event",
+            EgressKind::Override => "override",
         }
     }
 }
@@ -63,6 +69,14 @@ impl EgressRecord {
     pub(crate) fn camera_event(manifest: &str, data: serde_json::Value) -> EgressRecord {
         EgressRecord {
             kind: EgressKind::CameraEvent,
+            payload: serde_json::json!({"manifest": manifest, "data": data}).to_string(),
+        }
+    }
+
+    /// Only `Egress::override_record` (in this crate) makes override records.
+    pub(crate) fn overridden(manifest: &str, data: serde_json::Value) -> EgressRecord {
+        EgressRecord {
+            kind: EgressKind::Override,
             payload: serde_json::json!({"manifest": manifest, "data": data}).to_string(),
         }
     }

@@ -261,6 +261,7 @@ fn drain_seconds(rt: &tokio::runtime::Runtime, dir: &Path, database: &str) -> f6
                 fields: vec!["id".into(), "verdict".into(), "submission".into()],
                 redacted_images: false,
                 event_fields: Vec::new(),
+                override_fields: Vec::new(),
             };
             let report = serde_json::json!({
                 "id": id,

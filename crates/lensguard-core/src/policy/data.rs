@@ -345,7 +345,21 @@ pub struct Egress {
     /// Camera event fields that may leave (`label`, `start`, `zones`); see
     /// [`EVENT_FIELDS`]. Default none: no camera event leaves at all.
     pub event_fields: Vec<String>,
+    /// Override fields that may leave (`inspection`, `verdict`); see
+    /// [`OVERRIDE_FIELDS`]. Default none: no override leaves at all.
+    pub override_fields: Vec<String>,
 }
+
+/// Every override field an egress manifest may name. The person's stated
+/// reason (free text) and who they are never leave.
+pub const OVERRIDE_FIELDS: &[&str] = &[
+    "id",
+    "inspection",
+    "from_verdict",
+    "verdict",
+    "time",
+    "reason_codes",
+];
 
 /// Every camera event field an egress manifest may name. None of them holds
 /// pixels; `trail` and `box` are boxes in fractions of the frame.
@@ -415,6 +429,29 @@ impl Egress {
             .filter_map(|f| event.get(f).map(|v| (f.clone(), v.clone())))
             .collect();
         Some(crate::egress::EgressRecord::camera_event(
+            manifest,
+            serde_json::Value::Object(data),
+        ))
+    }
+
+    /// The record of an override (`record`: the override as JSON, with the
+    /// fields of [`OVERRIDE_FIELDS`] and more), projected through
+    /// `override_fields`, or `None` when the manifest names none.
+    pub fn override_record(
+        &self,
+        manifest: &str,
+        record: &serde_json::Value,
+    ) -> Option<crate::egress::EgressRecord> {
+        if self.override_fields.is_empty() {
+            return None;
+        }
+        let data: serde_json::Map<_, _> = self
+            .override_fields
+            .iter()
+            .filter(|f| OVERRIDE_FIELDS.contains(&f.as_str()))
+            .filter_map(|f| record.get(f).map(|v| (f.clone(), v.clone())))
+            .collect();
+        Some(crate::egress::EgressRecord::overridden(
             manifest,
             serde_json::Value::Object(data),
         ))
@@ -503,6 +540,7 @@ mod tests {
             ],
             redacted_images: false,
             event_fields: Vec::new(),
+            override_fields: Vec::new(),
         };
         assert_eq!(
             manifest.project(&report),

@@ -11,6 +11,7 @@
 
 mod data;
 mod locate;
+mod overrides;
 mod validate;
 mod vision;
 
@@ -20,9 +21,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 pub use data::{
-    CategoryRule, DataCategory, DataRules, EGRESS_FIELDS, EVENT_FIELDS, Egress, RetentionSettings,
-    StoreWhen,
+    CategoryRule, DataCategory, DataRules, EGRESS_FIELDS, EVENT_FIELDS, Egress, OVERRIDE_FIELDS,
+    RetentionSettings, StoreWhen,
 };
+pub use overrides::{NotOverridable, Overrides};
 pub use validate::validate;
 pub use vision::{
     DetectionSettings, Expect, FacesRule, PixelCategory, RedactStyle, RedactionSettings, TextRule,
@@ -118,6 +120,9 @@ pub struct Policy {
     /// What may leave the device (deny by default).
     #[serde(default)]
     pub egress: Egress,
+    /// Which reasons a person may override (none by default).
+    #[serde(default)]
+    pub overrides: Overrides,
 }
 
 fn default_name() -> String {
@@ -397,6 +402,7 @@ impl Default for Policy {
             data: DataRules::default(),
             retention: RetentionSettings::default(),
             egress: Egress::default(),
+            overrides: Overrides::default(),
         }
     }
 }

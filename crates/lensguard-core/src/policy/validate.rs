@@ -135,7 +135,7 @@ pub fn validate(policy: &Policy) -> Vec<PolicyIssue> {
 
 /// `[data]`, `[retention]` and `[egress]`.
 fn data_rules(policy: &Policy, v: &mut Issues) {
-    use super::{DataCategory, EGRESS_FIELDS, EVENT_FIELDS, StoreWhen};
+    use super::{DataCategory, EGRESS_FIELDS, EVENT_FIELDS, OVERRIDE_FIELDS, StoreWhen};
     for category in DataCategory::ALL {
         let rule = policy.data.rule(category);
         let name = category.as_str();
@@ -204,6 +204,29 @@ fn data_rules(policy: &Policy, v: &mut Issues) {
                     "unknown camera event field {field:?} (known: {})",
                     EVENT_FIELDS.join(", ")
                 ),
+            );
+        }
+    }
+    for field in &policy.egress.override_fields {
+        if !OVERRIDE_FIELDS.contains(&field.as_str()) {
+            v.push(
+                "egress.override_fields",
+                format!(
+                    "unknown override field {field:?} (known: {})",
+                    OVERRIDE_FIELDS.join(", ")
+                ),
+            );
+        }
+    }
+    for code in &policy.overrides.reasons {
+        let known = serde_json::from_value::<crate::report::ReasonCode>(serde_json::Value::String(
+            code.clone(),
+        ))
+        .is_ok();
+        if !known {
+            v.push(
+                "overrides.reasons",
+                format!("unknown reason code {code:?} (see docs/schema.md for the codes)"),
             );
         }
     }

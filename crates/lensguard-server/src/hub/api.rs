@@ -280,6 +280,7 @@ fn admit(r: &WireRecord, previous: i64) -> Result<IngestRecord, String> {
         "inspection" => lensguard_core::policy::EGRESS_FIELDS,
         "deletion_receipt" => &RECEIPT_FIELDS,
         "camera_event" => lensguard_core::policy::EVENT_FIELDS,
+        "override" => lensguard_core::policy::OVERRIDE_FIELDS,
         other => return Err(format!("record {}: unknown kind {other:?}", r.seq)),
     };
     let text = r.payload.to_string();

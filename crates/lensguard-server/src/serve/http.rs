@@ -45,6 +45,11 @@ pub fn router(
         )
         .route("/v1/inspections/{id}", get(super::inspections::get))
         .route(
+            "/v1/inspections/{id}/overrides",
+            get(super::overrides::of_inspection).post(super::overrides::create),
+        )
+        .route("/v1/overrides", get(super::overrides::list))
+        .route(
             "/v1/inspections/{id}/redacted",
             get(super::evidence::redacted),
         )

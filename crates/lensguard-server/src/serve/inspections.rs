@@ -185,6 +185,7 @@ pub struct ListQuery {
     pub(super) verdict: Option<String>,
     pub(super) reason: Option<String>,
     pub(super) source: Option<String>,
+    pub(super) overridden: Option<bool>,
     pub(super) actor: Option<String>,
     pub(super) device: Option<String>,
     pub(super) limit: Option<u32>,
@@ -226,6 +227,7 @@ pub(super) fn filter(
         filter.reason = Some(r.clone());
     }
     filter.source = q.source.clone();
+    filter.overridden = q.overridden;
     filter.actor = q.actor.clone();
     filter.device = q.device.clone();
     filter.devices = principal.devices.clone();
@@ -236,7 +238,7 @@ pub(super) fn filter(
 
 /// `GET /v1/inspections`: newest first, filtered by time range (`from`, `to`,
 /// RFC 3339), `verdict`, `reason` (a reason code), `source` (`api`, or a
-/// watched folder's name), `actor` and `device`, `limit` 1 to 200 (default 50),
+/// watched folder's name), `overridden` (`true` or `false`), `actor` and `device`, `limit` 1 to 200 (default 50),
 /// continued with the `next_cursor` of the previous page.
 pub async fn list(
     State(state): State<AppState>,
@@ -247,7 +249,7 @@ pub async fn list(
     let bad = |m: &str| error(StatusCode::BAD_REQUEST, "bad_request", m.to_owned(), &rid);
     let Ok(axum::extract::Query(q)) = query else {
         return bad(
-            "unknown or malformed query parameter (from, to, verdict, reason, source, actor, device, limit, cursor)",
+            "unknown or malformed query parameter (from, to, verdict, reason, source, overridden, actor, device, limit, cursor)",
         );
     };
     let (filter, limit) = match filter(&q, auth.granted.principal()) {

@@ -26,6 +26,7 @@ mod live;
 mod maintenance;
 mod openapi;
 mod outbox;
+mod overrides;
 mod paging;
 mod plain_http;
 mod policy_api;

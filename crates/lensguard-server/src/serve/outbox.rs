@@ -16,7 +16,7 @@ pub fn full(rid: &RequestId, depth: u64) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "outbox_full",
         format!(
-            "{depth} records are waiting for the hub, the most this edge queues; the photo was not accepted, send it again later"
+            "{depth} records are waiting for the hub, the most this edge queues; nothing was stored, send it again later"
         ),
         rid,
     );

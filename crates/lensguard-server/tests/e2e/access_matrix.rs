@@ -155,6 +155,17 @@ const ROUTES: &[Route] = &[
     r("GET", "/v1/audit/entries", Need::Scope(Scope::AuditRead)),
     r(
         "GET",
+        "/v1/inspections/{id}/overrides",
+        Need::Scope(Scope::InspectionsRead),
+    ),
+    r(
+        "POST",
+        "/v1/inspections/{id}/overrides",
+        Need::Scope(Scope::InspectionsOverride),
+    ),
+    r("GET", "/v1/overrides", Need::Scope(Scope::InspectionsRead)),
+    r(
+        "GET",
         "/v1/audit/proofs/inclusion",
         Need::Scope(Scope::AuditRead),
     ),
@@ -266,12 +277,15 @@ fn answer(route: &Route, caller: Caller) -> Answer {
             "/v1/cases/{id}" | "/v1/cases/{id}/items" | "/v1/cases/{id}/close" | "/v1/cases/{id}/export",
         ) => 404,
         ("POST", "/v1/vault/rotate") => 202,
+        // The matrix overrides an inspection that does not exist... with no body.
+        ("POST", "/v1/inspections/{id}/overrides") => 400,
         (
             "GET",
             "/v1/inspections/{id}"
             | "/v1/inspections/{id}/redacted"
             | "/v1/inspections/{id}/thumbnail"
             | "/v1/inspections/{id}/original"
+            | "/v1/inspections/{id}/overrides"
             // No camera is configured: an allowed caller finds no event,
             // no camera and no segment.
             | "/v1/events/{id}"

@@ -16,6 +16,7 @@ mod console;
 mod fail_closed;
 mod mtls;
 mod multipart;
+mod overrides;
 mod pictures;
 mod policy_api;
 mod recordings;

@@ -12,4 +12,5 @@ mod delivery;
 mod faults;
 mod harness;
 mod netns;
+mod overrides;
 mod siem;

@@ -145,36 +145,34 @@ impl Db {
             Some((t, id)) => (Some(*t), Some(id.as_str())),
             None => (None, None),
         };
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT id, camera, start_ms, event FROM camera_events
              WHERE (?1 IS NULL OR camera = ?1)
                AND (?2 IS NULL OR label = ?2)
                AND (?3 IS NULL OR end_ms >= ?3)
                AND (?4 IS NULL OR start_ms < ?4)
                AND (?5 IS NULL OR (start_ms, id) < (?5, ?6))
-               AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(?8) AS p WHERE
-                    device_id = p.value
-                    OR (substr(p.value, -1) = '*'
-                        AND substr(device_id, 1, length(p.value) - 1)
-                            = substr(p.value, 1, length(p.value) - 1))))
+               AND {scope}
              ORDER BY start_ms DESC, id DESC
              LIMIT ?7",
-        )
-        .bind(filter.camera.as_deref())
-        .bind(filter.label.as_deref())
-        .bind(filter.from_ms)
-        .bind(filter.to_ms)
-        .bind(after_t)
-        .bind(after_id)
-        .bind(i64::from(limit))
-        .bind(
-            filter
-                .devices
-                .as_ref()
-                .map(|d| serde_json::to_string(d).unwrap_or_default()),
-        )
-        .fetch_all(self.pool())
-        .await?;
+            scope = super::in_device_scope("device_id", "?8")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.camera.as_deref())
+            .bind(filter.label.as_deref())
+            .bind(filter.from_ms)
+            .bind(filter.to_ms)
+            .bind(after_t)
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .bind(
+                filter
+                    .devices
+                    .as_ref()
+                    .map(|d| serde_json::to_string(d).unwrap_or_default()),
+            )
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(row_to_event).collect()
     }
 }

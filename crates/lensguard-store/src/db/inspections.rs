@@ -185,6 +185,8 @@ pub struct InspectionFilter {
     /// Only what came in through this source: `api` (a key or a user), or a
     /// watched folder's or camera's source name.
     pub source: Option<String>,
+    /// Only results that were (`true`) or were not (`false`) overridden.
+    pub overridden: Option<bool>,
     /// Continue after this `(created_at, id)`, from a previous page.
     pub after: Option<(i64, String)>,
 }
@@ -200,7 +202,7 @@ impl Db {
             Some((t, id)) => (Some(*t), Some(id.as_str())),
             None => (None, None),
         };
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT id, actor, created_at, report, device_id, expires_at FROM inspections
              WHERE (?1 IS NULL OR created_at >= ?1)
                AND (?2 IS NULL OR created_at < ?2)
@@ -208,36 +210,37 @@ impl Db {
                AND (?4 IS NULL OR actor = ?4)
                AND (?5 IS NULL OR (created_at, id) < (?5, ?6))
                AND (?8 IS NULL OR device_id = ?8)
-               AND (?9 IS NULL OR EXISTS (SELECT 1 FROM json_each(?9) AS p WHERE
-                    device_id = p.value
-                    OR (substr(p.value, -1) = '*'
-                        AND substr(device_id, 1, length(p.value) - 1)
-                            = substr(p.value, 1, length(p.value) - 1))))
+               AND {scope}
                AND (?10 IS NULL OR EXISTS (SELECT 1 FROM json_each(report, '$.reasons') AS r
                     WHERE json_extract(r.value, '$.code') = ?10))
                AND (?11 IS NULL OR (?11 = 'api' AND actor NOT LIKE 'source:%')
                     OR actor = 'source:' || ?11)
+               AND (?12 IS NULL OR ?12 = EXISTS (SELECT 1 FROM overrides o
+                    WHERE o.inspection_id = inspections.id))
              ORDER BY created_at DESC, id DESC
              LIMIT ?7",
-        )
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(filter.verdict.as_deref())
-        .bind(filter.actor.as_deref())
-        .bind(after_t)
-        .bind(after_id)
-        .bind(i64::from(limit))
-        .bind(filter.device.as_deref())
-        .bind(
-            filter
-                .devices
-                .as_ref()
-                .map(|d| serde_json::to_string(d.patterns()).unwrap_or_default()),
-        )
-        .bind(filter.reason.as_deref())
-        .bind(filter.source.as_deref())
-        .fetch_all(self.pool())
-        .await?;
+            scope = super::in_device_scope("device_id", "?9")
+        );
+        let rows = sqlx::query(&sql)
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(filter.verdict.as_deref())
+            .bind(filter.actor.as_deref())
+            .bind(after_t)
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .bind(filter.device.as_deref())
+            .bind(
+                filter
+                    .devices
+                    .as_ref()
+                    .map(|d| serde_json::to_string(d.patterns()).unwrap_or_default()),
+            )
+            .bind(filter.reason.as_deref())
+            .bind(filter.source.as_deref())
+            .bind(filter.overridden)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(row_to_inspection).collect()
     }
 }

@@ -15,7 +15,7 @@
 //! ([`claims`]), schema 12 the camera events ([`events`]), schema 13 the
 //! cameras' recorded segments and gaps ([`footage`]), schema 14 the evidence
 //! cases ([`cases`]), schema 15 a session's idle limit, last use and client
-//! (the console's sessions); opening an older file
+//! (the console's sessions) and the overrides of verdicts ([`overrides`]); opening an older file
 //! upgrades it in place (`IF NOT EXISTS`, and
 //! an `ALTER TABLE` when a column is missing). `secure_delete` is on: a
 //! deleted row's bytes are zeroed in the file.
@@ -28,6 +28,7 @@ mod footage;
 mod inspections;
 mod keys;
 mod outbox;
+mod overrides;
 mod sessions;
 mod users;
 
@@ -40,6 +41,7 @@ pub use inspections::{IdempotentOriginal, InspectionFilter, NewInspection, Store
 pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 pub(crate) use outbox::enqueue as enqueue_outbox;
 pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
+pub use overrides::{NewOverride, OverrideFilter, StoredOverride};
 pub use sessions::{
     BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX, SessionInfo, SessionTerms,
     session_id,
@@ -222,6 +224,7 @@ impl Db {
         sqlx::raw_sql(events::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(footage::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(cases::SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(overrides::SCHEMA).execute(&pool).await?;
         // Columns added after schema 1: device_id (3), retention (5), the
         // request digest (7).
         for (column, ty) in [
@@ -295,6 +298,19 @@ impl Db {
     pub fn pool_for_bench(&self) -> SqlitePool {
         self.pool.clone()
     }
+}
+
+/// SQL that holds when `column` is a device the JSON array of patterns in
+/// parameter `param` permits (`van-7`, or `van-*` by prefix), or when the
+/// parameter is NULL (no device scope).
+pub(crate) fn in_device_scope(column: &str, param: &str) -> String {
+    format!(
+        "({param} IS NULL OR EXISTS (SELECT 1 FROM json_each({param}) AS p WHERE
+              {column} = p.value
+              OR (substr(p.value, -1) = '*'
+                  AND substr({column}, 1, length(p.value) - 1)
+                      = substr(p.value, 1, length(p.value) - 1))))"
+    )
 }
 
 /// Results stored before schema 5 had no expiry: they get the default

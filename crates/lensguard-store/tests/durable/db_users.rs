@@ -250,7 +250,7 @@ async fn sessions_carry_the_role_and_end_on_logout_expiry_or_disable() {
 
     // A wider role applies to the open session at once.
     assert!(
-        db.set_role(&bob.user.id, Role::Developer, NOW)
+        db.set_role(&bob.user.id, Role::Admin, NOW)
             .await
             .expect("role")
     );

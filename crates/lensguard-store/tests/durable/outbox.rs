@@ -22,6 +22,7 @@ fn egress(id: &str) -> EgressRecord {
         fields: vec!["id".to_owned()],
         redacted_images: false,
         event_fields: Vec::new(),
+        override_fields: Vec::new(),
     };
     manifest.record("test@1", &serde_json::json!({"id": id, "gps": [52.1, 4.3]}))
 }

@@ -39,6 +39,7 @@ fn record(id: &str) -> EgressRecord {
         fields: vec!["id".to_owned()],
         redacted_images: false,
         event_fields: Vec::new(),
+        override_fields: Vec::new(),
     };
     manifest.record("model@1", &serde_json::json!({"id": id}))
 }

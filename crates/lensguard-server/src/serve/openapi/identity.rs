@@ -68,27 +68,27 @@ fn query(name: &str, required: bool, description: &str) -> Value {
 /// `GET /v1/audit/entries`.
 fn audit_entries() -> Value {
     json!({"get": {
-            "operationId": "auditEntries",
-            "summary": "The audit log's entries, newest first, filtered; the search is itself audited. Needs audit:read.",
-            "parameters": [
-                text_query("actor", "Only this actor, exactly (`user:ID`, `key:ID`, `system`)."),
-                text_query("action", "Only this action; `evidence.*` for every action starting `evidence.`, `*.read_original` for every action ending so."),
-                text_query("target", "Only entries whose target contains this text."),
-                {"name": "from", "in": "query", "required": false, "description": "At or after this time (RFC 3339).", "schema": {"type": "string", "format": "date-time"}},
-                {"name": "to", "in": "query", "required": false, "description": "Before this time (RFC 3339).", "schema": {"type": "string", "format": "date-time"}},
-                {"name": "limit", "in": "query", "required": false, "description": "Page size.", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
-                text_query("cursor", "`next_cursor` of the previous page.")
-            ],
-            "responses": refusals(map(json!({
-                "200": {"description": "A page of entries, as the log holds them.", "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["items", "next_cursor"], "properties": {
-                        "items": {"type": "array", "items": {"type": "object", "required": ["seq", "time", "actor", "action", "outcome"],
-                            "properties": {"seq": {"type": "integer", "minimum": 0}, "time": {"type": "string"}, "actor": {"type": "string"},
-                                           "action": {"type": "string"}, "outcome": {"enum": ["success", "failure", "denied"]}}}},
-                        "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for older entries; null when none match."}}}}}},
-                "400": error_response("An unknown or malformed query parameter, or a cursor this service did not issue.")
-            })))
-        }})
+        "operationId": "auditEntries",
+        "summary": "The audit log's entries, newest first, filtered; the search is itself audited. Needs audit:read.",
+        "parameters": [
+            text_query("actor", "Only this actor, exactly (`user:ID`, `key:ID`, `system`)."),
+            text_query("action", "Only this action; `evidence.*` for every action starting `evidence.`, `*.read_original` for every action ending so."),
+            text_query("target", "Only entries whose target contains this text."),
+            {"name": "from", "in": "query", "required": false, "description": "At or after this time (RFC 3339).", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "to", "in": "query", "required": false, "description": "Before this time (RFC 3339).", "schema": {"type": "string", "format": "date-time"}},
+            {"name": "limit", "in": "query", "required": false, "description": "Page size.", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+            text_query("cursor", "`next_cursor` of the previous page.")
+        ],
+        "responses": refusals(map(json!({
+            "200": {"description": "A page of entries, as the log holds them.", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["items", "next_cursor"], "properties": {
+                    "items": {"type": "array", "items": {"type": "object", "required": ["seq", "time", "actor", "action", "outcome"],
+                        "properties": {"seq": {"type": "integer", "minimum": 0}, "time": {"type": "string"}, "actor": {"type": "string"},
+                                       "action": {"type": "string"}, "outcome": {"enum": ["success", "failure", "denied"]}}}},
+                    "next_cursor": {"type": ["string", "null"], "description": "Pass as `cursor` for older entries; null when none match."}}}}}},
+            "400": error_response("An unknown or malformed query parameter, or a cursor this service did not issue.")
+        })))
+    }})
 }
 
 fn text_query(name: &str, description: &str) -> Value {

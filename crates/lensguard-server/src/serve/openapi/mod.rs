@@ -10,6 +10,7 @@ mod cameras;
 mod cases;
 mod evidence;
 mod identity;
+mod overrides;
 
 use crate::common::error_body::ErrorBody;
 use lensguard_core::InspectionReport;
@@ -62,6 +63,7 @@ pub fn document() -> Value {
     identity::register(&mut generator);
     evidence::register(&mut generator);
     cases::register(&mut generator);
+    overrides::register(&mut generator);
     cameras::register(&mut generator);
     generator.subschema_for::<super::submission::SubmissionMeta>();
     let mut schemas = generator.take_definitions(true);
@@ -148,6 +150,7 @@ pub fn document() -> Value {
                         query("verdict", "Only this verdict.", json!({"enum": ["pass", "retry", "fail"]})),
                         query("reason", "Only results with a reason of this code (`blurry`, `face_present`, ...).", json!({"type": "string", "pattern": "^[a-z0-9_]{1,64}$"})),
                         query("source", "Only what came in through this source: `api` (a key or a user), or a watched folder's name.", json!({"type": "string"})),
+                        query("overridden", "Only results that were (`true`) or were not (`false`) overridden.", json!({"type": "boolean"})),
                         query("actor", "Only this submitter, `key:ID` or `user:ID`.", json!({"type": "string"})),
                         query("device", "Only this device (`device_id` of a multipart submission).", json!({"type": "string"})),
                         query("limit", "Page size.", json!({"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
@@ -174,6 +177,7 @@ pub fn document() -> Value {
         paths.extend(identity::paths());
         paths.extend(evidence::paths());
         paths.extend(cases::paths());
+        paths.extend(overrides::paths());
         paths.extend(cameras::paths());
     }
     doc
@@ -223,6 +227,13 @@ mod tests {
         ("put", "/v1/policy", "policy:manage"),
         ("get", "/v1/audit/checkpoint", "audit:read"),
         ("get", "/v1/audit/entries", "audit:read"),
+        ("get", "/v1/inspections/{id}/overrides", "inspections:read"),
+        (
+            "post",
+            "/v1/inspections/{id}/overrides",
+            "inspections:override",
+        ),
+        ("get", "/v1/overrides", "inspections:read"),
         ("get", "/v1/audit/proofs/inclusion", "audit:read"),
         ("get", "/v1/audit/proofs/consistency", "audit:read"),
         ("get", "/v1/cameras", "inspections:read"),
