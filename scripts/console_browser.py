@@ -202,6 +202,20 @@ def full_flow(browser, shots):
     # The grant was spent: loading the original again is refused.
     again = page.request.get(original.get_attribute("src")) if original.count() else None
     check(again is not None and again.status == 403, "an original's grant works once")
+    # Override the failed verdict with a reason; the review page lists it.
+    page.goto(f"/console/inspections/{PLAN['failed_inspection']}")
+    page.select_option("#override-verdict", "pass")
+    page.fill("#override-reason", "label legible, accepted by the dock lead")
+    with page.expect_navigation():
+        page.click("form[action$='/override'] button")
+    check("accepted by the dock lead" in page.content(), "the override is listed on the inspection")
+    page.goto("/console/overrides")
+    audit_page(page, watch, "the overrides page")
+    check(PLAN["failed_inspection"] in page.content() and "accepted by the dock lead" in page.content(),
+          "the review page lists the override")
+    page.goto("/console/inspections?overridden=yes")
+    check(page.locator(f"a[href='/console/inspections/{PLAN['failed_inspection']}']").count() > 0,
+          "the overridden filter finds it")
     page.goto("/console/audit?action=evidence.read_original")
     audit_page(page, watch, "the audit page")
     check(PLAN["failed_inspection"] in page.content(),

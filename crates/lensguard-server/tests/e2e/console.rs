@@ -23,6 +23,7 @@ use std::process::Command;
 const PAGES: &[(&str, Option<&str>)] = &[
     ("/console/", Some("inspections:read")),
     ("/console/inspections", Some("inspections:read")),
+    ("/console/overrides", Some("inspections:read")),
     ("/console/audit", Some("audit:read")),
     ("/console/account", None),
 ];
@@ -31,6 +32,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
 const SECTIONS: &[(&str, Option<&str>)] = &[
     ("/console/", Some("inspections:read")),
     ("/console/inspections", Some("inspections:read")),
+    ("/console/overrides", Some("inspections:read")),
     ("/console/audit", Some("audit:read")),
     ("/console/account", None),
 ];
@@ -83,7 +85,8 @@ fn the_console_in_a_real_browser() {
     std::fs::write(
         data.join("policy.toml"),
         "version = 1\nname = \"console-test\"\n[blur]\naction = \"fail\"\n\
-         [data.original]\nstore = \"always\"\nkeep_days = 30\n",
+         [data.original]\nstore = \"always\"\nkeep_days = 30\n\
+         [overrides]\nreasons = [\"blurry\"]\n",
     )
     .expect("policy");
     let mut users: Vec<serde_json::Value> = Role::ALL

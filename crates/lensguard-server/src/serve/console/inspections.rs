@@ -13,7 +13,7 @@ use super::super::http::RequestId;
 use super::super::inspections::{ListQuery, filter};
 use super::super::paging::encode_cursor;
 use super::super::state::AppState;
-use super::page::Page;
+use super::page::{Page, Seen};
 use super::render::{self, Chrome, url_encode, when};
 use askama::Template;
 use axum::Form;
@@ -43,6 +43,8 @@ pub struct Filters {
     #[serde(default)]
     device: String,
     #[serde(default)]
+    overridden: String,
+    #[serde(default)]
     cursor: String,
 }
 
@@ -71,6 +73,11 @@ impl Filters {
             reason: some(&self.reason),
             source: some(&self.source),
             device: some(&self.device),
+            overridden: match self.overridden.as_str() {
+                "yes" => Some(true),
+                "no" => Some(false),
+                _ => None,
+            },
             cursor: some(&self.cursor),
             ..ListQuery::default()
         }
@@ -85,6 +92,7 @@ impl Filters {
             ("reason", &self.reason),
             ("source", &self.source),
             ("device", &self.device),
+            ("overridden", &self.overridden),
         ];
         let mut q: Vec<String> = pairs
             .iter()
@@ -258,7 +266,7 @@ pub struct Kept {
 
 #[derive(Template)]
 #[template(path = "console/inspection.html")]
-struct DetailPage {
+pub(super) struct DetailPage {
     chrome: Chrome,
     row: Row,
     measurements: Vec<Measurement>,
@@ -269,28 +277,30 @@ struct DetailPage {
     may_view_original: bool,
     original_grant: String,
     reason_error: String,
+    overrides: Vec<super::overrides::OverrideRow>,
+    pub(super) override_form: super::overrides::OverrideForm,
 }
 
 /// Everything the inspection page shows of `id`, after auditing the view;
 /// `Err` is the page to answer instead.
-async fn detail_page<S: Needs>(
+pub(super) async fn detail_page(
     state: &AppState,
-    page: &Page<S>,
+    page: &Seen<'_>,
     id: &str,
     audit_reason: &str,
 ) -> Result<DetailPage, Response> {
-    let principal = page.auth.granted.principal();
+    let principal = page.principal;
     let found = match state.db.get_inspection(id).await {
         Ok(Some(f)) if super::super::auth::may_read_device(principal, f.device_id.as_deref()) => f,
         Ok(_) => {
             return Err(render::error_page(
-                &page.chrome,
+                page.chrome,
                 StatusCode::NOT_FOUND,
                 "No such inspection",
                 "There is no inspection with that id that you may read.",
             ));
         }
-        Err(_) => return Err(render::db_unavailable(&page.chrome)),
+        Err(_) => return Err(render::db_unavailable(page.chrome)),
     };
     let mut kept = Vec::new();
     if let Some(t) = found.expires_at {
@@ -316,17 +326,16 @@ async fn detail_page<S: Needs>(
                 });
             }
             Ok(None) => {}
-            Err(_) => return Err(render::db_unavailable(&page.chrome)),
+            Err(_) => return Err(render::db_unavailable(page.chrome)),
         }
     }
     let event = page
-        .auth
         .ctx
         .event(principal.actor.to_string(), "inspections.read")
         .target(format!("inspection:{id}"))
         .outcome(Outcome::Success, Some(audit_reason.to_owned()));
     if state.audit(event).await.is_err() {
-        return Err(render::unavailable(&page.chrome));
+        return Err(render::unavailable(page.chrome));
     }
     let (row, report) = Row::of(&found);
     let mut measurements = Vec::new();
@@ -336,7 +345,7 @@ async fn detail_page<S: Needs>(
     let grant = state
         .console
         .grants
-        .issue(&page.session, [format!("redacted:{id}")].into(), false);
+        .issue(page.session, [format!("redacted:{id}")].into(), false);
     Ok(DetailPage {
         chrome: page.chrome.clone(),
         row,
@@ -348,6 +357,8 @@ async fn detail_page<S: Needs>(
         may_view_original: principal.scopes.contains(&Scope::EvidenceReadOriginal),
         original_grant: String::new(),
         reason_error: String::new(),
+        overrides: super::overrides::rows_of(state, id).await,
+        override_form: super::overrides::OverrideForm::for_result(state, principal, &report),
     })
 }
 
@@ -357,7 +368,14 @@ pub async fn detail(
     page: Page<InspectionsRead>,
     Path(id): Path<String>,
 ) -> Response {
-    match detail_page(&state, &page, &id, "console, with the redacted image").await {
+    match detail_page(
+        &state,
+        &page.seen(),
+        &id,
+        "console, with the redacted image",
+    )
+    .await
+    {
         Ok(detail) => render::ok(&detail),
         Err(answer) => answer,
     }
@@ -385,11 +403,11 @@ pub async fn original(
         return refused;
     }
     let reason = evidence::usable_reason(&form.reason);
-    let mut detail = match detail_page(&state, &page, &id, "console, asked for the original").await
-    {
-        Ok(d) => d,
-        Err(answer) => return answer,
-    };
+    let mut detail =
+        match detail_page(&state, &page.seen(), &id, "console, asked for the original").await {
+            Ok(d) => d,
+            Err(answer) => return answer,
+        };
     let Some(reason) = reason else {
         detail.reason_error = "State why you need the original (1 to 500 characters).".into();
         return render::page(StatusCode::BAD_REQUEST, &detail);

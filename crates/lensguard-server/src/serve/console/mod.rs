@@ -24,6 +24,7 @@ mod audit;
 mod csrf;
 mod grants;
 mod inspections;
+mod overrides;
 mod overview;
 mod page;
 mod render;
@@ -92,6 +93,11 @@ pub fn routes() -> Router<AppState> {
         .route("/console/audit", get(audit::list))
         .route("/console/audit/verify", post(audit::verify))
         .route("/console/audit/export", get(audit::export))
+        .route(
+            "/console/inspections/{id}/override",
+            post(overrides::create),
+        )
+        .route("/console/overrides", get(overrides::review))
         .route("/console/images/{kind}/{id}", get(inspections::image))
         .route("/console/originals/{id}", get(inspections::original_image))
         .layer(axum::middleware::from_fn(policy_headers))

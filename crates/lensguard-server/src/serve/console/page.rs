@@ -58,7 +58,30 @@ pub struct Page<S: Needs> {
     origin: Result<(), &'static str>,
 }
 
+/// Who is looking, without the capability: what a page needs to show
+/// what the gate already allowed and to audit the view.
+pub struct Seen<'a> {
+    /// The caller.
+    pub principal: &'a lensguard_core::access::Principal,
+    /// The request.
+    pub ctx: &'a super::super::auth::RequestCtx,
+    /// The session's public id.
+    pub session: &'a str,
+    /// The page's frame.
+    pub chrome: &'a Chrome,
+}
+
 impl<S: Needs> Page<S> {
+    /// The page's caller, for code shared by pages of different scopes.
+    pub fn seen(&self) -> Seen<'_> {
+        Seen {
+            principal: self.auth.granted.principal(),
+            ctx: &self.auth.ctx,
+            session: &self.session,
+            chrome: &self.chrome,
+        }
+    }
+
     /// Checks a state-changing request: it came from this service's pages
     /// and carries this session's form token. A refusal is audited
     /// (`console.csrf`, denied) and answered with a 403 page.

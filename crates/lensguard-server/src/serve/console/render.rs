@@ -27,6 +27,11 @@ const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
         "Inspections",
         Some(Scope::InspectionsRead),
     ),
+    (
+        "/console/overrides",
+        "Overrides",
+        Some(Scope::InspectionsRead),
+    ),
     ("/console/audit", "Audit", Some(Scope::AuditRead)),
     ("/console/account", "Account", None),
 ];
