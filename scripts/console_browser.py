@@ -222,6 +222,45 @@ def full_flow(browser, shots):
           "the audit page shows the view of the original")
     if shots:
         page.screenshot(path=f"{shots}/audit.png")
+    # Users: create one; their QR code and secret are shown once, and they
+    # can sign in with them.
+    page.goto("/console/users")
+    audit_page(page, watch, "the users page")
+    page.fill("#new-username", "newcomer")
+    page.select_option("#new-role", "viewer")
+    page.fill("#new-password", PLAN["password"])
+    with page.expect_navigation():
+        page.click("form[action='/console/users'] button[type=submit]")
+    check(page.locator(".qr svg").count() == 1, "a new user's QR code is drawn on the page")
+    audit_page(page, watch, "a new user's second factor")
+    if shots:
+        page.screenshot(path=f"{shots}/enrolment.png")
+    secret = page.locator("code.secret").inner_text().strip()
+    newcomer = {"name": "newcomer", "secret": secret}
+    other, _ = new_context(browser)
+    check(sign_in(other.new_page(), newcomer), "the new user signs in with the secret shown")
+    other.close()
+    # Keys: create, rotate and revoke; each token shown once.
+    page.goto("/console/keys")
+    audit_page(page, watch, "the keys page")
+    page.fill("#key-name", "dock-scanner")
+    page.check("input[name=scope][value='inspections:read']")
+    page.fill("#key-cidrs", "10.0.0.0/8")
+    with page.expect_navigation():
+        page.click("form[action='/console/keys'] button[type=submit]")
+    token = page.locator("code.secret").inner_text().strip()
+    check(token.startswith("lg_"), f"the new key's token is shown ({token[:6]}...)")
+    page.goto("/console/keys")
+    check("10.0.0.0/8" in page.content(), "the key's network is listed")
+    key_id = token.split("_")[1]
+    with page.expect_navigation():
+        page.click(f"form[action='/console/keys/{key_id}/rotate'] button")
+    check(page.locator("code.secret").inner_text().strip() != token, "a rotation shows a new token")
+    page.goto("/console/keys")
+    page.on("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        page.click(f"form[action='/console/keys/{key_id}/revoke'] button")
+    check("revoked" in page.content(), "the key is revoked")
     # Phone width: the page itself never scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ["/console/inspections", f"/console/inspections/{PLAN['failed_inspection']}", "/console/account"]:

@@ -87,6 +87,7 @@ pub fn router(
             "/v1/users/{id}",
             patch(identity::users::change).delete(identity::users::disable),
         )
+        .route("/v1/users/{id}/totp", post(identity::users::reset_totp))
         .route(
             "/v1/keys",
             get(identity::keys::list).post(identity::keys::create),

@@ -165,6 +165,11 @@ const ROUTES: &[Route] = &[
     ),
     r("GET", "/v1/overrides", Need::Scope(Scope::InspectionsRead)),
     r(
+        "POST",
+        "/v1/users/{id}/totp",
+        Need::Scope(Scope::UsersManage),
+    ),
+    r(
         "GET",
         "/v1/audit/proofs/inclusion",
         Need::Scope(Scope::AuditRead),
@@ -279,6 +284,8 @@ fn answer(route: &Route, caller: Caller) -> Answer {
         ("POST", "/v1/vault/rotate") => 202,
         // The matrix overrides an inspection that does not exist... with no body.
         ("POST", "/v1/inspections/{id}/overrides") => 400,
+        // ...and resets the second factor of a user who does not exist.
+        ("POST", "/v1/users/{id}/totp") => 404,
         (
             "GET",
             "/v1/inspections/{id}"

@@ -25,6 +25,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/console/inspections", Some("inspections:read")),
     ("/console/overrides", Some("inspections:read")),
     ("/console/audit", Some("audit:read")),
+    ("/console/users", Some("users:manage")),
+    ("/console/keys", Some("keys:manage")),
     ("/console/account", None),
 ];
 
@@ -34,6 +36,8 @@ const SECTIONS: &[(&str, Option<&str>)] = &[
     ("/console/inspections", Some("inspections:read")),
     ("/console/overrides", Some("inspections:read")),
     ("/console/audit", Some("audit:read")),
+    ("/console/users", Some("users:manage")),
+    ("/console/keys", Some("keys:manage")),
     ("/console/account", None),
 ];
 

@@ -344,6 +344,42 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Gives an active user a new TOTP secret (the old one stops working)
+    /// and ends their sessions; `None` if there is no such active user.
+    pub async fn reset_totp(
+        &self,
+        id: &str,
+        secrets: &InstallationSecrets,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<TotpEnrolment>, Error> {
+        let Some(user) = self.get_user(id).await?.filter(|u| u.disabled_at.is_none()) else {
+            return Ok(None);
+        };
+        let secret = random_bytes(20)?;
+        let t = totp(secret.clone(), &user.username)?;
+        let sealed = secrets.seal(&totp_context(id), &secret)?;
+        let mut tx = self.pool().begin().await?;
+        // The step counter restarts: no code of the new secret was used.
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = ?, totp_last_step = 0 WHERE id = ? AND disabled_at IS NULL",
+        )
+        .bind(sealed)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        end_sessions(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(Some(TotpEnrolment {
+            secret_base32: Sensitive::new(t.get_secret_base32()),
+            otpauth_uri: Sensitive::new(t.get_url()),
+            user,
+        }))
+    }
+
     /// Checks a name, password and TOTP code; on success the code is spent.
     pub async fn check_login(
         &self,

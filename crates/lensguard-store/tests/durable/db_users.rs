@@ -139,6 +139,46 @@ async fn a_login_needs_the_password_and_a_fresh_totp_code_used_once() {
 }
 
 #[tokio::test]
+async fn a_totp_reset_replaces_the_secret_and_ends_the_sessions() {
+    let (_d, db, secrets) = setup().await;
+    let bob = user(&db, &secrets, "bob", Role::Operator).await;
+    let session = db.open_session(&bob.user, &hour(), NOW).await.expect("s");
+    let fresh = db
+        .reset_totp(&bob.user.id, &secrets, NOW)
+        .await
+        .expect("db")
+        .expect("an active user");
+    assert_ne!(fresh.secret_base32.expose(), bob.secret_base32.expose());
+    assert!(matches!(
+        db.authenticate_session(session.token.expose(), NOW)
+            .await
+            .expect("db"),
+        KeyCheck::Revoked(_)
+    ));
+    let at = NOW + time::Duration::minutes(2);
+    let old = db
+        .check_login("bob", pw(PASSWORD), &code(&bob, at), &secrets, at)
+        .await
+        .expect("db");
+    assert!(
+        matches!(old, Err(LoginRefusal::WrongCode(_))),
+        "the old secret no longer works"
+    );
+    let new = db
+        .check_login("bob", pw(PASSWORD), &code(&fresh, at), &secrets, at)
+        .await
+        .expect("db");
+    assert!(new.is_ok(), "the new secret works");
+    assert!(db.disable_user(&bob.user.id, NOW).await.expect("db"));
+    assert!(
+        db.reset_totp(&bob.user.id, &secrets, NOW)
+            .await
+            .expect("db")
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn an_idle_session_ends_and_its_user_lists_and_revokes_their_own() {
     let (_d, db, secrets) = setup().await;
     let bob = user(&db, &secrets, "bob", Role::Operator).await;

@@ -24,11 +24,13 @@ mod audit;
 mod csrf;
 mod grants;
 mod inspections;
+mod keys;
 mod overrides;
 mod overview;
 mod page;
 mod render;
 mod sign_in;
+mod users;
 
 use super::state::AppState;
 use axum::Router;
@@ -98,6 +100,13 @@ pub fn routes() -> Router<AppState> {
             post(overrides::create),
         )
         .route("/console/overrides", get(overrides::review))
+        .route("/console/users", get(users::list).post(users::create))
+        .route("/console/users/{id}/role", post(users::set_role))
+        .route("/console/users/{id}/totp", post(users::reset_totp))
+        .route("/console/users/{id}/disable", post(users::disable))
+        .route("/console/keys", get(keys::list).post(keys::create))
+        .route("/console/keys/{id}/rotate", post(keys::rotate))
+        .route("/console/keys/{id}/revoke", post(keys::revoke))
         .route("/console/images/{kind}/{id}", get(inspections::image))
         .route("/console/originals/{id}", get(inspections::original_image))
         .layer(axum::middleware::from_fn(policy_headers))

@@ -33,6 +33,8 @@ const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
         Some(Scope::InspectionsRead),
     ),
     ("/console/audit", "Audit", Some(Scope::AuditRead)),
+    ("/console/users", "Users", Some(Scope::UsersManage)),
+    ("/console/keys", "Keys", Some(Scope::KeysManage)),
     ("/console/account", "Account", None),
 ];
 
@@ -178,6 +180,19 @@ pub async fn api_message(answer: Response) -> String {
         .ok()
         .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
         .unwrap_or_else(|| "the request was refused".to_owned())
+}
+
+/// An API handler's answer: its JSON body when it succeeded (`Value::Null`
+/// for an empty one), or the error page titled `title` to answer instead.
+pub async fn api_outcome(
+    chrome: &Chrome,
+    title: &str,
+    answer: Response,
+) -> Result<serde_json::Value, Response> {
+    if !answer.status().is_success() {
+        return Err(api_error(chrome, title, answer).await);
+    }
+    Ok(api_json(answer).await.unwrap_or(serde_json::Value::Null))
 }
 
 /// The JSON body of an API handler's answer.

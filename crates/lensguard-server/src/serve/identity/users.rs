@@ -281,3 +281,42 @@ pub async fn disable(
         "no such active user",
     )
 }
+
+/// `POST /v1/users/{id}/totp`: a new TOTP secret for the user (shown once,
+/// as at creation); the old one stops working and their sessions end. For
+/// a lost or exposed authenticator. Held to the no-escalation rule.
+pub async fn reset_totp(
+    State(state): State<AppState>,
+    auth: Auth<UsersManage>,
+    Path(id): Path<String>,
+) -> Response {
+    let ctx = &auth.ctx;
+    let user = match active_user(&state, ctx, &id).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let act = Act {
+        state: &state,
+        ctx,
+        principal: auth.granted.principal(),
+        action: "users.totp_reset",
+        target: format!("user:{id}"),
+    };
+    if let Some(why) = may_not_assign(act.principal, user.role) {
+        return act.refuse(StatusCode::FORBIDDEN, why).await;
+    }
+    if let Err(r) = act.audit(Outcome::Success, None).await {
+        return r;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    match state.db.reset_totp(&id, &state.secrets, now).await {
+        Ok(Some(enrolment)) => Json(Enrolled::from(enrolment)).into_response(),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such active user",
+            &rid(ctx),
+        ),
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}

@@ -250,5 +250,17 @@ pub fn paths() -> Map<String, Value> {
         }}
     }));
     paths.insert("/v1/audit/entries".into(), audit_entries());
+    paths.insert(
+        "/v1/users/{id}/totp".into(),
+        json!({"post": {
+            "operationId": "resetTotp",
+            "summary": "A new TOTP secret for the user, shown once (as base32 and an otpauth:// URI); the old one stops working and the user's sessions end. Needs users:manage, and the user's role's scopes (no escalation); audited.",
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": refusals(map(json!({
+                "200": answer("The user and their new second factor.", "Enrolled"),
+                "404": error_response("No such active user.")
+            })))
+        }}),
+    );
     paths
 }

@@ -227,6 +227,7 @@ mod tests {
         ("put", "/v1/policy", "policy:manage"),
         ("get", "/v1/audit/checkpoint", "audit:read"),
         ("get", "/v1/audit/entries", "audit:read"),
+        ("post", "/v1/users/{id}/totp", "users:manage"),
         ("get", "/v1/inspections/{id}/overrides", "inspections:read"),
         (
             "post",
