@@ -261,6 +261,28 @@ def full_flow(browser, shots):
     with page.expect_navigation():
         page.click(f"form[action='/console/keys/{key_id}/revoke'] button")
     check("revoked" in page.content(), "the key is revoked")
+    # Retention: place and lift a hold, erase a device's data with receipts.
+    page.goto("/console/retention")
+    audit_page(page, watch, "the retention page")
+    check("original" in page.content() and "Data inventory" in page.content(), "the inventory is shown")
+    page.fill("#hold-device", "van-9")
+    page.fill("#hold-reason", "claim 88 under review")
+    with page.expect_navigation():
+        page.click("form[action='/console/retention/holds'] button")
+    check("claim 88 under review" in page.content(), "the hold is listed")
+    if shots:
+        page.screenshot(path=f"{shots}/retention.png")
+    with page.expect_navigation():
+        page.click("form[action$='/lift'] button")
+    page.fill("#erase-device", "van-9")
+    page.fill("#erase-confirm", "van-9")
+    with page.expect_navigation():
+        page.click("form[action='/console/retention/erase'] button")
+    check("Erased the data of van-9" in page.content() and "crypto-shred" in page.content(),
+          "the erasure shows its receipts")
+    audit_page(page, watch, "an erasure's receipts")
+    page.goto("/console/retention")
+    check("crypto-shred" in page.content(), "the retention page lists the receipts")
     # Phone width: the page itself never scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ["/console/inspections", f"/console/inspections/{PLAN['failed_inspection']}", "/console/account"]:

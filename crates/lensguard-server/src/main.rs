@@ -16,6 +16,7 @@ mod footage_redaction;
 mod hub;
 mod inputs;
 mod intake;
+mod inventory;
 mod metrics;
 #[cfg(test)]
 mod module_rule;

@@ -87,7 +87,7 @@ fn explain(
                     false,
                     format!(
                         "the policy stores it {} (so it is discarded right after the verdict)",
-                        super::inventory::stored(rule.store)
+                        crate::inventory::stored(rule.store)
                     ),
                 ),
                 _ if c.is_evidence() => (true, "sealed in the evidence vault".to_owned()),

@@ -8,7 +8,6 @@ mod case;
 mod check;
 mod evidence;
 mod explain;
-mod inventory;
 mod keys;
 mod local;
 mod policy;

@@ -22,11 +22,11 @@ pub fn run(cmd: PolicyCommand) -> anyhow::Result<ExitCode> {
         } => {
             let chosen = super::service_policy(&policy, data_dir.as_deref())?;
             eprintln!("policy: {}", chosen.source);
-            let inv = super::inventory::inventory(&chosen.policy);
+            let inv = crate::inventory::inventory(&chosen.policy);
             let mut out = std::io::stdout().lock();
             match format {
                 crate::cli::InventoryFormat::Markdown => {
-                    write!(out, "{}", super::inventory::markdown(&inv))?
+                    write!(out, "{}", crate::inventory::markdown(&inv))?
                 }
                 crate::cli::InventoryFormat::Json => {
                     writeln!(out, "{}", serde_json::to_string_pretty(&inv)?)?

@@ -29,6 +29,7 @@ mod overrides;
 mod overview;
 mod page;
 mod render;
+mod retention;
 mod sign_in;
 mod users;
 
@@ -104,6 +105,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/users/{id}/role", post(users::set_role))
         .route("/console/users/{id}/totp", post(users::reset_totp))
         .route("/console/users/{id}/disable", post(users::disable))
+        .route("/console/retention", get(retention::page))
+        .route("/console/retention/holds", post(retention::place))
+        .route("/console/retention/holds/{id}/lift", post(retention::lift))
+        .route("/console/retention/erase", post(retention::erase))
         .route("/console/keys", get(keys::list).post(keys::create))
         .route("/console/keys/{id}/rotate", post(keys::rotate))
         .route("/console/keys/{id}/revoke", post(keys::revoke))

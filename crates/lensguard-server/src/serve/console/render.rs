@@ -33,6 +33,11 @@ const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
         Some(Scope::InspectionsRead),
     ),
     ("/console/audit", "Audit", Some(Scope::AuditRead)),
+    (
+        "/console/retention",
+        "Retention",
+        Some(Scope::EvidenceManage),
+    ),
     ("/console/users", "Users", Some(Scope::UsersManage)),
     ("/console/keys", "Keys", Some(Scope::KeysManage)),
     ("/console/account", "Account", None),

@@ -1,7 +1,7 @@
-//! `lensguard policy inventory`: the data inventory a security review asks
-//! for, made from the policy and from where this build keeps each kind of
-//! data. `docs/data-inventory.md` is this command's output for the default
-//! policy; a test fails when the two drift apart (regenerate with
+//! The data inventory a security review asks for (`lensguard policy
+//! inventory`, and the console's retention page), made from the policy and
+//! from where this build keeps each kind of data. `docs/data-inventory.md`
+//! is the command's output for the default policy; a test fails when the two drift apart (regenerate with
 //! `LENSGUARD_BLESS=1 cargo test -p lensguard-server inventory`).
 
 use lensguard_core::Policy;
