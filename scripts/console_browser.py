@@ -283,6 +283,30 @@ def full_flow(browser, shots):
     audit_page(page, watch, "an erasure's receipts")
     page.goto("/console/retention")
     check("crypto-shred" in page.content(), "the retention page lists the receipts")
+    # Policy: a dry run on an uploaded photo; an invalid edit is refused
+    # with its errors located; a valid one is saved.
+    page.goto("/console/policy")
+    audit_page(page, watch, "the policy page")
+    page.set_input_files("#photo", PLAN["sample_photo"])
+    with page.expect_navigation():
+        page.click("form[action='/console/policy/explain'] button")
+    check("verdict fail" in page.inner_text("main") and "blurry" in page.content(),
+          "the dry run shows the verdict and reasons")
+    audit_page(page, watch, "a dry run")
+    if shots:
+        page.screenshot(path=f"{shots}/policy.png")
+    text = page.input_value("#toml")
+    page.fill("#toml", text.replace("min_sharpness = ", "min_sharpness = \"high\" #", 1))
+    with page.expect_navigation():
+        page.click("form[action='/console/policy'] button")
+    errors = page.locator("#policy-errors").inner_text() if page.locator("#policy-errors").count() else ""
+    check("Not saved" in errors and any(ch.isdigit() for ch in errors) and ":" in errors,
+          f"an invalid policy is refused with located errors ({errors[:120]!r})")
+    bumped = text.replace("revision = 1", "revision = 2", 1)
+    page.fill("#toml", bumped)
+    with page.expect_navigation():
+        page.click("form[action='/console/policy'] button")
+    check("revision 2 is in force" in page.content(), "a valid policy is saved")
     # Phone width: the page itself never scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ["/console/inspections", f"/console/inspections/{PLAN['failed_inspection']}", "/console/account"]:

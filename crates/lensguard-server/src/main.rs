@@ -10,6 +10,7 @@ mod commands;
 mod common;
 mod data_dir;
 mod detection;
+mod dry_run;
 mod edge;
 mod fleet;
 mod footage_redaction;

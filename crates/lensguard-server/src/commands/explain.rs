@@ -4,127 +4,13 @@
 //! stored and nothing is sent.
 
 use crate::cli::ModelsArgs;
+use crate::dry_run::explain;
 use crate::inputs::{ReadError, read_limited};
 use anyhow::bail;
-use lensguard_core::policy::DataCategory;
-use lensguard_core::{Limits, Policy, Verdict};
-use serde::Serialize;
+use lensguard_core::Limits;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
-
-#[derive(Debug, Serialize)]
-struct Plan {
-    category: &'static str,
-    stored: bool,
-    keep_days: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    until: Option<String>,
-    why: String,
-}
-
-#[derive(Debug, Serialize)]
-struct Egress {
-    fields: serde_json::Value,
-    redacted_image: bool,
-}
-
-#[derive(Debug, Serialize)]
-struct Explanation {
-    photo: String,
-    verdict: Verdict,
-    policy: String,
-    /// The file or built-in profile the policy came from.
-    policy_source: String,
-    reasons: Vec<String>,
-    stored: Vec<Plan>,
-    leaves_device: Egress,
-}
-
-fn explain(
-    path: &Path,
-    bytes: &[u8],
-    policy: &Policy,
-    detectors: &lensguard_vision::derive::Detectors,
-    now: time::OffsetDateTime,
-) -> anyhow::Result<Explanation> {
-    let outcome =
-        lensguard_vision::pipeline::run(bytes, policy, &Limits::default(), now, detectors, true);
-    let report = &outcome.report;
-    let verdict = report.verdict;
-    let mut report_json = serde_json::to_value(report)?;
-    if let Some(map) = report_json.as_object_mut() {
-        map.insert("id".into(), "(assigned at submission)".into());
-    }
-    let redaction_why = report
-        .redaction
-        .as_ref()
-        .and_then(|r| r.message.clone())
-        .unwrap_or_else(|| "no derivative was made".to_owned());
-    let stored = DataCategory::ALL
-        .into_iter()
-        .filter(|c| !c.is_footage())
-        .map(|c| {
-            let rule = policy.data.rule(c);
-            let made = match c {
-                DataCategory::Redacted => outcome.derivative.is_some(),
-                DataCategory::Thumbnail => outcome.thumbnail.is_some(),
-                _ => true,
-            };
-            let keeps = verdict != Verdict::Error && rule.keeps(verdict);
-            let (stored, why) = match c {
-                DataCategory::RequestLog | DataCategory::AuditLog => (
-                    true,
-                    "the submission is recorded in the audit log".to_owned(),
-                ),
-                _ if verdict == Verdict::Error => (
-                    false,
-                    "an undecodable photo is refused (422); only the audit entry remains"
-                        .to_owned(),
-                ),
-                _ if !made => (false, format!("not made: {redaction_why}")),
-                _ if !keeps => (
-                    false,
-                    format!(
-                        "the policy stores it {} (so it is discarded right after the verdict)",
-                        crate::inventory::stored(rule.store)
-                    ),
-                ),
-                _ if c.is_evidence() => (true, "sealed in the evidence vault".to_owned()),
-                _ => (true, "kept in the database".to_owned()),
-            };
-            let until = (stored && c != DataCategory::AuditLog && c != DataCategory::RequestLog)
-                .then(|| now + time::Duration::days(i64::from(rule.keep_days)))
-                .and_then(|t| {
-                    t.format(&time::format_description::well_known::Rfc3339)
-                        .ok()
-                });
-            Plan {
-                category: c.as_str(),
-                stored,
-                keep_days: if stored { rule.keep_days } else { 0 },
-                until,
-                why,
-            }
-        })
-        .collect();
-    Ok(Explanation {
-        photo: path.display().to_string(),
-        verdict,
-        policy: format!("{}@{}", policy.name, policy.revision),
-        policy_source: String::new(),
-        reasons: report
-            .reasons
-            .iter()
-            .map(|r| format!("{}: {}", r.code, r.message))
-            .collect(),
-        stored,
-        leaves_device: Egress {
-            fields: policy.egress.project(&report_json),
-            redacted_image: policy.egress.redacted_images && outcome.derivative.is_some(),
-        },
-    })
-}
 
 pub fn run(
     photo: &Path,

@@ -26,6 +26,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/console/overrides", Some("inspections:read")),
     ("/console/audit", Some("audit:read")),
     ("/console/retention", Some("evidence:manage")),
+    ("/console/policy", Some("policy:manage")),
     ("/console/users", Some("users:manage")),
     ("/console/keys", Some("keys:manage")),
     ("/console/account", None),
@@ -38,6 +39,7 @@ const SECTIONS: &[(&str, Option<&str>)] = &[
     ("/console/overrides", Some("inspections:read")),
     ("/console/audit", Some("audit:read")),
     ("/console/retention", Some("evidence:manage")),
+    ("/console/policy", Some("policy:manage")),
     ("/console/users", Some("users:manage")),
     ("/console/keys", Some("keys:manage")),
     ("/console/account", None),
@@ -137,6 +139,7 @@ fn the_console_in_a_real_browser() {
         "axe": axe,
         "chromium": "/usr/bin/chromium",
         "screenshots": shots,
+        "sample_photo": root.join("samples/blurred.jpg"),
     });
     let plan_file = dir.path().join("plan.json");
     std::fs::write(&plan_file, plan.to_string()).expect("plan");

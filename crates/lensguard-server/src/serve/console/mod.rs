@@ -28,6 +28,7 @@ mod keys;
 mod overrides;
 mod overview;
 mod page;
+mod policy;
 mod render;
 mod retention;
 mod sign_in;
@@ -105,6 +106,11 @@ pub fn routes() -> Router<AppState> {
         .route("/console/users/{id}/role", post(users::set_role))
         .route("/console/users/{id}/totp", post(users::reset_totp))
         .route("/console/users/{id}/disable", post(users::disable))
+        .route("/console/policy", get(policy::view).post(policy::edit))
+        .route(
+            "/console/policy/explain",
+            post(policy::explain).layer(axum::extract::DefaultBodyLimit::max(51 * 1024 * 1024)),
+        )
         .route("/console/retention", get(retention::page))
         .route("/console/retention/holds", post(retention::place))
         .route("/console/retention/holds/{id}/lift", post(retention::lift))

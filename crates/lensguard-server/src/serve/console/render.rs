@@ -38,6 +38,7 @@ const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
         "Retention",
         Some(Scope::EvidenceManage),
     ),
+    ("/console/policy", "Policy", Some(Scope::PolicyManage)),
     ("/console/users", "Users", Some(Scope::UsersManage)),
     ("/console/keys", "Keys", Some(Scope::KeysManage)),
     ("/console/account", "Account", None),
