@@ -156,3 +156,29 @@ fn the_console_in_a_real_browser() {
     );
     eprintln!("{stdout}");
 }
+
+/// The vendored scripts are byte for byte the packages on npm
+/// (`scripts/check-vendored-js`: `npm pack`, then SHA-384 of each file).
+#[test]
+fn the_vendored_scripts_are_the_published_packages() {
+    let has_npm = Command::new("npm").arg("--version").output().is_ok();
+    if !has_npm {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "npm is required under CI (scripts/install-test-deps installs it)"
+        );
+        eprintln!("\n*** SKIPPING: npm is not installed ***\n");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(root.join("scripts/check-vendored-js"))
+        .output()
+        .expect("the check runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -114,4 +114,22 @@ mod tests {
         }
         assert_eq!(integrity("missing.js"), "");
     }
+
+    #[test]
+    fn the_vendored_files_served_are_the_pinned_ones() {
+        let pins = include_str!("../../../assets/console/vendor/PINS");
+        let mut checked = 0;
+        for line in pins
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [_, _, file, pinned] = fields[..] else {
+                panic!("malformed PINS line: {line}");
+            };
+            assert_eq!(integrity(file), pinned, "{file}");
+            checked += 1;
+        }
+        assert_eq!(checked, 3);
+    }
 }
