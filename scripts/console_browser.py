@@ -171,8 +171,13 @@ def full_flow(browser, shots):
     context, watch = new_context(browser)
     page = context.new_page()
     sign_in(page, reviewer, keyboard=True)
+    page.goto("/console/")
+    page.wait_for_selector(".uplot canvas", timeout=5000)
+    check(page.locator(".uplot canvas").count() > 0, "the overview draws its chart")
+    check("blurry" in page.inner_text("main"), "the overview lists the top reasons")
+    audit_page(page, watch, "the overview with its chart")
     if shots:
-        page.goto("/console/")
+        page.screenshot(path=f"{shots}/overview.png")
     page.goto("/console/inspections?verdict=fail")
     audit_page(page, watch, "the failed inspections")
     if shots:

@@ -19,3 +19,25 @@ document.addEventListener("error", function (event) {
     img.replaceWith(note);
   }
 }, true);
+// The overview's chart: the numbers come from a JSON block on the page (a
+// data block, not a script), drawn with uPlot; the same numbers are in a
+// table beside it for screen readers.
+document.addEventListener("DOMContentLoaded", function () {
+  var box = document.getElementById("verdict-chart");
+  if (!box || typeof uPlot === "undefined") {
+    return;
+  }
+  var data = JSON.parse(document.getElementById(box.dataset.source).textContent);
+  var width = Math.max(280, Math.min(box.clientWidth || 800, 1100));
+  new uPlot({
+    width: width,
+    height: 260,
+    series: [
+      {},
+      { label: "pass", stroke: "#116329", width: 2 },
+      { label: "retry", stroke: "#7d4e00", width: 2 },
+      { label: "fail", stroke: "#a40e26", width: 2 }
+    ],
+    axes: [{}, { label: "inspections" }]
+  }, [data.x, data.pass, data.retry, data.fail], box);
+});

@@ -30,6 +30,7 @@ mod keys;
 mod outbox;
 mod overrides;
 mod sessions;
+mod summary;
 mod users;
 
 pub use anchor::AuditAnchor;
@@ -46,6 +47,7 @@ pub use sessions::{
     BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX, SessionInfo, SessionTerms,
     session_id,
 };
+pub use summary::Summary;
 pub use users::{
     LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, NewUser, TotpEnrolment, User, VerifiedLogin,
     check_password, check_username,
