@@ -3,6 +3,10 @@
 //! target text and time, a page at a time; the console's audit page runs the
 //! same search ([`run`]).
 //!
+//! One request examines at most [`SCAN_LIMIT`] entries: a page may then hold
+//! fewer than `limit` (even none) with a `next_cursor` to go on; only a
+//! null cursor means nothing older matches.
+//!
 //! Each search is itself audited (`audit.search`, naming the filters) before
 //! the answer. Entries are returned as the log holds them; whether the log
 //! verifies is a separate question (`lensguard audit verify`, or the
@@ -31,6 +35,11 @@ pub struct EntriesQuery {
     pub(super) limit: Option<u32>,
     pub(super) cursor: Option<String>,
 }
+
+/// Entries one request examines at most: a rare filter answers a short
+/// page (or none) with a cursor to go on, rather than reading the whole log
+/// in one request.
+pub(super) const SCAN_LIMIT: usize = 20_000;
 
 /// Page size when none is asked for, and the most one page holds.
 const DEFAULT_LIMIT: u32 = 50;
@@ -69,6 +78,7 @@ pub(super) fn parse(q: &EntriesQuery) -> Result<(AuditQuery, usize, Option<u64>)
             target: text(&q.target),
             from: time(&q.from, "from must be an RFC 3339 time")?,
             to: time(&q.to, "to must be an RFC 3339 time")?,
+            scan_limit: Some(SCAN_LIMIT),
         },
         limit as usize,
         before,

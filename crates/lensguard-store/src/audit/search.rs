@@ -29,6 +29,9 @@ pub struct AuditQuery {
     pub from: Option<time::OffsetDateTime>,
     /// Only before this time.
     pub to: Option<time::OffsetDateTime>,
+    /// Examine at most this many entries (newest first) before answering
+    /// with what matched so far; `None`: as many as it takes.
+    pub scan_limit: Option<usize>,
 }
 
 impl AuditQuery {
@@ -109,6 +112,7 @@ pub fn search(
     // beginning lies in an earlier block).
     let mut carry: Vec<u8> = Vec::new();
     let mut first_block = before.is_none();
+    let mut examined = 0usize;
     while end > 0 || !carry.is_empty() {
         let start = end.saturating_sub(BLOCK);
         let mut block = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
@@ -146,6 +150,12 @@ pub fn search(
                 if query.from.is_some_and(|from| entry.event.time < from) {
                     return Ok(found);
                 }
+                if query.scan_limit.is_some_and(|limit| examined == limit) {
+                    // Older entries were not examined: say where to go on.
+                    found.next_before = Some(offset + line.len() as u64 + 1);
+                    return Ok(found);
+                }
+                examined += 1;
                 if query.matches(&entry) {
                     if found.entries.len() == max {
                         found.next_before = found.entries.last().map(|e| e.offset);
@@ -276,6 +286,24 @@ mod tests {
         let found = search(dir.path(), &AuditQuery::default(), None, 100).expect("search");
         assert_eq!(found.entries.len() as u64, log.len());
         assert_eq!(found.entries[0].entry.seq, log.len() - 1);
+    }
+
+    #[test]
+    fn a_scan_limit_stops_early_and_says_where_to_go_on() {
+        let (dir, _log) = log_with(300);
+        let q = AuditQuery {
+            action: Some("evidence.*".into()),
+            scan_limit: Some(30),
+            ..AuditQuery::default()
+        };
+        let first = search(dir.path(), &q, None, 100).expect("search");
+        assert_eq!(first.entries.len(), 10, "a third of the newest 30 entries");
+        let next = first.next_before.expect("where to go on");
+        let second = search(dir.path(), &q, Some(next), 100).expect("search");
+        assert_eq!(second.entries.len(), 10);
+        // Every third entry matches: the second page goes on with the next
+        // match older than the first page's last, none skipped.
+        assert_eq!(second.entries[0].entry.seq, first.entries[9].entry.seq - 3);
     }
 
     #[test]

@@ -187,6 +187,7 @@ async fn audit_page(
     let dir = state.data_dir.join("audit");
     let glance = AuditQuery {
         action: Some("*.read_original".into()),
+        scan_limit: Some(super::GLANCE),
         ..AuditQuery::default()
     };
     let originals = tokio::task::spawn_blocking(move || {

@@ -63,6 +63,10 @@ impl ConsoleState {
     }
 }
 
+/// Entries of the audit log an at-a-glance list (originals viewed,
+/// deletion receipts) looks back through; the pages say so.
+const GLANCE: usize = 5_000;
+
 /// The Content-Security-Policy of every console response.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
                    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \

@@ -69,6 +69,7 @@ async fn receipts(state: &AppState) -> Vec<ReceiptRow> {
     let dir = state.data_dir.join("audit");
     let q = AuditQuery {
         action: Some("*.delete".into()),
+        scan_limit: Some(super::GLANCE),
         ..AuditQuery::default()
     };
     let found = tokio::task::spawn_blocking(move || search(&dir, &q, None, 20))
