@@ -35,6 +35,27 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
+    /// Texts a matching line must contain as they are (each set filter's
+    /// literal part, when it is plain enough that JSON writes it unescaped):
+    /// a line without them is skipped without being parsed.
+    fn needles(&self) -> Vec<Vec<u8>> {
+        let plain = |t: &str| {
+            !t.is_empty()
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._:-/@ ".contains(&b))
+        };
+        [
+            self.actor.as_deref(),
+            self.action.as_deref().map(|a| a.trim_matches('*')),
+            self.target.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|t| plain(t))
+        .map(|t| t.as_bytes().to_vec())
+        .collect()
+    }
+
     /// Whether `e` matches.
     pub fn matches(&self, e: &ParsedEntry) -> bool {
         let ev = &e.event;
@@ -113,6 +134,13 @@ pub fn search(
     let mut carry: Vec<u8> = Vec::new();
     let mut first_block = before.is_none();
     let mut examined = 0usize;
+    let needles: Vec<memchr::memmem::Finder<'_>> = {
+        let owned = query.needles();
+        owned
+            .into_iter()
+            .map(|n| memchr::memmem::Finder::new(&n).into_owned())
+            .collect()
+    };
     while end > 0 || !carry.is_empty() {
         let start = end.saturating_sub(BLOCK);
         let mut block = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
@@ -145,14 +173,23 @@ pub fn search(
                 let Some(body) = line.get(65..) else {
                     return Err(Error::Corrupt(format!("audit log line at byte {offset}")));
                 };
-                let entry: ParsedEntry =
-                    serde_json::from_slice(body).map_err(|e| Error::Corrupt(e.to_string()))?;
-                if query.from.is_some_and(|from| entry.event.time < from) {
-                    return Ok(found);
-                }
                 if query.scan_limit.is_some_and(|limit| examined == limit) {
                     // Older entries were not examined: say where to go on.
                     found.next_before = Some(offset + line.len() as u64 + 1);
+                    return Ok(found);
+                }
+                if !needles.iter().all(|n| n.find(body).is_some()) {
+                    examined += 1;
+                    cut = line_start;
+                    line_end = line_start;
+                    if line_start == 0 {
+                        break;
+                    }
+                    continue;
+                }
+                let entry: ParsedEntry =
+                    serde_json::from_slice(body).map_err(|e| Error::Corrupt(e.to_string()))?;
+                if query.from.is_some_and(|from| entry.event.time < from) {
                     return Ok(found);
                 }
                 examined += 1;

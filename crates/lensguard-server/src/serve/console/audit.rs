@@ -12,7 +12,7 @@
 use super::super::audit_search::{self, EntriesQuery, Failed};
 use super::super::state::AppState;
 use super::page::Page;
-use super::render::{self, Chrome, url_encode};
+use super::render::{self, Chrome};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -41,39 +41,30 @@ pub struct Filters {
     cursor: String,
 }
 
-fn some(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
-}
-
 impl Filters {
     fn query(&self) -> EntriesQuery {
         EntriesQuery {
-            actor: some(&self.actor),
-            action: some(&self.action),
-            target: some(&self.target),
+            actor: render::non_empty(&self.actor),
+            action: render::non_empty(&self.action),
+            target: render::non_empty(&self.target),
             from: super::inspections::time_field(&self.from),
             to: super::inspections::time_field(&self.to),
-            cursor: some(&self.cursor),
+            cursor: render::non_empty(&self.cursor),
             limit: None,
         }
     }
 
     fn with_cursor(&self, cursor: &str) -> String {
-        let pairs = [
-            ("actor", &self.actor),
-            ("action", &self.action),
-            ("target", &self.target),
-            ("from", &self.from),
-            ("to", &self.to),
-        ];
-        let mut q: Vec<String> = pairs
-            .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| format!("{k}={}", url_encode(v.trim())))
-            .collect();
-        q.push(format!("cursor={}", url_encode(cursor)));
-        q.join("&")
+        render::next_page(
+            &[
+                ("actor", self.actor.as_str()),
+                ("action", self.action.as_str()),
+                ("target", self.target.as_str()),
+                ("from", self.from.as_str()),
+                ("to", self.to.as_str()),
+            ],
+            cursor,
+        )
     }
 }
 

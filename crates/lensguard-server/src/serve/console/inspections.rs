@@ -14,7 +14,7 @@ use super::super::inspections::{ListQuery, filter};
 use super::super::paging::encode_cursor;
 use super::super::state::AppState;
 use super::page::{Page, Seen};
-use super::render::{self, Chrome, url_encode, when};
+use super::render::{self, Chrome, when};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -48,14 +48,9 @@ pub struct Filters {
     cursor: String,
 }
 
-fn some(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
-}
-
 /// A `datetime-local` value (`2026-12-07T14:30`, read as UTC) or RFC 3339.
 pub(super) fn time_field(s: &str) -> Option<String> {
-    let t = some(s)?;
+    let t = render::non_empty(s)?;
     let has_zone = t.ends_with('Z') || t.get(19..).is_some_and(|z| z.contains(['+', '-']));
     Some(match (t.len(), has_zone) {
         (16, false) => format!("{t}:00Z"),
@@ -69,38 +64,34 @@ impl Filters {
         ListQuery {
             from: time_field(&self.from),
             to: time_field(&self.to),
-            verdict: some(&self.verdict),
-            reason: some(&self.reason),
-            source: some(&self.source),
-            device: some(&self.device),
+            verdict: render::non_empty(&self.verdict),
+            reason: render::non_empty(&self.reason),
+            source: render::non_empty(&self.source),
+            device: render::non_empty(&self.device),
             overridden: match self.overridden.as_str() {
                 "yes" => Some(true),
                 "no" => Some(false),
                 _ => None,
             },
-            cursor: some(&self.cursor),
+            cursor: render::non_empty(&self.cursor),
             ..ListQuery::default()
         }
     }
 
     /// The query string of these filters on another page (`cursor`).
     fn with_cursor(&self, cursor: &str) -> String {
-        let pairs = [
-            ("from", &self.from),
-            ("to", &self.to),
-            ("verdict", &self.verdict),
-            ("reason", &self.reason),
-            ("source", &self.source),
-            ("device", &self.device),
-            ("overridden", &self.overridden),
-        ];
-        let mut q: Vec<String> = pairs
-            .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| format!("{k}={}", url_encode(v.trim())))
-            .collect();
-        q.push(format!("cursor={}", url_encode(cursor)));
-        q.join("&")
+        render::next_page(
+            &[
+                ("from", self.from.as_str()),
+                ("to", self.to.as_str()),
+                ("verdict", self.verdict.as_str()),
+                ("reason", self.reason.as_str()),
+                ("source", self.source.as_str()),
+                ("device", self.device.as_str()),
+                ("overridden", self.overridden.as_str()),
+            ],
+            cursor,
+        )
     }
 }
 

@@ -11,7 +11,7 @@ use askama::Template;
 use axum::body::Body;
 use axum::extract::{Path, RawForm, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use lensguard_core::access::Scope;
 use lensguard_core::access::needs::KeysManage;
 
@@ -217,8 +217,5 @@ pub async fn revoke(
     }
     let chrome = page.chrome.clone();
     let answer = api::revoke(State(state), page.auth, Path(id)).await;
-    match render::api_outcome(&chrome, "Key not revoked", answer).await {
-        Ok(_) => Redirect::to("/console/keys").into_response(),
-        Err(page) => page,
-    }
+    render::then_back(&chrome, "Key not revoked", answer, "/console/keys").await
 }

@@ -198,11 +198,6 @@ pub struct Filters {
     cursor: String,
 }
 
-fn some(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
-}
-
 /// `GET /console/overrides`: every override, newest first.
 pub async fn review(
     State(state): State<AppState>,
@@ -213,9 +208,9 @@ pub async fn review(
     let q = ListQuery {
         from: super::inspections::time_field(&filters.from),
         to: super::inspections::time_field(&filters.to),
-        device: some(&filters.device),
-        verdict: some(&filters.verdict),
-        cursor: some(&filters.cursor),
+        device: render::non_empty(&filters.device),
+        verdict: render::non_empty(&filters.verdict),
+        cursor: render::non_empty(&filters.cursor),
         ..ListQuery::default()
     };
     let principal = page.auth.granted.principal();
@@ -248,18 +243,14 @@ pub async fn review(
     }
     let older = api::next(&found, limit)
         .map(|c| {
-            let mut q: Vec<String> = [
-                ("from", &filters.from),
-                ("to", &filters.to),
-                ("device", &filters.device),
-                ("verdict", &filters.verdict),
-            ]
-            .iter()
-            .filter(|(_, v)| !v.trim().is_empty())
-            .map(|(k, v)| format!("{k}={}", url_encode(v.trim())))
-            .collect();
-            q.push(format!("cursor={}", url_encode(&c)));
-            q.join("&")
+            let f = &filters;
+            let pairs = [
+                ("from", f.from.as_str()),
+                ("to", f.to.as_str()),
+                ("device", f.device.as_str()),
+                ("verdict", f.verdict.as_str()),
+            ];
+            render::next_page(&pairs, &c)
         })
         .unwrap_or_default();
     let names = names(&state).await;

@@ -47,6 +47,14 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<u64>) -> HeaderValue 
     .unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
 }
 
+/// A form that carries only its token (a button that changes something).
+#[derive(serde::Deserialize)]
+pub struct TokenForm {
+    /// The form token.
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// A page for a session holding `S`.
 pub struct Page<S: Needs> {
     /// The capability and request context, exactly as an API handler gets them.

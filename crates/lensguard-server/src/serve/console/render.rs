@@ -201,6 +201,33 @@ pub async fn api_outcome(
     Ok(api_json(answer).await.unwrap_or(serde_json::Value::Null))
 }
 
+/// After a change made by an API handler: back to `to`, or the error page
+/// titled `title`.
+pub async fn then_back(chrome: &Chrome, title: &str, answer: Response, to: &str) -> Response {
+    match api_outcome(chrome, title, answer).await {
+        Ok(_) => axum::response::Redirect::to(to).into_response(),
+        Err(page) => page,
+    }
+}
+
+/// A form field as an optional filter: `None` when blank.
+pub fn non_empty(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+/// The query string of a listing's filters (`(name, value)`, blanks left
+/// out) on its next page, `cursor`.
+pub fn next_page(filters: &[(&str, &str)], cursor: &str) -> String {
+    let mut q: Vec<String> = filters
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", url_encode(v.trim())))
+        .collect();
+    q.push(format!("cursor={}", url_encode(cursor)));
+    q.join("&")
+}
+
 /// The JSON body of an API handler's answer.
 pub async fn api_json(answer: Response) -> Option<serde_json::Value> {
     let bytes = axum::body::to_bytes(answer.into_body(), 16 * 1024 * 1024)

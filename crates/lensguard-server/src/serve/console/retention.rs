@@ -7,14 +7,14 @@
 
 use super::super::evidence as api;
 use super::super::state::AppState;
-use super::page::Page;
+use super::page::{Page, TokenForm};
 use super::render::{self, Chrome};
 use askama::Template;
 use axum::Form;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use lensguard_core::access::needs::EvidenceManage;
 use lensguard_store::audit::search::{AuditQuery, search};
 use serde::Deserialize;
@@ -154,11 +154,6 @@ pub struct HoldForm {
     csrf: String,
 }
 
-fn some(s: &str) -> Option<String> {
-    let t = s.trim();
-    (!t.is_empty()).then(|| t.to_owned())
-}
-
 /// `POST /console/retention/holds`.
 pub async fn place(
     State(state): State<AppState>,
@@ -170,24 +165,14 @@ pub async fn place(
     }
     let chrome = page.chrome.clone();
     let body = serde_json::json!({
-        "inspection": some(&form.inspection),
-        "device": some(&form.device),
+        "inspection": render::non_empty(&form.inspection),
+        "device": render::non_empty(&form.device),
         "from": super::inspections::time_field(&form.from),
         "to": super::inspections::time_field(&form.to),
         "reason": form.reason,
     });
     let answer = api::place_hold(State(state), page.auth, Body::from(body.to_string())).await;
-    match render::api_outcome(&chrome, "Hold not placed", answer).await {
-        Ok(_) => Redirect::to("/console/retention").into_response(),
-        Err(page) => page,
-    }
-}
-
-/// A form that carries only its token.
-#[derive(Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf: String,
+    render::then_back(&chrome, "Hold not placed", answer, "/console/retention").await
 }
 
 /// `POST /console/retention/holds/{id}/lift`.
@@ -202,10 +187,7 @@ pub async fn lift(
     }
     let chrome = page.chrome.clone();
     let answer = api::lift_hold(State(state), page.auth, Path(id)).await;
-    match render::api_outcome(&chrome, "Hold not lifted", answer).await {
-        Ok(_) => Redirect::to("/console/retention").into_response(),
-        Err(page) => page,
-    }
+    render::then_back(&chrome, "Hold not lifted", answer, "/console/retention").await
 }
 
 #[derive(Template)]

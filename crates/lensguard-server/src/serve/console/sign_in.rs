@@ -10,7 +10,7 @@
 
 use super::super::identity;
 use super::super::state::AppState;
-use super::page::{Page, SESSION_COOKIE, Visitor, set_cookie};
+use super::page::{Page, SESSION_COOKIE, TokenForm, Visitor, set_cookie};
 use super::render::{self, Chrome, when};
 use askama::Template;
 use axum::Form;
@@ -171,13 +171,6 @@ pub async fn submit(
             sign_in_page(&state, &visitor, status, &next, &message).await
         }
     }
-}
-
-/// A form that carries only its token.
-#[derive(Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf: String,
 }
 
 /// The cookie-clearing redirect to the sign-in page.

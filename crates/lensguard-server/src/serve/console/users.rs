@@ -6,7 +6,7 @@
 
 use super::super::identity::users as api;
 use super::super::state::AppState;
-use super::page::Page;
+use super::page::{Page, TokenForm};
 use super::render::{self, Chrome};
 use super::sign_in::{EnrolledPage, qr_svg};
 use askama::Template;
@@ -14,7 +14,7 @@ use axum::Form;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use lensguard_core::access::Role;
 use lensguard_core::access::needs::UsersManage;
 use serde::Deserialize;
@@ -170,17 +170,7 @@ pub async fn set_role(
         Body::from(body.to_string()),
     )
     .await;
-    match render::api_outcome(&chrome, "Role not changed", answer).await {
-        Ok(_) => Redirect::to("/console/users").into_response(),
-        Err(page) => page,
-    }
-}
-
-/// A form that carries only its token.
-#[derive(Deserialize)]
-pub struct TokenForm {
-    #[serde(default)]
-    csrf: String,
+    render::then_back(&chrome, "Role not changed", answer, "/console/users").await
 }
 
 /// `POST /console/users/{id}/totp`: the new secret, shown once.
@@ -213,8 +203,5 @@ pub async fn disable(
     }
     let chrome = page.chrome.clone();
     let answer = api::disable(State(state), page.auth, Path(id)).await;
-    match render::api_outcome(&chrome, "User not disabled", answer).await {
-        Ok(_) => Redirect::to("/console/users").into_response(),
-        Err(page) => page,
-    }
+    render::then_back(&chrome, "User not disabled", answer, "/console/users").await
 }
