@@ -79,6 +79,7 @@ pub(super) fn parse(q: &EntriesQuery) -> Result<(AuditQuery, usize, Option<u64>)
             from: time(&q.from, "from must be an RFC 3339 time")?,
             to: time(&q.to, "to must be an RFC 3339 time")?,
             scan_limit: Some(SCAN_LIMIT),
+            since_offset: None,
         },
         limit as usize,
         before,

@@ -32,6 +32,9 @@ pub struct AuditQuery {
     /// Examine at most this many entries (newest first) before answering
     /// with what matched so far; `None`: as many as it takes.
     pub scan_limit: Option<usize>,
+    /// Only entries whose line starts at or after this byte offset (the
+    /// `scanned_to` of an earlier search: what was added since).
+    pub since_offset: Option<u64>,
 }
 
 impl AuditQuery {
@@ -95,6 +98,10 @@ pub struct Found {
     pub entries: Vec<FoundEntry>,
     /// Where to continue for older entries (`None`: nothing older matches).
     pub next_before: Option<u64>,
+    /// The byte offset just after the newest complete entry the search
+    /// considered: a later search with `since_offset` of it sees only what
+    /// was appended since.
+    pub scanned_to: u64,
 }
 
 const BLOCK: u64 = 64 * 1024;
@@ -133,6 +140,7 @@ pub fn search(
     // beginning lies in an earlier block).
     let mut carry: Vec<u8> = Vec::new();
     let mut first_block = before.is_none();
+    found.scanned_to = end;
     let mut examined = 0usize;
     let needles: Vec<memchr::memmem::Finder<'_>> = {
         let owned = query.needles();
@@ -154,6 +162,7 @@ pub fn search(
                 Some(nl) => block.truncate(nl + 1),
                 None => block.clear(),
             }
+            found.scanned_to = start + block.len() as u64;
             first_block = false;
         }
         // Complete lines are those after a newline in this block, or from
@@ -170,6 +179,9 @@ pub fn search(
             let line = &block[line_start..search_to];
             if !line.is_empty() {
                 let offset = start + line_start as u64;
+                if query.since_offset.is_some_and(|since| offset < since) {
+                    return Ok(found);
+                }
                 let Some(body) = line.get(65..) else {
                     return Err(Error::Corrupt(format!("audit log line at byte {offset}")));
                 };
@@ -341,6 +353,34 @@ mod tests {
         // Every third entry matches: the second page goes on with the next
         // match older than the first page's last, none skipped.
         assert_eq!(second.entries[0].entry.seq, first.entries[9].entry.seq - 3);
+    }
+
+    #[test]
+    fn a_search_since_an_offset_sees_only_what_was_appended() {
+        let (dir, log) = log_with(50);
+        let first = search(dir.path(), &AuditQuery::default(), None, 1000).expect("search");
+        assert_eq!(first.entries.len() as u64, log.len());
+        let len = std::fs::metadata(dir.path().join(crate::audit::files::LOG))
+            .expect("log")
+            .len();
+        assert_eq!(first.scanned_to, len);
+        let t = time::macros::datetime!(2026-12-02 00:00 UTC);
+        for i in 0..3 {
+            log.append(AuditEvent::new(t, "user:late", format!("late.{i}")))
+                .expect("append");
+        }
+        let q = AuditQuery {
+            since_offset: Some(first.scanned_to),
+            ..AuditQuery::default()
+        };
+        let later = search(dir.path(), &q, None, 1000).expect("search");
+        let actions: Vec<&str> = later
+            .entries
+            .iter()
+            .map(|e| e.entry.event.action.as_str())
+            .collect();
+        assert_eq!(actions, ["late.2", "late.1", "late.0"]);
+        assert!(later.next_before.is_none());
     }
 
     #[test]

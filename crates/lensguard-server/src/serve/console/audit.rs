@@ -20,7 +20,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lensguard_core::access::needs::AuditRead;
 use lensguard_store::audit::Outcome;
-use lensguard_store::audit::search::{AuditQuery, FoundEntry};
+use lensguard_store::audit::search::FoundEntry;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -83,10 +83,8 @@ pub struct EntryRow {
 
 fn row(e: &FoundEntry, names: &HashMap<String, String>) -> EntryRow {
     let ev = &e.entry.event;
-    let json = serde_json::from_str::<serde_json::Value>(&e.json)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| e.json.clone());
+    // The record exactly as the log holds it (what an export carries).
+    let json = e.json.clone();
     EntryRow {
         seq: e.entry.seq,
         at: render::when(ev.time.unix_timestamp()),
@@ -173,21 +171,8 @@ async fn audit_page(
             );
         }
     };
-    // The originals viewed lately, at a glance (the same search's audit
-    // entry covers it: it is part of this page).
-    let dir = state.data_dir.join("audit");
-    let glance = AuditQuery {
-        action: Some("*.read_original".into()),
-        scan_limit: Some(super::GLANCE),
-        ..AuditQuery::default()
-    };
-    let originals = tokio::task::spawn_blocking(move || {
-        lensguard_store::audit::search::search(&dir, &glance, None, 10)
-    })
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .unwrap_or_default();
+    // The originals viewed lately, at a glance (part of this page's view).
+    let originals = state.console.glances.latest(state, "*.read_original").await;
     let names = user_names(state).await;
     let log = &state.audit;
     let older = audit_search::next_cursor(&found)
@@ -196,12 +181,12 @@ async fn audit_page(
     render::ok(&AuditPage {
         chrome: page.chrome.clone(),
         rows: found.entries.iter().map(|e| row(e, &names)).collect(),
-        originals: originals.entries.iter().map(|e| row(e, &names)).collect(),
+        originals: originals.iter().map(|e| row(e, &names)).collect(),
         filters,
         older,
         size: log.len(),
         public_key: hex::encode(log.public_key()),
-        checkpoint: log.checkpoints().last().map(|c| CheckpointRow {
+        checkpoint: log.latest_checkpoint().map(|c| CheckpointRow {
             size: c.size,
             time: render::when(c.time.unix_timestamp()),
             root: c.root.clone(),

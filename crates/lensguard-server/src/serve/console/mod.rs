@@ -22,6 +22,7 @@
 mod assets;
 mod audit;
 mod csrf;
+mod glance;
 mod grants;
 mod inspections;
 mod keys;
@@ -50,6 +51,8 @@ pub struct ConsoleState {
     pub grants: grants::ViewGrants,
     /// How long a console session lasts without use.
     pub idle: std::time::Duration,
+    /// The at-a-glance lists of the audit and retention pages.
+    pub glances: glance::Glances,
 }
 
 impl ConsoleState {
@@ -59,13 +62,10 @@ impl ConsoleState {
             csrf: csrf::CsrfKey::random(),
             grants: grants::ViewGrants::default(),
             idle,
+            glances: glance::Glances::default(),
         }
     }
 }
-
-/// Entries of the audit log an at-a-glance list (originals viewed,
-/// deletion receipts) looks back through; the pages say so.
-const GLANCE: usize = 5_000;
 
 /// The Content-Security-Policy of every console response.
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \

@@ -16,7 +16,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use lensguard_core::access::needs::EvidenceManage;
-use lensguard_store::audit::search::{AuditQuery, search};
 use serde::Deserialize;
 
 /// One category of the inventory.
@@ -66,19 +65,8 @@ fn text(v: &serde_json::Value, k: &str) -> String {
 
 /// The latest deletion receipts, from the audit log (newest first).
 async fn receipts(state: &AppState) -> Vec<ReceiptRow> {
-    let dir = state.data_dir.join("audit");
-    let q = AuditQuery {
-        action: Some("*.delete".into()),
-        scan_limit: Some(super::GLANCE),
-        ..AuditQuery::default()
-    };
-    let found = tokio::task::spawn_blocking(move || search(&dir, &q, None, 20))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
+    let found = state.console.glances.latest(state, "*.delete").await;
     found
-        .entries
         .iter()
         .filter_map(|e| e.entry.event.receipt.as_ref())
         .map(|r| ReceiptRow {
