@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import ssl
 import struct
 import sys
 import threading
@@ -346,17 +347,22 @@ def forged_forms(browser):
     page.goto("/console/account")
     session = page.locator("form[action$='/revoke']").first.get_attribute("action")
     token = page.locator("input[name=csrf]").first.get_attribute("value")
-    # 1. The right token, from another origin: refused by where it came from.
+    # 1. The right token, from another origin of the same site (another
+    # port of this host, over HTTPS: the SameSite=Strict cookie is sent), so
+    # only the Origin/Sec-Fetch-Site check stands between it and the change.
     server = http.server.HTTPServer(("127.0.0.1", 0), Hostile)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(PLAN["tls_cert"], PLAN["tls_key"])
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Hostile.form = (
         f"<!doctype html><form id=f method=post action='{BASE}{session}'>"
         f"<input name=csrf value='{token}'></form><script>document.getElementById('f').submit()</script>"
     )
-    page.goto(f"http://127.0.0.1:{server.server_address[1]}/")
+    page.goto(f"https://127.0.0.1:{server.server_address[1]}/")
     page.wait_for_url(f"{BASE}/**")
-    check("Form refused" in page.content() or "/console/sign-in" in page.url,
-          f"a cross-origin form post is refused (at {page.url})")
+    check("Form refused" in page.content() and "another" in page.content(),
+          f"a cross-origin form post with the right token is refused by its origin (at {page.url})")
     server.shutdown()
     response = page.goto("/console/account")
     check(response.status == 200 and "(this one)" in page.content(),

@@ -140,6 +140,8 @@ fn the_console_in_a_real_browser() {
         "chromium": "/usr/bin/chromium",
         "screenshots": shots,
         "sample_photo": root.join("samples/blurred.jpg"),
+        "tls_cert": data.join("tls/cert.pem"),
+        "tls_key": data.join("tls/key.pem"),
     });
     let plan_file = dir.path().join("plan.json");
     std::fs::write(&plan_file, plan.to_string()).expect("plan");

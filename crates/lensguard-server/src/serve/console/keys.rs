@@ -212,10 +212,8 @@ pub async fn revoke(
     RawForm(raw): RawForm,
 ) -> Response {
     let all = fields(&raw);
-    if let Err(refused) = page.check_form(&state, field(&all, "csrf")).await {
-        return refused;
-    }
-    let chrome = page.chrome.clone();
-    let answer = api::revoke(State(state), page.auth, Path(id)).await;
-    render::then_back(&chrome, "Key not revoked", answer, "/console/keys").await
+    let acted = page.act(&state, field(&all, "csrf"), |auth| {
+        api::revoke(State(state.clone()), auth, Path(id))
+    });
+    render::after(acted.await, "Key not revoked", "/console/keys").await
 }

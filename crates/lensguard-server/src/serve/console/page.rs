@@ -90,6 +90,25 @@ impl<S: Needs> Page<S> {
         }
     }
 
+    /// Acts on a form through an API handler: the form is checked first
+    /// ([`Page::check_form`]), then `call` runs with the page's capability.
+    /// `Ok` holds the page's frame and the handler's answer; `Err` the
+    /// refusal page.
+    pub async fn act<F, Fut>(
+        self,
+        state: &AppState,
+        csrf: &str,
+        call: F,
+    ) -> Result<(Chrome, Response), Response>
+    where
+        F: FnOnce(Auth<S>) -> Fut,
+        Fut: std::future::Future<Output = Response>,
+    {
+        self.check_form(state, csrf).await?;
+        let chrome = self.chrome;
+        Ok((chrome, call(self.auth).await))
+    }
+
     /// Checks a state-changing request: it came from this service's pages
     /// and carries this session's form token. A refusal is audited
     /// (`console.csrf`, denied) and answered with a 403 page.

@@ -203,10 +203,19 @@ pub async fn api_outcome(
 
 /// After a change made by an API handler: back to `to`, or the error page
 /// titled `title`.
-pub async fn then_back(chrome: &Chrome, title: &str, answer: Response, to: &str) -> Response {
+async fn then_back(chrome: &Chrome, title: &str, answer: Response, to: &str) -> Response {
     match api_outcome(chrome, title, answer).await {
         Ok(_) => axum::response::Redirect::to(to).into_response(),
         Err(page) => page,
+    }
+}
+
+/// What [`super::page::Page::act`] gave: back to `to` after the change, or
+/// the page saying why not (titled `title`).
+pub async fn after(acted: Result<(Chrome, Response), Response>, title: &str, to: &str) -> Response {
+    match acted {
+        Ok((chrome, answer)) => then_back(&chrome, title, answer, to).await,
+        Err(refused) => refused,
     }
 }
 

@@ -148,19 +148,18 @@ pub async fn place(
     page: Page<EvidenceManage>,
     Form(form): Form<HoldForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&state, &form.csrf).await {
-        return refused;
-    }
-    let chrome = page.chrome.clone();
     let body = serde_json::json!({
         "inspection": render::non_empty(&form.inspection),
         "device": render::non_empty(&form.device),
         "from": super::inspections::time_field(&form.from),
         "to": super::inspections::time_field(&form.to),
         "reason": form.reason,
+    })
+    .to_string();
+    let acted = page.act(&state, &form.csrf, |auth| {
+        api::place_hold(State(state.clone()), auth, Body::from(body))
     });
-    let answer = api::place_hold(State(state), page.auth, Body::from(body.to_string())).await;
-    render::then_back(&chrome, "Hold not placed", answer, "/console/retention").await
+    render::after(acted.await, "Hold not placed", "/console/retention").await
 }
 
 /// `POST /console/retention/holds/{id}/lift`.
@@ -170,12 +169,10 @@ pub async fn lift(
     Path(id): Path<String>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&state, &form.csrf).await {
-        return refused;
-    }
-    let chrome = page.chrome.clone();
-    let answer = api::lift_hold(State(state), page.auth, Path(id)).await;
-    render::then_back(&chrome, "Hold not lifted", answer, "/console/retention").await
+    let acted = page.act(&state, &form.csrf, |auth| {
+        api::lift_hold(State(state.clone()), auth, Path(id))
+    });
+    render::after(acted.await, "Hold not lifted", "/console/retention").await
 }
 
 #[derive(Template)]

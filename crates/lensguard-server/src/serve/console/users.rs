@@ -119,27 +119,34 @@ fn enrolled(chrome: Chrome, json: &serde_json::Value) -> Response {
     )
 }
 
+/// A change that answers a user and their new TOTP secret: shown once.
+async fn shown_once(acted: Result<(Chrome, Response), Response>, title: &str) -> Response {
+    let (chrome, answer) = match acted {
+        Ok(a) => a,
+        Err(refused) => return refused,
+    };
+    match render::api_outcome(&chrome, title, answer).await {
+        Ok(json) => enrolled(chrome, &json),
+        Err(page) => page,
+    }
+}
+
 /// `POST /console/users`.
 pub async fn create(
     State(state): State<AppState>,
     page: Page<UsersManage>,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&state, &form.csrf).await {
-        return refused;
-    }
-    let chrome = page.chrome.clone();
     let body = serde_json::json!({
         "username": form.username.trim(),
         "role": form.role,
         "password": form.password,
         "devices": device_list(&form.devices),
     });
-    let answer = api::create(State(state), page.auth, Body::from(body.to_string())).await;
-    match render::api_outcome(&chrome, "User not created", answer).await {
-        Ok(json) => enrolled(chrome, &json),
-        Err(page) => page,
-    }
+    let acted = page.act(&state, &form.csrf, |auth| {
+        api::create(State(state.clone()), auth, Body::from(body.to_string()))
+    });
+    shown_once(acted.await, "User not created").await
 }
 
 /// The role form.
@@ -158,19 +165,11 @@ pub async fn set_role(
     Path(id): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&state, &form.csrf).await {
-        return refused;
-    }
-    let chrome = page.chrome.clone();
-    let body = serde_json::json!({"role": form.role});
-    let answer = api::change(
-        State(state),
-        page.auth,
-        Path(id),
-        Body::from(body.to_string()),
-    )
-    .await;
-    render::then_back(&chrome, "Role not changed", answer, "/console/users").await
+    let body = serde_json::json!({"role": form.role}).to_string();
+    let acted = page.act(&state, &form.csrf, |auth| {
+        api::change(State(state.clone()), auth, Path(id), Body::from(body))
+    });
+    render::after(acted.await, "Role not changed", "/console/users").await
 }
 
 /// `POST /console/users/{id}/totp`: the new secret, shown once.
@@ -180,15 +179,10 @@ pub async fn reset_totp(
     Path(id): Path<String>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&state, &form.csrf).await {
-        return refused;
-    }
-    let chrome = page.chrome.clone();
-    let answer = api::reset_totp(State(state), page.auth, Path(id)).await;
-    match render::api_outcome(&chrome, "Second factor not reset", answer).await {
-        Ok(json) => enrolled(chrome, &json),
-        Err(page) => page,
-    }
+    let acted = page.act(&state, &form.csrf, |auth| {
+        api::reset_totp(State(state.clone()), auth, Path(id))
+    });
+    shown_once(acted.await, "Second factor not reset").await
 }
 
 /// `POST /console/users/{id}/disable`.
@@ -198,10 +192,8 @@ pub async fn disable(
     Path(id): Path<String>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&state, &form.csrf).await {
-        return refused;
-    }
-    let chrome = page.chrome.clone();
-    let answer = api::disable(State(state), page.auth, Path(id)).await;
-    render::then_back(&chrome, "User not disabled", answer, "/console/users").await
+    let acted = page.act(&state, &form.csrf, |auth| {
+        api::disable(State(state.clone()), auth, Path(id))
+    });
+    render::after(acted.await, "User not disabled", "/console/users").await
 }
