@@ -17,6 +17,9 @@ exit status is 1 if any check failed. Checks:
   - axe-core finds no serious or critical accessibility issue on any page;
   - the flow: sign in with TOTP (by keyboard only), find a failed inspection,
     view its original with a reason, and find that view on the audit page;
+  - cameras: the camera's state, events with redacted snapshots, the footage
+    around an event, a redacted clip and an original (after a reason, found
+    on the audit page), the live view;
   - a cross-origin form post and a form without its token are refused, and
     change nothing;
   - a session idle past its limit goes back to sign-in;
@@ -164,6 +167,10 @@ def pages_for_every_role(browser):
                 check(status == 403, f"{what} is refused with 403 (got {status})")
                 check("Not for your role" in page.content(), f"{what} says why it is refused")
             audit_page(page, watch, what)
+        page.goto(f"/console/cameras/{PLAN['camera']}")
+        offered = page.locator("form[action$='/original']").count() > 0
+        check(offered == ("evidence:read-original" in user["scopes"]),
+              f"originals are offered to {user['role']} only if the role may read them")
         context.close()
 
 
@@ -313,6 +320,7 @@ def full_flow(browser, shots):
     with page.expect_navigation():
         page.click("form[action='/console/policy'] button")
     check("revision 2 is in force" in page.content(), "a valid policy is saved")
+    cameras_flow(page, watch, shots)
     # Phone width: the page itself never scrolls sideways.
     page.set_viewport_size({"width": 390, "height": 844})
     for path in ["/console/inspections", f"/console/inspections/{PLAN['failed_inspection']}", "/console/account"]:
@@ -320,6 +328,66 @@ def full_flow(browser, shots):
         wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         check(wide <= 1, f"{path} fits a phone's width (overflows by {wide}px)")
     context.close()
+
+
+def is_mp4(path):
+    with open(path, "rb") as f:
+        return f.read(8)[4:8] == b"ftyp"
+
+
+def cameras_flow(page, watch, shots):
+    """Cameras and events: state, the timeline with redacted snapshots, the
+    footage around an event, a redacted clip, an original after a reason (and
+    that view in the audit page), the live view."""
+    camera = PLAN["camera"]
+    page.goto("/console/cameras")
+    audit_page(page, watch, "the cameras page")
+    row = page.locator(f"tr:has(a[href='/console/cameras/{camera}'])")
+    check(row.count() == 1 and "up" in row.inner_text(), f"the camera {camera} is listed as up")
+    page.goto(f"/console/events?camera={camera}")
+    audit_page(page, watch, "the events page")
+    snapshot = page.locator("img[alt^='Redacted snapshot']").first
+    check(snapshot.count() == 1, "the camera's events are listed with snapshots")
+    if snapshot.count() == 1:
+        page.wait_for_function("document.querySelector(\"img[alt^='Redacted snapshot']\").complete")
+        check(snapshot.evaluate("img => img.naturalWidth") > 0, "an event's redacted snapshot loads")
+    if shots:
+        page.screenshot(path=f"{shots}/events.png")
+    recordings = page.locator("a[aria-label^='Recordings of the']").first
+    check(recordings.count() == 1, "an event links to its footage")
+    if recordings.count() == 1:
+        with page.expect_navigation():
+            recordings.click()
+    clips = page.locator("a[href$='/redacted']")
+    check(clips.count() > 0, f"the footage around the event is listed (at {page.url})")
+    audit_page(page, watch, "a camera's recordings")
+    if shots:
+        page.screenshot(path=f"{shots}/camera.png")
+    if clips.count() > 0:
+        with page.expect_download(timeout=60000) as got:
+            clips.first.click()
+        check(is_mp4(got.value.path()), "a redacted clip downloads as MP4")
+    forms = page.locator("form[action$='/original']")
+    if check(forms.count() > 0, "an investigator is offered the originals"):
+        form = forms.first
+        segment = form.get_attribute("action").split("/")[3]
+        form.locator("input[name=reason]").fill("incident 5521 at the gate")
+        with page.expect_download(timeout=30000) as got:
+            form.locator("button").click()
+        check(is_mp4(got.value.path()), "an original downloads after a stated reason")
+        page.goto("/console/audit?action=footage.read_original")
+        check(segment in page.content(), "the audit page shows the original's read")
+    page.goto(f"/console/cameras/{camera}/live")
+    audit_page(page, watch, "the live view")
+    try:
+        page.wait_for_function("document.querySelector('img.live').naturalWidth > 0", timeout=30000)
+        live = True
+    except Exception:
+        live = False
+    check(live, "the live view shows redacted pictures")
+    if shots:
+        page.screenshot(path=f"{shots}/live.png")
+    page.goto("/console/account")
 
 
 class Hostile(http.server.BaseHTTPRequestHandler):

@@ -1,6 +1,8 @@
 //! `GET /v1/cameras`: every configured camera's live status. Read with
 //! `inspections:read` (a camera's status is operational metadata beside the
-//! results it will produce) and audited like every read.
+//! results it will produce) and audited like every read; a caller whose
+//! scope names devices sees only the cameras it names (a camera's name is
+//! its device id).
 
 use super::auth::{Auth, audit_read};
 use super::state::AppState;
@@ -113,10 +115,24 @@ pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) ->
     if let Err(refused) = audit_read(&state, &auth, "cameras.read", "cameras".into(), None).await {
         return refused;
     }
-    let cameras = state
+    Json(CameraList {
+        cameras: views(&state, auth.granted.principal()),
+    })
+    .into_response()
+}
+
+/// The status of every configured camera `principal` may read (a caller
+/// whose scope names devices sees only the cameras it names), in
+/// configuration order; the caller audits the read.
+pub(super) fn views(
+    state: &AppState,
+    principal: &lensguard_core::access::Principal,
+) -> Vec<CameraView> {
+    state
         .cameras
         .snapshot()
         .into_iter()
+        .filter(|(name, _)| super::auth::may_read_device(principal, Some(name)))
         .map(|(name, s)| {
             let (state, reason) = state_view(s.state);
             let recording = s.recording.map(|r| {
@@ -157,8 +173,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth<InspectionsRead>) ->
                 recording,
             }
         })
-        .collect();
-    Json(CameraList { cameras }).into_response()
+        .collect()
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> Option<String> {

@@ -23,15 +23,39 @@ use lensguard_store::db::CameraEventFilter;
 use lensguard_vision::models::EventLabel;
 
 /// Query parameters of `GET /v1/events`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    camera: Option<String>,
-    label: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
+    pub(super) camera: Option<String>,
+    pub(super) label: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+    pub(super) limit: Option<u32>,
+    pub(super) cursor: Option<String>,
+}
+
+/// The store's filter and page size for `q`, within `principal`'s devices;
+/// `Err` says what is wrong with the query.
+pub(super) fn filter(
+    q: &ListQuery,
+    principal: &lensguard_core::access::Principal,
+) -> Result<(CameraEventFilter, u32), String> {
+    let mut filter = CameraEventFilter {
+        camera: q.camera.clone(),
+        ..CameraEventFilter::default()
+    };
+    if let Some(l) = &q.label {
+        if EventLabel::parse(l).is_none() {
+            let known: Vec<&str> = EventLabel::ALL.iter().map(|c| c.as_str()).collect();
+            return Err(format!("label must be one of {}", known.join(", ")));
+        }
+        filter.label = Some(l.clone());
+    }
+    (filter.from_ms, filter.to_ms) = parse_range(q.from.as_deref(), q.to.as_deref())?;
+    let (limit, after) = page_request(q.limit, q.cursor.as_deref()).map_err(str::to_owned)?;
+    filter.after = after;
+    filter.devices = principal.devices.as_ref().map(|d| d.patterns().to_vec());
+    Ok((filter, limit))
 }
 
 /// `GET /v1/events`: newest first by start, filtered by `camera`, `label`
@@ -50,32 +74,10 @@ pub async fn list(
             "unknown or malformed query parameter (camera, label, from, to, limit, cursor)",
         );
     };
-    let mut filter = CameraEventFilter {
-        camera: q.camera.clone(),
-        ..CameraEventFilter::default()
-    };
-    if let Some(l) = &q.label {
-        if EventLabel::parse(l).is_none() {
-            let known: Vec<&str> = EventLabel::ALL.iter().map(|c| c.as_str()).collect();
-            return bad(&format!("label must be one of {}", known.join(", ")));
-        }
-        filter.label = Some(l.clone());
-    }
-    match parse_range(q.from.as_deref(), q.to.as_deref()) {
-        Ok((from, to)) => (filter.from_ms, filter.to_ms) = (from, to),
+    let (filter, limit) = match filter(&q, auth.granted.principal()) {
+        Ok(f) => f,
         Err(why) => return bad(&why),
-    }
-    let (limit, after) = match page_request(q.limit, q.cursor.as_deref()) {
-        Ok(page) => page,
-        Err(why) => return bad(why),
     };
-    filter.after = after;
-    filter.devices = auth
-        .granted
-        .principal()
-        .devices
-        .as_ref()
-        .map(|d| d.patterns().to_vec());
     let found = match state.db.list_camera_events(&filter, limit).await {
         Ok(f) => f,
         Err(_) => return db_unavailable(&rid),
@@ -97,7 +99,8 @@ pub async fn get(
     auth: Auth<InspectionsRead>,
     Path(id): Path<String>,
 ) -> Response {
-    let found = match readable_event(&state, &auth, &id).await {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    let found = match readable(&state, auth.granted.principal(), &id, &rid).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
@@ -111,23 +114,64 @@ pub async fn get(
 /// Event `id`, when it exists and is one of the caller's cameras; else the
 /// answer (`404` either way, so a caller cannot learn of other cameras'
 /// events, or `503` when the database cannot be read).
-async fn readable_event(
+async fn readable(
     state: &AppState,
-    auth: &Auth<InspectionsRead>,
+    principal: &lensguard_core::access::Principal,
     id: &str,
+    rid: &RequestId,
 ) -> Result<lensguard_store::db::StoredCameraEvent, Response> {
-    let rid = RequestId(auth.ctx.request_id.clone());
     match state.db.get_camera_event(id).await {
-        Ok(Some(found)) if may_read_device(auth.granted.principal(), Some(&found.camera)) => {
-            Ok(found)
-        }
+        Ok(Some(found)) if may_read_device(principal, Some(&found.camera)) => Ok(found),
         Ok(_) => Err(error(
             StatusCode::NOT_FOUND,
             "not_found",
             "no such event".to_owned(),
-            &rid,
+            rid,
         )),
-        Err(_) => Err(db_unavailable(&rid)),
+        Err(_) => Err(db_unavailable(rid)),
+    }
+}
+
+/// The stored redacted snapshot of event `id`, when `principal` may read
+/// the event; else the API's answer (404 `not_found`, 404 `no_snapshot`,
+/// 503). Nothing is audited here: the caller audits the read.
+pub(super) async fn locate_snapshot(
+    state: &AppState,
+    principal: &lensguard_core::access::Principal,
+    id: &str,
+    rid: &RequestId,
+) -> Result<lensguard_store::vault::ObjectInfo, Response> {
+    readable(state, principal, id, rid).await?;
+    match state
+        .vault
+        .find(&format!("event:{id}"), DataCategory::Redacted)
+        .await
+    {
+        Ok(Some(info)) => Ok(info),
+        Ok(None) => Err(error(
+            StatusCode::NOT_FOUND,
+            "no_snapshot",
+            "no snapshot is kept for this event (a structure_only camera, withheld because a detector the policy needs was unavailable, not kept by the policy, or expired)".to_owned(),
+            rid,
+        )),
+        Err(_) => Err(db_unavailable(rid)),
+    }
+}
+
+/// `info` (an event's snapshot) opened from the vault, as a JPEG answer.
+pub(super) async fn snapshot_bytes<S: lensguard_core::access::needs::Needs>(
+    state: &AppState,
+    auth: &Auth<S>,
+    info: &lensguard_store::vault::ObjectInfo,
+) -> Response {
+    let rid = RequestId(auth.ctx.request_id.clone());
+    match state
+        .vault
+        .get(&info.id, &super::evidence::caller(auth))
+        .await
+    {
+        Ok(bytes) => super::evidence::sealed_bytes(bytes, "image/jpeg", None),
+        Err(e) => super::evidence::sealed_failed(&e, &rid),
     }
 }
 
@@ -138,35 +182,13 @@ pub async fn snapshot(
     Path(id): Path<String>,
 ) -> Response {
     let rid = RequestId(auth.ctx.request_id.clone());
-    if let Err(answer) = readable_event(&state, &auth, &id).await {
-        return answer;
-    }
-    let info = match state
-        .vault
-        .find(&format!("event:{id}"), DataCategory::Redacted)
-        .await
-    {
-        Ok(Some(info)) => info,
-        Ok(None) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                "no_snapshot",
-                "no snapshot is kept for this event (a structure_only camera, withheld because a detector the policy needs was unavailable, not kept by the policy, or expired)".to_owned(),
-                &rid,
-            );
-        }
-        Err(_) => return db_unavailable(&rid),
+    let info = match locate_snapshot(&state, auth.granted.principal(), &id, &rid).await {
+        Ok(info) => info,
+        Err(answer) => return answer,
     };
     let target = format!("event:{id} evidence:{}", info.id);
     if let Err(refused) = audit_read(&state, &auth, "events.snapshot", target, None).await {
         return refused;
     }
-    match state
-        .vault
-        .get(&info.id, &super::evidence::caller(&auth))
-        .await
-    {
-        Ok(bytes) => super::evidence::sealed_bytes(bytes, "image/jpeg", None),
-        Err(e) => super::evidence::sealed_failed(&e, &rid),
-    }
+    snapshot_bytes(&state, &auth, &info).await
 }

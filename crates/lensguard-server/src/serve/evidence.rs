@@ -215,7 +215,7 @@ pub async fn thumbnail(
 /// Query of `GET /v1/inspections/{id}/original`.
 #[derive(Debug, Deserialize)]
 pub struct ReasonQuery {
-    reason: Option<String>,
+    pub(super) reason: Option<String>,
 }
 
 /// `GET /v1/inspections/{id}/original?reason=...`.

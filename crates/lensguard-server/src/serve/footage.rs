@@ -37,13 +37,13 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Query parameters of `GET /v1/cameras/{name}/segments`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentsQuery {
-    from: Option<String>,
-    to: Option<String>,
-    limit: Option<u32>,
-    cursor: Option<String>,
+    pub(super) from: Option<String>,
+    pub(super) to: Option<String>,
+    pub(super) limit: Option<u32>,
+    pub(super) cursor: Option<String>,
 }
 
 /// One sealed segment.

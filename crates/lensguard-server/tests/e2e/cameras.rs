@@ -70,6 +70,7 @@ fn a_person_crossing_is_an_event_in_the_api_and_no_picture_is_kept_in_structure_
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let reader = create_key(&data, &["inspections:read"], &[]);
+    let elsewhere = create_key(&data, &["inspections:read"], &["--device", "dock-*"]);
     let config = format!(
         "[[cameras]]\nname = \"door-1\"\ndetect_url = {:?}\nmode = \"structure_only\"\ndetect_fps = 5\n\n[[cameras.zones]]\nname = \"left-half\"\npoints = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]\n",
         rtsp.url("walk")
@@ -128,6 +129,14 @@ fn a_person_crossing_is_an_event_in_the_api_and_no_picture_is_kept_in_structure_
     assert!(
         cameras["cameras"][0]["events"].as_u64() >= Some(1),
         "the camera counts the event: {cameras}"
+    );
+    // A caller whose scope names other devices does not see the camera.
+    let theirs = get_with(&server, "/v1/cameras", &elsewhere);
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    assert!(
+        !theirs.body.contains("door-1"),
+        "another device scope sees no door-1: {}",
+        theirs.body
     );
     // An unknown id is 404; structure-only keeps no snapshot.
     assert_eq!(get_with(&server, "/v1/events/nope", &reader).status, 404);

@@ -13,10 +13,36 @@
 //! (the ones in docs/console/ are made this way).
 
 use crate::common::identity::{PASSWORD, create_user};
-use crate::common::{Server, create_key, submit_photo};
+use crate::common::{Server, create_key, get_with, submit_photo};
 use lensguard_core::access::Role;
+use lensguard_testkit::rtsp_server::RtspServer;
 use std::path::Path;
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Waits until the camera has an event and a recorded H.264 segment.
+fn wait_for_footage(server: &Server, token: &str) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let listed = |path: &str, key: &str| {
+            let r = get_with(server, path, token);
+            serde_json::from_str::<serde_json::Value>(&r.body)
+                .ok()
+                .and_then(|v| v[key].as_array().map(Vec::len))
+                .unwrap_or(0)
+        };
+        let events = listed("/v1/events?camera=gate-2", "items");
+        let segments = listed("/v1/cameras/gate-2/segments", "segments");
+        if events > 0 && segments > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the camera made no event and footage in 90 s ({events} events, {segments} segments)"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
 
 /// Every console page of this build and the scope it needs (`None`: any
 /// signed-in user).
@@ -24,6 +50,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/console/", Some("inspections:read")),
     ("/console/inspections", Some("inspections:read")),
     ("/console/overrides", Some("inspections:read")),
+    ("/console/cameras", Some("inspections:read")),
+    ("/console/events", Some("inspections:read")),
     ("/console/audit", Some("audit:read")),
     ("/console/retention", Some("evidence:manage")),
     ("/console/policy", Some("policy:manage")),
@@ -33,7 +61,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
 ];
 
 /// The navigation's sections and their scopes: today every page is a
-/// section (the check that the navigation lists exactly these stays its own).
+/// section (the check that the navigation lists exactly these stays its own;
+/// the camera sections are listed because this service has a camera).
 const SECTIONS: &[(&str, Option<&str>)] = PAGES;
 
 /// Where the test tools are: the test virtual environment's Python, axe-core.
@@ -76,6 +105,16 @@ fn the_console_in_a_real_browser() {
     let Some((python, axe)) = tools() else {
         return;
     };
+    // A camera on which a person crosses every 12 s, recorded continuously.
+    let Some(photo) = lensguard_testkit::fetched::photo("grace_hopper.jpg") else {
+        return;
+    };
+    drop(photo);
+    let portrait = lensguard_testkit::fetched::cache_dir().join("testdata/grace_hopper.jpg");
+    let walk = format!("walk=crossing:{}", portrait.display());
+    let Some(rtsp) = RtspServer::start(&[walk.as_str()], 0, None) else {
+        return;
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     // Blurry photos fail, and originals are kept, so a reviewer has a failed
@@ -97,11 +136,15 @@ fn the_console_in_a_real_browser() {
     let idle_user = user(&data, "idler", Role::Operator);
     users.sort_by_key(|u| u["name"].as_str().map(str::to_owned));
     let key = create_key(&data, &["inspections:write"], &[]);
+    let reader = create_key(&data, &["inspections:read"], &[]);
     let server = Server::start_with_config(
         &data,
         &format!(
-            "data_dir = {data:?}\n[auth]\nconsole_idle_minutes = 1\n",
-            data = data.to_str().expect("utf8")
+            "data_dir = {data:?}\n[auth]\nconsole_idle_minutes = 1\n\
+             [[cameras]]\nname = \"gate-2\"\ndetect_url = {url:?}\nrecord_url = {url:?}\n\
+             mode = \"continuous\"\n[cameras.recording]\nsegment_seconds = 2\n",
+            data = data.to_str().expect("utf8"),
+            url = rtsp.url("walk"),
         ),
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -115,6 +158,7 @@ fn the_console_in_a_real_browser() {
     ] {
         submit_photo(&server, &key, &sample(name), device);
     }
+    wait_for_footage(&server, &reader);
     let shots = std::env::var("LENSGUARD_SCREENSHOTS").ok();
     let plan = serde_json::json!({
         "base": format!("https://{}", server.addr),
@@ -125,6 +169,7 @@ fn the_console_in_a_real_browser() {
         "idle_user": idle_user,
         "idle_seconds": 60,
         "failed_inspection": failed["id"],
+        "camera": "gate-2",
         "pages": PAGES.iter().map(|(path, scope)| serde_json::json!({"path": path, "scope": scope})).collect::<Vec<_>>(),
         "sections": SECTIONS.iter().map(|(href, scope)| serde_json::json!({"href": href, "scope": scope})).collect::<Vec<_>>(),
         "axe": axe,

@@ -424,7 +424,7 @@ pub async fn original(
 #[derive(Deserialize)]
 pub struct GrantQuery {
     #[serde(default)]
-    grant: String,
+    pub(super) grant: String,
 }
 
 /// Serves `category` of inspection `id` to `page` when its grant covers it.

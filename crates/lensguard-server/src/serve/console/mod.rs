@@ -21,7 +21,9 @@
 
 mod assets;
 mod audit;
+mod cameras;
 mod csrf;
+mod events;
 mod glance;
 mod grants;
 mod inspections;
@@ -106,6 +108,14 @@ pub fn routes() -> Router<AppState> {
             post(overrides::create),
         )
         .route("/console/overrides", get(overrides::review))
+        .route("/console/cameras", get(cameras::list))
+        .route("/console/cameras/{name}", get(cameras::camera))
+        .route("/console/cameras/{name}/live", get(cameras::live))
+        .route("/console/cameras/{name}/stream", get(cameras::stream))
+        .route("/console/segments/{id}/redacted", get(cameras::redacted))
+        .route("/console/segments/{id}/original", post(cameras::original))
+        .route("/console/events", get(events::list))
+        .route("/console/events/{id}/snapshot", get(events::snapshot))
         .route("/console/users", get(users::list).post(users::create))
         .route("/console/users/{id}/role", post(users::set_role))
         .route("/console/users/{id}/totp", post(users::reset_totp))

@@ -127,18 +127,14 @@ pub async fn page(State(state): State<AppState>, page: Page<InspectionsRead>) ->
         "fail": days.iter().map(|d| d.fail).collect::<Vec<_>>(),
     })
     .to_string();
-    let cameras = state
-        .cameras
-        .snapshot()
+    let cameras = super::super::cameras::views(&state, principal)
         .into_iter()
-        .map(|(name, s)| CameraRow {
-            name,
-            state: format!("{:?}", s.state).to_lowercase(),
-            last_picture: s
-                .last_picture
-                .map_or_else(String::new, |t| render::when(t.unix_timestamp())),
-            sessions: s.sessions,
-            failures: s.failures,
+        .map(|c| CameraRow {
+            name: c.name,
+            state: c.state,
+            last_picture: c.last_picture.unwrap_or_default(),
+            sessions: c.sessions,
+            failures: c.failures,
         })
         .collect();
     let outbox = if principal.scopes.contains(&Scope::MetricsRead) {

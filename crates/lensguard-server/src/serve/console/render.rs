@@ -19,7 +19,8 @@ pub struct NavItem {
 }
 
 /// The console's sections and the scope each needs: a section is listed
-/// only for sessions holding its scope (its pages check it again).
+/// only for sessions holding its scope (its pages check it again), and the
+/// [`CAMERA_SECTIONS`] only when some camera is configured.
 const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
     ("/console/", "Overview", Some(Scope::InspectionsRead)),
     (
@@ -32,6 +33,8 @@ const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
         "Overrides",
         Some(Scope::InspectionsRead),
     ),
+    ("/console/cameras", "Cameras", Some(Scope::InspectionsRead)),
+    ("/console/events", "Events", Some(Scope::InspectionsRead)),
     ("/console/audit", "Audit", Some(Scope::AuditRead)),
     (
         "/console/retention",
@@ -43,6 +46,9 @@ const SECTIONS: &[(&str, &str, Option<Scope>)] = &[
     ("/console/keys", "Keys", Some(Scope::KeysManage)),
     ("/console/account", "Account", None),
 ];
+
+/// The sections that are about cameras.
+const CAMERA_SECTIONS: &[&str] = &["/console/cameras", "/console/events"];
 
 /// What every page's frame shows: who is signed in, where they may go, and
 /// the token their forms carry.
@@ -71,9 +77,11 @@ impl Chrome {
                 .map_or_else(|| id.clone(), |u| u.username),
             other => other.to_string(),
         };
+        let cameras = super::cameras::configured(state);
         let nav = SECTIONS
             .iter()
             .filter(|(_, _, scope)| scope.is_none_or(|s| principal.scopes.contains(&s)))
+            .filter(|(href, _, _)| cameras || !CAMERA_SECTIONS.contains(href))
             .map(|(href, label, _)| NavItem { href, label })
             .collect();
         Chrome {
@@ -265,4 +273,20 @@ pub fn when(unix: i64) -> String {
         .ok()
         .and_then(|t| t.format(format).ok())
         .map_or_else(String::new, |t| format!("{t} UTC"))
+}
+
+/// An RFC 3339 time as [`when`] writes it (the text itself when it is not
+/// one).
+pub fn when_text(rfc3339: &str) -> String {
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .map_or_else(|_| rfc3339.to_owned(), |t| when(t.unix_timestamp()))
+}
+
+/// `t` as a `datetime-local` field's value in UTC, to the second
+/// (`2026-12-07T14:30:05`).
+pub fn form_time(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(format)
+        .unwrap_or_default()
 }
