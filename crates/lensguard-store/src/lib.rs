@@ -18,6 +18,7 @@ mod error;
 #[cfg(test)]
 mod golden_tests;
 pub mod hub;
+pub mod identity;
 pub mod pkcs11;
 pub mod secrets;
 pub mod vault;

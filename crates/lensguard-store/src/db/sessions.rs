@@ -20,14 +20,11 @@ use super::{Db, KeyCheck, unix};
 use crate::Error;
 use crate::secrets::{InstallationSecrets, random_bytes};
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use lensguard_core::Sensitive;
 use lensguard_core::access::{Actor, Principal, Role};
 use sqlx::Row;
 
-/// Every session token starts with this.
-pub const SESSION_PREFIX: &str = "lgs_";
+pub use crate::identity::{SESSION_PREFIX, session_id};
 /// The bootstrap token starts with this.
 pub const BOOTSTRAP_PREFIX: &str = "lgb_";
 /// How long a bootstrap token works.
@@ -73,25 +70,11 @@ pub struct SessionInfo {
     pub client: String,
 }
 
-/// A session's id from its token, when the token is well formed.
-pub fn session_id(token: &str) -> Option<&str> {
-    parse(token).map(|(id, _)| id)
-}
-
 /// Uses closer together than this do not rewrite `last_seen_at`: one write
 /// per session per interval, not one per request.
 const SEEN_GRANULARITY: i64 = 5;
 
-fn secret() -> Result<String, Error> {
-    Ok(URL_SAFE_NO_PAD.encode(random_bytes(32)?))
-}
-
-fn parse(token: &str) -> Option<(&str, &str)> {
-    let rest = token.strip_prefix(SESSION_PREFIX)?;
-    let (id, secret) = rest.split_once('_')?;
-    (id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()) && !secret.is_empty())
-        .then_some((id, secret))
-}
+use crate::identity::{parse_session as parse, session_secret as secret};
 
 impl Db {
     /// Opens a session for `user` (whose login was just checked) on `terms`.

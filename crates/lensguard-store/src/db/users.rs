@@ -1,35 +1,30 @@
-//! Users: argon2id passwords, a TOTP second factor, and the roles they hold.
+//! The edge's users: argon2id passwords, a TOTP second factor, and the roles
+//! they hold, in the edge's SQLite database.
 //!
-//! Invariants:
-//! - Passwords are stored only as argon2id PHC strings (RustCrypto defaults:
-//!   19 MiB, 2 passes, 1 lane, random 16-byte salt); verification runs off the
-//!   async runtime, and an unknown name costs the same as a wrong password.
-//! - Every user has a TOTP secret (RFC 6238: SHA-1, 6 digits, 30 s) from creation;
-//!   it is shown once and stored sealed by the installation key, bound to the
-//!   user id ([`crate::secrets`]).
-//! - A TOTP code is accepted for the current step and one step either side, and
-//!   only for a step later than the last one used (`totp_last_step` is raised in
-//!   the same statement that checks it), so a code works once.
-//! - Names are 1-64 characters of `a-z 0-9 . _ - @`; passwords 12-1024 characters.
+//! The rules (names, passwords, hashes, TOTP codes) are [`crate::identity`]'s,
+//! shared with the hub's users. Invariants kept here:
+//! - Every user has a TOTP secret from creation; it is shown once and stored
+//!   sealed by the installation key, bound to the user id ([`crate::secrets`]).
+//! - `totp_last_step` is raised in the same statement that checks it, so a
+//!   code works once.
+//! - Disabling a user, a new password, a new second factor or a downgraded
+//!   role ends their sessions in the same transaction.
 
 use super::{Db, unix};
 use crate::Error;
-use crate::secrets::{InstallationSecrets, random_bytes};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use aws_lc_rs::constant_time::verify_slices_are_equal;
+use crate::identity::{
+    hash_password, matching_step, new_totp, new_user_id, totp, totp_context, verify_decoy,
+    verify_password,
+};
+use crate::secrets::InstallationSecrets;
 use lensguard_core::Sensitive;
 use lensguard_core::access::Role;
 use lensguard_core::devices::DeviceScope;
 use sqlx::Row;
-use std::sync::OnceLock;
-use totp_rs::{Algorithm, TOTP};
 
-/// Shortest password accepted.
-pub const MIN_PASSWORD: usize = 12;
-/// Longest password accepted (bounds the hashing work an attacker can ask for).
-pub const MAX_PASSWORD: usize = 1024;
-/// Seconds per TOTP step.
-pub const TOTP_STEP: i64 = 30;
+pub use crate::identity::{
+    LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, check_password, check_username,
+};
 
 /// A user to create.
 #[derive(Debug)]
@@ -71,143 +66,6 @@ pub struct TotpEnrolment {
     pub secret_base32: Sensitive<String>,
     /// `otpauth://totp/...` (for a QR code).
     pub otpauth_uri: Sensitive<String>,
-}
-
-/// Why a login was refused. Clients are told only "invalid credentials"; the
-/// audit log gets the detail.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LoginRefusal {
-    /// No user by that name.
-    UnknownUser,
-    /// The password is wrong.
-    WrongPassword(String),
-    /// The user is disabled.
-    Disabled(String),
-    /// The TOTP code is wrong or out of its window.
-    WrongCode(String),
-    /// The TOTP code was right but already used.
-    ReusedCode(String),
-}
-
-impl LoginRefusal {
-    /// The user id, when the name was known.
-    pub fn user_id(&self) -> Option<&str> {
-        match self {
-            LoginRefusal::UnknownUser => None,
-            LoginRefusal::WrongPassword(id)
-            | LoginRefusal::Disabled(id)
-            | LoginRefusal::WrongCode(id)
-            | LoginRefusal::ReusedCode(id) => Some(id),
-        }
-    }
-
-    /// For the audit log.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            LoginRefusal::UnknownUser => "unknown user",
-            LoginRefusal::WrongPassword(_) => "wrong password",
-            LoginRefusal::Disabled(_) => "user disabled",
-            LoginRefusal::WrongCode(_) => "wrong TOTP code",
-            LoginRefusal::ReusedCode(_) => "TOTP code already used",
-        }
-    }
-}
-
-/// Checks a login name.
-pub fn check_username(name: &str) -> Result<(), Error> {
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-@".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Rejected(
-            "a user name is 1-64 characters of a-z, 0-9, '.', '_', '-' and '@'".to_owned(),
-        ))
-    }
-}
-
-/// Checks a password's length.
-pub fn check_password(password: &str) -> Result<(), Error> {
-    let n = password.chars().count();
-    if n < MIN_PASSWORD {
-        return Err(Error::Rejected(format!(
-            "a password needs at least {MIN_PASSWORD} characters"
-        )));
-    }
-    if password.len() > MAX_PASSWORD {
-        return Err(Error::Rejected(format!(
-            "a password has at most {MAX_PASSWORD} bytes"
-        )));
-    }
-    Ok(())
-}
-
-async fn hash_password(password: Sensitive<String>) -> Result<String, Error> {
-    let salt = SaltString::encode_b64(&random_bytes(16)?)
-        .map_err(|e| Error::Internal(format!("salt: {e}")))?;
-    tokio::task::spawn_blocking(move || {
-        argon2::Argon2::default()
-            .hash_password(password.expose().as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("password hashing stopped: {e}")))?
-}
-
-/// A hash to verify against when the name is unknown, so that case costs the
-/// same as a wrong password.
-fn decoy_hash() -> &'static str {
-    static DECOY: OnceLock<String> = OnceLock::new();
-    DECOY.get_or_init(|| {
-        let salt = SaltString::encode_b64(b"lensguard-decoy!").ok();
-        salt.and_then(|s| {
-            argon2::Argon2::default()
-                .hash_password(b"no such user, no such password", &s)
-                .ok()
-                .map(|h| h.to_string())
-        })
-        .unwrap_or_default()
-    })
-}
-
-async fn verify_password(password: Sensitive<String>, phc: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.expose().as_bytes(), &h)
-                .is_ok()
-        })
-    })
-    .await
-    .unwrap_or(false)
-}
-
-fn totp(secret: Vec<u8>, username: &str) -> Result<TOTP, Error> {
-    TOTP::new(
-        Algorithm::SHA1,
-        6,
-        1,
-        TOTP_STEP as u64,
-        secret,
-        Some("lensguard".to_owned()),
-        username.to_owned(),
-    )
-    .map_err(|e| Error::Internal(format!("TOTP: {e}")))
-}
-
-/// The step a valid, unused code belongs to: current step or one either side,
-/// later than `last_used`.
-fn matching_step(totp: &TOTP, code: &str, now: i64, last_used: i64) -> Option<i64> {
-    let current = now.div_euclid(TOTP_STEP);
-    (current - 1..=current + 1)
-        .filter(|&step| step > last_used && step >= 0)
-        .find(|&step| {
-            let expected = totp.generate((step * TOTP_STEP) as u64);
-            verify_slices_are_equal(expected.as_bytes(), code.trim().as_bytes()).is_ok()
-        })
 }
 
 pub(super) fn row_to_user(row: &sqlx::sqlite::SqliteRow) -> Result<User, Error> {
@@ -355,8 +213,7 @@ impl Db {
         let Some(user) = self.get_user(id).await?.filter(|u| u.disabled_at.is_none()) else {
             return Ok(None);
         };
-        let secret = random_bytes(20)?;
-        let t = totp(secret.clone(), &user.username)?;
+        let (secret, t) = new_totp(&user.username)?;
         let sealed = secrets.seal(&totp_context(id), &secret)?;
         let mut tx = self.pool().begin().await?;
         // The step counter restarts: no code of the new secret was used.
@@ -394,7 +251,7 @@ impl Db {
             .fetch_optional(self.pool())
             .await?;
         let Some(row) = row else {
-            verify_password(password, decoy_hash().to_owned()).await;
+            verify_decoy(password).await;
             return Ok(Err(LoginRefusal::UnknownUser));
         };
         let user = row_to_user(&row)?;
@@ -436,13 +293,13 @@ pub struct VerifiedLogin {
 }
 
 impl VerifiedLogin {
-    pub(super) fn step(&self) -> i64 {
+    pub(crate) fn new(user: User, step: i64) -> VerifiedLogin {
+        VerifiedLogin { user, step }
+    }
+
+    pub(crate) fn step(&self) -> i64 {
         self.step
     }
-}
-
-fn totp_context(user_id: &str) -> String {
-    format!("totp:user:{user_id}")
 }
 
 /// Inserts a user inside `tx` (shared with the owner bootstrap).
@@ -454,9 +311,8 @@ pub(super) async fn insert_user(
 ) -> Result<TotpEnrolment, Error> {
     check_username(&new.username)?;
     check_password(new.password.expose())?;
-    let id = hex::encode(random_bytes(6)?);
-    let secret = random_bytes(20)?;
-    let t = totp(secret.clone(), &new.username)?;
+    let id = new_user_id()?;
+    let (secret, t) = new_totp(&new.username)?;
     let enrolment_secret = Sensitive::new(t.get_secret_base32());
     let uri = Sensitive::new(t.get_url());
     let sealed = secrets.seal(&totp_context(&id), &secret)?;
@@ -511,54 +367,4 @@ async fn end_sessions(
         .execute(&mut **tx)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::expect_used)]
-    use super::*;
-
-    /// RFC 6238 appendix B, SHA-1 rows, truncated to the 6 digits lensguard uses.
-    #[test]
-    fn totp_matches_the_rfc_6238_vectors() {
-        let t = totp(b"12345678901234567890".to_vec(), "rfc").expect("totp");
-        for (time, eight_digits) in [
-            (59_u64, "94287082"),
-            (1_111_111_109, "07081804"),
-            (1_111_111_111, "14050471"),
-            (1_234_567_890, "89005924"),
-            (2_000_000_000, "69279037"),
-            (20_000_000_000, "65353130"),
-        ] {
-            assert_eq!(t.generate(time), eight_digits[2..], "t={time}");
-        }
-    }
-
-    #[test]
-    fn codes_match_one_step_either_side_and_only_after_the_last_used() {
-        let t = totp(b"12345678901234567890".to_vec(), "rfc").expect("totp");
-        let now = 1_111_111_111;
-        let step = now / TOTP_STEP;
-        let code = |s: i64| t.generate((s * TOTP_STEP) as u64);
-        assert_eq!(matching_step(&t, &code(step), now, 0), Some(step));
-        assert_eq!(matching_step(&t, &code(step - 1), now, 0), Some(step - 1));
-        assert_eq!(matching_step(&t, &code(step + 1), now, 0), Some(step + 1));
-        assert_eq!(matching_step(&t, &code(step - 2), now, 0), None);
-        assert_eq!(matching_step(&t, &code(step + 2), now, 0), None);
-        assert_eq!(matching_step(&t, &code(step), now, step), None, "spent");
-        assert_eq!(matching_step(&t, "", now, 0), None);
-        assert_eq!(matching_step(&t, "12345", now, 0), None);
-    }
-
-    #[test]
-    fn names_and_passwords_are_checked() {
-        assert!(check_username("alice@example.com").is_ok());
-        assert!(check_username("").is_err());
-        assert!(check_username("Alice").is_err());
-        assert!(check_username("a:b").is_err());
-        assert!(check_username(&"a".repeat(65)).is_err());
-        assert!(check_password("short").is_err());
-        assert!(check_password("long enough password").is_ok());
-        assert!(check_password(&"x".repeat(MAX_PASSWORD + 1)).is_err());
-    }
 }

@@ -1,5 +1,6 @@
 //! The hub's database: enrolled edges, their delivered records, their audit
-//! checkpoints, enrolment and operator tokens.
+//! checkpoints, enrolment and operator tokens, and the hub's users and their
+//! sessions ([`users`]).
 //!
 //! One schema, two backends through `sqlx::Any`: SQLite (a file in the hub's
 //! data directory, the embedded default) and PostgreSQL (fleets; several hub
@@ -27,6 +28,7 @@ pub mod checkpoints;
 pub mod edges;
 pub mod ingest;
 pub mod query;
+pub mod users;
 
 use crate::Error;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -151,7 +153,7 @@ impl HubDb {
             })
             .connect_with(opts)
             .await?;
-        for statement in SCHEMA {
+        for statement in SCHEMA.iter().chain(users::SCHEMA) {
             pool.execute(*statement).await?;
         }
         Ok(HubDb { pool, backend })

@@ -4,14 +4,19 @@
 //! (even by two hub processes at once) is stored once; an enrolment token
 //! enrols exactly one edge; a revoked edge stays revoked; an edge's audit
 //! history may only grow (rollback and fork flag it); queries filter by
-//! edge, device, verdict, kind and time.
+//! edge, device, verdict, kind and time; a hub user's TOTP code opens one
+//! session, and sessions end when idle, disabled or forged.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::print_stdout)]
 
+use lensguard_core::Sensitive;
+use lensguard_core::access::Role;
 use lensguard_store::audit::{AuditEvent, AuditLog, AuditOptions};
+use lensguard_store::db::{KeyCheck, LoginRefusal, NewUser, SessionTerms};
 use lensguard_store::hub::{
     CheckpointOutcome, CheckpointUpdate, HubDb, IngestRecord, NewEdge, RecordFilter,
 };
+use lensguard_store::secrets::InstallationSecrets;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -384,12 +389,129 @@ async fn queries_filter_and_page(fresh: Fresh<'_>) {
     assert_eq!((seen.len(), unique.len()), (40, 40));
 }
 
+/// The TOTP code of base32 `secret` at `at` (RFC 6238: SHA-1, 6 digits, 30 s).
+fn code(secret: &str, at: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
+    let t =
+        totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "x".into()).unwrap();
+    t.generate(u64::try_from(at).unwrap())
+}
+
+fn terms(idle: Option<i64>) -> SessionTerms {
+    SessionTerms {
+        lifetime: time::Duration::hours(12),
+        idle: idle.map(time::Duration::seconds),
+        client: "test".to_owned(),
+    }
+}
+
+async fn hub_users_sign_in_once_per_code_and_sessions_end(fresh: Fresh<'_>) {
+    let db = fresh("hub-users").await;
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = InstallationSecrets::load_or_create(dir.path()).unwrap();
+    let now = NOW;
+    let made = db
+        .create_user(
+            NewUser {
+                username: "ana".into(),
+                role: Role::Admin,
+                password: Sensitive::new("correct horse battery".into()),
+                devices: None,
+            },
+            &secrets,
+            now,
+        )
+        .await
+        .unwrap();
+    let secret = made.secret_base32.expose().clone();
+    let pw = || Sensitive::new("correct horse battery".to_owned());
+    // Wrong password, wrong code, unknown name: refused with the reason.
+    let wrong = db
+        .check_login(
+            "ana",
+            Sensitive::new("nope nope nope".into()),
+            "000000",
+            &secrets,
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(wrong, Err(LoginRefusal::WrongPassword(_))));
+    let bad_code = db
+        .check_login("ana", pw(), "000000", &secrets, now)
+        .await
+        .unwrap();
+    assert!(matches!(bad_code, Err(LoginRefusal::WrongCode(_))));
+    let nobody = db
+        .check_login("bob", pw(), "000000", &secrets, now)
+        .await
+        .unwrap();
+    assert_eq!(nobody, Err(LoginRefusal::UnknownUser));
+    // The right code opens one session; the same code again does not.
+    let login = db
+        .check_login("ana", pw(), &code(&secret, now), &secrets, now)
+        .await
+        .unwrap()
+        .expect("valid");
+    let session = db
+        .open_login_session(&login, &terms(Some(60)), now)
+        .await
+        .unwrap()
+        .expect("opened");
+    let again = db
+        .check_login("ana", pw(), &code(&secret, now), &secrets, now)
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, Err(LoginRefusal::ReusedCode(_))),
+        "{again:?}"
+    );
+    let token = session.token.expose().clone();
+    let check = db.authenticate_session(&token, now + 30).await.unwrap();
+    assert!(matches!(check, KeyCheck::Valid(ref p) if p.role == Some(Role::Admin)));
+    // Idle past its limit: expired.
+    let idle = db
+        .authenticate_session(&token, now + 30 + 61)
+        .await
+        .unwrap();
+    assert!(matches!(idle, KeyCheck::Expired(_)), "{idle:?}");
+    // A tampered secret is invalid.
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    assert!(matches!(
+        db.authenticate_session(&forged, now).await.unwrap(),
+        KeyCheck::Invalid
+    ));
+    // Disabling ends the session at once.
+    let later = now + 120;
+    let login = db
+        .check_login("ana", pw(), &code(&secret, later), &secrets, later)
+        .await
+        .unwrap()
+        .expect("valid");
+    let s2 = db
+        .open_login_session(&login, &terms(None), later)
+        .await
+        .unwrap()
+        .expect("opened");
+    assert!(db.disable_user(&made.user.id, later).await.unwrap());
+    assert!(matches!(
+        db.authenticate_session(s2.token.expose(), later)
+            .await
+            .unwrap(),
+        KeyCheck::Revoked(_)
+    ));
+    assert_eq!(db.active_owners().await.unwrap(), 0);
+}
+
 async fn suite(fresh: Fresh<'_>) {
     delivered_twice_is_stored_once(fresh).await;
     two_hub_processes_store_one_copy(fresh).await;
     an_enrolment_token_enrols_one_edge(fresh).await;
     rewritten_history_flags_the_edge(fresh).await;
     queries_filter_and_page(fresh).await;
+    hub_users_sign_in_once_per_code_and_sessions_end(fresh).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
