@@ -28,6 +28,7 @@ mod sinks;
 mod sources;
 mod token;
 mod vault_keys;
+mod web;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -19,10 +19,8 @@
 //!   console session ends after `[auth] console_idle_minutes` without use
 //!   (default 15) and after `[auth] session_hours` in any case (default 12).
 
-mod assets;
 mod audit;
 mod cameras;
-mod csrf;
 mod events;
 mod glance;
 mod grants;
@@ -39,16 +37,13 @@ mod users;
 
 use super::state::AppState;
 use axum::Router;
-use axum::extract::Request;
-use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
-use axum::response::{Redirect, Response};
+use axum::response::Redirect;
 use axum::routing::{get, post};
 
 /// What the console keeps in memory.
 pub struct ConsoleState {
     /// Makes and checks form tokens.
-    pub csrf: csrf::CsrfKey,
+    pub csrf: crate::web::csrf::CsrfKey,
     /// Images that audited pages may load.
     pub grants: grants::ViewGrants,
     /// How long a console session lasts without use.
@@ -61,18 +56,13 @@ impl ConsoleState {
     /// Fresh state (a new form key) with sessions idle after `idle`.
     pub fn new(idle: std::time::Duration) -> Self {
         ConsoleState {
-            csrf: csrf::CsrfKey::random(),
+            csrf: crate::web::csrf::CsrfKey::random(),
             grants: grants::ViewGrants::default(),
             idle,
             glances: glance::Glances::default(),
         }
     }
 }
-
-/// The Content-Security-Policy of every console response.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                   connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-                   frame-ancestors 'none'";
 
 /// The console's routes.
 pub fn routes() -> Router<AppState> {
@@ -82,7 +72,7 @@ pub fn routes() -> Router<AppState> {
             get(|| async { Redirect::permanent("/console/") }),
         )
         .route("/console/", get(overview::page))
-        .route("/console/assets/{name}", get(assets::serve))
+        .route("/console/assets/{name}", get(crate::web::assets::serve))
         .route("/console/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/console/sign-out", post(sign_in::sign_out))
         .route(
@@ -134,25 +124,5 @@ pub fn routes() -> Router<AppState> {
         .route("/console/keys/{id}/revoke", post(keys::revoke))
         .route("/console/images/{kind}/{id}", get(inspections::image))
         .route("/console/originals/{id}", get(inspections::original_image))
-        .layer(axum::middleware::from_fn(policy_headers))
-}
-
-/// Adds the console's Content-Security-Policy, framing refusal and referrer
-/// policy.
-async fn policy_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Same-origin requests carry the page as referrer and their real Origin
-    // (with `no-referrer`, a browser sends `Origin: null` on form posts);
-    // nothing leaks to other sites.
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    res
+        .layer(axum::middleware::from_fn(crate::web::policy_headers))
 }

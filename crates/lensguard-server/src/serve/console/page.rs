@@ -11,41 +11,15 @@
 
 use super::super::auth::{Auth, gate};
 use super::super::state::AppState;
-use super::csrf;
 use super::render::{self, Chrome};
+pub use crate::web::cookies::{BROWSER_COOKIE, SESSION_COOKIE, cookie, set_cookie};
+use crate::web::csrf;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use lensguard_core::access::needs::Needs;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::{SESSION_PREFIX, session_id};
-
-/// The session cookie.
-pub const SESSION_COOKIE: &str = "__Host-lensguard-session";
-/// A random value per browser that binds the sign-in form's token.
-pub const BROWSER_COOKIE: &str = "__Host-lensguard-browser";
-
-/// The value of cookie `name`, if the request has it.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// `Set-Cookie` for `name=value` with the console's attributes; `max_age`
-/// `Some(0)` deletes it, `None` makes it end with the browser.
-pub fn set_cookie(name: &str, value: &str, max_age: Option<u64>) -> HeaderValue {
-    let age = max_age.map_or(String::new(), |a| format!("; Max-Age={a}"));
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict{age}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
-}
 
 /// A form that carries only its token (a button that changes something).
 #[derive(serde::Deserialize)]

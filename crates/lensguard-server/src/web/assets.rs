@@ -27,32 +27,32 @@ pub const ASSETS: &[Asset] = &[
     Asset {
         name: "console.css",
         kind: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../../assets/console/console.css"),
+        bytes: include_bytes!("../../assets/console/console.css"),
     },
     Asset {
         name: "favicon.svg",
         kind: "image/svg+xml",
-        bytes: include_bytes!("../../../assets/console/favicon.svg"),
+        bytes: include_bytes!("../../assets/console/favicon.svg"),
     },
     Asset {
         name: "console.js",
         kind: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../../assets/console/console.js"),
+        bytes: include_bytes!("../../assets/console/console.js"),
     },
     Asset {
         name: "htmx-2.0.11.min.js",
         kind: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../../assets/console/vendor/htmx-2.0.11.min.js"),
+        bytes: include_bytes!("../../assets/console/vendor/htmx-2.0.11.min.js"),
     },
     Asset {
         name: "uPlot-1.6.32.iife.min.js",
         kind: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("../../../assets/console/vendor/uPlot-1.6.32.iife.min.js"),
+        bytes: include_bytes!("../../assets/console/vendor/uPlot-1.6.32.iife.min.js"),
     },
     Asset {
         name: "uPlot-1.6.32.min.css",
         kind: "text/css; charset=utf-8",
-        bytes: include_bytes!("../../../assets/console/vendor/uPlot-1.6.32.min.css"),
+        bytes: include_bytes!("../../assets/console/vendor/uPlot-1.6.32.min.css"),
     },
 ];
 
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn the_vendored_files_served_are_the_pinned_ones() {
-        let pins = include_str!("../../../assets/console/vendor/PINS");
+        let pins = include_str!("../../assets/console/vendor/PINS");
         let mut checked = 0;
         for line in pins
             .lines()
