@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""The console's browser tests: Debian's chromium driven by Playwright.
+"""The consoles' browser tests: Debian's chromium driven by Playwright.
 
 Run by the end-to-end test `console` (crates/lensguard-server/tests/e2e/console.rs),
 which starts lensguard, creates a user of every role and some inspections, and
-passes what it made as a JSON file:
+by the fleet test `hub_console` (crates/lensguard-server/tests/fleet/hub_console.rs)
+with `"console": "hub"` in its plan (the hub's console: edges, flags, records,
+revocation, hub users); each passes what it made as a JSON file:
 
     console_browser.py PLAN.json
 
@@ -167,10 +169,11 @@ def pages_for_every_role(browser):
                 check(status == 403, f"{what} is refused with 403 (got {status})")
                 check("Not for your role" in page.content(), f"{what} says why it is refused")
             audit_page(page, watch, what)
-        page.goto(f"/console/cameras/{PLAN['camera']}")
-        offered = page.locator("form[action$='/original']").count() > 0
-        check(offered == ("evidence:read-original" in user["scopes"]),
-              f"originals are offered to {user['role']} only if the role may read them")
+        if PLAN.get("camera"):
+            page.goto(f"/console/cameras/{PLAN['camera']}")
+            offered = page.locator("form[action$='/original']").count() > 0
+            check(offered == ("evidence:read-original" in user["scopes"]),
+                  f"originals are offered to {user['role']} only if the role may read them")
         context.close()
 
 
@@ -407,14 +410,17 @@ class Hostile(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def forged_forms(browser):
+def forged_forms(browser, form_selector):
+    """A state-changing form (`form_selector` on the account page) posted
+    from another origin with the right token, without a token and with
+    another session's token: each refused, and nothing changes."""
     user = PLAN["forgery_user"]
     context, _ = new_context(browser)
     page = context.new_page()
     sign_in(page, user)
     page.goto("/console/account")
-    session = page.locator("form[action$='/revoke']").first.get_attribute("action")
-    token = page.locator("input[name=csrf]").first.get_attribute("value")
+    action = page.locator(form_selector).first.get_attribute("action")
+    token = page.locator(f"{form_selector} input[name=csrf]").first.get_attribute("value")
     # 1. The right token, from another origin of the same site (another
     # port of this host, over HTTPS: the SameSite=Strict cookie is sent), so
     # only the Origin/Sec-Fetch-Site check stands between it and the change.
@@ -424,7 +430,7 @@ def forged_forms(browser):
     server.socket = tls.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     Hostile.form = (
-        f"<!doctype html><form id=f method=post action='{BASE}{session}'>"
+        f"<!doctype html><form id=f method=post action='{BASE}{action}'>"
         f"<input name=csrf value='{token}'></form><script>document.getElementById('f').submit()</script>"
     )
     page.goto(f"https://127.0.0.1:{server.server_address[1]}/")
@@ -433,24 +439,106 @@ def forged_forms(browser):
           f"a cross-origin form post with the right token is refused by its origin (at {page.url})")
     server.shutdown()
     response = page.goto("/console/account")
-    check(response.status == 200 and "(this one)" in page.content(),
+    check(response.status == 200 and "/console/sign-in" not in page.url,
           "the cross-origin post changed nothing: the session is still open")
     # 2. From the console's own origin without the token: refused.
     status = page.evaluate(
         "async (url) => (await fetch(url, {method: 'POST', headers: {'content-type':"
         " 'application/x-www-form-urlencoded'}, body: 'csrf='})).status",
-        session,
+        action,
     )
     check(status == 403, f"a form without its token is refused (got {status})")
     # 3. With another session's token: refused.
     status = page.evaluate(
         "async ([url, t]) => (await fetch(url, {method: 'POST', headers: {'content-type':"
         " 'application/x-www-form-urlencoded'}, body: 'csrf=' + t})).status",
-        [session, "AAAA" + token[4:]],
+        [action, "AAAA" + token[4:]],
     )
     check(status == 403, f"a form with a wrong token is refused (got {status})")
     response = page.goto("/console/account")
-    check(response.status == 200, "the refused forms changed nothing")
+    check(response.status == 200 and "/console/sign-in" not in page.url,
+          "the refused forms changed nothing")
+    context.close()
+
+
+def hub_flow(browser, shots):
+    """The hub's console: edges with their flags, an edge's egress and
+    checkpoints, records across edges, revocation, users."""
+    admin = PLAN["flow_user"]
+    context, watch = new_context(browser)
+    page = context.new_page()
+    sign_in(page, admin, keyboard=True)
+    page.goto("/console/")
+    audit_page(page, watch, "the edges page")
+    alpha, yard = PLAN["edge"], PLAN["flagged_edge"]
+    row = page.locator(f"tr:has(a[href='/console/edges/{alpha}'])")
+    check(row.count() == 1 and "ok" in row.inner_text(), "the delivering edge is listed as ok")
+    flagged = page.locator(f"tr:has(a[href='/console/edges/{yard}'])")
+    check(flagged.count() == 1 and "flagged" in flagged.inner_text() and "rollback" in flagged.inner_text(),
+          "the edge whose audit history went back is flagged, with why")
+    if shots:
+        page.screenshot(path=f"{shots}/hub-edges.png")
+    page.goto(f"/console/edges/{alpha}")
+    audit_page(page, watch, "an edge's page")
+    egress = page.locator("table[aria-labelledby=egress-heading]")
+    check(egress.count() == 1 and "submission" in egress.inner_text() and "verdict" in egress.inner_text(),
+          "the edge's page says which fields left it")
+    if shots:
+        page.screenshot(path=f"{shots}/hub-edge.png")
+    page.goto(f"/console/records?edge={alpha}")
+    audit_page(page, watch, "the records page")
+    rows = page.locator("tbody tr")
+    check(rows.count() >= PLAN["records"], f"the edge's records are listed ({rows.count()})")
+    page.goto(f"/console/records?from=nonsense")
+    check("not a time" in page.content(), "a bad filter is answered with what is wrong")
+    # Revocation needs the name typed again.
+    page.goto(f"/console/edges/{alpha}")
+    page.fill("#confirm", "not-the-name")
+    with page.expect_navigation():
+        page.click("form[action$='/revoke'] button")
+    check("Not revoked" in page.content(), "a revocation without the right name changes nothing")
+    page.goto(f"/console/edges/{alpha}")
+    page.fill("#confirm", PLAN["edge_name"])
+    with page.expect_navigation():
+        page.click("form[action$='/revoke'] button")
+    check("revoked" in page.inner_text("main"), "the edge is revoked")
+    # Users: create one; their QR code and secret are shown once, and they
+    # can sign in with them.
+    page.goto("/console/users")
+    audit_page(page, watch, "the hub's users page")
+    check(page.locator("#new-devices").count() == 0, "hub users have no device scope")
+    page.fill("#new-username", "newcomer")
+    page.select_option("#new-role", "viewer")
+    page.fill("#new-password", PLAN["password"])
+    with page.expect_navigation():
+        page.click("form[action='/console/users'] button[type=submit]")
+    check(page.locator(".qr svg").count() == 1, "a new hub user's QR code is drawn on the page")
+    audit_page(page, watch, "a new hub user's second factor")
+    secret = page.locator("code.secret").inner_text().strip()
+    other, _ = new_context(browser)
+    newcomer_page = other.new_page()
+    check(sign_in(newcomer_page, {"name": "newcomer", "secret": secret}),
+          "the new hub user signs in with the secret shown")
+    response = newcomer_page.goto("/console/users")
+    check(response.status == 403, "a viewer is refused the users page")
+    other.close()
+    # A wrong code is refused.
+    bad, _ = new_context(browser)
+    bad_page = bad.new_page()
+    bad_page.goto("/console/sign-in")
+    bad_page.fill("#username", admin["name"])
+    bad_page.fill("#password", PLAN["password"])
+    bad_page.fill("#totp", "000000")
+    with bad_page.expect_navigation():
+        bad_page.click("main button[type=submit]")
+    check("/console/sign-in" in bad_page.url and "Invalid credentials" in bad_page.content(),
+          "a wrong code is refused")
+    bad.close()
+    # Sign out ends the session.
+    with page.expect_navigation():
+        page.click("form[action='/console/sign-out'] button")
+    response = page.goto("/console/")
+    check("/console/sign-in" in page.url, "after signing out, pages send to sign-in")
     context.close()
 
 
@@ -474,13 +562,17 @@ def main():
             page.goto("/console/sign-in")
             page.screenshot(path=f"{shots}/sign-in.png")
             context.close()
-        full_flow(browser, shots)
-        forged_forms(browser)
+        if PLAN.get("console") == "hub":
+            hub_flow(browser, shots)
+            forged_forms(browser, "form[action='/console/sign-out']")
+        else:
+            full_flow(browser, shots)
+            forged_forms(browser, "form[action$='/revoke']")
         pages_for_every_role(browser)
         wait = PLAN["idle_seconds"] + 2 - (time.time() - idle_since)
         if wait > 0:
             time.sleep(wait)
-        idle_page.goto("/console/inspections")
+        idle_page.goto(PLAN.get("idle_page", "/console/inspections"))
         check("/console/sign-in" in idle_page.url and "ended=1" in idle_page.url,
               f"a session idle past its limit goes back to sign-in (at {idle_page.url})")
         check("Your session ended" in idle_page.content(), "the sign-in page says the session ended")

@@ -45,6 +45,12 @@ pub enum HubCommand {
         /// Address to listen on.
         #[arg(long, env = "LENSGUARD_HUB_LISTEN", default_value = "127.0.0.1:9443")]
         listen: String,
+        /// A console session ends after this many minutes without use.
+        #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        console_idle_minutes: u32,
+        /// And after this many hours in any case.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=168))]
+        console_session_hours: u32,
     },
     /// Issue a one-time enrolment token for a new edge.
     ///
@@ -93,6 +99,12 @@ pub enum HubCommand {
         #[arg(long)]
         edge: String,
     },
+    /// The hub's users: people who sign in to the hub's console (same roles,
+    /// password and TOTP as an edge's users). Run with the hub stopped (the
+    /// service holds the hub's audit log); while it runs, owners and admins
+    /// manage users in its console.
+    #[command(subcommand)]
+    Users(HubUsersCommand),
     /// Issue an operator token for the hub's query API and /metrics.
     Token {
         #[command(flatten)]
@@ -100,6 +112,35 @@ pub enum HubCommand {
         /// Who or what it is for.
         #[arg(long, value_parser = super::plain_text)]
         name: String,
+    },
+}
+
+/// `lensguard hub users ...`.
+#[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Roles and what they may do on the hub: docs/fleet.md\n\n\
+    Examples:\n  \
+    lensguard hub users create --data-dir /var/lib/lensguard-hub --username ana --role owner --password-file pw.txt\n  \
+    lensguard hub users list --data-dir /var/lib/lensguard-hub"
+)]
+pub enum HubUsersCommand {
+    /// Create a hub user and print their TOTP secret (once) for an authenticator app.
+    Create {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// Login name: 1-64 of a-z 0-9 . _ - @.
+        #[arg(long)]
+        username: String,
+        /// owner, admin, developer, viewer or operator.
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        password: super::PasswordSource,
+    },
+    /// List the hub's users.
+    List {
+        #[command(flatten)]
+        dir: HubDirArgs,
     },
 }
 

@@ -6,32 +6,16 @@
 
 use super::local::{Local, open, open_or_create, read_db};
 use crate::cli::{PasswordSource, UsersCommand};
-use anyhow::{Context, bail};
+use anyhow::bail;
 use lensguard_core::Sensitive;
 use lensguard_core::access::Role;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::{NewUser, User};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 fn read_password(source: &PasswordSource) -> anyhow::Result<Sensitive<String>> {
-    let mut line = String::new();
-    match &source.password_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            line = text.lines().next().unwrap_or("").to_owned();
-        }
-        None => {
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .context("cannot read the password from standard input")?;
-        }
-    }
-    let password = line.trim_end_matches(['\r', '\n']).to_owned();
-    lensguard_store::db::check_password(&password)?;
-    Ok(Sensitive::new(password))
+    source.read()
 }
 
 fn role(name: &str) -> anyhow::Result<Role> {

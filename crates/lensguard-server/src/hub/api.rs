@@ -11,6 +11,7 @@
 //! | `POST /v1/enroll` | an edge with a one-time enrolment token |
 //! | `GET /v1/edge/state`, `POST /v1/edge/batches` | an enrolled, unrevoked edge's certificate |
 //! | `GET /v1/records`, `GET /v1/edges`, `GET /metrics` | an operator token ([`super::operator_api`]) |
+//! | `/console/...` | a hub user's session ([`super::console`]) |
 //!
 //! An edge is identified by the SHA-256 of the certificate it presented,
 //! looked up on every request, so revocation takes effect on the next
@@ -60,6 +61,7 @@ pub(super) struct Hub {
     pub(super) db: HubDb,
     ca: Arc<HubCa>,
     pub(super) metrics: Arc<HubMetrics>,
+    pub(super) console: Arc<super::console::HubConsole>,
 }
 
 pub(super) fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -112,13 +114,19 @@ fn tls_config(files: &CaFiles) -> anyhow::Result<rustls::ServerConfig> {
 }
 
 /// Runs the hub service until SIGINT or SIGTERM.
-pub fn serve(dir: &HubDirArgs, listen: &str, url: &str) -> anyhow::Result<ExitCode> {
+pub fn serve(
+    dir: &HubDirArgs,
+    listen: &str,
+    url: &str,
+    sessions: super::console::SessionLimits,
+) -> anyhow::Result<ExitCode> {
     let addr: std::net::SocketAddr = listen
         .parse()
         .with_context(|| format!("--listen {listen:?} is not an address:port"))?;
     let files = CaFiles::in_dir(&dir.data_dir);
     let ca = Arc::new(HubCa::load(&files)?);
     let tls = tls_config(&files)?;
+    let identity = Arc::new(super::identity::HubIdentity::open(&dir.data_dir)?);
     let runtime = super::runtime()?;
     runtime.block_on(async move {
         let db = HubDb::open(url)
@@ -128,6 +136,7 @@ pub fn serve(dir: &HubDirArgs, listen: &str, url: &str) -> anyhow::Result<ExitCo
             db,
             ca,
             metrics: Arc::new(HubMetrics::new()),
+            console: Arc::new(super::console::HubConsole::new(identity, sessions)),
         };
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
@@ -137,6 +146,7 @@ pub fn serve(dir: &HubDirArgs, listen: &str, url: &str) -> anyhow::Result<ExitCo
             .route("/v1/records", get(super::operator_api::records))
             .route("/v1/edges", get(super::operator_api::edges))
             .route("/metrics", get(super::operator_api::metrics))
+            .merge(super::console::routes())
             .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
             .with_state(hub);
         let handle = axum_server::Handle::new();
@@ -145,7 +155,9 @@ pub fn serve(dir: &HubDirArgs, listen: &str, url: &str) -> anyhow::Result<ExitCo
             axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
         )
         .handle(handle.clone());
-        let serving = tokio::spawn(server.serve(app.into_make_service()));
+        let serving = tokio::spawn(
+            server.serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>()),
+        );
         let Some(bound) = handle.listening().await else {
             let why = match serving.await {
                 Ok(Err(e)) => e.to_string(),

@@ -7,10 +7,12 @@
 //! mutual TLS and answers operators' queries with a bearer token.
 
 mod api;
+mod console;
+mod identity;
 mod metrics;
 mod operator_api;
 
-use crate::cli::{HubCommand, HubDirArgs};
+use crate::cli::{HubCommand, HubDirArgs, HubUsersCommand};
 use crate::fleet::ca::{CaFiles, HubCa};
 use crate::fleet::token::EnrolmentToken;
 use anyhow::{Context, bail};
@@ -98,9 +100,18 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
                 dir.data_dir.display()
             )?;
         }
-        HubCommand::Serve { dir, listen } => {
+        HubCommand::Serve {
+            dir,
+            listen,
+            console_idle_minutes,
+            console_session_hours,
+        } => {
             require_initialised(&dir)?;
-            return api::serve(&dir, &listen, &database_url(&dir));
+            let sessions = console::SessionLimits {
+                idle: time::Duration::minutes(i64::from(console_idle_minutes)),
+                lifetime: time::Duration::hours(i64::from(console_session_hours)),
+            };
+            return api::serve(&dir, &listen, &database_url(&dir), sessions);
         }
         HubCommand::Enroll {
             dir,
@@ -196,6 +207,7 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
                 checkpoints.len()
             );
         }
+        HubCommand::Users(cmd) => return users(cmd, &mut out),
         HubCommand::Token { dir, name } => {
             let (id, secret) = runtime()?.block_on(async {
                 let db = open_db(&dir).await?;
@@ -205,6 +217,89 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
             })?;
             writeln!(out, "{OPERATOR_PREFIX}.{id}.{secret}")?;
             eprintln!("operator token {name:?}: send it as `Authorization: Bearer <token>`");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lensguard hub users ...`: each creation audited first in the hub's log.
+fn users(cmd: HubUsersCommand, out: &mut impl Write) -> anyhow::Result<ExitCode> {
+    match cmd {
+        HubUsersCommand::Create {
+            dir,
+            username,
+            role,
+            password,
+        } => {
+            let role: lensguard_core::access::Role = role.parse()?;
+            lensguard_store::db::check_username(&username)?;
+            let password = password.read()?;
+            require_initialised(&dir)?;
+            let made = runtime()?.block_on(async {
+                let db = open_db(&dir).await?;
+                let ids = identity::HubIdentity::open(&dir.data_dir)?;
+                let target = format!("username:{}", ids.audit.pseudonym(&username));
+                let event = lensguard_store::audit::AuditEvent::new(
+                    time::OffsetDateTime::now_utc(),
+                    "cli:hub",
+                    "users.create",
+                )
+                .target(target)
+                .outcome(
+                    lensguard_store::audit::Outcome::Success,
+                    Some(format!("role {role}")),
+                );
+                ids.record(event)
+                    .await
+                    .map_err(|()| anyhow::anyhow!("the hub's audit log cannot record it"))?;
+                let new = lensguard_store::db::NewUser {
+                    username,
+                    role,
+                    password,
+                    devices: None,
+                };
+                anyhow::Ok(db.create_user(new, &ids.secrets, now()).await?)
+            })?;
+            writeln!(
+                out,
+                "created hub user {} ({}), id {}",
+                made.user.username, made.user.role, made.user.id
+            )?;
+            writeln!(
+                out,
+                "TOTP secret (shown once; add it to an authenticator app): {}",
+                made.secret_base32.expose()
+            )?;
+            writeln!(out, "otpauth URI: {}", made.otpauth_uri.expose())?;
+        }
+        HubUsersCommand::List { dir } => {
+            let all = runtime()?.block_on(async {
+                open_db(&dir)
+                    .await?
+                    .users()
+                    .await
+                    .map_err(anyhow::Error::from)
+            })?;
+            if all.is_empty() {
+                bail!(
+                    "no hub users in {} (create the first owner with `lensguard hub users create --role owner`)",
+                    dir.data_dir.display()
+                );
+            }
+            for u in all {
+                let state = if u.disabled_at.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                writeln!(
+                    out,
+                    "{}  {:<24} {:<10} {state}",
+                    u.id,
+                    u.username,
+                    u.role.to_string()
+                )?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

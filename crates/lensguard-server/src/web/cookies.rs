@@ -3,7 +3,9 @@
 //! `__Host-` cookies (`Secure; Path=/`, no `Domain`), `HttpOnly` and
 //! `SameSite=Strict`.
 
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "__Host-lensguard-session";
@@ -30,4 +32,45 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<u64>) -> HeaderValue 
         "{name}={value}; Path=/; Secure; HttpOnly; SameSite=Strict{age}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
+}
+
+/// The browser's binding for form tokens before sign-in (its
+/// [`BROWSER_COOKIE`]), and the cookie to set when it had none.
+pub fn browser_binding(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    let existing = cookie(headers, BROWSER_COOKIE)
+        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    match existing {
+        Some(b) => (b.to_owned(), None),
+        None => {
+            let b = hex::encode(uuid::Uuid::new_v4().as_bytes());
+            let c = set_cookie(BROWSER_COOKIE, &b, None);
+            (b, Some(c))
+        }
+    }
+}
+
+/// The redirect to sign in, back to this page afterwards (GET pages only);
+/// `ended` clears the refused session cookie and says the session ended.
+pub fn to_sign_in(parts: &Parts, ended: bool) -> Response {
+    let mut query = Vec::new();
+    if ended {
+        query.push("ended=1".to_owned());
+    }
+    if parts.method == axum::http::Method::GET
+        && let Some(pq) = parts.uri.path_and_query()
+    {
+        query.push(format!("next={}", super::frame::url_encode(pq.as_str())));
+    }
+    let target = if query.is_empty() {
+        "/console/sign-in".to_owned()
+    } else {
+        format!("/console/sign-in?{}", query.join("&"))
+    };
+    let mut response = Redirect::to(&target).into_response();
+    if ended {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
+    }
+    response
 }

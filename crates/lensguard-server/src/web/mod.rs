@@ -1,13 +1,16 @@
 //! What the edge's console and the hub's console share: the frame of every
 //! page ([`frame`]), the static files ([`assets`]), the cookies
-//! ([`cookies`]), the form checks ([`csrf`]) and the response headers every
+//! ([`cookies`]), the form checks ([`csrf`]), a new second factor's page
+//! ([`enrolment`]), the users page ([`users`]) and the response headers every
 //! console page carries ([`policy_headers`]). Neutral: nothing here knows
 //! which service serves it.
 
 pub mod assets;
 pub mod cookies;
 pub mod csrf;
+pub mod enrolment;
 pub mod frame;
+pub mod users;
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};

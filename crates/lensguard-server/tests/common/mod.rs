@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)] // each test file uses a part
 
+pub mod browser;
 pub mod identity;
 
 use http_body_util::{BodyExt, Full};

@@ -12,6 +12,7 @@
 //! `LENSGUARD_SCREENSHOTS=DIR` also writes screenshots of the main pages
 //! (the ones in docs/console/ are made this way).
 
+use crate::common::browser::{browser_tools, run_browser_checks};
 use crate::common::identity::{PASSWORD, create_user};
 use crate::common::{Server, create_key, get_with, submit_photo};
 use lensguard_core::access::Role;
@@ -65,31 +66,6 @@ const PAGES: &[(&str, Option<&str>)] = &[
 /// the camera sections are listed because this service has a camera).
 const SECTIONS: &[(&str, Option<&str>)] = PAGES;
 
-/// Where the test tools are: the test virtual environment's Python, axe-core.
-fn tools() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let cache = std::env::var_os("LENSGUARD_CACHE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| {
-            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"))
-                .join(".cache/lensguard")
-        });
-    let python = cache.join("test-venv/bin/python");
-    let axe = cache.join("npm-test/node_modules/axe-core/axe.min.js");
-    let playwright = Command::new(&python)
-        .args(["-c", "import playwright"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let ready = playwright && axe.exists() && Path::new("/usr/bin/chromium").exists();
-    if !ready {
-        let why = "Playwright (test venv), axe-core (npm) and /usr/bin/chromium are needed; \
-                   scripts/install-test-deps installs them";
-        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{why}");
-        eprintln!("\n*** SKIPPING: {why} ***\n");
-        return None;
-    }
-    Some((python, axe))
-}
-
 fn user(data: &Path, name: &str, role: Role) -> serde_json::Value {
     let secret = create_user(data, name, &role.to_string());
     serde_json::json!({
@@ -102,7 +78,7 @@ fn user(data: &Path, name: &str, role: Role) -> serde_json::Value {
 
 #[test]
 fn the_console_in_a_real_browser() {
-    let Some((python, axe)) = tools() else {
+    let Some((python, axe)) = browser_tools() else {
         return;
     };
     // A camera on which a person crosses every 12 s, recorded continuously.
@@ -179,20 +155,7 @@ fn the_console_in_a_real_browser() {
         "tls_cert": data.join("tls/cert.pem"),
         "tls_key": data.join("tls/key.pem"),
     });
-    let plan_file = dir.path().join("plan.json");
-    std::fs::write(&plan_file, plan.to_string()).expect("plan");
-    let out = Command::new(&python)
-        .arg(root.join("scripts/console_browser.py"))
-        .arg(&plan_file)
-        .output()
-        .expect("the browser tests run");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "browser checks failed:\n{stdout}\n{stderr}"
-    );
-    eprintln!("{stdout}");
+    run_browser_checks(&python, &plan, dir.path());
 }
 
 /// The vendored scripts are byte for byte the packages on npm

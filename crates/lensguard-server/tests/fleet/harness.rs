@@ -101,11 +101,25 @@ impl HubDir {
         )
     }
 
+    /// Starts `lensguard hub serve` on `port` with `extra` arguments.
+    pub fn serve_with(&self, port: u16, extra: &[&str]) -> HubProcess {
+        self.serve_args(
+            Command::new(env!("CARGO_BIN_EXE_lensguard")),
+            &format!("127.0.0.1:{port}"),
+            extra,
+        )
+    }
+
     /// Starts `lensguard hub serve` on `listen` through `command` (a wrapper
     /// such as `ip netns exec NS lensguard`).
-    pub fn serve_via(&self, mut command: Command, listen: &str) -> HubProcess {
+    pub fn serve_via(&self, command: Command, listen: &str) -> HubProcess {
+        self.serve_args(command, listen, &[])
+    }
+
+    fn serve_args(&self, mut command: Command, listen: &str, extra: &[&str]) -> HubProcess {
         let mut args = self.args("serve");
         args.extend(["--listen", listen]);
+        args.extend_from_slice(extra);
         let mut child = command
             .args(&args)
             .stdout(Stdio::piped())

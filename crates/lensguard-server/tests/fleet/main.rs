@@ -11,6 +11,7 @@ mod common;
 mod delivery;
 mod faults;
 mod harness;
+mod hub_console;
 mod netns;
 mod overrides;
 mod siem;

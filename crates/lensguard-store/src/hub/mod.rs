@@ -39,7 +39,7 @@ use std::time::Duration;
 pub use checkpoints::{CheckpointOutcome, CheckpointUpdate};
 pub use edges::{Edge, EnrolmentToken, NewEdge};
 pub use ingest::{IngestOutcome, IngestRecord};
-pub use query::{RecordCounts, RecordFilter, StoredRecord};
+pub use query::{EgressSummary, RecordCounts, RecordFilter, StoredRecord};
 
 const SCHEMA: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS hub_edges (

@@ -54,7 +54,79 @@ pub struct RecordCounts {
     pub seq_range: Option<(i64, i64)>,
 }
 
+/// What left one edge under one kind and egress manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EgressSummary {
+    /// The records' kind (`inspection`, `deletion_receipt`, ...).
+    pub kind: String,
+    /// The egress manifest they were projected through (`policy@revision`).
+    pub manifest: String,
+    /// Records held.
+    pub records: i64,
+    /// The oldest and newest, by when the edge wrote them.
+    pub first_at: i64,
+    /// The newest.
+    pub last_at: i64,
+    /// The fields the newest of them carries (`a.b` for nested ones).
+    pub fields: Vec<String>,
+}
+
+fn field_names(prefix: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+    if let serde_json::Value::Object(map) = v {
+        for (k, v) in map {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            if v.is_object() {
+                field_names(&name, v, out);
+            } else {
+                out.push(name);
+            }
+        }
+    }
+}
+
 impl HubDb {
+    /// What the hub holds from `edge_id`, by kind and egress manifest, with
+    /// the fields that left under each.
+    pub async fn egress_of(&self, edge_id: &str) -> Result<Vec<EgressSummary>, Error> {
+        let groups: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT kind, manifest, COUNT(*), MIN(created_at), MAX(created_at)
+             FROM hub_records WHERE edge_id = $1 GROUP BY kind, manifest ORDER BY kind, manifest",
+        )
+        .bind(edge_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(groups.len());
+        for (kind, manifest, records, first_at, last_at) in groups {
+            let newest: Option<String> = sqlx::query_scalar(
+                "SELECT payload FROM hub_records WHERE edge_id = $1 AND kind = $2 AND manifest = $3
+                 ORDER BY seq DESC LIMIT 1",
+            )
+            .bind(edge_id)
+            .bind(&kind)
+            .bind(&manifest)
+            .fetch_optional(self.pool())
+            .await?;
+            let mut fields = Vec::new();
+            if let Some(v) = newest.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+            {
+                field_names("", &v["data"], &mut fields);
+            }
+            out.push(EgressSummary {
+                kind,
+                manifest,
+                records,
+                first_at,
+                last_at,
+                fields,
+            });
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` records matching `filter`, oldest first.
     pub async fn records(
         &self,

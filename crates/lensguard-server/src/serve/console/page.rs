@@ -12,11 +12,12 @@
 use super::super::auth::{Auth, gate};
 use super::super::state::AppState;
 use super::render::{self, Chrome};
-pub use crate::web::cookies::{BROWSER_COOKIE, SESSION_COOKIE, cookie, set_cookie};
+pub use crate::web::cookies::{SESSION_COOKIE, set_cookie};
+use crate::web::cookies::{browser_binding, cookie, to_sign_in};
 use crate::web::csrf;
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use lensguard_core::access::needs::Needs;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::{SESSION_PREFIX, session_id};
@@ -153,31 +154,6 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Page<S> {
     }
 }
 
-/// The redirect to sign in, back to this page afterwards (GET pages only);
-/// `ended` clears the refused cookie and says the session ended.
-fn to_sign_in(parts: &Parts, ended: bool) -> Response {
-    let mut target = String::from("/console/sign-in");
-    let mut query = Vec::new();
-    if ended {
-        query.push("ended=1".to_owned());
-    }
-    if parts.method == axum::http::Method::GET
-        && let Some(pq) = parts.uri.path_and_query()
-    {
-        query.push(format!("next={}", render::url_encode(pq.as_str())));
-    }
-    if !query.is_empty() {
-        target = format!("{target}?{}", query.join("&"));
-    }
-    let mut response = Redirect::to(&target).into_response();
-    if ended {
-        response
-            .headers_mut()
-            .insert(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", Some(0)));
-    }
-    response
-}
-
 /// Someone not (yet) signed in: the sign-in and first-owner forms.
 pub struct Visitor {
     /// The browser's binding for form tokens.
@@ -217,17 +193,7 @@ impl axum::extract::FromRequestParts<AppState> for Visitor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let existing = cookie(&parts.headers, BROWSER_COOKIE)
-            .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
-            .map(str::to_owned);
-        let (binding, new_cookie) = match existing {
-            Some(b) => (b, None),
-            None => {
-                let b = hex::encode(uuid::Uuid::new_v4().as_bytes());
-                let c = set_cookie(BROWSER_COOKIE, &b, None);
-                (b, Some(c))
-            }
-        };
+        let (binding, new_cookie) = browser_binding(&parts.headers);
         Ok(Visitor {
             csrf: state.console.csrf.token(&binding),
             binding,

@@ -12,6 +12,7 @@ use super::super::identity;
 use super::super::state::AppState;
 use super::page::{Page, SESSION_COOKIE, TokenForm, Visitor, set_cookie};
 use super::render::{self, Chrome, when};
+pub use crate::web::enrolment::{EnrolledPage, qr_svg};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -336,39 +337,6 @@ pub struct FirstOwnerForm {
     password: String,
     #[serde(default)]
     csrf: String,
-}
-
-/// A TOTP secret shown once, with its QR code.
-#[derive(Template)]
-#[template(path = "console/enrolled.html")]
-pub struct EnrolledPage<'a> {
-    pub chrome: Chrome,
-    pub username: &'a str,
-    pub secret: &'a str,
-    pub qr_svg: String,
-    pub next: &'a str,
-}
-
-/// The QR code of `uri` as an inline SVG element (drawn by the server: the
-/// secret never leaves in a URL or to another service).
-pub fn qr_svg(uri: &str) -> String {
-    let Ok(code) = qrcode::QrCode::new(uri.as_bytes()) else {
-        return String::new();
-    };
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(220, 220)
-        .quiet_zone(true)
-        .build();
-    // Drop the XML declaration; the element is embedded in the page.
-    match svg.find("<svg") {
-        Some(at) => svg[at..].replacen(
-            "<svg",
-            "<svg role=\"img\" aria-label=\"QR code of the TOTP secret\"",
-            1,
-        ),
-        None => String::new(),
-    }
 }
 
 /// `POST /console/first-owner`: the API's bootstrap, then the new owner's

@@ -9,7 +9,7 @@ use super::super::state::AppState;
 use super::page::{Page, TokenForm};
 use super::render::{self, Chrome};
 use super::sign_in::{EnrolledPage, qr_svg};
-use askama::Template;
+use crate::web::users::{UserRow, UsersPage};
 use axum::Form;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -18,23 +18,6 @@ use axum::response::Response;
 use lensguard_core::access::Role;
 use lensguard_core::access::needs::UsersManage;
 use serde::Deserialize;
-
-/// One user as the page shows them.
-pub struct UserRow {
-    pub id: String,
-    pub username: String,
-    pub role: String,
-    pub created: String,
-    pub disabled: bool,
-}
-
-#[derive(Template)]
-#[template(path = "console/users.html")]
-struct UsersPage {
-    chrome: Chrome,
-    users: Vec<UserRow>,
-    roles: Vec<&'static str>,
-}
 
 fn text(v: &serde_json::Value, k: &str) -> String {
     v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned()
@@ -64,6 +47,7 @@ pub async fn list(State(state): State<AppState>, page: Page<UsersManage>) -> Res
         chrome,
         users,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        devices: true,
     })
 }
 
