@@ -151,3 +151,43 @@ pub fn progress_bar(total: u64, quiet: bool) -> indicatif::ProgressBar {
     }
     bar
 }
+
+/// A new user's line and their TOTP secret, shown once (`what`: "user",
+/// "hub user").
+pub fn enrolment(
+    out: &mut impl Write,
+    what: &str,
+    e: &lensguard_store::db::TotpEnrolment,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "created {what} {} ({}), id {}",
+        e.user.username, e.user.role, e.user.id
+    )?;
+    writeln!(
+        out,
+        "TOTP secret (shown once; add it to an authenticator app): {}",
+        e.secret_base32.expose()
+    )?;
+    writeln!(out, "otpauth URI: {}", e.otpauth_uri.expose())
+}
+
+/// Users, one a line: id, state, role, name.
+pub fn users(out: &mut impl Write, users: &[lensguard_store::db::User]) -> std::io::Result<()> {
+    for u in users {
+        let state = if u.disabled_at.is_some() {
+            "disabled"
+        } else {
+            "active"
+        };
+        writeln!(
+            out,
+            "{}  {:<8} {:<10} {}",
+            u.id,
+            state,
+            u.role.as_str(),
+            u.username
+        )?;
+    }
+    Ok(())
+}

@@ -137,7 +137,7 @@ fn decoy_hash() -> &'static str {
     })
 }
 
-pub(crate) async fn verify_password(password: Sensitive<String>, phc: String) -> bool {
+async fn verify_password(password: Sensitive<String>, phc: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&phc).is_ok_and(|h| {
             argon2::Argon2::default()
@@ -174,8 +174,67 @@ pub(crate) fn matching_step(totp: &TOTP, code: &str, now: i64, last_used: i64) -
         })
 }
 
+/// What a store read about the user a login names: enough to check both
+/// factors.
+pub(crate) struct StoredLogin {
+    /// The user.
+    pub user: crate::db::User,
+    /// Their argon2id PHC string.
+    pub phc: String,
+    /// Their sealed TOTP secret.
+    pub sealed_totp: Vec<u8>,
+    /// The last TOTP step they used.
+    pub last_step: i64,
+}
+
+/// Checks the password, the user's state and the TOTP code of a login, in
+/// that order (`None`: no user by that name, which costs a password check
+/// too). The code's step is spent by the store when it opens the session.
+pub(crate) async fn check_factors(
+    stored: Option<StoredLogin>,
+    password: Sensitive<String>,
+    code: &str,
+    secrets: &crate::secrets::InstallationSecrets,
+    now: i64,
+) -> Result<Result<crate::db::VerifiedLogin, LoginRefusal>, Error> {
+    let Some(stored) = stored else {
+        verify_decoy(password).await;
+        return Ok(Err(LoginRefusal::UnknownUser));
+    };
+    let user = stored.user;
+    if !verify_password(password, stored.phc).await {
+        return Ok(Err(LoginRefusal::WrongPassword(user.id)));
+    }
+    if user.disabled_at.is_some() {
+        return Ok(Err(LoginRefusal::Disabled(user.id)));
+    }
+    let totp = totp(
+        secrets.open(&totp_context(&user.id), &stored.sealed_totp)?,
+        &user.username,
+    )?;
+    let Some(step) = matching_step(&totp, code, now, stored.last_step) else {
+        // A right code for an already used step is a replay; say so in the log.
+        let replay = matching_step(&totp, code, now, i64::MIN).is_some();
+        return Ok(Err(if replay {
+            LoginRefusal::ReusedCode(user.id)
+        } else {
+            LoginRefusal::WrongCode(user.id)
+        }));
+    };
+    Ok(Ok(crate::db::VerifiedLogin::new(user, step)))
+}
+
+/// Whether changing a role from `old` (as stored) to `new` takes away a
+/// scope: then the user's sessions end with the change.
+pub(crate) fn narrows(old: &str, new: lensguard_core::access::Role) -> bool {
+    old.parse::<lensguard_core::access::Role>()
+        .map_or(true, |old| {
+            old.scopes().iter().any(|s| !new.scopes().contains(s))
+        })
+}
+
 /// Verifies against a decoy hash: what a login for an unknown name costs.
-pub(crate) async fn verify_decoy(password: Sensitive<String>) {
+async fn verify_decoy(password: Sensitive<String>) {
     verify_password(password, decoy_hash().to_owned()).await;
 }
 

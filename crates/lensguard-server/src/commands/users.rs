@@ -97,17 +97,7 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                 devices,
             };
             let e = local.db.create_user(new, &local.secrets, now).await?;
-            writeln!(
-                out,
-                "created user {} ({}), id {}",
-                e.user.username, e.user.role, e.user.id
-            )?;
-            writeln!(
-                out,
-                "TOTP secret (shown once; add it to an authenticator app): {}",
-                e.secret_base32.expose()
-            )?;
-            writeln!(out, "otpauth URI: {}", e.otpauth_uri.expose())?;
+            crate::output::enrolment(&mut out, "user", &e)?;
         }
         UsersCommand::List { data } => {
             let users = read_db(&data.data_dir).await?.list_users().await?;
@@ -117,21 +107,7 @@ async fn run_async(cmd: UsersCommand) -> anyhow::Result<ExitCode> {
                     data.data_dir.display()
                 );
             }
-            for u in users {
-                let state = if u.disabled_at.is_some() {
-                    "disabled"
-                } else {
-                    "active"
-                };
-                writeln!(
-                    out,
-                    "{}  {:<8} {:<10} {}",
-                    u.id,
-                    state,
-                    u.role.as_str(),
-                    u.username
-                )?;
-            }
+            crate::output::users(&mut out, &users)?;
         }
         UsersCommand::SetRole {
             data,

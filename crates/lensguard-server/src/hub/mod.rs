@@ -260,17 +260,7 @@ fn users(cmd: HubUsersCommand, out: &mut impl Write) -> anyhow::Result<ExitCode>
                 };
                 anyhow::Ok(db.create_user(new, &ids.secrets, now()).await?)
             })?;
-            writeln!(
-                out,
-                "created hub user {} ({}), id {}",
-                made.user.username, made.user.role, made.user.id
-            )?;
-            writeln!(
-                out,
-                "TOTP secret (shown once; add it to an authenticator app): {}",
-                made.secret_base32.expose()
-            )?;
-            writeln!(out, "otpauth URI: {}", made.otpauth_uri.expose())?;
+            crate::output::enrolment(out, "hub user", &made)?;
         }
         HubUsersCommand::List { dir } => {
             let all = runtime()?.block_on(async {
@@ -286,20 +276,7 @@ fn users(cmd: HubUsersCommand, out: &mut impl Write) -> anyhow::Result<ExitCode>
                     dir.data_dir.display()
                 );
             }
-            for u in all {
-                let state = if u.disabled_at.is_some() {
-                    "disabled"
-                } else {
-                    "active"
-                };
-                writeln!(
-                    out,
-                    "{}  {:<24} {:<10} {state}",
-                    u.id,
-                    u.username,
-                    u.role.to_string()
-                )?;
-            }
+            crate::output::users(out, &all)?;
         }
     }
     Ok(ExitCode::SUCCESS)

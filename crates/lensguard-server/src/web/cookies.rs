@@ -34,18 +34,62 @@ pub fn set_cookie(name: &str, value: &str, max_age: Option<u64>) -> HeaderValue 
     .unwrap_or_else(|_| HeaderValue::from_static("x=; Max-Age=0"))
 }
 
-/// The browser's binding for form tokens before sign-in (its
-/// [`BROWSER_COOKIE`]), and the cookie to set when it had none.
-pub fn browser_binding(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    let existing = cookie(headers, BROWSER_COOKIE)
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()));
-    match existing {
-        Some(b) => (b.to_owned(), None),
-        None => {
-            let b = hex::encode(uuid::Uuid::new_v4().as_bytes());
-            let c = set_cookie(BROWSER_COOKIE, &b, None);
-            (b, Some(c))
+/// A browser not signed in yet: its binding for form tokens (a random
+/// [`BROWSER_COOKIE`], set on its first visit) and whether the request came
+/// from this origin. Its forms carry the token of the binding.
+pub struct Browser {
+    binding: String,
+    new_cookie: Option<HeaderValue>,
+    origin: Result<(), &'static str>,
+}
+
+impl Browser {
+    /// The browser that sent `parts`.
+    pub fn of(parts: &Parts) -> Browser {
+        let existing = cookie(&parts.headers, BROWSER_COOKIE)
+            .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+        let (binding, new_cookie) = match existing {
+            Some(b) => (b.to_owned(), None),
+            None => {
+                let b = hex::encode(uuid::Uuid::new_v4().as_bytes());
+                let c = set_cookie(BROWSER_COOKIE, &b, None);
+                (b, Some(c))
+            }
+        };
+        Browser {
+            binding,
+            new_cookie,
+            origin: super::csrf::same_origin(
+                &parts.headers,
+                parts.uri.authority().map(|a| a.as_str()),
+            ),
         }
+    }
+
+    /// The token its forms carry.
+    pub fn token(&self, key: &super::csrf::CsrfKey) -> String {
+        key.token(&self.binding)
+    }
+
+    /// Whether a form from this browser may be acted on; `Err` says why not.
+    pub fn check_form(
+        &self,
+        key: &super::csrf::CsrfKey,
+        presented: &str,
+    ) -> Result<(), &'static str> {
+        self.origin?;
+        if self.new_cookie.is_some() || !key.verify(&self.binding, presented) {
+            return Err("the form's token is missing or is not this browser's");
+        }
+        Ok(())
+    }
+
+    /// `response` with the browser cookie set, when it is new.
+    pub fn with_cookie(&self, mut response: Response) -> Response {
+        if let Some(c) = &self.new_cookie {
+            response.headers_mut().append(header::SET_COOKIE, c.clone());
+        }
+        response
     }
 }
 

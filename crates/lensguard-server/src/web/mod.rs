@@ -1,7 +1,7 @@
 //! What the edge's console and the hub's console share: the frame of every
 //! page ([`frame`]), the static files ([`assets`]), the cookies
 //! ([`cookies`]), the form checks ([`csrf`]), a new second factor's page
-//! ([`enrolment`]), the users page ([`users`]) and the response headers every
+//! ([`enrolment`]), the sign-in and users pages ([`sign_in`], [`users`]) and the response headers every
 //! console page carries ([`policy_headers`]). Neutral: nothing here knows
 //! which service serves it.
 
@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod enrolment;
 pub mod frame;
+pub mod sign_in;
 pub mod users;
 
 use axum::extract::Request;

@@ -13,8 +13,7 @@
 use super::{Db, unix};
 use crate::Error;
 use crate::identity::{
-    hash_password, matching_step, new_totp, new_user_id, totp, totp_context, verify_decoy,
-    verify_password,
+    StoredLogin, check_factors, hash_password, narrows, new_totp, new_user_id, totp_context,
 };
 use crate::secrets::InstallationSecrets;
 use lensguard_core::Sensitive;
@@ -152,10 +151,7 @@ impl Db {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let downgrade = old.parse::<Role>().map_or(true, |old| {
-            old.scopes().iter().any(|s| !role.scopes().contains(s))
-        });
-        if downgrade {
+        if narrows(&old, role) {
             end_sessions(&mut tx, id, now).await?;
         }
         tx.commit().await?;
@@ -250,34 +246,16 @@ impl Db {
             .bind(username)
             .fetch_optional(self.pool())
             .await?;
-        let Some(row) = row else {
-            verify_decoy(password).await;
-            return Ok(Err(LoginRefusal::UnknownUser));
+        let stored = match row {
+            Some(row) => Some(StoredLogin {
+                user: row_to_user(&row)?,
+                phc: row.try_get("password_hash")?,
+                sealed_totp: row.try_get("totp_secret")?,
+                last_step: row.try_get("totp_last_step")?,
+            }),
+            None => None,
         };
-        let user = row_to_user(&row)?;
-        let phc: String = row.try_get("password_hash")?;
-        if !verify_password(password, phc).await {
-            return Ok(Err(LoginRefusal::WrongPassword(user.id)));
-        }
-        if user.disabled_at.is_some() {
-            return Ok(Err(LoginRefusal::Disabled(user.id)));
-        }
-        let sealed: Vec<u8> = row.try_get("totp_secret")?;
-        let last_used: i64 = row.try_get("totp_last_step")?;
-        let totp = totp(
-            secrets.open(&totp_context(&user.id), &sealed)?,
-            &user.username,
-        )?;
-        let Some(step) = matching_step(&totp, code, unix(now), last_used) else {
-            // A right code for an already used step is a replay; say so in the log.
-            let replay = matching_step(&totp, code, unix(now), i64::MIN).is_some();
-            return Ok(Err(if replay {
-                LoginRefusal::ReusedCode(user.id)
-            } else {
-                LoginRefusal::WrongCode(user.id)
-            }));
-        };
-        Ok(Ok(VerifiedLogin { user, step }))
+        check_factors(stored, password, code, secrets, unix(now)).await
     }
 }
 

@@ -19,8 +19,8 @@ use crate::db::{
     VerifiedLogin,
 };
 use crate::identity::{
-    check_password, check_username, hash_password, matching_step, new_totp, new_user_id,
-    parse_session, session_secret, totp, totp_context, verify_decoy, verify_password,
+    StoredLogin, check_factors, check_password, check_username, hash_password, narrows, new_totp,
+    new_user_id, parse_session, session_secret, totp_context,
 };
 use crate::secrets::InstallationSecrets;
 use lensguard_core::Sensitive;
@@ -181,10 +181,7 @@ impl HubDb {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let downgrade = old.parse::<Role>().map_or(true, |old| {
-            old.scopes().iter().any(|s| !role.scopes().contains(s))
-        });
-        if downgrade {
+        if narrows(&old, role) {
             end_sessions(&mut tx, id, now).await?;
         }
         tx.commit().await?;
@@ -251,35 +248,21 @@ impl HubDb {
             .bind(username)
             .fetch_optional(self.pool())
             .await?;
-        let Some(row) = row else {
-            verify_decoy(password).await;
-            return Ok(Err(LoginRefusal::UnknownUser));
+        let stored = match row {
+            Some(row) => {
+                let sealed: String = row.try_get("totp_secret")?;
+                Some(StoredLogin {
+                    user: row_to_user(&row)?,
+                    phc: row.try_get("password_hash")?,
+                    sealed_totp: hex::decode(sealed).map_err(|_| {
+                        Error::Corrupt("a hub user's TOTP secret is not hex".to_owned())
+                    })?,
+                    last_step: row.try_get("totp_last_step")?,
+                })
+            }
+            None => None,
         };
-        let user = row_to_user(&row)?;
-        let phc: String = row.try_get("password_hash")?;
-        if !verify_password(password, phc).await {
-            return Ok(Err(LoginRefusal::WrongPassword(user.id)));
-        }
-        if user.disabled_at.is_some() {
-            return Ok(Err(LoginRefusal::Disabled(user.id)));
-        }
-        let sealed: String = row.try_get("totp_secret")?;
-        let sealed = hex::decode(sealed)
-            .map_err(|_| Error::Corrupt("a hub user's TOTP secret is not hex".to_owned()))?;
-        let last_used: i64 = row.try_get("totp_last_step")?;
-        let totp = totp(
-            secrets.open(&totp_context(&user.id), &sealed)?,
-            &user.username,
-        )?;
-        let Some(step) = matching_step(&totp, code, now, last_used) else {
-            let replay = matching_step(&totp, code, now, i64::MIN).is_some();
-            return Ok(Err(if replay {
-                LoginRefusal::ReusedCode(user.id)
-            } else {
-                LoginRefusal::WrongCode(user.id)
-            }));
-        };
-        Ok(Ok(VerifiedLogin::new(user, step)))
+        check_factors(stored, password, code, secrets, now).await
     }
 
     /// Spends the login's TOTP step and opens its session in one

@@ -7,12 +7,12 @@
 //! and sent to sign in; a session without the page's scope gets a 403 page.
 
 use super::super::api::Hub;
-use crate::web::cookies::{SESSION_COOKIE, browser_binding, cookie, to_sign_in};
+use crate::web::cookies::{Browser, SESSION_COOKIE, cookie, to_sign_in};
 use crate::web::csrf;
 use crate::web::frame::{self, Chrome, NavItem};
 use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use lensguard_core::access::needs::Needs;
 use lensguard_core::access::{Actor, Granted, Principal, Scope, authorize};
@@ -190,33 +190,15 @@ impl<S: Needs> axum::extract::FromRequestParts<Hub> for HubPage<S> {
 /// Someone not signed in: the sign-in form's token is bound to a random
 /// browser cookie.
 pub struct HubVisitor {
+    /// The browser: its form-token binding and origin.
+    pub browser: Browser,
     /// The form token.
     pub csrf: String,
-    binding: String,
-    new_cookie: Option<HeaderValue>,
-    origin: Result<(), &'static str>,
     /// The client's address.
     pub ip: IpAddr,
 }
 
 impl HubVisitor {
-    /// Whether a form from this visitor may be acted on; `Err` says why not.
-    pub fn check_form(&self, hub: &Hub, presented: &str) -> Result<(), &'static str> {
-        self.origin?;
-        if self.new_cookie.is_some() || !hub.console.csrf.verify(&self.binding, presented) {
-            return Err("the form's token is missing or is not this browser's");
-        }
-        Ok(())
-    }
-
-    /// `response` with the browser cookie set, when it is new.
-    pub fn with_cookie(&self, mut response: Response) -> Response {
-        if let Some(c) = &self.new_cookie {
-            response.headers_mut().append(header::SET_COOKIE, c.clone());
-        }
-        response
-    }
-
     /// The frame of a page for this visitor (no navigation).
     pub fn chrome(&self) -> Chrome {
         Chrome {
@@ -230,12 +212,10 @@ impl axum::extract::FromRequestParts<Hub> for HubVisitor {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, hub: &Hub) -> Result<Self, Self::Rejection> {
-        let (binding, new_cookie) = browser_binding(&parts.headers);
+        let browser = Browser::of(parts);
         Ok(HubVisitor {
-            csrf: hub.console.csrf.token(&binding),
-            binding,
-            new_cookie,
-            origin: csrf::same_origin(&parts.headers, parts.uri.authority().map(|a| a.as_str())),
+            csrf: browser.token(&hub.console.csrf),
+            browser,
             ip: client_ip(parts),
         })
     }

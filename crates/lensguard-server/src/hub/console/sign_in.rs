@@ -10,6 +10,7 @@ use super::super::identity::SignInRefused;
 use super::page::{HubPage, HubVisitor, unavailable};
 use crate::web::cookies::{SESSION_COOKIE, set_cookie};
 use crate::web::frame::{self, Chrome};
+use crate::web::sign_in::{SignInPage, SignInQuery, safe_next};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -19,32 +20,6 @@ use lensguard_core::access::needs::Authenticated;
 use lensguard_store::audit::Outcome;
 use lensguard_store::db::SessionTerms;
 use serde::Deserialize;
-
-#[derive(Template)]
-#[template(path = "console/sign_in.html")]
-struct SignInPage<'a> {
-    chrome: Chrome,
-    next: &'a str,
-    message: &'a str,
-    /// The edge's first-owner link: the hub's first owner is made with
-    /// `lensguard hub users create`, so never shown here.
-    first_owner: bool,
-}
-
-/// Query of the sign-in page.
-#[derive(Deserialize, Default)]
-pub struct SignInQuery {
-    next: Option<String>,
-    ended: Option<String>,
-}
-
-/// Where to go after signing in: a console page, never elsewhere.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with("/console/") && !n.contains("//") && !n.contains('\\') => n,
-        _ => "/console/",
-    }
-}
 
 async fn sign_in_page(
     hub: &Hub,
@@ -66,7 +41,7 @@ async fn sign_in_page(
         },
         first_owner: false,
     };
-    visitor.with_cookie(frame::page(status, &page))
+    visitor.browser.with_cookie(frame::page(status, &page))
 }
 
 /// `GET /console/sign-in`.
@@ -108,13 +83,13 @@ pub async fn submit(
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Response {
-    if let Err(why) = visitor.check_form(&hub, &form.csrf) {
+    if let Err(why) = visitor.browser.check_form(&hub.console.csrf, &form.csrf) {
         let e = super::page::event("anonymous", "console.csrf", visitor.ip)
             .outcome(Outcome::Denied, Some(why.to_owned()));
         if hub.console.identity.record(e).await.is_err() {
             return unavailable(&visitor.chrome());
         }
-        return visitor.with_cookie(frame::error_page(
+        return visitor.browser.with_cookie(frame::error_page(
             &visitor.chrome(),
             StatusCode::FORBIDDEN,
             "Form refused",

@@ -238,6 +238,42 @@ async fn guard(
     Ok(())
 }
 
+/// What a change to a user does besides its own work.
+struct Change {
+    /// Whether it leaves the user without the owner role.
+    leaves_owner: bool,
+    /// The role it gives, if any (never wider than the caller's).
+    gives: Option<Role>,
+}
+
+/// What every change to user `id` passes first: the form's checks, an
+/// active user, the caller's rights over them and over the role given (and
+/// the last owner kept), then the audit entry of `action` with `why`. `Ok`
+/// is the user, to change now.
+async fn changing(
+    hub: &Hub,
+    page: &HubPage<UsersManage>,
+    csrf: &str,
+    (action, id): (&str, &str),
+    change: Change,
+    why: impl FnOnce(&User) -> Option<String>,
+) -> Result<User, Response> {
+    page.check_form(hub, csrf).await?;
+    let user = target_user(hub, page, action, id).await?;
+    guard(hub, page, action, &user, change.leaves_owner).await?;
+    if let Some(role) = change.gives.filter(|r| !may_give(page, *r)) {
+        let why = format!("you may not give the role {role}, which is wider than yours");
+        let target = format!("user:{id}");
+        return Err(refuse(hub, page, action, target, StatusCode::FORBIDDEN, &why).await);
+    }
+    let e = page
+        .event(action)
+        .target(format!("user:{id}"))
+        .outcome(Outcome::Success, why(&user));
+    page.record(hub, e).await?;
+    Ok(user)
+}
+
 /// `POST /console/users/{id}/role`.
 pub async fn set_role(
     State(hub): State<Hub>,
@@ -245,9 +281,6 @@ pub async fn set_role(
     Path(id): Path<String>,
     Form(form): Form<ChangeForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&hub, &form.csrf).await {
-        return refused;
-    }
     let Ok(role) = form.role.parse::<Role>() else {
         return frame::error_page(
             &page.chrome,
@@ -256,31 +289,13 @@ pub async fn set_role(
             "Choose a role.",
         );
     };
-    let user = match target_user(&hub, &page, "users.set_role", &id).await {
-        Ok(u) => u,
-        Err(answer) => return answer,
+    let why = |u: &User| Some(format!("{} to {role}", u.role));
+    let action = ("users.set_role", id.as_str());
+    let change = Change {
+        leaves_owner: role != Role::Owner,
+        gives: Some(role),
     };
-    if let Err(answer) = guard(&hub, &page, "users.set_role", &user, role != Role::Owner).await {
-        return answer;
-    }
-    if !may_give(&page, role) {
-        let why = format!("you may not give the role {role}, which is wider than yours");
-        let target = format!("user:{id}");
-        return refuse(
-            &hub,
-            &page,
-            "users.set_role",
-            target,
-            StatusCode::FORBIDDEN,
-            &why,
-        )
-        .await;
-    }
-    let e = page
-        .event("users.set_role")
-        .target(format!("user:{id}"))
-        .outcome(Outcome::Success, Some(format!("{} to {role}", user.role)));
-    if let Err(answer) = page.record(&hub, e).await {
+    if let Err(answer) = changing(&hub, &page, &form.csrf, action, change, why).await {
         return answer;
     }
     match hub.db.set_user_role(&id, role, now()).await {
@@ -297,21 +312,12 @@ pub async fn reset_totp(
     Path(id): Path<String>,
     Form(form): Form<ChangeForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&hub, &form.csrf).await {
-        return refused;
-    }
-    let user = match target_user(&hub, &page, "users.reset_totp", &id).await {
-        Ok(u) => u,
-        Err(answer) => return answer,
+    let action = ("users.reset_totp", id.as_str());
+    let change = Change {
+        leaves_owner: false,
+        gives: None,
     };
-    if let Err(answer) = guard(&hub, &page, "users.reset_totp", &user, false).await {
-        return answer;
-    }
-    let e = page
-        .event("users.reset_totp")
-        .target(format!("user:{id}"))
-        .outcome(Outcome::Success, None);
-    if let Err(answer) = page.record(&hub, e).await {
+    if let Err(answer) = changing(&hub, &page, &form.csrf, action, change, |_| None).await {
         return answer;
     }
     match hub
@@ -337,21 +343,12 @@ pub async fn disable(
     Path(id): Path<String>,
     Form(form): Form<ChangeForm>,
 ) -> Response {
-    if let Err(refused) = page.check_form(&hub, &form.csrf).await {
-        return refused;
-    }
-    let user = match target_user(&hub, &page, "users.disable", &id).await {
-        Ok(u) => u,
-        Err(answer) => return answer,
+    let action = ("users.disable", id.as_str());
+    let change = Change {
+        leaves_owner: true,
+        gives: None,
     };
-    if let Err(answer) = guard(&hub, &page, "users.disable", &user, true).await {
-        return answer;
-    }
-    let e = page
-        .event("users.disable")
-        .target(format!("user:{id}"))
-        .outcome(Outcome::Success, None);
-    if let Err(answer) = page.record(&hub, e).await {
+    if let Err(answer) = changing(&hub, &page, &form.csrf, action, change, |_| None).await {
         return answer;
     }
     match hub.db.disable_user(&id, now()).await {

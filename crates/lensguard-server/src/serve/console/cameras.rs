@@ -14,6 +14,7 @@ use super::super::cameras::{CameraView, views};
 use super::super::evidence::ReasonQuery;
 use super::super::footage::{self, SegmentsQuery};
 use super::super::state::AppState;
+use super::inspections::OriginalForm;
 use super::page::Page;
 use super::render::{self, Chrome};
 use askama::Template;
@@ -297,15 +298,6 @@ pub async fn redacted(
         footage::redacted(State(state), auth, Path(id)).await,
     )
     .await
-}
-
-/// The form that asks for a segment's original.
-#[derive(Deserialize)]
-pub struct OriginalForm {
-    #[serde(default)]
-    reason: String,
-    #[serde(default)]
-    csrf: String,
 }
 
 /// `POST /console/segments/{id}/original`: with a stated reason, the

@@ -11,6 +11,7 @@ use super::super::events::{ListQuery, filter, locate_snapshot, snapshot_bytes};
 use super::super::http::RequestId;
 use super::super::paging::encode_cursor;
 use super::super::state::AppState;
+use super::grants::audited_listing;
 use super::inspections::{GrantQuery, time_field};
 use super::page::Page;
 use super::render::{self, Chrome};
@@ -19,10 +20,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use lensguard_core::access::needs::InspectionsRead;
-use lensguard_store::audit::Outcome;
 use lensguard_vision::models::EventLabel;
 use serde::Deserialize;
-use std::collections::HashSet;
 
 /// The timeline's filters as a browser's form sends them (empty = any).
 #[derive(Debug, Default, Deserialize)]
@@ -150,24 +149,11 @@ pub async fn list(
         return render::db_unavailable(&page.chrome);
     };
     let ids: Vec<&str> = found.iter().map(|e| e.id.as_str()).collect();
-    let event = page
-        .auth
-        .ctx
-        .event(principal.actor.to_string(), "events.list")
-        .target("console".to_owned())
-        .outcome(
-            Outcome::Success,
-            Some(format!(
-                "{} events with snapshots: {}",
-                ids.len(),
-                ids.join(" ")
-            )),
-        );
-    if state.audit(event).await.is_err() {
-        return render::unavailable(&page.chrome);
-    }
-    let targets: HashSet<String> = ids.iter().map(|id| format!("snapshot:{id}")).collect();
-    timeline.grant = state.console.grants.issue(&page.session, targets, false);
+    let what = ("events.list", "events with snapshots");
+    timeline.grant = match audited_listing(&state, &page.seen(), what, &ids, "snapshot").await {
+        Ok(grant) => grant,
+        Err(answer) => return answer,
+    };
     if let Some(last) = found.last()
         && found.len() == limit as usize
     {

@@ -79,6 +79,32 @@ impl ViewGrants {
     }
 }
 
+/// Audits a listing page that shows `ids` with their images: one `action`
+/// entry naming them (`"N {what}: id id ..."`), then a grant for `session`
+/// to load `{kind}:{id}` of each. `Err` is the 503 page when the audit log
+/// cannot record the view (nothing is shown).
+pub async fn audited_listing(
+    state: &super::super::state::AppState,
+    seen: &super::page::Seen<'_>,
+    (action, what): (&str, &str),
+    ids: &[&str],
+    kind: &str,
+) -> Result<String, axum::response::Response> {
+    let event = seen
+        .ctx
+        .event(seen.principal.actor.to_string(), action)
+        .target("console".to_owned())
+        .outcome(
+            lensguard_store::audit::Outcome::Success,
+            Some(format!("{} {what}: {}", ids.len(), ids.join(" "))),
+        );
+    if state.audit(event).await.is_err() {
+        return Err(super::render::unavailable(seen.chrome));
+    }
+    let targets: HashSet<String> = ids.iter().map(|id| format!("{kind}:{id}")).collect();
+    Ok(state.console.grants.issue(seen.session, targets, false))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

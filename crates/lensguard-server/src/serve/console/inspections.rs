@@ -13,6 +13,7 @@ use super::super::http::RequestId;
 use super::super::inspections::{ListQuery, filter};
 use super::super::paging::encode_cursor;
 use super::super::state::AppState;
+use super::grants::audited_listing;
 use super::page::{Page, Seen};
 use super::render::{self, Chrome, when};
 use askama::Template;
@@ -25,7 +26,6 @@ use lensguard_core::access::needs::{EvidenceReadOriginal, InspectionsRead, Needs
 use lensguard_core::policy::DataCategory;
 use lensguard_store::audit::Outcome;
 use serde::Deserialize;
-use std::collections::HashSet;
 
 /// The listing's filters as a browser's form sends them (empty = any).
 #[derive(Debug, Default, Deserialize)]
@@ -184,24 +184,11 @@ pub async fn list(
         return render::db_unavailable(&page.chrome);
     };
     let ids: Vec<&str> = found.iter().map(|i| i.id.as_str()).collect();
-    let event = page
-        .auth
-        .ctx
-        .event(principal.actor.to_string(), "inspections.list")
-        .target("console".to_owned())
-        .outcome(
-            Outcome::Success,
-            Some(format!(
-                "{} results with thumbnails: {}",
-                ids.len(),
-                ids.join(" ")
-            )),
-        );
-    if state.audit(event).await.is_err() {
-        return render::unavailable(&page.chrome);
-    }
-    let targets: HashSet<String> = ids.iter().map(|id| format!("thumbnail:{id}")).collect();
-    let grant = state.console.grants.issue(&page.session, targets, false);
+    let what = ("inspections.list", "results with thumbnails");
+    let grant = match audited_listing(&state, &page.seen(), what, &ids, "thumbnail").await {
+        Ok(grant) => grant,
+        Err(answer) => return answer,
+    };
     let older = match found.last() {
         Some(last) if found.len() == limit as usize => {
             filters.with_cursor(&encode_cursor(last.created_at, &last.id))
@@ -372,13 +359,15 @@ pub async fn detail(
     }
 }
 
-/// The form that asks to see an original.
+/// The form that asks to see an original (a photo's, or a segment's).
 #[derive(Deserialize)]
 pub struct OriginalForm {
+    /// Why: recorded (as a pseudonym) in the audit log.
     #[serde(default)]
-    reason: String,
+    pub(super) reason: String,
+    /// The form token.
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 /// `POST /console/inspections/{id}/original`: with a stated reason, the

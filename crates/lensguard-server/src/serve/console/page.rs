@@ -12,11 +12,11 @@
 use super::super::auth::{Auth, gate};
 use super::super::state::AppState;
 use super::render::{self, Chrome};
+use crate::web::cookies::{Browser, cookie, to_sign_in};
 pub use crate::web::cookies::{SESSION_COOKIE, set_cookie};
-use crate::web::cookies::{browser_binding, cookie, to_sign_in};
 use crate::web::csrf;
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use lensguard_core::access::needs::Needs;
 use lensguard_store::audit::Outcome;
@@ -156,13 +156,10 @@ impl<S: Needs> axum::extract::FromRequestParts<AppState> for Page<S> {
 
 /// Someone not (yet) signed in: the sign-in and first-owner forms.
 pub struct Visitor {
-    /// The browser's binding for form tokens.
-    pub binding: String,
-    /// The form token for `binding`.
+    /// The browser: its form-token binding and origin.
+    pub browser: Browser,
+    /// The form token.
     pub csrf: String,
-    /// A new browser cookie to set, when the request had none.
-    pub new_cookie: Option<HeaderValue>,
-    origin: Result<(), &'static str>,
     /// The request's context, for audit events.
     pub ctx: super::super::auth::RequestCtx,
 }
@@ -170,19 +167,12 @@ pub struct Visitor {
 impl Visitor {
     /// Whether a form from this visitor may be acted on; `Err` says why not.
     pub fn check_form(&self, state: &AppState, presented: &str) -> Result<(), &'static str> {
-        self.origin?;
-        if self.new_cookie.is_some() || !state.console.csrf.verify(&self.binding, presented) {
-            return Err("the form's token is missing or is not this browser's");
-        }
-        Ok(())
+        self.browser.check_form(&state.console.csrf, presented)
     }
 
     /// `response` with the browser cookie set, when it is new.
-    pub fn with_cookie(&self, mut response: Response) -> Response {
-        if let Some(c) = &self.new_cookie {
-            response.headers_mut().append(header::SET_COOKIE, c.clone());
-        }
-        response
+    pub fn with_cookie(&self, response: Response) -> Response {
+        self.browser.with_cookie(response)
     }
 }
 
@@ -193,12 +183,10 @@ impl axum::extract::FromRequestParts<AppState> for Visitor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (binding, new_cookie) = browser_binding(&parts.headers);
+        let browser = Browser::of(parts);
         Ok(Visitor {
-            csrf: state.console.csrf.token(&binding),
-            binding,
-            new_cookie,
-            origin: csrf::same_origin(&parts.headers, parts.uri.authority().map(|a| a.as_str())),
+            csrf: browser.token(&state.console.csrf),
+            browser,
             ctx: super::super::auth::context(parts, state),
         })
     }

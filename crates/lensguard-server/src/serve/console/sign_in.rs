@@ -13,6 +13,7 @@ use super::super::state::AppState;
 use super::page::{Page, SESSION_COOKIE, TokenForm, Visitor, set_cookie};
 use super::render::{self, Chrome, when};
 pub use crate::web::enrolment::{EnrolledPage, qr_svg};
+use crate::web::sign_in::{SignInPage, SignInQuery, safe_next};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -21,30 +22,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use lensguard_core::access::needs::Authenticated;
 use lensguard_store::audit::Outcome;
 use serde::Deserialize;
-
-#[derive(Template)]
-#[template(path = "console/sign_in.html")]
-struct SignInPage<'a> {
-    chrome: Chrome,
-    next: &'a str,
-    message: &'a str,
-    first_owner: bool,
-}
-
-/// Query of the sign-in page.
-#[derive(Deserialize, Default)]
-pub struct SignInQuery {
-    next: Option<String>,
-    ended: Option<String>,
-}
-
-/// Where to go after signing in: a console page, never elsewhere.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with("/console/") && !n.contains("//") && !n.contains('\\') => n,
-        _ => "/console/",
-    }
-}
 
 fn visitor_chrome(visitor: &Visitor) -> Chrome {
     Chrome {

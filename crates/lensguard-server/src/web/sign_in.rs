@@ -1,0 +1,38 @@
+//! The sign-in page both consoles show, and where it may send the browser
+//! afterwards.
+
+use super::frame::Chrome;
+use askama::Template;
+use serde::Deserialize;
+
+/// The sign-in form.
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+pub struct SignInPage<'a> {
+    /// The frame (the form token, no navigation).
+    pub chrome: Chrome,
+    /// Where to go after signing in.
+    pub next: &'a str,
+    /// Why the visitor is here again (a refusal, an ended session).
+    pub message: &'a str,
+    /// Whether to offer creating the first owner (the edge, while it has
+    /// none; the hub's first owner is made by `lensguard hub users create`).
+    pub first_owner: bool,
+}
+
+/// Query of the sign-in page.
+#[derive(Deserialize, Default)]
+pub struct SignInQuery {
+    /// The page asked for before signing in.
+    pub next: Option<String>,
+    /// Set when a session ended.
+    pub ended: Option<String>,
+}
+
+/// Where to go after signing in: a console page, never elsewhere.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with("/console/") && !n.contains("//") && !n.contains('\\') => n,
+        _ => "/console/",
+    }
+}
