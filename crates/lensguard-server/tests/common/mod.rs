@@ -16,6 +16,16 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Tests that run a camera take turns: a camera test depends on decoding
+/// and detection keeping up with the stream, and on two cores two of them at
+/// once starve each other (segments land in the wrong category, a restarted
+/// stream comes back too late). Hold the guard for the whole test.
+pub fn camera_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Runs the `lensguard` binary to completion.
 pub fn lensguard(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_lensguard"))

@@ -64,6 +64,7 @@ fn a_person_crossing_is_an_event_in_the_api_and_no_picture_is_kept_in_structure_
     drop(photo);
     let portrait = lensguard_testkit::fetched::cache_dir().join("testdata/grace_hopper.jpg");
     let source = format!("walk=crossing:{}", portrait.display());
+    let _turn = crate::common::camera_turn();
     let Some(rtsp) = RtspServer::start(&[source.as_str()], 0, None) else {
         return;
     };
@@ -188,6 +189,7 @@ fn the_picture_scan_finds_a_picture_where_there_is_one() {
 
 #[test]
 fn lensguard_cameras_says_which_camera_answers_and_why_another_does_not() {
+    let _turn = crate::common::camera_turn();
     let Some(rtsp) = RtspServer::start(&["ball=ball"], 0, None) else {
         return;
     };

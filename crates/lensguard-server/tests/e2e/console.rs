@@ -88,6 +88,7 @@ fn the_console_in_a_real_browser() {
     drop(photo);
     let portrait = lensguard_testkit::fetched::cache_dir().join("testdata/grace_hopper.jpg");
     let walk = format!("walk=crossing:{}", portrait.display());
+    let _turn = crate::common::camera_turn();
     let Some(rtsp) = RtspServer::start(&[walk.as_str()], 0, None) else {
         return;
     };

@@ -80,6 +80,7 @@ fn footage_is_sealed_per_category_read_only_with_a_reason_and_decodes_only_when_
     drop(photo);
     let portrait = lensguard_testkit::fetched::cache_dir().join("testdata/grace_hopper.jpg");
     let walk = format!("walk=crossing:{}", portrait.display());
+    let _turn = crate::common::camera_turn();
     let Some(rtsp) = RtspServer::start(&[walk.as_str(), "main265=hevc"], 0, None) else {
         return;
     };
@@ -308,6 +309,7 @@ fn footage_is_sealed_per_category_read_only_with_a_reason_and_decodes_only_when_
 
 #[test]
 fn a_camera_restarted_ten_times_leaves_ten_gaps_and_the_service_keeps_recording() {
+    let _turn = crate::common::camera_turn();
     let Some(first) = RtspServer::start(&["yard=ball"], 0, None) else {
         return;
     };
@@ -401,6 +403,7 @@ fn a_camera_restarted_ten_times_leaves_ten_gaps_and_the_service_keeps_recording(
 
 #[test]
 fn a_camera_over_its_quota_loses_its_oldest_footage_with_receipts() {
+    let _turn = crate::common::camera_turn();
     let Some(rtsp) = RtspServer::start(&["yard=ball"], 0, None) else {
         return;
     };
@@ -442,6 +445,7 @@ fn a_camera_over_its_quota_loses_its_oldest_footage_with_receipts() {
 
 #[test]
 fn audio_is_kept_only_for_a_camera_that_says_keep_audio() {
+    let _turn = crate::common::camera_turn();
     let Some(rtsp) = RtspServer::start(&["av=ball+aac"], 0, None) else {
         return;
     };

@@ -56,6 +56,7 @@ fn a_case_bundle_verifies_offline_and_every_kind_of_tampering_is_caught() {
     }
     let portrait = lensguard_testkit::fetched::cache_dir().join("testdata/grace_hopper.jpg");
     let walk = format!("walk=crossing:{}", portrait.display());
+    let _turn = crate::common::camera_turn();
     let Some(rtsp) = RtspServer::start(&[walk.as_str()], 0, None) else {
         return;
     };
