@@ -356,7 +356,10 @@ def cameras_flow(page, watch, shots):
         check(snapshot.evaluate("img => img.naturalWidth") > 0, "an event's redacted snapshot loads")
     if shots:
         page.screenshot(path=f"{shots}/events.png")
-    recordings = page.locator("a[aria-label^='Recordings of the']").first
+    # An event whose footage the test saw stored (the newest may still be
+    # in a segment being recorded).
+    event_row = page.locator(f"tr:has(img[src*='/console/events/{PLAN['recorded_event']}/'])")
+    recordings = event_row.locator("a[aria-label^='Recordings of the']")
     check(recordings.count() == 1, "an event links to its footage")
     if recordings.count() == 1:
         with page.expect_navigation():

@@ -21,28 +21,52 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// Waits until the camera has an event and a recorded H.264 segment.
-fn wait_for_footage(server: &Server, token: &str) {
+/// Waits until the camera has an event whose footage is stored (a sealed
+/// segment overlapping it); returns the event's id.
+fn wait_for_footage(server: &Server, token: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(90);
+    let json = |path: &str| {
+        let r = get_with(server, path, token);
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap_or_default()
+    };
     loop {
-        let listed = |path: &str, key: &str| {
-            let r = get_with(server, path, token);
-            serde_json::from_str::<serde_json::Value>(&r.body)
-                .ok()
-                .and_then(|v| v[key].as_array().map(Vec::len))
-                .unwrap_or(0)
-        };
-        let events = listed("/v1/events?camera=gate-2", "items");
-        let segments = listed("/v1/cameras/gate-2/segments", "segments");
-        if events > 0 && segments > 0 {
-            return;
+        let events = json("/v1/events?camera=gate-2");
+        for e in events["items"].as_array().into_iter().flatten() {
+            let (Some(id), Some(start), Some(end)) =
+                (e["id"].as_str(), e["start"].as_str(), e["end"].as_str())
+            else {
+                continue;
+            };
+            let path = format!(
+                "/v1/cameras/gate-2/segments?from={}&to={}",
+                url_encode(start),
+                url_encode(end)
+            );
+            if json(&path)["segments"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                return id.to_owned();
+            }
         }
         assert!(
             Instant::now() < deadline,
-            "the camera made no event and footage in 90 s ({events} events, {segments} segments)"
+            "the camera made no event with stored footage in 90 s: {events}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// `s` percent-encoded for a query value (RFC 3339 times hold `+` and `:`).
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// Every console page of this build and the scope it needs (`None`: any
@@ -135,7 +159,7 @@ fn the_console_in_a_real_browser() {
     ] {
         submit_photo(&server, &key, &sample(name), device);
     }
-    wait_for_footage(&server, &reader);
+    let recorded_event = wait_for_footage(&server, &reader);
     let shots = std::env::var("LENSGUARD_SCREENSHOTS").ok();
     let plan = serde_json::json!({
         "base": format!("https://{}", server.addr),
@@ -147,6 +171,7 @@ fn the_console_in_a_real_browser() {
         "idle_seconds": 60,
         "failed_inspection": failed["id"],
         "camera": "gate-2",
+        "recorded_event": recorded_event,
         "pages": PAGES.iter().map(|(path, scope)| serde_json::json!({"path": path, "scope": scope})).collect::<Vec<_>>(),
         "sections": SECTIONS.iter().map(|(href, scope)| serde_json::json!({"href": href, "scope": scope})).collect::<Vec<_>>(),
         "axe": axe,
