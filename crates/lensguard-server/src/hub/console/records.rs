@@ -35,7 +35,7 @@ pub struct Filters {
     #[serde(default)]
     to: String,
     #[serde(default)]
-    after: String,
+    cursor: String,
 }
 
 /// A `datetime-local` value (UTC) or RFC 3339, as seconds.
@@ -55,7 +55,7 @@ fn seconds(field: &str, name: &str) -> Result<Option<i64>, String> {
 
 impl Filters {
     fn filter(&self) -> Result<RecordFilter, String> {
-        let after = match frame::non_empty(&self.after) {
+        let after = match frame::non_empty(&self.cursor) {
             None => None,
             Some(a) => {
                 let parts: Vec<&str> = a.splitn(3, ':').collect();
@@ -159,8 +159,7 @@ pub async fn list(
                 ("to", f.to.as_str()),
             ],
             &format!("{}:{}:{}", last.created_at, last.seq, last.edge_id),
-        )
-        .replacen("cursor=", "after=", 1);
+        );
     }
     shown.rows = found
         .iter()
