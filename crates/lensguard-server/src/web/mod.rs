@@ -1,9 +1,10 @@
 //! What the edge's console and the hub's console share: the frame of every
 //! page ([`frame`]), the static files ([`assets`]), the cookies
 //! ([`cookies`]), the form checks ([`csrf`]), a new second factor's page
-//! ([`enrolment`]), the sign-in and users pages ([`sign_in`], [`users`]) and the response headers every
-//! console page carries ([`policy_headers`]). Neutral: nothing here knows
-//! which service serves it.
+//! ([`enrolment`]), the sign-in and users pages ([`sign_in`], [`users`])
+//! and the response headers every console page carries
+//! ([`policy_headers`]). Neutral: nothing here knows which service serves
+//! it.
 
 pub mod assets;
 pub mod cookies;

@@ -53,7 +53,8 @@ pub async fn list(State(hub): State<Hub>, page: HubPage<UsersManage>) -> Respons
     })
 }
 
-/// A refusal page titled `title`, after recording it under `action`.
+/// A "Not done" page saying `why` with `status`, after recording the
+/// refusal under `action`.
 async fn refuse(
     hub: &Hub,
     page: &HubPage<UsersManage>,
