@@ -29,6 +29,22 @@ pub struct SignInQuery {
     pub ended: Option<String>,
 }
 
+impl SignInQuery {
+    /// What the page says on arrival (why the visitor is here again).
+    pub fn message(&self) -> &'static str {
+        if self.ended.is_some() {
+            "Your session ended. Sign in again."
+        } else {
+            ""
+        }
+    }
+
+    /// Where to go after signing in ([`safe_next`]).
+    pub fn next(&self) -> String {
+        safe_next(self.next.as_deref()).to_owned()
+    }
+}
+
 /// Where to go after signing in: a console page, never elsewhere.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {

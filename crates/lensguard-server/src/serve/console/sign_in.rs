@@ -54,12 +54,7 @@ pub async fn form(
     query: Result<Query<SignInQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let q = query.map(|q| q.0).unwrap_or_default();
-    let message = if q.ended.is_some() {
-        "Your session ended. Sign in again."
-    } else {
-        ""
-    };
-    let next = safe_next(q.next.as_deref()).to_owned();
+    let (message, next) = (q.message(), q.next());
     sign_in_page(&state, &visitor, StatusCode::OK, &next, message).await
 }
 
