@@ -7,6 +7,7 @@ pub mod backoff;
 pub mod crash_point;
 pub mod durable;
 pub mod error_body;
+pub mod https_client;
 pub mod login_limits;
 pub mod runtime;
 pub mod shutdown;

@@ -44,7 +44,7 @@ pub async fn enroll(url: &str, token: &str, data_dir: &Path) -> anyhow::Result<H
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedCa::new(token.ca_sha256)))
         .with_no_client_auth();
-    let mut client = HubClient::new(url, tls, std::time::Duration::from_secs(30))?;
+    let mut client = HubClient::new("the hub", url, tls, std::time::Duration::from_secs(30))?;
     let request = EnrolRequest {
         token: format!("{}.{}", token.id, token.secret),
         csr_pem: csr,

@@ -263,6 +263,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     let mut sinks = crate::sinks::Sinks::default();
     if let Some(link) = link {
         let client = crate::fleet::client::HubClient::new(
+            "the hub",
             &link.url,
             link.client_config()?,
             cfg.delivery.request_timeout,
