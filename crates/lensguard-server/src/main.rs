@@ -21,6 +21,7 @@ mod inventory;
 mod metrics;
 #[cfg(test)]
 mod module_rule;
+mod oidc;
 mod output;
 mod serve;
 mod siem;

@@ -205,14 +205,35 @@ pub(crate) async fn check_factors(
     if !verify_password(password, stored.phc).await {
         return Ok(Err(LoginRefusal::WrongPassword(user.id)));
     }
+    check_code(
+        user,
+        &stored.sealed_totp,
+        stored.last_step,
+        code,
+        secrets,
+        now,
+    )
+}
+
+/// Checks the user's state and TOTP code: the second factor alone, for a
+/// password login ([`check_factors`]) or a step-up after an identity
+/// provider vouched for the person.
+pub(crate) fn check_code(
+    user: crate::db::User,
+    sealed_totp: &[u8],
+    last_step: i64,
+    code: &str,
+    secrets: &crate::secrets::InstallationSecrets,
+    now: i64,
+) -> Result<Result<crate::db::VerifiedLogin, LoginRefusal>, Error> {
     if user.disabled_at.is_some() {
         return Ok(Err(LoginRefusal::Disabled(user.id)));
     }
     let totp = totp(
-        secrets.open(&totp_context(&user.id), &stored.sealed_totp)?,
+        secrets.open(&totp_context(&user.id), sealed_totp)?,
         &user.username,
     )?;
-    let Some(step) = matching_step(&totp, code, now, stored.last_step) else {
+    let Some(step) = matching_step(&totp, code, now, last_step) else {
         // A right code for an already used step is a replay; say so in the log.
         let replay = matching_step(&totp, code, now, i64::MIN).is_some();
         return Ok(Err(if replay {

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod recording;
 pub mod siem;
 pub mod sources;
+pub mod sso;
 
 pub use delivery::DeliveryConfig;
 
@@ -80,6 +81,9 @@ pub struct ServerConfigFile {
     /// `[[cameras]]`.
     #[serde(default)]
     pub cameras: Vec<cameras::CameraSection>,
+    /// `[sso]`.
+    #[serde(default)]
+    pub sso: sso::SsoSection,
     /// Turns off the `Strict-Transport-Security` header. For tests of the
     /// security gate only; logged at start.
     #[serde(default)]
@@ -329,6 +333,8 @@ pub struct ServerConfig {
     pub folders: Vec<sources::FolderSource>,
     /// Cameras.
     pub cameras: Vec<cameras::Camera>,
+    /// Single sign-on and SCIM, when configured.
+    pub sso: Option<sso::SsoConfig>,
 }
 
 impl ServerConfig {
@@ -485,6 +491,7 @@ impl ServerConfig {
         let folders = raw.sources.validate(&mut problems);
         let folder_names: Vec<String> = folders.iter().map(|f| f.name.clone()).collect();
         let cameras = cameras::validate(&raw.cameras, &folder_names, &mut problems);
+        let sso = raw.sso.validate(&mut problems);
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -515,6 +522,7 @@ impl ServerConfig {
             audit,
             folders,
             cameras,
+            sso,
         })
     }
 

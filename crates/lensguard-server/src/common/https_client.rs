@@ -210,10 +210,7 @@ impl HttpsClient {
             }
             Err(_) => {
                 self.conn = None;
-                Err(self.exchange_error(format!(
-                    "no answer within {} s",
-                    timeout.as_secs()
-                )))
+                Err(self.exchange_error(format!("no answer within {} s", timeout.as_secs())))
             }
         }
     }

@@ -30,6 +30,7 @@ mod keys;
 mod outbox;
 mod overrides;
 mod sessions;
+mod sso;
 mod summary;
 mod users;
 
@@ -44,9 +45,10 @@ pub(crate) use outbox::enqueue as enqueue_outbox;
 pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
 pub use overrides::{NewOverride, OverrideFilter, StoredOverride};
 pub use sessions::{
-    BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX, SessionInfo, SessionTerms,
-    session_id,
+    BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX, SessionInfo, SessionOrigin,
+    SessionTerms, session_id,
 };
+pub use sso::{Deprovisioned, ExternalPerson, NO_PASSWORD, SsoRefusal};
 pub use summary::Summary;
 pub use users::{
     LoginRefusal, MAX_PASSWORD, MIN_PASSWORD, NewUser, TotpEnrolment, User, VerifiedLogin,
@@ -60,7 +62,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 15;
+const SCHEMA_VERSION: i64 = 16;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -250,7 +252,8 @@ impl Db {
         }
         // The key owner (8): keys made before it belong to no user; device
         // scopes (10): credentials made before them read every device.
-        // A session's idle limit, last use and client (15).
+        // A session's idle limit, last use and client (15). A user's identity
+        // provider, subject and SCIM id, a session's provider and subject (16).
         for (table, column) in [
             ("api_keys", "owner"),
             ("api_keys", "devices"),
@@ -258,6 +261,11 @@ impl Db {
             ("sessions", "idle_seconds"),
             ("sessions", "last_seen_at"),
             ("sessions", "client"),
+            ("users", "provider"),
+            ("users", "subject"),
+            ("users", "scim_id"),
+            ("sessions", "provider"),
+            ("sessions", "subject"),
         ] {
             let has: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
@@ -280,6 +288,9 @@ impl Db {
         outbox::recount(&pool).await?;
         sqlx::raw_sql(
             "CREATE INDEX IF NOT EXISTS inspections_device ON inspections (device_id, created_at);
+             CREATE UNIQUE INDEX IF NOT EXISTS users_external ON users (provider, subject)
+                 WHERE provider IS NOT NULL;
+             CREATE UNIQUE INDEX IF NOT EXISTS users_scim ON users (scim_id) WHERE scim_id IS NOT NULL;
              CREATE INDEX IF NOT EXISTS inspections_expiry ON inspections (expires_at);",
         )
         .execute(&pool)

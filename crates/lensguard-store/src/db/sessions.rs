@@ -51,6 +51,18 @@ pub struct SessionTerms {
     /// The client it was opened from, as the session list shows it
     /// (address and user agent, at most 200 characters).
     pub client: String,
+    /// The identity provider that vouched for the person (`None`: a local
+    /// password and TOTP login).
+    pub via: Option<SessionOrigin>,
+}
+
+/// The identity provider and subject a session was opened through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionOrigin {
+    /// The provider's configured name.
+    pub provider: String,
+    /// The person's `sub` at that provider.
+    pub subject: String,
 }
 
 /// A session as its user's session list shows it (never its secret).
@@ -68,6 +80,8 @@ pub struct SessionInfo {
     pub idle_seconds: Option<i64>,
     /// The client it was opened from.
     pub client: String,
+    /// The provider and subject it was opened through, if any.
+    pub via: Option<SessionOrigin>,
 }
 
 /// Uses closer together than this do not rewrite `last_seen_at`: one write
@@ -198,7 +212,7 @@ impl Db {
     ) -> Result<Vec<SessionInfo>, Error> {
         let rows = sqlx::query(
             "SELECT id, created_at, COALESCE(last_seen_at, created_at) AS seen, expires_at,
-                    idle_seconds, COALESCE(client, '') AS client
+                    idle_seconds, COALESCE(client, '') AS client, provider, subject
              FROM sessions WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
                AND (idle_seconds IS NULL OR COALESCE(last_seen_at, created_at) + idle_seconds > ?2)
              ORDER BY created_at DESC, id",
@@ -216,6 +230,7 @@ impl Db {
                     expires_at: r.try_get("expires_at")?,
                     idle_seconds: r.try_get("idle_seconds")?,
                     client: r.try_get("client")?,
+                    via: origin(r)?,
                 })
             })
             .collect()
@@ -356,8 +371,8 @@ async fn insert_session(
     let client: String = terms.client.chars().take(200).collect();
     sqlx::query(
         "INSERT INTO sessions (id, user_id, secret_hash, created_at, expires_at, idle_seconds,
-                               last_seen_at, client)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               last_seen_at, client, provider, subject)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&id)
     .bind(user_id)
@@ -367,6 +382,8 @@ async fn insert_session(
     .bind(terms.idle.map(|d| d.whole_seconds()))
     .bind(unix(now))
     .bind(client)
+    .bind(terms.via.as_ref().map(|v| v.provider.as_str()))
+    .bind(terms.via.as_ref().map(|v| v.subject.as_str()))
     .execute(conn)
     .await?;
     Ok(IssuedSession {
@@ -374,4 +391,13 @@ async fn insert_session(
         id,
         expires_at,
     })
+}
+
+/// The origin columns of a session row.
+fn origin(row: &sqlx::sqlite::SqliteRow) -> Result<Option<SessionOrigin>, Error> {
+    let provider: Option<String> = row.try_get("provider")?;
+    let subject: Option<String> = row.try_get("subject")?;
+    Ok(provider
+        .zip(subject)
+        .map(|(provider, subject)| SessionOrigin { provider, subject }))
 }

@@ -333,16 +333,18 @@ pub(super) async fn insert_user(
     })
 }
 
-/// Ends every open session of user `id`.
-async fn end_sessions(
+/// Ends every open session of user `id`; how many.
+pub(super) async fn end_sessions(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     id: &str,
     now: time::OffsetDateTime,
-) -> Result<(), Error> {
-    sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
-        .bind(unix(now))
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+) -> Result<u64, Error> {
+    Ok(
+        sqlx::query("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
+            .bind(unix(now))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+    )
 }

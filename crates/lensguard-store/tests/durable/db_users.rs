@@ -26,6 +26,7 @@ fn hour() -> SessionTerms {
         lifetime: time::Duration::hours(1),
         idle: None,
         client: "127.0.0.1".into(),
+        via: None,
     }
 }
 
@@ -187,6 +188,7 @@ async fn an_idle_session_ends_and_its_user_lists_and_revokes_their_own() {
         lifetime: time::Duration::hours(12),
         idle: Some(time::Duration::minutes(15)),
         client: "10.0.0.7 Firefox".into(),
+        via: None,
     };
     let idle = db.open_session(&bob.user, &console, NOW).await.expect("s");
     let token = idle.token.expose().clone();

@@ -404,6 +404,7 @@ fn terms(idle: Option<i64>) -> SessionTerms {
         lifetime: time::Duration::hours(12),
         idle: idle.map(time::Duration::seconds),
         client: "test".to_owned(),
+        via: None,
     }
 }
 

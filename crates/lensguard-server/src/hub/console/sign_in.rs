@@ -100,6 +100,7 @@ pub async fn submit(
         lifetime: hub.console.lifetime,
         idle: Some(hub.console.idle),
         client: format!("{} {agent}", visitor.ip),
+        via: None,
     };
     let signed = hub
         .console

@@ -122,6 +122,7 @@ pub async fn submit(
         lifetime,
         idle: time::Duration::try_from(state.console.idle).ok(),
         client: format!("{} {agent}", visitor.ctx.ip),
+        via: None,
     };
     let login = identity::sessions::Login {
         username: form.username,

@@ -106,6 +106,7 @@ pub async fn login(State(state): State<AppState>, ctx: RequestCtx, body: Body) -
         lifetime: time::Duration::try_from(state.session_lifetime).unwrap_or(time::Duration::HOUR),
         idle: None,
         client: ctx.ip.to_string(),
+        via: None,
     };
     match sign_in(&state, &ctx, login, &terms).await {
         Ok((session, user)) => (
