@@ -49,7 +49,7 @@ impl ProviderHttp {
     }
 
     /// Sends one request to the provider.
-    pub async fn call(&self, request: HttpRequest) -> Result<HttpResponse, ClientError> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, ClientError> {
         let (parts, body) = request.into_parts();
         let origin = match (parts.uri.scheme_str(), parts.uri.authority()) {
             (Some(scheme), Some(authority)) => format!("{scheme}://{authority}"),
@@ -74,5 +74,16 @@ impl ProviderHttp {
             .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
         *response.headers_mut() = headers;
         Ok(response)
+    }
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for ProviderHttp {
+    type Error = ClientError;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<HttpResponse, ClientError>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(self.send(request))
     }
 }

@@ -196,8 +196,7 @@ impl Provider {
         }
         let issuer = IssuerUrl::new(self.config.issuer.clone())
             .map_err(|e| Refusal::Unreachable(format!("issuer URL: {e}")))?;
-        let call = |r| self.http.call(r);
-        let metadata = CoreProviderMetadata::discover_async(issuer, &call)
+        let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
             .map_err(|e| Refusal::Unreachable(format!("discovery: {}", error_chain(&e))))?;
         let jwks = metadata.jwks().clone();
@@ -219,8 +218,7 @@ impl Provider {
         if d.fetched.elapsed() < self.config.jwks_refetch {
             return Ok(None);
         }
-        let call = |r| self.http.call(r);
-        let jwks = CoreJsonWebKeySet::fetch_async(d.metadata.jwks_uri(), &call)
+        let jwks = CoreJsonWebKeySet::fetch_async(d.metadata.jwks_uri(), &self.http)
             .await
             .map_err(|e| Refusal::Unreachable(format!("keys: {}", error_chain(&e))))?;
         d.jwks = jwks.clone();
@@ -281,12 +279,11 @@ impl Provider {
     pub async fn redeem(&self, code: &str, verifier: &str, nonce: &str) -> Result<Person, Refusal> {
         let (metadata, jwks) = self.metadata().await?;
         let client = self.client(metadata)?;
-        let call = |r| self.http.call(r);
         let answer = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| Refusal::Exchange(e.to_string()))?
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()))
-            .request_async(&call)
+            .request_async(&self.http)
             .await
             .map_err(|e| Refusal::Exchange(error_chain(&e)))?;
         let _ = answer.access_token();

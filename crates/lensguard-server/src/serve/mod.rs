@@ -257,6 +257,10 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         intake: std::sync::Arc::clone(&intake),
         cameras: std::sync::Arc::clone(&sources.cameras),
         console: std::sync::Arc::new(console::ConsoleState::new(cfg.console_idle)),
+        sso: match &cfg.sso {
+            Some(sso) => Some(std::sync::Arc::new(console::sso::SsoState::new(sso.clone())?)),
+            None => None,
+        },
     };
     // Only an enrolled edge delivers; an air-gapped one starts no task that
     // could connect anywhere.

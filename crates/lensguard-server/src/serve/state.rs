@@ -42,6 +42,8 @@ pub struct AppState {
     pub cameras: Arc<crate::sources::camera::Registry>,
     /// The console's form key and view grants.
     pub console: Arc<super::console::ConsoleState>,
+    /// Single sign-on (`[sso]`), when configured.
+    pub sso: Option<Arc<super::console::sso::SsoState>>,
 }
 
 pub use crate::common::login_limits::{KeyedLimiter, LoginLimits, limiter};

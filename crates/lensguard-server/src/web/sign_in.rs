@@ -18,6 +18,9 @@ pub struct SignInPage<'a> {
     /// Whether to offer creating the first owner (the edge, while it has
     /// none; the hub's first owner is made by `lensguard hub users create`).
     pub first_owner: bool,
+    /// `(name, label)` of each identity provider to offer (the edge's
+    /// `[sso]` providers).
+    pub providers: Vec<(String, String)>,
 }
 
 /// Query of the sign-in page.

@@ -40,6 +40,7 @@ async fn sign_in_page(
             message
         },
         first_owner: false,
+        providers: Vec::new(),
     };
     visitor.browser.with_cookie(frame::page(status, &page))
 }

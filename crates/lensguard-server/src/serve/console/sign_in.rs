@@ -43,6 +43,7 @@ async fn sign_in_page(
         next,
         message,
         first_owner,
+        providers: state.sso.as_ref().map(|s| s.buttons()).unwrap_or_default(),
     };
     visitor.with_cookie(render::page(status, &page))
 }
