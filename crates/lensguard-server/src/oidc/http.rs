@@ -70,8 +70,8 @@ impl ProviderHttp {
             .exchange(parts.method, &path, parts.headers, body)
             .await?;
         let mut response = HttpResponse::new(body.to_vec());
-        *response.status_mut() = axum::http::StatusCode::from_u16(status)
-            .unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+        *response.status_mut() =
+            axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
         *response.headers_mut() = headers;
         Ok(response)
     }

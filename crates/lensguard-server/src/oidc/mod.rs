@@ -105,9 +105,7 @@ fn classify(e: &ClaimsVerificationError) -> TokenFault {
         C::InvalidAudience(_) => TokenFault::Audience,
         C::InvalidIssuer(_) => TokenFault::Issuer,
         C::InvalidNonce(_) => TokenFault::Nonce,
-        C::SignatureVerification(S::NoMatchingKey | S::AmbiguousKeyId(_)) => {
-            TokenFault::UnknownKey
-        }
+        C::SignatureVerification(S::NoMatchingKey | S::AmbiguousKeyId(_)) => TokenFault::UnknownKey,
         C::SignatureVerification(
             S::DisallowedAlg(_) | S::UnsupportedAlg(_) | S::NoSignature | S::InvalidKey(_),
         ) => TokenFault::Algorithm,
@@ -186,6 +184,18 @@ impl Provider {
             http,
             discovered: tokio::sync::Mutex::new(None),
         })
+    }
+
+    /// The origins the browser is sent to for this provider: the issuer's,
+    /// and the authorization endpoint's once discovery was read.
+    pub fn origins(&self) -> Vec<String> {
+        let mut out = vec![origin(&self.config.issuer)];
+        if let Ok(slot) = self.discovered.try_lock()
+            && let Some(d) = slot.as_ref()
+        {
+            out.push(origin(d.metadata.authorization_endpoint().as_str()));
+        }
+        out
     }
 
     /// The discovery document and keys, read once.
@@ -289,7 +299,9 @@ impl Provider {
         let _ = answer.access_token();
         let raw = answer
             .id_token()
-            .ok_or_else(|| Refusal::Token(TokenFault::Malformed, "no id_token in the answer".into()))?
+            .ok_or_else(|| {
+                Refusal::Token(TokenFault::Malformed, "no id_token in the answer".into())
+            })?
             .to_string();
         let token: IdToken = raw
             .parse()
@@ -374,6 +386,14 @@ impl Provider {
                 .unwrap_or_default(),
             acr: claims.auth_context_ref().map(|a| a.to_string()),
         })
+    }
+}
+
+/// `scheme://host[:port]` of `url`.
+fn origin(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(u) => u.origin().ascii_serialization(),
+        Err(_) => String::new(),
     }
 }
 

@@ -258,7 +258,9 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         cameras: std::sync::Arc::clone(&sources.cameras),
         console: std::sync::Arc::new(console::ConsoleState::new(cfg.console_idle)),
         sso: match &cfg.sso {
-            Some(sso) => Some(std::sync::Arc::new(console::sso::SsoState::new(sso.clone())?)),
+            Some(sso) => Some(std::sync::Arc::new(console::sso::SsoState::new(
+                sso.clone(),
+            )?)),
             None => None,
         },
     };

@@ -24,15 +24,42 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
                        connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
                        frame-ancestors 'none'";
 
-/// Adds the console's Content-Security-Policy, framing refusal and referrer
-/// policy.
+/// [`CSP`] with `form-action` widened to `origins` as well: the sign-in
+/// page, whose provider buttons post here and are redirected on to an
+/// identity provider (browsers hold redirects after a form to
+/// `form-action` too). Origins that are not plain `https://host[:port]` are
+/// left out.
+pub fn csp_with_form_targets(origins: &[String]) -> HeaderValue {
+    let mut targets = vec!["'self'".to_owned()];
+    for o in origins {
+        let plain = o.strip_prefix("https://").is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        });
+        if plain && !targets.contains(o) {
+            targets.push(o.clone());
+        }
+    }
+    let csp = CSP.replace(
+        "form-action 'self'",
+        &format!("form-action {}", targets.join(" ")),
+    );
+    HeaderValue::from_str(&csp).unwrap_or_else(|_| HeaderValue::from_static(CSP))
+}
+
+/// Adds the console's Content-Security-Policy (unless the page set its own,
+/// [`csp_with_form_targets`]), framing refusal and referrer policy.
 pub async fn policy_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Same-origin requests carry the page as referrer and their real Origin
     // (with `no-referrer`, a browser sends `Origin: null` on form posts);
@@ -42,4 +69,28 @@ pub async fn policy_headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("same-origin"),
     );
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_targets_widen_only_form_action_and_only_with_plain_origins() {
+        let csp = csp_with_form_targets(&[
+            "https://idp.example:8443".to_owned(),
+            "https://evil.example; script-src *".to_owned(),
+            "http://plain.example".to_owned(),
+        ]);
+        let csp = csp.to_str().unwrap();
+        assert!(
+            csp.contains("form-action 'self' https://idp.example:8443;"),
+            "{csp}"
+        );
+        assert!(
+            !csp.contains("evil") && !csp.contains("plain.example"),
+            "{csp}"
+        );
+        assert!(csp.contains("script-src 'self';"), "{csp}");
+    }
 }

@@ -25,4 +25,5 @@ mod redaction;
 mod schemathesis;
 mod serve;
 mod sources;
+mod sso;
 mod tls_gate;

@@ -76,7 +76,10 @@ pub fn routes() -> Router<AppState> {
         .route("/console/assets/{name}", get(crate::web::assets::serve))
         .route("/console/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/console/sign-out", post(sign_in::sign_out))
-        .route("/console/sso/step-up", get(sso::step_up_form).post(sso::step_up_submit))
+        .route(
+            "/console/sso/step-up",
+            get(sso::step_up_form).post(sso::step_up_submit),
+        )
         .route("/console/sso/{provider}", post(sso::start))
         .route("/console/sso/{provider}/callback", get(sso::callback))
         .route(

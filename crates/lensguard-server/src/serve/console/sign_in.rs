@@ -45,7 +45,14 @@ async fn sign_in_page(
         first_owner,
         providers: state.sso.as_ref().map(|s| s.buttons()).unwrap_or_default(),
     };
-    visitor.with_cookie(render::page(status, &page))
+    let mut response = render::page(status, &page);
+    if let Some(sso) = &state.sso {
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            crate::web::csp_with_form_targets(&sso.form_targets()),
+        );
+    }
+    visitor.with_cookie(response)
 }
 
 /// `GET /console/sign-in`.
@@ -200,6 +207,7 @@ fn user_id(page: &Page<Authenticated>) -> String {
 struct SessionRow {
     id: String,
     client: String,
+    via: String,
     created: String,
     last_seen: String,
     ends: String,
@@ -228,6 +236,10 @@ pub async fn account(State(state): State<AppState>, page: Page<Authenticated>) -
             SessionRow {
                 current: s.id == page.session,
                 client: s.client,
+                via: s.via.map_or_else(
+                    || "password and TOTP".to_owned(),
+                    |v| format!("{} (subject {})", v.provider, v.subject),
+                ),
                 created: when(s.created_at),
                 last_seen: when(s.last_seen_at),
                 ends: when(ends),

@@ -65,6 +65,16 @@ async fn refuse(
         Some(id) => (format!("user:{id}"), format!("user:{id}")),
         None => ("anonymous".to_owned(), format!("provider:{provider}")),
     };
+    // Refusals are bounded per address before they reach the audit log
+    // (a flood of forged callbacks is counted, not written one by one).
+    if state.refusals.admit(visitor.ctx.ip).is_err() {
+        return visitor.with_cookie(render::error_page(
+            &chrome(visitor),
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "Too many failed sign-ins from this address. Wait a minute and try again.",
+        ));
+    }
     let reason = Some(format!("provider {provider}: {why}"));
     if identity::record(
         state,
@@ -169,14 +179,6 @@ pub async fn callback(
     let Some(provider) = sso.provider(&name) else {
         return not_configured(&visitor);
     };
-    if state.logins.check(&format!("sso:{name}"), visitor.ctx.ip).is_err() {
-        return visitor.with_cookie(render::error_page(
-            &chrome(&visitor),
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many attempts",
-            "Too many sign-in attempts from this address. Wait a minute and try again.",
-        ));
-    }
     let Ok(Query(q)) = query else {
         return refuse(&state, &visitor, &name, None, "malformed callback".into()).await;
     };
@@ -214,7 +216,14 @@ pub async fn callback(
         return refuse(&state, &visitor, &name, None, why).await;
     }
     let Some(code) = q.code else {
-        return refuse(&state, &visitor, &name, None, "no code in the callback".into()).await;
+        return refuse(
+            &state,
+            &visitor,
+            &name,
+            None,
+            "no code in the callback".into(),
+        )
+        .await;
     };
     let person = match provider
         .redeem(&code, &pending.verifier, &pending.nonce)
@@ -349,7 +358,10 @@ async fn admit(
                         lensguard_store::db::SsoRefusal::Disabled(id) => Some(id.clone()),
                         lensguard_store::db::SsoRefusal::NameTaken => None,
                     };
-                    Err((id, format!("subject {}: {}", person.subject, refusal.reason())))
+                    Err((
+                        id,
+                        format!("subject {}: {}", person.subject, refusal.reason()),
+                    ))
                 }
                 Err(e) => Err((None, format!("subject {}: {e}", person.subject))),
             }

@@ -95,6 +95,11 @@ impl SsoState {
             .collect()
     }
 
+    /// Where the sign-in page's provider buttons may lead.
+    pub fn form_targets(&self) -> Vec<String> {
+        self.providers.iter().flat_map(|p| p.origins()).collect()
+    }
+
     fn provider(&self, name: &str) -> Option<Arc<Provider>> {
         self.providers
             .iter()

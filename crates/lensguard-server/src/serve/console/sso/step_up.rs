@@ -128,7 +128,11 @@ pub async fn step_up_submit(
             &format!("{why}. Reload the page and send the form again."),
         ));
     }
-    if state.logins.check(&step_up.user_id, visitor.ctx.ip).is_err() {
+    if state
+        .logins
+        .check(&step_up.user_id, visitor.ctx.ip)
+        .is_err()
+    {
         return visitor.with_cookie(render::error_page(
             &chrome(&visitor),
             StatusCode::TOO_MANY_REQUESTS,

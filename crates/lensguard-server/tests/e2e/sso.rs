@@ -1,0 +1,246 @@
+//! Single sign-on against a real OpenID provider: npm `oidc-provider`
+//! (scripts/oidc_provider.mjs) over HTTPS on 127.0.0.1 with its own people
+//! and groups. `scripts/sso_check.py` signs in once in headless chromium and
+//! drives the rest over HTTP: roles and devices as mapped, MFA from the
+//! provider's `amr` or lensguard's TOTP step-up, and every token attack the
+//! provider can be made to answer with. This test then checks that each
+//! refusal is in the audit log with its reason, and that sessions carry the
+//! provider and subject.
+
+use crate::common::{Server, audit_entries, browser::browser_tools};
+use rcgen::{CertificateParams, KeyPair};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+const SECRET: &str = "lensguard-test-client-secret";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The test provider, stopped (by its PID) when dropped.
+struct Provider {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        lensguard_testkit::process::terminate(&mut self.child, std::time::Duration::from_secs(5));
+    }
+}
+
+fn npm_modules() -> PathBuf {
+    std::env::var_os("LENSGUARD_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/lensguard")
+        })
+        .join("npm-test/node_modules")
+}
+
+fn start_provider(dir: &Path, lensguard: &str) -> Option<Provider> {
+    if !npm_modules().join("oidc-provider/package.json").exists() {
+        let why = "npm oidc-provider is missing; scripts/install-test-deps installs it";
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{why}");
+        eprintln!("\n*** SKIPPING: {why} ***\n");
+        return None;
+    }
+    let key = KeyPair::generate().expect("key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    std::fs::write(dir.join("provider.pem"), cert.pem()).expect("cert");
+    std::fs::write(dir.join("provider.key"), key.serialize_pem()).expect("key");
+    let port = free_port();
+    let person = |sub: &str, name: &str, groups: &[&str], amr: &[&str]| {
+        serde_json::json!({"sub": sub, "username": name, "password": format!("pw-{name}"),
+                           "groups": groups, "amr": amr})
+    };
+    let config = serde_json::json!({
+        "port": port,
+        "cert": dir.join("provider.pem"),
+        "key": dir.join("provider.key"),
+        "modules": npm_modules(),
+        "client": {"id": "lensguard", "secret": SECRET, "redirect_uris": [
+            format!("{lensguard}/console/sso/corp/callback"),
+            format!("{lensguard}/console/sso/corp-totp/callback"),
+        ]},
+        "people": [
+            person("sub-ada", "ada", &["lg-admins"], &["pwd", "otp"]),
+            person("sub-bob", "bob", &["lg-admins"], &["pwd"]),
+            person("sub-carol", "carol", &["lg-staff"], &["pwd"]),
+            person("sub-dave", "dave", &["lg-admins"], &["pwd"]),
+            person("sub-erin", "erin", &["visitors"], &["pwd"]),
+        ],
+    });
+    std::fs::write(dir.join("provider.json"), config.to_string()).expect("config");
+    let mut child = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/oidc_provider.mjs"))
+        .arg(dir.join("provider.json"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("provider output");
+    assert!(
+        line.starts_with("ready "),
+        "the provider did not start: {line:?}"
+    );
+    Some(Provider {
+        child,
+        url: format!("https://127.0.0.1:{port}"),
+    })
+}
+
+fn failures(entries: &[serde_json::Value]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e["action"] == "auth.login" && e["outcome"] == "failure")
+        .map(|e| e["reason"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn single_sign_on_with_a_real_provider() {
+    let Some((python, _)) = browser_tools() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let base = format!("https://127.0.0.1:{port}");
+    let Some(provider) = start_provider(dir.path(), &base) else {
+        return;
+    };
+    std::fs::write(dir.path().join("client-secret"), SECRET).unwrap();
+    let provider_block = |name: &str, mfa: &str| {
+        format!(
+            r#"
+[[sso.providers]]
+name = "{name}"
+label = "Sign in with {name}"
+issuer = "{issuer}"
+client_id = "lensguard"
+client_secret_file = "{secret}"
+ca_file = "{ca}"
+redirect_url = "{base}/console/sso/{name}/callback"
+scopes = ["profile", "email", "groups"]
+jwks_refetch_seconds = 1
+mfa = "{mfa}"
+"#,
+            issuer = provider.url,
+            secret = dir.path().join("client-secret").display(),
+            ca = dir.path().join("provider.pem").display(),
+        )
+    };
+    let config = format!(
+        r#"[sso]
+[[sso.roles]]
+group = "lg-admins"
+role = "admin"
+[[sso.roles]]
+group = "lg-staff"
+role = "viewer"
+devices = ["dock-*"]
+{}{}"#,
+        provider_block("corp", "provider"),
+        provider_block("corp-totp", "totp"),
+    );
+    let data = dir.path().join("data");
+    let file = dir.path().join("lensguard.toml");
+    std::fs::write(&file, config).unwrap();
+    let server = Server::start_listening(
+        Command::new(env!("CARGO_BIN_EXE_lensguard")),
+        &format!("127.0.0.1:{port}"),
+        &data,
+        &["--config", file.to_str().unwrap()],
+    );
+
+    let plan = serde_json::json!({
+        "base": base,
+        "provider": provider.url,
+        "chromium": "/usr/bin/chromium",
+        "client_secret": SECRET,
+        "people": {"ada": "pw-ada", "bob": "pw-bob", "carol": "pw-carol",
+                   "dave": "pw-dave", "erin": "pw-erin"},
+    });
+    std::fs::write(dir.path().join("plan.json"), plan.to_string()).unwrap();
+    // Each check prints a line as it goes; the failed ones are named there.
+    let mut checks = Command::new(&python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sso_check.py"))
+        .arg(dir.path().join("plan.json"))
+        .spawn()
+        .expect("the checks run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let status = loop {
+        if let Some(status) = checks.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            lensguard_testkit::process::terminate(&mut checks, std::time::Duration::from_secs(5));
+            panic!("the SSO checks did not finish within 300 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert!(
+        status.success(),
+        "SSO checks failed (see the lines above); refusals in the audit log: {:#?}",
+        failures(&audit_entries(&data))
+    );
+
+    let entries = audit_entries(&data);
+    let refused = failures(&entries);
+    for (attack, needle) in [
+        ("alg none", "(Algorithm)"),
+        ("HS256 with the public key", "(Algorithm)"),
+        ("wrong issuer", "(Issuer)"),
+        ("wrong audience", "(Audience)"),
+        ("expired", "(Expired)"),
+        ("replayed nonce", "(Nonce)"),
+        ("unknown kid", "(UnknownKey)"),
+        ("reused code", "already used"),
+        ("mismatched state", "does not belong to this browser"),
+        ("code for another PKCE challenge", "code exchange refused"),
+        ("no second factor asserted", "needs a second factor"),
+        ("no mapped group", "no group maps to a role"),
+        ("wrong step-up code", "step-up: wrong TOTP code"),
+    ] {
+        assert!(
+            refused.iter().any(|r| r.contains(needle)),
+            "{attack}: no refusal containing {needle:?} in the audit log: {refused:#?}"
+        );
+    }
+    let alg_refusals = refused.iter().filter(|r| r.contains("(Algorithm)")).count();
+    assert!(
+        alg_refusals >= 2,
+        "alg none and HS256 are both refused: {refused:#?}"
+    );
+    let signed_in: Vec<&serde_json::Value> = entries
+        .iter()
+        .filter(|e| e["action"] == "auth.login" && e["outcome"] == "success")
+        .collect();
+    for (who, role) in [
+        ("sub-ada", "role admin"),
+        ("sub-carol", "role viewer"),
+        ("sub-dave", "role admin"),
+    ] {
+        assert!(
+            signed_in.iter().any(|e| {
+                let r = e["reason"].as_str().unwrap_or("");
+                r.contains(&format!("subject {who}"))
+                    && r.contains(role)
+                    && r.contains("provider corp")
+            }),
+            "{who} signed in with {role}: {signed_in:#?}"
+        );
+    }
+    drop(server);
+}
