@@ -65,15 +65,11 @@ pub enum Scope {
     /// policy allows it for every reason of the result.
     #[serde(rename = "inspections:override")]
     InspectionsOverride,
-    /// Provision users and groups through SCIM 2.0 (`/scim/v2/`): the
-    /// identity provider's bearer token, nothing else.
-    #[serde(rename = "scim:provision")]
-    ScimProvision,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 13] = [
+    pub const ALL: [Scope; 12] = [
         Scope::InspectionsWrite,
         Scope::InspectionsRead,
         Scope::AuditRead,
@@ -86,7 +82,6 @@ impl Scope {
         Scope::CasesRead,
         Scope::CasesManage,
         Scope::InspectionsOverride,
-        Scope::ScimProvision,
     ];
 
     /// The scope's name, e.g. `inspections:write`.
@@ -104,7 +99,6 @@ impl Scope {
             Scope::CasesRead => "cases:read",
             Scope::CasesManage => "cases:manage",
             Scope::InspectionsOverride => "inspections:override",
-            Scope::ScimProvision => "scim:provision",
         }
     }
 }
@@ -118,7 +112,7 @@ impl fmt::Display for Scope {
 /// A scope name that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scope {0:?} (known: inspections:write, inspections:read, inspections:override, audit:read, keys:manage, users:manage, policy:manage, evidence:read-original, evidence:manage, metrics:read, cases:read, cases:manage, scim:provision)"
+    "unknown scope {0:?} (known: inspections:write, inspections:read, inspections:override, audit:read, keys:manage, users:manage, policy:manage, evidence:read-original, evidence:manage, metrics:read, cases:read, cases:manage)"
 )]
 pub struct UnknownScope(pub String);
 
@@ -284,8 +278,7 @@ pub mod needs {
         MetricsRead,
         CasesRead,
         CasesManage,
-        InspectionsOverride,
-        ScimProvision
+        InspectionsOverride
     );
 }
 
