@@ -81,20 +81,44 @@ fn start_provider(dir: &Path, lensguard: &str) -> Option<Provider> {
     });
     std::fs::write(dir.join("provider.json"), config.to_string()).expect("config");
     let mut child = Command::new("node")
+        .arg("--report-on-signal")
+        .arg("--report-signal=SIGUSR2")
+        .arg(format!("--report-directory={}", dir.display()))
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/oidc_provider.mjs"))
         .arg(dir.join("provider.json"))
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("node runs");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("provider output");
-    assert!(
-        line.starts_with("ready "),
-        "the provider did not start: {line:?}"
-    );
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(line) => line,
+        Err(_) => {
+            // Where it stands, for the failure message: node's diagnostic
+            // report (JavaScript stack and handles) on SIGUSR2.
+            let _ = Command::new("kill")
+                .args(["-USR2", &child.id().to_string()])
+                .status();
+            std::thread::sleep(std::time::Duration::from_secs(3));
+            let report: String = std::fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("report."))
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect();
+            lensguard_testkit::process::terminate(&mut child, std::time::Duration::from_secs(5));
+            panic!("the provider did not start within 60 s; node's report:\n{report}");
+        }
+    };
+    assert!(line.starts_with("ready "), "the provider did not start: {line:?}");
     Some(Provider {
         child,
         url: format!("https://127.0.0.1:{port}"),
