@@ -135,6 +135,14 @@ def main():
     check("carol (staff → viewer) signs in without a second factor", signed_in(s, r), r.status_code)
     me = s.get(f"{BASE}/console/account")
     check("carol's console session works", me.status_code == 200 and "carol" in me.text, me.status_code)
+    token = s.cookies.get("__Host-lensguard-session")
+    api = session().get(f"{BASE}/v1/sessions", headers={"Authorization": f"Bearer {token}"})
+    mine = [x for x in api.json().get("sessions", []) if x.get("current")] if api.status_code == 200 else []
+    check(
+        "the API lists carol's session with its provider and subject",
+        len(mine) == 1 and mine[0]["provider"] == "corp" and mine[0]["subject"] == "sub-carol",
+        api.text[:300],
+    )
     again = session().get(callback, allow_redirects=False)
     check("a used code and state are refused", again.status_code == 401, again.status_code)
 

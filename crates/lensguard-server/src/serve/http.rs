@@ -77,7 +77,10 @@ pub fn router(
         .route("/v1/cases/{id}/export", post(super::cases::export))
         .route("/v1/vault/rotate", post(super::evidence::rotate))
         .route("/v1/bootstrap", post(identity::sessions::bootstrap))
-        .route("/v1/sessions", post(identity::sessions::login))
+        .route(
+            "/v1/sessions",
+            post(identity::sessions::login).get(identity::sessions::list),
+        )
         .route("/v1/sessions/current", delete(identity::sessions::logout))
         .route(
             "/v1/users",

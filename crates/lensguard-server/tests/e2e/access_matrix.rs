@@ -105,6 +105,7 @@ const ROUTES: &[Route] = &[
     ),
     r("POST", "/v1/bootstrap", Need::Public(401)),
     r("POST", "/v1/sessions", Need::Public(401)),
+    r("GET", "/v1/sessions", Need::Authenticated),
     r("GET", "/v1/users", Need::Scope(Scope::UsersManage)),
     r("POST", "/v1/users", Need::Scope(Scope::UsersManage)),
     r("PATCH", "/v1/users/{id}", Need::Scope(Scope::UsersManage)),
@@ -304,7 +305,7 @@ fn answer(route: &Route, caller: Caller) -> Answer {
         ) => 404,
         // The matrix lifts a hold that does not exist.
         ("DELETE", "/v1/holds/{id}") => 404,
-        ("DELETE", _) if matches!(caller, Caller::Key(_)) && route.path.contains("sessions") => 409,
+        ("DELETE" | "GET", _) if matches!(caller, Caller::Key(_)) && route.path.contains("sessions") => 409,
         ("DELETE", _) => 204,
         _ => 200,
     })

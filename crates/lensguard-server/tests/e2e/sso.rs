@@ -118,7 +118,10 @@ fn start_provider(dir: &Path, lensguard: &str) -> Option<Provider> {
             panic!("the provider did not start within 60 s; node's report:\n{report}");
         }
     };
-    assert!(line.starts_with("ready "), "the provider did not start: {line:?}");
+    assert!(
+        line.starts_with("ready "),
+        "the provider did not start: {line:?}"
+    );
     Some(Provider {
         child,
         url: format!("https://127.0.0.1:{port}"),

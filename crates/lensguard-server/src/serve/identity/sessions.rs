@@ -208,6 +208,81 @@ pub async fn sign_in(
     }
 }
 
+/// One of the caller's open sessions.
+#[derive(Serialize, JsonSchema)]
+pub struct OpenSession {
+    /// Public id (the `<id>` of `lgs_<id>_...`).
+    pub id: String,
+    /// Whether it is the session making this request.
+    pub current: bool,
+    /// The client it was opened from (address and user agent).
+    pub client: String,
+    /// The identity provider it was opened through (`null`: password and
+    /// TOTP).
+    pub provider: Option<String>,
+    /// The person's subject at that provider.
+    pub subject: Option<String>,
+    /// When it was opened (RFC 3339).
+    pub created_at: String,
+    /// When it was last used (RFC 3339).
+    pub last_seen_at: String,
+    /// When it ends at the latest (RFC 3339); an idle limit may end it
+    /// sooner.
+    pub expires_at: String,
+    /// Its idle limit in seconds, if any.
+    pub idle_seconds: Option<i64>,
+}
+
+/// `GET /v1/sessions` answer.
+#[derive(Serialize, JsonSchema)]
+pub struct OpenSessions {
+    /// Newest first.
+    pub sessions: Vec<OpenSession>,
+}
+
+/// `GET /v1/sessions`: the calling user's open sessions, each with the
+/// provider and subject it was opened through. An API key gets 409.
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth<Authenticated>,
+    Token(token): Token,
+) -> Response {
+    let ctx = &auth.ctx;
+    let token = token.unwrap_or_default();
+    let (Some(current), lensguard_core::access::Actor::User(user)) = (
+        lensguard_store::db::session_id(&token),
+        &auth.granted.principal().actor,
+    ) else {
+        return error(
+            StatusCode::CONFLICT,
+            "not_a_session",
+            "these credentials are an API key, not a session",
+            &rid(ctx),
+        );
+    };
+    let now = time::OffsetDateTime::now_utc();
+    match state.db.list_sessions(user, now).await {
+        Ok(sessions) => Json(OpenSessions {
+            sessions: sessions
+                .into_iter()
+                .map(|s| OpenSession {
+                    current: s.id == current,
+                    id: s.id,
+                    client: s.client,
+                    provider: s.via.as_ref().map(|v| v.provider.clone()),
+                    subject: s.via.map(|v| v.subject),
+                    created_at: rfc3339(s.created_at),
+                    last_seen_at: rfc3339(s.last_seen_at),
+                    expires_at: rfc3339(s.expires_at),
+                    idle_seconds: s.idle_seconds,
+                })
+                .collect(),
+        })
+        .into_response(),
+        Err(_) => db_unavailable(&rid(ctx)),
+    }
+}
+
 /// The bearer token of the request (for logout).
 pub struct Token(pub Option<String>);
 

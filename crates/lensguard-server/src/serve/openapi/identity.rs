@@ -3,7 +3,7 @@
 
 use super::super::audit_api::{AuditHead, ConsistencyProof, InclusionProof};
 use super::super::identity::keys::{CreateKey, IssuedKeyView, KeyView, RotateKey};
-use super::super::identity::sessions::{Bootstrap, Enrolled, Login, SessionView};
+use super::super::identity::sessions::{Bootstrap, Enrolled, Login, OpenSessions, SessionView};
 use super::super::identity::users::{ChangeUser, CreateUser, UserView};
 use super::{error_response, map, refusals};
 use serde_json::{Map, Value, json};
@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 pub fn register(generator: &mut schemars::SchemaGenerator) {
     generator.subschema_for::<Login>();
     generator.subschema_for::<SessionView>();
+    generator.subschema_for::<OpenSessions>();
     generator.subschema_for::<Bootstrap>();
     generator.subschema_for::<Enrolled>();
     generator.subschema_for::<UserView>();
@@ -108,13 +109,23 @@ pub fn paths() -> Map<String, Value> {
             "requestBody": body("Bootstrap"),
             "responses": public(answer("The owner, and their TOTP secret (shown once).", "Enrolled"))
         }},
-        "/v1/sessions": {"post": {
-            "operationId": "login",
-            "summary": "Log in with name, password and TOTP code; returns a session token. Public.",
-            "security": [],
-            "requestBody": body("Login"),
-            "responses": public(answer("The session (its token is shown once).", "SessionView"))
-        }},
+        "/v1/sessions": {
+            "post": {
+                "operationId": "login",
+                "summary": "Log in with name, password and TOTP code; returns a session token. Public.",
+                "security": [],
+                "requestBody": body("Login"),
+                "responses": public(answer("The session (its token is shown once).", "SessionView"))
+            },
+            "get": {
+                "operationId": "listSessions",
+                "summary": "The calling user's open sessions, each with the identity provider and subject it was opened through. Any session; an API key gets 409.",
+                "responses": refusals(map(json!({
+                    "200": answer("Open sessions, newest first.", "OpenSessions"),
+                    "409": error_response("The credentials are an API key, not a session.")
+                })))
+            }
+        },
         "/v1/sessions/current": {"delete": {
             "operationId": "logout",
             "summary": "End the calling session. Any credentials; an API key gets 409.",

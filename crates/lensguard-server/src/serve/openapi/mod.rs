@@ -214,6 +214,7 @@ mod tests {
         ("post", "/v1/cases/{id}/export", "cases:manage"),
         ("post", "/v1/bootstrap", "public"),
         ("post", "/v1/sessions", "public"),
+        ("get", "/v1/sessions", "authenticated"),
         ("delete", "/v1/sessions/current", "authenticated"),
         ("get", "/v1/users", "users:manage"),
         ("post", "/v1/users", "users:manage"),
