@@ -1,6 +1,8 @@
 //! People from an identity provider: just-in-time users, role changes at
 //! each sign-in, names that stay local, and deprovisioning.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
+
 use lensguard_core::Sensitive;
 use lensguard_core::access::{Role, Scope};
 use lensguard_core::devices::DeviceScope;
