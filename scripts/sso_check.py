@@ -158,11 +158,16 @@ def main():
     form = s.get(f"{BASE}/console/sso/step-up")
     secret = re.search(r'class="secret">([A-Z2-7]+)<', form.text)
     check("the step-up shows a first-time enrolment", secret is not None, form.status_code)
+    reloaded = re.search(r'class="secret">([A-Z2-7]+)<', s.get(f"{BASE}/console/sso/step-up").text)
+    check("a reload shows the same secret", reloaded is not None and reloaded.group(1) == secret.group(1))
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
     wrong = s.post(f"{BASE}/console/sso/step-up", data={"csrf": csrf, "totp": "000000"}, headers={"Origin": BASE}, allow_redirects=False)
     check("a wrong step-up code is refused", wrong.status_code == 401, wrong.status_code)
     right = s.post(f"{BASE}/console/sso/step-up", data={"csrf": csrf, "totp": totp(secret.group(1))}, headers={"Origin": BASE}, allow_redirects=False)
     check("the right step-up code opens the session", signed_in(s, right), right.status_code)
+    s2, r2, _ = sign_in("dave", "corp-totp")
+    later = s2.get(f"{BASE}/console/sso/step-up")
+    check("after a code was used the secret is never shown again", r2.status_code == 200 and 'class="secret"' not in later.text and 'name="totp"' in later.text, later.status_code)
 
     # Mismatched state: flow B's answer delivered to browser A.
     a, b = session(), session()

@@ -28,8 +28,8 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalClaims, AuthorizationCode, ClaimsVerificationError, ClientId, ClientSecret,
-    CsrfToken, IdTokenVerifier, IssuerUrl, Nonce, OAuth2TokenResponse as _, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, SignatureVerificationError, TokenResponse as _,
+    CsrfToken, IdTokenVerifier, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    Scope, SignatureVerificationError, TokenResponse as _,
 };
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
@@ -296,7 +296,6 @@ impl Provider {
             .request_async(&self.http)
             .await
             .map_err(|e| Refusal::Exchange(error_chain(&e)))?;
-        let _ = answer.access_token();
         let raw = answer
             .id_token()
             .ok_or_else(|| {

@@ -24,6 +24,19 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
                        connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
                        frame-ancestors 'none'";
 
+/// How a session's client is recorded: its address and user agent (at most
+/// 160 characters of the agent).
+pub fn client_label(ip: std::net::IpAddr, headers: &axum::http::HeaderMap) -> String {
+    let agent: String = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(160)
+        .collect();
+    format!("{ip} {agent}")
+}
+
 /// [`CSP`] with `form-action` widened to `origins` as well: the sign-in
 /// page, whose provider buttons post here and are redirected on to an
 /// identity provider (browsers hold redirects after a form to

@@ -111,9 +111,12 @@ fn the_console_in_a_real_browser() {
     };
     drop(photo);
     let portrait = lensguard_testkit::fetched::cache_dir().join("testdata/grace_hopper.jpg");
+    // The analysed and the recorded stream are two mounts, as a camera's
+    // sub and main streams are (see recordings.rs).
     let walk = format!("walk=crossing:{}", portrait.display());
+    let walk_main = format!("walk-main=crossing:{}", portrait.display());
     let _turn = crate::common::camera_turn();
-    let Some(rtsp) = RtspServer::start(&[walk.as_str()], 0, None) else {
+    let Some(rtsp) = RtspServer::start(&[walk.as_str(), walk_main.as_str()], 0, None) else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -142,10 +145,11 @@ fn the_console_in_a_real_browser() {
         &data,
         &format!(
             "data_dir = {data:?}\n[auth]\nconsole_idle_minutes = 1\n\
-             [[cameras]]\nname = \"gate-2\"\ndetect_url = {url:?}\nrecord_url = {url:?}\n\
+             [[cameras]]\nname = \"gate-2\"\ndetect_url = {url:?}\nrecord_url = {main:?}\n\
              mode = \"continuous\"\n[cameras.recording]\nsegment_seconds = 2\n",
             data = data.to_str().expect("utf8"),
             url = rtsp.url("walk"),
+            main = rtsp.url("walk-main"),
         ),
     );
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

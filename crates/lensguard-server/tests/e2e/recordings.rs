@@ -410,16 +410,19 @@ fn a_camera_restarted_ten_times_leaves_ten_gaps_and_the_service_keeps_recording(
 #[test]
 fn a_camera_over_its_quota_loses_its_oldest_footage_with_receipts() {
     let _turn = crate::common::camera_turn();
-    let Some(rtsp) = RtspServer::start(&["yard=ball"], 0, None) else {
+    // The analysed and the recorded stream are two mounts, as a camera's
+    // sub and main streams are (on one shared mount the RTSP test server
+    // once aborted inside GStreamer, gst_rtsp_media_get_rates).
+    let Some(rtsp) = RtspServer::start(&["yard=ball", "yard-main=ball"], 0, None) else {
         return;
     };
-    let url = rtsp.url("yard");
+    let (url, main) = (rtsp.url("yard"), rtsp.url("yard-main"));
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
     let viewer = create_key(&data, &["inspections:read"], &[]);
     // 150 kB: a few one-second segments of the test stream.
     let config = format!(
-        "[[cameras]]\nname = \"yard\"\ndetect_url = {url:?}\nrecord_url = {url:?}\nmode = \"continuous\"\n\
+        "[[cameras]]\nname = \"yard\"\ndetect_url = {url:?}\nrecord_url = {main:?}\nmode = \"continuous\"\n\
          [cameras.recording]\nsegment_seconds = 1\npre_roll_seconds = 0\npost_roll_seconds = 0\nquota_gb = 0.00015\n"
     );
     let server = Server::start_with_config(&data, &config);

@@ -7,6 +7,7 @@
 //! refusal is in the audit log with its reason, and that sessions carry the
 //! provider and subject.
 
+use crate::common::identity::{create_user, login};
 use crate::common::{Server, audit_entries, browser::browser_tools};
 use rcgen::{CertificateParams, KeyPair};
 use std::io::{BufRead, BufReader};
@@ -182,6 +183,8 @@ devices = ["dock-*"]
         provider_block("corp-totp", "totp"),
     );
     let data = dir.path().join("data");
+    // The break-glass owner: local, password and TOTP.
+    let keeper = create_user(&data, "keeper", "owner");
     let file = dir.path().join("lensguard.toml");
     std::fs::write(&file, config).unwrap();
     let server = Server::start_listening(
@@ -223,7 +226,14 @@ devices = ["dock-*"]
         failures(&audit_entries(&data))
     );
 
+    login(&server, "keeper", &keeper);
     let entries = audit_entries(&data);
+    assert!(
+        entries.iter().any(|e| e["action"] == "auth.login"
+            && e["outcome"] == "success"
+            && e["reason"].as_str().unwrap_or("").contains("(break-glass)")),
+        "the local owner's password login is marked break-glass"
+    );
     let refused = failures(&entries);
     for (attack, needle) in [
         ("alg none", "(Algorithm)"),

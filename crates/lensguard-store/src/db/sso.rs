@@ -7,8 +7,9 @@
 //!   provider. A local user's name is never taken over by a provider's
 //!   person.
 //! - Just-in-time: each sign-in brings the row's role and devices to what
-//!   the provider's groups grant now; a narrower role ends the person's
-//!   other sessions in the same transaction (as [`Db::set_role`] does).
+//!   the provider's groups grant now; a narrower role or fewer devices end
+//!   the person's other sessions in the same transaction (as
+//!   [`Db::set_role`] does for roles).
 //! - Deprovisioning ([`Db::deprovision`]) disables the user, ends every
 //!   session and revokes every API key they own in one transaction.
 //! - A TOTP step-up secret that was never used may be replaced and shown
@@ -100,12 +101,12 @@ impl Db {
                 .bind(&user.id)
                 .execute(&mut *tx)
                 .await?;
-            let wider_devices = match (&user.devices, &person.devices) {
+            let devices_narrowed = match (&user.devices, &person.devices) {
                 (_, None) => false,
                 (None, Some(_)) => true,
                 (Some(old), Some(new)) => !old.within(new),
             };
-            if narrows(user.role.as_str(), person.role) || wider_devices {
+            if narrows(user.role.as_str(), person.role) || devices_narrowed {
                 end_sessions(&mut tx, &user.id, now).await?;
             }
             tx.commit().await?;

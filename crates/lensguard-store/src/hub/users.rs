@@ -266,13 +266,21 @@ impl HubDb {
     }
 
     /// Spends the login's TOTP step and opens its session in one
-    /// transaction; a step spent meanwhile opens nothing.
+    /// transaction; a step spent meanwhile opens nothing. The hub has no
+    /// single sign-on: a session that names an identity provider
+    /// (`terms.via`) is refused rather than stored without it.
     pub async fn open_login_session(
         &self,
         login: &VerifiedLogin,
         terms: &SessionTerms,
         now: i64,
     ) -> Result<Result<IssuedSession, LoginRefusal>, Error> {
+        if terms.via.is_some() {
+            return Err(Error::Rejected(
+                "the hub has no single sign-on; its sessions come from a password and TOTP"
+                    .to_owned(),
+            ));
+        }
         let mut tx = self.pool().begin().await?;
         let spent = sqlx::query(
             "UPDATE hub_users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $3

@@ -196,19 +196,7 @@ async fn a_step_up_secret_is_shown_again_only_until_a_code_was_used() {
         .await
         .expect("db")
         .expect("never used: shown");
-    let secret = totp_rs::Secret::Encoded(enrolment.secret_base32.expose().clone())
-        .to_bytes()
-        .expect("base32");
-    let totp = totp_rs::TOTP::new_unchecked(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        secret,
-        None,
-        String::new(),
-    );
-    let code = totp.generate(NOW.unix_timestamp() as u64);
+    let code = super::db_users::code(&enrolment, NOW);
     let verified = db
         .check_step_up(&user.id, &code, &secrets, NOW)
         .await

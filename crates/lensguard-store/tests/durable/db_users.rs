@@ -35,7 +35,7 @@ fn pw(p: &str) -> Sensitive<String> {
 }
 
 /// The code an authenticator app shows at `t`.
-fn code(enrolment: &TotpEnrolment, t: time::OffsetDateTime) -> String {
+pub(crate) fn code(enrolment: &TotpEnrolment, t: time::OffsetDateTime) -> String {
     let secret = totp_rs::Secret::Encoded(enrolment.secret_base32.expose().clone())
         .to_bytes()
         .expect("base32");

@@ -93,14 +93,10 @@ pub async fn submit(
         ));
     }
     let next = safe_next(Some(&form.next)).to_owned();
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     let terms = SessionTerms {
         lifetime: hub.console.lifetime,
         idle: Some(hub.console.idle),
-        client: format!("{} {agent}", visitor.ip),
+        client: crate::web::client_label(visitor.ip, &headers),
         via: None,
     };
     let signed = hub

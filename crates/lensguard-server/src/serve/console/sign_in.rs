@@ -118,18 +118,11 @@ pub async fn submit(
         return refuse_form(&state, &visitor, why).await;
     }
     let next = safe_next(Some(&form.next)).to_owned();
-    let agent: String = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(160)
-        .collect();
     let lifetime = time::Duration::try_from(state.session_lifetime).unwrap_or(time::Duration::HOUR);
     let terms = lensguard_store::db::SessionTerms {
         lifetime,
         idle: time::Duration::try_from(state.console.idle).ok(),
-        client: format!("{} {agent}", visitor.ctx.ip),
+        client: crate::web::client_label(visitor.ctx.ip, &headers),
         via: None,
     };
     let login = identity::sessions::Login {

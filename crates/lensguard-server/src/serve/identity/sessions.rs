@@ -189,11 +189,16 @@ pub async fn sign_in(
         |outcome, reason| record(state, ctx, &actor, "auth.login", &actor, outcome, reason);
     // Audited before the code's step is spent: a login that cannot be
     // recorded changes nothing, and the same code still works.
-    let how = if terms.idle.is_some() {
+    let mut how = if terms.idle.is_some() {
         format!("role {}; console", user.role)
     } else {
         format!("role {}", user.role)
     };
+    // With single sign-on configured, a password login is the break-glass
+    // way in: say so, so the SIEM can alert on it.
+    if state.sso.is_some() {
+        how.push_str("; local password login while single sign-on is configured (break-glass)");
+    }
     login_entry(Outcome::Success, Some(how)).await?;
     match state.db.open_login_session(&verified, terms, now).await {
         Ok(Ok(session)) => Ok((session, user)),

@@ -1,6 +1,6 @@
 //! Starting a sign-in at a provider and taking its answer.
 
-use super::{FLOW_COOKIE, Pending, SsoState, StepUp, flow_cookie};
+use super::{FLOW_COOKIE, Pending, SsoState, StepUp, chrome, flow_cookie, form_refused};
 use crate::serve::console::page::Visitor;
 use crate::serve::console::render::{self, Chrome};
 use crate::serve::identity;
@@ -29,13 +29,6 @@ pub struct StartForm {
     next: String,
 }
 
-fn chrome(visitor: &Visitor) -> Chrome {
-    Chrome {
-        csrf: visitor.csrf.clone(),
-        ..Chrome::default()
-    }
-}
-
 fn sso(state: &AppState) -> Option<Arc<SsoState>> {
     state.sso.clone()
 }
@@ -53,10 +46,31 @@ fn refused_page(visitor: &Visitor, status: StatusCode, provider: &str) -> Respon
     ))
 }
 
-/// Audits a refused sign-in through `provider`, then shows the refusal.
+/// Audits a refused sign-in through `provider`, then shows the refusal
+/// (401).
 async fn refuse(
     state: &AppState,
     visitor: &Visitor,
+    provider: &str,
+    user: Option<&str>,
+    why: String,
+) -> Response {
+    refuse_with(
+        state,
+        visitor,
+        StatusCode::UNAUTHORIZED,
+        provider,
+        user,
+        why,
+    )
+    .await
+}
+
+/// [`refuse`] answering `status`.
+async fn refuse_with(
+    state: &AppState,
+    visitor: &Visitor,
+    status: StatusCode,
     provider: &str,
     user: Option<&str>,
     why: String,
@@ -90,7 +104,7 @@ async fn refuse(
     {
         return render::unavailable(&chrome(visitor));
     }
-    refused_page(visitor, StatusCode::UNAUTHORIZED, provider)
+    refused_page(visitor, status, provider)
 }
 
 /// `POST /console/sso/{provider}`: sends the browser to the provider.
@@ -104,15 +118,15 @@ pub async fn start(
         return not_configured(&visitor);
     };
     let Ok(Form(form)) = form else {
-        return not_configured(&visitor);
-    };
-    if let Err(why) = visitor.check_form(&state, &form.csrf) {
         return visitor.with_cookie(render::error_page(
             &chrome(&visitor),
-            StatusCode::FORBIDDEN,
+            StatusCode::BAD_REQUEST,
             "Form refused",
-            &format!("{why}. Reload the page and send the form again."),
+            "The form was not understood. Reload the page and send it again.",
         ));
+    };
+    if let Err(why) = visitor.check_form(&state, &form.csrf) {
+        return form_refused(&visitor, why);
     }
     let Some(provider) = sso.provider(&name) else {
         return not_configured(&visitor);
@@ -121,7 +135,7 @@ pub async fn start(
         Ok(a) => a,
         Err(refusal) => {
             let why = refusal.reason();
-            return refuse(&state, &visitor, &name, None, why).await;
+            return refuse_with(&state, &visitor, StatusCode::BAD_GATEWAY, &name, None, why).await;
         }
     };
     let flow = hex::encode(uuid::Uuid::new_v4().as_bytes());
@@ -230,6 +244,10 @@ pub async fn callback(
         .await
     {
         Ok(p) => p,
+        Err(refusal @ crate::oidc::Refusal::Unreachable(_)) => {
+            let why = refusal.reason();
+            return refuse_with(&state, &visitor, StatusCode::BAD_GATEWAY, &name, None, why).await;
+        }
         Err(refusal) => return refuse(&state, &visitor, &name, None, refusal.reason()).await,
     };
     let user = match admit(&state, &sso, &name, &person).await {
@@ -262,6 +280,7 @@ pub async fn callback(
                         subject: person.subject,
                         next: pending.next,
                         started: Instant::now(),
+                        enrolment: None,
                     },
                 );
                 let mut response = moving_on(&visitor, "/console/sso/step-up");
@@ -377,17 +396,10 @@ pub(super) fn terms(
     headers: &HeaderMap,
     origin: SessionOrigin,
 ) -> SessionTerms {
-    let agent: String = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(160)
-        .collect();
     SessionTerms {
         lifetime: sso.lifetime(),
         idle: time::Duration::try_from(state.console.idle).ok(),
-        client: format!("{} {agent}", visitor.ctx.ip),
+        client: crate::web::client_label(visitor.ctx.ip, headers),
         via: Some(origin),
     }
 }

@@ -28,7 +28,10 @@ mod step_up;
 pub use flow::{callback, start};
 pub use step_up::{step_up_form, step_up_submit};
 
+use super::page::Visitor;
+use super::render::{self, Chrome};
 use crate::oidc::Provider;
+use lensguard_core::Sensitive;
 use lensguard_core::config::sso::SsoConfig;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -59,6 +62,9 @@ struct StepUp {
     subject: String,
     next: String,
     started: Instant,
+    /// A first-time TOTP secret and its `otpauth://` URI, kept while this
+    /// step-up lasts so the form shows the same one when reloaded.
+    enrolment: Option<(Sensitive<String>, Sensitive<String>)>,
 }
 
 /// Single sign-on: the configuration, the providers and the sign-ins under
@@ -141,6 +147,13 @@ impl SsoState {
             .cloned()
     }
 
+    fn remember_enrolment(&self, flow: &str, secret: Sensitive<String>, uri: Sensitive<String>) {
+        let mut map = self.step_ups.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = map.get_mut(flow) {
+            s.enrolment = Some((secret, uri));
+        }
+    }
+
     fn end_step_up(&self, flow: &str) {
         let mut map = self.step_ups.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(flow);
@@ -149,6 +162,24 @@ impl SsoState {
     fn lifetime(&self) -> time::Duration {
         time::Duration::try_from(self.config.session_lifetime).unwrap_or(time::Duration::HOUR)
     }
+}
+
+/// The frame of a page for someone not signed in.
+fn chrome(visitor: &Visitor) -> Chrome {
+    Chrome {
+        csrf: visitor.csrf.clone(),
+        ..Chrome::default()
+    }
+}
+
+/// 403: a form the CSRF checks refused (`why`).
+fn form_refused(visitor: &Visitor, why: &str) -> axum::response::Response {
+    visitor.with_cookie(render::error_page(
+        &chrome(visitor),
+        axum::http::StatusCode::FORBIDDEN,
+        "Form refused",
+        &format!("{why}. Reload the page and send the form again."),
+    ))
 }
 
 /// `Set-Cookie` for the flow cookie (`SameSite=Lax`: it must come back on

@@ -1,10 +1,11 @@
 //! lensguard's own TOTP step-up after a provider vouched for a person whose
 //! role needs a second factor. A person who never used a code gets a fresh
-//! secret and its QR code first (shown once per visit to the form, and
-//! never again after a code of theirs was accepted).
+//! secret and its QR code first (the same one on every visit to the form
+//! while the step-up lasts, and never again after a code of theirs was
+//! accepted).
 
 use super::flow::{moving_on, signed_in, terms};
-use super::{FLOW_COOKIE, SsoState};
+use super::{FLOW_COOKIE, SsoState, chrome, form_refused};
 use crate::serve::console::page::Visitor;
 use crate::serve::console::render::{self, Chrome};
 use crate::serve::identity;
@@ -30,13 +31,6 @@ struct StepUpPage<'a> {
     message: &'a str,
     secret: &'a str,
     qr_svg: String,
-}
-
-fn chrome(visitor: &Visitor) -> Chrome {
-    Chrome {
-        csrf: visitor.csrf.clone(),
-        ..Chrome::default()
-    }
 }
 
 fn expired(visitor: &Visitor) -> Response {
@@ -70,19 +64,25 @@ pub async fn step_up_form(
     let Ok(Some(user)) = state.db.get_user(&step_up.user_id).await else {
         return expired(&visitor);
     };
-    let enrolment = match state
-        .db
-        .step_up_enrolment(&step_up.user_id, &state.secrets)
-        .await
-    {
-        Ok(e) => e,
-        Err(_) => return render::db_unavailable(&chrome(&visitor)),
+    // A first-time secret is made once per step-up and shown again on a
+    // reload; after a code of theirs was accepted, never again.
+    let enrolment = match step_up.enrolment {
+        Some(kept) => Some(kept),
+        None => match state
+            .db
+            .step_up_enrolment(&step_up.user_id, &state.secrets)
+            .await
+        {
+            Ok(Some(e)) => {
+                sso.remember_enrolment(&flow, e.secret_base32.clone(), e.otpauth_uri.clone());
+                Some((e.secret_base32, e.otpauth_uri))
+            }
+            Ok(None) => None,
+            Err(_) => return render::db_unavailable(&chrome(&visitor)),
+        },
     };
     let (secret, qr) = match &enrolment {
-        Some(e) => (
-            e.secret_base32.expose().clone(),
-            qr_svg(e.otpauth_uri.expose()),
-        ),
+        Some((secret, uri)) => (secret.expose().clone(), qr_svg(uri.expose())),
         None => (String::new(), String::new()),
     };
     let page = StepUpPage {
@@ -121,12 +121,7 @@ pub async fn step_up_submit(
         return moving_on(&visitor, "/console/sso/step-up");
     };
     if let Err(why) = visitor.check_form(&state, &form.csrf) {
-        return visitor.with_cookie(render::error_page(
-            &chrome(&visitor),
-            StatusCode::FORBIDDEN,
-            "Form refused",
-            &format!("{why}. Reload the page and send the form again."),
-        ));
+        return form_refused(&visitor, why);
     }
     if state
         .logins
