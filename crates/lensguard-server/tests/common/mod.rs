@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 /// Tests that run a camera take turns: a camera test depends on decoding
 /// and detection keeping up with the stream, and on two cores two of them at
 /// once starve each other (segments land in the wrong category, a restarted
-/// stream comes back too late). Hold the guard for the whole test.
+/// stream comes back too late). Other heavy tests (a browser with its own
+/// servers) take the same turn, so they do not starve a camera either. Hold
+/// the guard for the whole test.
 pub fn camera_turn() -> std::sync::MutexGuard<'static, ()> {
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
     TURN.lock()

@@ -146,7 +146,13 @@ fn footage_is_sealed_per_category_read_only_with_a_reason_and_decodes_only_when_
         sum / 1600
     };
     assert!(mean(40, 20) < 12, "the mask is filled: {}", mean(40, 20));
-    assert!(mean(560, 300) > 100, "the scene is not: {}", mean(560, 300));
+    // The rest of the grey scene is not, wherever the person is: at least two
+    // of the other three corners (the person covers at most one).
+    let corners = [mean(560, 20), mean(40, 300), mean(560, 300)];
+    assert!(
+        corners.iter().filter(|&&m| m > 100).count() >= 2,
+        "the scene is not filled: corners {corners:?}"
+    );
 
     // Reading the original: a viewer may not, nobody may without a reason.
     let path = format!("/v1/segments/{id}/original");

@@ -142,6 +142,9 @@ fn single_sign_on_with_a_real_provider() {
     let Some((python, _)) = browser_tools() else {
         return;
     };
+    // A browser, a node provider and the service: heavy enough to starve a
+    // camera test running beside it on two cores.
+    let _turn = crate::common::camera_turn();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("https://127.0.0.1:{port}");
