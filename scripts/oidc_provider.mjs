@@ -25,12 +25,17 @@ import { createHmac, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+// Start-up steps on stderr, so a start that hangs says where.
+const started = Date.now();
+const trace = (step) => process.stderr.write(`oidc test provider: ${step} after ${Date.now() - started} ms\n`);
 const load = async (name) => {
   const require = createRequire(`${config.modules}/`);
   return import(pathToFileURL(require.resolve(name)).href);
 };
 const { default: Provider } = await load('oidc-provider');
+trace('oidc-provider loaded');
 const jose = await load('jose');
+trace('jose loaded');
 
 const issuer = `https://127.0.0.1:${config.port}`;
 const people = new Map(config.people.map((p) => [p.username, p]));
@@ -43,6 +48,7 @@ function newKey() {
 }
 
 let signingKey = newKey();
+trace('signing key generated');
 let attack = null;
 const nonces = [];
 
@@ -195,6 +201,7 @@ async function forge(mode, claims) {
 }
 
 let current = build();
+trace('provider built');
 const server = createServer(
   { cert: readFileSync(config.cert), key: readFileSync(config.key) },
   (req, res) => current.callback()(req, res),

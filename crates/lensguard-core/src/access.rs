@@ -65,11 +65,15 @@ pub enum Scope {
     /// policy allows it for every reason of the result.
     #[serde(rename = "inspections:override")]
     InspectionsOverride,
+    /// Provision users and groups from an identity provider over SCIM 2.0
+    /// (`/scim/v2/`); only API keys may use it.
+    #[serde(rename = "scim:provision")]
+    ScimProvision,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 12] = [
+    pub const ALL: [Scope; 13] = [
         Scope::InspectionsWrite,
         Scope::InspectionsRead,
         Scope::AuditRead,
@@ -82,6 +86,7 @@ impl Scope {
         Scope::CasesRead,
         Scope::CasesManage,
         Scope::InspectionsOverride,
+        Scope::ScimProvision,
     ];
 
     /// The scope's name, e.g. `inspections:write`.
@@ -99,6 +104,7 @@ impl Scope {
             Scope::CasesRead => "cases:read",
             Scope::CasesManage => "cases:manage",
             Scope::InspectionsOverride => "inspections:override",
+            Scope::ScimProvision => "scim:provision",
         }
     }
 }
@@ -112,7 +118,7 @@ impl fmt::Display for Scope {
 /// A scope name that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown scope {0:?} (known: inspections:write, inspections:read, inspections:override, audit:read, keys:manage, users:manage, policy:manage, evidence:read-original, evidence:manage, metrics:read, cases:read, cases:manage)"
+    "unknown scope {0:?} (known: inspections:write, inspections:read, inspections:override, audit:read, keys:manage, users:manage, policy:manage, evidence:read-original, evidence:manage, metrics:read, cases:read, cases:manage, scim:provision)"
 )]
 pub struct UnknownScope(pub String);
 
@@ -278,7 +284,8 @@ pub mod needs {
         MetricsRead,
         CasesRead,
         CasesManage,
-        InspectionsOverride
+        InspectionsOverride,
+        ScimProvision
     );
 }
 
@@ -361,8 +368,8 @@ mod tests {
     #[test]
     fn role_matrix_is_as_documented() {
         use Scope::*;
-        assert_eq!(Role::Owner.scopes().len(), 12);
-        assert_eq!(Role::Admin.scopes().len(), 12);
+        assert_eq!(Role::Owner.scopes().len(), 13);
+        assert_eq!(Role::Admin.scopes().len(), 13);
         assert_eq!(
             Role::Developer.scopes(),
             [InspectionsWrite, InspectionsRead, KeysManage]

@@ -2,11 +2,13 @@
 
 mod cases;
 mod fleet;
+mod models;
 mod password;
 mod vault;
 
 pub use cases::{CaseAddArgs, CaseCommand, CaseExportArgs, CaseVerifyArgs};
 pub use fleet::{EdgeCommand, EgressCommand, HubCommand, HubDirArgs, HubUsersCommand};
+pub use models::ModelsCommand;
 pub use password::PasswordSource;
 pub use vault::{EraseArgs, EvidenceCommand, EvidenceKind, RetentionCommand, VaultArgs};
 
@@ -104,6 +106,10 @@ pub enum Command {
     /// Read kept evidence (redacted images, thumbnails, originals).
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Signed model updates: the root of trust, and importing a TUF
+    /// repository of model bundles carried on removable media.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// Evidence cases: open, add evidence (held until closed), close, export
     /// a bundle that proves itself, and verify one.
     #[command(subcommand)]

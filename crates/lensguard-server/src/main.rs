@@ -19,10 +19,12 @@ mod inputs;
 mod intake;
 mod inventory;
 mod metrics;
+mod model_updates;
 #[cfg(test)]
 mod module_rule;
 mod oidc;
 mod output;
+mod scim;
 mod serve;
 mod siem;
 mod sinks;

@@ -352,14 +352,7 @@ impl SsoSection {
     pub fn validate(&self, problems: &mut Vec<String>) -> Option<SsoConfig> {
         let provisioning = match self.provisioning.as_deref().unwrap_or("just_in_time") {
             "just_in_time" => Provisioning::JustInTime,
-            "scim" => {
-                // The SCIM endpoint is not in this build yet: without it no
-                // one could be provisioned, so no one could sign in.
-                problems.push(
-                    "sso.provisioning: \"scim\" needs the SCIM endpoint, which this build does not have yet; use just_in_time".to_owned(),
-                );
-                Provisioning::Scim
-            }
+            "scim" => Provisioning::Scim,
             other => {
                 problems.push(format!(
                     "sso.provisioning: {other:?} is not just_in_time or scim"

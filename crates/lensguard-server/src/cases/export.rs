@@ -16,6 +16,7 @@
 use super::bundle::{self, EntryLine, FileRecord, ItemRecord, Manifest, ProofLine};
 use super::provenance::{self, EvidenceAssertion};
 use super::signing::EvidenceSigner;
+use crate::common::time_text::rfc3339;
 use anyhow::{Context, bail};
 use lensguard_core::config::cameras::Polygon;
 use lensguard_core::policy::{DataCategory, Policy};
@@ -63,16 +64,6 @@ pub struct Exported {
     pub entries: u64,
     /// SHA-256 of `MANIFEST.sha256`.
     pub manifest_sha256: String,
-}
-
-fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 /// The model card behind a model name, as a C2PA manifest names it.

@@ -10,6 +10,7 @@ mod evidence;
 mod explain;
 mod keys;
 mod local;
+mod models;
 mod policy;
 mod redact;
 mod retention;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit::run(cmd),
         Command::Retention(cmd) => retention::run(cmd),
         Command::Evidence(cmd) => evidence::run(cmd),
+        Command::Models(cmd) => models::run(cmd),
         Command::Erase(args) => evidence::erase(args),
         Command::Case(cmd) => case::run(cmd),
         Command::Cameras(args) => cameras::run(args),

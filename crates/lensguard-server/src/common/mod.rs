@@ -11,4 +11,5 @@ pub mod https_client;
 pub mod login_limits;
 pub mod runtime;
 pub mod shutdown;
+pub mod time_text;
 pub mod tls;

@@ -16,6 +16,7 @@ use super::auth::{Auth, audit_read};
 use super::evidence::{caller, valid_device};
 use super::http::{RequestId, audit_unavailable, db_unavailable, error, read_json};
 use super::state::AppState;
+use crate::common::time_text::rfc3339;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -88,16 +89,6 @@ pub struct NewItems {
     pub from: Option<String>,
     /// End of the range (RFC 3339, exclusive).
     pub to: Option<String>,
-}
-
-fn rfc3339(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 fn view(c: Case, items: Option<Vec<CaseItemView>>) -> CaseView {

@@ -119,6 +119,7 @@ pub fn router(
             "/v1/audit/proofs/consistency",
             get(super::audit_api::consistency),
         )
+        .merge(super::scim::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             super::auth::audit_body_refusals,

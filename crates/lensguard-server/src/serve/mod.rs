@@ -32,6 +32,7 @@ mod plain_http;
 mod policy_api;
 mod refusal_flood;
 mod refusals;
+mod scim;
 pub(crate) mod settings;
 mod slow_body;
 mod state;
@@ -263,6 +264,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
             )?)),
             None => None,
         },
+        scim: scim::ScimState::for_config(cfg.sso.as_ref()),
     };
     // Only an enrolled edge delivers; an air-gapped one starts no task that
     // could connect anywhere.

@@ -44,6 +44,8 @@ pub struct AppState {
     pub console: Arc<super::console::ConsoleState>,
     /// Single sign-on (`[sso]`), when configured.
     pub sso: Option<Arc<super::console::sso::SsoState>>,
+    /// SCIM provisioning (`sso.provisioning = "scim"`), when on.
+    pub scim: Option<Arc<super::scim::ScimState>>,
 }
 
 pub use crate::common::login_limits::{KeyedLimiter, LoginLimits, limiter};

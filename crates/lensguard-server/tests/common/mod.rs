@@ -28,6 +28,31 @@ pub fn camera_turn() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// The test virtual environment's Python (`scripts/install-test-deps`
+/// fills it), when it can run `import {imports}`; `what` names the missing
+/// tool. Missing under `CI=true` fails the test; elsewhere it is skipped,
+/// loudly.
+#[allow(dead_code)] // only the end-to-end tests run Python tools
+pub fn test_python(imports: &str, what: &str) -> Option<PathBuf> {
+    let python = std::env::var_os("LENSGUARD_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/lensguard")
+        })
+        .join("test-venv/bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", &format!("import {imports}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        let why = format!("{what} (test venv) is missing; scripts/install-test-deps installs it");
+        assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{why}");
+        eprintln!("\n*** SKIPPING: {why} ***\n");
+        return None;
+    }
+    Some(python)
+}
+
 /// Runs the `lensguard` binary to completion.
 pub fn lensguard(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_lensguard"))

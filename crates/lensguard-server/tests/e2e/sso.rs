@@ -14,9 +14,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-const SECRET: &str = "lensguard-test-client-secret";
+pub(crate) const SECRET: &str = "lensguard-test-client-secret";
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -24,9 +24,9 @@ fn free_port() -> u16 {
 }
 
 /// The test provider, stopped (by its PID) when dropped.
-struct Provider {
+pub(crate) struct Provider {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Provider {
@@ -44,7 +44,7 @@ fn npm_modules() -> PathBuf {
         .join("npm-test/node_modules")
 }
 
-fn start_provider(dir: &Path, lensguard: &str) -> Option<Provider> {
+pub(crate) fn start_provider(dir: &Path, lensguard: &str) -> Option<Provider> {
     if !npm_modules().join("oidc-provider/package.json").exists() {
         let why = "npm oidc-provider is missing; scripts/install-test-deps installs it";
         assert_ne!(std::env::var("CI").as_deref(), Ok("true"), "{why}");
@@ -58,7 +58,82 @@ fn start_provider(dir: &Path, lensguard: &str) -> Option<Provider> {
         .expect("certificate");
     std::fs::write(dir.join("provider.pem"), cert.pem()).expect("cert");
     std::fs::write(dir.join("provider.key"), key.serialize_pem()).expect("key");
-    let port = free_port();
+    // A provider that has not said "ready" within 30 s is stopped and
+    // started again on a fresh port (it starts in well under a second, but
+    // has been seen to hang at start under a full test run); each stuck
+    // attempt is described: its start-up trace, the kernel's view of it
+    // and node's report.
+    let mut stuck = Vec::new();
+    for attempt in 1..=3 {
+        let port = free_port();
+        write_provider_config(dir, lensguard, port);
+        let mut child = Command::new("node")
+            .arg("--report-on-signal")
+            .arg("--report-signal=SIGUSR2")
+            .arg(format!("--report-directory={}", dir.display()))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/oidc_provider.mjs"))
+            .arg(dir.join("provider.json"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("node runs");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+            Ok(line) => {
+                assert!(
+                    line.starts_with("ready "),
+                    "the provider did not start: {line:?}"
+                );
+                return Some(Provider {
+                    child,
+                    url: format!("https://127.0.0.1:{port}"),
+                });
+            }
+            Err(_) => {
+                let pid = child.id().to_string();
+                let kernel: String = ["status", "wchan", "stack"]
+                    .iter()
+                    .map(|f| {
+                        let text =
+                            std::fs::read_to_string(format!("/proc/{pid}/{f}")).unwrap_or_default();
+                        format!("/proc/{pid}/{f}: {}\n", text.trim())
+                    })
+                    .collect();
+                let _ = Command::new("kill").args(["-USR2", &pid]).status();
+                std::thread::sleep(std::time::Duration::from_secs(3));
+                let report: String = std::fs::read_dir(dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("report."))
+                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .collect();
+                lensguard_testkit::process::terminate(
+                    &mut child,
+                    std::time::Duration::from_secs(5),
+                );
+                eprintln!("the provider's attempt {attempt} did not start within 30 s:\n{kernel}");
+                stuck.push(format!(
+                    "attempt {attempt}:\n{kernel}node's report:\n{report}"
+                ));
+            }
+        }
+    }
+    panic!(
+        "the provider did not start in three attempts:\n{}",
+        stuck.join("\n")
+    );
+}
+
+/// The provider's configuration for a lensguard at `lensguard`.
+fn write_provider_config(dir: &Path, lensguard: &str, port: u16) {
     let person = |sub: &str, name: &str, groups: &[&str], amr: &[&str]| {
         serde_json::json!({"sub": sub, "username": name, "password": format!("pw-{name}"),
                            "groups": groups, "amr": amr})
@@ -81,52 +156,6 @@ fn start_provider(dir: &Path, lensguard: &str) -> Option<Provider> {
         ],
     });
     std::fs::write(dir.join("provider.json"), config.to_string()).expect("config");
-    let mut child = Command::new("node")
-        .arg("--report-on-signal")
-        .arg("--report-signal=SIGUSR2")
-        .arg(format!("--report-directory={}", dir.display()))
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/oidc_provider.mjs"))
-        .arg(dir.join("provider.json"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node runs");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(stdout).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(line) => line,
-        Err(_) => {
-            // Where it stands, for the failure message: node's diagnostic
-            // report (JavaScript stack and handles) on SIGUSR2.
-            let _ = Command::new("kill")
-                .args(["-USR2", &child.id().to_string()])
-                .status();
-            std::thread::sleep(std::time::Duration::from_secs(3));
-            let report: String = std::fs::read_dir(dir)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("report."))
-                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-                .collect();
-            lensguard_testkit::process::terminate(&mut child, std::time::Duration::from_secs(5));
-            panic!("the provider did not start within 60 s; node's report:\n{report}");
-        }
-    };
-    assert!(
-        line.starts_with("ready "),
-        "the provider did not start: {line:?}"
-    );
-    Some(Provider {
-        child,
-        url: format!("https://127.0.0.1:{port}"),
-    })
 }
 
 fn failures(entries: &[serde_json::Value]) -> Vec<String> {

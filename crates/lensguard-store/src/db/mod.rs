@@ -29,6 +29,7 @@ mod inspections;
 mod keys;
 mod outbox;
 mod overrides;
+mod scim;
 mod sessions;
 mod sso;
 mod summary;
@@ -44,6 +45,9 @@ pub use keys::{ApiKey, IssuedKey, KeyCheck, NewKey, TOKEN_PREFIX};
 pub(crate) use outbox::enqueue as enqueue_outbox;
 pub use outbox::{NewOutboxRecord, OutboxEntry, OutboxLimits, OutboxStats};
 pub use overrides::{NewOverride, OverrideFilter, StoredOverride};
+pub use scim::{
+    ScimAccess, ScimApplied, ScimConflict, ScimKind, ScimPut, ScimResource, ScimWrite, new_scim_id,
+};
 pub use sessions::{
     BOOTSTRAP_PREFIX, BOOTSTRAP_TTL, IssuedSession, SESSION_PREFIX, SessionInfo, SessionOrigin,
     SessionTerms, session_id,
@@ -62,7 +66,7 @@ use sqlx::sqlite::{
 use std::path::Path;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 16;
+const SCHEMA_VERSION: i64 = 17;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -229,6 +233,7 @@ impl Db {
         sqlx::raw_sql(footage::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(cases::SCHEMA).execute(&pool).await?;
         sqlx::raw_sql(overrides::SCHEMA).execute(&pool).await?;
+        sqlx::raw_sql(scim::SCHEMA).execute(&pool).await?;
         // Columns added after schema 1: device_id (3), retention (5), the
         // request digest (7).
         for (column, ty) in [

@@ -10,8 +10,8 @@
 //!   the provider's groups grant now; a narrower role or fewer devices end
 //!   the person's other sessions in the same transaction (as
 //!   [`Db::set_role`] does for roles).
-//! - Deprovisioning ([`Db::deprovision`]) disables the user, ends every
-//!   session and revokes every API key they own in one transaction.
+//! - Deprovisioning ([`revoke_all`], for SCIM) disables the user, ends
+//!   every session and revokes every API key they own in one transaction.
 //! - A TOTP step-up secret that was never used may be replaced and shown
 //!   again ([`Db::step_up_enrolment`]); one that was used never is.
 
@@ -101,12 +101,9 @@ impl Db {
                 .bind(&user.id)
                 .execute(&mut *tx)
                 .await?;
-            let devices_narrowed = match (&user.devices, &person.devices) {
-                (_, None) => false,
-                (None, Some(_)) => true,
-                (Some(old), Some(new)) => !old.within(new),
-            };
-            if narrows(user.role.as_str(), person.role) || devices_narrowed {
+            if narrows(user.role.as_str(), person.role)
+                || devices_narrowed(&user.devices, &person.devices)
+            {
                 end_sessions(&mut tx, &user.id, now).await?;
             }
             tx.commit().await?;
@@ -219,37 +216,42 @@ impl Db {
             user,
         }))
     }
+}
 
-    /// Disables user `id`, ends every session and revokes every API key it
-    /// owns, in one transaction.
-    pub async fn deprovision(
-        &self,
-        id: &str,
-        now: time::OffsetDateTime,
-    ) -> Result<Deprovisioned, Error> {
-        let mut tx = self.pool().begin().await?;
-        let disabled =
-            sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL")
-                .bind(unix(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 1;
-        let sessions = end_sessions(&mut tx, id, now).await?;
-        let keys = sqlx::query(
-            "UPDATE api_keys SET revoked_at = ? WHERE owner = ? AND revoked_at IS NULL",
-        )
-        .bind(unix(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(Deprovisioned {
-            disabled,
-            sessions,
-            keys,
-        })
+/// Whether going from `old` to `new` devices takes some away.
+pub(super) fn devices_narrowed(old: &Option<DeviceScope>, new: &Option<DeviceScope>) -> bool {
+    match (old, new) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(old), Some(new)) => !old.within(new),
     }
+}
+
+/// Disables `id`, ends its sessions and revokes its keys, inside `tx`.
+pub(super) async fn revoke_all(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<Deprovisioned, Error> {
+    let disabled =
+        sqlx::query("UPDATE users SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL")
+            .bind(unix(now))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1;
+    let sessions = end_sessions(tx, id, now).await?;
+    let keys =
+        sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE owner = ? AND revoked_at IS NULL")
+            .bind(unix(now))
+            .bind(id)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    Ok(Deprovisioned {
+        disabled,
+        sessions,
+        keys,
+    })
 }

@@ -1,14 +1,13 @@
 //! People from an identity provider: just-in-time users, role changes at
-//! each sign-in, names that stay local, and deprovisioning.
+//! each sign-in, names that stay local, and the TOTP step-up.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test helpers fail loudly by design
 
 use lensguard_core::Sensitive;
-use lensguard_core::access::{Role, Scope};
+use lensguard_core::access::Role;
 use lensguard_core::devices::DeviceScope;
 use lensguard_store::db::{
-    Db, ExternalPerson, KeyCheck, LoginRefusal, NewKey, NewUser, SessionOrigin, SessionTerms,
-    SsoRefusal,
+    Db, ExternalPerson, KeyCheck, LoginRefusal, NewUser, SessionOrigin, SessionTerms, SsoRefusal,
 };
 use lensguard_store::secrets::InstallationSecrets;
 use time::macros::datetime;
@@ -135,52 +134,6 @@ async fn a_local_name_is_never_taken_over_and_a_disabled_person_stays_out() {
         .await
         .expect("db");
     assert_eq!(refused, Err(SsoRefusal::Disabled(user.id)));
-}
-
-#[tokio::test]
-async fn deprovisioning_ends_sessions_and_revokes_keys_at_once() {
-    let (_dir, db, secrets) = setup().await;
-    let user = db
-        .provision_sso_user(&person(Role::Developer, None), &secrets, NOW)
-        .await
-        .expect("db")
-        .expect("admitted");
-    let session = db
-        .open_session(&user, &terms(), NOW)
-        .await
-        .expect("session");
-    let key = db
-        .create_key(
-            &NewKey {
-                name: "ada's integration".into(),
-                scopes: vec![Scope::InspectionsWrite],
-                allowed_cidrs: vec![],
-                expires_at: None,
-                owner: Some(user.id.clone()),
-                devices: None,
-            },
-            NOW,
-        )
-        .await
-        .expect("key");
-    let done = db.deprovision(&user.id, NOW).await.expect("deprovision");
-    assert!(done.disabled);
-    assert_eq!((done.sessions, done.keys), (1, 1));
-    let ip = "127.0.0.1".parse().expect("ip");
-    assert!(matches!(
-        db.authenticate_key(key.token.expose(), ip, NOW)
-            .await
-            .expect("db"),
-        KeyCheck::Revoked(_)
-    ));
-    assert!(matches!(
-        db.authenticate_session(session.token.expose(), NOW)
-            .await
-            .expect("db"),
-        KeyCheck::Revoked(_)
-    ));
-    let twice = db.deprovision(&user.id, NOW).await.expect("again");
-    assert_eq!(twice, Default::default(), "nothing left to end");
 }
 
 #[tokio::test]

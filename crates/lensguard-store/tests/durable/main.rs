@@ -9,6 +9,7 @@ mod audit_crash;
 mod audit_log;
 mod audit_tamper;
 mod db_keys;
+mod db_scim;
 mod db_sso;
 mod db_upgrade;
 mod db_users;

@@ -20,6 +20,7 @@ pub mod users;
 use super::auth::RequestCtx;
 use super::http::{RequestId, audit_unavailable, error};
 use super::state::AppState;
+pub use crate::common::time_text::rfc3339;
 use axum::http::StatusCode;
 use axum::response::Response;
 use lensguard_core::access::{Principal, Scope};
@@ -27,17 +28,6 @@ use lensguard_core::devices::DeviceScope;
 use lensguard_store::audit::Outcome;
 use schemars::JsonSchema;
 use serde::Serialize;
-
-/// Seconds since the epoch as RFC 3339.
-pub fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
 
 /// A new user's second factor, shown once.
 // No `Debug`: it holds a secret shown once.

@@ -338,7 +338,25 @@ async fn admit(
     let now = time::OffsetDateTime::now_utc();
     match sso.config.provisioning {
         Provisioning::Scim => match state.db.scim_user_named(&username).await {
-            Ok(Some(user)) if user.disabled_at.is_none() => Ok(user),
+            Ok(Some(user)) if user.disabled_at.is_none() => {
+                // The first sign-in binds the SCIM user to this provider's
+                // subject; another account with the same name is refused.
+                match state
+                    .db
+                    .bind_scim_sign_in(&user.id, provider, &person.subject)
+                    .await
+                {
+                    Ok(true) => Ok(user),
+                    Ok(false) => Err((
+                        Some(user.id),
+                        format!(
+                            "subject {}: the SCIM user {username:?} signs in as another subject",
+                            person.subject
+                        ),
+                    )),
+                    Err(e) => Err((None, format!("database: {e}"))),
+                }
+            }
             Ok(Some(user)) => Err((Some(user.id), "user disabled or deprovisioned".into())),
             Ok(None) => Err((
                 None,

@@ -1,0 +1,55 @@
+//! Model updates signed as a TUF repository (The Update Framework): the
+//! root of trust a site holds ([`trust`]), and verifying a repository a site
+//! imports from removable media ([`verify`]), with `tough` as the client.
+//!
+//! Invariants:
+//! - Nothing of a repository is used before `tough` verified it against the
+//!   trusted root: the root chain (each new root signed by a threshold of
+//!   the old root's keys and its own), the timestamp, snapshot and targets
+//!   signatures and thresholds, their versions against those last accepted
+//!   (rollback), the snapshot's targets version (mix and match), sizes
+//!   (endless data), and every target's length and SHA-256.
+//! - An import is all or nothing: `tough` runs on a scratch copy of the
+//!   accepted metadata, and only a wholly accepted import replaces it; a
+//!   refused one leaves the site as it was.
+//! - Expiry: root, targets and snapshot must not have expired. The
+//!   timestamp may have expired by at most the import window (removable
+//!   media travel for days), and an import that relies on it says so.
+
+pub mod trust;
+pub mod verify;
+
+/// Where in the data directory model updates live.
+pub const DIR: &str = "models";
+
+/// Why an import or a root was refused; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    /// No root of trust was installed yet.
+    #[error(
+        "no root of trust: install the repository's root.json first (`lensguard models trust ROOT.json`)"
+    )]
+    NoTrust,
+    /// The file is not a TUF root.
+    #[error("{0} is not a TUF root.json: {1}")]
+    NotARoot(String, String),
+    /// The repository did not verify.
+    #[error("the repository did not verify: {0}")]
+    Refused(String),
+    /// A role expired.
+    #[error("the {role} metadata expired at {at}: {what}")]
+    Expired {
+        /// Which role.
+        role: &'static str,
+        /// When (RFC 3339).
+        at: String,
+        /// What to do about it.
+        what: &'static str,
+    },
+    /// A bundle's manifest is malformed or disagrees with the targets.
+    #[error("bundle {0}: {1}")]
+    Bundle(String, String),
+    /// Reading or writing the data directory failed.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+}
