@@ -2,7 +2,7 @@
 implementation of The Update Framework), good ones and hostile ones, for
 lensguard's model update tests.
 
-    python scripts/tuf_repos.py OUT
+    python scripts/tuf_repos.py OUT [--bundle DIR]
 
 OUT/root.json is the root a site trusts first (version 1). Each scenario is
 a directory OUT/NN-name/ holding a whole repository as removable media
@@ -14,8 +14,16 @@ as it was, so the next is built on the same state.
 
 Roles: root 2 of 3 keys, targets 2 of 2, snapshot 1, timestamp 1, all
 ed25519; consistent snapshots off (metadata by plain name, `N.root.json`
-for the root chain). A bundle is `bundles/<name>.json` (its manifest) and
-its files under `<name>/<version>/`.
+for the root chain). A bundle release is its files and its manifest
+(`bundle.json`) under `<name>/<version>/`, and `bundles/<name>.json`, a copy
+of the current release's manifest.
+
+With --bundle DIR (a publisher's bundle directory: bundle.json without
+"files", and the files it names) every release is that bundle under
+another version, so good releases pass their known-answer test; without
+it, a stand-in whose known-answer test cannot pass. Files over 1 MiB are
+written once under OUT/blobs/ and linked, so eighteen repositories of a
+real model stay small; a scenario that alters a file replaces the link.
 """
 
 import copy
@@ -39,6 +47,7 @@ from tuf.api.metadata import (
 from tuf.api.serialization.json import JSONSerializer
 
 OUT = sys.argv[1]
+SOURCE = sys.argv[sys.argv.index("--bundle") + 1] if "--bundle" in sys.argv else None
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 SOON = NOW + timedelta(days=30)
 PAST = NOW - timedelta(days=30)
@@ -82,17 +91,18 @@ class Repo:
         return md
 
     def add_bundle(self, name, version, files):
-        """Publishes bundle `name` at `version` with `files` {name: bytes}."""
-        manifest = {"name": name, "version": version, "files": {}}
-        for fname, data in files.items():
+        """Publishes bundle `name` at `version`: `files` is (template, {name: bytes})."""
+        template, contents = files
+        manifest = dict(template, name=name, version=version, files={})
+        for fname, data in contents.items():
             path = f"{name}/{version}/{fname}"
             self.files[path] = data
             self.targets.signed.targets[path] = TargetFile.from_data(path, data)
             manifest["files"][fname] = {"sha256": hashlib.sha256(data).hexdigest(), "length": len(data)}
         data = json.dumps(manifest, sort_keys=True).encode()
-        path = f"bundles/{name}.json"
-        self.files[path] = data
-        self.targets.signed.targets[path] = TargetFile.from_data(path, data)
+        for path in (f"{name}/{version}/bundle.json", f"bundles/{name}.json"):
+            self.files[path] = data
+            self.targets.signed.targets[path] = TargetFile.from_data(path, data)
 
     def release(self, targets_signers=None, snapshot_targets_version=None, timestamp_snapshot_version=None):
         """New targets, snapshot and timestamp versions, signed."""
@@ -133,16 +143,63 @@ class Repo:
         for path, data in self.files.items():
             full = os.path.join(base, "targets", path)
             os.makedirs(os.path.dirname(full), exist_ok=True)
-            with open(full, "wb") as f:
-                f.write(data)
+            if len(data) > 1 << 20:
+                os.symlink(blob(data), full)
+            else:
+                with open(full, "wb") as f:
+                    f.write(data)
         if tamper:
             tamper(base)
         return name
 
 
+def blob(data):
+    """The path of a shared copy of `data` under OUT/blobs."""
+    path = os.path.join(os.path.abspath(OUT), "blobs", hashlib.sha256(data).hexdigest())
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    return path
+
+
+def rewrite(path, change):
+    """Replaces the file (or link) at `path` with change(its bytes)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    os.remove(path)
+    with open(path, "wb") as f:
+        f.write(change(data))
+
+
+def source():
+    """The bundle every release is: its manifest template and files."""
+    if SOURCE:
+        with open(os.path.join(SOURCE, "bundle.json")) as f:
+            template = json.load(f)
+        names = [template["model"], template["card"], template["known_answer"]["input"]]
+        contents = {}
+        for n in names:
+            with open(os.path.join(SOURCE, n), "rb") as f:
+                contents[n] = f.read()
+        return template, contents
+    template = {
+        "format": "centerface", "model": "model.onnx", "card": "card.md",
+        "requires": {"lensguard": "0.1.0"},
+        "known_answer": {"input": "input.png", "threshold": 0.5, "min_iou": 0.5, "expected": []},
+    }
+    return template, {"model.onnx": b"lensguard stand-in model\n" * 64, "card.md": b"# stand-in\n",
+                      "input.png": b"not an image"}
+
+
+SOURCE_BUNDLE = None
+
+
 def model(version):
-    return {"model.onnx": f"lensguard test model, version {version}\n".encode() * 64,
-            "card.md": f"# test model {version}\n".encode()}
+    global SOURCE_BUNDLE
+    if SOURCE_BUNDLE is None:
+        SOURCE_BUNDLE = source()
+    return SOURCE_BUNDLE
 
 
 def main():
@@ -205,17 +262,20 @@ def main():
     good3.add_bundle("faces", "3", model(3))
     good3.release()
 
+    model_file = model(3)[0]["model"]
+
     def flip(base):
-        path = os.path.join(base, "targets", "faces", "3", "model.onnx")
-        data = bytearray(open(path, "rb").read())
-        data[10] ^= 1
-        open(path, "wb").write(bytes(data))
+        def change(data):
+            data = bytearray(data)
+            data[10] ^= 1
+            return bytes(data)
+
+        rewrite(os.path.join(base, "targets", "faces", "3", model_file), change)
 
     add("target-hash", False, "hash", good3, tamper=flip)
 
     def longer(base):
-        with open(os.path.join(base, "targets", "faces", "3", "model.onnx"), "ab") as f:
-            f.write(b"x" * 100)
+        rewrite(os.path.join(base, "targets", "faces", "3", model_file), lambda d: d + b"x" * 100)
 
     add("target-length", False, "size", good3, tamper=longer)
 
@@ -228,8 +288,7 @@ def main():
     add("endless-timestamp", False, "size", good3, tamper=endless_timestamp)
 
     def endless_target(base):
-        with open(os.path.join(base, "targets", "faces", "3", "model.onnx"), "ab") as f:
-            f.write(b"\0" * (64 << 20))
+        rewrite(os.path.join(base, "targets", "faces", "3", model_file), lambda d: d + b"\0" * (64 << 20))
 
     add("endless-target", False, "size", good3, tamper=endless_target)
 

@@ -2,7 +2,7 @@
 
 mod cases;
 mod fleet;
-mod models;
+pub mod models;
 mod password;
 mod vault;
 
@@ -106,8 +106,8 @@ pub enum Command {
     /// Read kept evidence (redacted images, thumbnails, originals).
     #[command(subcommand)]
     Evidence(EvidenceCommand),
-    /// Signed model updates: the root of trust, and importing a TUF
-    /// repository of model bundles carried on removable media.
+    /// Signed model updates: publish bundles as a TUF repository, and on a
+    /// site trust its root, import and activate them, and see what runs.
     #[command(subcommand)]
     Models(ModelsCommand),
     /// Evidence cases: open, add evidence (held until closed), close, export

@@ -17,12 +17,14 @@
 //! less), and the start-up line says so.
 
 use crate::inputs::{ReadError, read_limited};
+use crate::model_updates::service::Updates;
+use crate::model_updates::slots::SlotModel;
 use lensguard_vision::Error;
 use lensguard_vision::derive::Detectors;
 use lensguard_vision::models::runtime::Backend;
 use lensguard_vision::models::{
     CENTERFACE, CENTERFACE_DYNAMIC, FaceDetector, ModelCard, NANODET, ObjectDetector,
-    PP_OCR_V4_DET, PP_OCR_V4_REC, TextDetector,
+    PP_OCR_V4_DET, PP_OCR_V4_REC, SignedPin, TextDetector,
 };
 use std::path::{Path, PathBuf};
 
@@ -144,18 +146,84 @@ pub type Objects = Result<std::sync::Arc<ObjectDetector>, String>;
 /// Like [`load_with_runtime`], and with `objects` also the people and
 /// vehicle detector cameras use (on the same runtime).
 pub fn load_all(dir: &Path, objects: bool) -> (Detectors, Option<String>, Objects) {
+    let loaded = load_all_with(dir, objects, &Updates::default());
+    (loaded.detectors, loaded.on_tract, loaded.objects)
+}
+
+/// What [`load_all_with`] loaded.
+pub struct Loaded {
+    /// The photo detectors.
+    pub detectors: Detectors,
+    /// Why the models run on tract, if they do.
+    pub on_tract: Option<String>,
+    /// The people and vehicle detector.
+    pub objects: Objects,
+    /// Updated releases that would not load, and why; the built-in model
+    /// was loaded instead.
+    pub refused: Vec<(SlotModel, String)>,
+}
+
+/// Loads a detector from an updated release, pinned by its signed
+/// metadata.
+fn load_update<T>(
+    model: &SlotModel,
+    on_trial: bool,
+    load: impl Fn(&[u8], &SignedPin) -> Result<T, Error>,
+) -> Result<T, String> {
+    if on_trial {
+        crate::common::crash_point::hit("models.trial_load");
+    }
+    let bytes = read_limited(&model.model_path(), MAX_MODEL_BYTES)
+        .map_err(|e| format!("{}: {e}", model.model_path().display()))?;
+    load(&bytes, &model.pin()).map_err(|e| e.to_string())
+}
+
+/// Loads an updated model on `runtime` like a built-in one, and on tract
+/// when ONNX Runtime refuses it (the service and the known-answer test
+/// load it the same way).
+pub fn on_any<T>(
+    runtime: &Backend,
+    bytes: &[u8],
+    pin: &SignedPin,
+    load: impl Fn(&[u8], &Backend, &SignedPin) -> Result<T, Error>,
+) -> Result<T, Error> {
+    load(bytes, runtime, pin).or_else(|e| match runtime {
+        Backend::OnnxRuntime(_) => load(bytes, &Backend::Tract, pin),
+        Backend::Tract => Err(e),
+    })
+}
+
+/// [`load_all`], with the active releases of updated detectors in place
+/// of the built-in files.
+pub fn load_all_with(dir: &Path, objects: bool, updates: &Updates) -> Loaded {
     let (runtime, why) = backend(dir);
-    let loaded_objects = if objects {
+    let mut refused = Vec::new();
+    let builtin_objects = || {
         read(dir, OBJECT_FILE, &NANODET)
             .and_then(|b| ObjectDetector::load_on(&b, &runtime))
             .map(std::sync::Arc::new)
             .map_err(|e| {
                 format!("{e}; cameras detect motion only and make no events (scripts/fetch-models --tier cameras)")
             })
-    } else {
-        Err("no camera is configured".to_owned())
     };
-    let faces = match &runtime {
+    let loaded_objects = if !objects {
+        Err("no camera is configured".to_owned())
+    } else if let Some((m, trial)) = updates.get("objects") {
+        match load_update(m, *trial, |b, p| {
+            on_any(&runtime, b, p, |b, r, p| {
+                ObjectDetector::load_signed(b, r, p).map(std::sync::Arc::new)
+            })
+        }) {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                refused.push((m.clone(), e));
+                builtin_objects()
+            }
+        }
+    } else {
+        builtin_objects()
+    };
+    let builtin_faces = || match &runtime {
         Backend::OnnxRuntime(_) => read(dir, FACE_FILE_PREPARED, &CENTERFACE_DYNAMIC)
             .and_then(|b| FaceDetector::load_on(&b, &runtime))
             .or_else(|e| {
@@ -163,6 +231,18 @@ pub fn load_all(dir: &Path, objects: bool) -> (Detectors, Option<String>, Object
                 read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b))
             }),
         Backend::Tract => read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b)),
+    };
+    let faces = match updates.get("faces") {
+        Some((m, trial)) => match load_update(m, *trial, |b, p| {
+            on_any(&runtime, b, p, FaceDetector::load_signed)
+        }) {
+            Ok(d) => Ok(d),
+            Err(e) => {
+                refused.push((m.clone(), e));
+                builtin_faces()
+            }
+        },
+        None => builtin_faces(),
     };
     let detectors = Detectors {
         faces,
@@ -192,7 +272,12 @@ pub fn load_all(dir: &Path, objects: bool) -> (Detectors, Option<String>, Object
             );
         }
     }
-    (detectors, why, loaded_objects)
+    Loaded {
+        detectors,
+        on_tract: why,
+        objects: loaded_objects,
+        refused,
+    }
 }
 
 /// Which runtime each loaded detector uses, for the start-up line.

@@ -86,6 +86,15 @@ pub enum ReadError {
     Io(std::io::Error),
 }
 
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::TooLarge(e) => e.fmt(f),
+            ReadError::Io(e) => e.fmt(f),
+        }
+    }
+}
+
 /// Reads a file, refusing one larger than `limit` bytes without reading it all.
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     let file = std::fs::File::open(path).map_err(ReadError::Io)?;

@@ -10,6 +10,7 @@ mod evidence;
 mod explain;
 mod keys;
 mod local;
+mod model_publish;
 mod models;
 mod policy;
 mod redact;

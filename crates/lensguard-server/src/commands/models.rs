@@ -1,12 +1,14 @@
-//! `lensguard models`: the root of trust for model updates, importing a
-//! TUF repository from removable media, and what was imported. Each change
-//! is audited first (see [`super::local`]); a refused import is audited
-//! with why and changes nothing.
+//! `lensguard models` on a site: the root of trust for model updates,
+//! importing a TUF repository from removable media and activating its
+//! releases, the known-answer test, and what runs. Each change is audited
+//! first (see [`super::local`]); a refused import is audited with why and
+//! changes nothing. The publisher's commands are in [`super::model_publish`].
 
 use super::local::{Local, open};
 use crate::cli::ModelsCommand;
-use crate::model_updates::verify::{ImportRules, Verified, state_dir};
-use crate::model_updates::{UpdateError, trust};
+use crate::model_updates::slots::{self, SlotModel};
+use crate::model_updates::verify::{ImportRules, Verified, VerifiedBundle, state_dir};
+use crate::model_updates::{UpdateError, known_answer, trust};
 use anyhow::bail;
 use lensguard_store::audit::Outcome;
 use std::io::Write;
@@ -86,6 +88,7 @@ async fn run_async(cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
             data,
             dir,
             timestamp_window_hours,
+            models,
         } => {
             let local = open(&data.data_dir).await?;
             if !dir.join("metadata").is_dir() {
@@ -100,7 +103,12 @@ async fn run_async(cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
             let now = time::OffsetDateTime::now_utc();
             let target = format!("repository:{}", dir.display());
             match crate::model_updates::verify::import(&dir, &data.data_dir, rules, now).await {
-                Ok(verified) => take_in(&local, &target, verified, &mut out),
+                Ok(verified) => {
+                    let models_dir = models
+                        .models
+                        .unwrap_or_else(crate::detection::default_models_dir);
+                    take_in(&local, &target, verified, &models_dir, &mut out)
+                }
                 Err(UpdateError::NoTrust) => bail!(UpdateError::NoTrust),
                 Err(e) => {
                     local.record(
@@ -119,21 +127,142 @@ async fn run_async(cmd: ModelsCommand) -> anyhow::Result<ExitCode> {
             status(&data.data_dir, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
+        ModelsCommand::KnownAnswer { dir, slot, models } => {
+            let models_dir = models
+                .models
+                .unwrap_or_else(crate::detection::default_models_dir);
+            run_known_answer(&dir, slot, &models_dir, &mut out)
+        }
+        ModelsCommand::Keys(cmd) => super::model_publish::keys(cmd, &mut out).await,
+        ModelsCommand::Publish { bundle, repo } => {
+            super::model_publish::publish(&bundle, &repo, &mut out).await
+        }
+        ModelsCommand::Rollback { name, to, repo } => {
+            super::model_publish::rollback(&name, &to, &repo, &mut out).await
+        }
+        ModelsCommand::RefreshTimestamp { repo } => {
+            super::model_publish::refresh_timestamp(&repo, &mut out).await
+        }
     }
+}
+
+/// `models known-answer`: the boxes found, then passed or why not.
+fn run_known_answer(
+    dir: &Path,
+    slot: bool,
+    models_dir: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let model = if slot {
+        SlotModel::read(dir)?
+    } else {
+        // A publisher's directory: the manifest completed from its files,
+        // the way `models publish` will sign it.
+        let (manifest, _) = crate::model_updates::bundle::from_source(dir)?;
+        SlotModel {
+            dir: dir.to_path_buf(),
+            manifest,
+        }
+    };
+    let found = match known_answer::detect(&model, models_dir) {
+        Ok(f) => f,
+        Err(why) => {
+            writeln!(out, "failed: {why}")?;
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let boxes: Vec<serde_json::Value> = found
+        .iter()
+        .map(|d| {
+            let r = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
+            serde_json::json!({"x": r(d.x), "y": r(d.y), "width": r(d.width), "height": r(d.height)})
+        })
+        .collect();
+    writeln!(out, "found: {}", serde_json::Value::Array(boxes))?;
+    match known_answer::compare(&model.manifest.known_answer, &found) {
+        Ok(()) => {
+            writeln!(out, "passed: {}", model.manifest.label())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(why) => {
+            writeln!(out, "failed: {why}")?;
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Stages `bundle` and runs its known-answer test in a child process;
+/// makes it the active release only if the test passed. Returns whether
+/// it is active now.
+fn activate(
+    local: &Local,
+    bundle: &VerifiedBundle,
+    models_dir: &Path,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let label = bundle.manifest.label();
+    let name = &bundle.manifest.name;
+    let running = slots::active(&local.data_dir, name).ok().flatten();
+    if running
+        .as_ref()
+        .is_some_and(|m| m.manifest.version == bundle.manifest.version)
+    {
+        writeln!(out, "{label}: active already")?;
+        return Ok(true);
+    }
+    if slots::rejected(&local.data_dir, name).contains(&bundle.manifest.version) {
+        let reason = "not activated: this release was switched back on this edge before (it failed on trial); a fixed model comes as a new release";
+        local.record(
+            "models.activate",
+            &label,
+            Outcome::Failure,
+            Some(reason.to_owned()),
+        )?;
+        writeln!(out, "{label}: {reason}")?;
+        return Ok(false);
+    }
+    let staged = slots::stage(&local.data_dir, bundle)?;
+    if let Err(why) = known_answer::in_child(&staged.model.dir, models_dir) {
+        let reason = format!("not activated: the known-answer test failed: {why}");
+        local.record(
+            "models.activate",
+            &label,
+            Outcome::Failure,
+            Some(reason.clone()),
+        )?;
+        writeln!(out, "{label}: {reason}")?;
+        return Ok(false);
+    }
+    let previous = running.map_or("the built-in model".to_owned(), |m| m.manifest.label());
+    let reason = format!(
+        "known-answer test passed; replaces {previous}, kept in the other slot; on trial until the service ran it {} s, switched back if it does not stay up through {} starts",
+        crate::model_updates::service::trial_period().as_secs(),
+        slots::MAX_TRIAL_STARTS
+    );
+    local.record(
+        "models.activate",
+        &label,
+        Outcome::Success,
+        Some(reason.clone()),
+    )?;
+    staged.activate()?;
+    writeln!(out, "{label}: activated; {reason}")?;
+    Ok(true)
 }
 
 /// Keeps the verified bundles, then accepts the metadata, audited first.
 fn take_in(
     local: &Local,
     target: &str,
-    verified: Verified,
+    mut verified: Verified,
+    models_dir: &Path,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let v = verified.versions;
     let names: Vec<String> = verified
         .bundles
         .iter()
-        .map(|b| format!("{} {}", b.name, b.version))
+        .map(|b| b.manifest.label())
         .collect();
     let mut reason = format!(
         "root v{}, targets v{}, snapshot v{}, timestamp v{}; bundles: {}",
@@ -159,16 +288,29 @@ fn take_in(
     )?;
     for bundle in &verified.bundles {
         let dir = bundles_dir(&local.data_dir)
-            .join(&bundle.name)
-            .join(&bundle.version);
+            .join(&bundle.manifest.name)
+            .join(&bundle.manifest.version);
         std::fs::create_dir_all(&dir)?;
         for (file, bytes) in &bundle.files {
             crate::data_dir::write_private(&dir.join(file), bytes)?;
         }
+        crate::data_dir::write_private(
+            &dir.join(crate::model_updates::bundle::MANIFEST),
+            &bundle.manifest_bytes,
+        )?;
     }
+    let bundles = std::mem::take(&mut verified.bundles);
     verified.accept()?;
     writeln!(out, "imported: {reason}")?;
-    Ok(ExitCode::SUCCESS)
+    let mut all_active = true;
+    for bundle in &bundles {
+        all_active &= activate(local, bundle, models_dir, out)?;
+    }
+    Ok(if all_active {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn status(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
@@ -185,6 +327,25 @@ fn status(data_dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         match version {
             Some(n) => writeln!(out, "accepted {role}: version {n}")?,
             None => writeln!(out, "accepted {role}: none yet")?,
+        }
+    }
+    for name in ["faces", "objects"] {
+        match slots::active(data_dir, name) {
+            Ok(Some(m)) => {
+                let trial = slots::trial(data_dir, name).map_or(String::new(), |t| {
+                    format!(
+                        " (on trial: {} of {} starts)",
+                        t.starts,
+                        slots::MAX_TRIAL_STARTS
+                    )
+                });
+                writeln!(out, "active {name}: {}{trial}", m.manifest.version)?;
+            }
+            Ok(None) => writeln!(out, "active {name}: the built-in model")?,
+            Err(e) => writeln!(
+                out,
+                "active {name}: the built-in model (the active slot: {e})"
+            )?,
         }
     }
     let Ok(names) = std::fs::read_dir(bundles_dir(data_dir)) else {

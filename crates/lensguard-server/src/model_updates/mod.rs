@@ -1,6 +1,9 @@
-//! Model updates signed as a TUF repository (The Update Framework): the
-//! root of trust a site holds ([`trust`]), and verifying a repository a site
-//! imports from removable media ([`verify`]), with `tough` as the client.
+//! Model updates signed as a TUF repository (The Update Framework), with
+//! `tough` on both sides: what a bundle is ([`bundle`]); publishing
+//! bundles, keys and timestamps ([`publish`]); the root of trust a site
+//! holds ([`trust`]); verifying a repository ([`verify`]); and on the edge,
+//! the known-answer test ([`known_answer`]) and the two slots each
+//! updatable detector switches between ([`slots`]).
 //!
 //! Invariants:
 //! - Nothing of a repository is used before `tough` verified it against the
@@ -16,6 +19,11 @@
 //!   timestamp may have expired by at most the import window (removable
 //!   media travel for days), and an import that relies on it says so.
 
+pub mod bundle;
+pub mod known_answer;
+pub mod publish;
+pub mod service;
+pub mod slots;
 pub mod trust;
 pub mod verify;
 
@@ -36,6 +44,9 @@ pub enum UpdateError {
     /// The repository did not verify.
     #[error("the repository did not verify: {0}")]
     Refused(String),
+    /// A publisher's command cannot do what was asked; it says why.
+    #[error("{0}")]
+    Publisher(String),
     /// A role expired.
     #[error("the {role} metadata expired at {at}: {what}")]
     Expired {

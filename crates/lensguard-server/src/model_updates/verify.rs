@@ -9,10 +9,9 @@
 //! target's length and SHA-256 while reading. [`Verified::accept`] alone
 //! makes the scratch copy the accepted metadata.
 
+use super::bundle::{MANIFEST, Manifest, plain, pointer};
 use super::{UpdateError, trust};
 use crate::common::time_text::rfc3339;
-use serde::Deserialize;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tough::{ExpirationEnforcement, FilesystemTransport, IntoVec, RepositoryLoader, TargetName};
 
@@ -23,30 +22,14 @@ pub struct ImportRules {
     pub timestamp_window: time::Duration,
 }
 
-/// A bundle's manifest (`bundles/<name>.json`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Manifest {
-    name: String,
-    version: String,
-    files: BTreeMap<String, ManifestFile>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ManifestFile {
-    sha256: String,
-    length: u64,
-}
-
-/// A bundle whose every byte `tough` verified.
+/// A bundle whose every byte `tough` verified, manifest included.
 #[derive(Debug)]
 pub struct VerifiedBundle {
-    /// Its name (what it updates, e.g. `faces`).
-    pub name: String,
-    /// Its version.
-    pub version: String,
-    /// Its files: name and content.
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The manifest's bytes, as signed.
+    pub manifest_bytes: Vec<u8>,
+    /// Its files but the manifest: name and content.
     pub files: Vec<(String, Vec<u8>)>,
 }
 
@@ -224,28 +207,27 @@ async fn read_bundle(
     manifest_name: &TargetName,
 ) -> Result<VerifiedBundle, UpdateError> {
     let raw = manifest_name.raw().to_owned();
-    let manifest: Manifest = serde_json::from_slice(&read_target(repo, manifest_name).await?)
-        .map_err(|e| UpdateError::Bundle(raw.clone(), e.to_string()))?;
-    let plain = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-            && !s.starts_with('.')
-    };
-    if format!("bundles/{}.json", manifest.name) != raw || !plain(&manifest.version) {
+    let manifest_bytes = read_target(repo, manifest_name).await?;
+    let manifest =
+        Manifest::parse(&manifest_bytes).map_err(|e| UpdateError::Bundle(raw.clone(), e))?;
+    if pointer(&manifest.name) != raw {
         return Err(UpdateError::Bundle(
             raw,
-            "its name must match its file and its version be plain".to_owned(),
+            format!("it names itself {}", manifest.label()),
+        ));
+    }
+    // The release's own copy of the manifest must be the same bytes.
+    let own = target_name(&raw, &manifest.target(MANIFEST))?;
+    if read_target(repo, &own).await? != manifest_bytes {
+        return Err(UpdateError::Bundle(
+            raw,
+            format!("it differs from {}", own.raw()),
         ));
     }
     let mut files = Vec::new();
     for (file, expected) in &manifest.files {
-        if !plain(file) {
-            return Err(UpdateError::Bundle(raw, format!("file name {file:?}")));
-        }
-        let target = TargetName::new(format!("{}/{}/{file}", manifest.name, manifest.version))
-            .map_err(|e| UpdateError::Bundle(raw.clone(), e.to_string()))?;
+        debug_assert!(plain(file));
+        let target = target_name(&raw, &manifest.target(file))?;
         let bytes = read_target(repo, &target).await?;
         if bytes.len() as u64 != expected.length
             || trust::fingerprint(&bytes) != expected.sha256.to_ascii_lowercase()
@@ -258,10 +240,14 @@ async fn read_bundle(
         files.push((file.clone(), bytes));
     }
     Ok(VerifiedBundle {
-        name: manifest.name,
-        version: manifest.version,
+        manifest,
+        manifest_bytes,
         files,
     })
+}
+
+fn target_name(bundle: &str, path: &str) -> Result<TargetName, UpdateError> {
+    TargetName::new(path).map_err(|e| UpdateError::Bundle(bundle.to_owned(), e.to_string()))
 }
 
 impl Verified {

@@ -149,10 +149,26 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(crate::detection::default_models_dir);
     let with_cameras = !cfg.cameras.is_empty();
-    let (detectors, on_tract, objects) =
-        tokio::task::spawn_blocking(move || crate::detection::load_all(&models_dir, with_cameras))
-            .await
-            .context("cannot load the models")?;
+    // Updated models: each start counts against a release on trial, and
+    // one that used up its starts is switched back before it loads.
+    let updates = crate::model_updates::service::on_start(&cfg.data_dir, &audit);
+    let on_trial = updates.active.iter().any(|(_, trial)| *trial);
+    let loaded = tokio::task::spawn_blocking(move || {
+        crate::detection::load_all_with(&models_dir, with_cameras, &updates)
+    })
+    .await
+    .context("cannot load the models")?;
+    for (model, why) in &loaded.refused {
+        crate::model_updates::service::refused_at_load(&cfg.data_dir, &audit, model, why);
+    }
+    if on_trial {
+        tokio::spawn(crate::model_updates::service::confirm_after(
+            cfg.data_dir.clone(),
+            std::sync::Arc::clone(&audit),
+            crate::model_updates::service::trial_period(),
+        ));
+    }
+    let (detectors, on_tract, objects) = (loaded.detectors, loaded.on_tract, loaded.objects);
     if let (true, Err(why)) = (with_cameras, &objects) {
         eprintln!("lensguard: WARNING: {why}");
     }

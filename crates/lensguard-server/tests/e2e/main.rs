@@ -14,6 +14,7 @@ mod cases;
 mod cli;
 mod console;
 mod fail_closed;
+mod model_updates;
 mod models;
 mod mtls;
 mod multipart;

@@ -2,7 +2,8 @@
 //! builds repositories with python-tuf (an independent implementation of
 //! TUF), good ones and hostile ones, as removable media would carry them;
 //! `lensguard models import` must take in the good ones and refuse each
-//! hostile one with its reason audited and nothing changed.
+//! hostile one with its reason audited and nothing changed. The good ones
+//! carry a real bundle, so each is activated after its known-answer test.
 
 use crate::common::{audit_entries, create_key, lensguard};
 use std::collections::BTreeMap;
@@ -34,10 +35,17 @@ fn an_import_takes_in_good_repositories_and_refuses_every_hostile_one() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    // Every release is a real bundle, so the good ones pass their
+    // known-answer test and are activated.
+    let Some(bundle) = crate::model_updates::faces_bundle(dir.path(), "source", 0.0) else {
+        return;
+    };
     let repos = dir.path().join("repos");
     let built = Command::new(&python)
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/tuf_repos.py"))
         .arg(&repos)
+        .arg("--bundle")
+        .arg(&bundle)
         .status()
         .expect("python runs");
     assert!(built.success(), "the repositories were built");
@@ -90,6 +98,7 @@ fn an_import_takes_in_good_repositories_and_refuses_every_hostile_one() {
         serde_json::from_slice(&std::fs::read(repos.join("plan.json")).unwrap()).unwrap();
     let scenarios = plan["scenarios"].as_array().unwrap();
     let models = data.join("models");
+    let models_dir = lensguard_testkit::fetched::models_dir();
     let mut refused = 0;
     let mut wrong = Vec::new();
     for s in scenarios {
@@ -103,6 +112,8 @@ fn an_import_takes_in_good_repositories_and_refuses_every_hostile_one() {
             repos.join(name).to_str().unwrap(),
             "--data-dir",
             data_arg,
+            "--models",
+            models_dir.to_str().unwrap(),
         ]);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -136,6 +147,11 @@ fn an_import_takes_in_good_repositories_and_refuses_every_hostile_one() {
         let file = models.join(format!("bundles/faces/{version}/model.onnx"));
         assert!(file.exists(), "faces {version} was kept");
     }
+    let status = lensguard(&["models", "status", "--data-dir", data_arg]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("active faces: 3 (on trial"),
+        "the last good release is active"
+    );
     let entries = audit_entries(&data);
     let failures: Vec<&serde_json::Value> = entries
         .iter()

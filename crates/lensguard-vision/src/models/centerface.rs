@@ -32,11 +32,23 @@ impl FaceDetector {
             super::runtime::Backend::Tract => CENTERFACE,
             super::runtime::Backend::OnnxRuntime(_) => super::CENTERFACE_DYNAMIC,
         };
-        let detector = FaceDetector {
-            net: Network::load_on(card, bytes, backend)?,
-        };
-        // A file whose outputs are not CenterFace's is refused now, by name,
-        // not on the first photo.
+        Self::probed(Network::load_on(card, bytes, backend)?)
+    }
+
+    /// Loads a CenterFace-shaped model that a signed update delivered,
+    /// checked against the update's `pin` instead of the built-in card.
+    pub fn load_signed(
+        bytes: &[u8],
+        backend: &super::runtime::Backend,
+        pin: &super::runtime::SignedPin,
+    ) -> Result<FaceDetector, Error> {
+        Self::probed(Network::load_signed(CENTERFACE, pin, bytes, backend)?)
+    }
+
+    /// A file whose outputs are not CenterFace's is refused now, by name,
+    /// not on the first photo.
+    fn probed(net: Network) -> Result<FaceDetector, Error> {
+        let detector = FaceDetector { net };
         let blank = RgbFrame::new(32, 32, vec![0; 32 * 32 * 3])
             .ok_or_else(|| detector.net.invalid("probe frame"))?;
         detector.detect(&blank, 32, 1.0)?;

