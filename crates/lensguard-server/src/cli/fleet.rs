@@ -105,6 +105,11 @@ pub enum HubCommand {
     /// manage users in its console.
     #[command(subcommand)]
     Users(HubUsersCommand),
+    /// Model updates through this hub: publish a bundle to edges in waves,
+    /// pause, resume, roll back, lock an edge to a release, and see which
+    /// edge runs which release.
+    #[command(subcommand)]
+    Models(HubModelsCommand),
     /// Issue an operator token for the hub's query API and /metrics.
     Token {
         #[command(flatten)]
@@ -112,6 +117,82 @@ pub enum HubCommand {
         /// Who or what it is for.
         #[arg(long, value_parser = super::plain_text)]
         name: String,
+    },
+}
+
+/// `lensguard hub models ...`.
+#[derive(Debug, Subcommand)]
+#[command(after_help = "The repository lives in DATA_DIR/models/repository and its online keys in \
+    DATA_DIR/models/keys; create them once with\n  \
+    lensguard models keys init --repo DATA_DIR/models/repository --keys DATA_DIR/models/keys --root-keys OFFLINE_DIR\n\
+    See docs/model-updates.md.")]
+pub enum HubModelsCommand {
+    /// Publish a bundle and roll it out in waves.
+    ///
+    /// Each wave adds --wave-percent of the enrolled edges, ordered by a
+    /// hash of their id (30% of 10 edges is exactly 3), every
+    /// --wave-minutes; the first starts now. Edges not yet in a wave keep
+    /// the release that was current before.
+    #[command(after_help = "Example:
+          lensguard hub models publish ./faces-2026.12.1 --wave-percent 30 --wave-minutes 60")]
+    Publish {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// The bundle directory (see `lensguard models publish --help`).
+        #[arg(value_name = "BUNDLE")]
+        bundle: PathBuf,
+        /// The share of edges each wave adds.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u8).range(1..=100))]
+        wave_percent: u8,
+        /// How long each wave lasts before the next.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=10080))]
+        wave_minutes: u32,
+    },
+    /// Pause a rollout: no further edge takes the release; those that have
+    /// it keep it.
+    Pause {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// The detector: faces or objects.
+        name: String,
+    },
+    /// Resume a paused rollout from the share it reached.
+    Resume {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// The detector.
+        name: String,
+    },
+    /// Point a detector back at a published release, for every edge at
+    /// once: a new signed targets version (see `lensguard models rollback`).
+    Rollback {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// The detector.
+        name: String,
+        /// The release to go back to.
+        #[arg(long, value_name = "VERSION")]
+        to: String,
+    },
+    /// Lock an edge to a release of a detector whatever the rollouts say
+    /// (no --version: unlock).
+    Lock {
+        #[command(flatten)]
+        dir: HubDirArgs,
+        /// The edge id (see `hub edges`).
+        #[arg(long)]
+        edge: String,
+        /// The detector.
+        #[arg(long)]
+        name: String,
+        /// The release; leave out to unlock.
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// The rollouts in force and what each edge last reported running.
+    Status {
+        #[command(flatten)]
+        dir: HubDirArgs,
     },
 }
 

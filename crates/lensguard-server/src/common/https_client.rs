@@ -47,6 +47,7 @@ pub struct HttpsClient {
     server_name: ServerName<'static>,
     tls: tokio_rustls::TlsConnector,
     timeout: Duration,
+    max_answer: usize,
     conn: Option<SendRequest<Full<Bytes>>>,
 }
 
@@ -88,8 +89,16 @@ impl HttpsClient {
             server_name,
             tls: tokio_rustls::TlsConnector::from(Arc::new(config)),
             timeout,
+            max_answer: MAX_ANSWER,
             conn: None,
         })
+    }
+
+    /// The same client reading answers of up to `bytes` (1 MiB unless
+    /// raised: model files are larger).
+    pub fn with_max_answer(mut self, bytes: usize) -> HttpsClient {
+        self.max_answer = bytes;
+        self
     }
 
     /// `host:port`, with an IPv6 address in brackets.
@@ -171,6 +180,7 @@ impl HttpsClient {
         body: Vec<u8>,
     ) -> Result<(u16, HeaderMap, Bytes), ClientError> {
         let timeout = self.timeout;
+        let max_answer = self.max_answer;
         let exchange = async {
             let mut sender = match self.conn.take() {
                 Some(s) if !s.is_closed() => s,
@@ -193,7 +203,7 @@ impl HttpsClient {
                 .map_err(|e| self.exchange_error(e.to_string()))?;
             let status = answer.status().as_u16();
             let (parts, body) = answer.into_parts();
-            let body = Limited::new(body, MAX_ANSWER)
+            let body = Limited::new(body, max_answer)
                 .collect()
                 .await
                 .map_err(|e| self.exchange_error(e.to_string()))?

@@ -5,6 +5,10 @@
 //! - `GET /v1/edge/state` (-> [`EdgeState`]) and `POST /v1/edge/batches`
 //!   ([`Batch`] -> [`BatchAck`]): mutual TLS with the edge's certificate.
 //!
+//! - `GET /v1/edge/models/plan` (-> [`ModelPlan`]), `POST
+//!   /v1/edge/models/report` ([`ModelReport`]), and the model repository
+//!   under `GET /v1/edge/models/metadata/` and `.../targets/`: mutual TLS.
+//!
 //! A batch carries records in outbox order and, optionally, the edge's latest
 //! signed audit checkpoint with a consistency proof from the size the hub
 //! last accepted.
@@ -100,4 +104,37 @@ pub struct BatchAck {
     pub checkpoint: Option<String>,
     /// The checkpoint size the hub holds now.
     pub checkpoint_size: u64,
+}
+
+/// Which release of each detector the hub wants this edge to run.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelPlan {
+    /// By detector: the release to run, or `None` to keep what runs (the
+    /// edge is not in a wave yet and no earlier release was rolled out). A
+    /// detector not named follows the repository's current release.
+    pub releases: std::collections::BTreeMap<String, Option<String>>,
+}
+
+/// What an edge runs, after a round of updates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelReport {
+    /// By detector.
+    pub models: Vec<ModelState>,
+}
+
+/// One detector's state on an edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelState {
+    /// The detector.
+    pub name: String,
+    /// Its active release, or `built-in`.
+    pub version: String,
+    /// `active`, `on-trial` or `refused` (the release the plan named was
+    /// not activated: `detail` says why).
+    pub state: String,
+    /// Why, or what else to know.
+    pub detail: String,
 }

@@ -9,8 +9,8 @@
 //! |---|---|
 //! | `GET /healthz` | anyone (says only `ok`) |
 //! | `POST /v1/enroll` | an edge with a one-time enrolment token |
-//! | `GET /v1/edge/state`, `POST /v1/edge/batches` | an enrolled, unrevoked edge's certificate |
-//! | `GET /v1/records`, `GET /v1/edges`, `GET /metrics` | an operator token ([`super::operator_api`]) |
+//! | `GET /v1/edge/state`, `POST /v1/edge/batches`, `/v1/edge/models/...` | an enrolled, unrevoked edge's certificate |
+//! | `GET /v1/records`, `GET /v1/edges`, `GET /v1/models`, `GET /metrics` | an operator token ([`super::operator_api`]) |
 //! | `/console/...` | a hub user's session ([`super::console`]) |
 //!
 //! An edge is identified by the SHA-256 of the certificate it presented,
@@ -62,6 +62,7 @@ pub(super) struct Hub {
     ca: Arc<HubCa>,
     pub(super) metrics: Arc<HubMetrics>,
     pub(super) console: Arc<super::console::HubConsole>,
+    pub(super) models: Arc<super::models::HubModels>,
 }
 
 pub(super) fn json_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -137,12 +138,25 @@ pub fn serve(
             ca,
             metrics: Arc::new(HubMetrics::new()),
             console: Arc::new(super::console::HubConsole::new(identity, sessions)),
+            models: Arc::new(super::models::HubModels::in_dir(&dir.data_dir)),
         };
+        tokio::spawn(super::models::refresh_timestamps(Arc::clone(&hub.models)));
         let app = Router::new()
             .route("/healthz", get(|| async { "ok" }))
             .route("/v1/enroll", post(enroll))
             .route("/v1/edge/state", get(edge_state))
             .route("/v1/edge/batches", post(batches))
+            .route(
+                "/v1/edge/models/metadata/{file}",
+                get(super::models_api::metadata),
+            )
+            .route(
+                "/v1/edge/models/targets/{*path}",
+                get(super::models_api::target),
+            )
+            .route("/v1/edge/models/plan", get(super::models_api::plan))
+            .route("/v1/edge/models/report", post(super::models_api::report))
+            .route("/v1/models", get(super::models_api::overview))
             .route("/v1/records", get(super::operator_api::records))
             .route("/v1/edges", get(super::operator_api::edges))
             .route("/metrics", get(super::operator_api::metrics))
@@ -179,7 +193,7 @@ pub fn serve(
 }
 
 /// The enrolled, unrevoked edge that presented this connection's certificate.
-async fn edge_of(hub: &Hub, tls: Option<&TlsInfo>) -> Result<Edge, Response> {
+pub(super) async fn edge_of(hub: &Hub, tls: Option<&TlsInfo>) -> Result<Edge, Response> {
     let refuse_as = |code: &'static str, m: &str| {
         hub.metrics.refused.inc();
         json_error(StatusCode::FORBIDDEN, code, m.to_owned())

@@ -10,6 +10,8 @@ mod api;
 mod console;
 mod identity;
 mod metrics;
+mod models;
+mod models_api;
 mod operator_api;
 
 use crate::cli::{HubCommand, HubDirArgs, HubUsersCommand};
@@ -208,6 +210,7 @@ pub fn run(cmd: HubCommand) -> anyhow::Result<ExitCode> {
             );
         }
         HubCommand::Users(cmd) => return users(cmd, &mut out),
+        HubCommand::Models(cmd) => return models::run(cmd, &mut out),
         HubCommand::Token { dir, name } => {
             let (id, secret) = runtime()?.block_on(async {
                 let db = open_db(&dir).await?;

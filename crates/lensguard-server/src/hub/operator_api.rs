@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use lensguard_store::hub::RecordFilter;
 
 /// The operator presenting a valid bearer token, or the refusal.
-async fn operator(hub: &Hub, headers: &HeaderMap) -> Result<String, Response> {
+pub(super) async fn operator(hub: &Hub, headers: &HeaderMap) -> Result<String, Response> {
     let refuse = || {
         let mut r = json_error(
             StatusCode::UNAUTHORIZED,

@@ -22,6 +22,7 @@
 pub mod bundle;
 pub mod known_answer;
 pub mod publish;
+pub mod rollout;
 pub mod service;
 pub mod slots;
 pub mod trust;

@@ -564,6 +564,19 @@ pub async fn refresh_timestamp(
     Ok(signed.signed().signed.version.get())
 }
 
+/// Whether the timestamp has used up half its life (or cannot be read),
+/// and so is due to be re-signed.
+pub fn timestamp_due(repo: &Path, lifetimes: Lifetimes, now: time::OffsetDateTime) -> bool {
+    let path = metadata(repo).join("timestamp.json");
+    let Ok(bytes) = std::fs::read(&path) else {
+        return false;
+    };
+    let Ok(ts) = serde_json::from_slice::<Signed<Timestamp>>(&bytes) else {
+        return true;
+    };
+    ts.signed.expires.as_second() - now.unix_timestamp() < lifetimes.timestamp.whole_seconds() / 2
+}
+
 /// Replaces the key of `role` (targets, snapshot or timestamp) with a new
 /// one through a new root version signed by the root keys, then signs the
 /// role's metadata anew. The old key file is moved to `revoked/`. Returns

@@ -1,6 +1,6 @@
 //! The hub's database: enrolled edges, their delivered records, their audit
-//! checkpoints, enrolment and operator tokens, and the hub's users and their
-//! sessions ([`users`]).
+//! checkpoints, enrolment and operator tokens, the hub's users and their
+//! sessions ([`users`]), and model rollouts ([`models`]).
 //!
 //! One schema, two backends through `sqlx::Any`: SQLite (a file in the hub's
 //! data directory, the embedded default) and PostgreSQL (fleets; several hub
@@ -27,6 +27,7 @@
 pub mod checkpoints;
 pub mod edges;
 pub mod ingest;
+pub mod models;
 pub mod query;
 pub mod users;
 
@@ -39,6 +40,7 @@ use std::time::Duration;
 pub use checkpoints::{CheckpointOutcome, CheckpointUpdate};
 pub use edges::{Edge, EnrolmentToken, NewEdge};
 pub use ingest::{IngestOutcome, IngestRecord};
+pub use models::{EdgeModel, Rollout};
 pub use query::{EgressSummary, RecordCounts, RecordFilter, StoredRecord};
 
 const SCHEMA: &[&str] = &[
@@ -153,7 +155,7 @@ impl HubDb {
             })
             .connect_with(opts)
             .await?;
-        for statement in SCHEMA.iter().chain(users::SCHEMA) {
+        for statement in SCHEMA.iter().chain(users::SCHEMA).chain(models::SCHEMA) {
             pool.execute(*statement).await?;
         }
         Ok(HubDb { pool, backend })
