@@ -30,6 +30,8 @@ pub struct HubSection {
     pub retry_max_seconds: Option<u64>,
     /// Deadline for connecting and for each exchange, seconds. Default 30.
     pub request_timeout_seconds: Option<u64>,
+    /// Time between asking the hub for model updates, seconds. Default 600.
+    pub model_check_seconds: Option<u64>,
 }
 
 /// Validated `[outbox]` and `[hub]`.
@@ -47,6 +49,8 @@ pub struct DeliveryConfig {
     pub retry_max: Duration,
     /// Deadline per connection and exchange.
     pub request_timeout: Duration,
+    /// Time between asking the hub for model updates.
+    pub model_check: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -107,7 +111,14 @@ pub fn validate(
         1,
         600,
     );
+    let model_check = check(
+        "hub.model_check_seconds",
+        hub.model_check_seconds.unwrap_or(600),
+        1,
+        86_400,
+    );
     DeliveryConfig {
+        model_check: Duration::from_secs(model_check),
         max_records,
         max_bytes,
         batch_records: u32::try_from(batch).unwrap_or(500),

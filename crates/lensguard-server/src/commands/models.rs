@@ -8,6 +8,7 @@ use super::local::{Local, open};
 use crate::cli::ModelsCommand;
 use crate::model_updates::slots::{self, SlotModel};
 use crate::model_updates::verify::{ImportRules, Verified, VerifiedBundle, state_dir};
+use crate::model_updates::activation::{self, Activation};
 use crate::model_updates::{UpdateError, known_answer, trust};
 use anyhow::bail;
 use lensguard_store::audit::Outcome;
@@ -191,63 +192,36 @@ fn run_known_answer(
     }
 }
 
-/// Stages `bundle` and runs its known-answer test in a child process;
-/// makes it the active release only if the test passed. Returns whether
-/// it is active now.
+/// Activates `bundle` (see [`crate::model_updates::activation`]) and says
+/// what became of it. Returns whether it is active now.
 fn activate(
     local: &Local,
     bundle: &VerifiedBundle,
     models_dir: &Path,
     out: &mut impl Write,
 ) -> anyhow::Result<bool> {
+    let record = |action: &str, target: &str, outcome, reason: String| {
+        local
+            .record(action, target, outcome, Some(reason))
+            .map_err(|e| format!("{e:#}"))
+    };
     let label = bundle.manifest.label();
-    let name = &bundle.manifest.name;
-    let running = slots::active(&local.data_dir, name).ok().flatten();
-    if running
-        .as_ref()
-        .is_some_and(|m| m.manifest.version == bundle.manifest.version)
-    {
-        writeln!(out, "{label}: active already")?;
-        return Ok(true);
-    }
-    if slots::rejected(&local.data_dir, name).contains(&bundle.manifest.version) {
-        let reason = "not activated: this release was switched back on this edge before (it failed on trial); a fixed model comes as a new release";
-        local.record(
-            "models.activate",
-            &label,
-            Outcome::Failure,
-            Some(reason.to_owned()),
-        )?;
-        writeln!(out, "{label}: {reason}")?;
-        return Ok(false);
-    }
-    let staged = slots::stage(&local.data_dir, bundle)?;
-    if let Err(why) = known_answer::in_child(&staged.model.dir, models_dir) {
-        let reason = format!("not activated: the known-answer test failed: {why}");
-        local.record(
-            "models.activate",
-            &label,
-            Outcome::Failure,
-            Some(reason.clone()),
-        )?;
-        writeln!(out, "{label}: {reason}")?;
-        return Ok(false);
-    }
-    let previous = running.map_or("the built-in model".to_owned(), |m| m.manifest.label());
-    let reason = format!(
-        "known-answer test passed; replaces {previous}, kept in the other slot; on trial until the service ran it {} s, switched back if it does not stay up through {} starts",
-        crate::model_updates::service::trial_period().as_secs(),
-        slots::MAX_TRIAL_STARTS
-    );
-    local.record(
-        "models.activate",
-        &label,
-        Outcome::Success,
-        Some(reason.clone()),
-    )?;
-    staged.activate()?;
-    writeln!(out, "{label}: activated; {reason}")?;
-    Ok(true)
+    Ok(
+        match activation::activate(&local.data_dir, bundle, models_dir, &record)? {
+            Activation::Already => {
+                writeln!(out, "{label}: active already")?;
+                true
+            }
+            Activation::Activated(reason) => {
+                writeln!(out, "{label}: activated; {reason}")?;
+                true
+            }
+            Activation::Refused(reason) => {
+                writeln!(out, "{label}: {reason}")?;
+                false
+            }
+        },
+    )
 }
 
 /// Keeps the verified bundles, then accepts the metadata, audited first.

@@ -1,10 +1,12 @@
 //! This edge's side of the fleet: enrolment ([`enrol`]), the hub link
-//! ([`link`]), delivery of the outbox ([`delivery`]), its metrics
-//! ([`metrics`]) and the egress report ([`report`]).
+//! ([`link`]), delivery of the outbox ([`delivery`]), model updates from
+//! the hub ([`model_sync`]), its metrics ([`metrics`]) and the egress report
+//! ([`report`]).
 
 pub mod delivery;
 mod enrol;
 pub mod link;
+pub mod model_sync;
 mod report;
 mod state;
 

@@ -19,6 +19,7 @@
 //!   timestamp may have expired by at most the import window (removable
 //!   media travel for days), and an import that relies on it says so.
 
+pub mod activation;
 pub mod bundle;
 pub mod known_answer;
 pub mod publish;
@@ -61,6 +62,9 @@ pub enum UpdateError {
     /// A bundle's manifest is malformed or disagrees with the targets.
     #[error("bundle {0}: {1}")]
     Bundle(String, String),
+    /// The audit log could not be written; nothing was changed.
+    #[error("cannot write the audit log ({0}); nothing was changed")]
+    Audit(String),
     /// Reading or writing the data directory failed.
     #[error("{0}: {1}")]
     Io(String, std::io::Error),

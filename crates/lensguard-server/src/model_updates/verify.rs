@@ -11,6 +11,7 @@
 
 use super::bundle::{MANIFEST, Manifest, plain, pointer};
 use super::{UpdateError, trust};
+use crate::fleet::wire::ModelPlan;
 use crate::common::time_text::rfc3339;
 use std::path::{Path, PathBuf};
 use tough::{ExpirationEnforcement, FilesystemTransport, IntoVec, RepositoryLoader, TargetName};
@@ -89,6 +90,41 @@ pub async fn import(
     rules: ImportRules,
     now: time::OffsetDateTime,
 ) -> Result<Verified, UpdateError> {
+    let base = std::fs::canonicalize(dir).map_err(io(dir))?;
+    let url = |sub: &str| {
+        url::Url::from_directory_path(base.join(sub))
+            .map_err(|()| UpdateError::Refused(format!("{} is not a usable path", dir.display())))
+    };
+    let source = Source {
+        metadata: url("metadata")?,
+        targets: url("targets")?,
+        transport: FilesystemTransport,
+    };
+    verify(source, data_dir, rules, now, &ModelPlan::default()).await
+}
+
+/// Where a repository is read from: its metadata and targets base URLs,
+/// through a `tough` transport (files, or the hub over mutual TLS).
+pub struct Source<T> {
+    /// Base URL of `metadata/`, ending in `/`.
+    pub metadata: url::Url,
+    /// Base URL of `targets/`, ending in `/`.
+    pub targets: url::Url,
+    /// How to fetch.
+    pub transport: T,
+}
+
+/// Verifies the repository at `source` for the site whose data directory
+/// is `data_dir`, and reads the bundle releases `plan` names (a detector
+/// it does not name: the repository's current release; one it names with
+/// no release: none).
+pub async fn verify<T: tough::Transport + 'static>(
+    source: Source<T>,
+    data_dir: &Path,
+    rules: ImportRules,
+    now: time::OffsetDateTime,
+    plan: &ModelPlan,
+) -> Result<Verified, UpdateError> {
     let installed = trust::installed(data_dir)?;
     let state = state_dir(data_dir);
     let parent = data_dir.join(super::DIR);
@@ -104,13 +140,8 @@ pub async fn import(
         Ok(b) => b,
         Err(_) => installed,
     };
-    let base = std::fs::canonicalize(dir).map_err(io(dir))?;
-    let url = |sub: &str| {
-        url::Url::from_directory_path(base.join(sub))
-            .map_err(|()| UpdateError::Refused(format!("{} is not a usable path", dir.display())))
-    };
-    let repo = RepositoryLoader::new(&trusted, url("metadata")?, url("targets")?)
-        .transport(FilesystemTransport)
+    let repo = RepositoryLoader::new(&trusted, source.metadata, source.targets)
+        .transport(source.transport)
         .datastore(scratch.path())
         // Expiry is checked below, with the import window for the timestamp.
         .expiration_enforcement(ExpirationEnforcement::Unsafe)
@@ -151,13 +182,32 @@ pub async fn import(
         });
     };
     let mut bundles = Vec::new();
-    let names: Vec<TargetName> = repo
+    let current: Vec<TargetName> = repo
         .all_targets()
         .map(|(name, _)| name.clone())
         .filter(|n| n.raw().starts_with("bundles/") && n.raw().ends_with(".json"))
         .collect();
-    for name in names {
-        bundles.push(read_bundle(&repo, &name).await?);
+    for name in current {
+        let detector = name
+            .raw()
+            .trim_start_matches("bundles/")
+            .trim_end_matches(".json")
+            .to_owned();
+        if !plan.releases.contains_key(&detector) {
+            bundles.push(read_bundle(&repo, &name, None).await?);
+        }
+    }
+    for (detector, release) in &plan.releases {
+        if let Some(version) = release {
+            if !plain(detector) || !plain(version) {
+                return Err(UpdateError::Bundle(
+                    format!("{detector} {version}"),
+                    "the plan names a release that is not plain".to_owned(),
+                ));
+            }
+            let own = target_name(detector, &format!("{detector}/{version}/{MANIFEST}"))?;
+            bundles.push(read_bundle(&repo, &own, Some((detector, version))).await?);
+        }
     }
     let versions = RoleVersions {
         root: repo.root().signed.version.get(),
@@ -202,15 +252,23 @@ async fn read_target(repo: &tough::Repository, name: &TargetName) -> Result<Vec<
         .map_err(|e| UpdateError::Refused(format!("{}: {}", name.raw(), chain(&e))))
 }
 
+/// Reads the bundle whose manifest is the target `manifest_name`: a
+/// detector's current-release pointer (`release` is `None`), or the
+/// manifest of the release `(name, version)`.
 async fn read_bundle(
     repo: &tough::Repository,
     manifest_name: &TargetName,
+    release: Option<(&str, &str)>,
 ) -> Result<VerifiedBundle, UpdateError> {
     let raw = manifest_name.raw().to_owned();
     let manifest_bytes = read_target(repo, manifest_name).await?;
     let manifest =
         Manifest::parse(&manifest_bytes).map_err(|e| UpdateError::Bundle(raw.clone(), e))?;
-    if pointer(&manifest.name) != raw {
+    let named_right = match release {
+        None => pointer(&manifest.name) == raw,
+        Some((name, version)) => manifest.name == name && manifest.version == version,
+    };
+    if !named_right {
         return Err(UpdateError::Bundle(
             raw,
             format!("it names itself {}", manifest.label()),

@@ -153,6 +153,8 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     // one that used up its starts is switched back before it loads.
     let updates = crate::model_updates::service::on_start(&cfg.data_dir, &audit);
     let on_trial = updates.active.iter().any(|(_, trial)| *trial);
+    let loaded_updates = updates.clone();
+    let models_dir_for_updates = models_dir.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         crate::detection::load_all_with(&models_dir, with_cameras, &updates)
     })
@@ -286,6 +288,18 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     // could connect anywhere.
     let mut sinks = crate::sinks::Sinks::default();
     if let Some(link) = link {
+        tokio::spawn(
+            crate::edge::model_sync::ModelSync {
+                data_dir: cfg.data_dir.clone(),
+                models_dir: models_dir_for_updates,
+                link: link.clone(),
+                audit: std::sync::Arc::clone(&audit),
+                loaded: loaded_updates,
+                every: cfg.delivery.model_check,
+                timeout: cfg.delivery.request_timeout,
+            }
+            .run(),
+        );
         let client = crate::fleet::client::HubClient::new(
             "the hub",
             &link.url,
