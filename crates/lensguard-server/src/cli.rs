@@ -7,7 +7,9 @@ mod password;
 mod vault;
 
 pub use cases::{CaseAddArgs, CaseCommand, CaseExportArgs, CaseVerifyArgs};
-pub use fleet::{EdgeCommand, EgressCommand, HubCommand, HubDirArgs, HubModelsCommand, HubUsersCommand};
+pub use fleet::{
+    EdgeCommand, EgressCommand, HubCommand, HubDirArgs, HubModelsCommand, HubUsersCommand,
+};
 pub use models::ModelsCommand;
 pub use password::PasswordSource;
 pub use vault::{EraseArgs, EvidenceCommand, EvidenceKind, RetentionCommand, VaultArgs};

@@ -122,10 +122,12 @@ pub enum HubCommand {
 
 /// `lensguard hub models ...`.
 #[derive(Debug, Subcommand)]
-#[command(after_help = "The repository lives in DATA_DIR/models/repository and its online keys in \
+#[command(
+    after_help = "The repository lives in DATA_DIR/models/repository and its online keys in \
     DATA_DIR/models/keys; create them once with\n  \
     lensguard models keys init --repo DATA_DIR/models/repository --keys DATA_DIR/models/keys --root-keys OFFLINE_DIR\n\
-    See docs/model-updates.md.")]
+    See docs/model-updates.md."
+)]
 pub enum HubModelsCommand {
     /// Publish a bundle and roll it out in waves.
     ///

@@ -6,9 +6,9 @@
 
 use super::local::{Local, open};
 use crate::cli::ModelsCommand;
+use crate::model_updates::activation::{self, Activation};
 use crate::model_updates::slots::{self, SlotModel};
 use crate::model_updates::verify::{ImportRules, Verified, VerifiedBundle, state_dir};
-use crate::model_updates::activation::{self, Activation};
 use crate::model_updates::{UpdateError, known_answer, trust};
 use anyhow::bail;
 use lensguard_store::audit::Outcome;

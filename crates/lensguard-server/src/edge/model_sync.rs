@@ -72,9 +72,9 @@ impl HubTransport {
 impl tough::Transport for HubTransport {
     async fn fetch(&self, url: url::Url) -> Result<TransportStream, TransportError> {
         match self.get(url.path()).await {
-            Ok((200, body)) => Ok(Box::pin(futures_util::stream::once(async move {
-                Ok(body)
-            }))),
+            Ok((200, body)) => Ok(Box::pin(futures_util::stream::once(
+                async move { Ok(body) },
+            ))),
             Ok((404, _)) => Err(TransportError::new(TransportErrorKind::FileNotFound, url)),
             Ok((status, body)) => Err(TransportError::new_with_cause(
                 TransportErrorKind::Other,

@@ -50,8 +50,7 @@ pub async fn refresh_timestamps(models: Arc<HubModels>) {
         if models.exists() {
             let now = time::OffsetDateTime::now_utc();
             if publish::timestamp_due(&models.repo, lifetimes, now) {
-                match publish::refresh_timestamp(&models.repo, &models.keys, lifetimes, now).await
-                {
+                match publish::refresh_timestamp(&models.repo, &models.keys, lifetimes, now).await {
                     Ok(v) => eprintln!("lensguard hub: model repository timestamp v{v} signed"),
                     Err(e) => eprintln!(
                         "lensguard hub: WARNING: cannot re-sign the model repository's timestamp: {e}"
@@ -151,7 +150,10 @@ async fn run_async(cmd: HubModelsCommand, out: &mut impl Write) -> anyhow::Resul
                 "published {}; targets v{}; rollout: {wave_percent}% of edges every {wave_minutes} min, the rest keep {}",
                 done.manifest.label(),
                 done.versions.targets,
-                rollout.previous.as_deref().unwrap_or("their built-in model")
+                rollout
+                    .previous
+                    .as_deref()
+                    .unwrap_or("their built-in model")
             )?;
         }
         HubModelsCommand::Pause { dir, name } => {
@@ -159,14 +161,20 @@ async fn run_async(cmd: HubModelsCommand, out: &mut impl Write) -> anyhow::Resul
             if !db.pause_rollout(&name, true, now()).await? {
                 bail!("no running rollout of {name} to pause; nothing was done");
             }
-            writeln!(out, "the rollout of {name} is paused: no further edge takes it")?;
+            writeln!(
+                out,
+                "the rollout of {name} is paused: no further edge takes it"
+            )?;
         }
         HubModelsCommand::Resume { dir, name } => {
             let db = open_db(&dir).await?;
             if !db.pause_rollout(&name, false, now()).await? {
                 bail!("no paused rollout of {name} to resume; nothing was done");
             }
-            writeln!(out, "the rollout of {name} goes on from the share it reached")?;
+            writeln!(
+                out,
+                "the rollout of {name} goes on from the share it reached"
+            )?;
         }
         HubModelsCommand::Rollback { dir, name, to } => {
             let db = open_db(&dir).await?;

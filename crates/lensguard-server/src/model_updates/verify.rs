@@ -11,8 +11,8 @@
 
 use super::bundle::{MANIFEST, Manifest, plain, pointer};
 use super::{UpdateError, trust};
-use crate::fleet::wire::ModelPlan;
 use crate::common::time_text::rfc3339;
+use crate::fleet::wire::ModelPlan;
 use std::path::{Path, PathBuf};
 use tough::{ExpirationEnforcement, FilesystemTransport, IntoVec, RepositoryLoader, TargetName};
 

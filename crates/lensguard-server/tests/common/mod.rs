@@ -5,6 +5,7 @@
 
 pub mod browser;
 pub mod identity;
+pub mod models;
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;

@@ -37,7 +37,7 @@ fn an_import_takes_in_good_repositories_and_refuses_every_hostile_one() {
     let dir = tempfile::tempdir().unwrap();
     // Every release is a real bundle, so the good ones pass their
     // known-answer test and are activated.
-    let Some(bundle) = crate::model_updates::faces_bundle(dir.path(), "source", 0.0) else {
+    let Some(bundle) = crate::common::models::faces_bundle(dir.path(), "source", 0.0) else {
         return;
     };
     let repos = dir.path().join("repos");

@@ -12,6 +12,7 @@ mod delivery;
 mod faults;
 mod harness;
 mod hub_console;
+mod model_rollout;
 mod netns;
 mod overrides;
 mod siem;
