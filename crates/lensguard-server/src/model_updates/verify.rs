@@ -178,7 +178,11 @@ pub async fn verify<T: tough::Transport + 'static>(
         return Err(UpdateError::Expired {
             role: "timestamp",
             at: rfc3339(timestamp_expires),
-            what: "beyond the import window: bring a fresh copy of the repository",
+            what: if window == 0 {
+                "the publisher must re-sign it (a hub does so on its own: check that it runs and that its clock is right)"
+            } else {
+                "beyond the import window: bring a fresh copy of the repository"
+            },
         });
     };
     let mut bundles = Vec::new();

@@ -209,3 +209,102 @@ fn a_hub_rolls_releases_out_in_waves_and_edges_take_what_their_plan_names() {
     drop(a);
     drop(b);
 }
+
+/// The release active on the edge in `edge_dir`, from its slots.
+fn active_release(edge_dir: &Path) -> String {
+    let slots = edge_dir.join("models/slots/faces");
+    let Ok(slot) = std::fs::read_link(slots.join("active")) else {
+        return "built-in".to_owned();
+    };
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(slots.join(slot).join("bundle.json")).unwrap())
+            .unwrap();
+    manifest["version"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn hostile_repositories_behind_the_hub_are_refused_by_the_edge() {
+    let Some(python) = super::common::test_python("tuf.api.metadata", "python-tuf") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(bundle) = faces_bundle(dir.path(), "source", 0.0) else {
+        return;
+    };
+    let repos = dir.path().join("repos");
+    let built = std::process::Command::new(&python)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/tuf_repos.py"))
+        .arg(&repos)
+        .arg("--bundle")
+        .arg(&bundle)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let hub = HubDir::init(&dir.path().join("hub"), None);
+    std::fs::create_dir_all(hub.dir.join("models")).unwrap();
+    let served = hub.dir.join("models/repository");
+    // The hub serves whatever its repository directory holds: each
+    // scenario in turn, swapped in by renaming a link.
+    let serve = |scenario: &str| {
+        let next = hub.dir.join("models/repository.next");
+        let _ = std::fs::remove_file(&next);
+        std::os::unix::fs::symlink(repos.join(scenario), &next).unwrap();
+        std::fs::rename(&next, &served).unwrap();
+    };
+    let plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repos.join("plan.json")).unwrap()).unwrap();
+    let scenarios = plan["scenarios"].as_array().unwrap();
+    serve(scenarios[0]["dir"].as_str().unwrap());
+    let port = free_port();
+    let _hub_process = hub.serve(port);
+    let edge_dir = dir.path().join("edge");
+    prepare_edge(&edge_dir);
+    enrol(&edge_dir, &HubDir::url(port), &hub.token("edge")).unwrap();
+    let file = edge_dir.with_extension("toml");
+    std::fs::write(&file, "[hub]\nmodel_check_seconds = 1\n").unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lensguard"));
+    cmd.env("LENSGUARD_MODELS", lensguard_testkit::fetched::models_dir());
+    let edge =
+        super::common::Server::start_via(cmd, &edge_dir, &["--config", file.to_str().unwrap()]);
+    let failures = || -> Vec<String> {
+        super::common::audit_entries(&edge_dir)
+            .iter()
+            .filter(|e| e["action"] == "models.update" && e["outcome"] == "failure")
+            .map(|e| e["reason"].as_str().unwrap_or("").to_lowercase())
+            .collect()
+    };
+    let mut wrong = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let name = s["dir"].as_str().unwrap();
+        let why = s["why"].as_str().unwrap();
+        // Online there is no import window: the last good repository,
+        // whose timestamp expired a day ago, is refused as a freeze.
+        let accept = s["accept"].as_bool().unwrap() && !name.contains("stale-timestamp");
+        serve(name);
+        let before = failures().len();
+        let kept = active_release(&edge_dir);
+        if accept {
+            let version = (i + 1).to_string();
+            wait_until(60, &format!("{name} is taken in"), || {
+                active_release(&edge_dir) == version
+            });
+            continue;
+        }
+        let why = if why.is_empty() { "expired" } else { why };
+        // The second refusal after the swap comes from a round that began
+        // after it (the first may be the previous scenario's).
+        wait_until(30, &format!("{name} is refused"), || {
+            failures().len() >= before + 2
+        });
+        let said = failures().last().cloned().unwrap_or_default();
+        eprintln!("{name}: {said}");
+        if !said.contains(why) {
+            wrong.push(format!("{name}: the refusal does not say {why:?}: {said}"));
+        }
+        if active_release(&edge_dir) != kept {
+            wrong.push(format!("{name} changed the active release"));
+        }
+    }
+    drop(edge);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
