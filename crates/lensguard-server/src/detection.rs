@@ -17,8 +17,6 @@
 //! less), and the start-up line says so.
 
 use crate::inputs::{ReadError, read_limited};
-use crate::model_updates::service::Updates;
-use crate::model_updates::slots::SlotModel;
 use lensguard_vision::Error;
 use lensguard_vision::derive::Detectors;
 use lensguard_vision::models::runtime::Backend;
@@ -146,7 +144,7 @@ pub type Objects = Result<std::sync::Arc<ObjectDetector>, String>;
 /// Like [`load_with_runtime`], and with `objects` also the people and
 /// vehicle detector cameras use (on the same runtime).
 pub fn load_all(dir: &Path, objects: bool) -> (Detectors, Option<String>, Objects) {
-    let loaded = load_all_with(dir, objects, &Updates::default());
+    let loaded = load_all_with(dir, objects, &[]);
     (loaded.detectors, loaded.on_tract, loaded.objects)
 }
 
@@ -158,24 +156,37 @@ pub struct Loaded {
     pub on_tract: Option<String>,
     /// The people and vehicle detector.
     pub objects: Objects,
-    /// Updated releases that would not load, and why; the built-in model
-    /// was loaded instead.
-    pub refused: Vec<(SlotModel, String)>,
+    /// Detectors whose updated model would not load, and why; the
+    /// built-in model was loaded instead.
+    pub refused: Vec<(String, String)>,
+}
+
+/// A detector's model from a signed update (see `model_updates`), as the
+/// detectors load it: the file, and the SHA-256 its signed metadata names.
+#[derive(Debug, Clone)]
+pub struct UpdatedModel {
+    /// The detector it replaces: `faces` or `objects`.
+    pub detector: String,
+    /// The model file.
+    pub path: PathBuf,
+    /// Its pin.
+    pub pin: SignedPin,
+    /// Whether its release is on trial (a crash point marks its load).
+    pub on_trial: bool,
 }
 
 /// Loads a detector from an updated release, pinned by its signed
 /// metadata.
 fn load_update<T>(
-    model: &SlotModel,
-    on_trial: bool,
+    model: &UpdatedModel,
     load: impl Fn(&[u8], &SignedPin) -> Result<T, Error>,
 ) -> Result<T, String> {
-    if on_trial {
+    if model.on_trial {
         crate::common::crash_point::hit("models.trial_load");
     }
-    let bytes = read_limited(&model.model_path(), MAX_MODEL_BYTES)
-        .map_err(|e| format!("{}: {e}", model.model_path().display()))?;
-    load(&bytes, &model.pin()).map_err(|e| e.to_string())
+    let bytes = read_limited(&model.path, MAX_MODEL_BYTES)
+        .map_err(|e| format!("{}: {e}", model.path.display()))?;
+    load(&bytes, &model.pin).map_err(|e| e.to_string())
 }
 
 /// Loads an updated model on `runtime` like a built-in one, and on tract
@@ -195,7 +206,8 @@ pub fn on_any<T>(
 
 /// [`load_all`], with the active releases of updated detectors in place
 /// of the built-in files.
-pub fn load_all_with(dir: &Path, objects: bool, updates: &Updates) -> Loaded {
+pub fn load_all_with(dir: &Path, objects: bool, updates: &[UpdatedModel]) -> Loaded {
+    let update = |name: &str| updates.iter().find(|u| u.detector == name);
     let (runtime, why) = backend(dir);
     let mut refused = Vec::new();
     let builtin_objects = || {
@@ -208,15 +220,15 @@ pub fn load_all_with(dir: &Path, objects: bool, updates: &Updates) -> Loaded {
     };
     let loaded_objects = if !objects {
         Err("no camera is configured".to_owned())
-    } else if let Some((m, trial)) = updates.get("objects") {
-        match load_update(m, *trial, |b, p| {
+    } else if let Some(m) = update("objects") {
+        match load_update(m, |b, p| {
             on_any(&runtime, b, p, |b, r, p| {
                 ObjectDetector::load_signed(b, r, p).map(std::sync::Arc::new)
             })
         }) {
             Ok(d) => Ok(d),
             Err(e) => {
-                refused.push((m.clone(), e));
+                refused.push((m.detector.clone(), e));
                 builtin_objects()
             }
         }
@@ -232,13 +244,11 @@ pub fn load_all_with(dir: &Path, objects: bool, updates: &Updates) -> Loaded {
             }),
         Backend::Tract => read(dir, FACE_FILE, &CENTERFACE).and_then(|b| FaceDetector::load(&b)),
     };
-    let faces = match updates.get("faces") {
-        Some((m, trial)) => match load_update(m, *trial, |b, p| {
-            on_any(&runtime, b, p, FaceDetector::load_signed)
-        }) {
+    let faces = match update("faces") {
+        Some(m) => match load_update(m, |b, p| on_any(&runtime, b, p, FaceDetector::load_signed)) {
             Ok(d) => Ok(d),
             Err(e) => {
-                refused.push((m.clone(), e));
+                refused.push((m.detector.clone(), e));
                 builtin_faces()
             }
         },

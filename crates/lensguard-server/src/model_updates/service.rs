@@ -34,6 +34,19 @@ impl Updates {
     pub fn get(&self, name: &str) -> Option<&(SlotModel, bool)> {
         self.active.iter().find(|(m, _)| m.manifest.name == name)
     }
+
+    /// What the detectors load.
+    pub fn for_detectors(&self) -> Vec<crate::detection::UpdatedModel> {
+        self.active
+            .iter()
+            .map(|(m, on_trial)| crate::detection::UpdatedModel {
+                detector: m.manifest.name.clone(),
+                path: m.model_path(),
+                pin: m.pin(),
+                on_trial: *on_trial,
+            })
+            .collect()
+    }
 }
 
 fn record(audit: &AuditLog, action: &str, target: &str, outcome: Outcome, reason: String) {
@@ -95,8 +108,18 @@ pub fn on_start(data_dir: &Path, audit: &AuditLog) -> Updates {
     updates
 }
 
-/// A release that would not load: switched back at once, audited.
-pub fn refused_at_load(data_dir: &Path, audit: &AuditLog, model: &SlotModel, why: &str) {
+/// A release that would not load: switched back at once if on trial,
+/// audited.
+pub fn refused_at_load(
+    data_dir: &Path,
+    audit: &AuditLog,
+    updates: &Updates,
+    detector: &str,
+    why: &str,
+) {
+    let Some((model, _)) = updates.get(detector) else {
+        return;
+    };
     let name = &model.manifest.name;
     let trial = slots::trial(data_dir, name);
     let reason = match trial

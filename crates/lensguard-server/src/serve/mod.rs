@@ -153,15 +153,21 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     // one that used up its starts is switched back before it loads.
     let updates = crate::model_updates::service::on_start(&cfg.data_dir, &audit);
     let on_trial = updates.active.iter().any(|(_, trial)| *trial);
-    let loaded_updates = updates.clone();
     let models_dir_for_updates = models_dir.clone();
+    let for_detectors = updates.for_detectors();
     let loaded = tokio::task::spawn_blocking(move || {
-        crate::detection::load_all_with(&models_dir, with_cameras, &updates)
+        crate::detection::load_all_with(&models_dir, with_cameras, &for_detectors)
     })
     .await
     .context("cannot load the models")?;
-    for (model, why) in &loaded.refused {
-        crate::model_updates::service::refused_at_load(&cfg.data_dir, &audit, model, why);
+    for (detector, why) in &loaded.refused {
+        crate::model_updates::service::refused_at_load(
+            &cfg.data_dir,
+            &audit,
+            &updates,
+            detector,
+            why,
+        );
     }
     if on_trial {
         tokio::spawn(crate::model_updates::service::confirm_after(
@@ -294,7 +300,7 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
                 models_dir: models_dir_for_updates,
                 link: link.clone(),
                 audit: std::sync::Arc::clone(&audit),
-                loaded: loaded_updates,
+                loaded: updates.clone(),
                 every: cfg.delivery.model_check,
                 timeout: cfg.delivery.request_timeout,
             }
