@@ -643,3 +643,87 @@ pub async fn rotate(
     }
     Ok((version, super::trust::fingerprint(signed.buffer())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bundle directory whose files are stand-ins (publishing does not
+    /// run the known-answer test).
+    fn bundle(dir: &Path, version: &str) -> PathBuf {
+        let b = dir.join(format!("bundle-{version}"));
+        std::fs::create_dir_all(&b).unwrap();
+        for f in ["m.onnx", "card.md", "in.png"] {
+            std::fs::write(b.join(f), format!("{f} {version}")).unwrap();
+        }
+        let manifest = serde_json::json!({
+            "name": "faces", "version": version, "format": "centerface",
+            "model": "m.onnx", "card": "card.md", "requires": {"lensguard": "0.1.0"},
+            "known_answer": {"input": "in.png", "threshold": 0.5, "min_iou": 0.5, "expected": []}
+        });
+        std::fs::write(b.join("bundle.json"), manifest.to_string()).unwrap();
+        b
+    }
+
+    #[tokio::test]
+    async fn the_timestamp_is_due_at_half_its_life_and_refreshing_signs_a_new_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, keys, root_keys) = (
+            dir.path().join("repo"),
+            dir.path().join("keys"),
+            dir.path().join("root"),
+        );
+        let now = time::OffsetDateTime::now_utc();
+        let life = Lifetimes::default();
+        init(&repo, &keys, &root_keys, 1, 1, life, now)
+            .await
+            .unwrap();
+        assert!(!timestamp_due(&repo, life, now), "nothing published yet");
+        let done = publish(&repo, &keys, &bundle(dir.path(), "1"), life, now)
+            .await
+            .unwrap();
+        assert_eq!(done.versions.timestamp, 1);
+        assert!(!timestamp_due(&repo, life, now + time::Duration::hours(11)));
+        let later = now + time::Duration::hours(13);
+        assert!(timestamp_due(&repo, life, later));
+        assert_eq!(
+            refresh_timestamp(&repo, &keys, life, later).await.unwrap(),
+            2
+        );
+        assert!(!timestamp_due(&repo, life, later));
+        // A published release is never changed.
+        let again = publish(&repo, &keys, &bundle(dir.path(), "1"), life, later).await;
+        assert!(again.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_rollback_needs_a_release_published_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, keys, root_keys) = (
+            dir.path().join("repo"),
+            dir.path().join("keys"),
+            dir.path().join("root"),
+        );
+        let now = time::OffsetDateTime::now_utc();
+        let life = Lifetimes::default();
+        init(&repo, &keys, &root_keys, 1, 1, life, now)
+            .await
+            .unwrap();
+        publish(&repo, &keys, &bundle(dir.path(), "1"), life, now)
+            .await
+            .unwrap();
+        publish(&repo, &keys, &bundle(dir.path(), "2"), life, now)
+            .await
+            .unwrap();
+        let missing = rollback(&repo, &keys, "faces", "7", life, now).await;
+        assert!(missing.unwrap_err().to_string().contains("never published"));
+        let back = rollback(&repo, &keys, "faces", "1", life, now)
+            .await
+            .unwrap();
+        assert_eq!(back.manifest.version, "1");
+        assert_eq!(
+            back.versions.targets, 3,
+            "a rollback is a new targets version"
+        );
+    }
+}

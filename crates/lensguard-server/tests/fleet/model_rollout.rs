@@ -151,6 +151,26 @@ fn a_hub_rolls_releases_out_in_waves_and_edges_take_what_their_plan_names() {
         first_wave.iter().all(|i| second.contains(i)),
         "a wave only adds edges"
     );
+    // A lock names one edge's release whatever the waves say.
+    let locked = (0..10).find(|i| !second.contains(i)).unwrap();
+    ok(&hub_args(
+        &hub,
+        &[
+            "lock",
+            "--edge",
+            &edges[locked].0,
+            "--name",
+            "faces",
+            "--version",
+            "2",
+        ],
+    ));
+    assert_eq!(plan(&edges[locked].1)["releases"]["faces"], "2");
+    ok(&hub_args(
+        &hub,
+        &["lock", "--edge", &edges[locked].0, "--name", "faces"],
+    ));
+    assert_eq!(plan(&edges[locked].1)["releases"]["faces"], "1");
     // Back to the first wave for the edges that run below.
     age_rollout(&hub, "faces", -3600);
     assert_eq!(taking("2"), first_wave);
