@@ -20,7 +20,7 @@ pub async fn keys(cmd: KeysCommand, out: &mut impl Write) -> anyhow::Result<Exit
             root_count,
             root_threshold,
         } => {
-            let made = publish::init(
+            let made = crate::model_updates::keys::init(
                 &repo.repo,
                 &repo.keys,
                 &root_keys,
@@ -52,7 +52,7 @@ pub async fn keys(cmd: KeysCommand, out: &mut impl Write) -> anyhow::Result<Exit
                 RotatedRole::Snapshot => (RoleType::Snapshot, "snapshot"),
                 RotatedRole::Timestamp => (RoleType::Timestamp, "timestamp"),
             };
-            let (version, fingerprint) = publish::rotate(
+            let (version, fingerprint) = crate::model_updates::keys::rotate(
                 &repo.repo,
                 &repo.keys,
                 &root_keys,

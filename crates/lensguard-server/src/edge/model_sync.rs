@@ -14,8 +14,9 @@
 //!   pinned at enrolment) and audited with its fingerprint; later roots
 //!   arrive through the signed chain.
 //! - Online, the timestamp must be current (no import window).
-//! - A release activated here is loaded by the service at its next start;
-//!   until then the report says which release the running service loaded.
+//! - A release activated here is loaded by restarting the service in place
+//!   (`reload`: the service drains like on SIGTERM and runs again in the
+//!   same process), so the trial starts count as for any start.
 
 use super::link::HubLink;
 use crate::fleet::client::HubClient;
@@ -109,6 +110,8 @@ pub struct ModelSync {
     pub every: Duration,
     /// Deadline of each exchange with the hub.
     pub timeout: Duration,
+    /// Told when a release was activated: the service restarts to load it.
+    pub reload: Arc<tokio::sync::Notify>,
 }
 
 impl ModelSync {
@@ -225,6 +228,7 @@ impl ModelSync {
         let bundles = std::mem::take(&mut verified.bundles);
         verified.accept().map_err(|e| e.to_string())?;
         let mut report = ModelReport { models: Vec::new() };
+        let mut activated = false;
         for bundle in bundles {
             let data_dir = self.data_dir.clone();
             let models_dir = self.models_dir.clone();
@@ -242,9 +246,23 @@ impl ModelSync {
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
+            activated |= matches!(outcome, Activation::Activated(_));
             report.models.push(self.state_of(&name, &outcome));
         }
-        let body = serde_json::to_vec(&report).map_err(|e| e.to_string())?;
+        let sent = self.send_report(&transport, &report).await;
+        // Restart to load what was activated, whether or not the hub heard.
+        if activated {
+            self.reload.notify_one();
+        }
+        sent
+    }
+
+    async fn send_report(
+        &self,
+        transport: &HubTransport,
+        report: &ModelReport,
+    ) -> Result<(), String> {
+        let body = serde_json::to_vec(report).map_err(|e| e.to_string())?;
         let mut client = transport.client.lock().await;
         let (status, answer) = client
             .request(Method::POST, "/v1/edge/models/report", Some(body))
@@ -283,7 +301,7 @@ impl ModelSync {
                 detail.push_str("; ");
             }
             detail.push_str(&format!(
-                "the running service loaded {loaded}; {active} loads at its next start"
+                "the running service loaded {loaded}; it restarts in place to load {active}"
             ));
         }
         ModelState {

@@ -116,6 +116,11 @@ async fn run_async(cmd: HubModelsCommand, out: &mut impl Write) -> anyhow::Resul
                 wave_seconds: i64::from(wave_minutes) * 60,
                 paused_at: None,
             };
+            let before = db
+                .rollouts()
+                .await?
+                .into_iter()
+                .find(|r| r.name == manifest.name);
             // The rollout first: an edge outside the first wave keeps the
             // previous release from the moment the new one is signed.
             db.start_rollout(&rollout)
@@ -132,15 +137,22 @@ async fn run_async(cmd: HubModelsCommand, out: &mut impl Write) -> anyhow::Resul
             let done = match done {
                 Ok(d) => d,
                 Err(e) => {
-                    // Nothing was signed: put the rollout back as it was.
-                    if let Some(previous) = &rollout.previous {
-                        let back = Rollout {
-                            version: previous.clone(),
-                            previous: None,
-                            wave_percent: 100,
-                            ..rollout.clone()
-                        };
-                        let _ = db.start_rollout(&back).await;
+                    // Nothing was signed: put the rollouts back as they were.
+                    let restored = match &before {
+                        Some(r) => match db.start_rollout(r).await {
+                            Ok(()) => match r.paused_at {
+                                Some(p) => db.pause_rollout(&r.name, true, p).await.map(|_| ()),
+                                None => Ok(()),
+                            },
+                            Err(e) => Err(e),
+                        },
+                        None => db.end_rollout(&manifest.name).await,
+                    };
+                    if let Err(db_error) = restored {
+                        return Err(anyhow::anyhow!(
+                            "{e}; and the rollout of {} could not be put back ({db_error}): check `lensguard hub models status`",
+                            manifest.name
+                        ));
                     }
                     return Err(e.into());
                 }
@@ -214,6 +226,21 @@ async fn run_async(cmd: HubModelsCommand, out: &mut impl Write) -> anyhow::Resul
             let db = open_db(&dir).await?;
             if db.edge(&edge).await?.is_none() {
                 bail!("no edge {edge} (see `lensguard hub edges`); nothing was done");
+            }
+            if let Some(v) = &version {
+                let models = models_of(&dir)?;
+                let published = crate::model_updates::bundle::plain(&name)
+                    && crate::model_updates::bundle::plain(v)
+                    && models
+                        .repo
+                        .join("targets")
+                        .join(&name)
+                        .join(v)
+                        .join(crate::model_updates::bundle::MANIFEST)
+                        .is_file();
+                if !published {
+                    bail!("{name} {v} was never published on this hub; nothing was done");
+                }
             }
             db.lock_model(&edge, &name, version.as_deref(), now())
                 .await?;

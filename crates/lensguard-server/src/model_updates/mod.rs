@@ -1,6 +1,7 @@
 //! Model updates signed as a TUF repository (The Update Framework), with
-//! `tough` on both sides: what a bundle is ([`bundle`]); publishing
-//! bundles, keys and timestamps ([`publish`]); the root of trust a site
+//! `tough` on both sides: what a bundle is ([`bundle`]); keys and roots
+//! ([`keys`]); publishing bundles and timestamps ([`publish`]); which edges
+//! a rollout takes ([`rollout`]); the root of trust a site
 //! holds ([`trust`]); verifying a repository ([`verify`]); and on the edge,
 //! the known-answer test ([`known_answer`]) and the two slots each
 //! updatable detector switches between ([`slots`]).
@@ -21,6 +22,7 @@
 
 pub mod activation;
 pub mod bundle;
+pub mod keys;
 pub mod known_answer;
 pub mod publish;
 pub mod rollout;

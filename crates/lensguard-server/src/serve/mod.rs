@@ -53,7 +53,35 @@ use std::process::ExitCode;
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let cfg = settings::resolve(&args)?;
     let runtime = crate::common::runtime::multi_thread()?;
-    runtime.block_on(serve(cfg))
+    match runtime.block_on(serve(cfg))? {
+        Ending::Exit(code) => Ok(code),
+        Ending::Restart => {
+            drop(runtime);
+            restart_in_place()
+        }
+    }
+}
+
+/// How the service ended.
+enum Ending {
+    /// Stopped (a signal), with this exit status.
+    Exit(ExitCode),
+    /// Drained to load a model release a round of updates activated.
+    Restart,
+}
+
+/// Runs this program again with the same arguments in this process (the
+/// same process id, so a supervisor sees no exit); returns only if that
+/// fails. Every file and socket the service had is closed on exec.
+fn restart_in_place() -> anyhow::Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().context("cannot find this program to restart it")?;
+    let error = std::process::Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    Err(anyhow::anyhow!(
+        "cannot restart in place ({error}); start the service again to load the activated model release"
+    ))
 }
 
 fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
@@ -81,7 +109,7 @@ fn security_summary(cfg: &ServerConfig, tls: &tls::Tls) -> String {
 /// Streams one HTTP/2 connection may have open at once.
 const MAX_HTTP2_STREAMS: u32 = 64;
 
-async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
+async fn serve(cfg: ServerConfig) -> anyhow::Result<Ending> {
     let stop_requested = crate::common::shutdown::signal()?;
     // Everything that can be refused without touching the data directory is
     // checked first: a bad policy file or a busy port creates nothing.
@@ -293,9 +321,11 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     // Only an enrolled edge delivers; an air-gapped one starts no task that
     // could connect anywhere.
     let mut sinks = crate::sinks::Sinks::default();
+    let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     if let Some(link) = link {
         tokio::spawn(
             crate::edge::model_sync::ModelSync {
+                reload: std::sync::Arc::clone(&reload),
                 data_dir: cfg.data_dir.clone(),
                 models_dir: models_dir_for_updates,
                 link: link.clone(),
@@ -363,9 +393,17 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
         out.flush()?;
     }
     bootstrap::offer(&db, &audit, &cfg.data_dir).await?;
-    stop_requested.await;
+    let restarting = tokio::select! {
+        () = stop_requested => false,
+        () = reload.notified() => true,
+    };
     eprintln!(
-        "lensguard: shutting down, draining requests for up to {} s",
+        "lensguard: {}, draining requests for up to {} s",
+        if restarting {
+            "restarting in place to load the model release just activated"
+        } else {
+            "shutting down"
+        },
         cfg.shutdown_grace.as_secs()
     );
     handle.graceful_shutdown(Some(cfg.shutdown_grace));
@@ -375,13 +413,20 @@ async fn serve(cfg: ServerConfig) -> anyhow::Result<ExitCode> {
     upkeep.abort();
     sinks.drain(cfg.shutdown_grace).await;
     refusals.flush(&audit).await;
-    let stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
+    let mut stop = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", "service.stop")
         .target(format!("https://{addr}"));
+    if restarting {
+        stop = stop.outcome(
+            lensguard_store::audit::Outcome::Success,
+            Some("restarting in place to load an activated model release".to_owned()),
+        );
+    }
     audit
         .append(stop)
         .context("cannot write the audit log at shutdown")?;
     match served {
-        Ok(Ok(())) => Ok(ExitCode::SUCCESS),
+        Ok(Ok(())) if restarting => Ok(Ending::Restart),
+        Ok(Ok(())) => Ok(Ending::Exit(ExitCode::SUCCESS)),
         Ok(Err(e)) => Err(anyhow::anyhow!("the server failed: {e}")),
         Err(e) => Err(anyhow::anyhow!("the server task failed: {e}")),
     }

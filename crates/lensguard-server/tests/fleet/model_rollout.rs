@@ -216,6 +216,35 @@ fn a_hub_rolls_releases_out_in_waves_and_edges_take_what_their_plan_names() {
     });
     assert_eq!(runs(&inside.0).as_deref(), Some("2 on-trial"));
     assert_eq!(runs(&outside.0).as_deref(), Some("1 on-trial"));
+    // Each edge restarts in place to load what it activated; its next
+    // report says the running service loaded it.
+    let detail = |edge: &str| -> String {
+        overview()["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["edge"] == edge && e["model"] == "faces")
+            .map(|e| e["detail"].as_str().unwrap_or("").to_owned())
+            .unwrap_or_default()
+    };
+    wait_until(120, "the edges load what they activated", || {
+        detail(&inside.0).is_empty() && detail(&outside.0).is_empty()
+    });
+    for (_, edge_dir) in [inside, outside] {
+        let entries = super::common::audit_entries(edge_dir);
+        assert!(
+            entries.iter().any(|e| e["action"] == "service.stop"
+                && e["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("restarting in place"))),
+            "the restart is audited"
+        );
+        let starts = entries
+            .iter()
+            .filter(|e| e["action"] == "service.start")
+            .count();
+        assert!(starts >= 2, "the service started again ({starts})");
+    }
     let status = ok(&hub_args(&hub, &["status"]));
     assert!(status.contains("rollout faces 2: 30% of edges"), "{status}");
     let audit = super::common::audit_entries(&inside.1);

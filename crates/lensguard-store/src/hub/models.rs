@@ -123,6 +123,16 @@ impl HubDb {
         Ok(())
     }
 
+    /// Ends the rollout of `name`, if any: its edges follow the
+    /// repository's current release.
+    pub async fn end_rollout(&self, name: &str) -> Result<(), Error> {
+        sqlx::query("DELETE FROM hub_model_rollouts WHERE name = $1")
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Every rollout in force.
     pub async fn rollouts(&self) -> Result<Vec<Rollout>, Error> {
         let rows = sqlx::query(
