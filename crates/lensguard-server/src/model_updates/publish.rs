@@ -437,19 +437,31 @@ mod tests {
         b
     }
 
+    /// A new repository with one root key: (its directory, the repository,
+    /// the online keys).
+    async fn new_repository() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let (repo, keys) = (dir.path().join("repo"), dir.path().join("keys"));
+        let now = time::OffsetDateTime::now_utc();
+        init(
+            &repo,
+            &keys,
+            &dir.path().join("root"),
+            1,
+            1,
+            Lifetimes::default(),
+            now,
+        )
+        .await
+        .unwrap();
+        (dir, repo, keys)
+    }
+
     #[tokio::test]
     async fn the_timestamp_is_due_at_half_its_life_and_refreshing_signs_a_new_version() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, keys, root_keys) = (
-            dir.path().join("repo"),
-            dir.path().join("keys"),
-            dir.path().join("root"),
-        );
+        let (dir, repo, keys) = new_repository().await;
         let now = time::OffsetDateTime::now_utc();
         let life = Lifetimes::default();
-        init(&repo, &keys, &root_keys, 1, 1, life, now)
-            .await
-            .unwrap();
         assert!(!timestamp_due(&repo, life, now), "nothing published yet");
         let done = publish(&repo, &keys, &bundle(dir.path(), "1"), life, now)
             .await
@@ -470,17 +482,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_rollback_needs_a_release_published_before() {
-        let dir = tempfile::tempdir().unwrap();
-        let (repo, keys, root_keys) = (
-            dir.path().join("repo"),
-            dir.path().join("keys"),
-            dir.path().join("root"),
-        );
+        let (dir, repo, keys) = new_repository().await;
         let now = time::OffsetDateTime::now_utc();
         let life = Lifetimes::default();
-        init(&repo, &keys, &root_keys, 1, 1, life, now)
-            .await
-            .unwrap();
         publish(&repo, &keys, &bundle(dir.path(), "1"), life, now)
             .await
             .unwrap();

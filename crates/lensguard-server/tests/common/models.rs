@@ -3,7 +3,8 @@
 use super::{lensguard, text};
 use std::path::{Path, PathBuf};
 
-fn run(args: &[&str]) -> std::process::Output {
+/// Runs `lensguard` with `args`, echoing what it printed (for the test log).
+pub fn run(args: &[&str]) -> std::process::Output {
     let out = lensguard(args);
     eprintln!(
         "lensguard {}: {:?}\n{}{}",
@@ -82,4 +83,29 @@ pub fn faces_bundle(dir: &Path, version: &str, shift: f64) -> Option<PathBuf> {
         "the known answer holds"
     );
     Some(bundle)
+}
+
+/// The release the `faces` slots of `data_dir` make active (`built-in`
+/// for none), after checking the active slot is complete and its model is
+/// the file its manifest pins.
+pub fn active_release(data_dir: &Path) -> String {
+    let slots = data_dir.join("models/slots/faces");
+    let Ok(slot) = std::fs::read_link(slots.join("active")) else {
+        return "built-in".to_owned();
+    };
+    let dir = slots.join(slot);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bundle.json")).expect("complete slot"))
+            .expect("a manifest");
+    let model = std::fs::read(dir.join("model.onnx")).expect("the model is there");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&model))
+    };
+    assert_eq!(
+        manifest["files"]["model.onnx"]["sha256"].as_str(),
+        Some(sha.as_str()),
+        "the active model is the signed file"
+    );
+    manifest["version"].as_str().expect("a version").to_owned()
 }

@@ -8,25 +8,13 @@
 //! kills the service while on trial is switched back after two starts; one
 //! that survives its trial is confirmed.
 
-use crate::common::models::faces_bundle;
-use crate::common::{Server, audit_entries, create_key, lensguard, text};
+use crate::common::models::{active_release, faces_bundle, run};
+use crate::common::{Server, audit_entries, create_key, text};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_lensguard"))
-}
-
-fn run(args: &[&str]) -> std::process::Output {
-    let out = lensguard(args);
-    eprintln!(
-        "lensguard {}: {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    out
 }
 
 fn ok(args: &[&str]) -> String {
@@ -63,32 +51,8 @@ impl Site {
     }
 
     fn active(&self) -> String {
-        active_of(&self.data)
+        active_release(&self.data)
     }
-}
-
-/// The release the `faces` slots make active, after checking the active
-/// slot is complete and its model is the file its manifest pins.
-fn active_of(data: &Path) -> String {
-    let slots = data.join("models/slots/faces");
-    let Ok(slot) = std::fs::read_link(slots.join("active")) else {
-        return "built-in".to_owned();
-    };
-    let dir = slots.join(slot);
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("bundle.json")).expect("complete slot"))
-            .unwrap();
-    let model = std::fs::read(dir.join("model.onnx")).expect("the model is there");
-    let sha = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&model))
-    };
-    assert_eq!(
-        manifest["files"]["model.onnx"]["sha256"].as_str(),
-        Some(sha.as_str()),
-        "the active model is the signed file"
-    );
-    manifest["version"].as_str().unwrap().to_owned()
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -229,7 +193,7 @@ fn published_releases_are_verified_tested_activated_and_switched_back() {
             "{point}: {}",
             text(&crashed.stderr)
         );
-        let after = active_of(&scratch);
+        let after = active_release(&scratch);
         assert!(after == "1" || after == "3", "{point}: {after} is active");
         let scratch_site = Site {
             data: scratch,

@@ -9,7 +9,7 @@
 //! recorded start earlier in the hub's database (through `HubDb`, as the
 //! hub itself writes it); everything else runs as deployed.
 
-use super::common::models::faces_bundle;
+use super::common::models::{active_release, faces_bundle};
 use super::common::{lensguard, text};
 use super::harness::{HubDir, block, enrol, free_port, prepare_edge, wait_until};
 use std::path::Path;
@@ -257,18 +257,6 @@ fn a_hub_rolls_releases_out_in_waves_and_edges_take_what_their_plan_names() {
     );
     drop(a);
     drop(b);
-}
-
-/// The release active on the edge in `edge_dir`, from its slots.
-fn active_release(edge_dir: &Path) -> String {
-    let slots = edge_dir.join("models/slots/faces");
-    let Ok(slot) = std::fs::read_link(slots.join("active")) else {
-        return "built-in".to_owned();
-    };
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(slots.join(slot).join("bundle.json")).unwrap())
-            .unwrap();
-    manifest["version"].as_str().unwrap().to_owned()
 }
 
 #[test]
