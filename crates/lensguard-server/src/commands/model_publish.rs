@@ -52,7 +52,7 @@ pub async fn keys(cmd: KeysCommand, out: &mut impl Write) -> anyhow::Result<Exit
                 RotatedRole::Snapshot => (RoleType::Snapshot, "snapshot"),
                 RotatedRole::Timestamp => (RoleType::Timestamp, "timestamp"),
             };
-            let (version, fingerprint) = crate::model_updates::keys::rotate(
+            let done = crate::model_updates::keys::rotate(
                 &repo.repo,
                 &repo.keys,
                 &root_keys,
@@ -63,9 +63,15 @@ pub async fn keys(cmd: KeysCommand, out: &mut impl Write) -> anyhow::Result<Exit
             .await?;
             writeln!(
                 out,
-                "root version {version} names the new {named} key (the old one is in {}/revoked); \
-                 the metadata is signed anew\nfingerprint of the new root sha256:{fingerprint}",
-                repo.keys.display()
+                "root version {} names the new {named} key (the old one is in {}/revoked); {}\nfingerprint of the new root sha256:{}",
+                done.version,
+                repo.keys.display(),
+                if done.resigned {
+                    "the metadata is signed anew"
+                } else {
+                    "nothing was published yet, so there was no other metadata to sign"
+                },
+                done.fingerprint
             )?;
         }
     }

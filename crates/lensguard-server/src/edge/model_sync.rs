@@ -22,11 +22,11 @@ use super::link::HubLink;
 use crate::fleet::client::HubClient;
 use crate::fleet::wire::{ModelPlan, ModelReport, ModelState};
 use crate::model_updates::activation::{self, Activation};
-use crate::model_updates::service::Updates;
+use crate::model_updates::service::{self, Updates};
 use crate::model_updates::verify::{self, ImportRules, Source};
 use crate::model_updates::{UpdateError, slots, trust};
 use hyper::Method;
-use lensguard_store::audit::{AuditEvent, AuditLog, Outcome};
+use lensguard_store::audit::{AuditLog, Outcome};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -116,12 +116,7 @@ pub struct ModelSync {
 
 impl ModelSync {
     fn record(&self, action: &str, target: &str, outcome: Outcome, reason: String) {
-        let event = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", action)
-            .target(target.to_owned())
-            .outcome(outcome, Some(reason));
-        if let Err(e) = self.audit.append(event) {
-            eprintln!("lensguard: WARNING: cannot audit {action}: {e}");
-        }
+        service::record(&self.audit, action, target, outcome, reason);
     }
 
     /// Runs a round now and then every [`ModelSync::every`], for as long
@@ -236,10 +231,7 @@ impl ModelSync {
             let name = bundle.manifest.name.clone();
             let outcome = tokio::task::spawn_blocking(move || {
                 let record = |action: &str, target: &str, outcome, reason: String| {
-                    let event = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", action)
-                        .target(target.to_owned())
-                        .outcome(outcome, Some(reason));
-                    audit.append(event).map(|_| ()).map_err(|e| e.to_string())
+                    service::append(&audit, action, target, outcome, reason)
                 };
                 activation::activate(&data_dir, &bundle, &models_dir, &record)
             })

@@ -3,11 +3,12 @@
 //! through a new root version (`models keys rotate`). The root keys live
 //! in their own directory, meant to stay offline: only these two read it.
 
-use super::UpdateError;
 use super::publish::{
-    Lifetimes, Versions, expires, io, load, metadata, next, online_key, replace_file, role_name,
-    sign_and_write, sources, targets_dir, tough_err, write_private,
+    Lifetimes, Versions, expires, io, load, metadata, next, online_key, role_name, sign_and_write,
+    sources, targets_dir, tough_err,
 };
+use super::{UpdateError, write_durably};
+use crate::common::durable::Mode;
 use aws_lc_rs::rand::SystemRandom;
 use std::collections::HashMap;
 use std::num::NonZeroU64;
@@ -31,7 +32,7 @@ fn new_key(path: &Path) -> Result<(), UpdateError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
-    write_private(path, doc.as_ref())
+    write_durably(path, doc.as_ref(), Mode::Private)
 }
 
 async fn public_key(path: &Path) -> Result<tough::schema::key::Key, UpdateError> {
@@ -171,14 +172,24 @@ fn write_root(meta: &Path, bytes: &[u8], version: u64) -> Result<(), UpdateError
             numbered.display()
         )));
     }
-    replace_file(&numbered, bytes)?;
-    replace_file(&meta.join("root.json"), bytes)
+    write_durably(&numbered, bytes, Mode::Public)?;
+    write_durably(&meta.join("root.json"), bytes, Mode::Public)
+}
+
+/// What a rotation made.
+#[derive(Debug)]
+pub struct Rotated {
+    /// The new root's version.
+    pub version: u64,
+    /// Its fingerprint.
+    pub fingerprint: String,
+    /// Whether there was published metadata to sign anew.
+    pub resigned: bool,
 }
 
 /// Replaces the key of `role` (targets, snapshot or timestamp) with a new
 /// one through a new root version signed by the root keys, then signs the
-/// role's metadata anew. The old key file is moved to `revoked/`. Returns
-/// the new root's version and fingerprint.
+/// role's metadata anew. The old key file is moved to `revoked/`.
 pub async fn rotate(
     repo: &Path,
     keys: &Path,
@@ -186,7 +197,7 @@ pub async fn rotate(
     role: RoleType,
     lifetimes: Lifetimes,
     now: time::OffsetDateTime,
-) -> Result<(u64, String), UpdateError> {
+) -> Result<Rotated, UpdateError> {
     if role == RoleType::Root {
         return Err(UpdateError::Publisher(
             "rotating the root keys is not built yet; rotate targets, snapshot or timestamp".into(),
@@ -228,6 +239,7 @@ pub async fn rotate(
     std::fs::rename(&fresh, &current).map_err(io(&current))?;
     let version = root.version.get();
     write_root(&meta, signed.buffer(), version)?;
+    let resigned = loaded.is_some();
     if let Some(loaded) = loaded {
         let had = Versions {
             targets: loaded.targets().signed.version.get(),
@@ -239,5 +251,9 @@ pub async fn rotate(
             .map_err(tough_err("editing the repository"))?;
         sign_and_write(repo, editor, had, keys, lifetimes, now).await?;
     }
-    Ok((version, super::trust::fingerprint(signed.buffer())))
+    Ok(Rotated {
+        version,
+        fingerprint: super::trust::fingerprint(signed.buffer()),
+        resigned,
+    })
 }

@@ -31,6 +31,17 @@ pub mod slots;
 pub mod trust;
 pub mod verify;
 
+/// Replaces `path` with `bytes` the one durable way
+/// ([`crate::common::durable::write`]), the path in the error.
+fn write_durably(
+    path: &std::path::Path,
+    bytes: &[u8],
+    mode: crate::common::durable::Mode,
+) -> Result<(), UpdateError> {
+    crate::common::durable::write(path, bytes, mode)
+        .map_err(|e| UpdateError::Io(path.display().to_string(), e))
+}
+
 /// Where in the data directory model updates live.
 pub const DIR: &str = "models";
 

@@ -21,8 +21,9 @@
 //! - Versions only go up; each change signs a new targets, snapshot and
 //!   timestamp version (a timestamp refresh, only a new timestamp).
 
-use super::UpdateError;
 use super::bundle::{MANIFEST, Manifest, pointer};
+use super::{UpdateError, write_durably};
+use crate::common::durable::Mode;
 use aws_lc_rs::rand::SystemRandom;
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
@@ -79,16 +80,6 @@ pub(super) fn tough_err<E: std::fmt::Display>(what: &str) -> impl Fn(E) -> Updat
     move |e| UpdateError::Publisher(format!("{what}: {e}"))
 }
 
-/// Writes a file only its owner reads.
-pub(super) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
-    crate::data_dir::write_private(path, bytes).map_err(|e| {
-        UpdateError::Io(
-            path.display().to_string(),
-            std::io::Error::other(e.to_string()),
-        )
-    })
-}
-
 pub(super) fn expires(now: time::OffsetDateTime, lifetime: time::Duration) -> jiff::Timestamp {
     jiff::Timestamp::from_second((now + lifetime).unix_timestamp()).unwrap_or(jiff::Timestamp::MAX)
 }
@@ -106,22 +97,6 @@ pub(super) fn sources(paths: &[PathBuf]) -> Vec<Box<dyn KeySource>> {
         .iter()
         .map(|p| Box::new(LocalKeySource { path: p.clone() }) as Box<dyn KeySource>)
         .collect()
-}
-
-/// Writes `bytes` to `path` by a rename, synced.
-pub(super) fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
-    use std::io::Write;
-    let next = path.with_extension("json.next");
-    let mut f = std::fs::File::create(&next).map_err(io(&next))?;
-    f.write_all(bytes).map_err(io(&next))?;
-    f.sync_all().map_err(io(&next))?;
-    std::fs::rename(&next, path).map_err(io(path))?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))?;
-    }
-    Ok(())
 }
 
 /// The repository in `repo` as its own publisher reads it: verified
@@ -237,7 +212,7 @@ pub(super) async fn sign_and_write(
     let meta = metadata(repo);
     for name in ["targets.json", "snapshot.json", "timestamp.json"] {
         let bytes = std::fs::read(scratch.path().join(name)).map_err(io(scratch.path()))?;
-        replace_file(&meta.join(name), &bytes)?;
+        write_durably(&meta.join(name), &bytes, Mode::Public)?;
     }
     Ok(Versions {
         targets: had.targets + 1,
@@ -306,7 +281,7 @@ pub async fn publish(
     for file in manifest.files.keys() {
         std::fs::copy(bundle_dir.join(file), staging.join(file)).map_err(io(bundle_dir))?;
     }
-    write_private(&staging.join(MANIFEST), &manifest_bytes)?;
+    write_durably(&staging.join(MANIFEST), &manifest_bytes, Mode::Public)?;
     std::fs::create_dir_all(release.parent().unwrap_or(repo)).map_err(io(repo))?;
     std::fs::rename(&staging, &release).map_err(io(&release))?;
     for file in manifest
@@ -331,7 +306,7 @@ async fn set_pointer(
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io(parent))?;
     }
-    replace_file(&path, manifest_bytes)?;
+    write_durably(&path, manifest_bytes, Mode::Public)?;
     add_target(editor, repo, &pointer(name)).await
 }
 
@@ -398,7 +373,11 @@ pub async fn refresh_timestamp(
     )
     .await
     .map_err(tough_err("signing the timestamp"))?;
-    replace_file(&metadata(repo).join("timestamp.json"), signed.buffer())?;
+    write_durably(
+        &metadata(repo).join("timestamp.json"),
+        signed.buffer(),
+        Mode::Public,
+    )?;
     Ok(signed.signed().signed.version.get())
 }
 

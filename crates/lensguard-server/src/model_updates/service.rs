@@ -49,11 +49,24 @@ impl Updates {
     }
 }
 
-fn record(audit: &AuditLog, action: &str, target: &str, outcome: Outcome, reason: String) {
+/// Appends one entry by the system to `audit`; the error says why not.
+pub fn append(
+    audit: &AuditLog,
+    action: &str,
+    target: &str,
+    outcome: Outcome,
+    reason: String,
+) -> Result<(), String> {
     let event = AuditEvent::new(time::OffsetDateTime::now_utc(), "system", action)
         .target(target.to_owned())
         .outcome(outcome, Some(reason));
-    if let Err(e) = audit.append(event) {
+    audit.append(event).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// [`append`], warning on standard error when the log refuses: used where
+/// the step has happened already and there is nothing left to stop.
+pub fn record(audit: &AuditLog, action: &str, target: &str, outcome: Outcome, reason: String) {
+    if let Err(e) = append(audit, action, target, outcome, reason) {
         eprintln!("lensguard: WARNING: cannot audit {action} of {target}: {e}");
     }
 }
@@ -160,7 +173,7 @@ pub async fn confirm_after(data_dir: std::path::PathBuf, audit: Arc<AuditLog>, p
                 &format!("{name} {}", trial.release),
                 Outcome::Success,
                 format!(
-                    "ran {} s on trial without failing; the previous release stays in the other slot",
+                    "the service stayed up {} s with it loaded on trial; the previous release stays in the other slot",
                     period.as_secs()
                 ),
             ),

@@ -18,10 +18,11 @@
 //!   detector) is switched back to the previous slot before any detector
 //!   loads it again.
 
-use super::UpdateError;
 use super::bundle::{MANIFEST, MAX_MANIFEST_BYTES, Manifest};
 use super::verify::VerifiedBundle;
+use super::{UpdateError, write_durably};
 use crate::common::crash_point;
+use crate::common::durable::Mode;
 use lensguard_vision::models::SignedPin;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -44,14 +45,6 @@ fn sync_dir(dir: &Path) -> Result<(), UpdateError> {
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(io(dir))
-}
-
-/// Writes `bytes` to `path` and syncs it.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), UpdateError> {
-    use std::io::Write;
-    let mut f = std::fs::File::create(path).map_err(io(path))?;
-    f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))
 }
 
 /// The slot `active` names, if any.
@@ -160,11 +153,14 @@ pub fn stage(data_dir: &Path, bundle: &VerifiedBundle) -> Result<Staged, UpdateE
     }
     std::fs::create_dir_all(&slot_dir).map_err(io(&slot_dir))?;
     for (file, bytes) in &bundle.files {
-        write_synced(&slot_dir.join(file), bytes)?;
+        write_durably(&slot_dir.join(file), bytes, Mode::Private)?;
     }
     crash_point::hit("models.staging");
-    write_synced(&slot_dir.join(MANIFEST), &bundle.manifest_bytes)?;
-    sync_dir(&slot_dir)?;
+    write_durably(
+        &slot_dir.join(MANIFEST),
+        &bundle.manifest_bytes,
+        Mode::Private,
+    )?;
     sync_dir(&slots)?;
     crash_point::hit("models.staged");
     Ok(Staged {
@@ -198,12 +194,8 @@ fn read_trial(slots: &Path) -> Option<Trial> {
 }
 
 fn write_trial(slots: &Path, trial: &Trial) -> Result<(), UpdateError> {
-    let path = trial_path(slots);
-    let next = slots.join("trial.json.next");
     let bytes = serde_json::to_vec(trial).unwrap_or_default();
-    write_synced(&next, &bytes)?;
-    std::fs::rename(&next, &path).map_err(io(&path))?;
-    sync_dir(slots)
+    write_durably(&trial_path(slots), &bytes, Mode::Private)
 }
 
 fn end_trial(slots: &Path) -> Result<(), UpdateError> {
@@ -294,10 +286,8 @@ pub fn switch_back(data_dir: &Path, name: &str, trial: &Trial) -> Result<(), Upd
     let mut rejected = rejected(data_dir, name);
     if !rejected.contains(&trial.release) {
         rejected.push(trial.release.clone());
-        let path = rejected_path(&slots);
-        let next = slots.join("rejected.json.next");
-        write_synced(&next, &serde_json::to_vec(&rejected).unwrap_or_default())?;
-        std::fs::rename(&next, &path).map_err(io(&path))?;
+        let bytes = serde_json::to_vec(&rejected).unwrap_or_default();
+        write_durably(&rejected_path(&slots), &bytes, Mode::Private)?;
     }
     let previous = trial
         .previous
